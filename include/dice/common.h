@@ -1,0 +1,64 @@
+/* libdice: what every subsystem shares: the export macro, error codes,
+ * version queries.
+ *
+ * Error convention: every function that can fail returns an int, 0 on
+ * success or a negative DICE_E* code. dice_strerror() turns a code into a
+ * static, never-NULL string. Functions that wrap a system call and fail
+ * return DICE_ESYS and leave errno as the call set it. */
+#ifndef DICE_COMMON_H
+#define DICE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DICE_STATIC_BUILD)
+#define DICE_EXPORT
+#elif defined(__GNUC__)
+#define DICE_EXPORT __attribute__((visibility("default")))
+#else
+#define DICE_EXPORT
+#endif
+
+#define DICE_VERSION_MAJOR 0
+#define DICE_VERSION_MINOR 1
+#define DICE_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch, comparable with dice_version(). */
+#define DICE_VERSION_HEX                                                       \
+    ((DICE_VERSION_MAJOR << 16) | (DICE_VERSION_MINOR << 8) |                  \
+     DICE_VERSION_PATCH)
+
+/* Error codes. Values are part of the ABI: never renumber, only append. */
+enum dice_error {
+    DICE_OK = 0,
+    DICE_ENOMEM = -1,      /* allocation failed */
+    DICE_EINVAL = -2,      /* invalid argument */
+    DICE_ENOENT = -3,      /* no such item (fd not watched, timer unknown...) */
+    DICE_EEXIST = -4,      /* item already present */
+    DICE_EAGAIN = -5,      /* incomplete input: feed more bytes */
+    DICE_EPROTO = -6,      /* protocol error in input */
+    DICE_ELIMIT = -7,      /* a configured limit was exceeded */
+    DICE_ESYS = -8,        /* a system call failed; errno says why */
+    DICE_ECLOSED = -9,     /* the object is closed or closing */
+    DICE_ERANGE = -10,     /* value out of range */
+    DICE_EWRONGTYPE = -11, /* key holds a value of another type */
+    DICE_ESTATE = -12      /* call not valid in the object's current state */
+};
+
+/* Static description of a DICE_E* code; unknown codes give "unknown error".
+ * Thread-safe. */
+DICE_EXPORT const char *dice_strerror(int err);
+
+/* Version of the library actually loaded, in DICE_VERSION_HEX form. */
+DICE_EXPORT unsigned dice_version(void);
+/* The same as a static "MAJOR.MINOR.PATCH" string. */
+DICE_EXPORT const char *dice_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
