@@ -1,0 +1,88 @@
+/* libdice command table: commands and sub-commands registered with their
+ * name, arity, flags, key positions, handler and summary; looked up without
+ * allocation; described by COMMAND INFO / DOCS / LIST / COUNT / GETKEYS.
+ *
+ * Single-threaded like the server it belongs to. */
+#ifndef DICE_COMMAND_H
+#define DICE_COMMAND_H
+
+#include "dice/common.h"
+#include "dice/server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags, as COMMAND INFO names them. */
+enum {
+    DICE_CMD_WRITE = 1u << 0,      /* "write": may modify the keyspace */
+    DICE_CMD_READONLY = 1u << 1,   /* "readonly" */
+    DICE_CMD_DENYOOM = 1u << 2,    /* "denyoom": refused over maxmemory */
+    DICE_CMD_ADMIN = 1u << 3,      /* "admin" */
+    DICE_CMD_PUBSUB = 1u << 4,     /* "pubsub" */
+    DICE_CMD_NOSCRIPT = 1u << 5,   /* "noscript" */
+    DICE_CMD_BLOCKING = 1u << 6,   /* "blocking" */
+    DICE_CMD_LOADING = 1u << 7,    /* "loading": allowed while loading */
+    DICE_CMD_STALE = 1u << 8,      /* "stale" */
+    DICE_CMD_SKIP_MONITOR = 1u << 9,  /* "skip_monitor" */
+    DICE_CMD_SKIP_SLOWLOG = 1u << 10, /* "skip_slowlog" */
+    DICE_CMD_FAST = 1u << 11,      /* "fast": O(1) or O(log n) */
+    DICE_CMD_NOAUTH = 1u << 12,    /* "no_auth": allowed before AUTH */
+    DICE_CMD_MAY_REPLICATE = 1u << 13, /* "may_replicate" */
+    DICE_CMD_NO_MULTI = 1u << 14,  /* "no_multi" */
+    DICE_CMD_MOVABLE_KEYS = 1u << 15,  /* "movablekeys" */
+    DICE_CMD_ALLOW_BUSY = 1u << 16 /* "allow_busy" */
+};
+
+/* A command handler. argv[i] (argvlen[i] bytes, not NUL-terminated) are
+ * slices into the connection's input buffer, valid only during the call:
+ * copy what must outlive it. argv[0] is the command name as the client sent
+ * it (any case). arg is the pointer given at registration. The handler
+ * answers with dice_reply_*() (exactly one reply per command, unless it
+ * holds the client; see dice_client_hold()). */
+typedef void (*dice_command_fn)(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg);
+
+/* Register a command. name is copied (matched case-insensitively). arity is
+ * Redis's: N means exactly N arguments counting the name, -N at least N.
+ * first_key/last_key/key_step give key positions (last_key -1 means the last
+ * argument; 0,0,0 for no keys). flags: DICE_CMD_*. summary (copied, may be
+ * NULL) is shown by COMMAND DOCS. Registering an existing name replaces it.
+ * Returns 0, DICE_EINVAL, DICE_ENOMEM. */
+DICE_EXPORT int dice_command_add(dice_server_t *srv, const char *name,
+                                 int arity, unsigned flags, int first_key,
+                                 int last_key, int key_step,
+                                 dice_command_fn fn, void *arg,
+                                 const char *summary);
+/* Register a sub-command such as CLIENT SETNAME: parent must exist (it may
+ * have a NULL handler when it only groups sub-commands). arity counts the
+ * parent name and the sub-command. A parent with sub-commands dispatches on
+ * argv[1]; an unknown one gets Redis's "unknown subcommand" error. */
+DICE_EXPORT int dice_command_add_sub(dice_server_t *srv, const char *parent,
+                                     const char *name, int arity,
+                                     unsigned flags, int first_key,
+                                     int last_key, int key_step,
+                                     dice_command_fn fn, void *arg,
+                                     const char *summary);
+/* Remove a command (and its sub-commands). DICE_ENOENT if absent. */
+DICE_EXPORT int dice_command_remove(dice_server_t *srv, const char *name);
+/* Number of top-level commands registered. */
+DICE_EXPORT size_t dice_command_count(dice_server_t *srv);
+
+/* The built-in Redis-compatible families. */
+enum {
+    DICE_BUILTIN_CONNECTION = 1u << 0, /* PING ECHO QUIT HELLO SELECT CLIENT */
+    DICE_BUILTIN_SERVER = 1u << 1,     /* COMMAND INFO CONFIG TIME SHUTDOWN... */
+    DICE_BUILTIN_KEYSPACE = 1u << 2,   /* strings, keys, expiry */
+    DICE_BUILTIN_ALL = 0xffffffffu
+};
+/* Register the built-in families selected by mask. A host may add its own
+ * commands before or after, and replace built-ins by re-registering them. */
+DICE_EXPORT int dice_command_add_builtins(dice_server_t *srv, unsigned mask);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

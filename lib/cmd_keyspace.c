@@ -1,0 +1,44 @@
+/* Glue between the server and the keyspace: creating it, the periodic
+ * active-expiry and rehash work, and the per-command database accessor the
+ * string and key families use. */
+#include "server_internal.h"
+
+dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
+    return srv->keyspace;
+}
+
+dice_db_t *dice_cmd_db(dice_client_t *c) {
+    dice_keyspace_t *ks = c->srv->keyspace;
+    dice_keyspace_set_now(ks, dice_loop_unix_ms(c->srv->loop));
+    return dice_keyspace_db(ks, c->db);
+}
+
+/* Every 1000/hz ms, like Redis's serverCron: reclaim expired keys nobody
+ * touches, within a quarter of the period (Redis's slow cycle spends up to
+ * 25% of CPU), then give table rehashing a millisecond. */
+static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
+    (void)id;
+    dice_server_t *srv = arg;
+    int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
+    long budget_us = 250000L / hz;
+    dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
+                                budget_us);
+    dice_keyspace_rehash(srv->keyspace, 1000);
+}
+
+int dice_builtin_keyspace(dice_server_t *srv) {
+    if (!srv->keyspace) {
+        int rc = dice_keyspace_new(&srv->keyspace, (int)srv->cfg.databases);
+        if (rc < 0)
+            return rc;
+        int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
+        rc = dice_loop_timer_add(srv->loop, 1000 / hz, 1000 / hz,
+                                 keyspace_cron, srv, &srv->ks_cron_id);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = dice_builtin_strings(srv);
+    if (rc == 0)
+        rc = dice_builtin_keys(srv);
+    return rc;
+}

@@ -1,0 +1,870 @@
+/* Server core: listeners, connections, the read -> parse -> dispatch ->
+ * reply pipeline, output batching and backpressure.
+ *
+ * Memory per connection is kept small on purpose: a client owns an input
+ * buffer only while it has a partial (or paused) command, and an output
+ * buffer only between a reply and the flush that writes it; both come and
+ * go as the traffic does. */
+#include "server_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK (16 * 1024)
+#define SHARED_RBUF (64 * 1024)
+#define POOL_MAX 64
+/* Pool buffers larger than this are freed instead of kept, so one big
+ * reply does not pin memory forever. */
+#define POOL_KEEP_CAP (64 * 1024)
+#define ACCEPTS_PER_EVENT 1000
+#define RESERVED_FDS 32
+
+static void client_event(dice_loop_t *loop, int fd, int events, void *arg);
+static void client_process_input(dice_client_t *c);
+static int client_flush(dice_client_t *c);
+
+/* ---- Creation and teardown --------------------------------------------- */
+
+static void flush_hook(dice_loop_t *loop, void *arg);
+static void server_cron(dice_loop_t *loop, uint64_t id, void *arg);
+
+int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
+    if (!out || !loop)
+        return DICE_EINVAL;
+    dice_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return DICE_ENOMEM;
+    srv->loop = loop;
+    srv->spare_fd = -1;
+    dice_settings_init(&srv->cfg);
+    dice_cmdtable_init(&srv->commands);
+    srv->next_client_id = 1;
+    srv->rbuf_cap = SHARED_RBUF;
+    srv->rbuf = malloc(srv->rbuf_cap);
+    if (!srv->rbuf || !srv->cfg.bind) {
+        dice_server_free(srv);
+        return DICE_ENOMEM;
+    }
+    int rc = dice_loop_hook_add(loop, flush_hook, srv, &srv->hook_id);
+    if (rc < 0) {
+        dice_server_free(srv);
+        return rc;
+    }
+    srv->start_ms = dice_loop_now_ms(loop);
+    srv->start_unix_ms = dice_loop_unix_ms(loop);
+    *out = srv;
+    return 0;
+}
+
+dice_loop_t *dice_server_loop(dice_server_t *srv) { return srv->loop; }
+
+static void close_listeners(dice_server_t *srv) {
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        dice_loop_unwatch(srv->loop, srv->listeners[i].fd);
+        close(srv->listeners[i].fd);
+    }
+    free(srv->listeners);
+    srv->listeners = NULL;
+    srv->nlisteners = 0;
+}
+
+void dice_server_free(dice_server_t *srv) {
+    if (!srv)
+        return;
+    close_listeners(srv);
+    while (srv->clients) {
+        dice_client_t *c = srv->clients;
+        /* Held clients are freed too: the server is going away, and so is
+         * the loop the holder would have answered from. */
+        c->holds = 0;
+        c->flags &= ~CLIENT_HELD;
+        c->busy = 0;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        dice_client_free_now(c);
+    }
+    if (srv->hook_id)
+        dice_loop_hook_remove(srv->loop, srv->hook_id);
+    if (srv->cron_id)
+        dice_loop_timer_cancel(srv->loop, srv->cron_id);
+    if (srv->spare_fd >= 0)
+        close(srv->spare_fd);
+    for (size_t i = 0; i < srv->npool; i++)
+        dice_buf_release(&srv->pool[i]);
+    free(srv->pool);
+    free(srv->pending);
+    free(srv->rbuf);
+    if (srv->ks_cron_id)
+        dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
+    dice_keyspace_free(srv->keyspace);
+    dice_cmdtable_free(&srv->commands);
+    dice_settings_free(&srv->cfg);
+    free(srv);
+}
+
+/* ---- Listening ---------------------------------------------------------- */
+
+static void accept_ready(dice_loop_t *loop, int fd, int events, void *arg);
+
+static int listen_one(dice_server_t *srv, const char *addr, int port) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    const char *host = addr;
+    /* "*" is every IPv4 address, "::*" every IPv6 one, as in redis.conf. */
+    if (strcmp(addr, "*") == 0) {
+        host = "0.0.0.0";
+    } else if (strcmp(addr, "::*") == 0) {
+        host = "::";
+    }
+    const char *a = host[0] == '-' ? host + 1 : host; /* "-addr": optional */
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int gai = getaddrinfo(a, portstr, &hints, &res);
+    if (gai != 0) {
+        dice_logf(srv, DICE_LOG_WARNING, "Invalid bind address '%s': %s", a,
+                  gai_strerror(gai));
+        errno = EINVAL;
+        return DICE_ESYS;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+                                        SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        return DICE_ESYS;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        listen(fd, srv->cfg.tcp_backlog) < 0) {
+        int e = errno;
+        freeaddrinfo(res);
+        close(fd);
+        if (host[0] == '-' && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) {
+            return 0; /* optional address not present on this host */
+        }
+        dice_logf(srv, DICE_LOG_WARNING, "Could not create server TCP "
+                  "listening socket %s:%d: %s", a, port, strerror(e));
+        errno = e;
+        return DICE_ESYS;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int bound = port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        bound = ntohs(ss.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                          : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    dice_listener_t *nl =
+        realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*nl));
+    if (!nl) {
+        close(fd);
+        return DICE_ENOMEM;
+    }
+    srv->listeners = nl;
+    int rc = dice_loop_watch(srv->loop, fd, DICE_READABLE, accept_ready, srv);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    dice_listener_t *l = &srv->listeners[srv->nlisteners++];
+    l->fd = fd;
+    l->port = bound;
+    snprintf(l->addr, sizeof(l->addr), "%s", a);
+    return 0;
+}
+
+size_t dice_server_effective_maxclients(dice_server_t *srv) {
+    struct rlimit rl;
+    size_t fdcap = 10000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur > RESERVED_FDS)
+        fdcap = (size_t)rl.rlim_cur - RESERVED_FDS;
+    if (srv->cfg.maxclients > 0 && (size_t)srv->cfg.maxclients < fdcap)
+        return (size_t)srv->cfg.maxclients;
+    return fdcap;
+}
+
+int dice_server_start(dice_server_t *srv) {
+    if (srv->started)
+        return DICE_ESTATE;
+    char **addrs = NULL;
+    int n = dice_split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
+    if (n <= 0) {
+        dice_split_free(addrs, n);
+        return DICE_EINVAL;
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = listen_one(srv, addrs[i], srv->cfg.port);
+        if (rc < 0) {
+            int e = errno;
+            dice_split_free(addrs, n);
+            close_listeners(srv);
+            errno = e;
+            return rc;
+        }
+        /* With "port 0" every address shares the first one's port. */
+        if (srv->cfg.port == 0 && srv->nlisteners == 1)
+            srv->cfg.port = srv->listeners[0].port;
+    }
+    dice_split_free(addrs, n);
+    if (srv->nlisteners == 0)
+        return DICE_EINVAL;
+    srv->maxclients_effective = dice_server_effective_maxclients(srv);
+    /* Keep one fd in reserve: when accept() fails with EMFILE we close it,
+     * accept and close the waiting connection, and take it back; otherwise
+     * a level-triggered listener would spin. */
+    srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
+    int rc = dice_loop_timer_add(srv->loop, 1000 / hz, 1000 / hz, server_cron,
+                                 srv, &srv->cron_id);
+    if (rc < 0) {
+        close_listeners(srv);
+        return rc;
+    }
+    srv->started = true;
+    return 0;
+}
+
+int dice_server_port(dice_server_t *srv) {
+    if (!srv->started || srv->nlisteners == 0)
+        return DICE_ESTATE;
+    return srv->listeners[0].port;
+}
+
+void dice_server_on_shutdown(dice_server_t *srv, dice_server_cb cb,
+                             void *arg) {
+    srv->shutdown_cb = cb;
+    srv->shutdown_arg = arg;
+}
+
+void dice_server_shutdown(dice_server_t *srv) {
+    if (srv->shutdown_cb)
+        srv->shutdown_cb(srv, srv->shutdown_arg);
+    else
+        dice_loop_stop(srv->loop);
+}
+
+/* ---- Accepting ---------------------------------------------------------- */
+
+static void format_peer(const struct sockaddr_storage *ss, char *out,
+                        size_t size) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(out, size, "%s:%d", ip, port);
+}
+
+static void reject_client(dice_server_t *srv, int fd, const char *msg) {
+    /* Best effort, as Redis: the socket is fresh, so the short error fits in
+     * its send buffer; a failure here only loses the courtesy message. */
+    ssize_t w = write(fd, msg, strlen(msg));
+    (void)w;
+    close(fd);
+    srv->stats.rejected_connections++;
+}
+
+static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
+    (void)loop;
+    (void)events;
+    dice_server_t *srv = arg;
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
+                close(srv->spare_fd);
+                int tmp = accept(lfd, NULL, NULL);
+                if (tmp >= 0)
+                    reject_client(srv, tmp,
+                                  "-ERR max number of clients reached\r\n");
+                srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                dice_logf(srv, DICE_LOG_WARNING,
+                          "Error accepting a client connection: %s",
+                          strerror(EMFILE));
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                dice_logf(srv, DICE_LOG_VERBOSE, "Accepting client "
+                          "connection: %s", strerror(errno));
+            return;
+        }
+        srv->stats.connections_received++;
+        if (srv->nclients >= srv->maxclients_effective) {
+            reject_client(srv, fd, "-ERR max number of clients reached\r\n");
+            continue;
+        }
+        int one = 1;
+        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        dice_client_t *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->srv = srv;
+        c->fd = fd;
+        c->id = srv->next_client_id++;
+        c->proto = 2;
+        /* As Redis's default user: no password means authenticated. */
+        c->authenticated = srv->cfg.requirepass == NULL;
+        c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
+        format_peer(&ss, c->addr, sizeof(c->addr));
+        struct sockaddr_storage ls;
+        socklen_t ll = sizeof(ls);
+        if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
+            format_peer(&ls, c->laddr, sizeof(c->laddr));
+        if (dice_loop_watch(srv->loop, fd, DICE_READABLE, client_event, c) <
+            0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = srv->clients;
+        if (srv->clients)
+            srv->clients->prev = c;
+        srv->clients = c;
+        srv->nclients++;
+    }
+}
+
+/* ---- Client lifetime ---------------------------------------------------- */
+
+static void pool_put(dice_server_t *srv, dice_buf_t *b) {
+    if (!b->data)
+        return;
+    if (b->cap <= POOL_KEEP_CAP && srv->npool < POOL_MAX) {
+        if (srv->npool == srv->pool_cap) {
+            size_t nc = srv->pool_cap ? srv->pool_cap * 2 : 8;
+            dice_buf_t *np = realloc(srv->pool, nc * sizeof(*np));
+            if (!np) {
+                dice_buf_release(b);
+                return;
+            }
+            srv->pool = np;
+            srv->pool_cap = nc;
+        }
+        b->len = 0;
+        srv->pool[srv->npool++] = *b;
+    } else {
+        dice_buf_release(b);
+    }
+    dice_buf_init(b);
+}
+
+/* Detach the socket; the object itself lives on while someone holds it. */
+static void client_close_socket(dice_client_t *c) {
+    if (c->flags & CLIENT_CLOSED)
+        return;
+    c->flags |= CLIENT_CLOSED;
+    dice_loop_unwatch(c->srv->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+}
+
+void dice_client_free_now(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    client_close_socket(c);
+    if (c->holds > 0 || c->busy || (c->flags & CLIENT_PENDING_WRITE))
+        return; /* freed by whoever holds it: release, dispatch or flush */
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nclients--;
+    pool_put(srv, &c->out);
+    dice_req_parser_free(c->parser);
+    free(c->qbuf);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(c);
+}
+
+/* ---- Output ------------------------------------------------------------- */
+
+size_t dice_client_output_pending(const dice_client_t *c) {
+    return c->out.len - c->sent;
+}
+
+/* Make c->out writable: take a buffer from the pool if it has none, and
+ * queue the client for the before-sleep flush. Returns false if the reply
+ * must be dropped (closed client, or no memory). */
+static bool reply_prepare(dice_client_t *c) {
+    if (c->flags & CLIENT_CLOSED)
+        return false;
+    dice_server_t *srv = c->srv;
+    if (!c->out.data && srv->npool > 0)
+        c->out = srv->pool[--srv->npool];
+    if (!(c->flags & CLIENT_PENDING_WRITE)) {
+        if (srv->npending == srv->pending_cap) {
+            size_t nc = srv->pending_cap ? srv->pending_cap * 2 : 64;
+            dice_client_t **np = realloc(srv->pending, nc * sizeof(*np));
+            if (!np)
+                return false;
+            srv->pending = np;
+            srv->pending_cap = nc;
+        }
+        srv->pending[srv->npending++] = c;
+        c->flags |= CLIENT_PENDING_WRITE;
+    }
+    return true;
+}
+
+static int reply_result(dice_client_t *c, int rc) {
+    if (rc < 0) {
+        /* Out of memory mid-reply: the stream is now inconsistent, so the
+         * only safe thing is to drop the connection. */
+        dice_client_close_after_reply(c);
+        client_close_socket(c);
+    }
+    return rc;
+}
+
+#define REPLY(c, call)                                                         \
+    do {                                                                       \
+        if (!reply_prepare(c))                                                 \
+            return (c->flags & CLIENT_CLOSED) ? 0 : DICE_ENOMEM;               \
+        return reply_result(c, call);                                          \
+    } while (0)
+
+int dice_reply_simple(dice_client_t *c, const char *s, size_t len) {
+    REPLY(c, dice_resp_write_simple(&c->out, s, len));
+}
+int dice_reply_ok(dice_client_t *c) {
+    REPLY(c, dice_buf_append(&c->out, "+OK\r\n", 5));
+}
+int dice_reply_error(dice_client_t *c, const char *msg, size_t len) {
+    REPLY(c, dice_resp_write_error(&c->out, msg, len));
+}
+int dice_reply_int(dice_client_t *c, long long v) {
+    REPLY(c, dice_resp_write_int(&c->out, v));
+}
+int dice_reply_bulk(dice_client_t *c, const char *s, size_t len) {
+    REPLY(c, dice_resp_write_bulk(&c->out, s, len));
+}
+int dice_reply_cstr(dice_client_t *c, const char *s) {
+    return dice_reply_bulk(c, s, strlen(s));
+}
+int dice_reply_null(dice_client_t *c) {
+    REPLY(c, dice_resp_write_null(&c->out, c->proto));
+}
+int dice_reply_null_array(dice_client_t *c) {
+    REPLY(c, dice_resp_write_null_array(&c->out, c->proto));
+}
+int dice_reply_array(dice_client_t *c, size_t n) {
+    REPLY(c, dice_resp_write_array(&c->out, n));
+}
+int dice_reply_map(dice_client_t *c, size_t npairs) {
+    REPLY(c, dice_resp_write_map(&c->out, c->proto, npairs));
+}
+int dice_reply_set(dice_client_t *c, size_t n) {
+    REPLY(c, dice_resp_write_set(&c->out, c->proto, n));
+}
+int dice_reply_push(dice_client_t *c, size_t n) {
+    REPLY(c, dice_resp_write_push(&c->out, c->proto, n));
+}
+int dice_reply_double(dice_client_t *c, double d) {
+    REPLY(c, dice_resp_write_double(&c->out, c->proto, d));
+}
+int dice_reply_bool(dice_client_t *c, int v) {
+    REPLY(c, dice_resp_write_bool(&c->out, c->proto, v));
+}
+int dice_reply_verbatim(dice_client_t *c, const char *fmt3, const char *s,
+                        size_t len) {
+    REPLY(c, dice_resp_write_verbatim(&c->out, c->proto, fmt3, s, len));
+}
+int dice_reply_bignum(dice_client_t *c, const char *digits, size_t len) {
+    REPLY(c, dice_resp_write_bignum(&c->out, c->proto, digits, len));
+}
+int dice_reply_raw(dice_client_t *c, const char *resp, size_t len) {
+    REPLY(c, dice_buf_append(&c->out, resp, len));
+}
+
+int dice_reply_errorf(dice_client_t *c, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DICE_EINVAL;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    return dice_reply_error(c, buf, (size_t)n);
+}
+
+/* Write as much pending output as the socket takes. Returns 0 when all is
+ * written, 1 when some remains (WRITABLE interest is then set), negative
+ * when the connection failed (the socket is closed). */
+static int client_flush(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    if (c->flags & CLIENT_CLOSED)
+        return DICE_ECLOSED;
+    while (c->sent < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + c->sent, c->out.len - c->sent);
+        if (n > 0) {
+            c->sent += (size_t)n;
+            srv->stats.net_output_bytes += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!(c->flags & CLIENT_WANT_WRITE)) {
+                int mask = DICE_WRITABLE |
+                           ((c->flags & CLIENT_PAUSED) ? 0 : DICE_READABLE);
+                dice_loop_set_mask(srv->loop, c->fd, mask);
+                c->flags |= CLIENT_WANT_WRITE;
+            }
+            /* Drop what was sent once it is a large share of the buffer,
+             * so a slow reader's buffer does not only grow. */
+            if (c->sent > 64 * 1024 && c->sent * 2 > c->out.len) {
+                dice_buf_consume(&c->out, c->sent);
+                c->sent = 0;
+            }
+            return 1;
+        }
+        client_close_socket(c);
+        return DICE_ECLOSED;
+    }
+    c->sent = 0;
+    pool_put(srv, &c->out);
+    if (c->flags & CLIENT_WANT_WRITE) {
+        c->flags &= ~CLIENT_WANT_WRITE;
+        dice_loop_set_mask(srv->loop, c->fd,
+                           (c->flags & CLIENT_PAUSED) ? 0 : DICE_READABLE);
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
+        client_close_socket(c);
+    return 0;
+}
+
+/* Resume reading a client paused by backpressure, once its output has
+ * drained below the limit, and run the commands it had already sent. */
+static void client_maybe_resume(dice_client_t *c) {
+    if (!(c->flags & CLIENT_PAUSED) || (c->flags & CLIENT_CLOSED))
+        return;
+    if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause)
+        return;
+    c->flags &= ~CLIENT_PAUSED;
+    dice_loop_set_mask(c->srv->loop, c->fd,
+                       DICE_READABLE |
+                           ((c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0));
+    if (c->qlen > 0)
+        client_process_input(c);
+}
+
+/* Before the loop sleeps: write every client's batched replies, one write
+ * per client in the common case. */
+static void flush_hook(dice_loop_t *loop, void *arg) {
+    (void)loop;
+    dice_server_t *srv = arg;
+    /* A flush can resume a paused client, which may queue new replies and
+     * append to srv->pending: index, do not cache the count. */
+    for (size_t i = 0; i < srv->npending; i++) {
+        dice_client_t *c = srv->pending[i];
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        if (!(c->flags & CLIENT_CLOSED)) {
+            client_flush(c);
+            client_maybe_resume(c);
+        }
+        if ((c->flags & CLIENT_CLOSED) && !(c->flags & CLIENT_PENDING_WRITE))
+            dice_client_free_now(c);
+    }
+    srv->npending = 0;
+}
+
+/* ---- Input -------------------------------------------------------------- */
+
+static void client_protocol_error(dice_client_t *c) {
+    const char *msg = dice_req_parser_error(c->parser);
+    dice_reply_errorf(c, "ERR %s", msg);
+    dice_logf(c->srv, DICE_LOG_VERBOSE, "Protocol error (%s) from client: "
+              "id=%llu addr=%s", msg, (unsigned long long)c->id, c->addr);
+    dice_client_close_after_reply(c);
+}
+
+static void client_call(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen) {
+    dice_server_t *srv = c->srv;
+    dice_command_t *cmd = dice_command_resolve(c, argc, argv, argvlen);
+    srv->stats.commands_processed++;
+    if (!cmd)
+        return;
+    c->last_cmd = cmd->fullname;
+    c->busy++;
+    cmd->fn(c, argc, argv, argvlen, cmd->arg);
+    c->busy--;
+    cmd->calls++;
+}
+
+/* Run the commands in buf[0..len); returns how many bytes were consumed.
+ * Stops early when the client is paused, held, closing or closed. */
+static size_t client_run(dice_client_t *c, char *buf, size_t len) {
+    size_t pos = 0;
+    const unsigned stop = CLIENT_PAUSED | CLIENT_HELD |
+                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+    while (pos < len && !(c->flags & stop)) {
+        long r = dice_req_parse(c->parser, buf + pos, len - pos);
+        if (r == DICE_EAGAIN) {
+            pos += dice_req_parser_skipped(c->parser);
+            break;
+        }
+        if (r < 0) {
+            client_protocol_error(c);
+            return len;
+        }
+        pos += (size_t)r;
+        client_call(c, dice_req_argc(c->parser), dice_req_argv(c->parser),
+                    dice_req_argvlen(c->parser));
+        if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
+            !(c->flags & CLIENT_CLOSED)) {
+            /* A client that sends faster than it reads: stop taking its
+             * input until the socket drains our output. */
+            c->flags |= CLIENT_PAUSED;
+            dice_loop_set_mask(c->srv->loop, c->fd,
+                               (c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE
+                                                              : 0);
+        }
+    }
+    return pos;
+}
+
+/* Make sure the private input buffer can hold need bytes. */
+static bool qbuf_reserve(dice_client_t *c, size_t need) {
+    if (need <= c->qcap)
+        return true;
+    size_t nc = c->qcap ? c->qcap : 1024;
+    while (nc < need)
+        nc *= 2;
+    char *nb = realloc(c->qbuf, nc);
+    if (!nb)
+        return false;
+    c->qbuf = nb;
+    c->qcap = nc;
+    return true;
+}
+
+/* Process what is queued in the private buffer (after a resume or
+ * release), keeping what could not be run yet. */
+static void client_process_input(dice_client_t *c) {
+    c->busy++; /* keep c alive across handlers */
+    size_t used = client_run(c, c->qbuf, c->qlen);
+    c->busy--;
+    if (c->flags & CLIENT_CLOSED) {
+        if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
+            dice_client_free_now(c);
+        return;
+    }
+    if (used >= c->qlen) {
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qlen = c->qcap = 0;
+    } else if (used > 0) {
+        memmove(c->qbuf, c->qbuf + used, c->qlen - used);
+        c->qlen -= used;
+    }
+}
+
+static void client_read(dice_client_t *c, int fd) {
+    dice_loop_t *loop = c->srv->loop;
+    dice_server_t *srv = c->srv;
+    if (!c->parser) {
+        if (dice_req_parser_new(&c->parser) < 0) {
+            dice_client_free_now(c);
+            return;
+        }
+        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_BULK,
+                                  srv->cfg.proto_max_bulk_len);
+        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_INLINE,
+                                  srv->cfg.inline_max);
+        /* Redis's smaller request limits before AUTH; lifted by AUTH/HELLO
+         * (and re-evaluated per command in dice_command_resolve). */
+        dice_req_parser_set_unauthenticated(
+            c->parser, !c->authenticated && srv->cfg.requirepass != NULL);
+    }
+    char *dst;
+    size_t room;
+    if (c->qbuf) {
+        /* A command is pending: read after it, into room sized by what the
+         * parser says the command needs (a big bulk gets its whole size at
+         * once instead of doubling its way there). */
+        size_t want = dice_req_parser_want(c->parser);
+        size_t need = c->qlen + READ_CHUNK;
+        if (want > need)
+            need = want;
+        if (!qbuf_reserve(c, need)) {
+            dice_client_free_now(c);
+            return;
+        }
+        dst = c->qbuf + c->qlen;
+        room = c->qcap - c->qlen;
+    } else {
+        dst = srv->rbuf;
+        room = srv->rbuf_cap;
+    }
+    ssize_t n = read(fd, dst, room);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        dice_client_free_now(c);
+        return;
+    }
+    (void)loop;
+    srv->stats.net_input_bytes += (uint64_t)n;
+    c->last_ms = dice_loop_now_ms(srv->loop);
+    if (c->qbuf) {
+        c->qlen += (size_t)n;
+        if ((long long)c->qlen > srv->cfg.query_buf_limit) {
+            dice_logf(srv, DICE_LOG_WARNING, "Closing client that reached "
+                      "max query buffer length: id=%llu addr=%s qbuf=%zu",
+                      (unsigned long long)c->id, c->addr, c->qlen);
+            dice_client_free_now(c);
+            return;
+        }
+        client_process_input(c);
+        return;
+    }
+    c->busy++;
+    size_t used = client_run(c, srv->rbuf, (size_t)n);
+    c->busy--;
+    if (c->flags & CLIENT_CLOSED) {
+        if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
+            dice_client_free_now(c);
+        return;
+    }
+    if (used < (size_t)n) {
+        /* Keep the rest (a partial command, or commands held back by a
+         * pause or a hold) in the client's own buffer: the shared buffer is
+         * overwritten by the next read from anyone. */
+        size_t rest = (size_t)n - used;
+        size_t want = dice_req_parser_want(c->parser);
+        if (!qbuf_reserve(c, want > rest ? want : rest)) {
+            dice_client_free_now(c);
+            return;
+        }
+        memcpy(c->qbuf, srv->rbuf + used, rest);
+        c->qlen = rest;
+    }
+}
+
+/* One callback per fd: drain output first (that may lift a pause), then
+ * read. An error or hang-up shows up as a failed read or write. */
+static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
+    (void)loop;
+    dice_client_t *c = arg;
+    if (events & DICE_WRITABLE) {
+        c->busy++;
+        client_flush(c);
+        client_maybe_resume(c);
+        c->busy--;
+        if (c->flags & CLIENT_CLOSED) {
+            if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
+                dice_client_free_now(c);
+            return;
+        }
+    }
+    if (c->flags & CLIENT_PAUSED) {
+        /* Not reading by choice; but a hang-up while we wait for nothing
+         * would be reported again and again: drop the connection. */
+        if (events == DICE_ERROR)
+            dice_client_free_now(c);
+        return;
+    }
+    if (events & (DICE_READABLE | DICE_ERROR))
+        client_read(c, fd);
+}
+
+/* ---- Client API --------------------------------------------------------- */
+
+uint64_t dice_client_id(const dice_client_t *c) { return c->id; }
+dice_server_t *dice_client_server(dice_client_t *c) { return c->srv; }
+int dice_client_proto(const dice_client_t *c) { return c->proto; }
+int dice_client_db(const dice_client_t *c) { return c->db; }
+void dice_client_set_userdata(dice_client_t *c, void *data) {
+    c->userdata = data;
+}
+void *dice_client_userdata(const dice_client_t *c) { return c->userdata; }
+int dice_client_is_closed(const dice_client_t *c) {
+    return (c->flags & CLIENT_CLOSED) != 0;
+}
+
+void dice_client_close_after_reply(dice_client_t *c) {
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    /* Make sure a flush happens even if nothing else is queued. */
+    if (!(c->flags & CLIENT_CLOSED))
+        reply_prepare(c);
+}
+
+void dice_client_hold(dice_client_t *c) {
+    c->holds++;
+    c->flags |= CLIENT_HELD;
+}
+
+void dice_client_release(dice_client_t *c) {
+    if (c->holds <= 0)
+        return;
+    if (--c->holds > 0)
+        return;
+    c->flags &= ~CLIENT_HELD;
+    if (c->flags & CLIENT_CLOSED) {
+        if (!c->busy && !(c->flags & CLIENT_PENDING_WRITE))
+            dice_client_free_now(c);
+        return;
+    }
+    /* Commands that arrived while held wait in qbuf; a release from inside
+     * the handler that held (an immediate answer) needs no resume. */
+    if (!c->busy && c->qlen > 0)
+        client_process_input(c);
+}
+
+/* ---- Periodic work ------------------------------------------------------ */
+
+static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
+    (void)id;
+    dice_server_t *srv = arg;
+    if (srv->cfg.timeout > 0) {
+        uint64_t now = dice_loop_now_ms(loop);
+        uint64_t limit = (uint64_t)srv->cfg.timeout * 1000;
+        dice_client_t *c = srv->clients;
+        while (c) {
+            dice_client_t *next = c->next;
+            if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD)) &&
+                now - c->last_ms > limit) {
+                dice_logf(srv, DICE_LOG_VERBOSE, "Closing idle client");
+                dice_client_free_now(c);
+            }
+            c = next;
+        }
+    }
+}

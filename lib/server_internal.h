@@ -1,0 +1,289 @@
+/* Server internals shared by the server core, the command table, the
+ * configuration table and the built-in command families. */
+#ifndef DICE_SERVER_INTERNAL_H
+#define DICE_SERVER_INTERNAL_H
+
+#include "dice/command.h"
+#include "dice/db.h"
+#include "dice/loop.h"
+#include "dice/resp.h"
+#include "dice/server.h"
+#include "resp_internal.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* Client flags. */
+enum {
+    CLIENT_CLOSE_AFTER_REPLY = 1u << 0, /* close once output is flushed */
+    CLIENT_CLOSED = 1u << 1,      /* socket gone; object kept for a holder */
+    CLIENT_HELD = 1u << 2,        /* a deferred reply is outstanding */
+    CLIENT_PENDING_WRITE = 1u << 3, /* queued in srv->pending */
+    CLIENT_PAUSED = 1u << 4,      /* not reading: output above the limit */
+    CLIENT_WANT_WRITE = 1u << 6   /* WRITABLE interest is set */
+};
+
+typedef struct dice_command dice_command_t;
+
+struct dice_command {
+    char *name;          /* lower case, NUL-terminated */
+    size_t namelen;
+    char *fullname;      /* "parent|sub" for sub-commands, else == name */
+    int arity;
+    unsigned flags;
+    int first_key, last_key, key_step;
+    dice_command_fn fn;
+    void *arg;
+    char *summary;
+    dice_command_t *parent;
+    /* Sub-commands, in registration order (few per parent: linear scan). */
+    dice_command_t **subs;
+    size_t nsubs;
+    uint64_t calls;      /* for INFO commandstats */
+    uint64_t usec;
+    /* What COMMAND INFO / DOCS show beyond the registration arguments.
+     * Static strings, not owned, NULL when unknown; set by the family that
+     * registers the command (dice_command_set_doc). */
+    const char *group;      /* Redis's doc group: "connection", "string"... */
+    const char *since;      /* first Redis version with the command */
+    const char *complexity;
+    const char *tips;       /* space-separated command tips, or NULL */
+    unsigned acl;           /* DICE_ACL_* bits added to the derived ones */
+};
+
+/* ACL categories, in the order COMMAND INFO lists them. A command's
+ * categories are derived from its flags (write, readonly, admin + dangerous,
+ * pubsub, fast or slow, blocking) and its group ("string" -> @string,
+ * "generic" -> @keyspace, ...), plus the explicit bits in cmd->acl. */
+enum {
+    DICE_ACL_KEYSPACE = 1u << 0,
+    DICE_ACL_READ = 1u << 1,
+    DICE_ACL_WRITE = 1u << 2,
+    DICE_ACL_SET = 1u << 3,
+    DICE_ACL_SORTEDSET = 1u << 4,
+    DICE_ACL_LIST = 1u << 5,
+    DICE_ACL_HASH = 1u << 6,
+    DICE_ACL_STRING = 1u << 7,
+    DICE_ACL_BITMAP = 1u << 8,
+    DICE_ACL_HYPERLOGLOG = 1u << 9,
+    DICE_ACL_GEO = 1u << 10,
+    DICE_ACL_STREAM = 1u << 11,
+    DICE_ACL_PUBSUB = 1u << 12,
+    DICE_ACL_ADMIN = 1u << 13,
+    DICE_ACL_FAST = 1u << 14,
+    DICE_ACL_SLOW = 1u << 15,
+    DICE_ACL_BLOCKING = 1u << 16,
+    DICE_ACL_DANGEROUS = 1u << 17,
+    DICE_ACL_CONNECTION = 1u << 18,
+    DICE_ACL_TRANSACTION = 1u << 19,
+    DICE_ACL_SCRIPTING = 1u << 20
+};
+
+/* Command table: open addressing on the case-folded name hash. */
+typedef struct dice_cmdtable {
+    dice_command_t **slots;
+    size_t cap;          /* power of two, or 0 */
+    size_t count;
+} dice_cmdtable_t;
+
+struct dice_client {
+    dice_server_t *srv;
+    int fd;
+    unsigned flags;
+    uint64_t id;
+    int proto;
+    int db;
+    int holds;               /* outstanding dice_client_hold() calls */
+    int busy;                /* >0 while our own code runs on its behalf */
+    /* Input that is kept between reads: a partial command, or commands not
+     * yet processed because the client is paused or held. NULL when none,
+     * so an idle client holds no input buffer. */
+    char *qbuf;
+    size_t qlen, qcap;
+    dice_req_parser_t *parser;
+    /* Output not yet written. out.data is NULL while empty (buffers go back
+     * to the server's pool after each flush). sent = bytes of out already
+     * written by a partial write. */
+    dice_buf_t out;
+    size_t sent;
+    uint64_t created_ms;
+    uint64_t last_ms;        /* last interaction, loop clock */
+    char *name;              /* CLIENT SETNAME, or NULL */
+    char *lib_name, *lib_ver;/* CLIENT SETINFO */
+    char addr[64];           /* "ip:port" of the peer */
+    char laddr[64];          /* "ip:port" of our side */
+    const char *last_cmd;    /* name of the last command run */
+    /* Passed AUTH (or connected while no requirepass was set, as Redis's
+     * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
+     * refused with NOAUTH while requirepass is set and this is false. */
+    bool authenticated;
+    void *userdata;
+    dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
+};
+
+typedef struct dice_listener {
+    int fd;
+    int port;
+    char addr[64];
+} dice_listener_t;
+
+/* Settings. Names and defaults follow redis.conf (see lib/config.c). */
+typedef struct dice_settings {
+    char *bind;              /* space-separated addresses */
+    int port;
+    long long maxclients;    /* 0 = derive from the fd limit */
+    long long proto_max_bulk_len;
+    long long max_multibulk; /* not a redis.conf setting; fixed 1048576 */
+    long long inline_max;
+    long long query_buf_limit; /* client-query-buffer-limit */
+    long long output_pause;  /* stop reading a client above this output */
+    long long databases;
+    int loglevel;
+    int tcp_backlog;
+    int hz;
+    long long timeout;       /* idle client timeout, seconds, 0 = none */
+    char *requirepass;       /* NULL when no password */
+    char *dir;
+    char *logfile;
+} dice_settings_t;
+
+typedef struct dice_stats {
+    uint64_t connections_received;
+    uint64_t commands_processed;
+    uint64_t rejected_connections;
+    uint64_t net_input_bytes;
+    uint64_t net_output_bytes;
+    uint64_t unexpected_errors;
+} dice_stats_t;
+
+struct dice_server {
+    dice_loop_t *loop;
+    dice_settings_t cfg;
+    char cfg_err[256];
+    dice_listener_t *listeners;
+    size_t nlisteners;
+    bool started;
+    uint64_t hook_id;
+    uint64_t cron_id;
+    int spare_fd;            /* reserve fd, freed to shed connections on EMFILE */
+
+    dice_cmdtable_t commands;
+
+    dice_client_t *clients;  /* list head */
+    size_t nclients;
+    uint64_t next_client_id;
+    size_t maxclients_effective;
+
+    /* Clients with output to write before the loop sleeps. */
+    dice_client_t **pending;
+    size_t npending, pending_cap;
+
+    /* Shared read buffer: every read lands here first, so a client that
+     * sends whole commands never needs its own input buffer. */
+    char *rbuf;
+    size_t rbuf_cap;
+
+    /* Pool of output buffers handed to clients for one flush cycle. */
+    dice_buf_t *pool;
+    size_t npool, pool_cap;
+
+    dice_stats_t stats;
+    uint64_t start_ms;
+    int64_t start_unix_ms;
+
+    dice_log_fn log_fn;
+    void *log_arg;
+    dice_server_cb shutdown_cb;
+    void *shutdown_arg;
+
+    /* INFO hooks, set by the keyspace family (NULL: nothing to add).
+     * info_keyspace appends the body of "# Keyspace" ("db0:keys=1,..."
+     * lines, CRLF-terminated); info_stats appends the keyspace's lines of
+     * "# Stats" ("expired_keys:N", "evicted_keys:N", "keyspace_hits:N",
+     * "keyspace_misses:N", in that order, CRLF-terminated); when it is
+     * NULL, INFO writes those four lines with 0. */
+    void (*info_keyspace)(dice_server_t *srv, dice_buf_t *out);
+    void (*info_stats)(dice_server_t *srv, dice_buf_t *out);
+
+    /* Keyspace of the built-in keyspace commands (NULL until added), and
+     * the timer that runs active expiry and incremental rehashing. */
+    dice_keyspace_t *keyspace;
+    uint64_t ks_cron_id;
+};
+
+/* Printf-style logging for the library's own messages. */
+void dice_logf(dice_server_t *srv, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Error reply with printf formatting (library-internal convenience). */
+int dice_reply_errorf(dice_client_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Redis's arity error for a command. */
+int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
+
+/* Command table (lib/command.c). */
+void dice_cmdtable_init(dice_cmdtable_t *t);
+void dice_cmdtable_free(dice_cmdtable_t *t);
+dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                   size_t len);
+dice_command_t *dice_command_find_sub(const dice_command_t *parent,
+                                      const char *name, size_t len);
+/* Resolve argv to the command to run (sub-command aware) or reply with the
+ * right error and return NULL. */
+dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
+                                     const char *const *argv,
+                                     const size_t *argvlen);
+/* Keys of a command call, Redis's first/last/step rule; writes up to max
+ * positions into pos and returns how many, or -1 if argc is too short. */
+int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
+                               int max);
+
+/* Set what COMMAND INFO / DOCS report for a registered command, named
+ * "get" or "client|list". Strings must be static (they are not copied);
+ * NULL leaves a field unknown. acl adds DICE_ACL_* bits to those derived
+ * from flags and group. Returns 0 or DICE_ENOENT (lib/cmd_server.c). */
+int dice_command_set_doc(dice_server_t *srv, const char *fullname,
+                         const char *group, const char *since,
+                         const char *complexity, unsigned acl,
+                         const char *tips);
+/* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
+dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
+                                         size_t len);
+
+/* Configuration (lib/config.c). */
+void dice_settings_init(dice_settings_t *s);
+void dice_settings_free(dice_settings_t *s);
+/* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
+typedef void (*dice_config_visit_fn)(void *arg, const char *name,
+                                     const char *value);
+void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
+                       dice_config_visit_fn fn, void *arg);
+/* Split a line into arguments with Redis's inline quoting rules. Returns
+ * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
+ * in *out (free with dice_split_free), or -1 on unbalanced quotes. */
+int dice_split_args(const char *line, size_t len, char ***out);
+void dice_split_free(char **v, int n);
+
+/* Server core (lib/server.c). */
+void dice_client_free_now(dice_client_t *c);
+size_t dice_client_output_pending(const dice_client_t *c);
+size_t dice_server_effective_maxclients(dice_server_t *srv);
+
+/* Built-in families. */
+int dice_builtin_connection(dice_server_t *srv);
+int dice_builtin_server(dice_server_t *srv);
+int dice_builtin_keyspace(dice_server_t *srv);
+/* The keyspace families, registered by dice_builtin_keyspace once the
+ * keyspace exists: lib/cmd_string.c and lib/cmd_keys.c. */
+int dice_builtin_strings(dice_server_t *srv);
+int dice_builtin_keys(dice_server_t *srv);
+/* The client's selected database, with the keyspace's notion of "now" set
+ * from the loop's cached wall clock (read once per loop iteration, so a
+ * whole batch of commands sees one time). */
+dice_db_t *dice_cmd_db(dice_client_t *c);
+
+/* Small helpers shared by command families (lib/util.c). */
+bool dice_eqci(const char *a, size_t alen, const char *lit);
+int dice_parse_ll(const char *s, size_t len, long long *out);
+
+#endif
