@@ -1,0 +1,165 @@
+/* dice-server: the Redis-compatible server, as a thin main over libdice.
+ *
+ *   dice-server [config-file] [--name value ...]
+ *
+ * Everything it serves comes from the library; this file only turns the
+ * command line into settings, wires signals to a clean shutdown, and runs
+ * the loop. */
+#include <dice/dice.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: dice-server [/path/to/dice.conf] [options]\n"
+            "       dice-server -v or --version\n"
+            "       dice-server -h or --help\n\n"
+            "Options are any configuration setting as --name value, e.g.\n"
+            "       dice-server --port 7379 --bind 127.0.0.1 ::1\n"
+            "       dice-server /etc/dice.conf --loglevel verbose\n\n"
+            "Defaults: bind 127.0.0.1, port 7379, data in memory.\n"
+            "Settings: see the dice-server(1) page or "
+            "docs/configuration.md.\n");
+}
+
+typedef struct {
+    dice_server_t *srv;
+    int sigfd;
+} app_t;
+
+static void on_signal(dice_loop_t *loop, int fd, int events, void *arg) {
+    (void)events;
+    app_t *app = arg;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "Received %s scheduling shutdown...",
+             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    dice_server_log(app->srv, DICE_LOG_WARNING, msg);
+    dice_loop_stop(loop);
+}
+
+/* Let the process use as many descriptors as it is allowed: the default
+ * maxclients is derived from this limit. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv) {
+    int i = 1;
+    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("dice-server v=%s (libdice)\n", dice_version_string());
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage(stdout);
+        return 0;
+    }
+    raise_fd_limit();
+    signal(SIGPIPE, SIG_IGN);
+
+    dice_loop_t *loop = NULL;
+    dice_server_t *srv = NULL;
+    int rc = dice_loop_new(&loop);
+    if (rc == 0)
+        rc = dice_server_new(&srv, loop);
+    if (rc < 0) {
+        fprintf(stderr, "dice-server: %s\n", dice_strerror(rc));
+        return 1;
+    }
+    if (i < argc && strncmp(argv[i], "--", 2) != 0) {
+        if (dice_server_config_load(srv, argv[i]) < 0) {
+            fprintf(stderr, "%s\n", dice_server_config_error(srv));
+            return 1;
+        }
+        i++;
+    }
+    /* --name v1 [v2 ...]: values run until the next --option, so
+     * "--bind 127.0.0.1 ::1" gives two addresses, as in redis-server. */
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
+            fprintf(stderr, "dice-server: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 1;
+        }
+        const char *name = argv[i] + 2;
+        size_t total = 1;
+        int j = i + 1;
+        for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++)
+            total += strlen(argv[j]) + 1;
+        char *value = calloc(1, total);
+        if (!value)
+            return 1;
+        for (int k = i + 1; k < j; k++) {
+            if (k > i + 1)
+                strcat(value, " ");
+            strcat(value, argv[k]);
+        }
+        rc = dice_server_config_set(srv, name, value);
+        if (rc < 0) {
+            fprintf(stderr,
+                    "\n*** FATAL CONFIG FILE ERROR ***\n>>> '%s %s'\n%s\n",
+                    name, value, dice_server_config_error(srv));
+            free(value);
+            return 1;
+        }
+        free(value);
+        i = j;
+    }
+
+    rc = dice_command_add_builtins(srv, DICE_BUILTIN_ALL);
+    if (rc < 0) {
+        fprintf(stderr, "dice-server: %s\n", dice_strerror(rc));
+        return 1;
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    app_t app = {srv, signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)};
+    if (app.sigfd >= 0)
+        dice_loop_watch(loop, app.sigfd, DICE_READABLE, on_signal, &app);
+
+    char msg[256];
+    snprintf(msg, sizeof(msg), "dice-server version=%s, pid=%d, just started",
+             dice_version_string(), (int)getpid());
+    dice_server_log(srv, DICE_LOG_NOTICE, msg);
+    rc = dice_server_start(srv);
+    if (rc < 0) {
+        snprintf(msg, sizeof(msg), "Failed listening: %s",
+                 rc == DICE_ESYS ? strerror(errno) : dice_strerror(rc));
+        dice_server_log(srv, DICE_LOG_WARNING, msg);
+        return 1;
+    }
+    char port[16];
+    dice_server_config_get(srv, "port", port, sizeof(port));
+    snprintf(msg, sizeof(msg), "Ready to accept connections tcp (port %s)",
+             port);
+    dice_server_log(srv, DICE_LOG_NOTICE, msg);
+
+    rc = dice_loop_run(loop);
+
+    dice_server_log(srv, DICE_LOG_WARNING,
+                    "dice-server is now ready to exit, bye bye...");
+    if (app.sigfd >= 0) {
+        dice_loop_unwatch(loop, app.sigfd);
+        close(app.sigfd);
+    }
+    dice_server_free(srv);
+    dice_loop_free(loop);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+"""dice-server under valgrind: serve a mix of traffic (pipelines, partial
+commands, protocol errors, held clients, abrupt disconnects), shut down
+with SIGTERM, and require no memory errors and no leaks."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dicetest  # noqa: E402
+from dicetest import encode  # noqa: E402
+
+
+class Valgrind(unittest.TestCase):
+    def test_no_leaks_at_shutdown(self):
+        if os.environ.get("DICE_SANITIZE") == "ON":
+            self.skipTest("sanitizer build: valgrind cannot run ASan binaries")
+        if not shutil.which("valgrind"):
+            self.skipTest("valgrind not installed")
+        port = dicetest.free_port()
+        log = tempfile.NamedTemporaryFile(prefix="vg-", suffix=".log", delete=False)
+        log.close()
+        proc = subprocess.Popen(
+            ["valgrind", "--leak-check=full", "--show-leak-kinds=all",
+             "--errors-for-leak-kinds=definite,indirect,possible",
+             "--error-exitcode=99", "--log-file=" + log.name,
+             dicetest.server_path(), "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            dicetest.wait_port(port, proc, timeout=60)
+            c = dicetest.Conn(port, timeout=30)
+            self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
+            c.send(b"".join(encode("ECHO", "v%d" % i) for i in range(300)))
+            for i in range(300):
+                c.read_reply()
+            for cmd in (["SET", "k", "v"], ["GET", "k"], ["INCR", "n"],
+                        ["EXPIRE", "k", "100"], ["DEL", "k"], ["CLIENT", "SETNAME", "x"],
+                        ["COMMAND", "INFO", "get"], ["INFO"], ["CONFIG", "GET", "*"]):
+                c.cmd(*cmd)
+            # A partial command left behind by a client that goes away.
+            p = dicetest.Conn(port, timeout=30)
+            p.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
+            time.sleep(0.2)
+            p.close()
+            # A protocol error.
+            e = dicetest.Conn(port, timeout=30)
+            e.send(b"*1\r\nx\r\n")
+            e.read_reply()
+            e.close()
+            # A client with unread output.
+            u = dicetest.Conn(port, timeout=30)
+            u.send(encode("ECHO", "y" * 100000) * 50)
+            time.sleep(0.5)
+            u.close()
+            c.close()
+            time.sleep(0.3)
+        finally:
+            proc.terminate()
+            rc = proc.wait(timeout=60)
+        with open(log.name) as f:
+            report = f.read()
+        os.unlink(log.name)
+        self.assertEqual(rc, 0, report[-4000:])
+        self.assertIn("ERROR SUMMARY: 0 errors", report, report[-4000:])
+
+
+if __name__ == "__main__":
+    dicetest.main(globals())
