@@ -2,11 +2,12 @@
  * cross-thread post queue, over the poller of loop_backend.h.
  *
  * One iteration (dice_loop_run_once):
- *   1. refresh the cached clocks, run before-sleep hooks;
+ *   1. refresh the cached clocks;
  *   2. poll, with a timeout clipped to the next timer (0 if work is pending);
  *   3. refresh the clocks, dispatch ready fds;
  *   4. fire the timers that were due when timer processing began;
- *   5. run the callbacks posted before this step began.
+ *   5. run the callbacks posted before this step began;
+ *   6. run the before-sleep hooks (the loop may sleep right after).
  * Timers added by timer callbacks and callbacks posted by posted callbacks
  * wait for the next iteration, so one iteration always terminates (a delay-0
  * timer added by an fd callback does fire in step 4 of the same one).
@@ -626,7 +627,6 @@ int dice_loop_run_once(dice_loop_t *loop, int timeout_ms) {
         return DICE_ESTATE;
     loop->in_iteration = true;
     dice_loop_update_time(loop);
-    run_hooks(loop);
 
     int t = timer_timeout(loop);
     if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
@@ -643,6 +643,11 @@ int dice_loop_run_once(dice_loop_t *loop, int timeout_ms) {
     int calls = dispatch_fds(loop, ev, n);
     calls += run_timers(loop);
     calls += run_posts(loop);
+    /* Before-sleep hooks close the iteration rather than open the next
+     * one: a host driving the loop with run_once(0) may not call again
+     * until the backend fd is readable, so work the hooks finish (such as
+     * writing replies) must not wait for another event. */
+    run_hooks(loop);
     loop->in_iteration = false;
     return calls;
 }

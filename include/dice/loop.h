@@ -90,9 +90,11 @@ DICE_EXPORT int dice_loop_hook_remove(dice_loop_t *loop, uint64_t hook_id);
  * failed for a reason other than EINTR. Not callable from a callback
  * (DICE_ESTATE). */
 DICE_EXPORT int dice_loop_run(dice_loop_t *loop);
-/* One iteration: run before-sleep hooks, wait at most timeout_ms for events
- * (-1: until an event or the next timer; 0: do not block), dispatch ready
- * fds, due timers and posted callbacks. Never sleeps past the next timer.
+/* One iteration: wait at most timeout_ms for events (-1: until an event or
+ * the next timer; 0: do not block), dispatch ready fds, due timers and
+ * posted callbacks, then run the before-sleep hooks, so the iteration's
+ * work (replies written by the server's hook, say) is finished when it
+ * returns. Never sleeps past the next timer.
  * Returns the number of fd, timer and posted callbacks made (>= 0; hooks are
  * not counted, so 0 means nothing happened) or a negative code: DICE_ESYS if
  * polling failed, DICE_ESTATE if called from inside a callback. */
