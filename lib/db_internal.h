@@ -1,0 +1,100 @@
+/* Keyspace internals: the open-addressing hash table (lib/dict.c) that
+ * lib/db.c builds the databases on.
+ *
+ * The table stores 8-byte slots. A slot is 0 (empty), 1 (tombstone, only in
+ * the old table while rehashing) or an entry pointer in the low 48 bits with
+ * the low 16 bits of the key's hash in the high 16 bits (the "tag"), so most
+ * probes that hit a different key are rejected without touching the entry.
+ * Linux hands user space addresses below 2^47, so the high 16 bits of a
+ * malloc'd pointer are always zero.
+ *
+ * The table does not own entries: it only needs a function that reads an
+ * entry's key. The home bucket of a key is the TOP bits of its hash, so a
+ * bucket of a table of 2^k slots covers one contiguous range of hash values;
+ * that makes the SCAN cursor a plain hash prefix that stays meaningful
+ * across growth, shrinking and rehashing.
+ *
+ * Incremental rehash: while t[1] is live, inserts go to t[1], lookups and
+ * deletes look in both, and every operation first migrates a bounded number
+ * of old slots (DICT_STEP_ENTRIES entries, at most 10x that many empty
+ * slots visited). Deleting from the old table leaves a tombstone, and
+ * migrated slots become tombstones, so the probe chains of keys not yet
+ * migrated stay intact without shifting anything. Not thread-safe. */
+#ifndef DICE_DB_INTERNAL_H
+#define DICE_DB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Entries moved per table operation while rehashing. */
+#define DICT_STEP_ENTRIES 4
+#define DICT_MIN_BITS 4
+
+typedef void (*dict_getkey_fn)(const void *entry, const char **key,
+                               size_t *klen);
+
+typedef struct dict_table {
+    uint64_t *slots;
+    size_t size; /* 0 or a power of two */
+    size_t used; /* live entries */
+    unsigned bits;
+} dict_table;
+
+typedef struct dict {
+    dict_table t[2];
+    size_t rehashidx; /* next old slot to migrate; valid if rehashing */
+    int rehashing;
+    /* While non-zero, operations do no rehash work (explicit
+     * dict_rehash_steps/us calls still do). */
+    unsigned pause_rehash;
+    uint64_t seed;
+    uint64_t rng;
+    dict_getkey_fn getkey;
+    /* Counters for tests: entries migrated by the last public operation,
+     * the maximum over all operations, and the total. */
+    size_t moved_last_op;
+    size_t moved_max_op;
+    uint64_t moved_total;
+} dict;
+
+void dict_init(dict *d, dict_getkey_fn getkey);
+/* Frees the tables; calls free_fn(ctx, entry) on each entry if non-NULL. */
+void dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry), void *ctx);
+size_t dict_size(const dict *d);
+size_t dict_slots(const dict *d);
+uint64_t dict_hash(const dict *d, const char *key, size_t klen);
+
+/* Slot holding the entry with this key, or NULL. The slot pointer is valid
+ * until the next operation on the table. */
+uint64_t *dict_find_slot(dict *d, const char *key, size_t klen, uint64_t h);
+void *dict_find(dict *d, const char *key, size_t klen);
+static inline void *dict_slot_entry(uint64_t s) {
+    return (void *)(uintptr_t)(s & 0xffffffffffffull);
+}
+/* Replace the entry in a slot returned by dict_find_slot (same key). */
+static inline void dict_slot_set(uint64_t *slot, void *entry) {
+    *slot = (*slot & ~0xffffffffffffull) | (uint64_t)(uintptr_t)entry;
+}
+/* Insert an entry whose key is not in the table. h = dict_hash(key).
+ * Returns 0 or -1 when a table cannot be allocated. */
+int dict_insert(dict *d, void *entry, uint64_t h);
+/* Remove the entry with this key and return it (NULL if absent). */
+void *dict_delete(dict *d, const char *key, size_t klen, uint64_t h);
+
+/* Migrate up to n entries. Returns 1 if rehashing continues. */
+int dict_rehash_steps(dict *d, size_t n);
+/* Rehash for about budget_us microseconds. Returns 1 if work remains. */
+int dict_rehash_us(dict *d, long budget_us);
+
+/* One SCAN step: calls fn for every entry whose hash lies in the range the
+ * cursor designates, returns the next cursor (0 when done). Cursors are
+ * 48-bit hash prefixes. fn must not modify the table. */
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *ctx, void *entry),
+                   void *ctx);
+/* A uniformly chosen entry or NULL if empty. */
+void *dict_random(dict *d);
+/* Visit every entry; stops when fn returns non-zero. fn must not modify
+ * the table. */
+void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
+
+#endif

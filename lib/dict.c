@@ -1,0 +1,444 @@
+/* Open-addressing hash table with linear probing, incremental rehashing and
+ * a rehash-proof SCAN cursor. See lib/db_internal.h for the layout. */
+#include "db_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define SLOT_EMPTY 0ull
+#define SLOT_TOMB 1ull
+#define PTR_MASK 0xffffffffffffull
+#define CURSOR_BITS 48
+
+/* ---- hashing ---------------------------------------------------------- */
+
+/* Multiply into 128 bits and fold: the core mixing step. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b) {
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t rd32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static const uint64_t K0 = 0x9e3779b97f4a7c15ull;
+static const uint64_t K1 = 0xd6e8feb86659fd93ull;
+static const uint64_t K2 = 0xa0761d6478bd642full;
+static const uint64_t K3 = 0xe7037ed1a0b428dbull;
+
+static uint64_t hash_bytes(const void *data, size_t n, uint64_t seed) {
+    const unsigned char *s = data;
+    uint64_t h = seed ^ K0;
+    uint64_t a, b;
+    size_t len = n;
+    while (n > 16) {
+        h = fold_mul(rd64(s) ^ K1, rd64(s + 8) ^ h);
+        s += 16;
+        n -= 16;
+    }
+    /* 0..16 trailing bytes, read with (possibly overlapping) loads. */
+    if (n >= 8) {
+        a = rd64(s);
+        b = rd64(s + n - 8);
+    } else if (n >= 4) {
+        a = rd32(s);
+        b = rd32(s + n - 4);
+    } else if (n > 0) {
+        a = ((uint64_t)s[0] << 16) | ((uint64_t)s[n >> 1] << 8) | s[n - 1];
+        b = 0;
+    } else {
+        a = b = 0;
+    }
+    h = fold_mul(a ^ K1 ^ h, b ^ K2);
+    return fold_mul(h ^ K3, (uint64_t)len ^ K0);
+}
+
+static uint64_t splitmix(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t dict_hash(const dict *d, const char *key, size_t klen) {
+    return hash_bytes(key, klen, d->seed);
+}
+
+/* ---- table primitives ------------------------------------------------- */
+
+static inline size_t home_of(const dict_table *t, uint64_t h) {
+    return (size_t)(h >> (64 - t->bits));
+}
+
+static inline uint64_t tag_of(uint64_t h) {
+    return (h & 0xffffull) << 48;
+}
+
+static uint64_t entry_hash(const dict *d, const void *e) {
+    const char *k;
+    size_t kl;
+    d->getkey(e, &k, &kl);
+    return hash_bytes(k, kl, d->seed);
+}
+
+static int table_alloc(dict_table *t, unsigned bits) {
+    uint64_t *s = calloc((size_t)1 << bits, sizeof(uint64_t));
+    if (!s)
+        return -1;
+    t->slots = s;
+    t->size = (size_t)1 << bits;
+    t->bits = bits;
+    t->used = 0;
+    return 0;
+}
+
+static void table_put(dict_table *t, void *e, uint64_t h) {
+    size_t mask = t->size - 1, i = home_of(t, h);
+    while (t->slots[i] != SLOT_EMPTY)
+        i = (i + 1) & mask;
+    t->slots[i] = tag_of(h) | (uint64_t)(uintptr_t)e;
+    t->used++;
+}
+
+static uint64_t *table_find(const dict *d, const dict_table *t, const char *key,
+                            size_t klen, uint64_t h) {
+    if (t->size == 0)
+        return NULL;
+    size_t mask = t->size - 1, i = home_of(t, h);
+    uint64_t tag = tag_of(h);
+    for (;;) {
+        uint64_t s = t->slots[i];
+        if (s == SLOT_EMPTY)
+            return NULL;
+        if (s != SLOT_TOMB && (s & ~PTR_MASK) == tag) {
+            const char *k;
+            size_t kl;
+            d->getkey(dict_slot_entry(s), &k, &kl);
+            if (kl == klen && memcmp(k, key, klen) == 0)
+                return &t->slots[i];
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* Remove slot i of a table that has no tombstones: shift later members of
+ * the cluster back so every probe chain stays unbroken. */
+static void table_remove_shift(const dict *d, dict_table *t, size_t i) {
+    size_t mask = t->size - 1;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uint64_t s = t->slots[j];
+        if (s == SLOT_EMPTY)
+            break;
+        size_t k = home_of(t, entry_hash(d, dict_slot_entry(s)));
+        /* The entry may fill the hole if the hole is on its probe path. */
+        if (((j - k) & mask) >= ((j - i) & mask)) {
+            t->slots[i] = s;
+            i = j;
+        }
+    }
+    t->slots[i] = SLOT_EMPTY;
+    t->used--;
+}
+
+/* ---- rehashing -------------------------------------------------------- */
+
+static void finish_rehash(dict *d) {
+    free(d->t[0].slots);
+    d->t[0] = d->t[1];
+    memset(&d->t[1], 0, sizeof(d->t[1]));
+    d->rehashing = 0;
+    d->rehashidx = 0;
+}
+
+static int start_rehash(dict *d, unsigned bits) {
+    if (table_alloc(&d->t[1], bits) < 0)
+        return -1;
+    d->rehashing = 1;
+    d->rehashidx = 0;
+    if (d->t[0].used == 0)
+        finish_rehash(d);
+    return 0;
+}
+
+static size_t migrate(dict *d, size_t n) {
+    dict_table *o = &d->t[0];
+    size_t empty_budget = n * 64 + 64, moved = 0;
+    while (moved < n && d->rehashidx < o->size && o->used > 0) {
+        uint64_t s = o->slots[d->rehashidx];
+        if (s == SLOT_EMPTY || s == SLOT_TOMB) {
+            d->rehashidx++;
+            if (--empty_budget == 0)
+                break;
+            continue;
+        }
+        void *e = dict_slot_entry(s);
+        table_put(&d->t[1], e, entry_hash(d, e));
+        /* A tombstone keeps the probe chains of unmigrated keys intact. */
+        o->slots[d->rehashidx++] = SLOT_TOMB;
+        o->used--;
+        moved++;
+    }
+    if (o->used == 0 || d->rehashidx >= o->size)
+        finish_rehash(d);
+    d->moved_last_op += moved;
+    d->moved_total += moved;
+    return moved;
+}
+
+int dict_rehash_steps(dict *d, size_t n) {
+    if (d->rehashing)
+        migrate(d, n);
+    return d->rehashing;
+}
+
+static long elapsed_us(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (long)(b.tv_sec - a->tv_sec) * 1000000L +
+           (long)(b.tv_nsec - a->tv_nsec) / 1000L;
+}
+
+int dict_rehash_us(dict *d, long budget_us) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (d->rehashing) {
+        migrate(d, 256);
+        if (elapsed_us(&start) >= budget_us)
+            break;
+    }
+    return d->rehashing;
+}
+
+/* Called at the start of every public operation. */
+static void op_begin(dict *d) {
+    d->moved_last_op = 0;
+    if (d->rehashing && !d->pause_rehash)
+        migrate(d, DICT_STEP_ENTRIES);
+}
+
+static void op_end(dict *d) {
+    if (d->moved_last_op > d->moved_max_op)
+        d->moved_max_op = d->moved_last_op;
+}
+
+/* Start shrinking when under 10% full. The new table must absorb every
+ * insert that can happen before migration ends: at most one per operation,
+ * and an operation retires DICT_STEP_ENTRIES entries or ~64x that many
+ * empty slots, hence the sizing below. */
+static void maybe_shrink(dict *d) {
+    dict_table *t = &d->t[0];
+    if (d->rehashing || t->bits <= DICT_MIN_BITS || t->used * 10 >= t->size)
+        return;
+    size_t need = t->used + t->used / DICT_STEP_ENTRIES +
+                  t->size / (DICT_STEP_ENTRIES * 64) + 2;
+    unsigned bits = DICT_MIN_BITS;
+    while (((size_t)1 << bits) * 3 < need * 4)
+        bits++;
+    if (bits < t->bits)
+        (void)start_rehash(d, bits);
+}
+
+/* ---- public operations ------------------------------------------------ */
+
+void dict_init(dict *d, dict_getkey_fn getkey) {
+    memset(d, 0, sizeof(*d));
+    d->getkey = getkey;
+    uint64_t seed[2];
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        /* No entropy yet (early boot): fall back to clock and address. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+                  (uint64_t)(uintptr_t)d;
+        seed[1] = seed[0] ^ K2;
+    }
+    d->seed = seed[0];
+    d->rng = seed[1];
+}
+
+void dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry), void *ctx) {
+    for (int ti = 0; ti < 2; ti++) {
+        dict_table *t = &d->t[ti];
+        if (free_fn) {
+            for (size_t i = 0; i < t->size; i++) {
+                uint64_t s = t->slots[i];
+                if (s != SLOT_EMPTY && s != SLOT_TOMB)
+                    free_fn(ctx, dict_slot_entry(s));
+            }
+        }
+        free(t->slots);
+        memset(t, 0, sizeof(*t));
+    }
+    d->rehashing = 0;
+    d->rehashidx = 0;
+}
+
+size_t dict_size(const dict *d) {
+    return d->t[0].used + d->t[1].used;
+}
+
+size_t dict_slots(const dict *d) {
+    return d->t[0].size + d->t[1].size;
+}
+
+uint64_t *dict_find_slot(dict *d, const char *key, size_t klen, uint64_t h) {
+    op_begin(d);
+    uint64_t *s = table_find(d, &d->t[0], key, klen, h);
+    if (!s && d->rehashing)
+        s = table_find(d, &d->t[1], key, klen, h);
+    op_end(d);
+    return s;
+}
+
+void *dict_find(dict *d, const char *key, size_t klen) {
+    uint64_t *s = dict_find_slot(d, key, klen, dict_hash(d, key, klen));
+    return s ? dict_slot_entry(*s) : NULL;
+}
+
+int dict_insert(dict *d, void *entry, uint64_t h) {
+    op_begin(d);
+    for (;;) {
+        if (!d->rehashing) {
+            dict_table *t = &d->t[0];
+            if (t->size == 0) {
+                if (table_alloc(t, DICT_MIN_BITS) < 0)
+                    return -1;
+            } else if ((t->used + 1) * 10 > t->size * 9) {
+                if (start_rehash(d, t->bits + 1) < 0) {
+                    /* Still room below 100%: degrade, do not fail. */
+                    if (t->used + 1 < t->size)
+                        break;
+                    return -1;
+                }
+            }
+        }
+        dict_table *t = &d->t[d->rehashing ? 1 : 0];
+        if ((t->used + 1) * 10 <= t->size * 9)
+            break;
+        /* Target nearly full mid-rehash: the sizing rules make this
+         * unreachable, but never let a table fill up. */
+        migrate(d, 1024);
+    }
+    table_put(&d->t[d->rehashing ? 1 : 0], entry, h);
+    op_end(d);
+    return 0;
+}
+
+void *dict_delete(dict *d, const char *key, size_t klen, uint64_t h) {
+    op_begin(d);
+    void *e = NULL;
+    uint64_t *s = table_find(d, &d->t[0], key, klen, h);
+    if (s) {
+        e = dict_slot_entry(*s);
+        if (d->rehashing) {
+            *s = SLOT_TOMB;
+            d->t[0].used--;
+            if (d->t[0].used == 0)
+                finish_rehash(d);
+        } else {
+            table_remove_shift(d, &d->t[0], (size_t)(s - d->t[0].slots));
+        }
+    } else if (d->rehashing) {
+        s = table_find(d, &d->t[1], key, klen, h);
+        if (s) {
+            e = dict_slot_entry(*s);
+            table_remove_shift(d, &d->t[1], (size_t)(s - d->t[1].slots));
+        }
+    }
+    if (e)
+        maybe_shrink(d);
+    op_end(d);
+    return e;
+}
+
+/* Emit every entry of t whose home bucket lies in [lo, hi]. */
+static void emit_range(const dict *d, const dict_table *t, size_t lo, size_t hi,
+                       void (*fn)(void *, void *), void *ctx) {
+    size_t mask = t->size - 1;
+    size_t span = hi - lo + 1;
+    size_t i = lo;
+    for (size_t n = 0; n < t->size; n++, i = (i + 1) & mask) {
+        uint64_t s = t->slots[i];
+        if (n >= span && s == SLOT_EMPTY)
+            break;
+        if (s == SLOT_EMPTY || s == SLOT_TOMB)
+            continue;
+        void *e = dict_slot_entry(s);
+        size_t home = home_of(t, entry_hash(d, e));
+        if (home >= lo && home <= hi)
+            fn(ctx, e);
+    }
+}
+
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
+                   void *ctx) {
+    if (dict_size(d) == 0)
+        return 0;
+    cursor &= (1ull << CURSOR_BITS) - 1;
+    const dict_table *small = &d->t[0], *big = NULL;
+    if (d->rehashing) {
+        big = &d->t[1];
+        if (big->bits < small->bits) {
+            const dict_table *x = small;
+            small = big;
+            big = x;
+        }
+    }
+    uint64_t b = cursor >> (CURSOR_BITS - small->bits);
+    emit_range(d, small, (size_t)b, (size_t)b, fn, ctx);
+    if (big) {
+        unsigned diff = big->bits - small->bits;
+        size_t lo = (size_t)b << diff;
+        size_t hi = lo + ((size_t)1 << diff) - 1;
+        emit_range(d, big, lo, hi, fn, ctx);
+    }
+    uint64_t next = (b + 1) << (CURSOR_BITS - small->bits);
+    return next >= (1ull << CURSOR_BITS) ? 0 : next;
+}
+
+void *dict_random(dict *d) {
+    size_t n0 = d->t[0].size, total = dict_slots(d);
+    if (dict_size(d) == 0)
+        return NULL;
+    /* Every entry owns exactly one slot, so a random live slot is a
+     * uniformly random entry. */
+    for (int tries = 0; tries < 128; tries++) {
+        size_t i = (size_t)(splitmix(&d->rng) % total);
+        uint64_t s = i < n0 ? d->t[0].slots[i] : d->t[1].slots[i - n0];
+        if (s != SLOT_EMPTY && s != SLOT_TOMB)
+            return dict_slot_entry(s);
+    }
+    /* Very sparse table: walk from a random slot (slightly biased). */
+    size_t i = (size_t)(splitmix(&d->rng) % total);
+    for (size_t n = 0; n < total; n++, i = (i + 1) % total) {
+        uint64_t s = i < n0 ? d->t[0].slots[i] : d->t[1].slots[i - n0];
+        if (s != SLOT_EMPTY && s != SLOT_TOMB)
+            return dict_slot_entry(s);
+    }
+    return NULL;
+}
+
+void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx) {
+    for (int ti = 0; ti < 2; ti++) {
+        dict_table *t = &d->t[ti];
+        for (size_t i = 0; i < t->size; i++) {
+            uint64_t s = t->slots[i];
+            if (s != SLOT_EMPTY && s != SLOT_TOMB &&
+                fn(ctx, dict_slot_entry(s)))
+                return;
+        }
+    }
+}
