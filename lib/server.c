@@ -708,6 +708,8 @@ static void client_read(dice_client_t *c, int fd) {
                                   srv->cfg.proto_max_bulk_len);
         dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_INLINE,
                                   srv->cfg.inline_max);
+        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_MULTIBULK,
+                                  srv->cfg.max_multibulk);
         /* Redis's smaller request limits before AUTH; lifted by AUTH/HELLO
          * (and re-evaluated per command in dice_command_resolve). */
         dice_req_parser_set_unauthenticated(
