@@ -98,7 +98,7 @@ typedef struct setting {
 static const setting_t settings[] = {
     {"bind", T_STR, true, F(bind), 0, 0},
     {"port", T_INT, true, F(port), 0, 65535},
-    {"maxclients", T_INT, false, F(maxclients), 1, INT_MAX},
+    {"maxclients", T_INT, false, F(maxclients), 1, 4294967295LL},
     {"proto-max-bulk-len", T_MEM, false, F(proto_max_bulk_len), 1024 * 1024,
      LLONG_MAX},
     {"client-query-buffer-limit", T_MEM, false, F(query_buf_limit),
@@ -142,6 +142,13 @@ static int config_fail(dice_server_t *srv, const char *fmt, const char *a) {
     return DICE_EINVAL;
 }
 
+static int config_range_fail(dice_server_t *srv, const setting_t *st) {
+    snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+             "argument must be between %lld and %lld inclusive", st->lo,
+             st->hi);
+    return DICE_EINVAL;
+}
+
 /* Apply a change that has effects beyond the stored value. */
 static void config_applied(dice_server_t *srv, const setting_t *st) {
     if (strcmp(st->name, "maxclients") == 0 && srv->started)
@@ -166,14 +173,19 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
     long long v;
     switch (st->type) {
     case T_INT:
-        if (!parse_int(value, st->lo, st->hi, &v))
+        /* Redis 7.0's two texts: not a number, or out of the range. */
+        if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
             return config_fail(srv, "argument couldn't be parsed into an "
-                               "integer or is out of range%s", "");
+                               "integer%s", "");
+        if (v < st->lo || v > st->hi)
+            return config_range_fail(srv, st);
         set_int_field(&srv->cfg, st, v);
         break;
     case T_MEM:
-        if (!parse_memory(value, &v) || v < st->lo || v > st->hi)
+        if (!parse_memory(value, &v))
             return config_fail(srv, "argument must be a memory value%s", "");
+        if (v < st->lo || v > st->hi)
+            return config_range_fail(srv, st);
         set_int_field(&srv->cfg, st, v);
         break;
     case T_LOGLEVEL:

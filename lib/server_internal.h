@@ -204,6 +204,8 @@ struct dice_server {
      * NULL, INFO writes those four lines with 0. */
     void (*info_keyspace)(dice_server_t *srv, dice_buf_t *out);
     void (*info_stats)(dice_server_t *srv, dice_buf_t *out);
+    /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT). */
+    unsigned long long info_mem_peak;
 
     /* Keyspace of the built-in keyspace commands (NULL until added), and
      * the timer that runs active expiry and incremental rehashing. */
@@ -277,9 +279,8 @@ int dice_builtin_keyspace(dice_server_t *srv);
  * keyspace exists: lib/cmd_string.c and lib/cmd_keys.c. */
 int dice_builtin_strings(dice_server_t *srv);
 int dice_builtin_keys(dice_server_t *srv);
-/* The client's selected database, with the keyspace's notion of "now" set
- * from the loop's cached wall clock (read once per loop iteration, so a
- * whole batch of commands sees one time). */
+/* The client's selected database. (Dispatch has already set the
+ * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice_cmd_db(dice_client_t *c);
 
 /* Small helpers shared by command families (lib/util.c). */

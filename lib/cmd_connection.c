@@ -1,0 +1,753 @@
+/* The CONNECTION family: PING ECHO QUIT HELLO AUTH SELECT RESET and CLIENT
+ * with its sub-commands, answering byte for byte as redis-server 7.0 does
+ * (CLIENT SETINFO as 7.2 does, since clients send it on connect). */
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The Redis version we answer for in HELLO and INFO. Clients switch
+ * features on this, so it names the release whose behaviour we copy. */
+#define COMPAT_VERSION "7.0.15"
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static int reply_lit(dice_client_t *c, const char *err) {
+    return dice_reply_error(c, err, strlen(err));
+}
+
+static int reply_syntax(dice_client_t *c) {
+    return reply_lit(c, "ERR syntax error");
+}
+
+/* Compare a secret without an early exit, so the time taken says nothing
+ * about how many leading bytes matched. */
+static bool secret_eq(const char *a, size_t alen, const char *b) {
+    size_t blen = strlen(b);
+    size_t n = alen > blen ? alen : blen;
+    unsigned diff = (unsigned)(alen ^ blen);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= (unsigned)(x ^ y);
+    }
+    return diff == 0;
+}
+
+/* Redis 7 has one user, "default" (user names are case-sensitive). With no
+ * requirepass it has nopass: any password is accepted for it. */
+static bool auth_check(dice_server_t *srv, const char *user, size_t ulen,
+                       const char *pass, size_t plen) {
+    if (ulen != 7 || memcmp(user, "default", 7) != 0)
+        return false;
+    if (!srv->cfg.requirepass)
+        return true;
+    return secret_eq(pass, plen, srv->cfg.requirepass);
+}
+
+static void set_authenticated(dice_client_t *c, bool on) {
+    c->authenticated = on;
+    if (c->parser)
+        dice_req_parser_set_unauthenticated(
+            c->parser, !on && c->srv->cfg.requirepass != NULL);
+}
+
+/* Redis accepts only printable ASCII without spaces in client names (and
+ * library names/versions): '!' .. '~'. */
+static bool name_ok(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '!' || s[i] > '~')
+            return false;
+    return true;
+}
+
+/* Replace *slot with a copy of s (NULL when len is 0). false on ENOMEM. */
+static bool set_str(char **slot, const char *s, size_t len) {
+    char *copy = NULL;
+    if (len > 0) {
+        copy = malloc(len + 1);
+        if (!copy)
+            return false;
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    free(*slot);
+    *slot = copy;
+    return true;
+}
+
+/* CLIENT SETNAME's rules; replies with the error and returns false. */
+static bool client_setname(dice_client_t *c, const char *s, size_t len) {
+    if (!name_ok(s, len)) {
+        reply_lit(c, "ERR Client names cannot contain spaces, newlines or "
+                     "special characters.");
+        return false;
+    }
+    if (!set_str(&c->name, s, len)) {
+        reply_lit(c, "ERR out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* ---- PING ECHO QUIT SELECT ---------------------------------------------- */
+
+static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    if (argc > 2) {
+        reply_lit(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (argc == 1)
+        dice_reply_simple(c, "PONG", 4);
+    else
+        dice_reply_bulk(c, argv[1], argvlen[1]);
+}
+
+static void cmd_echo(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_reply_bulk(c, argv[1], argvlen[1]);
+}
+
+static void cmd_quit(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    dice_reply_ok(c);
+    dice_client_close_after_reply(c);
+}
+
+static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    long long id;
+    /* Redis reads the index as an int: anything else is "not an integer". */
+    if (dice_parse_ll(argv[1], argvlen[1], &id) < 0 || id < -2147483648LL ||
+        id > 2147483647LL) {
+        reply_lit(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (id < 0 || id >= c->srv->cfg.databases) {
+        reply_lit(c, "ERR DB index is out of range");
+        return;
+    }
+    c->db = (int)id;
+    dice_reply_ok(c);
+}
+
+/* ---- AUTH HELLO RESET --------------------------------------------------- */
+
+static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_server_t *srv = c->srv;
+    if (argc > 3) {
+        reply_syntax(c);
+        return;
+    }
+    bool ok;
+    if (argc == 2) {
+        if (!srv->cfg.requirepass) {
+            reply_lit(c, "ERR AUTH <password> called without any password "
+                         "configured for the default user. Are you sure "
+                         "your configuration is correct?");
+            return;
+        }
+        ok = auth_check(srv, "default", 7, argv[1], argvlen[1]);
+    } else {
+        ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
+    }
+    if (!ok) {
+        reply_lit(c, "WRONGPASS invalid username-password pair or user is "
+                     "disabled.");
+        return;
+    }
+    set_authenticated(c, true);
+    dice_reply_ok(c);
+}
+
+static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_server_t *srv = c->srv;
+    long long ver = 0;
+    int next = 1;
+    if (argc >= 2) {
+        if (dice_parse_ll(argv[1], argvlen[1], &ver) < 0) {
+            reply_lit(c, "ERR Protocol version is not an integer or out of "
+                         "range");
+            return;
+        }
+        next = 2;
+        if (ver < 2 || ver > 3) {
+            reply_lit(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    int user = -1, name = -1;
+    for (int j = next; j < argc; j++) {
+        int more = argc - j - 1;
+        if (dice_eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
+            user = j + 1;
+            j += 2;
+        } else if (dice_eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
+            name = j + 1;
+            j += 1;
+        } else {
+            int n = argvlen[j] < 128 ? (int)argvlen[j] : 128;
+            dice_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", n,
+                              argv[j]);
+            return;
+        }
+    }
+    if (user >= 0) {
+        if (!auth_check(srv, argv[user], argvlen[user], argv[user + 1],
+                        argvlen[user + 1])) {
+            reply_lit(c, "WRONGPASS invalid username-password pair or user "
+                         "is disabled.");
+            return;
+        }
+        set_authenticated(c, true);
+    }
+    if (!c->authenticated && srv->cfg.requirepass) {
+        reply_lit(c, "NOAUTH HELLO must be called with the client already "
+                     "authenticated, otherwise the HELLO AUTH <user> <pass> "
+                     "option can be used to authenticate the client and "
+                     "select the RESP protocol version at the same time");
+        return;
+    }
+    if (name >= 0 && !client_setname(c, argv[name], argvlen[name]))
+        return;
+    if (ver)
+        c->proto = (int)ver;
+    dice_reply_map(c, 7);
+    dice_reply_cstr(c, "server");
+    dice_reply_cstr(c, "redis");
+    dice_reply_cstr(c, "version");
+    dice_reply_cstr(c, COMPAT_VERSION);
+    dice_reply_cstr(c, "proto");
+    dice_reply_int(c, c->proto);
+    dice_reply_cstr(c, "id");
+    dice_reply_int(c, (long long)c->id);
+    dice_reply_cstr(c, "mode");
+    dice_reply_cstr(c, "standalone");
+    dice_reply_cstr(c, "role");
+    dice_reply_cstr(c, "master");
+    dice_reply_cstr(c, "modules");
+    dice_reply_array(c, 0);
+}
+
+static void cmd_reset(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    /* Back to a fresh connection's state; with a password set, that means
+     * unauthenticated again (Redis's clearClientConnectionState). */
+    c->db = 0;
+    c->proto = 2;
+    free(c->name);
+    c->name = NULL;
+    set_authenticated(c, c->srv->cfg.requirepass == NULL);
+    dice_reply_simple(c, "RESET", 5);
+}
+
+/* ---- CLIENT ------------------------------------------------------------- */
+
+static void cmd_client_id(dice_client_t *c, int argc, const char *const *argv,
+                          const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    dice_reply_int(c, (long long)c->id);
+}
+
+static void cmd_client_setname(dice_client_t *c, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               void *arg) {
+    (void)arg;
+    (void)argc;
+    if (client_setname(c, argv[2], argvlen[2]))
+        dice_reply_ok(c);
+}
+
+static void cmd_client_getname(dice_client_t *c, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    if (c->name)
+        dice_reply_cstr(c, c->name);
+    else
+        dice_reply_null(c);
+}
+
+/* Redis 7.2's CLIENT SETINFO LIB-NAME|LIB-VER value. */
+static void cmd_client_setinfo(dice_client_t *c, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               void *arg) {
+    (void)arg;
+    (void)argc;
+    char **slot;
+    int an = argvlen[2] < 128 ? (int)argvlen[2] : 128;
+    if (dice_eqci(argv[2], argvlen[2], "lib-name")) {
+        slot = &c->lib_name;
+    } else if (dice_eqci(argv[2], argvlen[2], "lib-ver")) {
+        slot = &c->lib_ver;
+    } else {
+        dice_reply_errorf(c, "ERR Unrecognized option '%.*s'", an, argv[2]);
+        return;
+    }
+    if (!name_ok(argv[3], argvlen[3])) {
+        dice_reply_errorf(c,
+                          "ERR %.*s cannot contain spaces, newlines or "
+                          "special characters.",
+                          an, argv[2]);
+        return;
+    }
+    if (!set_str(slot, argv[3], argvlen[3])) {
+        reply_lit(c, "ERR out of memory");
+        return;
+    }
+    dice_reply_ok(c);
+}
+
+static void cmd_client_no_evict(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg) {
+    (void)arg;
+    (void)argc;
+    /* There is no client eviction here, so the mode has nothing to change;
+     * the argument is still checked as Redis does. */
+    if (dice_eqci(argv[2], argvlen[2], "on") ||
+        dice_eqci(argv[2], argvlen[2], "off"))
+        dice_reply_ok(c);
+    else
+        reply_syntax(c);
+}
+
+static int buf_printf(dice_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int buf_printf(dice_buf_t *b, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DICE_EINVAL;
+    if ((size_t)n < sizeof(tmp))
+        return dice_buf_append(b, tmp, (size_t)n);
+    /* Longer than the stack buffer (a long name): format into the heap. */
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return DICE_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = dice_buf_append(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+/* One CLIENT LIST line (without the newline), in Redis 7.0.15's field
+ * order. Fields for features we do not have (pub/sub, MULTI, the reply
+ * list) carry the values Redis shows for a client not using them. self
+ * is the client running the command: only its argv size is known. */
+static void client_info_line(dice_buf_t *b, dice_client_t *cl,
+                             dice_client_t *self, size_t argv_mem) {
+    dice_server_t *srv = cl->srv;
+    uint64_t now = dice_loop_now_ms(srv->loop);
+    char flags[8];
+    int nf = 0;
+    if (cl->flags & CLIENT_HELD)
+        flags[nf++] = 'b';
+    if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
+        flags[nf++] = 'c';
+    if (nf == 0)
+        flags[nf++] = 'N';
+    flags[nf] = '\0';
+    char events[3];
+    int ne = 0;
+    if (!(cl->flags & (CLIENT_PAUSED | CLIENT_CLOSED)))
+        events[ne++] = 'r';
+    if (cl->flags & CLIENT_WANT_WRITE)
+        events[ne++] = 'w';
+    events[ne] = '\0';
+    size_t omem = cl->out.cap;
+    size_t tot =
+        sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
+               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+               "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+               "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+               "redir=-1 resp=%d",
+               (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
+               cl->name ? cl->name : "",
+               (unsigned long long)((now - cl->created_ms) / 1000),
+               (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
+               cl->qlen, cl->qcap - cl->qlen, cl == self ? argv_mem : 0,
+               cl->qcap, cl->qcap, omem, tot, events,
+               cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
+}
+
+static size_t argv_total(int argc, const size_t *argvlen) {
+    size_t n = 0;
+    for (int i = 0; i < argc; i++)
+        n += argvlen[i];
+    return n;
+}
+
+static void reply_text(dice_client_t *c, dice_buf_t *b) {
+    dice_reply_verbatim(c, "txt", b->data ? b->data : "", b->len);
+    dice_buf_release(b);
+}
+
+static void cmd_client_info(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argv;
+    dice_buf_t b;
+    dice_buf_init(&b);
+    client_info_line(&b, c, c, argv_total(argc, argvlen));
+    dice_buf_append(&b, "\n", 1);
+    reply_text(c, &b);
+}
+
+/* Client types, as CLIENT LIST/KILL TYPE name them; every client here is a
+ * normal one (no replication, no pub/sub). */
+enum { CTYPE_NORMAL = 0, CTYPE_OTHER = 1, CTYPE_UNKNOWN = -1 };
+
+static int client_type_by_name(const char *s, size_t len) {
+    if (dice_eqci(s, len, "normal"))
+        return CTYPE_NORMAL;
+    if (dice_eqci(s, len, "slave") || dice_eqci(s, len, "replica") ||
+        dice_eqci(s, len, "pubsub") || dice_eqci(s, len, "master"))
+        return CTYPE_OTHER;
+    return CTYPE_UNKNOWN;
+}
+
+/* Oldest client first, as Redis lists them: the list is newest-first. */
+static dice_client_t *oldest_client(dice_server_t *srv) {
+    dice_client_t *cl = srv->clients;
+    while (cl && cl->next)
+        cl = cl->next;
+    return cl;
+}
+
+static dice_client_t *client_by_id(dice_server_t *srv, long long id) {
+    for (dice_client_t *cl = srv->clients; cl; cl = cl->next)
+        if ((long long)cl->id == id && !(cl->flags & CLIENT_CLOSED))
+            return cl;
+    return NULL;
+}
+
+static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_server_t *srv = c->srv;
+    size_t amem = argv_total(argc, argvlen);
+    dice_buf_t b;
+    dice_buf_init(&b);
+    if (argc == 4 && dice_eqci(argv[2], argvlen[2], "type")) {
+        int type = client_type_by_name(argv[3], argvlen[3]);
+        if (type == CTYPE_UNKNOWN) {
+            int n = argvlen[3] < 128 ? (int)argvlen[3] : 128;
+            dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
+            return;
+        }
+        if (type == CTYPE_NORMAL) {
+            for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
+                if (cl->flags & CLIENT_CLOSED)
+                    continue;
+                client_info_line(&b, cl, c, amem);
+                dice_buf_append(&b, "\n", 1);
+            }
+        }
+    } else if (argc > 3 && dice_eqci(argv[2], argvlen[2], "id")) {
+        for (int j = 3; j < argc; j++) {
+            long long id;
+            if (dice_parse_ll(argv[j], argvlen[j], &id) < 0) {
+                dice_buf_release(&b);
+                reply_lit(c, "ERR Invalid client ID");
+                return;
+            }
+            dice_client_t *cl = client_by_id(srv, id);
+            if (cl) {
+                client_info_line(&b, cl, c, amem);
+                dice_buf_append(&b, "\n", 1);
+            }
+        }
+    } else if (argc != 2) {
+        reply_syntax(c);
+        return;
+    } else {
+        for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
+            if (cl->flags & CLIENT_CLOSED)
+                continue;
+            client_info_line(&b, cl, c, amem);
+            dice_buf_append(&b, "\n", 1);
+        }
+    }
+    reply_text(c, &b);
+}
+
+/* CLIENT KILL ip:port (old form: may kill the caller, replies +OK or an
+ * error) and CLIENT KILL <filter> <value> ... (new form: replies with the
+ * count, skips the caller unless SKIPME no). The caller, if killed, is
+ * closed after its reply is written. */
+static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_server_t *srv = c->srv;
+    const char *addr = NULL, *laddr = NULL;
+    size_t addrlen = 0, laddrlen = 0;
+    int type = CTYPE_UNKNOWN;
+    long long id = 0;
+    bool skipme = true;
+    if (argc == 3) {
+        addr = argv[2];
+        addrlen = argvlen[2];
+        skipme = false;
+    } else {
+        for (int i = 2; i < argc; i += 2) {
+            bool more = argc > i + 1;
+            const char *o = argv[i];
+            size_t ol = argvlen[i];
+            if (more && dice_eqci(o, ol, "id")) {
+                if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &id) < 0 ||
+                    id < 1) {
+                    reply_lit(c, "ERR client-id should be greater than 0");
+                    return;
+                }
+            } else if (more && dice_eqci(o, ol, "type")) {
+                type = client_type_by_name(argv[i + 1], argvlen[i + 1]);
+                if (type == CTYPE_UNKNOWN) {
+                    int n = argvlen[i + 1] < 128 ? (int)argvlen[i + 1] : 128;
+                    dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n,
+                                      argv[i + 1]);
+                    return;
+                }
+            } else if (more && dice_eqci(o, ol, "addr")) {
+                addr = argv[i + 1];
+                addrlen = argvlen[i + 1];
+            } else if (more && dice_eqci(o, ol, "laddr")) {
+                laddr = argv[i + 1];
+                laddrlen = argvlen[i + 1];
+            } else if (more && dice_eqci(o, ol, "user")) {
+                if (argvlen[i + 1] != 7 ||
+                    memcmp(argv[i + 1], "default", 7) != 0) {
+                    int n = argvlen[i + 1] < 128 ? (int)argvlen[i + 1] : 128;
+                    dice_reply_errorf(c, "ERR No such user '%.*s'", n,
+                                      argv[i + 1]);
+                    return;
+                }
+            } else if (more && dice_eqci(o, ol, "skipme")) {
+                if (dice_eqci(argv[i + 1], argvlen[i + 1], "yes")) {
+                    skipme = true;
+                } else if (dice_eqci(argv[i + 1], argvlen[i + 1], "no")) {
+                    skipme = false;
+                } else {
+                    reply_syntax(c);
+                    return;
+                }
+            } else {
+                reply_syntax(c);
+                return;
+            }
+        }
+    }
+    long long killed = 0;
+    bool kill_self = false;
+    dice_client_t *cl = srv->clients;
+    while (cl) {
+        dice_client_t *next = cl->next;
+        if ((cl->flags & CLIENT_CLOSED) ||
+            (addr && (strlen(cl->addr) != addrlen ||
+                      memcmp(cl->addr, addr, addrlen) != 0)) ||
+            (laddr && (strlen(cl->laddr) != laddrlen ||
+                       memcmp(cl->laddr, laddr, laddrlen) != 0)) ||
+            (type != CTYPE_UNKNOWN && type != CTYPE_NORMAL) ||
+            (id != 0 && (long long)cl->id != id) || (cl == c && skipme)) {
+            cl = next;
+            continue;
+        }
+        if (cl == c)
+            kill_self = true;
+        else
+            dice_client_free_now(cl);
+        killed++;
+        cl = next;
+    }
+    if (argc == 3) {
+        if (killed == 0)
+            reply_lit(c, "ERR No such client");
+        else
+            dice_reply_ok(c);
+    } else {
+        dice_reply_int(c, killed);
+    }
+    if (kill_self)
+        dice_client_close_after_reply(c);
+}
+
+static const char *const client_help[] = {
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Reply with the name given to this connection, or nil.",
+    "ID",
+    "    Reply with this connection's unique id.",
+    "INFO",
+    "    Describe this connection in the CLIENT LIST format.",
+    "KILL <ip:port>",
+    "    Close the connection coming from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Close every connection matching all the options:",
+    "    * ID <client-id>",
+    "    * ADDR <ip:port>, LADDR <ip:port>",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "    * USER <username>",
+    "    * SKIPME (YES|NO): spare this connection (default: yes).",
+    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+    "    Describe the connections, one per line.",
+    "NO-EVICT (ON|OFF)",
+    "    Accepted for compatibility; connections are never evicted.",
+    "SETINFO (LIB-NAME|LIB-VER) <value>",
+    "    Record the client library's name or version.",
+    "SETNAME <name>",
+    "    Give this connection a name (no spaces or special characters).",
+    "HELP",
+    "    Print this help.",
+};
+
+static void reply_help(dice_client_t *c, const char *const *lines, size_t n) {
+    dice_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        dice_reply_simple(c, lines[i], strlen(lines[i]));
+}
+
+static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    reply_help(c, client_help, sizeof(client_help) / sizeof(client_help[0]));
+}
+
+/* ---- Registration ------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    int arity;
+    unsigned flags;
+    dice_command_fn fn;
+    const char *summary;
+    const char *since;
+    const char *complexity;
+    const char *tips;
+} entry_t;
+
+#define F_CONN_NOAUTH                                                          \
+    (DICE_CMD_NOSCRIPT | DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST |   \
+     DICE_CMD_NOAUTH | DICE_CMD_ALLOW_BUSY)
+#define F_CLIENT (DICE_CMD_NOSCRIPT | DICE_CMD_LOADING | DICE_CMD_STALE)
+#define F_CLIENT_ADMIN (DICE_CMD_ADMIN | F_CLIENT)
+
+static const entry_t top[] = {
+    {"ping", -1, DICE_CMD_FAST, cmd_ping,
+     "Check the connection: PONG, or the given message", "1.0.0", "O(1)",
+     "request_policy:all_shards response_policy:all_succeeded"},
+    {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_echo,
+     "Reply with the given string", "1.0.0", "O(1)", NULL},
+    {"quit", -1, F_CONN_NOAUTH, cmd_quit,
+     "Close this connection once the reply is sent", "1.0.0", "O(1)", NULL},
+    {"hello", -1, F_CONN_NOAUTH, cmd_hello,
+     "Choose the protocol (2 or 3), optionally authenticate and name the "
+     "connection, and describe the server",
+     "6.0.0", "O(1)", NULL},
+    {"auth", -2, F_CONN_NOAUTH, cmd_auth,
+     "Authenticate this connection with a password", "1.0.0",
+     "O(N) where N is the number of passwords defined for the user", NULL},
+    {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_select,
+     "Switch this connection to another numbered database", "1.0.0", "O(1)",
+     NULL},
+    {"reset", 1, F_CONN_NOAUTH, cmd_reset,
+     "Return this connection to its initial state", "6.2.0", "O(1)", NULL},
+};
+
+static const entry_t client_subs[] = {
+    {"id", 2, F_CLIENT, cmd_client_id, "Get this connection's unique id",
+     "5.0.0", "O(1)", NULL},
+    {"setname", 3, F_CLIENT, cmd_client_setname, "Name this connection",
+     "2.6.9", "O(1)", NULL},
+    {"getname", 2, F_CLIENT, cmd_client_getname,
+     "Get the name of this connection", "2.6.9", "O(1)", NULL},
+    {"setinfo", 4, F_CLIENT, cmd_client_setinfo,
+     "Record the client library's name or version for this connection", "7.2.0",
+     "O(1)", NULL},
+    {"info", 2, F_CLIENT, cmd_client_info,
+     "Describe this connection in CLIENT LIST form", "6.2.0", "O(1)",
+     "nondeterministic_output"},
+    {"list", -2, F_CLIENT_ADMIN, cmd_client_list,
+     "Describe the open connections, one per line", "2.4.0",
+     "O(N) where N is the number of client connections",
+     "nondeterministic_output"},
+    {"kill", -3, F_CLIENT_ADMIN, cmd_client_kill,
+     "Close the connections matching an address or filters", "2.4.0",
+     "O(N) where N is the number of client connections", NULL},
+    {"no-evict", 3, F_CLIENT_ADMIN, cmd_client_no_evict,
+     "Set whether this connection may be evicted", "7.0.0", "O(1)", NULL},
+    {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, cmd_client_help,
+     "Describe the CLIENT sub-commands", "5.0.0", "O(1)", NULL},
+};
+
+static int add_entries(dice_server_t *srv, const char *parent, const entry_t *e,
+                       size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = parent
+                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
+                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
+                                            e[i].summary)
+                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
+                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
+        if (rc < 0)
+            return rc;
+        char full[64];
+        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
+                 parent ? "|" : "", e[i].name);
+        rc = dice_command_set_doc(srv, full, "connection", e[i].since,
+                                  e[i].complexity, 0, e[i].tips);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int dice_builtin_connection(dice_server_t *srv) {
+    int rc = add_entries(srv, NULL, top, sizeof(top) / sizeof(top[0]));
+    if (rc < 0)
+        return rc;
+    rc = dice_command_add(srv, "client", -2, 0, 0, 0, 0, NULL, NULL,
+                          "A container for connection commands");
+    if (rc < 0)
+        return rc;
+    rc = dice_command_set_doc(srv, "client", "connection", "2.4.0",
+                              "Depends on subcommand.", 0, NULL);
+    if (rc < 0)
+        return rc;
+    return add_entries(srv, "client", client_subs,
+                       sizeof(client_subs) / sizeof(client_subs[0]));
+}

@@ -1,0 +1,1315 @@
+/* The SERVER family: COMMAND (and its introspection sub-commands), INFO,
+ * CONFIG, TIME, SHUTDOWN and DEBUG SLEEP, answering as redis-server 7.0
+ * does. Also the command metadata (group, ACL categories, key specs) that
+ * COMMAND INFO / DOCS describe. */
+#include "server_internal.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMPAT_VERSION "7.0.15"
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static int reply_lit(dice_client_t *c, const char *err) {
+    return dice_reply_error(c, err, strlen(err));
+}
+
+static int buf_printf(dice_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int buf_printf(dice_buf_t *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DICE_EINVAL;
+    if ((size_t)n < sizeof(tmp))
+        return dice_buf_append(b, tmp, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return DICE_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = dice_buf_append(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+static void reply_help(dice_client_t *c, const char *const *lines, size_t n) {
+    dice_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        dice_reply_simple(c, lines[i], strlen(lines[i]));
+}
+
+/* ---- Command metadata --------------------------------------------------- */
+
+dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
+                                         size_t len) {
+    const char *bar = memchr(name, '|', len);
+    if (!bar)
+        return dice_cmdtable_find(&srv->commands, name, len);
+    dice_command_t *p =
+        dice_cmdtable_find(&srv->commands, name, (size_t)(bar - name));
+    if (!p)
+        return NULL;
+    return dice_command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
+}
+
+int dice_command_set_doc(dice_server_t *srv, const char *fullname,
+                         const char *group, const char *since,
+                         const char *complexity, unsigned acl,
+                         const char *tips) {
+    dice_command_t *cmd =
+        dice_command_lookup_full(srv, fullname, strlen(fullname));
+    if (!cmd)
+        return DICE_ENOENT;
+    cmd->group = group;
+    cmd->since = since;
+    cmd->complexity = complexity;
+    cmd->acl = acl;
+    cmd->tips = tips;
+    return 0;
+}
+
+/* Flag names in DICE_CMD_* bit order, which is COMMAND INFO's order. */
+static const char *const flag_names[] = {
+    "write",        "readonly",  "denyoom", "admin",         "pubsub",
+    "noscript",     "blocking",  "loading", "stale",         "skip_monitor",
+    "skip_slowlog", "fast",      "no_auth", "may_replicate", "no_multi",
+    "movablekeys",  "allow_busy"};
+#define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
+
+/* ACL category names in DICE_ACL_* bit order. */
+static const char *const acl_names[] = {
+    "keyspace", "read",     "write",     "set",        "sortedset",
+    "list",     "hash",     "string",    "bitmap",     "hyperloglog",
+    "geo",      "stream",   "pubsub",    "admin",      "fast",
+    "slow",     "blocking", "dangerous", "connection", "transaction",
+    "scripting"};
+#define NACL (sizeof(acl_names) / sizeof(acl_names[0]))
+
+/* The category a Redis doc group implies for its commands. */
+static unsigned group_acl(const char *group) {
+    static const struct {
+        const char *group;
+        unsigned acl;
+    } map[] = {{"string", DICE_ACL_STRING},
+               {"generic", DICE_ACL_KEYSPACE},
+               {"list", DICE_ACL_LIST},
+               {"hash", DICE_ACL_HASH},
+               {"set", DICE_ACL_SET},
+               {"sorted_set", DICE_ACL_SORTEDSET},
+               {"bitmap", DICE_ACL_BITMAP},
+               {"hyperloglog", DICE_ACL_HYPERLOGLOG},
+               {"geo", DICE_ACL_GEO},
+               {"stream", DICE_ACL_STREAM},
+               {"pubsub", DICE_ACL_PUBSUB},
+               {"connection", DICE_ACL_CONNECTION},
+               {"transactions", DICE_ACL_TRANSACTION},
+               {"scripting", DICE_ACL_SCRIPTING}};
+    if (!group)
+        return 0;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].group, group) == 0)
+            return map[i].acl;
+    return 0;
+}
+
+/* Redis's rules: categories implied by flags, then the group's, then the
+ * explicit ones. A container (sub-commands, no handler of its own) gets
+ * only the flag-implied ones, as Redis shows for CLIENT and CONFIG. */
+static unsigned command_acl(const dice_command_t *cmd) {
+    unsigned a = cmd->acl;
+    unsigned f = cmd->flags;
+    if (f & DICE_CMD_WRITE)
+        a |= DICE_ACL_WRITE;
+    if (f & DICE_CMD_READONLY)
+        a |= DICE_ACL_READ;
+    if (f & DICE_CMD_ADMIN)
+        a |= DICE_ACL_ADMIN | DICE_ACL_DANGEROUS;
+    if (f & DICE_CMD_PUBSUB)
+        a |= DICE_ACL_PUBSUB;
+    if (f & DICE_CMD_BLOCKING)
+        a |= DICE_ACL_BLOCKING;
+    a |= (f & DICE_CMD_FAST) ? DICE_ACL_FAST : DICE_ACL_SLOW;
+    if (!(cmd->nsubs > 0 && !cmd->fn))
+        a |= group_acl(cmd->group);
+    return a;
+}
+
+static size_t popcount(unsigned v) {
+    size_t n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+/* Tips are stored space-separated; count and emit them as a set. */
+static void reply_tips(dice_client_t *c, const char *tips) {
+    size_t n = 0;
+    for (const char *p = tips; p && *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        n++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    dice_reply_set(c, n);
+    for (const char *p = tips; p && *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *s = p;
+        while (*p && *p != ' ')
+            p++;
+        dice_reply_bulk(c, s, (size_t)(p - s));
+    }
+}
+
+/* One key spec derived from first/last/step: an index begin-search and a
+ * range find-keys, the form Redis uses for fixed key positions. Access
+ * flags are approximated from the command flags (RO for readonly, RW for
+ * write); Redis's hand-written specs can be finer (OW, RM, insert...). */
+static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
+    if (cmd->first_key <= 0) {
+        dice_reply_set(c, 0);
+        return;
+    }
+    dice_reply_set(c, 1);
+    dice_reply_map(c, 3);
+    dice_reply_cstr(c, "flags");
+    if (cmd->flags & DICE_CMD_WRITE) {
+        dice_reply_set(c, 2);
+        dice_reply_simple(c, "RW", 2);
+        dice_reply_simple(c, "update", 6);
+    } else if (cmd->flags & DICE_CMD_READONLY) {
+        dice_reply_set(c, 2);
+        dice_reply_simple(c, "RO", 2);
+        dice_reply_simple(c, "access", 6);
+    } else {
+        dice_reply_set(c, 0);
+    }
+    dice_reply_cstr(c, "begin_search");
+    dice_reply_map(c, 2);
+    dice_reply_cstr(c, "type");
+    dice_reply_cstr(c, "index");
+    dice_reply_cstr(c, "spec");
+    dice_reply_map(c, 1);
+    dice_reply_cstr(c, "index");
+    dice_reply_int(c, cmd->first_key);
+    dice_reply_cstr(c, "find_keys");
+    dice_reply_map(c, 2);
+    dice_reply_cstr(c, "type");
+    dice_reply_cstr(c, "range");
+    dice_reply_cstr(c, "spec");
+    dice_reply_map(c, 3);
+    dice_reply_cstr(c, "lastkey");
+    dice_reply_int(c, cmd->last_key < 0 ? cmd->last_key
+                                        : cmd->last_key - cmd->first_key);
+    dice_reply_cstr(c, "keystep");
+    dice_reply_int(c, cmd->key_step > 0 ? cmd->key_step : 1);
+    dice_reply_cstr(c, "limit");
+    dice_reply_int(c, 0);
+}
+
+/* COMMAND INFO's 10-element entry. */
+static void reply_command_info(dice_client_t *c, const dice_command_t *cmd) {
+    dice_reply_array(c, 10);
+    dice_reply_cstr(c, cmd->fullname);
+    dice_reply_int(c, cmd->arity);
+    unsigned f = cmd->flags & ((1u << NFLAGS) - 1);
+    dice_reply_set(c, popcount(f));
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (f & (1u << i))
+            dice_reply_simple(c, flag_names[i], strlen(flag_names[i]));
+    dice_reply_int(c, cmd->first_key);
+    dice_reply_int(c, cmd->last_key);
+    dice_reply_int(c, cmd->key_step);
+    unsigned a = command_acl(cmd);
+    dice_reply_set(c, popcount(a));
+    for (size_t i = 0; i < NACL; i++) {
+        if (a & (1u << i)) {
+            char cat[32];
+            int n = snprintf(cat, sizeof(cat), "@%s", acl_names[i]);
+            dice_reply_simple(c, cat, (size_t)n);
+        }
+    }
+    reply_tips(c, cmd->tips);
+    reply_key_specs(c, cmd);
+    if (cmd->nsubs == 0) {
+        dice_reply_set(c, 0);
+        return;
+    }
+    dice_reply_array(c, cmd->nsubs);
+    for (size_t i = 0; i < cmd->nsubs; i++)
+        reply_command_info(c, cmd->subs[i]);
+}
+
+/* COMMAND DOCS's map for one command: the fields we know. A command with
+ * no group (registered by a host) is reported in Redis's "module" group,
+ * which is what it is to a client: not one of Redis's own. */
+static void reply_command_docs(dice_client_t *c, const dice_command_t *cmd) {
+    size_t n =
+        2 + (cmd->since != NULL) + (cmd->complexity != NULL) + (cmd->nsubs > 0);
+    dice_reply_map(c, n);
+    dice_reply_cstr(c, "summary");
+    dice_reply_cstr(c, cmd->summary ? cmd->summary : "");
+    if (cmd->since) {
+        dice_reply_cstr(c, "since");
+        dice_reply_cstr(c, cmd->since);
+    }
+    dice_reply_cstr(c, "group");
+    dice_reply_cstr(c, cmd->group ? cmd->group : "module");
+    if (cmd->complexity) {
+        dice_reply_cstr(c, "complexity");
+        dice_reply_cstr(c, cmd->complexity);
+    }
+    if (cmd->nsubs > 0) {
+        dice_reply_cstr(c, "subcommands");
+        dice_reply_map(c, cmd->nsubs);
+        for (size_t i = 0; i < cmd->nsubs; i++) {
+            dice_reply_cstr(c, cmd->subs[i]->fullname);
+            reply_command_docs(c, cmd->subs[i]);
+        }
+    }
+}
+
+/* ---- COMMAND ------------------------------------------------------------ */
+
+static void cmd_command(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    const dice_cmdtable_t *t = &c->srv->commands;
+    dice_reply_array(c, t->count);
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i])
+            reply_command_info(c, t->slots[i]);
+}
+
+static void cmd_command_count(dice_client_t *c, int argc,
+                              const char *const *argv, const size_t *argvlen,
+                              void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    dice_reply_int(c, (long long)c->srv->commands.count);
+}
+
+static void cmd_command_info(dice_client_t *c, int argc,
+                             const char *const *argv, const size_t *argvlen,
+                             void *arg) {
+    if (argc == 2) {
+        cmd_command(c, argc, argv, argvlen, arg);
+        return;
+    }
+    dice_reply_array(c, (size_t)(argc - 2));
+    for (int i = 2; i < argc; i++) {
+        dice_command_t *cmd =
+            dice_command_lookup_full(c->srv, argv[i], argvlen[i]);
+        if (cmd)
+            reply_command_info(c, cmd);
+        else
+            dice_reply_null(c);
+    }
+}
+
+static void cmd_command_docs(dice_client_t *c, int argc,
+                             const char *const *argv, const size_t *argvlen,
+                             void *arg) {
+    (void)arg;
+    const dice_cmdtable_t *t = &c->srv->commands;
+    if (argc == 2) {
+        dice_reply_map(c, t->count);
+        for (size_t i = 0; i < t->cap; i++) {
+            if (t->slots[i]) {
+                dice_reply_cstr(c, t->slots[i]->fullname);
+                reply_command_docs(c, t->slots[i]);
+            }
+        }
+        return;
+    }
+    /* Unknown names are left out, so count first. */
+    size_t n = 0;
+    for (int i = 2; i < argc; i++)
+        if (dice_command_lookup_full(c->srv, argv[i], argvlen[i]))
+            n++;
+    dice_reply_map(c, n);
+    for (int i = 2; i < argc; i++) {
+        dice_command_t *cmd =
+            dice_command_lookup_full(c->srv, argv[i], argvlen[i]);
+        if (cmd) {
+            dice_reply_cstr(c, cmd->fullname);
+            reply_command_docs(c, cmd);
+        }
+    }
+}
+
+enum { FILTER_NONE, FILTER_MODULE, FILTER_ACLCAT, FILTER_PATTERN };
+
+static bool list_match(const dice_command_t *cmd, int kind, const char *v,
+                       size_t vlen) {
+    switch (kind) {
+    case FILTER_MODULE:
+        return false; /* no command here comes from a Redis module */
+    case FILTER_ACLCAT: {
+        unsigned a = command_acl(cmd);
+        for (size_t i = 0; i < NACL; i++)
+            if ((a & (1u << i)) && dice_eqci(v, vlen, acl_names[i]))
+                return true;
+        return false;
+    }
+    case FILTER_PATTERN:
+        return dice_glob_match(v, vlen, cmd->fullname, strlen(cmd->fullname),
+                               1) != 0;
+    default: return true;
+    }
+}
+
+static void cmd_command_list(dice_client_t *c, int argc,
+                             const char *const *argv, const size_t *argvlen,
+                             void *arg) {
+    (void)arg;
+    int kind = FILTER_NONE;
+    const char *v = NULL;
+    size_t vlen = 0;
+    if (argc == 5 && dice_eqci(argv[2], argvlen[2], "filterby")) {
+        if (dice_eqci(argv[3], argvlen[3], "module"))
+            kind = FILTER_MODULE;
+        else if (dice_eqci(argv[3], argvlen[3], "aclcat"))
+            kind = FILTER_ACLCAT;
+        else if (dice_eqci(argv[3], argvlen[3], "pattern"))
+            kind = FILTER_PATTERN;
+        v = argv[4];
+        vlen = argvlen[4];
+    }
+    if (argc != 2 && kind == FILTER_NONE) {
+        reply_lit(c, "ERR syntax error");
+        return;
+    }
+    /* Two passes (count, then reply) keep this allocation-free. */
+    const dice_cmdtable_t *t = &c->srv->commands;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = 0;
+        for (size_t i = 0; i < t->cap; i++) {
+            const dice_command_t *cmd = t->slots[i];
+            if (!cmd)
+                continue;
+            if (list_match(cmd, kind, v, vlen)) {
+                if (pass)
+                    dice_reply_cstr(c, cmd->fullname);
+                n++;
+            }
+            for (size_t j = 0; j < cmd->nsubs; j++) {
+                if (list_match(cmd->subs[j], kind, v, vlen)) {
+                    if (pass)
+                        dice_reply_cstr(c, cmd->subs[j]->fullname);
+                    n++;
+                }
+            }
+        }
+        if (!pass)
+            dice_reply_array(c, n);
+    }
+}
+
+static void cmd_command_getkeys(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg) {
+    (void)arg;
+    int cargc = argc - 2;
+    const char *const *cargv = argv + 2;
+    const size_t *clen = argvlen + 2;
+    dice_command_t *cmd =
+        dice_cmdtable_find(&c->srv->commands, cargv[0], clen[0]);
+    if (cmd && cmd->nsubs > 0 && cargc >= 2)
+        cmd = dice_command_find_sub(cmd, cargv[1], clen[1]);
+    if (!cmd) {
+        reply_lit(c, "ERR Invalid command specified");
+        return;
+    }
+    if (cmd->first_key <= 0) {
+        reply_lit(c, "ERR The command has no key arguments");
+        return;
+    }
+    if ((cmd->arity > 0 && cmd->arity != cargc) || cargc < -cmd->arity) {
+        reply_lit(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int pos[64];
+    int n = dice_command_key_positions(cmd, cargc, pos, 64);
+    if (n <= 0) {
+        reply_lit(c, "ERR Invalid arguments specified for command");
+        return;
+    }
+    if (n < 64) {
+        dice_reply_array(c, (size_t)n);
+        for (int i = 0; i < n; i++)
+            dice_reply_bulk(c, cargv[pos[i]], clen[pos[i]]);
+        return;
+    }
+    /* Many keys: walk the same rule without a fixed array. */
+    int last = cmd->last_key < 0 ? cargc + cmd->last_key : cmd->last_key;
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    size_t cnt = 0;
+    for (int i = cmd->first_key; i <= last; i += step)
+        cnt++;
+    dice_reply_array(c, cnt);
+    for (int i = cmd->first_key; i <= last; i += step)
+        dice_reply_bulk(c, cargv[i], clen[i]);
+}
+
+static const char *const command_help[] = {
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Describe every command, as COMMAND INFO does.",
+    "COUNT",
+    "    Reply with the number of commands.",
+    "LIST [FILTERBY (MODULE <name>|ACLCAT <category>|PATTERN <glob>)]",
+    "    Reply with the names of the commands and sub-commands.",
+    "INFO [<command-name> ...]",
+    "    Describe the named commands (every command when none is named).",
+    "DOCS [<command-name> ...]",
+    "    Reply with the documentation of the named commands (or all).",
+    "GETKEYS <full-command>",
+    "    Reply with the keys the given command line would access.",
+    "HELP",
+    "    Print this help.",
+};
+
+static void cmd_command_help(dice_client_t *c, int argc,
+                             const char *const *argv, const size_t *argvlen,
+                             void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    reply_help(c, command_help, sizeof(command_help) / sizeof(command_help[0]));
+}
+
+/* ---- INFO --------------------------------------------------------------- */
+
+enum {
+    SEC_SERVER = 1u << 0,
+    SEC_CLIENTS = 1u << 1,
+    SEC_MEMORY = 1u << 2,
+    SEC_PERSISTENCE = 1u << 3,
+    SEC_STATS = 1u << 4,
+    SEC_REPLICATION = 1u << 5,
+    SEC_CPU = 1u << 6,
+    SEC_MODULES = 1u << 7,
+    SEC_COMMANDSTATS = 1u << 8,
+    SEC_ERRORSTATS = 1u << 9,
+    SEC_CLUSTER = 1u << 10,
+    SEC_KEYSPACE = 1u << 11,
+    SEC_DEFAULT = SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE |
+                  SEC_STATS | SEC_REPLICATION | SEC_CPU | SEC_MODULES |
+                  SEC_ERRORSTATS | SEC_CLUSTER | SEC_KEYSPACE,
+    SEC_ALL = SEC_DEFAULT | SEC_COMMANDSTATS
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} sections[] = {{"server", SEC_SERVER},
+                {"clients", SEC_CLIENTS},
+                {"memory", SEC_MEMORY},
+                {"persistence", SEC_PERSISTENCE},
+                {"stats", SEC_STATS},
+                {"replication", SEC_REPLICATION},
+                {"cpu", SEC_CPU},
+                {"modules", SEC_MODULES},
+                {"commandstats", SEC_COMMANDSTATS},
+                {"errorstats", SEC_ERRORSTATS},
+                {"cluster", SEC_CLUSTER},
+                {"keyspace", SEC_KEYSPACE}};
+
+/* Redis's bytesToHuman: B, then K/M/G/T/P with two decimals. */
+static void bytes_human(char *out, size_t size, unsigned long long n) {
+    static const char units[] = "KMGTP";
+    if (n < 1024) {
+        snprintf(out, size, "%lluB", n);
+        return;
+    }
+    double d = (double)n / 1024;
+    size_t u = 0;
+    while (d >= 1024 && u + 1 < sizeof(units) - 1) {
+        d /= 1024;
+        u++;
+    }
+    snprintf(out, size, "%.2f%c", d, units[u]);
+}
+
+static unsigned long long rss_memory(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+/* A stable 40-hex-digit id for this server object (run_id, replid):
+ * Redis draws them at random; a mix of start time and pid serves. */
+static void server_hex_id(dice_server_t *srv, unsigned salt, char out[41]) {
+    uint64_t x = (uint64_t)srv->start_unix_ms * 0x9E3779B97F4A7C15ULL ^
+                 ((uint64_t)getpid() << 32) ^ salt;
+    for (int i = 0; i < 40; i++) {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 29;
+        out[i] = "0123456789abcdef"[x & 15];
+    }
+    out[40] = '\0';
+}
+
+/* Bytes allocated through malloc. Under an allocator that mallinfo2 does
+ * not see (a sanitizer's), fall back to the resident size. */
+static unsigned long long used_memory(void) {
+    struct mallinfo2 mi = mallinfo2();
+    unsigned long long n = (unsigned long long)(mi.uordblks + mi.hblkhd);
+    return n ? n : rss_memory();
+}
+
+static void info_server(dice_server_t *srv, dice_buf_t *b) {
+    struct utsname un;
+    if (uname(&un) < 0)
+        memset(&un, 0, sizeof(un));
+    char exe[512] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char runid[41];
+    server_hex_id(srv, 1, runid);
+    uint64_t up = (dice_loop_now_ms(srv->loop) - srv->start_ms) / 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int hz = srv->cfg.hz;
+    buf_printf(b,
+               "# Server\r\n"
+               "redis_version:" COMPAT_VERSION "\r\n"
+               "redis_git_sha1:00000000\r\n"
+               "redis_git_dirty:0\r\n"
+               "redis_build_id:0\r\n"
+               "redis_mode:standalone\r\n"
+               "os:%s %s %s\r\n"
+               "arch_bits:%d\r\n"
+               "monotonic_clock:POSIX clock_gettime\r\n"
+               "multiplexing_api:epoll\r\n"
+               "atomicvar_api:c11-builtin\r\n"
+               "gcc_version:%d.%d.%d\r\n"
+               "process_id:%ld\r\n"
+               "process_supervised:no\r\n"
+               "run_id:%s\r\n"
+               "tcp_port:%d\r\n"
+               "server_time_usec:%lld\r\n"
+               "uptime_in_seconds:%llu\r\n"
+               "uptime_in_days:%llu\r\n"
+               "hz:%d\r\n"
+               "configured_hz:%d\r\n"
+               "lru_clock:%llu\r\n"
+               "executable:%s\r\n"
+               "config_file:\r\n"
+               "io_threads_active:0\r\n"
+               "dice_version:%s\r\n",
+               un.sysname, un.release, un.machine, (int)(sizeof(void *) * 8),
+#ifdef __GNUC__
+               __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+               0, 0, 0,
+#endif
+               (long)getpid(), runid, srv->cfg.port,
+               (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+               (unsigned long long)up, (unsigned long long)(up / 86400), hz, hz,
+               (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)), exe,
+               dice_version_string());
+}
+
+static void info_clients(dice_server_t *srv, dice_buf_t *b) {
+    size_t connected = 0, blocked = 0;
+    for (dice_client_t *cl = srv->clients; cl; cl = cl->next) {
+        if (cl->flags & CLIENT_CLOSED)
+            continue;
+        connected++;
+        if (cl->flags & CLIENT_HELD)
+            blocked++;
+    }
+    buf_printf(b,
+               "# Clients\r\n"
+               "connected_clients:%zu\r\n"
+               "cluster_connections:0\r\n"
+               "maxclients:%zu\r\n"
+               "client_recent_max_input_buffer:0\r\n"
+               "client_recent_max_output_buffer:0\r\n"
+               "blocked_clients:%zu\r\n"
+               "tracking_clients:0\r\n"
+               "clients_in_timeout_table:0\r\n",
+               connected, dice_server_effective_maxclients(srv), blocked);
+}
+
+static void info_memory(dice_server_t *srv, dice_buf_t *b) {
+    unsigned long long used = used_memory(), rss = rss_memory();
+    if (used > srv->info_mem_peak)
+        srv->info_mem_peak = used;
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32];
+    unsigned long long sys = (unsigned long long)sysconf(_SC_PHYS_PAGES) *
+                             (unsigned long long)sysconf(_SC_PAGESIZE);
+    bytes_human(h_used, sizeof(h_used), used);
+    bytes_human(h_rss, sizeof(h_rss), rss);
+    bytes_human(h_peak, sizeof(h_peak), srv->info_mem_peak);
+    bytes_human(h_sys, sizeof(h_sys), sys);
+    buf_printf(b,
+               "# Memory\r\n"
+               "used_memory:%llu\r\n"
+               "used_memory_human:%s\r\n"
+               "used_memory_rss:%llu\r\n"
+               "used_memory_rss_human:%s\r\n"
+               "used_memory_peak:%llu\r\n"
+               "used_memory_peak_human:%s\r\n"
+               "total_system_memory:%llu\r\n"
+               "total_system_memory_human:%s\r\n"
+               "maxmemory:0\r\n"
+               "maxmemory_human:0B\r\n"
+               "maxmemory_policy:noeviction\r\n"
+               "mem_fragmentation_ratio:%.2f\r\n"
+               "mem_allocator:libc\r\n",
+               used, h_used, rss, h_rss, (unsigned long long)srv->info_mem_peak,
+               h_peak, sys, h_sys, used ? (double)rss / (double)used : 0.0);
+}
+
+static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
+    buf_printf(b,
+               "# Persistence\r\n"
+               "loading:0\r\n"
+               "async_loading:0\r\n"
+               "rdb_changes_since_last_save:0\r\n"
+               "rdb_bgsave_in_progress:0\r\n"
+               "rdb_last_save_time:%lld\r\n"
+               "rdb_last_bgsave_status:ok\r\n"
+               "rdb_last_bgsave_time_sec:-1\r\n"
+               "rdb_current_bgsave_time_sec:-1\r\n"
+               "aof_enabled:0\r\n"
+               "aof_rewrite_in_progress:0\r\n"
+               "aof_rewrite_scheduled:0\r\n"
+               "aof_last_rewrite_time_sec:-1\r\n"
+               "aof_current_rewrite_time_sec:-1\r\n"
+               "aof_last_bgrewrite_status:ok\r\n"
+               "aof_last_write_status:ok\r\n",
+               (long long)(srv->start_unix_ms / 1000));
+}
+
+static void info_stats(dice_server_t *srv, dice_buf_t *b) {
+    const dice_stats_t *s = &srv->stats;
+    buf_printf(b,
+               "# Stats\r\n"
+               "total_connections_received:%llu\r\n"
+               "total_commands_processed:%llu\r\n"
+               "instantaneous_ops_per_sec:0\r\n"
+               "total_net_input_bytes:%llu\r\n"
+               "total_net_output_bytes:%llu\r\n"
+               "instantaneous_input_kbps:0.00\r\n"
+               "instantaneous_output_kbps:0.00\r\n"
+               "rejected_connections:%llu\r\n"
+               "sync_full:0\r\n"
+               "sync_partial_ok:0\r\n"
+               "sync_partial_err:0\r\n",
+               (unsigned long long)s->connections_received,
+               (unsigned long long)s->commands_processed,
+               (unsigned long long)s->net_input_bytes,
+               (unsigned long long)s->net_output_bytes,
+               (unsigned long long)s->rejected_connections);
+    if (srv->info_stats)
+        srv->info_stats(srv, b);
+    else
+        buf_printf(b, "expired_keys:0\r\nevicted_keys:0\r\n"
+                      "keyspace_hits:0\r\nkeyspace_misses:0\r\n");
+    buf_printf(b,
+               "pubsub_channels:0\r\n"
+               "pubsub_patterns:0\r\n"
+               "unexpected_error_replies:%llu\r\n",
+               (unsigned long long)s->unexpected_errors);
+}
+
+static void info_replication(dice_server_t *srv, dice_buf_t *b) {
+    char replid[41];
+    server_hex_id(srv, 2, replid);
+    buf_printf(b,
+               "# Replication\r\n"
+               "role:master\r\n"
+               "connected_slaves:0\r\n"
+               "master_failover_state:no-failover\r\n"
+               "master_replid:%s\r\n"
+               "master_replid2:0000000000000000000000000000000000000000\r\n"
+               "master_repl_offset:0\r\n"
+               "second_repl_offset:-1\r\n"
+               "repl_backlog_active:0\r\n"
+               "repl_backlog_size:1048576\r\n"
+               "repl_backlog_first_byte_offset:0\r\n"
+               "repl_backlog_histlen:0\r\n",
+               replid);
+}
+
+static void info_cpu(dice_buf_t *b) {
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    buf_printf(b,
+               "# CPU\r\n"
+               "used_cpu_sys:%ld.%06ld\r\n"
+               "used_cpu_user:%ld.%06ld\r\n"
+               "used_cpu_sys_children:%ld.%06ld\r\n"
+               "used_cpu_user_children:%ld.%06ld\r\n",
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+               (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
+               (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+}
+
+static void info_cmdstat(dice_buf_t *b, const dice_command_t *cmd) {
+    if (cmd->calls > 0)
+        buf_printf(b,
+                   "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                   "rejected_calls=0,failed_calls=0\r\n",
+                   cmd->fullname, (unsigned long long)cmd->calls,
+                   (unsigned long long)cmd->usec,
+                   (double)cmd->usec / (double)cmd->calls);
+    for (size_t i = 0; i < cmd->nsubs; i++)
+        info_cmdstat(b, cmd->subs[i]);
+}
+
+static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
+    bool first = true;
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        unsigned bit = sections[i].bit;
+        if (!(which & bit))
+            continue;
+        /* Sections are separated by an empty line. */
+        if (!first)
+            dice_buf_append(b, "\r\n", 2);
+        first = false;
+        switch (bit) {
+        case SEC_SERVER: info_server(srv, b); break;
+        case SEC_CLIENTS: info_clients(srv, b); break;
+        case SEC_MEMORY: info_memory(srv, b); break;
+        case SEC_PERSISTENCE: info_persistence(srv, b); break;
+        case SEC_STATS: info_stats(srv, b); break;
+        case SEC_REPLICATION: info_replication(srv, b); break;
+        case SEC_CPU: info_cpu(b); break;
+        case SEC_MODULES: buf_printf(b, "# Modules\r\n"); break;
+        case SEC_COMMANDSTATS: {
+            buf_printf(b, "# Commandstats\r\n");
+            const dice_cmdtable_t *t = &srv->commands;
+            for (size_t j = 0; j < t->cap; j++)
+                if (t->slots[j])
+                    info_cmdstat(b, t->slots[j]);
+            break;
+        }
+        case SEC_ERRORSTATS: buf_printf(b, "# Errorstats\r\n"); break;
+        case SEC_CLUSTER:
+            buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+            break;
+        case SEC_KEYSPACE:
+            buf_printf(b, "# Keyspace\r\n");
+            if (srv->info_keyspace)
+                srv->info_keyspace(srv, b);
+            break;
+        }
+    }
+}
+
+static void cmd_info(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    unsigned which = argc == 1 ? SEC_DEFAULT : 0;
+    for (int i = 1; i < argc; i++) {
+        if (dice_eqci(argv[i], argvlen[i], "default"))
+            which |= SEC_DEFAULT;
+        else if (dice_eqci(argv[i], argvlen[i], "all") ||
+                 dice_eqci(argv[i], argvlen[i], "everything"))
+            which |= SEC_ALL;
+        else
+            for (size_t j = 0; j < sizeof(sections) / sizeof(sections[0]); j++)
+                if (dice_eqci(argv[i], argvlen[i], sections[j].name))
+                    which |= sections[j].bit;
+    }
+    dice_buf_t b;
+    dice_buf_init(&b);
+    info_generate(c->srv, which, &b);
+    dice_reply_verbatim(c, "txt", b.data ? b.data : "", b.len);
+    dice_buf_release(&b);
+}
+
+/* ---- CONFIG ------------------------------------------------------------- */
+
+typedef struct {
+    char **names;
+    char **values;
+    size_t n, cap;
+    bool oom;
+} cfg_acc_t;
+
+/* Collect matches; several patterns may match one setting, which Redis
+ * reports once. */
+static void cfg_collect(void *arg, const char *name, const char *value) {
+    cfg_acc_t *a = arg;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcasecmp(a->names[i], name) == 0)
+            return;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 16;
+        char **nn = realloc(a->names, nc * sizeof(*nn));
+        if (nn)
+            a->names = nn;
+        char **nv = realloc(a->values, nc * sizeof(*nv));
+        if (nv)
+            a->values = nv;
+        if (!nn || !nv) {
+            a->oom = true;
+            return;
+        }
+        a->cap = nc;
+    }
+    a->names[a->n] = strdup(name);
+    a->values[a->n] = strdup(value);
+    if (!a->names[a->n] || !a->values[a->n]) {
+        free(a->names[a->n]);
+        free(a->values[a->n]);
+        a->oom = true;
+        return;
+    }
+    a->n++;
+}
+
+static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
+                           const size_t *argvlen, void *arg) {
+    (void)arg;
+    cfg_acc_t a = {0};
+    for (int i = 2; i < argc; i++) {
+        /* A name without glob characters is looked up directly and
+         * reported as the client spelled it, as Redis 7.0 does. */
+        char name[128], val[1024];
+        if (argvlen[i] < sizeof(name) && !memchr(argv[i], '\0', argvlen[i]) &&
+            !memchr(argv[i], '*', argvlen[i]) &&
+            !memchr(argv[i], '?', argvlen[i]) &&
+            !memchr(argv[i], '[', argvlen[i])) {
+            memcpy(name, argv[i], argvlen[i]);
+            name[argvlen[i]] = '\0';
+            if (dice_server_config_get(c->srv, name, val, sizeof(val)) >= 0)
+                cfg_collect(&a, name, val);
+            continue;
+        }
+        dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
+    }
+    if (a.oom) {
+        reply_lit(c, "ERR out of memory");
+    } else {
+        dice_reply_map(c, a.n);
+        for (size_t i = 0; i < a.n; i++) {
+            dice_reply_cstr(c, a.names[i]);
+            dice_reply_cstr(c, a.values[i]);
+        }
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        free(a.names[i]);
+        free(a.values[i]);
+    }
+    free(a.names);
+    free(a.values);
+}
+
+static char *dup_arg(const char *s, size_t len) {
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/* CONFIG SET name value [name value ...]: every name is checked first
+ * (unknown, immutable, repeated), then the values are applied in order;
+ * if one fails, those already applied get their old values back, so the
+ * command takes effect whole or not at all. */
+static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
+                           const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_server_t *srv = c->srv;
+    if ((argc & 1) != 0) {
+        reply_lit(c, "ERR syntax error");
+        return;
+    }
+    int npairs = (argc - 2) / 2;
+    char **names = calloc((size_t)npairs, sizeof(char *));
+    char **values = calloc((size_t)npairs, sizeof(char *));
+    char **olds = calloc((size_t)npairs, sizeof(char *));
+    int applied = 0;
+    if (!names || !values || !olds)
+        goto oom;
+    for (int i = 0; i < npairs; i++) {
+        const char *n = argv[2 + 2 * i];
+        size_t nl = argvlen[2 + 2 * i];
+        names[i] = dup_arg(n, nl);
+        values[i] = dup_arg(argv[3 + 2 * i], argvlen[3 + 2 * i]);
+        if (!names[i] || !values[i])
+            goto oom;
+        /* Failures name the setting in its canonical (lower) case, as
+         * Redis does; only an unknown name is echoed as typed. */
+        for (char *p = names[i]; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p | 0x20);
+        int nlp = nl < 128 ? (int)nl : 128;
+        char cur[1024];
+        int len = memchr(n, '\0', nl)
+                      ? DICE_ENOENT
+                      : dice_server_config_get(srv, names[i], cur, sizeof(cur));
+        if (len < 0) {
+            dice_reply_errorf(c,
+                              "ERR Unknown option or number of arguments "
+                              "for CONFIG SET - '%.*s'",
+                              nlp, n);
+            goto out;
+        }
+        olds[i] = strdup(cur);
+        if (!olds[i])
+            goto oom;
+        /* Setting the current value again is how we learn, without
+         * changing anything, whether the setting is frozen now. */
+        if (dice_server_config_set(srv, names[i], cur) == DICE_ESTATE) {
+            dice_reply_errorf(c,
+                              "ERR CONFIG SET failed (possibly related to "
+                              "argument '%.*s') - %s",
+                              nlp, names[i], dice_server_config_error(srv));
+            goto out;
+        }
+        for (int j = 0; j < i; j++) {
+            if (strcasecmp(names[j], names[i]) == 0) {
+                dice_reply_errorf(c,
+                                  "ERR CONFIG SET failed (possibly related "
+                                  "to argument '%.*s') - duplicate "
+                                  "parameter",
+                                  nlp, names[i]);
+                goto out;
+            }
+        }
+    }
+    for (; applied < npairs; applied++) {
+        int rc = dice_server_config_set(srv, names[applied], values[applied]);
+        if (rc < 0) {
+            size_t nl = strlen(names[applied]);
+            dice_reply_errorf(c,
+                              "ERR CONFIG SET failed (possibly related to "
+                              "argument '%.*s') - %s",
+                              nl < 128 ? (int)nl : 128, names[applied],
+                              dice_server_config_error(srv));
+            for (int j = applied - 1; j >= 0; j--)
+                dice_server_config_set(srv, names[j], olds[j]);
+            goto out;
+        }
+    }
+    dice_reply_ok(c);
+    goto out;
+oom:
+    reply_lit(c, "ERR out of memory");
+out:
+    for (int i = 0; i < npairs && names; i++) {
+        free(names[i]);
+        if (values)
+            free(values[i]);
+        if (olds)
+            free(olds[i]);
+    }
+    free(names);
+    free(values);
+    free(olds);
+}
+
+static void cmd_config_resetstat(dice_client_t *c, int argc,
+                                 const char *const *argv, const size_t *argvlen,
+                                 void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    dice_server_t *srv = c->srv;
+    memset(&srv->stats, 0, sizeof(srv->stats));
+    srv->info_mem_peak = 0;
+    const dice_cmdtable_t *t = &srv->commands;
+    for (size_t i = 0; i < t->cap; i++) {
+        dice_command_t *cmd = t->slots[i];
+        if (!cmd)
+            continue;
+        cmd->calls = cmd->usec = 0;
+        for (size_t j = 0; j < cmd->nsubs; j++)
+            cmd->subs[j]->calls = cmd->subs[j]->usec = 0;
+    }
+    dice_reply_ok(c);
+}
+
+static void cmd_config_rewrite(dice_client_t *c, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    /* The server does not keep the path of the file it was loaded from, so
+     * there is nothing to rewrite: Redis's answer for that case. */
+    reply_lit(c, "ERR The server is running without a config file");
+}
+
+static const char *const config_help[] = {
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern> [<pattern> ...]",
+    "    Reply with the settings matching the glob patterns, and their values.",
+    "SET <name> <value> [<name> <value> ...]",
+    "    Change settings; all of them or, on an error, none.",
+    "RESETSTAT",
+    "    Zero the counters INFO reports.",
+    "REWRITE",
+    "    Write the settings back to the configuration file.",
+    "HELP",
+    "    Print this help.",
+};
+
+static void cmd_config_help(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    reply_help(c, config_help, sizeof(config_help) / sizeof(config_help[0]));
+}
+
+/* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
+
+static void cmd_time(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char s[32], u[32];
+    int sl = snprintf(s, sizeof(s), "%lld", (long long)ts.tv_sec);
+    int ul = snprintf(u, sizeof(u), "%ld", (long)(ts.tv_nsec / 1000));
+    dice_reply_array(c, 2);
+    dice_reply_bulk(c, s, (size_t)sl);
+    dice_reply_bulk(c, u, (size_t)ul);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is nothing to save
+ * and no shutdown is ever pending, so the options only get checked. On
+ * success Redis exits without answering; here the connection is closed
+ * with no reply and the host is asked to stop. */
+static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
+                         const size_t *argvlen, void *arg) {
+    (void)arg;
+    bool nosave = false, save = false, other = false, abort_ = false;
+    for (int i = 1; i < argc; i++) {
+        if (dice_eqci(argv[i], argvlen[i], "nosave"))
+            nosave = true;
+        else if (dice_eqci(argv[i], argvlen[i], "save"))
+            save = true;
+        else if (dice_eqci(argv[i], argvlen[i], "now") ||
+                 dice_eqci(argv[i], argvlen[i], "force"))
+            other = true;
+        else if (dice_eqci(argv[i], argvlen[i], "abort"))
+            abort_ = true;
+        else {
+            reply_lit(c, "ERR syntax error");
+            return;
+        }
+    }
+    if ((abort_ && (nosave || save || other)) || (nosave && save)) {
+        reply_lit(c, "ERR syntax error");
+        return;
+    }
+    if (abort_) {
+        reply_lit(c, "ERR No shutdown in progress.");
+        return;
+    }
+    dice_logf(c->srv, DICE_LOG_WARNING,
+              "User requested shutdown (client id=%llu)...",
+              (unsigned long long)c->id);
+    dice_client_close_after_reply(c);
+    dice_server_shutdown(c->srv);
+}
+
+/* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
+ * commands queue up). Only SLEEP and HELP exist here. */
+static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen, void *arg) {
+    (void)arg;
+    if (argc == 2 && dice_eqci(argv[1], argvlen[1], "help")) {
+        static const char *const help[] = {
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds> (a decimal number).",
+            "HELP",
+            "    Print this help.",
+        };
+        reply_help(c, help, sizeof(help) / sizeof(help[0]));
+        return;
+    }
+    if (argc == 3 && dice_eqci(argv[1], argvlen[1], "sleep")) {
+        /* Like Redis (atof), text that is not a number sleeps 0 s. */
+        char num[64];
+        size_t n = argvlen[2] < sizeof(num) - 1 ? argvlen[2] : sizeof(num) - 1;
+        memcpy(num, argv[2], n);
+        num[n] = '\0';
+        double secs = strtod(num, NULL);
+        if (secs > 0) {
+            struct timespec ts;
+            ts.tv_sec = (time_t)secs;
+            ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+            while (nanosleep(&ts, &ts) < 0)
+                ;
+        }
+        dice_reply_ok(c);
+        return;
+    }
+    int n = argvlen[1] < 128 ? (int)argvlen[1] : 128;
+    dice_reply_errorf(c,
+                      "ERR unknown subcommand or wrong number of arguments "
+                      "for '%.*s'. Try DEBUG HELP.",
+                      n, argv[1]);
+}
+
+/* ---- Registration ------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    int arity;
+    unsigned flags;
+    dice_command_fn fn;
+    const char *summary;
+    const char *since;
+    const char *complexity;
+    unsigned acl;
+    const char *tips;
+} entry_t;
+
+#define F_LS (DICE_CMD_LOADING | DICE_CMD_STALE)
+#define F_ADMIN (DICE_CMD_ADMIN | DICE_CMD_NOSCRIPT | F_LS)
+#define ORDER_TIP "nondeterministic_output_order"
+
+static const entry_t top[] = {
+    {"info", -1, F_LS, cmd_info,
+     "Report the server's state and counters, by section", "1.0.0", "O(1)",
+     DICE_ACL_DANGEROUS,
+     "nondeterministic_output request_policy:all_shards "
+     "response_policy:special"},
+    {"time", 1, F_LS | DICE_CMD_FAST, cmd_time,
+     "Reply with the server's clock: seconds and microseconds", "2.6.0", "O(1)",
+     0, "nondeterministic_output"},
+    {"shutdown", -1, F_ADMIN | DICE_CMD_NO_MULTI | DICE_CMD_ALLOW_BUSY,
+     cmd_shutdown, "Stop the server", "1.0.0",
+     "O(N) when saving, where N is the total number of keys in all databases "
+     "when saving data, otherwise O(1)",
+     0, NULL},
+    {"debug", -2, F_ADMIN, cmd_debug, "Debugging aids (here only DEBUG SLEEP)",
+     "1.0.0", "Depends on subcommand.", 0, NULL},
+};
+
+static const entry_t command_subs[] = {
+    {"count", 2, F_LS, cmd_command_count, "Reply with the number of commands",
+     "2.8.13", "O(1)", DICE_ACL_CONNECTION, NULL},
+    {"info", -2, F_LS, cmd_command_info,
+     "Describe the named commands, or all of them", "2.8.13",
+     "O(N) where N is the number of commands to look up", DICE_ACL_CONNECTION,
+     ORDER_TIP},
+    {"docs", -2, F_LS, cmd_command_docs,
+     "Reply with the documentation of the named commands, or all of them",
+     "7.0.0", "O(N) where N is the number of commands to look up",
+     DICE_ACL_CONNECTION, ORDER_TIP},
+    {"list", -2, F_LS, cmd_command_list,
+     "Reply with the command names, optionally filtered", "7.0.0",
+     "O(N) where N is the total number of Redis commands", DICE_ACL_CONNECTION,
+     ORDER_TIP},
+    {"getkeys", -4, F_LS, cmd_command_getkeys,
+     "Reply with the keys a full command line would access", "2.8.13",
+     "O(N) where N is the number of arguments to the command",
+     DICE_ACL_CONNECTION, NULL},
+    {"help", 2, F_LS, cmd_command_help, "Describe the COMMAND sub-commands",
+     "5.0.0", "O(1)", DICE_ACL_CONNECTION, NULL},
+};
+
+static const entry_t config_subs[] = {
+    {"get", -3, F_ADMIN, cmd_config_get,
+     "Reply with the settings matching glob patterns", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided", 0, NULL},
+    {"set", -4, F_ADMIN, cmd_config_set, "Change one or more settings", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided", 0,
+     "request_policy:all_nodes response_policy:all_succeeded"},
+    {"resetstat", 2, F_ADMIN, cmd_config_resetstat,
+     "Zero the counters INFO reports", "2.0.0", "O(1)", 0, NULL},
+    {"rewrite", 2, F_ADMIN, cmd_config_rewrite,
+     "Write the settings back to the configuration file", "2.8.0", "O(1)", 0,
+     NULL},
+    {"help", 2, F_LS, cmd_config_help, "Describe the CONFIG sub-commands",
+     "5.0.0", "O(1)", 0, NULL},
+};
+
+static int add_entries(dice_server_t *srv, const char *parent, const entry_t *e,
+                       size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = parent
+                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
+                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
+                                            e[i].summary)
+                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
+                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
+        if (rc < 0)
+            return rc;
+        char full[64];
+        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
+                 parent ? "|" : "", e[i].name);
+        rc = dice_command_set_doc(srv, full, "server", e[i].since,
+                                  e[i].complexity, e[i].acl, e[i].tips);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int dice_builtin_server(dice_server_t *srv) {
+    int rc = add_entries(srv, NULL, top, sizeof(top) / sizeof(top[0]));
+    if (rc < 0)
+        return rc;
+    /* COMMAND answers by itself (everything) and has sub-commands. */
+    if ((rc = dice_command_add(srv, "command", -1, F_LS, 0, 0, 0, cmd_command,
+                               NULL, "Describe every command")) < 0 ||
+        (rc = dice_command_set_doc(srv, "command", "server", "2.8.13",
+                                   "O(N) where N is the total number of "
+                                   "Redis commands",
+                                   DICE_ACL_CONNECTION, ORDER_TIP)) < 0 ||
+        (rc = add_entries(srv, "command", command_subs,
+                          sizeof(command_subs) / sizeof(command_subs[0]))) < 0)
+        return rc;
+    if ((rc = dice_command_add(srv, "config", -2, 0, 0, 0, 0, NULL, NULL,
+                               "A container for server configuration "
+                               "commands")) < 0 ||
+        (rc = dice_command_set_doc(srv, "config", "server", "2.0.0",
+                                   "Depends on subcommand.", 0, NULL)) < 0)
+        return rc;
+    return add_entries(srv, "config", config_subs,
+                       sizeof(config_subs) / sizeof(config_subs[0]));
+}
