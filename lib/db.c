@@ -825,7 +825,9 @@ static int parse_ld(const char *s, size_t n, long double *out) {
     buf[n] = '\0';
     errno = 0;
     long double v = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || *end != '\0' ||
+    /* All n bytes must be the number: an embedded NUL ends strtold early,
+     * and Redis refuses such input. */
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
         (errno == ERANGE &&
          (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
         isnan(v))
