@@ -1,0 +1,885 @@
+/* The generic key commands of the built-in keyspace family: DEL, UNLINK,
+ * EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME(NX), COPY, TOUCH, DBSIZE,
+ * OBJECT, the EXPIRE/TTL family, PERSIST, FLUSHDB, FLUSHALL, SWAPDB and
+ * MOVE, answering byte for byte like redis-server 7.0.
+ *
+ * Argument checks run in the order Redis runs them, because when several
+ * arguments are wrong the first check that fails decides the error text a
+ * client sees. Options are compared the way Redis compares them, with
+ * strcasecmp on the C string, so an option matches up to its first NUL
+ * byte ("COUNT\0x" is COUNT).
+ *
+ * Access clock: Redis's lookups touch a key's LRU/LFU clock except where
+ * the command asks not to (EXISTS, TYPE, TTL, OBJECT). The dice_db_*
+ * generic operations never touch, so the handlers of commands that touch in
+ * Redis (EXPIRE, PERSIST, RENAME, COPY, MOVE, TOUCH) call dice_db_touch()
+ * first, keeping OBJECT IDLETIME / FREQ in step with Redis. */
+#include "server_internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char ERR_SYNTAX[] = "ERR syntax error";
+static const char ERR_NOT_INT[] = "ERR value is not an integer or out of range";
+static const char ERR_DB_RANGE[] = "ERR DB index is out of range";
+static const char ERR_SAME[] =
+    "ERR source and destination objects are the same";
+
+static void reply_err(dice_client_t *c, const char *msg) {
+    dice_reply_error(c, msg, strlen(msg));
+}
+
+/* An option as Redis's strcasecmp sees it: the argument up to its first
+ * NUL byte, compared case-insensitively. */
+static bool opt_is(const char *arg, size_t len, const char *lit) {
+    return dice_eqci(arg, strnlen(arg, len), lit);
+}
+
+/* Redis's getIntFromObjectOrReply(): a strict long long that must fit an
+ * int. With msg NULL the two failures have distinct texts (including
+ * Redis's "value must between" wording); otherwise msg covers both.
+ * Returns 0, or -1 after replying. */
+static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
+                              int *out, const char *msg) {
+    long long v;
+    if (dice_parse_ll(s, len, &v) < 0) {
+        reply_err(c, msg ? msg : ERR_NOT_INT);
+        return -1;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        if (msg)
+            reply_err(c, msg);
+        else
+            dice_reply_errorf(c,
+                              "ERR value is out of range, value must between "
+                              "%d and %d",
+                              INT_MIN, INT_MAX);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Database by index for COPY/MOVE, or NULL after replying "DB index is
+ * out of range". */
+static dice_db_t *db_or_reply(dice_client_t *c, int index) {
+    dice_db_t *db = NULL;
+    if (index >= 0 && index < dice_keyspace_ndbs(c->srv->keyspace))
+        db = dice_keyspace_db(c->srv->keyspace, index);
+    if (!db)
+        reply_err(c, ERR_DB_RANGE);
+    return db;
+}
+
+/* Redis's type names, as TYPE prints them and SCAN TYPE matches them. */
+static const char *type_name(int type) {
+    switch (type) {
+    case DICE_TYPE_STRING: return "string";
+    case DICE_TYPE_LIST: return "list";
+    case DICE_TYPE_HASH: return "hash";
+    case DICE_TYPE_SET: return "set";
+    case DICE_TYPE_ZSET: return "zset";
+    case DICE_TYPE_STREAM: return "stream";
+    default: return "unknown";
+    }
+}
+
+/* ---- DEL UNLINK EXISTS TOUCH TYPE -------------------------------------- */
+
+/* DEL and UNLINK: a value is freed at once either way (freeing is cheap
+ * for the keyspace's strings), so UNLINK is DEL. */
+static void cmd_del(dice_client_t *c, int argc, const char *const *argv,
+                    const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_db_t *db = dice_cmd_db(c);
+    long long n = 0;
+    for (int i = 1; i < argc; i++)
+        n += dice_db_delete(db, argv[i], argvlen[i]);
+    dice_reply_int(c, n);
+}
+
+/* EXISTS counts a key once per time it is named. */
+static void cmd_exists(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_db_t *db = dice_cmd_db(c);
+    long long n = 0;
+    for (int i = 1; i < argc; i++)
+        n += dice_db_exists(db, argv[i], argvlen[i]);
+    dice_reply_int(c, n);
+}
+
+static void cmd_touch(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_db_t *db = dice_cmd_db(c);
+    long long n = 0;
+    for (int i = 1; i < argc; i++)
+        n += dice_db_touch(db, argv[i], argvlen[i]);
+    dice_reply_int(c, n);
+}
+
+static void cmd_type(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    int t = dice_db_type(dice_cmd_db(c), argv[1], argvlen[1]);
+    const char *name = t < 0 ? "none" : type_name(t);
+    dice_reply_simple(c, name, strlen(name));
+}
+
+/* ---- KEYS SCAN RANDOMKEY DBSIZE ---------------------------------------- */
+
+/* Keys gathered before the reply header can be written (its length comes
+ * first). The pointers stay valid: nothing modifies the db until the reply
+ * is written. */
+typedef struct keylist {
+    const char **key;
+    size_t *len;
+    size_t n, cap;
+    bool oom;
+} keylist;
+
+static void keylist_add(void *ctx, const char *key, size_t klen) {
+    keylist *l = ctx;
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        const char **k = realloc(l->key, cap * sizeof(*k));
+        if (k)
+            l->key = k;
+        size_t *n = k ? realloc(l->len, cap * sizeof(*n)) : NULL;
+        if (!n) {
+            l->oom = true;
+            return;
+        }
+        l->len = n;
+        l->cap = cap;
+    }
+    l->key[l->n] = key;
+    l->len[l->n++] = klen;
+}
+
+static void keylist_reply(dice_client_t *c, keylist *l) {
+    dice_reply_array(c, l->n);
+    for (size_t i = 0; i < l->n; i++)
+        dice_reply_bulk(c, l->key[i], l->len[i]);
+}
+
+static void keylist_free(keylist *l) {
+    free(l->key);
+    free(l->len);
+}
+
+static void cmd_keys(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    keylist l = {0};
+    dice_db_keys(dice_cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
+    if (l.oom)
+        reply_err(c, "ERR out of memory");
+    else
+        keylist_reply(c, &l);
+    keylist_free(&l);
+}
+
+/* Redis parses the SCAN cursor with strtoul() and accepts what it accepts,
+ * except a leading space: an optional sign ("-1" wraps to 2^64-1), leading
+ * zeros, and an empty string (cursor 0). Parsing stops at a NUL byte. The
+ * value must fit 64 bits. Returns 0 or -1. */
+static int parse_cursor(const char *s, size_t len, uint64_t *out) {
+    len = strnlen(s, len);
+    size_t i = 0;
+    bool neg = false;
+    if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == len) {
+        /* No digits: strtoul leaves its end pointer at the start, which
+         * Redis accepts only for the empty string. */
+        *out = 0;
+        return len == 0 ? 0 : -1;
+    }
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? 0 - v : v;
+    return 0;
+}
+
+static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    uint64_t cursor;
+    if (parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
+        reply_err(c, "ERR invalid cursor");
+        return;
+    }
+    long long count = 10;
+    const char *pat = NULL;
+    size_t plen = 0;
+    const char *tname = NULL;
+    size_t tlen = 0;
+    for (int i = 2; i < argc; i += 2) {
+        bool has_value = argc - i >= 2;
+        if (has_value && opt_is(argv[i], argvlen[i], "count")) {
+            if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &count) < 0) {
+                reply_err(c, ERR_NOT_INT);
+                return;
+            }
+            if (count < 1) {
+                reply_err(c, ERR_SYNTAX);
+                return;
+            }
+        } else if (has_value && opt_is(argv[i], argvlen[i], "match")) {
+            pat = argv[i + 1];
+            plen = argvlen[i + 1];
+        } else if (has_value && opt_is(argv[i], argvlen[i], "type")) {
+            tname = argv[i + 1];
+            tlen = argvlen[i + 1];
+        } else {
+            reply_err(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    /* An unknown type name matches no key, as in Redis; the keyspace has
+     * at most DICE_TYPE_COUNT types, so that index never matches. */
+    int type = -1;
+    if (tname) {
+        type = DICE_TYPE_COUNT;
+        for (int t = 0; t < DICE_TYPE_COUNT; t++) {
+            if (opt_is(tname, tlen, type_name(t))) {
+                type = t;
+                break;
+            }
+        }
+    }
+    keylist l = {0};
+    uint64_t next = 0;
+    dice_db_scan(dice_cmd_db(c), cursor, (size_t)count, pat, plen, type,
+                 keylist_add, &l, &next);
+    if (l.oom) {
+        reply_err(c, "ERR out of memory");
+    } else {
+        char buf[24];
+        int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+        dice_reply_array(c, 2);
+        dice_reply_bulk(c, buf, (size_t)n);
+        keylist_reply(c, &l);
+    }
+    keylist_free(&l);
+}
+
+static void cmd_randomkey(dice_client_t *c, int argc, const char *const *argv,
+                          const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    const char *k;
+    size_t kl;
+    if (dice_db_random_key(dice_cmd_db(c), &k, &kl) < 0)
+        dice_reply_null(c);
+    else
+        dice_reply_bulk(c, k, kl);
+}
+
+static void cmd_dbsize(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    dice_reply_int(c, (long long)dice_db_size(dice_cmd_db(c)));
+}
+
+/* ---- RENAME RENAMENX COPY MOVE ----------------------------------------- */
+
+static void rename_generic(dice_client_t *c, const char *const *argv,
+                           const size_t *argvlen, int nx) {
+    dice_db_t *db = dice_cmd_db(c);
+    /* Redis looks the source up for writing, which touches it; the value
+     * keeps its clock across the rename. */
+    dice_db_touch(db, argv[1], argvlen[1]);
+    int rc = dice_db_rename(db, argv[1], argvlen[1], argv[2], argvlen[2], nx);
+    if (rc == DICE_ENOENT)
+        reply_err(c, "ERR no such key");
+    else if (rc == DICE_EEXIST)
+        dice_reply_int(c, 0);
+    else if (rc < 0)
+        reply_err(c, "ERR out of memory");
+    else if (nx)
+        dice_reply_int(c, 1);
+    else
+        dice_reply_ok(c);
+}
+
+static void cmd_rename(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    rename_generic(c, argv, argvlen, 0);
+}
+
+static void cmd_renamenx(dice_client_t *c, int argc, const char *const *argv,
+                         const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    rename_generic(c, argv, argvlen, 1);
+}
+
+/* COPY source destination [DB destination-db] [REPLACE]: options are
+ * checked left to right, each failing on its own error. */
+static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    dice_db_t *src = dice_cmd_db(c), *dst = src;
+    int replace = 0;
+    for (int i = 3; i < argc; i++) {
+        if (opt_is(argv[i], argvlen[i], "replace")) {
+            replace = 1;
+        } else if (opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
+            int index;
+            if (parse_int_or_reply(c, argv[i + 1], argvlen[i + 1], &index,
+                                   NULL) < 0)
+                return;
+            if (!(dst = db_or_reply(c, index)))
+                return;
+            i++;
+        } else {
+            reply_err(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if (src == dst && argvlen[1] == argvlen[2] &&
+        memcmp(argv[1], argv[2], argvlen[1]) == 0) {
+        reply_err(c, ERR_SAME);
+        return;
+    }
+    dice_db_touch(src, argv[1], argvlen[1]);
+    int rc = dice_db_copy(src, argv[1], argvlen[1], dst, argv[2], argvlen[2],
+                          replace);
+    if (rc == 0)
+        dice_reply_int(c, 1);
+    else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
+        dice_reply_int(c, 0);
+    else if (rc == DICE_EINVAL)
+        reply_err(c, "ERR this value type cannot be copied");
+    else
+        reply_err(c, "ERR out of memory");
+}
+
+static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_db_t *src = dice_cmd_db(c), *dst;
+    int index;
+    if (parse_int_or_reply(c, argv[2], argvlen[2], &index, NULL) < 0)
+        return;
+    if (!(dst = db_or_reply(c, index)))
+        return;
+    if (src == dst) {
+        reply_err(c, ERR_SAME);
+        return;
+    }
+    dice_db_touch(src, argv[1], argvlen[1]);
+    int rc = dice_db_move(src, argv[1], argvlen[1], dst);
+    dice_reply_int(c, rc == 0 ? 1 : 0);
+}
+
+/* ---- OBJECT ------------------------------------------------------------ */
+
+static void cmd_object_encoding(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg) {
+    (void)arg;
+    (void)argc;
+    const char *enc;
+    if (dice_db_object_encoding(dice_cmd_db(c), argv[2], argvlen[2], &enc) < 0)
+        dice_reply_null(c);
+    else
+        dice_reply_cstr(c, enc);
+}
+
+/* Redis shares one object for each integer 0..9999 and reports its
+ * refcount as INT_MAX; every other value it reports as 1 (values are never
+ * shared between keys). We answer the same by looking at the value: an
+ * int-encoded string in that range gets INT_MAX. Two differences remain:
+ * the read touches the key's access clock and counts a keyspace hit
+ * (dice/db.h has no read that does not), and a small integer written by
+ * COPY answers INT_MAX where Redis, which copied the shared object into a
+ * private one, answers 1. */
+static void cmd_object_refcount(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_db_t *db = dice_cmd_db(c);
+    const char *enc;
+    if (dice_db_object_encoding(db, argv[2], argvlen[2], &enc) < 0) {
+        dice_reply_null(c);
+        return;
+    }
+    long long refs = 1;
+    if (strcmp(enc, "int") == 0) {
+        char numbuf[DICE_DB_NUMBUF];
+        const char *v;
+        size_t vlen;
+        long long n;
+        if (dice_db_get(db, argv[2], argvlen[2], numbuf, &v, &vlen) == 0 &&
+            dice_parse_ll(v, vlen, &n) == 0 && n >= 0 && n < 10000)
+            refs = INT_MAX;
+    }
+    dice_reply_int(c, refs);
+}
+
+/* The key is looked up before the policy is checked, so a missing key is
+ * nil in either mode. */
+static void cmd_object_idletime(dice_client_t *c, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_db_t *db = dice_cmd_db(c);
+    int64_t secs;
+    if (dice_db_object_idletime(db, argv[2], argvlen[2], &secs) < 0) {
+        dice_reply_null(c);
+        return;
+    }
+    if (dice_keyspace_lfu(c->srv->keyspace)) {
+        reply_err(c, "ERR An LFU maxmemory policy is selected, idle time not "
+                     "tracked. Please note that when switching between "
+                     "policies at runtime LRU and LFU data will take some "
+                     "time to adjust.");
+        return;
+    }
+    dice_reply_int(c, secs);
+}
+
+static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_db_t *db = dice_cmd_db(c);
+    int freq;
+    if (dice_db_object_freq(db, argv[2], argvlen[2], &freq) < 0) {
+        dice_reply_null(c);
+        return;
+    }
+    if (!dice_keyspace_lfu(c->srv->keyspace)) {
+        reply_err(c, "ERR An LFU maxmemory policy is not selected, access "
+                     "frequency not tracked. Please note that when switching "
+                     "between policies at runtime LRU and LFU data will take "
+                     "some time to adjust.");
+        return;
+    }
+    dice_reply_int(c, freq);
+}
+
+static void cmd_object_help(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    static const char *const lines[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to "
+        "store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned "
+        "integer is",
+        "    proportional to the logarithm of the recent access frequency of "
+        "the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated "
+        "number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with "
+        "the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    };
+    size_t n = sizeof(lines) / sizeof(lines[0]);
+    dice_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        dice_reply_simple(c, lines[i], strlen(lines[i]));
+}
+
+/* ---- expiry ------------------------------------------------------------ */
+
+/* The command name as Redis writes it in "invalid expire time in '%s'
+ * command": the registered (lower-case) name, not the client's spelling. */
+typedef struct expire_kind {
+    const char *name;
+    int seconds;  /* the argument is in seconds, else milliseconds */
+    int relative; /* the argument adds to the current time */
+} expire_kind;
+
+static const expire_kind EXPIRE_KIND[4] = {
+    {"expire", 1, 1},
+    {"pexpire", 0, 1},
+    {"expireat", 1, 0},
+    {"pexpireat", 0, 0},
+};
+
+/* "Unsupported option X" quotes the option up to its first NUL byte and
+ * may be longer than dice_reply_errorf's buffer. */
+static void reply_unsupported(dice_client_t *c, const char *opt, size_t len) {
+    static const char pre[] = "ERR Unsupported option ";
+    len = strnlen(opt, len);
+    char *msg = malloc(sizeof(pre) + len);
+    if (!msg) {
+        reply_err(c, "ERR out of memory");
+        return;
+    }
+    memcpy(msg, pre, sizeof(pre) - 1);
+    memcpy(msg + sizeof(pre) - 1, opt, len);
+    dice_reply_error(c, msg, sizeof(pre) - 1 + len);
+    free(msg);
+}
+
+static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
+                           const size_t *argvlen, const expire_kind *k) {
+    /* Options first: Redis rejects them before it reads the time. */
+    unsigned cond = 0;
+    for (int i = 3; i < argc; i++) {
+        if (opt_is(argv[i], argvlen[i], "nx"))
+            cond |= DICE_EXPIRE_NX;
+        else if (opt_is(argv[i], argvlen[i], "xx"))
+            cond |= DICE_EXPIRE_XX;
+        else if (opt_is(argv[i], argvlen[i], "gt"))
+            cond |= DICE_EXPIRE_GT;
+        else if (opt_is(argv[i], argvlen[i], "lt"))
+            cond |= DICE_EXPIRE_LT;
+        else {
+            reply_unsupported(c, argv[i], argvlen[i]);
+            return;
+        }
+    }
+    if ((cond & DICE_EXPIRE_NX) &&
+        (cond & (DICE_EXPIRE_XX | DICE_EXPIRE_GT | DICE_EXPIRE_LT))) {
+        reply_err(c, "ERR NX and XX, GT or LT options at the same time are "
+                     "not compatible");
+        return;
+    }
+    if ((cond & DICE_EXPIRE_GT) && (cond & DICE_EXPIRE_LT)) {
+        reply_err(c, "ERR GT and LT options at the same time are not "
+                     "compatible");
+        return;
+    }
+    long long when;
+    if (dice_parse_ll(argv[2], argvlen[2], &when) < 0) {
+        reply_err(c, ERR_NOT_INT);
+        return;
+    }
+    /* Negative times are allowed (they delete the key); only overflow of
+     * the unit conversion or of adding the base time is refused. */
+    long long base = k->relative ? dice_loop_unix_ms(c->srv->loop) : 0;
+    bool bad = false;
+    if (k->seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)
+            bad = true;
+        else
+            when *= 1000;
+    }
+    if (!bad && when > LLONG_MAX - base)
+        bad = true;
+    if (bad) {
+        dice_reply_errorf(c, "ERR invalid expire time in '%s' command",
+                          k->name);
+        return;
+    }
+    when += base;
+    dice_db_t *db = dice_cmd_db(c);
+    if (!dice_db_touch(db, argv[1], argvlen[1])) {
+        dice_reply_int(c, 0);
+        return;
+    }
+    int rc = dice_db_set_expire(db, argv[1], argvlen[1], when, cond);
+    if (rc == DICE_ENOENT)
+        dice_reply_int(c, 0);
+    else if (rc < 0)
+        reply_err(c, "ERR out of memory");
+    else
+        dice_reply_int(c, rc);
+}
+
+static void cmd_expire(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    expire_generic(c, argc, argv, argvlen, arg);
+}
+
+/* TTL family: -2 for a missing key, -1 without TTL, else the remaining
+ * (or, for *EXPIRETIME, absolute) time; seconds are rounded to nearest. */
+typedef struct ttl_kind {
+    int ms;
+    int absolute;
+} ttl_kind;
+
+static const ttl_kind TTL_KIND[4] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+
+static void cmd_ttl(dice_client_t *c, int argc, const char *const *argv,
+                    const size_t *argvlen, void *arg) {
+    (void)argc;
+    const ttl_kind *k = arg;
+    dice_db_t *db = dice_cmd_db(c);
+    int64_t at;
+    if (dice_db_get_expire(db, argv[1], argvlen[1], &at) < 0) {
+        dice_reply_int(c, -2);
+        return;
+    }
+    if (at < 0) {
+        dice_reply_int(c, -1);
+        return;
+    }
+    int64_t t = k->absolute ? at : at - dice_keyspace_now(c->srv->keyspace);
+    if (t < 0)
+        t = 0;
+    /* (t + 500) / 1000 without overflowing when t is near INT64_MAX (a
+     * PEXPIREAT of LLONG_MAX); Redis answers the exact rounded value. */
+    if (!k->ms)
+        t = t / 1000 + (t % 1000 + 500) / 1000;
+    dice_reply_int(c, t);
+}
+
+static void cmd_persist(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    dice_db_t *db = dice_cmd_db(c);
+    dice_db_touch(db, argv[1], argvlen[1]);
+    int rc = dice_db_persist(db, argv[1], argvlen[1]);
+    if (rc < 0)
+        reply_err(c, "ERR out of memory");
+    else
+        dice_reply_int(c, rc);
+}
+
+/* ---- FLUSHDB FLUSHALL SWAPDB ------------------------------------------- */
+
+/* [ASYNC|SYNC]: both empty the db before replying; freeing strings is
+ * fast enough that a background free would buy little. Returns 0 or -1
+ * after replying with a syntax error. */
+static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
+                         const size_t *argvlen) {
+    if (argc == 1)
+        return 0;
+    if (argc == 2 && (opt_is(argv[1], argvlen[1], "sync") ||
+                      opt_is(argv[1], argvlen[1], "async")))
+        return 0;
+    reply_err(c, ERR_SYNTAX);
+    return -1;
+}
+
+static void cmd_flushdb(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen, void *arg) {
+    (void)arg;
+    if (flush_mode_ok(c, argc, argv, argvlen) < 0)
+        return;
+    dice_db_flush(dice_cmd_db(c));
+    dice_reply_ok(c);
+}
+
+static void cmd_flushall(dice_client_t *c, int argc, const char *const *argv,
+                         const size_t *argvlen, void *arg) {
+    (void)arg;
+    if (flush_mode_ok(c, argc, argv, argvlen) < 0)
+        return;
+    dice_cmd_db(c); /* sets the keyspace's clock */
+    dice_keyspace_flushall(c->srv->keyspace);
+    dice_reply_ok(c);
+}
+
+static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, void *arg) {
+    (void)arg;
+    (void)argc;
+    int a, b;
+    if (parse_int_or_reply(c, argv[1], argvlen[1], &a,
+                           "ERR invalid first DB index") < 0)
+        return;
+    if (parse_int_or_reply(c, argv[2], argvlen[2], &b,
+                           "ERR invalid second DB index") < 0)
+        return;
+    dice_cmd_db(c);
+    if (dice_keyspace_swapdb(c->srv->keyspace, a, b) < 0) {
+        reply_err(c, ERR_DB_RANGE);
+        return;
+    }
+    dice_reply_ok(c);
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+typedef struct key_cmd {
+    const char *name;
+    int arity;
+    unsigned flags;
+    int first, last, step;
+    dice_command_fn fn;
+    const void *arg;
+    const char *summary;
+    /* What COMMAND INFO / DOCS report (see dice_command_set_doc). */
+    const char *group;
+    const char *since;
+    const char *complexity;
+    unsigned acl;
+    const char *tips;
+} key_cmd;
+
+enum {
+    W = DICE_CMD_WRITE,
+    R = DICE_CMD_READONLY,
+    F = DICE_CMD_FAST,
+    M = DICE_CMD_DENYOOM
+};
+
+#define GEN "generic"
+#define SRV "server"
+#define O1 "O(1)"
+#define MULTI "request_policy:multi_shard response_policy:agg_sum"
+#define ALL_OK "request_policy:all_shards response_policy:all_succeeded"
+#define NONDET "nondeterministic_output"
+#define KS DICE_ACL_KEYSPACE
+#define DANGER DICE_ACL_DANGEROUS
+
+/* Arity, flags, key positions, groups, versions, ACL categories and tips
+ * as COMMAND INFO / DOCS show them in Redis 7.0 (the server group's
+ * commands name @keyspace explicitly, as Redis lists it for them). */
+static const key_cmd KEY_CMDS[] = {
+    {"del", -2, W, 1, -1, 1, cmd_del, NULL, "Delete keys", GEN, "1.0.0",
+     "O(N) in the number of keys, plus the size of non-string values", 0,
+     MULTI},
+    {"unlink", -2, W | F, 1, -1, 1, cmd_del, NULL,
+     "Delete keys (the value is freed at once here too)", GEN, "4.0.0",
+     "O(1) for each key", 0, MULTI},
+    {"exists", -2, R | F, 1, -1, 1, cmd_exists, NULL,
+     "Count how many of the named keys exist", GEN, "1.0.0",
+     "O(N) in the number of keys named", 0, MULTI},
+    {"type", 2, R | F, 1, 1, 1, cmd_type, NULL, "Type of a key's value", GEN,
+     "1.0.0", O1, 0, NULL},
+    {"keys", 2, R, 0, 0, 0, cmd_keys, NULL,
+     "Every key that matches a glob pattern", GEN, "1.0.0",
+     "O(N) in the number of keys in the database", DANGER,
+     "request_policy:all_shards nondeterministic_output_order"},
+    {"scan", -2, R, 0, 0, 0, cmd_scan, NULL,
+     "Iterate over the keys with a cursor", GEN, "2.8.0",
+     "O(1) per call, O(N) for a whole iteration", 0,
+     NONDET " request_policy:special"},
+    {"randomkey", 1, R, 0, 0, 0, cmd_randomkey, NULL, "A random key", GEN,
+     "1.0.0", O1, 0, "request_policy:all_shards " NONDET},
+    {"rename", 3, W, 1, 2, 1, cmd_rename, NULL, "Give a key a new name", GEN,
+     "1.0.0", O1, 0, NULL},
+    {"renamenx", 3, W | F, 1, 2, 1, cmd_renamenx, NULL,
+     "Rename a key unless the new name is taken", GEN, "1.0.0", O1, 0, NULL},
+    {"copy", -3, W | M, 1, 2, 1, cmd_copy, NULL,
+     "Copy a key's value, and TTL, to another key", GEN, "6.2.0",
+     "O(1) for strings, O(N) in the elements of a collection", 0, NULL},
+    {"touch", -2, R | F, 1, -1, 1, cmd_touch, NULL,
+     "Mark keys as accessed; count the ones that exist", GEN, "3.2.1",
+     "O(N) in the number of keys named", 0, MULTI},
+    {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, NULL,
+     "Number of keys in the selected database", SRV, "1.0.0", O1, KS,
+     "request_policy:all_shards response_policy:agg_sum"},
+    {"expire", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[0],
+     "Set a key's time to live in seconds", GEN, "1.0.0", O1, 0, NULL},
+    {"pexpire", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[1],
+     "Set a key's time to live in milliseconds", GEN, "2.6.0", O1, 0, NULL},
+    {"expireat", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[2],
+     "Set a key's expire time as a unix time in seconds", GEN, "1.2.0", O1, 0,
+     NULL},
+    {"pexpireat", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[3],
+     "Set a key's expire time as a unix time in milliseconds", GEN, "2.6.0", O1,
+     0, NULL},
+    {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[0],
+     "Time to live of a key in seconds", GEN, "1.0.0", O1, 0, NONDET},
+    {"pttl", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[1],
+     "Time to live of a key in milliseconds", GEN, "2.6.0", O1, 0, NONDET},
+    {"expiretime", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[2],
+     "Expire time of a key as a unix time in seconds", GEN, "7.0.0", O1, 0,
+     NULL},
+    {"pexpiretime", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[3],
+     "Expire time of a key as a unix time in milliseconds", GEN, "7.0.0", O1, 0,
+     NULL},
+    {"persist", 2, W | F, 1, 1, 1, cmd_persist, NULL,
+     "Remove a key's time to live", GEN, "2.2.0", O1, 0, NULL},
+    {"flushdb", -1, W, 0, 0, 0, cmd_flushdb, NULL,
+     "Delete every key of the selected database", SRV, "1.0.0",
+     "O(N) in the number of keys in the database", KS | DANGER, ALL_OK},
+    {"flushall", -1, W, 0, 0, 0, cmd_flushall, NULL,
+     "Delete every key of every database", SRV, "1.0.0",
+     "O(N) in the number of keys in all databases", KS | DANGER, ALL_OK},
+    {"swapdb", 3, W | F, 0, 0, 0, cmd_swapdb, NULL,
+     "Exchange the contents of two databases", SRV, "4.0.0",
+     "O(N) in the clients watching or blocked on keys of the two databases",
+     KS | DANGER, NULL},
+    {"move", 3, W | F, 1, 1, 1, cmd_move, NULL,
+     "Move a key to another database", GEN, "1.0.0", O1, 0, NULL},
+};
+
+static const key_cmd OBJECT_SUBS[] = {
+    {"encoding", 3, R, 2, 2, 1, cmd_object_encoding, NULL,
+     "Internal encoding of a key's value", GEN, "2.2.3", O1, 0, NONDET},
+    {"freq", 3, R, 2, 2, 1, cmd_object_freq, NULL,
+     "Access frequency counter of a key (LFU mode)", GEN, "4.0.0", O1, 0,
+     NONDET},
+    {"idletime", 3, R, 2, 2, 1, cmd_object_idletime, NULL,
+     "Seconds since a key was last accessed (LRU mode)", GEN, "2.2.3", O1, 0,
+     NONDET},
+    {"refcount", 3, R, 2, 2, 1, cmd_object_refcount, NULL,
+     "Reference count of a key's value", GEN, "2.2.3", O1, 0, NONDET},
+    {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, 0, 0, 0, cmd_object_help,
+     NULL, "Show the OBJECT sub-commands", GEN, "6.2.0", O1, 0, NULL},
+};
+
+static int add_cmd(dice_server_t *srv, const char *parent, const key_cmd *k) {
+    int rc = parent ? dice_command_add_sub(srv, parent, k->name, k->arity,
+                                           k->flags, k->first, k->last, k->step,
+                                           k->fn, (void *)k->arg, k->summary)
+                    : dice_command_add(srv, k->name, k->arity, k->flags,
+                                       k->first, k->last, k->step, k->fn,
+                                       (void *)k->arg, k->summary);
+    if (rc < 0)
+        return rc;
+    char full[64];
+    snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
+             parent ? "|" : "", k->name);
+    return dice_command_set_doc(srv, full, k->group, k->since, k->complexity,
+                                k->acl, k->tips);
+}
+
+int dice_builtin_keys(dice_server_t *srv) {
+    int rc;
+    for (size_t i = 0; i < sizeof(KEY_CMDS) / sizeof(KEY_CMDS[0]); i++)
+        if ((rc = add_cmd(srv, NULL, &KEY_CMDS[i])) < 0)
+            return rc;
+    /* OBJECT only groups its sub-commands (it has no flags in Redis). */
+    rc = dice_command_add(srv, "object", -2, 0, 0, 0, 0, NULL, NULL,
+                          "Inspect the internals of a key's value");
+    if (rc == 0)
+        rc = dice_command_set_doc(srv, "object", GEN, "2.2.3",
+                                  "Depends on subcommand.", 0, NULL);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(OBJECT_SUBS) / sizeof(OBJECT_SUBS[0]); i++)
+        if ((rc = add_cmd(srv, "object", &OBJECT_SUBS[i])) < 0)
+            return rc;
+    return 0;
+}
