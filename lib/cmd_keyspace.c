@@ -8,9 +8,7 @@ dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
 }
 
 dice_db_t *dice_cmd_db(dice_client_t *c) {
-    dice_keyspace_t *ks = c->srv->keyspace;
-    dice_keyspace_set_now(ks, dice_loop_unix_ms(c->srv->loop));
-    return dice_keyspace_db(ks, c->db);
+    return dice_keyspace_db(c->srv->keyspace, c->db);
 }
 
 /* Every 1000/hz ms, like Redis's serverCron: reclaim expired keys nobody

@@ -622,6 +622,10 @@ static void client_call(dice_client_t *c, int argc, const char *const *argv,
     if (!cmd)
         return;
     c->last_cmd = cmd->fullname;
+    /* The keyspace judges expiry by the loop's cached clock, so every
+     * command, built-in or the host's, sees one time per loop iteration. */
+    if (srv->keyspace)
+        dice_keyspace_set_now(srv->keyspace, dice_loop_unix_ms(srv->loop));
     c->busy++;
     cmd->fn(c, argc, argv, argvlen, cmd->arg);
     c->busy--;

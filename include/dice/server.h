@@ -79,7 +79,10 @@ DICE_EXPORT void dice_server_log(dice_server_t *srv, int level,
 /* The keyspace the built-in keyspace commands serve, created by
  * dice_command_add_builtins(srv, DICE_BUILTIN_KEYSPACE); NULL before. Owned
  * by the server. A host's own commands may read and write it with the
- * dice/db.h API (use dice_client_db() for the client's database). */
+ * dice/db.h API (use dice_client_db() for the client's database): before
+ * every command the server sets the keyspace's clock (dice_keyspace_set_now)
+ * from the loop's cached wall clock. Code that touches the keyspace outside
+ * a command (a timer, a posted callback) should set it the same way. */
 DICE_EXPORT dice_keyspace_t *dice_server_keyspace(dice_server_t *srv);
 
 /* ---- Clients ---------------------------------------------------------- */
