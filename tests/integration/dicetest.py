@@ -19,7 +19,7 @@ SKIP = 77  # ctest's SKIP_RETURN_CODE
 def server_path():
     p = os.environ.get("DICE_SERVER")
     if p:
-        return p
+        return os.path.abspath(p)
     build = os.environ.get("DICE_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
     return os.path.join(build, "examples", "dice-server")
 

@@ -183,18 +183,23 @@ class SlowReader(unittest.TestCase):
             self.assertEqual(other.cmd("PING"), b"+PONG\r\n")
             other.close()
             # Nothing was lost: read back every reply the server took in.
+            # The rest of our input goes in from another thread, since the
+            # server takes it only as we drain its output.
+            import threading
             c.sock.setblocking(True)
-            c.sock.settimeout(20)
+            c.sock.settimeout(30)
+            rest = pending + encode("PING")
+            sender = threading.Thread(target=c.sock.sendall, args=(rest,))
+            sender.start()
             want = b"$16384\r\n" + payload + b"\r\n"
             got = 0
-            c.sock.sendall(pending)
-            c.sock.sendall(encode("PING"))
             while True:
                 r = c.read_reply()
                 if r == b"+PONG\r\n":
                     break
                 self.assertEqual(r, want)
                 got += 1
+            sender.join(30)
             self.assertEqual(got % 64, 0)
             self.assertGreaterEqual(got, sent_cmds)
             c.close()
@@ -206,7 +211,16 @@ class Limits(unittest.TestCase):
     def test_maxclients(self):
         srv = dicetest.Server("dice", ["--maxclients", "5"])
         try:
-            conns = [srv.conn() for _ in range(5)]
+            # The harness's readiness probe was a client too: wait until a
+            # connection sees itself as the only one before filling up.
+            first = None
+            for _ in range(100):
+                first = srv.conn()
+                if b"connected_clients:1\r\n" in first.cmd("INFO", "clients"):
+                    break
+                first.close()
+                time.sleep(0.05)
+            conns = [first] + [srv.conn() for _ in range(4)]
             for c in conns:
                 self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
             extra = srv.conn()
