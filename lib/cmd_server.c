@@ -735,16 +735,36 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                (unsigned long long)s->net_input_bytes,
                (unsigned long long)s->net_output_bytes,
                (unsigned long long)s->rejected_connections);
-    if (srv->info_stats)
-        srv->info_stats(srv, b);
-    else
-        buf_printf(b, "expired_keys:0\r\nevicted_keys:0\r\n"
-                      "keyspace_hits:0\r\nkeyspace_misses:0\r\n");
+    uint64_t expired = 0, hits = 0, misses = 0;
+    if (srv->keyspace)
+        dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
+    buf_printf(b,
+               "expired_keys:%llu\r\n"
+               "evicted_keys:0\r\n"
+               "keyspace_hits:%llu\r\n"
+               "keyspace_misses:%llu\r\n",
+               (unsigned long long)expired, (unsigned long long)hits,
+               (unsigned long long)misses);
     buf_printf(b,
                "pubsub_channels:0\r\n"
                "pubsub_patterns:0\r\n"
                "unexpected_error_replies:%llu\r\n",
                (unsigned long long)s->unexpected_errors);
+}
+
+/* One "dbN:keys=..,expires=..,avg_ttl=.." line per non-empty database. */
+static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
+    if (!srv->keyspace)
+        return;
+    int n = dice_keyspace_ndbs(srv->keyspace);
+    for (int i = 0; i < n; i++) {
+        dice_db_t *db = dice_keyspace_db(srv->keyspace, i);
+        size_t keys = dice_db_size(db);
+        if (keys == 0)
+            continue;
+        buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
+                   dice_db_expires(db), (long long)dice_db_avg_ttl(db));
+    }
 }
 
 static void info_replication(dice_server_t *srv, dice_buf_t *b) {
@@ -827,8 +847,7 @@ static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
             break;
         case SEC_KEYSPACE:
             buf_printf(b, "# Keyspace\r\n");
-            if (srv->info_keyspace)
-                srv->info_keyspace(srv, b);
+            info_keyspace(srv, b);
             break;
         }
     }
@@ -1050,6 +1069,8 @@ static void cmd_config_resetstat(dice_client_t *c, int argc,
     dice_server_t *srv = c->srv;
     memset(&srv->stats, 0, sizeof(srv->stats));
     srv->info_mem_peak = 0;
+    if (srv->keyspace)
+        dice_keyspace_reset_stats(srv->keyspace);
     const dice_cmdtable_t *t = &srv->commands;
     for (size_t i = 0; i < t->cap; i++) {
         dice_command_t *cmd = t->slots[i];

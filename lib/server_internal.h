@@ -196,14 +196,6 @@ struct dice_server {
     dice_server_cb shutdown_cb;
     void *shutdown_arg;
 
-    /* INFO hooks, set by the keyspace family (NULL: nothing to add).
-     * info_keyspace appends the body of "# Keyspace" ("db0:keys=1,..."
-     * lines, CRLF-terminated); info_stats appends the keyspace's lines of
-     * "# Stats" ("expired_keys:N", "evicted_keys:N", "keyspace_hits:N",
-     * "keyspace_misses:N", in that order, CRLF-terminated); when it is
-     * NULL, INFO writes those four lines with 0. */
-    void (*info_keyspace)(dice_server_t *srv, dice_buf_t *out);
-    void (*info_stats)(dice_server_t *srv, dice_buf_t *out);
     /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT). */
     unsigned long long info_mem_peak;
 

@@ -454,6 +454,33 @@ class Fixed(unittest.TestCase):
         del redis, r
 
 
+class InfoFigures(unittest.TestCase):
+    """INFO's keyspace and stats sections report the keyspace's own counts."""
+
+    def test_info_keyspace_and_hits(self):
+        srv = dicetest.Server("dice")
+        try:
+            c = srv.conn()
+            c.cmd("SET", "a", "1")
+            c.cmd("SET", "b", "2", "PX", "100000")
+            c.cmd("SELECT", "3")
+            c.cmd("SET", "c", "3")
+            c.cmd("GET", "c")
+            c.cmd("GET", "nosuch")
+            info = c.cmd("INFO", "keyspace").decode()
+            self.assertIn("db0:keys=2,expires=1,avg_ttl=", info)
+            self.assertIn("db3:keys=1,expires=0,avg_ttl=0", info)
+            self.assertNotIn("db1:", info)
+            stats = c.cmd("INFO", "stats").decode()
+            self.assertIn("keyspace_hits:1\r\n", stats)
+            self.assertIn("keyspace_misses:1\r\n", stats)
+            self.assertEqual(c.cmd("CONFIG", "RESETSTAT"), b"+OK\r\n")
+            self.assertIn("keyspace_hits:0\r\n", c.cmd("INFO", "stats").decode())
+            c.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 class Expiry(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
