@@ -525,7 +525,9 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
             if (nexp == 0)
                 break;
             size_t sample = nexp < EXPIRE_SAMPLE ? nexp : EXPIRE_SAMPLE;
-            int64_t ttl_sum = 0;
+            /* A double: TTLs near INT64_MAX (PEXPIREAT far away) would
+             * overflow an integer sum. */
+            double ttl_sum = 0;
             size_t ttl_n = 0;
             expired = 0;
             for (size_t i = 0; i < sample; i++) {
@@ -541,13 +543,14 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
                                  DICE_KS_EXPIRED);
                     expired++;
                 } else {
-                    ttl_sum += t - now_ms;
+                    ttl_sum += (double)t - (double)now_ms;
                     ttl_n++;
                 }
             }
             deleted += expired;
             if (ttl_n) {
-                int64_t avg = ttl_sum / (int64_t)ttl_n;
+                double mean = ttl_sum / (double)ttl_n;
+                int64_t avg = mean < 9e18 ? (int64_t)mean : (int64_t)9e18;
                 db->avg_ttl =
                     db->avg_ttl ? (db->avg_ttl / 50) * 49 + avg / 50 : avg;
             }

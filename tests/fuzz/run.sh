@@ -15,6 +15,7 @@ if ! command -v "$cc" >/dev/null 2>&1; then
     exit 77
 fi
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 probe="$dir/probe.c"
 printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe"
 if ! "$cc" -fsanitize=fuzzer "$probe" -o "$dir/probe" >/dev/null 2>&1; then

@@ -73,6 +73,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
                 rc = None
+        if rc != 0:
+            # Show why: sanitizer reports and fatal errors land in the log.
+            sys.stderr.write("--- %s-server exited %r; its log:\n%s\n"
+                             % (self.kind, rc, self.output()[-6000:]))
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
         return rc

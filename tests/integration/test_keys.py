@@ -481,6 +481,27 @@ class InfoFigures(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
 
 
+    def test_far_future_ttls_in_active_expiry(self):
+        """Active expiry samples TTLs near INT64_MAX without overflowing its
+        average (a sanitizer build aborts on signed overflow)."""
+        srv = dicetest.Server("dice")
+        try:
+            c = srv.conn()
+            for i in range(40):
+                c.cmd("SET", "far%d" % i, "v")
+                c.cmd("PEXPIREAT", "far%d" % i, str(9223372036854775807 - i))
+            c.cmd("SET", "soon", "v", "PX", "1")
+            time.sleep(0.5)  # several 100 ms cron rounds
+            self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
+            info = c.cmd("INFO", "keyspace").decode()
+            self.assertIn("db0:keys=40,expires=40,avg_ttl=", info)
+            avg = int(info.split("avg_ttl=")[1].split("\r\n")[0])
+            self.assertGreater(avg, 0)
+            c.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 class Expiry(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
