@@ -43,6 +43,9 @@ typedef struct dict_table {
 typedef struct dict {
     dict_table t[2];
     size_t rehashidx; /* next old slot to migrate; valid if rehashing */
+    /* Old slots [clean_from, rehashidx) may hold tombstones of the cluster
+     * being migrated; everything below clean_from is empty. */
+    size_t clean_from;
     int rehashing;
     /* While non-zero, operations do no rehash work (explicit
      * dict_rehash_steps/us calls still do). */

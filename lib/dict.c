@@ -168,6 +168,7 @@ static int start_rehash(dict *d, unsigned bits) {
         return -1;
     d->rehashing = 1;
     d->rehashidx = 0;
+    d->clean_from = 0;
     if (d->t[0].used == 0)
         finish_rehash(d);
     return 0;
@@ -178,6 +179,17 @@ static size_t migrate(dict *d, size_t n) {
     size_t empty_budget = n * 64 + 64, moved = 0;
     while (moved < n && d->rehashidx < o->size && o->used > 0) {
         uint64_t s = o->slots[d->rehashidx];
+        if (s == SLOT_EMPTY) {
+            /* The original cluster that ends here has moved out whole: no
+             * probe chain of a key still in this table crosses it, so its
+             * tombstones can be empty again. Otherwise a miss that lands
+             * in the migrated prefix would walk every tombstone up to
+             * rehashidx, making lookups O(n) while rehashing. Each slot is
+             * cleared at most once, so this is amortised O(1). */
+            for (size_t j = d->clean_from; j < d->rehashidx; j++)
+                o->slots[j] = SLOT_EMPTY;
+            d->clean_from = d->rehashidx + 1;
+        }
         if (s == SLOT_EMPTY || s == SLOT_TOMB) {
             d->rehashidx++;
             if (--empty_budget == 0)

@@ -263,6 +263,40 @@ static void check_all_seen(dict *seenset, int from, int to) {
     }
 }
 
+/* While rehashing, the migrated prefix of the old table must not be a run
+ * of tombstones: a miss landing there would walk all of it (O(n) per
+ * operation). Only the cluster being migrated may hold tombstones. */
+static void test_migrated_prefix_is_empty(void **state) {
+    (void)state;
+    dict d;
+    dict_init(&d, tgetkey);
+    char k[32];
+    uint64_t i = 0;
+    while (!(d.rehashing && d.t[0].size >= 8192)) {
+        size_t n = make_key(k, i++);
+        insert(&d, k, n);
+    }
+    d.pause_rehash = 1; /* migrate only through dict_rehash_steps below */
+    size_t old_size = d.t[0].size, checks = 0;
+    while (d.rehashing && d.rehashidx < old_size) {
+        dict_rehash_steps(&d, 37);
+        if (!d.rehashing)
+            break;
+        assert_true(d.clean_from <= d.rehashidx);
+        for (size_t j = 0; j < d.clean_from; j++)
+            assert_int_equal(d.t[0].slots[j], 0);
+        /* the tombstone window is one cluster, far shorter than the table */
+        assert_true(d.rehashidx - d.clean_from < old_size / 8);
+        /* and a miss costs no more than before: every key not present is
+         * still reported absent */
+        size_t n = make_key(k, 1000000000ull + checks);
+        assert_null(dict_find(&d, k, n));
+        checks++;
+    }
+    assert_true(checks > 10);
+    dict_clear(&d, free_cb, NULL);
+}
+
 static void test_scan_stable(void **state) {
     (void)state;
     dict d, got;
@@ -446,6 +480,7 @@ int main(void) {
         cmocka_unit_test(test_bounded_rehash_work),
         cmocka_unit_test(test_timer_rehash),
         cmocka_unit_test(test_chains_survive_migration),
+        cmocka_unit_test(test_migrated_prefix_is_empty),
         cmocka_unit_test(test_scan_stable),
         cmocka_unit_test(test_scan_during_growth_and_shrink),
         cmocka_unit_test(test_scan_shrink_first),
