@@ -74,7 +74,7 @@ static int table_grow(dice_cmdtable_t *t) {
     dice_command_t **ns = calloc(nc, sizeof(*ns));
     if (!ns)
         return DICE_ENOMEM;
-    dice_cmdtable_t nt = {ns, nc, 0};
+    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1};
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i]) {
             nt.slots[find_slot(&nt, t->slots[i]->name, t->slots[i]->namelen)] =
@@ -157,6 +157,7 @@ int dice_command_add(dice_server_t *srv, const char *name, int arity,
     }
     t->slots[i] = cmd;
     t->count++;
+    t->gen++;
     return 0;
 }
 
@@ -185,6 +186,7 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
     cmd->fullname[p->namelen] = '|';
     memcpy(cmd->fullname + p->namelen + 1, cmd->name, cmd->namelen + 1);
     cmd->parent = p;
+    srv->commands.gen++;
     for (size_t i = 0; i < p->nsubs; i++) {
         if (strcmp(p->subs[i]->name, cmd->name) == 0) {
             command_free(p->subs[i]);
@@ -211,6 +213,7 @@ int dice_command_remove(dice_server_t *srv, const char *name) {
         return DICE_ENOENT;
     command_free(t->slots[i]);
     table_remove_at(t, i);
+    t->gen++;
     return 0;
 }
 
@@ -236,8 +239,14 @@ int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
 dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
                                      const char *const *argv,
                                      const size_t *argvlen) {
-    dice_command_t *cmd =
-        dice_cmdtable_find(&c->srv->commands, argv[0], argvlen[0]);
+    const dice_cmdtable_t *t = &c->srv->commands;
+    dice_command_t *cmd = c->cmd_cache;
+    if (!cmd || c->cmd_cache_gen != t->gen ||
+        !name_eq(cmd, argv[0], argvlen[0])) {
+        cmd = dice_cmdtable_find(t, argv[0], argvlen[0]);
+        c->cmd_cache = cmd;
+        c->cmd_cache_gen = t->gen;
+    }
     if (!cmd) {
         /* Redis quotes up to 128 bytes of the name and then arguments while
          * the list is still shorter than 128 bytes. */

@@ -84,6 +84,9 @@ typedef struct dice_cmdtable {
     dice_command_t **slots;
     size_t cap;          /* power of two, or 0 */
     size_t count;
+    /* Bumped by every registration or removal, so a client's cached
+     * command pointer (see dice_client.cmd_cache) is known to be stale. */
+    uint64_t gen;
 } dice_cmdtable_t;
 
 struct dice_client {
@@ -113,6 +116,11 @@ struct dice_client {
     char addr[64];           /* "ip:port" of the peer */
     char laddr[64];          /* "ip:port" of our side */
     const char *last_cmd;    /* name of the last command run */
+    /* The last top-level command this client ran, valid while its
+     * cmd_cache_gen equals the table's gen: pipelines repeat commands, and
+     * a name compare is cheaper than hashing and probing. */
+    dice_command_t *cmd_cache;
+    uint64_t cmd_cache_gen;
     /* Passed AUTH (or connected while no requirepass was set, as Redis's
      * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
      * refused with NOAUTH while requirepass is set and this is false. */

@@ -333,6 +333,26 @@ static void test_command_table_api(void **state) {
     assert_int_equal(dice_command_add_sub(f->srv, "nosuch", "a", 2, 0, 0, 0, 0,
                                           cmd_sub, NULL, NULL),
                      DICE_ENOENT);
+    /* One connection runs HELLO, so it caches the command; replacing and
+     * removing it must still be seen by that same connection. */
+    int cached = connect_to(f->port);
+    expect(f, cached, "hello\r\n", "+world\r\n");
+    assert_int_equal(dice_command_add(f->srv, "echo2", -1, 0, 0, 0, 0,
+                                      cmd_hello, NULL, NULL),
+                     0);
+    expect(f, cached, "echo2 x\r\n", "+world\r\n");
+    assert_int_equal(dice_command_add(f->srv, "echo2", -1, 0, 0, 0, 0,
+                                      cmd_echo2, NULL, NULL),
+                     0);
+    expect(f, cached, "hello\r\n", "+world\r\n");
+    assert_int_equal(dice_command_remove(f->srv, "hello"), 0);
+    expect(f, cached, "hello\r\n",
+           "-ERR unknown command 'hello', with args beginning with: \r\n");
+    assert_int_equal(dice_command_add(f->srv, "hello", 1, DICE_CMD_FAST, 0, 0,
+                                      0, cmd_hello, NULL, "say world"),
+                     0);
+    expect(f, cached, "hello\r\n", "+world\r\n");
+    close(cached);
     /* Replace, then remove. */
     assert_int_equal(dice_command_add(f->srv, "HELLO", 1, 0, 0, 0, 0,
                                       cmd_bye, NULL, NULL),
