@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,10 +163,14 @@ static void *entry_ptr(uint8_t *e) {
 }
 
 /* Build an entry. val is the already-encoded value section. */
+static size_t entry_size_for(int has_exp, size_t klen, size_t vsz) {
+    return 4 + (has_exp ? 8 : 0) + varint_len(klen) + klen + vsz;
+}
+
 static uint8_t *entry_build(uint8_t hdr, uint32_t clock, int has_exp,
                             int64_t exp, const char *key, size_t klen,
                             const void *val, size_t vsz) {
-    size_t n = 4 + (has_exp ? 8 : 0) + varint_len(klen) + klen + vsz;
+    size_t n = entry_size_for(has_exp, klen, vsz);
     uint8_t *e = malloc(n);
     if (!e)
         return NULL;
@@ -234,15 +239,26 @@ static void fire(dice_db_t *db, const char *k, size_t kl, int ev) {
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }
 
-static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
-    unsigned enc = HDR_ENC(e[0]);
+/* Free what an entry's value owns outside the entry (a raw string or an
+ * object), given the header it had. */
+static void value_release(dice_keyspace_t *ks, uint8_t hdr, void *ptr) {
+    unsigned enc = HDR_ENC(hdr);
     if (enc == ENC_RAW) {
-        free(entry_ptr(e));
+        free(ptr);
     } else if (enc == ENC_OBJ) {
-        type_ops *o = &ks->ops[HDR_TYPE(e[0])];
+        type_ops *o = &ks->ops[HDR_TYPE(hdr)];
         if (o->free_fn)
-            o->free_fn(o->ctx, entry_ptr(e));
+            o->free_fn(o->ctx, ptr);
     }
+}
+
+static void *entry_extptr(uint8_t *e) {
+    unsigned enc = HDR_ENC(e[0]);
+    return (enc == ENC_RAW || enc == ENC_OBJ) ? entry_ptr(e) : NULL;
+}
+
+static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
+    value_release(ks, e[0], entry_extptr(e));
     free(e);
 }
 
@@ -396,6 +412,27 @@ static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
         if (old)
             delete_entry(db, old, h, DICE_KS_DEL);
         return 1;
+    }
+    size_t need = entry_size_for(has_exp, klen, vsz);
+    if (old && (old[0] & HDR_EXP) == (has_exp ? HDR_EXP : 0) &&
+        malloc_usable_size(old) >= need) {
+        /* Overwrite in place (the common SET of an existing key): the key
+         * bytes, the slot and the expires-table membership all stay, and
+         * the allocation fits, so skip a malloc/free pair. The old value's
+         * external part is released after the copy, in case val points
+         * into it. */
+        uint8_t ohdr = old[0];
+        void *optr = entry_extptr(old);
+        old[0] = (uint8_t)((hdr & ~HDR_EXP) | (has_exp ? HDR_EXP : 0));
+        entry_set_clock(old, clock_new(ks));
+        if (has_exp)
+            memcpy(old + 4, &exp, 8);
+        memmove(old + need - vsz, val, vsz);
+        value_release(ks, ohdr, optr);
+        fire(db, key, klen, ev);
+        if (flags & DICE_SET_EXPIRE)
+            fire(db, key, klen, DICE_KS_EXPIRE);
+        return 0;
     }
     uint8_t *e =
         entry_build(hdr, clock_new(ks), has_exp, exp, key, klen, val, vsz);

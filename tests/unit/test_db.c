@@ -112,6 +112,62 @@ static void test_string_encodings(void **state) {
     dice_keyspace_free(ks);
 }
 
+/* Overwriting a key reuses its allocation when the new entry fits: every
+ * transition between encodings, sizes and TTL states must leave exactly
+ * the new value, the right TTL and nothing leaked (run under ASan). */
+static void test_overwrite_in_place(void **state) {
+    (void)state;
+    dice_keyspace_t *ks = new_ks();
+    dice_db_t *db = dice_keyspace_db(ks, 0);
+    char buf[256], big[100];
+    memset(big, 'b', sizeof(big));
+    int64_t at;
+    const char *vals[] = {"0123456789abcdef0123", "x", "12345", "-7", "hello"};
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+            assert_int_equal(dice_db_set(db, S("k"), vals[i], strlen(vals[i]),
+                                         0, 0),
+                             0);
+            assert_string_equal(get(db, "k", buf, sizeof(buf)), vals[i]);
+            assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
+            assert_int_equal(at, -1);
+        }
+        /* emb -> raw -> emb, with a TTL kept through KEEPTTL */
+        assert_int_equal(dice_db_set(db, S("k"), big, sizeof(big),
+                                     DICE_SET_EXPIRE, 1700000100000LL),
+                         0);
+        assert_string_equal(enc(db, "k"), "raw");
+        assert_int_equal(
+            dice_db_set(db, S("k"), S("short"), DICE_SET_KEEPTTL, 0), 0);
+        assert_string_equal(get(db, "k", buf, sizeof(buf)), "short");
+        assert_string_equal(enc(db, "k"), "embstr");
+        assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
+        assert_int_equal(at, 1700000100000LL);
+        assert_int_equal(dice_db_expires(db), 1);
+        /* same TTL state, new deadline */
+        assert_int_equal(dice_db_set(db, S("k"), S("42"), DICE_SET_EXPIRE,
+                                     1700000200000LL),
+                         0);
+        assert_string_equal(enc(db, "k"), "int");
+        assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
+        assert_int_equal(at, 1700000200000LL);
+        /* TTL dropped by a plain SET */
+        assert_int_equal(dice_db_set(db, S("k"), S("v"), 0, 0), 0);
+        assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
+        assert_int_equal(at, -1);
+        assert_int_equal(dice_db_expires(db), 0);
+        /* a value that is the key's own current value */
+        const char *cur;
+        size_t n;
+        char nb[DICE_DB_NUMBUF];
+        assert_int_equal(dice_db_get(db, S("k"), nb, &cur, &n), 0);
+        assert_int_equal(dice_db_set(db, S("k"), cur, n, 0, 0), 0);
+        assert_string_equal(get(db, "k", buf, sizeof(buf)), "v");
+    }
+    assert_int_equal(dice_db_size(db), 1);
+    dice_keyspace_free(ks);
+}
+
 static void test_set_options(void **state) {
     (void)state;
     dice_keyspace_t *ks = new_ks();
@@ -832,6 +888,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ll),
         cmocka_unit_test(test_string_encodings),
+        cmocka_unit_test(test_overwrite_in_place),
         cmocka_unit_test(test_set_options),
         cmocka_unit_test(test_incr),
         cmocka_unit_test(test_append_setrange),
