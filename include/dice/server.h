@@ -13,6 +13,7 @@
 #define DICE_SERVER_H
 
 #include "dice/common.h"
+#include "dice/db.h"
 #include "dice/loop.h"
 
 #ifdef __cplusplus
@@ -21,7 +22,8 @@ extern "C" {
 
 typedef struct dice_server dice_server_t;
 typedef struct dice_client dice_client_t;
-typedef struct dice_keyspace dice_keyspace_t; /* see dice/db.h */
+/* dice_keyspace_t comes from dice/db.h: repeating its typedef here would be
+ * an error in C99 (typedef redefinition is a C11 feature). */
 
 /* Create a server on loop (which the server does not own and which must
  * outlive it). The server has no commands until some are added. */
