@@ -48,9 +48,7 @@ static bool auth_check(dice_server_t *srv, const char *user, size_t ulen,
 
 static void set_authenticated(dice_client_t *c, bool on) {
     c->authenticated = on;
-    if (c->parser)
-        dice_req_parser_set_unauthenticated(
-            c->parser, !on && c->srv->cfg.requirepass != NULL);
+    dice_client_sync_auth(c);
 }
 
 /* Redis accepts only printable ASCII without spaces in client names (and

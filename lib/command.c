@@ -296,8 +296,7 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
      * password removed by CONFIG SET frees it. */
     if (!c->authenticated) {
         bool need = c->srv->cfg.requirepass != NULL;
-        if (c->parser)
-            dice_req_parser_set_unauthenticated(c->parser, need);
+        dice_client_sync_auth(c);
         if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
             dice_reply_error(c, "NOAUTH Authentication required.", 31);
             return NULL;

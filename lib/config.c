@@ -153,6 +153,15 @@ static int config_range_fail(dice_server_t *srv, const setting_t *st) {
 static void config_applied(dice_server_t *srv, const setting_t *st) {
     if (strcmp(st->name, "maxclients") == 0 && srv->started)
         srv->maxclients_effective = dice_server_effective_maxclients(srv);
+    /* New request limits hold for the next command parsed: the shared
+     * parser's and every client's own. */
+    if (st->off == offsetof(dice_settings_t, proto_max_bulk_len) &&
+        srv->parser) {
+        dice_server_apply_limits(srv, srv->parser);
+        for (dice_client_t *c = srv->clients; c; c = c->next)
+            if (c->parser)
+                dice_server_apply_limits(srv, c->parser);
+    }
 }
 
 int dice_server_config_set(dice_server_t *srv, const char *name,

@@ -36,6 +36,7 @@ static int client_flush(dice_client_t *c);
 /* ---- Creation and teardown --------------------------------------------- */
 
 static void flush_hook(dice_loop_t *loop, void *arg);
+static dice_req_parser_t *parser_new(dice_server_t *srv);
 static void server_cron(dice_loop_t *loop, uint64_t id, void *arg);
 
 int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
@@ -51,7 +52,8 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
     srv->next_client_id = 1;
     srv->rbuf_cap = SHARED_RBUF;
     srv->rbuf = malloc(srv->rbuf_cap);
-    if (!srv->rbuf || !srv->cfg.bind) {
+    srv->parser = parser_new(srv);
+    if (!srv->rbuf || !srv->cfg.bind || !srv->parser) {
         dice_server_free(srv);
         return DICE_ENOMEM;
     }
@@ -103,6 +105,7 @@ void dice_server_free(dice_server_t *srv) {
     free(srv->pool);
     free(srv->pending);
     free(srv->rbuf);
+    dice_req_parser_free(srv->parser);
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice_keyspace_free(srv->keyspace);
@@ -606,12 +609,14 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
 
 /* ---- Input -------------------------------------------------------------- */
 
-static void client_protocol_error(dice_client_t *c) {
-    const char *msg = dice_req_parser_error(c->parser);
+static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
+    const char *msg = dice_req_parser_error(p);
     dice_reply_errorf(c, "ERR %s", msg);
     dice_logf(c->srv, DICE_LOG_VERBOSE, "Protocol error (%s) from client: "
               "id=%llu addr=%s", msg, (unsigned long long)c->id, c->addr);
     dice_client_close_after_reply(c);
+    /* The parser may be the shared one: leave no state for the next. */
+    dice_req_parser_reset(p);
 }
 
 static void client_call(dice_client_t *c, int argc, const char *const *argv,
@@ -634,23 +639,24 @@ static void client_call(dice_client_t *c, int argc, const char *const *argv,
 
 /* Run the commands in buf[0..len); returns how many bytes were consumed.
  * Stops early when the client is paused, held, closing or closed. */
-static size_t client_run(dice_client_t *c, char *buf, size_t len) {
+static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
+                         size_t len) {
     size_t pos = 0;
     const unsigned stop = CLIENT_PAUSED | CLIENT_HELD |
                           CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
     while (pos < len && !(c->flags & stop)) {
-        long r = dice_req_parse(c->parser, buf + pos, len - pos);
+        long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
-            pos += dice_req_parser_skipped(c->parser);
+            pos += dice_req_parser_skipped(p);
             break;
         }
         if (r < 0) {
-            client_protocol_error(c);
+            client_protocol_error(c, p);
             return len;
         }
         pos += (size_t)r;
-        client_call(c, dice_req_argc(c->parser), dice_req_argv(c->parser),
-                    dice_req_argvlen(c->parser));
+        client_call(c, dice_req_argc(p), dice_req_argv(p),
+                    dice_req_argvlen(p));
         if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
             !(c->flags & CLIENT_CLOSED)) {
             /* A client that sends faster than it reads: stop taking its
@@ -683,7 +689,7 @@ static bool qbuf_reserve(dice_client_t *c, size_t need) {
  * release), keeping what could not be run yet. */
 static void client_process_input(dice_client_t *c) {
     c->busy++; /* keep c alive across handlers */
-    size_t used = client_run(c, c->qbuf, c->qlen);
+    size_t used = client_run(c, c->parser, c->qbuf, c->qlen);
     c->busy--;
     if (c->flags & CLIENT_CLOSED) {
         if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
@@ -691,36 +697,47 @@ static void client_process_input(dice_client_t *c) {
         return;
     }
     if (used >= c->qlen) {
+        /* Nothing pending any more: back to owning no input state. */
         free(c->qbuf);
         c->qbuf = NULL;
         c->qlen = c->qcap = 0;
+        dice_req_parser_free(c->parser);
+        c->parser = NULL;
     } else if (used > 0) {
         memmove(c->qbuf, c->qbuf + used, c->qlen - used);
         c->qlen -= used;
     }
 }
 
+/* A parser configured with the server's current request limits. */
+static dice_req_parser_t *parser_new(dice_server_t *srv) {
+    dice_req_parser_t *p;
+    if (dice_req_parser_new(&p) < 0)
+        return NULL;
+    dice_server_apply_limits(srv, p);
+    return p;
+}
+
+void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
+    dice_req_parser_set_limit(p, DICE_REQ_LIMIT_BULK,
+                              srv->cfg.proto_max_bulk_len);
+    dice_req_parser_set_limit(p, DICE_REQ_LIMIT_INLINE, srv->cfg.inline_max);
+    dice_req_parser_set_limit(p, DICE_REQ_LIMIT_MULTIBULK,
+                              srv->cfg.max_multibulk);
+}
+
+/* Redis holds unauthenticated clients to smaller request limits. Applied
+ * to whichever parser is reading this client's input right now. */
+void dice_client_sync_auth(dice_client_t *c) {
+    int unauth = !c->authenticated && c->srv->cfg.requirepass != NULL;
+    if (c->parser)
+        dice_req_parser_set_unauthenticated(c->parser, unauth);
+    if (c->srv->parsing == c)
+        dice_req_parser_set_unauthenticated(c->srv->parser, unauth);
+}
+
 static void client_read(dice_client_t *c, int fd) {
-    dice_loop_t *loop = c->srv->loop;
     dice_server_t *srv = c->srv;
-    if (!c->parser) {
-        if (dice_req_parser_new(&c->parser) < 0) {
-            dice_client_free_now(c);
-            return;
-        }
-        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_BULK,
-                                  srv->cfg.proto_max_bulk_len);
-        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_INLINE,
-                                  srv->cfg.inline_max);
-        dice_req_parser_set_limit(c->parser, DICE_REQ_LIMIT_MULTIBULK,
-                                  srv->cfg.max_multibulk);
-        /* Redis's smaller request limits before AUTH; lifted by AUTH/HELLO
-         * (and re-evaluated per command in dice_command_resolve). */
-        dice_req_parser_set_unauthenticated(
-            c->parser, !c->authenticated && srv->cfg.requirepass != NULL);
-    }
-    char *dst;
-    size_t room;
     if (c->qbuf) {
         /* A command is pending: read after it, into room sized by what the
          * parser says the command needs (a big bulk gets its whole size at
@@ -733,23 +750,16 @@ static void client_read(dice_client_t *c, int fd) {
             dice_client_free_now(c);
             return;
         }
-        dst = c->qbuf + c->qlen;
-        room = c->qcap - c->qlen;
-    } else {
-        dst = srv->rbuf;
-        room = srv->rbuf_cap;
-    }
-    ssize_t n = read(fd, dst, room);
-    if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+        if (n <= 0) {
+            if (n < 0 &&
+                (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            dice_client_free_now(c);
             return;
-        dice_client_free_now(c);
-        return;
-    }
-    (void)loop;
-    srv->stats.net_input_bytes += (uint64_t)n;
-    c->last_ms = dice_loop_now_ms(srv->loop);
-    if (c->qbuf) {
+        }
+        srv->stats.net_input_bytes += (uint64_t)n;
+        c->last_ms = dice_loop_now_ms(srv->loop);
         c->qlen += (size_t)n;
         if ((long long)c->qlen > srv->cfg.query_buf_limit) {
             dice_logf(srv, DICE_LOG_WARNING, "Closing client that reached "
@@ -761,20 +771,44 @@ static void client_read(dice_client_t *c, int fd) {
         client_process_input(c);
         return;
     }
+
+    /* The common case: whole commands arrive, are parsed from the shared
+     * buffer by the shared parser, and the client keeps no input state. */
+    ssize_t n = read(fd, srv->rbuf, srv->rbuf_cap);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        dice_client_free_now(c);
+        return;
+    }
+    srv->stats.net_input_bytes += (uint64_t)n;
+    c->last_ms = dice_loop_now_ms(srv->loop);
+    srv->parsing = c;
+    dice_client_sync_auth(c);
     c->busy++;
-    size_t used = client_run(c, srv->rbuf, (size_t)n);
+    size_t used = client_run(c, srv->parser, srv->rbuf, (size_t)n);
     c->busy--;
+    srv->parsing = NULL;
     if (c->flags & CLIENT_CLOSED) {
+        dice_req_parser_reset(srv->parser);
         if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
             dice_client_free_now(c);
         return;
     }
     if (used < (size_t)n) {
         /* Keep the rest (a partial command, or commands held back by a
-         * pause or a hold) in the client's own buffer: the shared buffer is
-         * overwritten by the next read from anyone. */
+         * pause or a hold) in the client's own buffer, with its own parser:
+         * the shared buffer is overwritten by the next read from anyone.
+         * The new parser starts the partial command afresh, which costs a
+         * re-scan of at most one read's worth of headers. */
         size_t rest = (size_t)n - used;
-        size_t want = dice_req_parser_want(c->parser);
+        size_t want = dice_req_parser_want(srv->parser);
+        dice_req_parser_reset(srv->parser);
+        if (!c->parser && !(c->parser = parser_new(srv))) {
+            dice_client_free_now(c);
+            return;
+        }
+        dice_client_sync_auth(c);
         if (!qbuf_reserve(c, want > rest ? want : rest)) {
             dice_client_free_now(c);
             return;

@@ -103,7 +103,7 @@ struct dice_client {
      * so an idle client holds no input buffer. */
     char *qbuf;
     size_t qlen, qcap;
-    dice_req_parser_t *parser;
+    dice_req_parser_t *parser; /* only while qbuf holds input */
     /* Output not yet written. out.data is NULL while empty (buffers go back
      * to the server's pool after each flush). sent = bytes of out already
      * written by a partial write. */
@@ -190,6 +190,11 @@ struct dice_server {
      * sends whole commands never needs its own input buffer. */
     char *rbuf;
     size_t rbuf_cap;
+    /* Parses the shared buffer; `parsing` is the client it is reading for
+     * (NULL between reads). A client gets a parser of its own only while
+     * it keeps unprocessed input between reads. */
+    dice_req_parser_t *parser;
+    dice_client_t *parsing;
 
     /* Pool of output buffers handed to clients for one flush cycle. */
     dice_buf_t *pool;
@@ -267,6 +272,10 @@ int dice_split_args(const char *line, size_t len, char ***out);
 void dice_split_free(char **v, int n);
 
 /* Server core (lib/server.c). */
+/* Apply the request limits in the settings to a parser. */
+void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
+/* Re-apply the unauthenticated-client limits after c's state changed. */
+void dice_client_sync_auth(dice_client_t *c);
 void dice_client_free_now(dice_client_t *c);
 size_t dice_client_output_pending(const dice_client_t *c);
 size_t dice_server_effective_maxclients(dice_server_t *srv);
