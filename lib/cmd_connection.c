@@ -13,12 +13,8 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static int reply_lit(dice_client_t *c, const char *err) {
-    return dice_reply_error(c, err, strlen(err));
-}
-
 static int reply_syntax(dice_client_t *c) {
-    return reply_lit(c, "ERR syntax error");
+    return dice_reply_errstr(c, "ERR syntax error");
 }
 
 /* Compare a secret without an early exit, so the time taken says nothing
@@ -78,12 +74,12 @@ static bool set_str(char **slot, const char *s, size_t len) {
 /* CLIENT SETNAME's rules; replies with the error and returns false. */
 static bool client_setname(dice_client_t *c, const char *s, size_t len) {
     if (!name_ok(s, len)) {
-        reply_lit(c, "ERR Client names cannot contain spaces, newlines or "
+        dice_reply_errstr(c, "ERR Client names cannot contain spaces, newlines or "
                      "special characters.");
         return false;
     }
     if (!set_str(&c->name, s, len)) {
-        reply_lit(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
         return false;
     }
     return true;
@@ -95,7 +91,7 @@ static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
     if (argc > 2) {
-        reply_lit(c, "ERR wrong number of arguments for 'ping' command");
+        dice_reply_errstr(c, "ERR wrong number of arguments for 'ping' command");
         return;
     }
     if (argc == 1)
@@ -129,11 +125,11 @@ static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
     /* Redis reads the index as an int: anything else is "not an integer". */
     if (dice_parse_ll(argv[1], argvlen[1], &id) < 0 || id < -2147483648LL ||
         id > 2147483647LL) {
-        reply_lit(c, "ERR value is not an integer or out of range");
+        dice_reply_errstr(c, "ERR value is not an integer or out of range");
         return;
     }
     if (id < 0 || id >= c->srv->cfg.databases) {
-        reply_lit(c, "ERR DB index is out of range");
+        dice_reply_errstr(c, "ERR DB index is out of range");
         return;
     }
     c->db = (int)id;
@@ -153,7 +149,7 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
     bool ok;
     if (argc == 2) {
         if (!srv->cfg.requirepass) {
-            reply_lit(c, "ERR AUTH <password> called without any password "
+            dice_reply_errstr(c, "ERR AUTH <password> called without any password "
                          "configured for the default user. Are you sure "
                          "your configuration is correct?");
             return;
@@ -163,7 +159,7 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
         ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
     }
     if (!ok) {
-        reply_lit(c, "WRONGPASS invalid username-password pair or user is "
+        dice_reply_errstr(c, "WRONGPASS invalid username-password pair or user is "
                      "disabled.");
         return;
     }
@@ -179,13 +175,13 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     int next = 1;
     if (argc >= 2) {
         if (dice_parse_ll(argv[1], argvlen[1], &ver) < 0) {
-            reply_lit(c, "ERR Protocol version is not an integer or out of "
+            dice_reply_errstr(c, "ERR Protocol version is not an integer or out of "
                          "range");
             return;
         }
         next = 2;
         if (ver < 2 || ver > 3) {
-            reply_lit(c, "NOPROTO unsupported protocol version");
+            dice_reply_errstr(c, "NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -208,14 +204,14 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     if (user >= 0) {
         if (!auth_check(srv, argv[user], argvlen[user], argv[user + 1],
                         argvlen[user + 1])) {
-            reply_lit(c, "WRONGPASS invalid username-password pair or user "
+            dice_reply_errstr(c, "WRONGPASS invalid username-password pair or user "
                          "is disabled.");
             return;
         }
         set_authenticated(c, true);
     }
     if (!c->authenticated && srv->cfg.requirepass) {
-        reply_lit(c, "NOAUTH HELLO must be called with the client already "
+        dice_reply_errstr(c, "NOAUTH HELLO must be called with the client already "
                      "authenticated, otherwise the HELLO AUTH <user> <pass> "
                      "option can be used to authenticate the client and "
                      "select the RESP protocol version at the same time");
@@ -315,7 +311,7 @@ static void cmd_client_setinfo(dice_client_t *c, int argc,
         return;
     }
     if (!set_str(slot, argv[3], argvlen[3])) {
-        reply_lit(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
         return;
     }
     dice_reply_ok(c);
@@ -333,30 +329,6 @@ static void cmd_client_no_evict(dice_client_t *c, int argc,
         dice_reply_ok(c);
     else
         reply_syntax(c);
-}
-
-static int buf_printf(dice_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int buf_printf(dice_buf_t *b, const char *fmt, ...) {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return DICE_EINVAL;
-    if ((size_t)n < sizeof(tmp))
-        return dice_buf_append(b, tmp, (size_t)n);
-    /* Longer than the stack buffer (a long name): format into the heap. */
-    char *big = malloc((size_t)n + 1);
-    if (!big)
-        return DICE_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = dice_buf_append(b, big, (size_t)n);
-    free(big);
-    return rc;
 }
 
 /* One CLIENT LIST line (without the newline), in Redis 7.0.15's field
@@ -386,7 +358,7 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     size_t omem = cl->out.cap;
     size_t tot =
         sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
-    buf_printf(b,
+    dice_buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
                "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
@@ -479,7 +451,7 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
             long long id;
             if (dice_parse_ll(argv[j], argvlen[j], &id) < 0) {
                 dice_buf_release(&b);
-                reply_lit(c, "ERR Invalid client ID");
+                dice_reply_errstr(c, "ERR Invalid client ID");
                 return;
             }
             dice_client_t *cl = client_by_id(srv, id);
@@ -527,7 +499,7 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
             if (more && dice_eqci(o, ol, "id")) {
                 if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &id) < 0 ||
                     id < 1) {
-                    reply_lit(c, "ERR client-id should be greater than 0");
+                    dice_reply_errstr(c, "ERR client-id should be greater than 0");
                     return;
                 }
             } else if (more && dice_eqci(o, ol, "type")) {
@@ -591,7 +563,7 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
     }
     if (argc == 3) {
         if (killed == 0)
-            reply_lit(c, "ERR No such client");
+            dice_reply_errstr(c, "ERR No such client");
         else
             dice_reply_ok(c);
     } else {
@@ -630,19 +602,13 @@ static const char *const client_help[] = {
     "    Print this help.",
 };
 
-static void reply_help(dice_client_t *c, const char *const *lines, size_t n) {
-    dice_reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        dice_reply_simple(c, lines[i], strlen(lines[i]));
-}
-
 static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
                             const size_t *argvlen, void *arg) {
     (void)arg;
     (void)argc;
     (void)argv;
     (void)argvlen;
-    reply_help(c, client_help, sizeof(client_help) / sizeof(client_help[0]));
+    dice_reply_help(c, client_help, sizeof(client_help) / sizeof(client_help[0]));
 }
 
 /* ---- Registration ------------------------------------------------------- */

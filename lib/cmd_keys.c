@@ -27,16 +27,6 @@ static const char ERR_DB_RANGE[] = "ERR DB index is out of range";
 static const char ERR_SAME[] =
     "ERR source and destination objects are the same";
 
-static void reply_err(dice_client_t *c, const char *msg) {
-    dice_reply_error(c, msg, strlen(msg));
-}
-
-/* An option as Redis's strcasecmp sees it: the argument up to its first
- * NUL byte, compared case-insensitively. */
-static bool opt_is(const char *arg, size_t len, const char *lit) {
-    return dice_eqci(arg, strnlen(arg, len), lit);
-}
-
 /* Redis's getIntFromObjectOrReply(): a strict long long that must fit an
  * int. With msg NULL the two failures have distinct texts (including
  * Redis's "value must between" wording); otherwise msg covers both.
@@ -45,12 +35,12 @@ static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
                               int *out, const char *msg) {
     long long v;
     if (dice_parse_ll(s, len, &v) < 0) {
-        reply_err(c, msg ? msg : ERR_NOT_INT);
+        dice_reply_errstr(c, msg ? msg : ERR_NOT_INT);
         return -1;
     }
     if (v < INT_MIN || v > INT_MAX) {
         if (msg)
-            reply_err(c, msg);
+            dice_reply_errstr(c, msg);
         else
             dice_reply_errorf(c,
                               "ERR value is out of range, value must between "
@@ -69,7 +59,7 @@ static dice_db_t *db_or_reply(dice_client_t *c, int index) {
     if (index >= 0 && index < dice_keyspace_ndbs(c->srv->keyspace))
         db = dice_keyspace_db(c->srv->keyspace, index);
     if (!db)
-        reply_err(c, ERR_DB_RANGE);
+        dice_reply_errstr(c, ERR_DB_RANGE);
     return db;
 }
 
@@ -181,7 +171,7 @@ static void cmd_keys(dice_client_t *c, int argc, const char *const *argv,
     keylist l = {0};
     dice_db_keys(dice_cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
     if (l.oom)
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     else
         keylist_reply(c, &l);
     keylist_free(&l);
@@ -223,7 +213,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     uint64_t cursor;
     if (parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
-        reply_err(c, "ERR invalid cursor");
+        dice_reply_errstr(c, "ERR invalid cursor");
         return;
     }
     long long count = 10;
@@ -233,23 +223,23 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     size_t tlen = 0;
     for (int i = 2; i < argc; i += 2) {
         bool has_value = argc - i >= 2;
-        if (has_value && opt_is(argv[i], argvlen[i], "count")) {
+        if (has_value && dice_opt_is(argv[i], argvlen[i], "count")) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &count) < 0) {
-                reply_err(c, ERR_NOT_INT);
+                dice_reply_errstr(c, ERR_NOT_INT);
                 return;
             }
             if (count < 1) {
-                reply_err(c, ERR_SYNTAX);
+                dice_reply_errstr(c, ERR_SYNTAX);
                 return;
             }
-        } else if (has_value && opt_is(argv[i], argvlen[i], "match")) {
+        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "match")) {
             pat = argv[i + 1];
             plen = argvlen[i + 1];
-        } else if (has_value && opt_is(argv[i], argvlen[i], "type")) {
+        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "type")) {
             tname = argv[i + 1];
             tlen = argvlen[i + 1];
         } else {
-            reply_err(c, ERR_SYNTAX);
+            dice_reply_errstr(c, ERR_SYNTAX);
             return;
         }
     }
@@ -259,7 +249,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     if (tname) {
         type = DICE_TYPE_COUNT;
         for (int t = 0; t < DICE_TYPE_COUNT; t++) {
-            if (opt_is(tname, tlen, type_name(t))) {
+            if (dice_opt_is(tname, tlen, type_name(t))) {
                 type = t;
                 break;
             }
@@ -270,7 +260,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     dice_db_scan(dice_cmd_db(c), cursor, (size_t)count, pat, plen, type,
                  keylist_add, &l, &next);
     if (l.oom) {
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     } else {
         char buf[24];
         int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
@@ -314,11 +304,11 @@ static void rename_generic(dice_client_t *c, const char *const *argv,
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_rename(db, argv[1], argvlen[1], argv[2], argvlen[2], nx);
     if (rc == DICE_ENOENT)
-        reply_err(c, "ERR no such key");
+        dice_reply_errstr(c, "ERR no such key");
     else if (rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     else if (nx)
         dice_reply_int(c, 1);
     else
@@ -347,9 +337,9 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
     dice_db_t *src = dice_cmd_db(c), *dst = src;
     int replace = 0;
     for (int i = 3; i < argc; i++) {
-        if (opt_is(argv[i], argvlen[i], "replace")) {
+        if (dice_opt_is(argv[i], argvlen[i], "replace")) {
             replace = 1;
-        } else if (opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
+        } else if (dice_opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
             int index;
             if (parse_int_or_reply(c, argv[i + 1], argvlen[i + 1], &index,
                                    NULL) < 0)
@@ -358,13 +348,13 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
                 return;
             i++;
         } else {
-            reply_err(c, ERR_SYNTAX);
+            dice_reply_errstr(c, ERR_SYNTAX);
             return;
         }
     }
     if (src == dst && argvlen[1] == argvlen[2] &&
         memcmp(argv[1], argv[2], argvlen[1]) == 0) {
-        reply_err(c, ERR_SAME);
+        dice_reply_errstr(c, ERR_SAME);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -375,9 +365,9 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
     else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc == DICE_EINVAL)
-        reply_err(c, "ERR this value type cannot be copied");
+        dice_reply_errstr(c, "ERR this value type cannot be copied");
     else
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
 }
 
 static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
@@ -391,7 +381,7 @@ static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
     if (!(dst = db_or_reply(c, index)))
         return;
     if (src == dst) {
-        reply_err(c, ERR_SAME);
+        dice_reply_errstr(c, ERR_SAME);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -459,7 +449,7 @@ static void cmd_object_idletime(dice_client_t *c, int argc,
         return;
     }
     if (dice_keyspace_lfu(c->srv->keyspace)) {
-        reply_err(c, "ERR An LFU maxmemory policy is selected, idle time not "
+        dice_reply_errstr(c, "ERR An LFU maxmemory policy is selected, idle time not "
                      "tracked. Please note that when switching between "
                      "policies at runtime LRU and LFU data will take some "
                      "time to adjust.");
@@ -479,7 +469,7 @@ static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
         return;
     }
     if (!dice_keyspace_lfu(c->srv->keyspace)) {
-        reply_err(c, "ERR An LFU maxmemory policy is not selected, access "
+        dice_reply_errstr(c, "ERR An LFU maxmemory policy is not selected, access "
                      "frequency not tracked. Please note that when switching "
                      "between policies at runtime LRU and LFU data will take "
                      "some time to adjust.");
@@ -546,7 +536,7 @@ static void reply_unsupported(dice_client_t *c, const char *opt, size_t len) {
     len = strnlen(opt, len);
     char *msg = malloc(sizeof(pre) + len);
     if (!msg) {
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
         return;
     }
     memcpy(msg, pre, sizeof(pre) - 1);
@@ -560,13 +550,13 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     /* Options first: Redis rejects them before it reads the time. */
     unsigned cond = 0;
     for (int i = 3; i < argc; i++) {
-        if (opt_is(argv[i], argvlen[i], "nx"))
+        if (dice_opt_is(argv[i], argvlen[i], "nx"))
             cond |= DICE_EXPIRE_NX;
-        else if (opt_is(argv[i], argvlen[i], "xx"))
+        else if (dice_opt_is(argv[i], argvlen[i], "xx"))
             cond |= DICE_EXPIRE_XX;
-        else if (opt_is(argv[i], argvlen[i], "gt"))
+        else if (dice_opt_is(argv[i], argvlen[i], "gt"))
             cond |= DICE_EXPIRE_GT;
-        else if (opt_is(argv[i], argvlen[i], "lt"))
+        else if (dice_opt_is(argv[i], argvlen[i], "lt"))
             cond |= DICE_EXPIRE_LT;
         else {
             reply_unsupported(c, argv[i], argvlen[i]);
@@ -575,18 +565,18 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     if ((cond & DICE_EXPIRE_NX) &&
         (cond & (DICE_EXPIRE_XX | DICE_EXPIRE_GT | DICE_EXPIRE_LT))) {
-        reply_err(c, "ERR NX and XX, GT or LT options at the same time are "
+        dice_reply_errstr(c, "ERR NX and XX, GT or LT options at the same time are "
                      "not compatible");
         return;
     }
     if ((cond & DICE_EXPIRE_GT) && (cond & DICE_EXPIRE_LT)) {
-        reply_err(c, "ERR GT and LT options at the same time are not "
+        dice_reply_errstr(c, "ERR GT and LT options at the same time are not "
                      "compatible");
         return;
     }
     long long when;
     if (dice_parse_ll(argv[2], argvlen[2], &when) < 0) {
-        reply_err(c, ERR_NOT_INT);
+        dice_reply_errstr(c, ERR_NOT_INT);
         return;
     }
     /* Negative times are allowed (they delete the key); only overflow of
@@ -616,7 +606,7 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     else
         dice_reply_int(c, rc);
 }
@@ -667,7 +657,7 @@ static void cmd_persist(dice_client_t *c, int argc, const char *const *argv,
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_persist(db, argv[1], argvlen[1]);
     if (rc < 0)
-        reply_err(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     else
         dice_reply_int(c, rc);
 }
@@ -681,10 +671,10 @@ static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
                          const size_t *argvlen) {
     if (argc == 1)
         return 0;
-    if (argc == 2 && (opt_is(argv[1], argvlen[1], "sync") ||
-                      opt_is(argv[1], argvlen[1], "async")))
+    if (argc == 2 && (dice_opt_is(argv[1], argvlen[1], "sync") ||
+                      dice_opt_is(argv[1], argvlen[1], "async")))
         return 0;
-    reply_err(c, ERR_SYNTAX);
+    dice_reply_errstr(c, ERR_SYNTAX);
     return -1;
 }
 
@@ -720,7 +710,7 @@ static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
         return;
     dice_cmd_db(c);
     if (dice_keyspace_swapdb(c->srv->keyspace, a, b) < 0) {
-        reply_err(c, ERR_DB_RANGE);
+        dice_reply_errstr(c, ERR_DB_RANGE);
         return;
     }
     dice_reply_ok(c);

@@ -18,39 +18,6 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static int reply_lit(dice_client_t *c, const char *err) {
-    return dice_reply_error(c, err, strlen(err));
-}
-
-static int buf_printf(dice_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int buf_printf(dice_buf_t *b, const char *fmt, ...) {
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return DICE_EINVAL;
-    if ((size_t)n < sizeof(tmp))
-        return dice_buf_append(b, tmp, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (!big)
-        return DICE_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = dice_buf_append(b, big, (size_t)n);
-    free(big);
-    return rc;
-}
-
-static void reply_help(dice_client_t *c, const char *const *lines, size_t n) {
-    dice_reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        dice_reply_simple(c, lines[i], strlen(lines[i]));
-}
-
 /* ---- Command metadata --------------------------------------------------- */
 
 dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
@@ -400,7 +367,7 @@ static void cmd_command_list(dice_client_t *c, int argc,
         vlen = argvlen[4];
     }
     if (argc != 2 && kind == FILTER_NONE) {
-        reply_lit(c, "ERR syntax error");
+        dice_reply_errstr(c, "ERR syntax error");
         return;
     }
     /* Two passes (count, then reply) keep this allocation-free. */
@@ -441,21 +408,21 @@ static void cmd_command_getkeys(dice_client_t *c, int argc,
     if (cmd && cmd->nsubs > 0 && cargc >= 2)
         cmd = dice_command_find_sub(cmd, cargv[1], clen[1]);
     if (!cmd) {
-        reply_lit(c, "ERR Invalid command specified");
+        dice_reply_errstr(c, "ERR Invalid command specified");
         return;
     }
     if (cmd->first_key <= 0) {
-        reply_lit(c, "ERR The command has no key arguments");
+        dice_reply_errstr(c, "ERR The command has no key arguments");
         return;
     }
     if ((cmd->arity > 0 && cmd->arity != cargc) || cargc < -cmd->arity) {
-        reply_lit(c, "ERR Invalid number of arguments specified for command");
+        dice_reply_errstr(c, "ERR Invalid number of arguments specified for command");
         return;
     }
     int pos[64];
     int n = dice_command_key_positions(cmd, cargc, pos, 64);
     if (n <= 0) {
-        reply_lit(c, "ERR Invalid arguments specified for command");
+        dice_reply_errstr(c, "ERR Invalid arguments specified for command");
         return;
     }
     if (n < 64) {
@@ -500,7 +467,7 @@ static void cmd_command_help(dice_client_t *c, int argc,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    reply_help(c, command_help, sizeof(command_help) / sizeof(command_help[0]));
+    dice_reply_help(c, command_help, sizeof(command_help) / sizeof(command_help[0]));
 }
 
 /* ---- INFO --------------------------------------------------------------- */
@@ -602,7 +569,7 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int hz = srv->cfg.hz;
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Server\r\n"
                "redis_version:" COMPAT_VERSION "\r\n"
                "redis_git_sha1:00000000\r\n"
@@ -651,7 +618,7 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
         if (cl->flags & CLIENT_HELD)
             blocked++;
     }
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Clients\r\n"
                "connected_clients:%zu\r\n"
                "cluster_connections:0\r\n"
@@ -675,7 +642,7 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
     bytes_human(h_rss, sizeof(h_rss), rss);
     bytes_human(h_peak, sizeof(h_peak), srv->info_mem_peak);
     bytes_human(h_sys, sizeof(h_sys), sys);
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Memory\r\n"
                "used_memory:%llu\r\n"
                "used_memory_human:%s\r\n"
@@ -695,7 +662,7 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Persistence\r\n"
                "loading:0\r\n"
                "async_loading:0\r\n"
@@ -717,7 +684,7 @@ static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
 
 static void info_stats(dice_server_t *srv, dice_buf_t *b) {
     const dice_stats_t *s = &srv->stats;
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Stats\r\n"
                "total_connections_received:%llu\r\n"
                "total_commands_processed:%llu\r\n"
@@ -738,14 +705,14 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
     uint64_t expired = 0, hits = 0, misses = 0;
     if (srv->keyspace)
         dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
-    buf_printf(b,
+    dice_buf_printf(b,
                "expired_keys:%llu\r\n"
                "evicted_keys:0\r\n"
                "keyspace_hits:%llu\r\n"
                "keyspace_misses:%llu\r\n",
                (unsigned long long)expired, (unsigned long long)hits,
                (unsigned long long)misses);
-    buf_printf(b,
+    dice_buf_printf(b,
                "pubsub_channels:0\r\n"
                "pubsub_patterns:0\r\n"
                "unexpected_error_replies:%llu\r\n",
@@ -762,7 +729,7 @@ static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
         size_t keys = dice_db_size(db);
         if (keys == 0)
             continue;
-        buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
+        dice_buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
                    dice_db_expires(db), (long long)dice_db_avg_ttl(db));
     }
 }
@@ -770,7 +737,7 @@ static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
 static void info_replication(dice_server_t *srv, dice_buf_t *b) {
     char replid[41];
     server_hex_id(srv, 2, replid);
-    buf_printf(b,
+    dice_buf_printf(b,
                "# Replication\r\n"
                "role:master\r\n"
                "connected_slaves:0\r\n"
@@ -790,7 +757,7 @@ static void info_cpu(dice_buf_t *b) {
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
-    buf_printf(b,
+    dice_buf_printf(b,
                "# CPU\r\n"
                "used_cpu_sys:%ld.%06ld\r\n"
                "used_cpu_user:%ld.%06ld\r\n"
@@ -804,7 +771,7 @@ static void info_cpu(dice_buf_t *b) {
 
 static void info_cmdstat(dice_buf_t *b, const dice_command_t *cmd) {
     if (cmd->calls > 0)
-        buf_printf(b,
+        dice_buf_printf(b,
                    "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
                    "rejected_calls=0,failed_calls=0\r\n",
                    cmd->fullname, (unsigned long long)cmd->calls,
@@ -832,21 +799,21 @@ static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
         case SEC_STATS: info_stats(srv, b); break;
         case SEC_REPLICATION: info_replication(srv, b); break;
         case SEC_CPU: info_cpu(b); break;
-        case SEC_MODULES: buf_printf(b, "# Modules\r\n"); break;
+        case SEC_MODULES: dice_buf_printf(b, "# Modules\r\n"); break;
         case SEC_COMMANDSTATS: {
-            buf_printf(b, "# Commandstats\r\n");
+            dice_buf_printf(b, "# Commandstats\r\n");
             const dice_cmdtable_t *t = &srv->commands;
             for (size_t j = 0; j < t->cap; j++)
                 if (t->slots[j])
                     info_cmdstat(b, t->slots[j]);
             break;
         }
-        case SEC_ERRORSTATS: buf_printf(b, "# Errorstats\r\n"); break;
+        case SEC_ERRORSTATS: dice_buf_printf(b, "# Errorstats\r\n"); break;
         case SEC_CLUSTER:
-            buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+            dice_buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
             break;
         case SEC_KEYSPACE:
-            buf_printf(b, "# Keyspace\r\n");
+            dice_buf_printf(b, "# Keyspace\r\n");
             info_keyspace(srv, b);
             break;
         }
@@ -937,7 +904,7 @@ static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
         dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
     }
     if (a.oom) {
-        reply_lit(c, "ERR out of memory");
+        dice_reply_errstr(c, "ERR out of memory");
     } else {
         dice_reply_map(c, a.n);
         for (size_t i = 0; i < a.n; i++) {
@@ -971,7 +938,7 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     dice_server_t *srv = c->srv;
     if ((argc & 1) != 0) {
-        reply_lit(c, "ERR syntax error");
+        dice_reply_errstr(c, "ERR syntax error");
         return;
     }
     int npairs = (argc - 2) / 2;
@@ -1045,7 +1012,7 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
     goto out;
 oom:
-    reply_lit(c, "ERR out of memory");
+    dice_reply_errstr(c, "ERR out of memory");
 out:
     for (int i = 0; i < npairs && names; i++) {
         free(names[i]);
@@ -1092,7 +1059,7 @@ static void cmd_config_rewrite(dice_client_t *c, int argc,
     (void)argvlen;
     /* The server does not keep the path of the file it was loaded from, so
      * there is nothing to rewrite: Redis's answer for that case. */
-    reply_lit(c, "ERR The server is running without a config file");
+    dice_reply_errstr(c, "ERR The server is running without a config file");
 }
 
 static const char *const config_help[] = {
@@ -1115,7 +1082,7 @@ static void cmd_config_help(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    reply_help(c, config_help, sizeof(config_help) / sizeof(config_help[0]));
+    dice_reply_help(c, config_help, sizeof(config_help) / sizeof(config_help[0]));
 }
 
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
@@ -1155,16 +1122,16 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
         else if (dice_eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
-            reply_lit(c, "ERR syntax error");
+            dice_reply_errstr(c, "ERR syntax error");
             return;
         }
     }
     if ((abort_ && (nosave || save || other)) || (nosave && save)) {
-        reply_lit(c, "ERR syntax error");
+        dice_reply_errstr(c, "ERR syntax error");
         return;
     }
     if (abort_) {
-        reply_lit(c, "ERR No shutdown in progress.");
+        dice_reply_errstr(c, "ERR No shutdown in progress.");
         return;
     }
     dice_logf(c->srv, DICE_LOG_WARNING,
@@ -1187,7 +1154,7 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
             "HELP",
             "    Print this help.",
         };
-        reply_help(c, help, sizeof(help) / sizeof(help[0]));
+        dice_reply_help(c, help, sizeof(help) / sizeof(help[0]));
         return;
     }
     if (argc == 3 && dice_eqci(argv[1], argvlen[1], "sleep")) {

@@ -51,18 +51,6 @@ static void reply_dberr(dice_client_t *c, int rc) {
         dice_reply_errorf(c, "ERR %s", dice_strerror(rc));
 }
 
-/* Redis reads options as C strings, so an argument with a NUL byte is
- * matched only up to that byte ("nx\0junk" is NX). Keep that quirk so the
- * same bytes give the same reply. */
-static size_t optlen(const char *s, size_t n) {
-    const char *z = memchr(s, '\0', n);
-    return z ? (size_t)(z - s) : n;
-}
-
-static bool opt_is(const char *s, size_t n, const char *lit) {
-    return dice_eqci(s, optlen(s, n), lit);
-}
-
 /* ---- expire options (SET, GETEX, SETEX, PSETEX) ------------------------ */
 
 enum {
@@ -91,31 +79,31 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
         const char *o = argv[j];
         size_t n = argvlen[j];
         bool next = j + 1 < argc;
-        if (is_set && opt_is(o, n, "nx") && !(f & O_XX)) {
+        if (is_set && dice_opt_is(o, n, "nx") && !(f & O_XX)) {
             f |= O_NX;
-        } else if (is_set && opt_is(o, n, "xx") && !(f & O_NX)) {
+        } else if (is_set && dice_opt_is(o, n, "xx") && !(f & O_NX)) {
             f |= O_XX;
-        } else if (is_set && opt_is(o, n, "get")) {
+        } else if (is_set && dice_opt_is(o, n, "get")) {
             f |= O_GET;
-        } else if (is_set && opt_is(o, n, "keepttl") &&
+        } else if (is_set && dice_opt_is(o, n, "keepttl") &&
                    !(f & (O_PERSIST | O_ANY_EXPIRE))) {
             f |= O_KEEPTTL;
-        } else if (!is_set && opt_is(o, n, "persist") &&
+        } else if (!is_set && dice_opt_is(o, n, "persist") &&
                    !(f & (O_ANY_EXPIRE | O_KEEPTTL))) {
             f |= O_PERSIST;
-        } else if (opt_is(o, n, "ex") && next &&
+        } else if (dice_opt_is(o, n, "ex") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EX)))) {
             f |= O_EX;
             *expire_idx = ++j;
-        } else if (opt_is(o, n, "px") && next &&
+        } else if (dice_opt_is(o, n, "px") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PX)))) {
             f |= O_PX;
             *expire_idx = ++j;
-        } else if (opt_is(o, n, "exat") && next &&
+        } else if (dice_opt_is(o, n, "exat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EXAT)))) {
             f |= O_EXAT;
             *expire_idx = ++j;
-        } else if (opt_is(o, n, "pxat") && next &&
+        } else if (dice_opt_is(o, n, "pxat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PXAT)))) {
             f |= O_PXAT;
             *expire_idx = ++j;
@@ -691,13 +679,13 @@ static void cmd_lcs(ARGS) {
     for (int i = 3; i < argc; i++) {
         const char *o = argv[i];
         size_t n = argvlen[i];
-        if (opt_is(o, n, "idx")) {
+        if (dice_opt_is(o, n, "idx")) {
             getidx = true;
-        } else if (opt_is(o, n, "len")) {
+        } else if (dice_opt_is(o, n, "len")) {
             getlen = true;
-        } else if (opt_is(o, n, "withmatchlen")) {
+        } else if (dice_opt_is(o, n, "withmatchlen")) {
             j.withlen = true;
-        } else if (opt_is(o, n, "minmatchlen") && i + 1 < argc) {
+        } else if (dice_opt_is(o, n, "minmatchlen") && i + 1 < argc) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &j.minlen) < 0) {
                 REPLY_ERR(c, E_NOTINT);
                 return;

@@ -19,6 +19,7 @@
 #include "dice/db.h"
 
 #include "db_internal.h"
+#include "resp_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -683,46 +684,13 @@ int64_t dice_db_avg_ttl(const dice_db_t *db) {
 /* ---- strings ---------------------------------------------------------- */
 
 int dice_db_parse_ll(const char *s, size_t len, long long *out) {
-    size_t i = 0;
-    int neg = 0;
-    unsigned long long v = 0;
-    if (len == 0 || len > 20)
-        return 0;
-    if (len == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (len == 1)
-            return 0;
-    }
-    if (s[i] < '1' || s[i] > '9')
-        return 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return 0;
-        *out =
-            v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return 0;
-        *out = (long long)v;
-    }
-    return 1;
+    return dice_resp_str2ll(s, len, out);
 }
 
 static size_t ll_format(char *buf, long long v) {
-    return (size_t)snprintf(buf, DICE_DB_NUMBUF, "%lld", v);
+    size_t n = dice_fmt_ll(buf, v);
+    buf[n] = '\0'; /* DICE_DB_NUMBUF leaves room */
+    return n;
 }
 
 /* String value of an entry; int values are formatted into numbuf. */
@@ -897,22 +865,12 @@ int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
     long double v = cur + inc;
     if (isnan(v) || isinf(v))
         return DICE_ERANGE;
-    char buf[DICE_DB_FLOATMAX];
-    int l = snprintf(buf, sizeof(buf), "%.17Lf", v);
-    if (l < 0 || (size_t)l + 1 > sizeof(buf))
+    char buf[DICE_FMT_LDOUBLE_MAX];
+    size_t l = dice_fmt_long_double_human(buf, v);
+    if (l == 0)
         return DICE_ERANGE;
-    if (memchr(buf, '.', (size_t)l)) {
-        while (buf[l - 1] == '0')
-            l--;
-        if (buf[l - 1] == '.')
-            l--;
-    }
-    if (l == 2 && buf[0] == '-' && buf[1] == '0') {
-        buf[0] = '0';
-        l = 1;
-    }
     unsigned flags = DICE_SET_NOINT | DICE_SET_KEEPTTL;
-    int rc = dice_db_set(db, key, klen, buf, (size_t)l, flags, 0);
+    int rc = dice_db_set(db, key, klen, buf, l, flags, 0);
     if (rc < 0)
         return rc;
     if (val) {

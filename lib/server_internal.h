@@ -295,5 +295,13 @@ dice_db_t *dice_cmd_db(dice_client_t *c);
 /* Small helpers shared by command families (lib/util.c). */
 bool dice_eqci(const char *a, size_t alen, const char *lit);
 int dice_parse_ll(const char *s, size_t len, long long *out);
+bool dice_opt_is(const char *arg, size_t len, const char *lit);
+/* Error reply from a NUL-terminated message ("ERR ..."). */
+int dice_reply_errstr(dice_client_t *c, const char *msg);
+/* A HELP reply: an array of simple strings. */
+void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n);
+/* printf-style append to a buffer. */
+int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

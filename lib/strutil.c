@@ -1,7 +1,11 @@
-/* Small string helpers shared by the command families. */
+/* Small helpers shared by the command families: case-insensitive and
+ * option compares, integer parsing, error and help replies, formatted
+ * appends. */
 #include "server_internal.h"
 
-#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 bool dice_eqci(const char *a, size_t alen, const char *lit) {
     size_t i = 0;
@@ -19,42 +23,47 @@ bool dice_eqci(const char *a, size_t alen, const char *lit) {
     return lit[i] == '\0';
 }
 
-/* Redis's strict integer syntax: optional '-', no '+', no leading zeros
- * (except "0" itself), no spaces, within long long. Returns 0 or -1. */
+/* Redis's strict integer syntax (string2ll): the codec's parser, with the
+ * 0 / -1 convention the command families use. */
 int dice_parse_ll(const char *s, size_t len, long long *out) {
-    if (len == 0 || len > 20)
-        return -1;
-    size_t i = 0;
-    bool neg = false;
-    if (s[0] == '-') {
-        neg = true;
-        if (++i == len)
-            return -1;
-    }
-    if (s[i] == '0') {
-        if (len == 1) {
-            *out = 0;
-            return 0;
-        }
-        return -1; /* "-0", "01" */
-    }
-    unsigned long long v = 0;
-    for (; i < len; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9)
-            return -1;
-        if (v > (ULLONG_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return -1;
-        *out = (long long)(0 - v);
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return -1;
-        *out = (long long)v;
-    }
-    return 0;
+    return dice_resp_str2ll(s, len, out) ? 0 : -1;
+}
+
+/* An option as Redis's strcasecmp sees it: the argument up to its first
+ * NUL byte, compared case-insensitively with lit ("nx\0junk" is NX). The
+ * quirk is kept so the same bytes get the same reply as from Redis. */
+bool dice_opt_is(const char *arg, size_t len, const char *lit) {
+    return dice_eqci(arg, strnlen(arg, len), lit);
+}
+
+int dice_reply_errstr(dice_client_t *c, const char *msg) {
+    return dice_reply_error(c, msg, strlen(msg));
+}
+
+void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n) {
+    dice_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        dice_reply_simple(c, lines[i], strlen(lines[i]));
+}
+
+int dice_buf_printf(dice_buf_t *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DICE_EINVAL;
+    if ((size_t)n < sizeof(tmp))
+        return dice_buf_append(b, tmp, (size_t)n);
+    /* Longer than the stack buffer: format again into the heap. */
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return DICE_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = dice_buf_append(b, big, (size_t)n);
+    free(big);
+    return rc;
 }
