@@ -24,14 +24,21 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_keyspace_rehash(srv->keyspace, 1000);
 }
 
+int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
+    if (srv->ks_cron_id)
+        dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
+    srv->ks_cron_id = 0;
+    return dice_loop_timer_add(srv->loop, period_ms, period_ms, keyspace_cron,
+                               srv, &srv->ks_cron_id);
+}
+
 int dice_builtin_keyspace(dice_server_t *srv) {
     if (!srv->keyspace) {
         int rc = dice_keyspace_new(&srv->keyspace, (int)srv->cfg.databases);
         if (rc < 0)
             return rc;
         int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
-        rc = dice_loop_timer_add(srv->loop, 1000 / hz, 1000 / hz,
-                                 keyspace_cron, srv, &srv->ks_cron_id);
+        rc = dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
         if (rc < 0)
             return rc;
     }

@@ -46,9 +46,19 @@ static void command_free(dice_command_t *cmd) {
     free(cmd);
 }
 
+static void retire(dice_cmdtable_t *t, dice_command_t *cmd) {
+    cmd->next_retired = t->retired;
+    t->retired = cmd;
+}
+
 void dice_cmdtable_free(dice_cmdtable_t *t) {
     for (size_t i = 0; i < t->cap; i++)
         command_free(t->slots[i]);
+    while (t->retired) {
+        dice_command_t *next = t->retired->next_retired;
+        command_free(t->retired);
+        t->retired = next;
+    }
     free(t->slots);
     memset(t, 0, sizeof(*t));
 }
@@ -74,7 +84,7 @@ static int table_grow(dice_cmdtable_t *t) {
     dice_command_t **ns = calloc(nc, sizeof(*ns));
     if (!ns)
         return DICE_ENOMEM;
-    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1};
+    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1, t->retired};
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i]) {
             nt.slots[find_slot(&nt, t->slots[i]->name, t->slots[i]->namelen)] =
@@ -152,7 +162,7 @@ int dice_command_add(dice_server_t *srv, const char *name, int arity,
         return DICE_ENOMEM;
     size_t i = find_slot(t, cmd->name, cmd->namelen);
     if (t->slots[i]) {
-        command_free(t->slots[i]);
+        retire(t, t->slots[i]);
         t->count--;
     }
     t->slots[i] = cmd;
@@ -189,7 +199,9 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
     srv->commands.gen++;
     for (size_t i = 0; i < p->nsubs; i++) {
         if (strcmp(p->subs[i]->name, cmd->name) == 0) {
-            command_free(p->subs[i]);
+            /* Detached from its parent, retired like a top-level one. */
+            p->subs[i]->parent = NULL;
+            retire(&srv->commands, p->subs[i]);
             p->subs[i] = cmd;
             return 0;
         }
@@ -211,7 +223,7 @@ int dice_command_remove(dice_server_t *srv, const char *name) {
     size_t i = find_slot(t, name, strlen(name));
     if (!t->slots[i])
         return DICE_ENOENT;
-    command_free(t->slots[i]);
+    retire(t, t->slots[i]);
     table_remove_at(t, i);
     t->gen++;
     return 0;

@@ -151,6 +151,8 @@ static int config_range_fail(dice_server_t *srv, const setting_t *st) {
 
 /* Apply a change that has effects beyond the stored value. */
 static void config_applied(dice_server_t *srv, const setting_t *st) {
+    if (st->off == offsetof(dice_settings_t, hz))
+        dice_server_arm_crons(srv);
     if (strcmp(st->name, "maxclients") == 0 && srv->started)
         srv->maxclients_effective = dice_server_effective_maxclients(srv);
     /* New request limits hold for the next command parsed: the shared
@@ -174,7 +176,10 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                  "Unknown argument '%s'", name);
         return DICE_ENOENT;
     }
-    if (st->immutable && srv->started) {
+    /* The keyspace is sized when the built-in keyspace commands are added:
+     * after that, "databases" is as fixed as a started server's port. */
+    if ((st->immutable && srv->started) ||
+        (st->off == offsetof(dice_settings_t, databases) && srv->keyspace)) {
         snprintf(srv->cfg_err, sizeof(srv->cfg_err),
                  "can't set immutable config");
         return DICE_ESTATE;
@@ -285,6 +290,12 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
     int lineno = 0, rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        /* Comments first, as Redis: a "#" line may hold any quote. */
+        size_t lead = 0;
+        while (lead < (size_t)n && isspace((unsigned char)line[lead]))
+            lead++;
+        if (lead == (size_t)n || line[lead] == '#')
+            continue;
         char **argv = NULL;
         int argc = dice_split_args(line, (size_t)n, &argv);
         if (argc < 0) {

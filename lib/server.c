@@ -233,15 +233,35 @@ int dice_server_start(dice_server_t *srv) {
      * accept and close the waiting connection, and take it back; otherwise
      * a level-triggered listener would spin. */
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
-    int rc = dice_loop_timer_add(srv->loop, 1000 / hz, 1000 / hz, server_cron,
-                                 srv, &srv->cron_id);
+    srv->started = true;
+    int rc = dice_server_arm_crons(srv);
     if (rc < 0) {
+        srv->started = false;
         close_listeners(srv);
+        if (srv->spare_fd >= 0)
+            close(srv->spare_fd);
+        srv->spare_fd = -1;
         return rc;
     }
-    srv->started = true;
     return 0;
+}
+
+/* (Re)arm the periodic timers at the current hz: the server's own once
+ * started, the keyspace's once it exists. */
+int dice_server_arm_crons(dice_server_t *srv) {
+    int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
+    uint64_t period = 1000 / (uint64_t)hz;
+    int rc = 0;
+    if (srv->started) {
+        if (srv->cron_id)
+            dice_loop_timer_cancel(srv->loop, srv->cron_id);
+        srv->cron_id = 0;
+        rc = dice_loop_timer_add(srv->loop, period, period, server_cron, srv,
+                                 &srv->cron_id);
+    }
+    if (rc == 0 && srv->keyspace)
+        rc = dice_keyspace_arm_cron(srv, period);
+    return rc;
 }
 
 int dice_server_port(dice_server_t *srv) {
@@ -312,18 +332,20 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
                 dice_logf(srv, DICE_LOG_WARNING,
                           "Error accepting a client connection: %s",
                           strerror(EMFILE));
-                continue;
+                /* accept() reports EMFILE even with nothing queued: one
+                 * shed connection per event, not a thousand retries. */
+                return;
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 dice_logf(srv, DICE_LOG_VERBOSE, "Accepting client "
                           "connection: %s", strerror(errno));
             return;
         }
-        srv->stats.connections_received++;
         if (srv->nclients >= srv->maxclients_effective) {
             reject_client(srv, fd, "-ERR max number of clients reached\r\n");
             continue;
         }
+        srv->stats.connections_received++;
         int one = 1;
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -432,8 +454,10 @@ static bool reply_prepare(dice_client_t *c) {
         if (srv->npending == srv->pending_cap) {
             size_t nc = srv->pending_cap ? srv->pending_cap * 2 : 64;
             dice_client_t **np = realloc(srv->pending, nc * sizeof(*np));
-            if (!np)
+            if (!np) {
+                client_close_socket(c);
                 return false;
+            }
             srv->pending = np;
             srv->pending_cap = nc;
         }
@@ -538,6 +562,8 @@ static int client_flush(dice_client_t *c) {
         if (n > 0) {
             c->sent += (size_t)n;
             srv->stats.net_output_bytes += (uint64_t)n;
+            /* A client still taking a long reply is not idle (timeout). */
+            c->last_ms = dice_loop_now_ms(srv->loop);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -598,8 +624,12 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
         dice_client_t *c = srv->pending[i];
         c->flags &= ~CLIENT_PENDING_WRITE;
         if (!(c->flags & CLIENT_CLOSED)) {
+            /* Resuming runs commands, which may close c (CLIENT KILL from
+             * a client they release): keep it alive until we are done. */
+            c->busy++;
             client_flush(c);
             client_maybe_resume(c);
+            c->busy--;
         }
         if ((c->flags & CLIENT_CLOSED) && !(c->flags & CLIENT_PENDING_WRITE))
             dice_client_free_now(c);
@@ -650,6 +680,11 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
             pos += dice_req_parser_skipped(p);
             break;
         }
+        if (r == DICE_ENOMEM) {
+            dice_req_parser_reset(p);
+            client_close_socket(c);
+            return len;
+        }
         if (r < 0) {
             client_protocol_error(c, p);
             return len;
@@ -674,9 +709,17 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
 static bool qbuf_reserve(dice_client_t *c, size_t need) {
     if (need <= c->qcap)
         return true;
+    /* What a client may make us hold is bounded by the query buffer limit
+     * (the parser's size hint comes from a length the client announced). */
+    if (need > (unsigned long long)c->srv->cfg.query_buf_limit) {
+        dice_logf(c->srv, DICE_LOG_WARNING, "Closing client that reached max "
+                  "query buffer length: id=%llu addr=%s qbuf=%zu",
+                  (unsigned long long)c->id, c->addr, need);
+        return false;
+    }
     size_t nc = c->qcap ? c->qcap : 1024;
     while (nc < need)
-        nc *= 2;
+        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
     char *nb = realloc(c->qbuf, nc);
     if (!nb)
         return false;
@@ -804,7 +847,7 @@ static void client_read(dice_client_t *c, int fd) {
         size_t rest = (size_t)n - used;
         size_t want = dice_req_parser_want(srv->parser);
         dice_req_parser_reset(srv->parser);
-        if (!c->parser && !(c->parser = parser_new(srv))) {
+        if (!(c->parser = parser_new(srv))) {
             dice_client_free_now(c);
             return;
         }
@@ -834,13 +877,8 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
             return;
         }
     }
-    if (c->flags & CLIENT_PAUSED) {
-        /* Not reading by choice; but a hang-up while we wait for nothing
-         * would be reported again and again: drop the connection. */
-        if (events == DICE_ERROR)
-            dice_client_free_now(c);
-        return;
-    }
+    if (c->flags & CLIENT_PAUSED)
+        return; /* not reading by choice; the output side sees errors */
     if (events & (DICE_READABLE | DICE_ERROR))
         client_read(c, fd);
 }

@@ -39,6 +39,7 @@ struct dice_command {
     /* Sub-commands, in registration order (few per parent: linear scan). */
     dice_command_t **subs;
     size_t nsubs;
+    dice_command_t *next_retired; /* see dice_cmdtable_t.retired */
     uint64_t calls;      /* for INFO commandstats */
     uint64_t usec;
     /* What COMMAND INFO / DOCS show beyond the registration arguments.
@@ -87,6 +88,10 @@ typedef struct dice_cmdtable {
     /* Bumped by every registration or removal, so a client's cached
      * command pointer (see dice_client.cmd_cache) is known to be stale. */
     uint64_t gen;
+    /* Commands replaced or removed while the server runs: a handler may be
+     * re-registering its own command, and clients' last_cmd point at their
+     * names, so they are freed only with the table. */
+    dice_command_t *retired;
 } dice_cmdtable_t;
 
 struct dice_client {
@@ -272,6 +277,9 @@ int dice_split_args(const char *line, size_t len, char ***out);
 void dice_split_free(char **v, int n);
 
 /* Server core (lib/server.c). */
+/* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
+int dice_server_arm_crons(dice_server_t *srv);
+int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
 /* Apply the request limits in the settings to a parser. */
 void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
 /* Re-apply the unauthenticated-client limits after c's state changed. */

@@ -48,7 +48,8 @@ typedef void (*dice_command_fn)(dice_client_t *c, int argc,
  * Redis's: N means exactly N arguments counting the name, -N at least N.
  * first_key/last_key/key_step give key positions (last_key -1 means the last
  * argument; 0,0,0 for no keys). flags: DICE_CMD_*. summary (copied, may be
- * NULL) is shown by COMMAND DOCS. Registering an existing name replaces it.
+ * NULL) is shown by COMMAND DOCS. Registering an existing name replaces it
+ * (and drops its sub-commands); a handler may do this to its own command.
  * Returns 0, DICE_EINVAL, DICE_ENOMEM. */
 DICE_EXPORT int dice_command_add(dice_server_t *srv, const char *name,
                                  int arity, unsigned flags, int first_key,

@@ -28,7 +28,10 @@ typedef struct dice_client dice_client_t;
 /* Create a server on loop (which the server does not own and which must
  * outlive it). The server has no commands until some are added. */
 DICE_EXPORT int dice_server_new(dice_server_t **out, dice_loop_t *loop);
-/* Close listeners and every client, free the server. NULL is a no-op. */
+/* Close listeners and every client, free the server. NULL is a no-op.
+ * Clients held with dice_client_hold() are freed too: a holder must not
+ * release them afterwards (stop such work first). Not callable from inside
+ * one of this server's callbacks (a handler, its hooks or timers). */
 DICE_EXPORT void dice_server_free(dice_server_t *srv);
 DICE_EXPORT dice_loop_t *dice_server_loop(dice_server_t *srv);
 
