@@ -240,6 +240,16 @@ static void fire(dice_db_t *db, const char *k, size_t kl, int ev) {
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }
 
+/* Fire with the key as stored in e. After a change that may have moved or
+ * freed the entry, the caller's key pointer may be one this API handed out
+ * (from KEYS, SCAN, RANDOMKEY) into the old entry: read the survivor's. */
+static void fire_entry(dice_db_t *db, uint8_t *e, int ev) {
+    const char *k;
+    size_t kl;
+    entry_getkey(e, &k, &kl);
+    fire(db, k, kl, ev);
+}
+
 /* Free what an entry's value owns outside the entry (a raw string or an
  * object), given the header it had. */
 static void value_release(dice_keyspace_t *ks, uint8_t hdr, void *ptr) {
@@ -267,8 +277,10 @@ static void entry_free_cb(void *ctx, void *e) {
     entry_free(ctx, e);
 }
 
+/* Redis: a key is expired once now > its time (at equality it is still
+ * there, with PTTL 0). Setting a time <= now deletes at once instead. */
 static int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
-    return (e[0] & HDR_EXP) && entry_exp(e) <= ks->now;
+    return (e[0] & HDR_EXP) && entry_exp(e) < ks->now;
 }
 
 /* Unlink an entry from both tables (not freed). */
@@ -389,10 +401,14 @@ static size_t encode_str(uint8_t *buf, const char *v, size_t vlen,
 
 /* Store a pre-encoded value. On failure the caller still owns what the
  * value section points to. */
-static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
-                 const void *val, size_t vsz, unsigned flags, int64_t exp_at,
-                 int ev) {
+/* Store a value at key; *stored (if not NULL) receives the entry holding
+ * it, or NULL when nothing was kept. */
+static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
+                    const void *val, size_t vsz, unsigned flags,
+                    int64_t exp_at, int ev, uint8_t **stored) {
     dice_keyspace_t *ks = db->ks;
+    if (stored)
+        *stored = NULL;
     uint64_t h, *slot;
     uint8_t *old = lookup(db, key, klen, &h, &slot, 0);
     if ((flags & DICE_SET_NX) && old)
@@ -430,9 +446,11 @@ static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
             memcpy(old + 4, &exp, 8);
         memmove(old + need - vsz, val, vsz);
         value_release(ks, ohdr, optr);
-        fire(db, key, klen, ev);
+        fire(db, key, klen, ev); /* the key bytes stayed in place */
         if (flags & DICE_SET_EXPIRE)
             fire(db, key, klen, DICE_KS_EXPIRE);
+        if (stored)
+            *stored = old;
         return 0;
     }
     uint8_t *e =
@@ -452,7 +470,15 @@ static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
     fire(db, k, kl, ev);
     if (flags & DICE_SET_EXPIRE)
         fire(db, k, kl, DICE_KS_EXPIRE);
+    if (stored)
+        *stored = e;
     return rc;
+}
+
+static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
+                 const void *val, size_t vsz, unsigned flags, int64_t exp_at,
+                 int ev) {
+    return store_ex(db, key, klen, hdr, val, vsz, flags, exp_at, ev, NULL);
 }
 
 /* ---- keyspace --------------------------------------------------------- */
@@ -573,7 +599,7 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
                 if (!e)
                     break;
                 int64_t t = entry_exp(e);
-                if (t <= now_ms) {
+                if (t < now_ms) { /* as is_expired() */
                     const char *k;
                     size_t kl;
                     entry_getkey(e, &k, &kl);
@@ -734,16 +760,17 @@ int dice_db_get(dice_db_t *db, const char *key, size_t klen, char *numbuf,
     return 0;
 }
 
-int dice_db_set(dice_db_t *db, const char *key, size_t klen, const char *val,
-                size_t vlen, unsigned flags, int64_t expire_at_ms) {
+static int set_str(dice_db_t *db, const char *key, size_t klen,
+                   const char *val, size_t vlen, unsigned flags,
+                   int64_t expire_at_ms, uint8_t **stored) {
     uint8_t buf[16 + EMB_MAX];
     unsigned enc;
     rawstr *raw;
     size_t vsz = encode_str(buf, val, vlen, flags, &enc, &raw);
     if (vsz == 0)
         return DICE_ENOMEM;
-    int rc = store(db, key, klen, (uint8_t)(enc | (DICE_TYPE_STRING << 2)), buf,
-                   vsz, flags, expire_at_ms, DICE_KS_SET);
+    int rc = store_ex(db, key, klen, (uint8_t)(enc | (DICE_TYPE_STRING << 2)),
+                      buf, vsz, flags, expire_at_ms, DICE_KS_SET, stored);
     if (rc == 1) {
         rc = 0; /* stored already expired: nothing kept */
         free(raw);
@@ -751,6 +778,11 @@ int dice_db_set(dice_db_t *db, const char *key, size_t klen, const char *val,
         free(raw);
     }
     return rc;
+}
+
+int dice_db_set(dice_db_t *db, const char *key, size_t klen, const char *val,
+                size_t vlen, unsigned flags, int64_t expire_at_ms) {
+    return set_str(db, key, klen, val, vlen, flags, expire_at_ms, NULL);
 }
 
 int dice_db_set_int(dice_db_t *db, const char *key, size_t klen, long long v,
@@ -813,11 +845,12 @@ int dice_db_incrby(dice_db_t *db, const char *key, size_t klen, long long delta,
             return rc;
     } else if (HDR_ENC(e[0]) == ENC_INT) {
         memcpy(entry_val(e), &nv, 8); /* same size: update in place */
-        fire(db, key, klen, DICE_KS_SET);
+        fire_entry(db, e, DICE_KS_SET);
     } else {
-        if (!entry_revalue(db, slot, e, ENC_INT, &nv, 8, 1))
+        uint8_t *ne = entry_revalue(db, slot, e, ENC_INT, &nv, 8, 1);
+        if (!ne)
             return DICE_ENOMEM;
-        fire(db, key, klen, DICE_KS_SET);
+        fire_entry(db, ne, DICE_KS_SET);
     }
     *out = nv;
     return 0;
@@ -870,16 +903,14 @@ int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
     if (l == 0)
         return DICE_ERANGE;
     unsigned flags = DICE_SET_NOINT | DICE_SET_KEEPTTL;
-    int rc = dice_db_set(db, key, klen, buf, l, flags, 0);
+    uint8_t *ne;
+    int rc = set_str(db, key, klen, buf, l, flags, 0, &ne);
     if (rc < 0)
         return rc;
-    if (val) {
-        char nb[DICE_DB_NUMBUF];
-        e = lookup(db, key, klen, NULL, NULL, 0);
-        if (!e)
-            return DICE_ENOENT;
-        entry_str(e, nb, val, vlen);
-    }
+    if (!ne)
+        return DICE_ENOENT;
+    if (val)
+        entry_str(ne, NULL, val, vlen); /* NOINT: never int-encoded */
     return 0;
 }
 
@@ -945,13 +976,18 @@ int dice_db_append(dice_db_t *db, const char *key, size_t klen,
     entry_str(e, nb, &p, &n);
     if (n + len > STR_MAX)
         return DICE_ERANGE;
+    /* data may be this very value (from dice_db_get): make_raw may move
+     * it, to the same offset in the new storage. */
+    int inside = len > 0 && data >= p && data < p + n;
+    size_t off = inside ? (size_t)(data - p) : 0;
     rawstr *r;
-    if (!make_raw(db, slot, e, n + len, &r))
+    uint8_t *ne = make_raw(db, slot, e, n + len, &r);
+    if (!ne)
         return DICE_ENOMEM;
-    memcpy(r->data + r->len, data, len);
+    memmove(r->data + r->len, inside ? r->data + off : data, len);
     r->len += len;
     *newlen = r->len;
-    fire(db, key, klen, DICE_KS_SET);
+    fire_entry(db, ne, DICE_KS_SET);
     return 0;
 }
 
@@ -960,11 +996,11 @@ int dice_db_setrange(dice_db_t *db, const char *key, size_t klen, size_t offset,
     uint64_t h, *slot;
     uint8_t *e = lookup(db, key, klen, &h, &slot, LK_TOUCH);
     size_t cur = 0;
+    const char *p = NULL;
     if (e) {
         if (!is_string(e))
             return DICE_EWRONGTYPE;
         char nb[DICE_DB_NUMBUF];
-        const char *p;
         entry_str(e, nb, &p, &cur);
     }
     if (len == 0) {
@@ -991,17 +1027,26 @@ int dice_db_setrange(dice_db_t *db, const char *key, size_t klen, size_t offset,
         *newlen = end;
         return 0;
     }
+    /* As in append: data may point into this value, which may move. */
+    int inside = p && data >= p && data < p + cur;
+    size_t off = inside ? (size_t)(data - p) : 0;
     rawstr *r;
-    if (!make_raw(db, slot, e, end > cur ? end : cur, &r))
+    uint8_t *ne = make_raw(db, slot, e, end > cur ? end : cur, &r);
+    if (!ne)
         return DICE_ENOMEM;
+    const char *src = inside ? r->data + off : data;
     if (end > r->len) {
-        if (offset > r->len)
-            memset(r->data + r->len, 0, offset - r->len);
+        /* Grow first, copying from the old bytes before they are padded. */
+        size_t oldlen = r->len;
         r->len = end;
+        memmove(r->data + offset, src, len);
+        if (offset > oldlen)
+            memset(r->data + oldlen, 0, offset - oldlen);
+    } else {
+        memmove(r->data + offset, src, len);
     }
-    memcpy(r->data + offset, data, len);
     *newlen = r->len;
-    fire(db, key, klen, DICE_KS_SET);
+    fire_entry(db, ne, DICE_KS_SET);
     return 0;
 }
 
@@ -1096,7 +1141,7 @@ int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
         return DICE_ENOMEM;
     }
     fire(db, src, slen, DICE_KS_RENAME_FROM);
-    fire(db, dst, dlen, DICE_KS_RENAME_TO);
+    fire_entry(db, ne, DICE_KS_RENAME_TO); /* dst may have been in d */
     free(e); /* value storage now belongs to ne */
     return 0;
 }
@@ -1148,7 +1193,7 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
         entry_free(ks, ne);
         return DICE_ENOMEM;
     }
-    fire(ddb, dst, dlen, DICE_KS_COPY_TO);
+    fire_entry(ddb, ne, DICE_KS_COPY_TO); /* dst may have been in d */
     return 0;
 }
 
@@ -1296,9 +1341,9 @@ int dice_db_set_expire(dice_db_t *db, const char *key, size_t klen,
     }
     if (has)
         memcpy(e + 4, &at_ms, 8);
-    else if (!entry_set_exp_flag(db, slot, e, 1, at_ms))
+    else if (!(e = entry_set_exp_flag(db, slot, e, 1, at_ms)))
         return DICE_ENOMEM;
-    fire(db, key, klen, DICE_KS_EXPIRE);
+    fire_entry(db, e, DICE_KS_EXPIRE);
     return 1;
 }
 
@@ -1316,9 +1361,9 @@ int dice_db_persist(dice_db_t *db, const char *key, size_t klen) {
     uint8_t *e = lookup(db, key, klen, NULL, &slot, 0);
     if (!e || !(e[0] & HDR_EXP))
         return 0;
-    if (!entry_set_exp_flag(db, slot, e, 0, 0))
+    if (!(e = entry_set_exp_flag(db, slot, e, 0, 0)))
         return DICE_ENOMEM;
-    fire(db, key, klen, DICE_KS_PERSIST);
+    fire_entry(db, e, DICE_KS_PERSIST);
     return 1;
 }
 

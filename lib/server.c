@@ -717,9 +717,11 @@ static bool qbuf_reserve(dice_client_t *c, size_t need) {
                   (unsigned long long)c->id, c->addr, need);
         return false;
     }
-    size_t nc = c->qcap ? c->qcap : 1024;
-    while (nc < need)
-        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+    /* Double for steady growth, but take a big announced size exactly:
+     * a 512 MB bulk should not reserve 1 GB. */
+    size_t nc = c->qcap ? c->qcap * 2 : 1024;
+    if (nc < need)
+        nc = need;
     char *nb = realloc(c->qbuf, nc);
     if (!nb)
         return false;

@@ -168,6 +168,110 @@ static void test_overwrite_in_place(void **state) {
     dice_keyspace_free(ks);
 }
 
+/* The API hands out pointers into entries (KEYS, SCAN, RANDOMKEY, GET);
+ * passing one back to a call that moves or frees that same entry must
+ * work: the hook must get a live key, and APPEND/SETRANGE must copy from
+ * the live value. The hook reads every byte, so ASan catches stale keys. */
+static size_t hook_bytes;
+static void reading_hook(void *ctx, int db, const char *key, size_t klen,
+                         int event) {
+    (void)ctx, (void)db, (void)event;
+    for (size_t i = 0; i < klen; i++)
+        hook_bytes += (unsigned char)key[i] != 0;
+}
+
+static const char *kept_key;
+static size_t kept_len;
+static void keep_key(void *ctx, const char *key, size_t klen) {
+    (void)ctx;
+    kept_key = key;
+    kept_len = klen;
+}
+
+static void test_api_pointers_passed_back(void **state) {
+    (void)state;
+    dice_keyspace_t *ks = new_ks();
+    dice_db_t *db = dice_keyspace_db(ks, 0);
+    dice_keyspace_set_hook(ks, reading_hook, NULL);
+    char buf[128], nb[DICE_DB_NUMBUF];
+    const char *v;
+    size_t n, nl;
+    int64_t at;
+
+    /* EXPIRE then PERSIST on a key pointer from KEYS */
+    assert_int_equal(dice_db_set(db, S("mykey"), S("abc"), 0, 0), 0);
+    assert_int_equal(dice_db_keys(db, S("my*"), keep_key, NULL), 1);
+    assert_int_equal(
+        dice_db_set_expire(db, kept_key, kept_len, 1700000100000LL, 0), 1);
+    assert_int_equal(dice_db_keys(db, S("my*"), keep_key, NULL), 1);
+    assert_int_equal(dice_db_persist(db, kept_key, kept_len), 1);
+    assert_int_equal(dice_db_get_expire(db, S("mykey"), &at), 0);
+    assert_int_equal(at, -1);
+
+    /* APPEND of the value to itself (embedded, then raw) */
+    assert_int_equal(dice_db_get(db, S("mykey"), nb, &v, &n), 0);
+    assert_int_equal(dice_db_append(db, S("mykey"), v, n, &nl), 0);
+    assert_string_equal(get(db, "mykey", buf, sizeof(buf)), "abcabc");
+    assert_int_equal(dice_db_get(db, S("mykey"), nb, &v, &n), 0);
+    assert_int_equal(dice_db_append(db, S("mykey"), v + 1, 2, &nl), 0);
+    assert_string_equal(get(db, "mykey", buf, sizeof(buf)), "abcabcbc");
+
+    /* SETRANGE from its own bytes, overlapping and past the end */
+    assert_int_equal(dice_db_get(db, S("mykey"), nb, &v, &n), 0);
+    assert_int_equal(dice_db_setrange(db, S("mykey"), 2, v, 4, &nl), 0);
+    assert_string_equal(get(db, "mykey", buf, sizeof(buf)), "ababcabc");
+    assert_int_equal(dice_db_get(db, S("mykey"), nb, &v, &n), 0);
+    assert_int_equal(dice_db_setrange(db, S("mykey"), 10, v, 3, &nl), 0);
+    assert_int_equal(nl, 13);
+    assert_int_equal(dice_db_get(db, S("mykey"), nb, &v, &n), 0);
+    assert_memory_equal(v, "ababcabc\0\0aba", 13);
+
+    /* RENAME and COPY onto an existing key named by a pointer into it */
+    assert_int_equal(dice_db_set(db, S("dst"), S("old"), 0, 0), 0);
+    assert_int_equal(dice_db_keys(db, S("dst"), keep_key, NULL), 1);
+    assert_int_equal(
+        dice_db_rename(db, S("mykey"), kept_key, kept_len, 0), 0);
+    assert_int_equal(dice_db_exists(db, S("mykey")), 0);
+    assert_int_equal(dice_db_set(db, S("src"), S("s"), 0, 0), 0);
+    assert_int_equal(dice_db_keys(db, S("dst"), keep_key, NULL), 1);
+    assert_int_equal(
+        dice_db_copy(db, S("src"), db, kept_key, kept_len, 1), 0);
+    assert_string_equal(get(db, "dst", buf, sizeof(buf)), "s");
+
+    /* INCRBY of a non-int value on a key pointer from KEYS */
+    assert_int_equal(dice_db_set(db, S("cnt"), S("7"), DICE_SET_NOINT, 0), 0);
+    assert_int_equal(dice_db_keys(db, S("cnt"), keep_key, NULL), 1);
+    long long out;
+    assert_int_equal(dice_db_incrby(db, kept_key, kept_len, 5, &out), 0);
+    assert_int_equal(out, 12);
+
+    /* INCRBYFLOAT returns the stored text */
+    assert_int_equal(dice_db_keys(db, S("cnt"), keep_key, NULL), 1);
+    assert_int_equal(dice_db_incrbyfloat(db, kept_key, kept_len, S("0.5"),
+                                         &v, &n),
+                     0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(v, "12.5", 4);
+    assert_true(hook_bytes > 0);
+    dice_keyspace_free(ks);
+}
+
+/* Redis: a key whose time equals now is still there (PTTL 0); one past
+ * it is gone. */
+static void test_expiry_boundary(void **state) {
+    (void)state;
+    dice_keyspace_t *ks = new_ks();
+    dice_db_t *db = dice_keyspace_db(ks, 0);
+    int64_t now = dice_keyspace_now(ks);
+    assert_int_equal(dice_db_set(db, S("k"), S("v"), DICE_SET_EXPIRE, now + 5),
+                     0);
+    dice_keyspace_set_now(ks, now + 5);
+    assert_int_equal(dice_db_exists(db, S("k")), 1);
+    dice_keyspace_set_now(ks, now + 6);
+    assert_int_equal(dice_db_exists(db, S("k")), 0);
+    dice_keyspace_free(ks);
+}
+
 static void test_set_options(void **state) {
     (void)state;
     dice_keyspace_t *ks = new_ks();
@@ -391,7 +495,7 @@ static void test_hooks(void **state) {
     dice_db_set(db, S("e"), S("1"), DICE_SET_EXPIRE, now + 10);
     expect_ev(&l, 11, 0, "e", DICE_KS_SET);
     expect_ev(&l, 12, 0, "e", DICE_KS_EXPIRE);
-    dice_keyspace_set_now(ks, now + 10);
+    dice_keyspace_set_now(ks, now + 11); /* past its time (Redis: now > t) */
     assert_int_equal(dice_db_exists(db, S("e")), 0);
     expect_ev(&l, 13, 0, "e", DICE_KS_EXPIRED);
     dice_db_setrange(db, S("r"), 1, S("x"), &n);
@@ -448,11 +552,11 @@ static void test_expire_options_and_lazy(void **state) {
     assert_int_equal(dice_db_persist(db, S("k")), 0);
     assert_int_equal(dice_db_expires(db), 0);
     assert_int_equal(dice_db_set_expire(db, S("k"), now + 150, 0), 1);
-    /* Lazy expiry: alive at now+149, gone at now+150. */
-    dice_keyspace_set_now(ks, now + 149);
+    /* Lazy expiry: alive up to and at now+150, gone at now+151. */
+    dice_keyspace_set_now(ks, now + 150);
     char buf[8];
     assert_non_null(get(db, "k", buf, sizeof(buf)));
-    dice_keyspace_set_now(ks, now + 150);
+    dice_keyspace_set_now(ks, now + 151);
     uint64_t exp0, hits, misses;
     dice_keyspace_stats(ks, &exp0, NULL, NULL);
     assert_null(get(db, "k", buf, sizeof(buf)));
@@ -488,7 +592,7 @@ static void test_active_expire(void **state) {
     assert_int_equal(dice_keyspace_active_expire(ks, now + 5, 100000), 0);
     size_t total = 0, got;
     int rounds = 0;
-    while ((got = dice_keyspace_active_expire(ks, now + 10, 100000)) > 0 &&
+    while ((got = dice_keyspace_active_expire(ks, now + 11, 100000)) > 0 &&
            rounds < 10000) {
         total += got;
         rounds++;
@@ -583,7 +687,7 @@ static void test_rename_copy_move_swap(void **state) {
     assert_int_equal(at, now + 777);
     assert_int_equal(dice_keyspace_swapdb(ks, 0, 16), DICE_EINVAL);
     /* After the TTL, all those copies expire lazily. */
-    dice_keyspace_set_now(ks, now + 777);
+    dice_keyspace_set_now(ks, now + 778);
     assert_int_equal(dice_db_exists(db1, S("cp")), 0);
     assert_int_equal(dice_db_exists(db1, S("dst")), 0);
     assert_int_equal(dice_db_exists(db, S("cp2")), 0);
@@ -668,7 +772,7 @@ static void test_keys_scan_random(void **state) {
     assert_int_equal(c, 3001);
     c = 0;
     assert_int_equal(dice_db_keys(db, S("k:1?"), count_key, &c), 10);
-    dice_keyspace_set_now(ks, now + 5);
+    dice_keyspace_set_now(ks, now + 6); /* past now+5 */
     c = 0;
     assert_int_equal(dice_db_keys(db, S("k:*"), count_key, &c), 2000);
     /* SCAN with type and pattern filters. */
@@ -889,6 +993,8 @@ int main(void) {
         cmocka_unit_test(test_parse_ll),
         cmocka_unit_test(test_string_encodings),
         cmocka_unit_test(test_overwrite_in_place),
+        cmocka_unit_test(test_api_pointers_passed_back),
+        cmocka_unit_test(test_expiry_boundary),
         cmocka_unit_test(test_set_options),
         cmocka_unit_test(test_incr),
         cmocka_unit_test(test_append_setrange),
