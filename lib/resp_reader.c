@@ -17,6 +17,7 @@
 
 #define DICE_READER_DEFAULT_BULK (512LL * 1024 * 1024)
 #define DICE_READER_DEFAULT_AGG 4294967295LL
+#define DICE_READER_DEFAULT_LINE (1024LL * 1024)
 /* Longest text accepted for a double (",<text>\r\n"). */
 #define DICE_READER_DOUBLE_MAX 512
 
@@ -32,6 +33,9 @@ struct dice_reader {
     size_t len;
     size_t cap;
     size_t pos; /* first unparsed byte */
+    /* Bytes after pos already searched for the CR of an incomplete line,
+     * so each feed scans only what is new (no quadratic re-scan). */
+    size_t scanned;
 
     dice_reader_create_fn create;
     dice_reader_free_fn free_obj;
@@ -45,6 +49,7 @@ struct dice_reader {
 
     long long max_bulk;
     long long max_agg;
+    long long max_line;
 
     int failed; /* 0 or the DICE_E* code get returns forever */
     char err[96];
@@ -224,6 +229,7 @@ int dice_reader_new(dice_reader_t **out, dice_reader_create_fn create,
     }
     r->max_bulk = DICE_READER_DEFAULT_BULK;
     r->max_agg = DICE_READER_DEFAULT_AGG;
+    r->max_line = DICE_READER_DEFAULT_LINE;
     return 0;
 }
 
@@ -252,6 +258,7 @@ int dice_reader_set_limit(dice_reader_t *r, int which, long long value) {
     switch (which) {
     case DICE_READER_LIMIT_BULK: r->max_bulk = value; return 0;
     case DICE_READER_LIMIT_AGGREGATE: r->max_agg = value; return 0;
+    case DICE_READER_LIMIT_LINE: r->max_line = value; return 0;
     default: return DICE_EINVAL;
     }
 }
@@ -434,9 +441,19 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
                          "Protocol error: invalid type byte '\\x%02x'", c);
             return dice_reader_fail(r, DICE_EPROTO, msg);
         }
-        const char *cr = memchr(s + 1, '\r', (size_t)(end - s - 1));
-        if (!cr || cr + 1 >= end)
+        size_t from = r->scanned > 1 ? r->scanned : 1;
+        const char *cr = memchr(s + from, '\r', (size_t)(end - s) - from);
+        if (!cr || cr + 1 >= end) {
+            /* Incomplete line: remember how far we looked (a CR that is
+             * the last byte is looked at again, with its LF). */
+            r->scanned = cr ? (size_t)(cr - s) : (size_t)(end - s);
+            if ((long long)(r->scanned - 1) > r->max_line)
+                return DICE_RFAIL("too big line");
             return 0;
+        }
+        r->scanned = 0;
+        if ((long long)(cr - s - 1) > r->max_line)
+            return DICE_RFAIL("too big line");
         if (cr[1] != '\n')
             return DICE_RFAIL("line not terminated by CRLF");
         const char *line = s + 1;

@@ -254,7 +254,11 @@ enum {
     /* Largest bulk / blob error / verbatim payload (default 512MB). */
     DICE_READER_LIMIT_BULK = 1,
     /* Largest aggregate element count (default 2^32 - 1). */
-    DICE_READER_LIMIT_AGGREGATE = 2
+    DICE_READER_LIMIT_AGGREGATE = 2,
+    /* Longest type line (simple string, error, number, header) in bytes
+     * without its CRLF (default 1MB); bounds what a peer that never sends
+     * CRLF can make the reader buffer. */
+    DICE_READER_LIMIT_LINE = 3
 };
 /* Set a limit (value >= 0). Returns 0 or DICE_EINVAL. */
 DICE_EXPORT int dice_reader_set_limit(dice_reader_t *r, int which,

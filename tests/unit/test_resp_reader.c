@@ -438,6 +438,62 @@ static void test_many_values_buffer_reuse(void **state) {
     dice_reader_free(r);
 }
 
+/* A peer that never ends its line: refused at the line limit, with the
+ * CR searched for incrementally across feeds. */
+static void test_line_limit(void **state) {
+    (void)state;
+    dice_reader_t *r;
+    void *v;
+    assert_int_equal(dice_reader_new(&r, NULL, NULL, NULL), 0);
+    assert_int_equal(dice_reader_set_limit(r, DICE_READER_LIMIT_LINE, 10), 0);
+    /* exactly at the limit: fine, even split before and inside CRLF */
+    assert_int_equal(dice_reader_feed(r, "+0123456789", 11), 0);
+    assert_int_equal(dice_reader_get(r, &v), 0);
+    assert_int_equal(dice_reader_feed(r, "\r", 1), 0);
+    assert_int_equal(dice_reader_get(r, &v), 0);
+    assert_int_equal(dice_reader_feed(r, "\n", 1), 0);
+    assert_int_equal(dice_reader_get(r, &v), 1);
+    size_t n;
+    assert_memory_equal(dice_value_str(v, &n), "0123456789", 10);
+    dice_value_free(v);
+    /* one past it, without a terminator yet: refused */
+    assert_int_equal(dice_reader_feed(r, ":12345678901", 12), 0);
+    assert_int_equal(dice_reader_get(r, &v), DICE_EPROTO);
+    assert_string_equal(dice_reader_error(r), "Protocol error: too big line");
+    dice_reader_free(r);
+
+    /* one past it, terminated: refused too */
+    assert_int_equal(dice_reader_new(&r, NULL, NULL, NULL), 0);
+    assert_int_equal(dice_reader_set_limit(r, DICE_READER_LIMIT_LINE, 10), 0);
+    assert_int_equal(dice_reader_feed(r, "-ERR 567890X\r\n", 15), 0);
+    assert_int_equal(dice_reader_get(r, &v), DICE_EPROTO);
+    dice_reader_free(r);
+
+    /* default limit: a 512 KB simple string fed in 4 KB pieces arrives
+     * whole; 2 MB without CRLF is refused */
+    assert_int_equal(dice_reader_new(&r, NULL, NULL, NULL), 0);
+    char chunk[4096];
+    memset(chunk, 'a', sizeof(chunk));
+    assert_int_equal(dice_reader_feed(r, "+", 1), 0);
+    for (int i = 0; i < 128; i++) {
+        assert_int_equal(dice_reader_feed(r, chunk, sizeof(chunk)), 0);
+        assert_int_equal(dice_reader_get(r, &v), 0);
+    }
+    assert_int_equal(dice_reader_feed(r, "\r\n", 2), 0);
+    assert_int_equal(dice_reader_get(r, &v), 1);
+    dice_value_str(v, &n);
+    assert_int_equal(n, 128 * sizeof(chunk));
+    dice_value_free(v);
+    assert_int_equal(dice_reader_feed(r, "+", 1), 0);
+    int rc = 0;
+    for (int i = 0; i < 512 && rc == 0; i++) {
+        assert_int_equal(dice_reader_feed(r, chunk, sizeof(chunk)), 0);
+        rc = dice_reader_get(r, &v);
+    }
+    assert_int_equal(rc, DICE_EPROTO);
+    dice_reader_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resp2_types),
@@ -445,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_nan),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_nesting),
         cmocka_unit_test(test_callbacks),
         cmocka_unit_test(test_accessors_wrong_type),
