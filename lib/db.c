@@ -35,6 +35,24 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #define HDR_ENC(h) ((h)&3u)
 #define HDR_TYPE(h) (((h) >> 2) & 7u)
 #define HDR_EXP 0x20u
+/* Bits 6-7: the entry's allocation class (see lib/entry_pool.c), 0 for a
+ * plain malloc'd entry. Every rewrite of a header keeps them. */
+#define HDR_CLS_SHIFT 6
+#define HDR_CLS_MASK 0xc0u
+#define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)
+
+/* Sanitizer builds allocate every entry with malloc, so ASan checks each
+ * one's bounds; the pool would hide them inside its pages. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DICE_POOL_ENTRIES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DICE_POOL_ENTRIES 0
+#endif
+#endif
+#ifndef DICE_POOL_ENTRIES
+#define DICE_POOL_ENTRIES 1
+#endif
 #define EMB_MAX 44
 #define STR_MAX ((size_t)512 * 1024 * 1024)
 #define LFU_INIT 5
@@ -71,6 +89,7 @@ struct dice_keyspace {
     int expire_db; /* next db for the active expiry cycle */
     uint64_t rng;
     uint64_t expired_keys, hits, misses;
+    dice_pool_t pool; /* small entries */
 };
 
 /* ---- entry encoding --------------------------------------------------- */
@@ -168,14 +187,39 @@ static size_t entry_size_for(int has_exp, size_t klen, size_t vsz) {
     return 4 + (has_exp ? 8 : 0) + varint_len(klen) + klen + vsz;
 }
 
-static uint8_t *entry_build(uint8_t hdr, uint32_t clock, int has_exp,
-                            int64_t exp, const char *key, size_t klen,
-                            const void *val, size_t vsz) {
+/* Allocate n bytes for an entry; *cls receives its allocation class,
+ * which the caller stores in the header (HDR_CLS). */
+static uint8_t *entry_alloc(dice_keyspace_t *ks, size_t n, unsigned *cls) {
+    *cls = DICE_POOL_ENTRIES ? dice_pool_class(n) : 0;
+    if (*cls)
+        return dice_pool_alloc(&ks->pool, *cls);
+    return malloc(n);
+}
+
+static void entry_dealloc(dice_keyspace_t *ks, uint8_t *e) {
+    unsigned cls = HDR_CLS(e[0]);
+    if (cls)
+        dice_pool_free(&ks->pool, e, cls);
+    else
+        free(e);
+}
+
+/* Bytes usable at e: its slot's size, or what malloc gave it. */
+static size_t entry_capacity(uint8_t *e) {
+    unsigned cls = HDR_CLS(e[0]);
+    return cls ? dice_pool_class_size[cls] : malloc_usable_size(e);
+}
+
+static uint8_t *entry_build(dice_keyspace_t *ks, uint8_t hdr, uint32_t clock,
+                            int has_exp, int64_t exp, const char *key,
+                            size_t klen, const void *val, size_t vsz) {
     size_t n = entry_size_for(has_exp, klen, vsz);
-    uint8_t *e = malloc(n);
+    unsigned cls;
+    uint8_t *e = entry_alloc(ks, n, &cls);
     if (!e)
         return NULL;
-    e[0] = (uint8_t)((hdr & ~HDR_EXP) | (has_exp ? HDR_EXP : 0));
+    e[0] = (uint8_t)((hdr & ~(HDR_EXP | HDR_CLS_MASK)) |
+                     (has_exp ? HDR_EXP : 0) | (cls << HDR_CLS_SHIFT));
     entry_set_clock(e, clock);
     uint8_t *p = e + 4;
     if (has_exp) {
@@ -270,7 +314,7 @@ static void *entry_extptr(uint8_t *e) {
 
 static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
     value_release(ks, e[0], entry_extptr(e));
-    free(e);
+    entry_dealloc(ks, e);
 }
 
 static void entry_free_cb(void *ctx, void *e) {
@@ -432,7 +476,7 @@ static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
     }
     size_t need = entry_size_for(has_exp, klen, vsz);
     if (old && (old[0] & HDR_EXP) == (has_exp ? HDR_EXP : 0) &&
-        malloc_usable_size(old) >= need) {
+        entry_capacity(old) >= need) {
         /* Overwrite in place (the common SET of an existing key): the key
          * bytes, the slot and the expires-table membership all stay, and
          * the allocation fits, so skip a malloc/free pair. The old value's
@@ -440,7 +484,8 @@ static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
          * into it. */
         uint8_t ohdr = old[0];
         void *optr = entry_extptr(old);
-        old[0] = (uint8_t)((hdr & ~HDR_EXP) | (has_exp ? HDR_EXP : 0));
+        old[0] = (uint8_t)((hdr & ~(HDR_EXP | HDR_CLS_MASK)) |
+                           (has_exp ? HDR_EXP : 0) | (old[0] & HDR_CLS_MASK));
         entry_set_clock(old, clock_new(ks));
         if (has_exp)
             memcpy(old + 4, &exp, 8);
@@ -454,12 +499,12 @@ static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
         return 0;
     }
     uint8_t *e =
-        entry_build(hdr, clock_new(ks), has_exp, exp, key, klen, val, vsz);
+        entry_build(ks, hdr, clock_new(ks), has_exp, exp, key, klen, val, vsz);
     if (!e)
         return DICE_ENOMEM;
     int rc = old ? swap_entry(db, slot, old, e) : link_entry(db, e, h);
     if (rc < 0) {
-        free(e);
+        entry_dealloc(ks, e);
         return rc;
     }
     if (old)
@@ -514,6 +559,7 @@ void dice_keyspace_free(dice_keyspace_t *ks) {
         dict_clear(&ks->dbs[i].exp, NULL, NULL);
         dict_clear(&ks->dbs[i].main, entry_free_cb, ks);
     }
+    dice_pool_release(&ks->pool); /* already empty: a no-op kept for safety */
     free(ks->dbs);
     free(ks);
 }
@@ -802,18 +848,18 @@ static uint8_t *entry_revalue(dice_db_t *db, uint64_t *slot, uint8_t *e,
     size_t kl;
     entry_getkey(e, &k, &kl);
     int has_exp = (e[0] & HDR_EXP) != 0;
-    uint8_t *ne = entry_build(hdr, entry_clock(e), has_exp,
+    uint8_t *ne = entry_build(db->ks, hdr, entry_clock(e), has_exp,
                               has_exp ? entry_exp(e) : 0, k, kl, val, vsz);
     if (!ne)
         return NULL;
     if (swap_entry(db, slot, e, ne) < 0) {
-        free(ne);
+        entry_dealloc(db->ks, ne);
         return NULL;
     }
     if (free_old)
         entry_free(db->ks, e);
     else
-        free(e);
+        entry_dealloc(db->ks, e);
     return ne;
 }
 
@@ -1106,11 +1152,11 @@ int dice_db_touch(dice_db_t *db, const char *key, size_t klen) {
 }
 
 /* Copy of e under another key (value section copied bit for bit). */
-static uint8_t *entry_rekey(const dice_keyspace_t *ks, uint8_t *e,
+static uint8_t *entry_rekey(dice_keyspace_t *ks, uint8_t *e,
                             const char *key, size_t klen, int keep_clock) {
     uint8_t *v = entry_val(e);
     int has_exp = (e[0] & HDR_EXP) != 0;
-    return entry_build(e[0], keep_clock ? entry_clock(e) : clock_new(ks),
+    return entry_build(ks, e[0], keep_clock ? entry_clock(e) : clock_new(ks),
                        has_exp, has_exp ? entry_exp(e) : 0, key, klen, v,
                        val_size(e, v));
 }
@@ -1136,13 +1182,13 @@ int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
     unlink_entry(db, e, hs);
     if (link_entry(db, ne, hd) < 0) {
         /* Put the source back; the value stays owned by e. */
-        free(ne);
+        entry_dealloc(db->ks, ne);
         link_entry(db, e, hs);
         return DICE_ENOMEM;
     }
     fire(db, src, slen, DICE_KS_RENAME_FROM);
     fire_entry(db, ne, DICE_KS_RENAME_TO); /* dst may have been in d */
-    free(e); /* value storage now belongs to ne */
+    entry_dealloc(db->ks, e); /* value storage now belongs to ne */
     return 0;
 }
 
@@ -1166,7 +1212,7 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
         rawstr *r = entry_ptr(e);
         rawstr *c = malloc(sizeof(rawstr) + r->len);
         if (!c) {
-            free(ne);
+            entry_dealloc(ks, ne);
             return DICE_ENOMEM;
         }
         c->len = c->cap = r->len;
@@ -1175,12 +1221,12 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
     } else if (enc == ENC_OBJ) {
         type_ops *o = &ks->ops[HDR_TYPE(e[0])];
         if (!o->dup_fn) {
-            free(ne);
+            entry_dealloc(ks, ne);
             return DICE_EINVAL;
         }
         void *c = o->dup_fn(o->ctx, entry_ptr(e));
         if (!c) {
-            free(ne);
+            entry_dealloc(ks, ne);
             return DICE_ENOMEM;
         }
         memcpy(entry_val(ne), &c, sizeof(c));
@@ -1303,19 +1349,21 @@ static uint8_t *entry_set_exp_flag(dice_db_t *db, uint64_t *slot, uint8_t *e,
                                    int has, int64_t at) {
     size_t sz = entry_size(e), off = key_off(e);
     size_t nsz = sz - off + (has ? 12 : 4);
-    uint8_t *ne = malloc(nsz);
+    unsigned cls;
+    uint8_t *ne = entry_alloc(db->ks, nsz, &cls);
     if (!ne)
         return NULL;
     memcpy(ne, e, 4);
-    ne[0] = (uint8_t)(has ? (e[0] | HDR_EXP) : (e[0] & ~HDR_EXP));
+    uint8_t hdr = (uint8_t)(has ? (e[0] | HDR_EXP) : (e[0] & ~HDR_EXP));
+    ne[0] = (uint8_t)((hdr & ~HDR_CLS_MASK) | (cls << HDR_CLS_SHIFT));
     if (has)
         memcpy(ne + 4, &at, 8);
     memcpy(ne + (has ? 12 : 4), e + off, sz - off);
     if (swap_entry(db, slot, e, ne) < 0) {
-        free(ne);
+        entry_dealloc(db->ks, ne);
         return NULL;
     }
-    free(e);
+    entry_dealloc(db->ks, e);
     return ne;
 }
 

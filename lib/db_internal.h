@@ -100,4 +100,31 @@ void *dict_random(dict *d);
  * the table. */
 void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 
+/* ---- entry pool (lib/entry_pool.c) ------------------------------------ */
+
+#include <string.h>
+
+/* Size classes: 0 means "not pooled" (plain malloc), 1..3 are 16, 24 and
+ * 32-byte slots. */
+#define DICE_POOL_CLASSES 4
+extern const uint8_t dice_pool_class_size[DICE_POOL_CLASSES];
+
+typedef struct dice_pool {
+    void *free[DICE_POOL_CLASSES]; /* per-class free lists */
+    char *cur;                     /* bump pointer in the newest page */
+    size_t left;                   /* bytes left after cur */
+    char **pages;
+    size_t npages, cap;
+    size_t live; /* slots handed out and not freed */
+} dice_pool_t;
+
+/* Pool class for an allocation of n bytes, or 0 if it is too big. */
+static inline unsigned dice_pool_class(size_t n) {
+    return n <= 16 ? 1u : n <= 24 ? 2u : n <= 32 ? 3u : 0u;
+}
+void *dice_pool_alloc(dice_pool_t *p, unsigned cls);
+void dice_pool_free(dice_pool_t *p, void *slot, unsigned cls);
+/* Free every page (all slots must be dead or abandoned). */
+void dice_pool_release(dice_pool_t *p);
+
 #endif

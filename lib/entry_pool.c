@@ -1,0 +1,65 @@
+/* Headerless small allocations for keyspace entries.
+ *
+ * Most keys are one small allocation (header, clock, key, short value).
+ * glibc's malloc spends at least 32 bytes on any of them: an 8-byte chunk
+ * header and 16-byte rounding. Here 16, 24 and 32-byte slots are carved
+ * from 64 KB pages with no header at all; the owner records the class of
+ * each allocation itself (the keyspace keeps it in spare header bits), so
+ * an entry of 17..24 bytes costs 24. Freed slots go to a free list per
+ * class and are reused first; when the last live slot is freed every page
+ * goes back to malloc, so an emptied keyspace does not keep its memory.
+ *
+ * Not thread-safe (one per keyspace, used from the loop's thread). */
+#include "db_internal.h"
+
+#include <stdlib.h>
+
+#define POOL_PAGE (64 * 1024)
+
+const uint8_t dice_pool_class_size[DICE_POOL_CLASSES] = {0, 16, 24, 32};
+
+void *dice_pool_alloc(dice_pool_t *p, unsigned cls) {
+    void *slot = p->free[cls];
+    if (slot) {
+        memcpy(&p->free[cls], slot, sizeof(void *));
+        p->live++;
+        return slot;
+    }
+    size_t sz = dice_pool_class_size[cls];
+    if (p->left < sz) {
+        if (p->npages == p->cap) {
+            size_t nc = p->cap ? p->cap * 2 : 16;
+            char **np = realloc(p->pages, nc * sizeof(*np));
+            if (!np)
+                return NULL;
+            p->pages = np;
+            p->cap = nc;
+        }
+        char *page = malloc(POOL_PAGE);
+        if (!page)
+            return NULL;
+        p->pages[p->npages++] = page;
+        /* The tail of the previous page (under 32 bytes) is left unused. */
+        p->cur = page;
+        p->left = POOL_PAGE;
+    }
+    slot = p->cur;
+    p->cur += sz;
+    p->left -= sz;
+    p->live++;
+    return slot;
+}
+
+void dice_pool_free(dice_pool_t *p, void *slot, unsigned cls) {
+    memcpy(slot, &p->free[cls], sizeof(void *));
+    p->free[cls] = slot;
+    if (--p->live == 0)
+        dice_pool_release(p);
+}
+
+void dice_pool_release(dice_pool_t *p) {
+    for (size_t i = 0; i < p->npages; i++)
+        free(p->pages[i]);
+    free(p->pages);
+    memset(p, 0, sizeof(*p));
+}
