@@ -23,9 +23,14 @@
 #define READ_CHUNK (16 * 1024)
 #define SHARED_RBUF (64 * 1024)
 #define POOL_MAX 64
-/* Pool buffers larger than this are freed instead of kept, so one big
- * reply does not pin memory forever. */
-#define POOL_KEEP_CAP (64 * 1024)
+/* Output buffers go back to a server-wide pool after each flush, so a
+ * connection owns none while idle. Large ones are worth keeping while
+ * traffic flows (re-growing a multi-MB buffer every batch costs a page
+ * fault per 4 KB), within these bounds; the cron frees every buffer above
+ * POOL_SMALL_CAP once a tick passes with no buffer taken. */
+#define POOL_KEEP_CAP (4 * 1024 * 1024)
+#define POOL_MAX_BYTES (32 * 1024 * 1024)
+#define POOL_SMALL_CAP (64 * 1024)
 #define ACCEPTS_PER_EVENT 1000
 #define RESERVED_FDS 32
 
@@ -385,7 +390,8 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
 static void pool_put(dice_server_t *srv, dice_buf_t *b) {
     if (!b->data)
         return;
-    if (b->cap <= POOL_KEEP_CAP && srv->npool < POOL_MAX) {
+    if (b->cap <= POOL_KEEP_CAP && srv->npool < POOL_MAX &&
+        srv->pool_bytes + b->cap <= POOL_MAX_BYTES) {
         if (srv->npool == srv->pool_cap) {
             size_t nc = srv->pool_cap ? srv->pool_cap * 2 : 8;
             dice_buf_t *np = realloc(srv->pool, nc * sizeof(*np));
@@ -397,6 +403,7 @@ static void pool_put(dice_server_t *srv, dice_buf_t *b) {
             srv->pool_cap = nc;
         }
         b->len = 0;
+        srv->pool_bytes += b->cap;
         srv->pool[srv->npool++] = *b;
     } else {
         dice_buf_release(b);
@@ -448,8 +455,11 @@ static bool reply_prepare(dice_client_t *c) {
     if (c->flags & CLIENT_CLOSED)
         return false;
     dice_server_t *srv = c->srv;
-    if (!c->out.data && srv->npool > 0)
+    if (!c->out.data && srv->npool > 0) {
         c->out = srv->pool[--srv->npool];
+        srv->pool_bytes -= c->out.cap;
+        srv->pool_takes++;
+    }
     if (!(c->flags & CLIENT_PENDING_WRITE)) {
         if (srv->npending == srv->pending_cap) {
             size_t nc = srv->pending_cap ? srv->pending_cap * 2 : 64;
@@ -930,9 +940,28 @@ void dice_client_release(dice_client_t *c) {
 
 /* ---- Periodic work ------------------------------------------------------ */
 
+/* Give large pooled output buffers back once the traffic that used them
+ * has stopped for a tick. */
+static void pool_trim(dice_server_t *srv) {
+    if (srv->pool_takes == 0) {
+        size_t keep = 0;
+        for (size_t i = 0; i < srv->npool; i++) {
+            if (srv->pool[i].cap > POOL_SMALL_CAP) {
+                srv->pool_bytes -= srv->pool[i].cap;
+                dice_buf_release(&srv->pool[i]);
+            } else {
+                srv->pool[keep++] = srv->pool[i];
+            }
+        }
+        srv->npool = keep;
+    }
+    srv->pool_takes = 0;
+}
+
 static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     (void)id;
     dice_server_t *srv = arg;
+    pool_trim(srv);
     if (srv->cfg.timeout > 0) {
         uint64_t now = dice_loop_now_ms(loop);
         uint64_t limit = (uint64_t)srv->cfg.timeout * 1000;

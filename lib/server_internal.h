@@ -204,6 +204,8 @@ struct dice_server {
     /* Pool of output buffers handed to clients for one flush cycle. */
     dice_buf_t *pool;
     size_t npool, pool_cap;
+    size_t pool_bytes;  /* capacity held by pooled buffers */
+    uint64_t pool_takes; /* buffers taken since the last cron tick */
 
     dice_stats_t stats;
     uint64_t start_ms;
