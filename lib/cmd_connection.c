@@ -74,8 +74,9 @@ static bool set_str(char **slot, const char *s, size_t len) {
 /* CLIENT SETNAME's rules; replies with the error and returns false. */
 static bool client_setname(dice_client_t *c, const char *s, size_t len) {
     if (!name_ok(s, len)) {
-        dice_reply_errstr(c, "ERR Client names cannot contain spaces, newlines or "
-                     "special characters.");
+        dice_reply_errstr(c,
+                          "ERR Client names cannot contain spaces, newlines or "
+                          "special characters.");
         return false;
     }
     if (!set_str(&c->name, s, len)) {
@@ -91,7 +92,8 @@ static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
     if (argc > 2) {
-        dice_reply_errstr(c, "ERR wrong number of arguments for 'ping' command");
+        dice_reply_errstr(c,
+                          "ERR wrong number of arguments for 'ping' command");
         return;
     }
     if (argc == 1)
@@ -149,9 +151,10 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
     bool ok;
     if (argc == 2) {
         if (!srv->cfg.requirepass) {
-            dice_reply_errstr(c, "ERR AUTH <password> called without any password "
-                         "configured for the default user. Are you sure "
-                         "your configuration is correct?");
+            dice_reply_errstr(c,
+                              "ERR AUTH <password> called without any password "
+                              "configured for the default user. Are you sure "
+                              "your configuration is correct?");
             return;
         }
         ok = auth_check(srv, "default", 7, argv[1], argvlen[1]);
@@ -159,8 +162,9 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
         ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
     }
     if (!ok) {
-        dice_reply_errstr(c, "WRONGPASS invalid username-password pair or user is "
-                     "disabled.");
+        dice_reply_errstr(c,
+                          "WRONGPASS invalid username-password pair or user is "
+                          "disabled.");
         return;
     }
     set_authenticated(c, true);
@@ -175,8 +179,9 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     int next = 1;
     if (argc >= 2) {
         if (dice_parse_ll(argv[1], argvlen[1], &ver) < 0) {
-            dice_reply_errstr(c, "ERR Protocol version is not an integer or out of "
-                         "range");
+            dice_reply_errstr(
+                c, "ERR Protocol version is not an integer or out of "
+                   "range");
             return;
         }
         next = 2;
@@ -204,17 +209,19 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     if (user >= 0) {
         if (!auth_check(srv, argv[user], argvlen[user], argv[user + 1],
                         argvlen[user + 1])) {
-            dice_reply_errstr(c, "WRONGPASS invalid username-password pair or user "
-                         "is disabled.");
+            dice_reply_errstr(
+                c, "WRONGPASS invalid username-password pair or user "
+                   "is disabled.");
             return;
         }
         set_authenticated(c, true);
     }
     if (!c->authenticated && srv->cfg.requirepass) {
-        dice_reply_errstr(c, "NOAUTH HELLO must be called with the client already "
-                     "authenticated, otherwise the HELLO AUTH <user> <pass> "
-                     "option can be used to authenticate the client and "
-                     "select the RESP protocol version at the same time");
+        dice_reply_errstr(
+            c, "NOAUTH HELLO must be called with the client already "
+               "authenticated, otherwise the HELLO AUTH <user> <pass> "
+               "option can be used to authenticate the client and "
+               "select the RESP protocol version at the same time");
         return;
     }
     if (name >= 0 && !client_setname(c, argv[name], argvlen[name]))
@@ -358,19 +365,20 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     size_t omem = cl->out.cap;
     size_t tot =
         sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
-    dice_buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
-               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
-               "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
-               "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
-               "redir=-1 resp=%d",
-               (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
-               cl->name ? cl->name : "",
-               (unsigned long long)((now - cl->created_ms) / 1000),
-               (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
-               cl->qlen, cl->qcap - cl->qlen, cl == self ? argv_mem : 0,
-               cl->qcap, cl->qcap, omem, tot, events,
-               cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
+    dice_buf_printf(
+        b,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
+        "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+        "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+        "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+        "redir=-1 resp=%d",
+        (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
+        cl->name ? cl->name : "",
+        (unsigned long long)((now - cl->created_ms) / 1000),
+        (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
+        cl->qlen, cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap,
+        cl->qcap, omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL",
+        cl->proto);
 }
 
 static size_t argv_total(int argc, const size_t *argvlen) {
@@ -499,7 +507,8 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
             if (more && dice_eqci(o, ol, "id")) {
                 if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &id) < 0 ||
                     id < 1) {
-                    dice_reply_errstr(c, "ERR client-id should be greater than 0");
+                    dice_reply_errstr(c,
+                                      "ERR client-id should be greater than 0");
                     return;
                 }
             } else if (more && dice_eqci(o, ol, "type")) {
@@ -608,7 +617,8 @@ static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, client_help, sizeof(client_help) / sizeof(client_help[0]));
+    dice_reply_help(c, client_help,
+                    sizeof(client_help) / sizeof(client_help[0]));
 }
 
 /* ---- Registration ------------------------------------------------------- */

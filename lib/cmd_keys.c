@@ -449,10 +449,11 @@ static void cmd_object_idletime(dice_client_t *c, int argc,
         return;
     }
     if (dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(c, "ERR An LFU maxmemory policy is selected, idle time not "
-                     "tracked. Please note that when switching between "
-                     "policies at runtime LRU and LFU data will take some "
-                     "time to adjust.");
+        dice_reply_errstr(
+            c, "ERR An LFU maxmemory policy is selected, idle time not "
+               "tracked. Please note that when switching between "
+               "policies at runtime LRU and LFU data will take some "
+               "time to adjust.");
         return;
     }
     dice_reply_int(c, secs);
@@ -469,10 +470,11 @@ static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
         return;
     }
     if (!dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(c, "ERR An LFU maxmemory policy is not selected, access "
-                     "frequency not tracked. Please note that when switching "
-                     "between policies at runtime LRU and LFU data will take "
-                     "some time to adjust.");
+        dice_reply_errstr(
+            c, "ERR An LFU maxmemory policy is not selected, access "
+               "frequency not tracked. Please note that when switching "
+               "between policies at runtime LRU and LFU data will take "
+               "some time to adjust.");
         return;
     }
     dice_reply_int(c, freq);
@@ -565,13 +567,14 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     if ((cond & DICE_EXPIRE_NX) &&
         (cond & (DICE_EXPIRE_XX | DICE_EXPIRE_GT | DICE_EXPIRE_LT))) {
-        dice_reply_errstr(c, "ERR NX and XX, GT or LT options at the same time are "
-                     "not compatible");
+        dice_reply_errstr(
+            c, "ERR NX and XX, GT or LT options at the same time are "
+               "not compatible");
         return;
     }
     if ((cond & DICE_EXPIRE_GT) && (cond & DICE_EXPIRE_LT)) {
         dice_reply_errstr(c, "ERR GT and LT options at the same time are not "
-                     "compatible");
+                             "compatible");
         return;
     }
     long long when;

@@ -416,7 +416,8 @@ static void cmd_command_getkeys(dice_client_t *c, int argc,
         return;
     }
     if ((cmd->arity > 0 && cmd->arity != cargc) || cargc < -cmd->arity) {
-        dice_reply_errstr(c, "ERR Invalid number of arguments specified for command");
+        dice_reply_errstr(
+            c, "ERR Invalid number of arguments specified for command");
         return;
     }
     int pos[64];
@@ -467,7 +468,8 @@ static void cmd_command_help(dice_client_t *c, int argc,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, command_help, sizeof(command_help) / sizeof(command_help[0]));
+    dice_reply_help(c, command_help,
+                    sizeof(command_help) / sizeof(command_help[0]));
 }
 
 /* ---- INFO --------------------------------------------------------------- */
@@ -570,43 +572,44 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
     clock_gettime(CLOCK_REALTIME, &ts);
     int hz = srv->cfg.hz;
     dice_buf_printf(b,
-               "# Server\r\n"
-               "redis_version:" COMPAT_VERSION "\r\n"
-               "redis_git_sha1:00000000\r\n"
-               "redis_git_dirty:0\r\n"
-               "redis_build_id:0\r\n"
-               "redis_mode:standalone\r\n"
-               "os:%s %s %s\r\n"
-               "arch_bits:%d\r\n"
-               "monotonic_clock:POSIX clock_gettime\r\n"
-               "multiplexing_api:epoll\r\n"
-               "atomicvar_api:c11-builtin\r\n"
-               "gcc_version:%d.%d.%d\r\n"
-               "process_id:%ld\r\n"
-               "process_supervised:no\r\n"
-               "run_id:%s\r\n"
-               "tcp_port:%d\r\n"
-               "server_time_usec:%lld\r\n"
-               "uptime_in_seconds:%llu\r\n"
-               "uptime_in_days:%llu\r\n"
-               "hz:%d\r\n"
-               "configured_hz:%d\r\n"
-               "lru_clock:%llu\r\n"
-               "executable:%s\r\n"
-               "config_file:\r\n"
-               "io_threads_active:0\r\n"
-               "dice_version:%s\r\n",
-               un.sysname, un.release, un.machine, (int)(sizeof(void *) * 8),
+                    "# Server\r\n"
+                    "redis_version:" COMPAT_VERSION "\r\n"
+                    "redis_git_sha1:00000000\r\n"
+                    "redis_git_dirty:0\r\n"
+                    "redis_build_id:0\r\n"
+                    "redis_mode:standalone\r\n"
+                    "os:%s %s %s\r\n"
+                    "arch_bits:%d\r\n"
+                    "monotonic_clock:POSIX clock_gettime\r\n"
+                    "multiplexing_api:epoll\r\n"
+                    "atomicvar_api:c11-builtin\r\n"
+                    "gcc_version:%d.%d.%d\r\n"
+                    "process_id:%ld\r\n"
+                    "process_supervised:no\r\n"
+                    "run_id:%s\r\n"
+                    "tcp_port:%d\r\n"
+                    "server_time_usec:%lld\r\n"
+                    "uptime_in_seconds:%llu\r\n"
+                    "uptime_in_days:%llu\r\n"
+                    "hz:%d\r\n"
+                    "configured_hz:%d\r\n"
+                    "lru_clock:%llu\r\n"
+                    "executable:%s\r\n"
+                    "config_file:\r\n"
+                    "io_threads_active:0\r\n"
+                    "dice_version:%s\r\n",
+                    un.sysname, un.release, un.machine,
+                    (int)(sizeof(void *) * 8),
 #ifdef __GNUC__
-               __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+                    __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
-               0, 0, 0,
+                    0, 0, 0,
 #endif
-               (long)getpid(), runid, srv->cfg.port,
-               (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
-               (unsigned long long)up, (unsigned long long)(up / 86400), hz, hz,
-               (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)), exe,
-               dice_version_string());
+                    (long)getpid(), runid, srv->cfg.port,
+                    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+                    (unsigned long long)up, (unsigned long long)(up / 86400),
+                    hz, hz, (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)),
+                    exe, dice_version_string());
 }
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
@@ -619,16 +622,16 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
             blocked++;
     }
     dice_buf_printf(b,
-               "# Clients\r\n"
-               "connected_clients:%zu\r\n"
-               "cluster_connections:0\r\n"
-               "maxclients:%zu\r\n"
-               "client_recent_max_input_buffer:0\r\n"
-               "client_recent_max_output_buffer:0\r\n"
-               "blocked_clients:%zu\r\n"
-               "tracking_clients:0\r\n"
-               "clients_in_timeout_table:0\r\n",
-               connected, dice_server_effective_maxclients(srv), blocked);
+                    "# Clients\r\n"
+                    "connected_clients:%zu\r\n"
+                    "cluster_connections:0\r\n"
+                    "maxclients:%zu\r\n"
+                    "client_recent_max_input_buffer:0\r\n"
+                    "client_recent_max_output_buffer:0\r\n"
+                    "blocked_clients:%zu\r\n"
+                    "tracking_clients:0\r\n"
+                    "clients_in_timeout_table:0\r\n",
+                    connected, dice_server_effective_maxclients(srv), blocked);
 }
 
 static void info_memory(dice_server_t *srv, dice_buf_t *b) {
@@ -643,80 +646,81 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
     bytes_human(h_peak, sizeof(h_peak), srv->info_mem_peak);
     bytes_human(h_sys, sizeof(h_sys), sys);
     dice_buf_printf(b,
-               "# Memory\r\n"
-               "used_memory:%llu\r\n"
-               "used_memory_human:%s\r\n"
-               "used_memory_rss:%llu\r\n"
-               "used_memory_rss_human:%s\r\n"
-               "used_memory_peak:%llu\r\n"
-               "used_memory_peak_human:%s\r\n"
-               "total_system_memory:%llu\r\n"
-               "total_system_memory_human:%s\r\n"
-               "maxmemory:0\r\n"
-               "maxmemory_human:0B\r\n"
-               "maxmemory_policy:noeviction\r\n"
-               "mem_fragmentation_ratio:%.2f\r\n"
-               "mem_allocator:libc\r\n",
-               used, h_used, rss, h_rss, (unsigned long long)srv->info_mem_peak,
-               h_peak, sys, h_sys, used ? (double)rss / (double)used : 0.0);
+                    "# Memory\r\n"
+                    "used_memory:%llu\r\n"
+                    "used_memory_human:%s\r\n"
+                    "used_memory_rss:%llu\r\n"
+                    "used_memory_rss_human:%s\r\n"
+                    "used_memory_peak:%llu\r\n"
+                    "used_memory_peak_human:%s\r\n"
+                    "total_system_memory:%llu\r\n"
+                    "total_system_memory_human:%s\r\n"
+                    "maxmemory:0\r\n"
+                    "maxmemory_human:0B\r\n"
+                    "maxmemory_policy:noeviction\r\n"
+                    "mem_fragmentation_ratio:%.2f\r\n"
+                    "mem_allocator:libc\r\n",
+                    used, h_used, rss, h_rss,
+                    (unsigned long long)srv->info_mem_peak, h_peak, sys, h_sys,
+                    used ? (double)rss / (double)used : 0.0);
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
     dice_buf_printf(b,
-               "# Persistence\r\n"
-               "loading:0\r\n"
-               "async_loading:0\r\n"
-               "rdb_changes_since_last_save:0\r\n"
-               "rdb_bgsave_in_progress:0\r\n"
-               "rdb_last_save_time:%lld\r\n"
-               "rdb_last_bgsave_status:ok\r\n"
-               "rdb_last_bgsave_time_sec:-1\r\n"
-               "rdb_current_bgsave_time_sec:-1\r\n"
-               "aof_enabled:0\r\n"
-               "aof_rewrite_in_progress:0\r\n"
-               "aof_rewrite_scheduled:0\r\n"
-               "aof_last_rewrite_time_sec:-1\r\n"
-               "aof_current_rewrite_time_sec:-1\r\n"
-               "aof_last_bgrewrite_status:ok\r\n"
-               "aof_last_write_status:ok\r\n",
-               (long long)(srv->start_unix_ms / 1000));
+                    "# Persistence\r\n"
+                    "loading:0\r\n"
+                    "async_loading:0\r\n"
+                    "rdb_changes_since_last_save:0\r\n"
+                    "rdb_bgsave_in_progress:0\r\n"
+                    "rdb_last_save_time:%lld\r\n"
+                    "rdb_last_bgsave_status:ok\r\n"
+                    "rdb_last_bgsave_time_sec:-1\r\n"
+                    "rdb_current_bgsave_time_sec:-1\r\n"
+                    "aof_enabled:0\r\n"
+                    "aof_rewrite_in_progress:0\r\n"
+                    "aof_rewrite_scheduled:0\r\n"
+                    "aof_last_rewrite_time_sec:-1\r\n"
+                    "aof_current_rewrite_time_sec:-1\r\n"
+                    "aof_last_bgrewrite_status:ok\r\n"
+                    "aof_last_write_status:ok\r\n",
+                    (long long)(srv->start_unix_ms / 1000));
 }
 
 static void info_stats(dice_server_t *srv, dice_buf_t *b) {
     const dice_stats_t *s = &srv->stats;
     dice_buf_printf(b,
-               "# Stats\r\n"
-               "total_connections_received:%llu\r\n"
-               "total_commands_processed:%llu\r\n"
-               "instantaneous_ops_per_sec:0\r\n"
-               "total_net_input_bytes:%llu\r\n"
-               "total_net_output_bytes:%llu\r\n"
-               "instantaneous_input_kbps:0.00\r\n"
-               "instantaneous_output_kbps:0.00\r\n"
-               "rejected_connections:%llu\r\n"
-               "sync_full:0\r\n"
-               "sync_partial_ok:0\r\n"
-               "sync_partial_err:0\r\n",
-               (unsigned long long)s->connections_received,
-               (unsigned long long)s->commands_processed,
-               (unsigned long long)s->net_input_bytes,
-               (unsigned long long)s->net_output_bytes,
-               (unsigned long long)s->rejected_connections);
+                    "# Stats\r\n"
+                    "total_connections_received:%llu\r\n"
+                    "total_commands_processed:%llu\r\n"
+                    "instantaneous_ops_per_sec:0\r\n"
+                    "total_net_input_bytes:%llu\r\n"
+                    "total_net_output_bytes:%llu\r\n"
+                    "instantaneous_input_kbps:0.00\r\n"
+                    "instantaneous_output_kbps:0.00\r\n"
+                    "rejected_connections:%llu\r\n"
+                    "sync_full:0\r\n"
+                    "sync_partial_ok:0\r\n"
+                    "sync_partial_err:0\r\n",
+                    (unsigned long long)s->connections_received,
+                    (unsigned long long)s->commands_processed,
+                    (unsigned long long)s->net_input_bytes,
+                    (unsigned long long)s->net_output_bytes,
+                    (unsigned long long)s->rejected_connections);
     uint64_t expired = 0, hits = 0, misses = 0;
     if (srv->keyspace)
         dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
     dice_buf_printf(b,
-               "expired_keys:%llu\r\n"
-               "evicted_keys:0\r\n"
-               "keyspace_hits:%llu\r\n"
-               "keyspace_misses:%llu\r\n",
-               (unsigned long long)expired, (unsigned long long)hits,
-               (unsigned long long)misses);
+                    "expired_keys:%llu\r\n"
+                    "evicted_keys:0\r\n"
+                    "keyspace_hits:%llu\r\n"
+                    "keyspace_misses:%llu\r\n",
+                    (unsigned long long)expired, (unsigned long long)hits,
+                    (unsigned long long)misses);
     dice_buf_printf(b,
-               "pubsub_channels:0\r\n"
-               "pubsub_patterns:0\r\n"
-               "unexpected_error_replies:%llu\r\n",
-               (unsigned long long)s->unexpected_errors);
+                    "pubsub_channels:0\r\n"
+                    "pubsub_patterns:0\r\n"
+                    "unexpected_error_replies:%llu\r\n",
+                    (unsigned long long)s->unexpected_errors);
 }
 
 /* One "dbN:keys=..,expires=..,avg_ttl=.." line per non-empty database. */
@@ -729,28 +733,30 @@ static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
         size_t keys = dice_db_size(db);
         if (keys == 0)
             continue;
-        dice_buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
-                   dice_db_expires(db), (long long)dice_db_avg_ttl(db));
+        dice_buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i,
+                        keys, dice_db_expires(db),
+                        (long long)dice_db_avg_ttl(db));
     }
 }
 
 static void info_replication(dice_server_t *srv, dice_buf_t *b) {
     char replid[41];
     server_hex_id(srv, 2, replid);
-    dice_buf_printf(b,
-               "# Replication\r\n"
-               "role:master\r\n"
-               "connected_slaves:0\r\n"
-               "master_failover_state:no-failover\r\n"
-               "master_replid:%s\r\n"
-               "master_replid2:0000000000000000000000000000000000000000\r\n"
-               "master_repl_offset:0\r\n"
-               "second_repl_offset:-1\r\n"
-               "repl_backlog_active:0\r\n"
-               "repl_backlog_size:1048576\r\n"
-               "repl_backlog_first_byte_offset:0\r\n"
-               "repl_backlog_histlen:0\r\n",
-               replid);
+    dice_buf_printf(
+        b,
+        "# Replication\r\n"
+        "role:master\r\n"
+        "connected_slaves:0\r\n"
+        "master_failover_state:no-failover\r\n"
+        "master_replid:%s\r\n"
+        "master_replid2:0000000000000000000000000000000000000000\r\n"
+        "master_repl_offset:0\r\n"
+        "second_repl_offset:-1\r\n"
+        "repl_backlog_active:0\r\n"
+        "repl_backlog_size:1048576\r\n"
+        "repl_backlog_first_byte_offset:0\r\n"
+        "repl_backlog_histlen:0\r\n",
+        replid);
 }
 
 static void info_cpu(dice_buf_t *b) {
@@ -758,25 +764,25 @@ static void info_cpu(dice_buf_t *b) {
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
     dice_buf_printf(b,
-               "# CPU\r\n"
-               "used_cpu_sys:%ld.%06ld\r\n"
-               "used_cpu_user:%ld.%06ld\r\n"
-               "used_cpu_sys_children:%ld.%06ld\r\n"
-               "used_cpu_user_children:%ld.%06ld\r\n",
-               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
-               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
-               (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
-               (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+                    "# CPU\r\n"
+                    "used_cpu_sys:%ld.%06ld\r\n"
+                    "used_cpu_user:%ld.%06ld\r\n"
+                    "used_cpu_sys_children:%ld.%06ld\r\n"
+                    "used_cpu_user_children:%ld.%06ld\r\n",
+                    (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                    (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                    (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
+                    (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
 }
 
 static void info_cmdstat(dice_buf_t *b, const dice_command_t *cmd) {
     if (cmd->calls > 0)
         dice_buf_printf(b,
-                   "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
-                   "rejected_calls=0,failed_calls=0\r\n",
-                   cmd->fullname, (unsigned long long)cmd->calls,
-                   (unsigned long long)cmd->usec,
-                   (double)cmd->usec / (double)cmd->calls);
+                        "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                        "rejected_calls=0,failed_calls=0\r\n",
+                        cmd->fullname, (unsigned long long)cmd->calls,
+                        (unsigned long long)cmd->usec,
+                        (double)cmd->usec / (double)cmd->calls);
     for (size_t i = 0; i < cmd->nsubs; i++)
         info_cmdstat(b, cmd->subs[i]);
 }
@@ -1082,7 +1088,8 @@ static void cmd_config_help(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, config_help, sizeof(config_help) / sizeof(config_help[0]));
+    dice_reply_help(c, config_help,
+                    sizeof(config_help) / sizeof(config_help[0]));
 }
 
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */

@@ -31,7 +31,9 @@ static bool name_eq(const dice_command_t *cmd, const char *s, size_t len) {
     return true;
 }
 
-void dice_cmdtable_init(dice_cmdtable_t *t) { memset(t, 0, sizeof(*t)); }
+void dice_cmdtable_init(dice_cmdtable_t *t) {
+    memset(t, 0, sizeof(*t));
+}
 
 static void command_free(dice_command_t *cmd) {
     if (!cmd)
@@ -109,9 +111,9 @@ static void table_remove_at(dice_cmdtable_t *t, size_t i) {
     }
 }
 
-static dice_command_t *command_new(const char *name, int arity,
-                                   unsigned flags, int first, int last,
-                                   int step, dice_command_fn fn, void *arg,
+static dice_command_t *command_new(const char *name, int arity, unsigned flags,
+                                   int first, int last, int step,
+                                   dice_command_fn fn, void *arg,
                                    const char *summary) {
     dice_command_t *cmd = calloc(1, sizeof(*cmd));
     if (!cmd)
@@ -229,7 +231,9 @@ int dice_command_remove(dice_server_t *srv, const char *name) {
     return 0;
 }
 
-size_t dice_command_count(dice_server_t *srv) { return srv->commands.count; }
+size_t dice_command_count(dice_server_t *srv) {
+    return srv->commands.count;
+}
 
 dice_command_t *dice_command_find_sub(const dice_command_t *parent,
                                       const char *name, size_t len) {
@@ -244,8 +248,8 @@ static bool arity_ok(const dice_command_t *cmd, int argc) {
 }
 
 int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
-    return dice_reply_errorf(c, "ERR wrong number of arguments for '%s' command",
-                             cmd->fullname);
+    return dice_reply_errorf(
+        c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
 
 dice_command_t *dice_command_resolve(dice_client_t *c, int argc,

@@ -1,8 +1,8 @@
 /* Settings by name, as redis.conf and CONFIG GET/SET spell them: parsing
  * of values (memory units, enums, booleans), the config file reader, and
  * the inline-style argument splitter both use. */
-#include "server_internal.h"
 #include "dice/db.h"
+#include "server_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -94,15 +94,16 @@ typedef struct setting {
     long long lo, hi;
 } setting_t;
 
-#define F(field) offsetof(dice_settings_t, field), (int)sizeof(((dice_settings_t *)0)->field)
+#define F(field)                                                               \
+    offsetof(dice_settings_t, field), (int)sizeof(((dice_settings_t *)0)->field)
 static const setting_t settings[] = {
     {"bind", T_STR, true, F(bind), 0, 0},
     {"port", T_INT, true, F(port), 0, 65535},
     {"maxclients", T_INT, false, F(maxclients), 1, 4294967295LL},
     {"proto-max-bulk-len", T_MEM, false, F(proto_max_bulk_len), 1024 * 1024,
      LLONG_MAX},
-    {"client-query-buffer-limit", T_MEM, false, F(query_buf_limit),
-     1024 * 1024, LLONG_MAX},
+    {"client-query-buffer-limit", T_MEM, false, F(query_buf_limit), 1024 * 1024,
+     LLONG_MAX},
     {"client-output-pause-limit", T_MEM, false, F(output_pause), 1024,
      LLONG_MAX},
     {"databases", T_INT, true, F(databases), 1, INT_MAX},
@@ -172,8 +173,8 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
         return DICE_EINVAL;
     const setting_t *st = find_setting(name);
     if (!st) {
-        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
-                 "Unknown argument '%s'", name);
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err), "Unknown argument '%s'",
+                 name);
         return DICE_ENOENT;
     }
     /* The keyspace is sized when the built-in keyspace commands are added:
@@ -189,8 +190,10 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
     case T_INT:
         /* Redis 7.0's two texts: not a number, or out of the range. */
         if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
-            return config_fail(srv, "argument couldn't be parsed into an "
-                               "integer%s", "");
+            return config_fail(srv,
+                               "argument couldn't be parsed into an "
+                               "integer%s",
+                               "");
         if (v < st->lo || v > st->hi)
             return config_range_fail(srv, st);
         set_int_field(&srv->cfg, st, v);
@@ -207,7 +210,8 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
             if (strcasecmp(value, loglevels[v]) == 0)
                 break;
         if (v == 4)
-            return config_fail(srv, "argument(s) must be one of the "
+            return config_fail(srv,
+                               "argument(s) must be one of the "
                                "following: debug, verbose, notice, warning%s",
                                "");
         srv->cfg.loglevel = (int)v;

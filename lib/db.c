@@ -448,8 +448,8 @@ static size_t encode_str(uint8_t *buf, const char *v, size_t vlen,
 /* Store a value at key; *stored (if not NULL) receives the entry holding
  * it, or NULL when nothing was kept. */
 static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
-                    const void *val, size_t vsz, unsigned flags,
-                    int64_t exp_at, int ev, uint8_t **stored) {
+                    const void *val, size_t vsz, unsigned flags, int64_t exp_at,
+                    int ev, uint8_t **stored) {
     dice_keyspace_t *ks = db->ks;
     if (stored)
         *stored = NULL;
@@ -806,9 +806,9 @@ int dice_db_get(dice_db_t *db, const char *key, size_t klen, char *numbuf,
     return 0;
 }
 
-static int set_str(dice_db_t *db, const char *key, size_t klen,
-                   const char *val, size_t vlen, unsigned flags,
-                   int64_t expire_at_ms, uint8_t **stored) {
+static int set_str(dice_db_t *db, const char *key, size_t klen, const char *val,
+                   size_t vlen, unsigned flags, int64_t expire_at_ms,
+                   uint8_t **stored) {
     uint8_t buf[16 + EMB_MAX];
     unsigned enc;
     rawstr *raw;
@@ -1152,8 +1152,8 @@ int dice_db_touch(dice_db_t *db, const char *key, size_t klen) {
 }
 
 /* Copy of e under another key (value section copied bit for bit). */
-static uint8_t *entry_rekey(dice_keyspace_t *ks, uint8_t *e,
-                            const char *key, size_t klen, int keep_clock) {
+static uint8_t *entry_rekey(dice_keyspace_t *ks, uint8_t *e, const char *key,
+                            size_t klen, int keep_clock) {
     uint8_t *v = entry_val(e);
     int has_exp = (e[0] & HDR_EXP) != 0;
     return entry_build(ks, e[0], keep_clock ? entry_clock(e) : clock_new(ks),
@@ -1188,7 +1188,7 @@ int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
     }
     fire(db, src, slen, DICE_KS_RENAME_FROM);
     fire_entry(db, ne, DICE_KS_RENAME_TO); /* dst may have been in d */
-    entry_dealloc(db->ks, e); /* value storage now belongs to ne */
+    entry_dealloc(db->ks, e);              /* value storage now belongs to ne */
     return 0;
 }
 

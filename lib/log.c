@@ -25,8 +25,7 @@ static void default_sink(dice_server_t *srv, int level, const char *msg) {
         if (f)
             out = f;
     }
-    fprintf(out, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3],
-            msg);
+    fprintf(out, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3], msg);
     if (f)
         fclose(f);
     else

@@ -73,7 +73,9 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
     return 0;
 }
 
-dice_loop_t *dice_server_loop(dice_server_t *srv) { return srv->loop; }
+dice_loop_t *dice_server_loop(dice_server_t *srv) {
+    return srv->loop;
+}
 
 static void close_listeners(dice_server_t *srv) {
     for (size_t i = 0; i < srv->nlisteners; i++) {
@@ -146,8 +148,8 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
         errno = EINVAL;
         return DICE_ESYS;
     }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-                                        SOCK_CLOEXEC, 0);
+    int fd = socket(res->ai_family,
+                    res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         freeaddrinfo(res);
         return DICE_ESYS;
@@ -164,8 +166,10 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
         if (host[0] == '-' && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) {
             return 0; /* optional address not present on this host */
         }
-        dice_logf(srv, DICE_LOG_WARNING, "Could not create server TCP "
-                  "listening socket %s:%d: %s", a, port, strerror(e));
+        dice_logf(srv, DICE_LOG_WARNING,
+                  "Could not create server TCP "
+                  "listening socket %s:%d: %s",
+                  a, port, strerror(e));
         errno = e;
         return DICE_ESYS;
     }
@@ -275,8 +279,7 @@ int dice_server_port(dice_server_t *srv) {
     return srv->listeners[0].port;
 }
 
-void dice_server_on_shutdown(dice_server_t *srv, dice_server_cb cb,
-                             void *arg) {
+void dice_server_on_shutdown(dice_server_t *srv, dice_server_cb cb, void *arg) {
     srv->shutdown_cb = cb;
     srv->shutdown_arg = arg;
 }
@@ -342,8 +345,10 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
                 return;
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                dice_logf(srv, DICE_LOG_VERBOSE, "Accepting client "
-                          "connection: %s", strerror(errno));
+                dice_logf(srv, DICE_LOG_VERBOSE,
+                          "Accepting client "
+                          "connection: %s",
+                          strerror(errno));
             return;
         }
         if (srv->nclients >= srv->maxclients_effective) {
@@ -616,9 +621,9 @@ static void client_maybe_resume(dice_client_t *c) {
     if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause)
         return;
     c->flags &= ~CLIENT_PAUSED;
-    dice_loop_set_mask(c->srv->loop, c->fd,
-                       DICE_READABLE |
-                           ((c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0));
+    dice_loop_set_mask(
+        c->srv->loop, c->fd,
+        DICE_READABLE | ((c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0));
     if (c->qlen > 0)
         client_process_input(c);
 }
@@ -652,8 +657,10 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
 static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     const char *msg = dice_req_parser_error(p);
     dice_reply_errorf(c, "ERR %s", msg);
-    dice_logf(c->srv, DICE_LOG_VERBOSE, "Protocol error (%s) from client: "
-              "id=%llu addr=%s", msg, (unsigned long long)c->id, c->addr);
+    dice_logf(c->srv, DICE_LOG_VERBOSE,
+              "Protocol error (%s) from client: "
+              "id=%llu addr=%s",
+              msg, (unsigned long long)c->id, c->addr);
     dice_client_close_after_reply(c);
     /* The parser may be the shared one: leave no state for the next. */
     dice_req_parser_reset(p);
@@ -682,8 +689,8 @@ static void client_call(dice_client_t *c, int argc, const char *const *argv,
 static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                          size_t len) {
     size_t pos = 0;
-    const unsigned stop = CLIENT_PAUSED | CLIENT_HELD |
-                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+    const unsigned stop =
+        CLIENT_PAUSED | CLIENT_HELD | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
     while (pos < len && !(c->flags & stop)) {
         long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
@@ -700,8 +707,7 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
             return len;
         }
         pos += (size_t)r;
-        client_call(c, dice_req_argc(p), dice_req_argv(p),
-                    dice_req_argvlen(p));
+        client_call(c, dice_req_argc(p), dice_req_argv(p), dice_req_argvlen(p));
         if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
             !(c->flags & CLIENT_CLOSED)) {
             /* A client that sends faster than it reads: stop taking its
@@ -722,7 +728,8 @@ static bool qbuf_reserve(dice_client_t *c, size_t need) {
     /* What a client may make us hold is bounded by the query buffer limit
      * (the parser's size hint comes from a length the client announced). */
     if (need > (unsigned long long)c->srv->cfg.query_buf_limit) {
-        dice_logf(c->srv, DICE_LOG_WARNING, "Closing client that reached max "
+        dice_logf(c->srv, DICE_LOG_WARNING,
+                  "Closing client that reached max "
                   "query buffer length: id=%llu addr=%s qbuf=%zu",
                   (unsigned long long)c->id, c->addr, need);
         return false;
@@ -817,7 +824,8 @@ static void client_read(dice_client_t *c, int fd) {
         c->last_ms = dice_loop_now_ms(srv->loop);
         c->qlen += (size_t)n;
         if ((long long)c->qlen > srv->cfg.query_buf_limit) {
-            dice_logf(srv, DICE_LOG_WARNING, "Closing client that reached "
+            dice_logf(srv, DICE_LOG_WARNING,
+                      "Closing client that reached "
                       "max query buffer length: id=%llu addr=%s qbuf=%zu",
                       (unsigned long long)c->id, c->addr, c->qlen);
             dice_client_free_now(c);
@@ -831,7 +839,8 @@ static void client_read(dice_client_t *c, int fd) {
      * buffer by the shared parser, and the client keeps no input state. */
     ssize_t n = read(fd, srv->rbuf, srv->rbuf_cap);
     if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        if (n < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
         dice_client_free_now(c);
         return;
@@ -897,14 +906,24 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
 
 /* ---- Client API --------------------------------------------------------- */
 
-uint64_t dice_client_id(const dice_client_t *c) { return c->id; }
-dice_server_t *dice_client_server(dice_client_t *c) { return c->srv; }
-int dice_client_proto(const dice_client_t *c) { return c->proto; }
-int dice_client_db(const dice_client_t *c) { return c->db; }
+uint64_t dice_client_id(const dice_client_t *c) {
+    return c->id;
+}
+dice_server_t *dice_client_server(dice_client_t *c) {
+    return c->srv;
+}
+int dice_client_proto(const dice_client_t *c) {
+    return c->proto;
+}
+int dice_client_db(const dice_client_t *c) {
+    return c->db;
+}
 void dice_client_set_userdata(dice_client_t *c, void *data) {
     c->userdata = data;
 }
-void *dice_client_userdata(const dice_client_t *c) { return c->userdata; }
+void *dice_client_userdata(const dice_client_t *c) {
+    return c->userdata;
+}
 int dice_client_is_closed(const dice_client_t *c) {
     return (c->flags & CLIENT_CLOSED) != 0;
 }

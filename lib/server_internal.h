@@ -16,19 +16,19 @@
 /* Client flags. */
 enum {
     CLIENT_CLOSE_AFTER_REPLY = 1u << 0, /* close once output is flushed */
-    CLIENT_CLOSED = 1u << 1,      /* socket gone; object kept for a holder */
-    CLIENT_HELD = 1u << 2,        /* a deferred reply is outstanding */
+    CLIENT_CLOSED = 1u << 1,        /* socket gone; object kept for a holder */
+    CLIENT_HELD = 1u << 2,          /* a deferred reply is outstanding */
     CLIENT_PENDING_WRITE = 1u << 3, /* queued in srv->pending */
-    CLIENT_PAUSED = 1u << 4,      /* not reading: output above the limit */
-    CLIENT_WANT_WRITE = 1u << 6   /* WRITABLE interest is set */
+    CLIENT_PAUSED = 1u << 4,        /* not reading: output above the limit */
+    CLIENT_WANT_WRITE = 1u << 6     /* WRITABLE interest is set */
 };
 
 typedef struct dice_command dice_command_t;
 
 struct dice_command {
-    char *name;          /* lower case, NUL-terminated */
+    char *name; /* lower case, NUL-terminated */
     size_t namelen;
-    char *fullname;      /* "parent|sub" for sub-commands, else == name */
+    char *fullname; /* "parent|sub" for sub-commands, else == name */
     int arity;
     unsigned flags;
     int first_key, last_key, key_step;
@@ -40,16 +40,16 @@ struct dice_command {
     dice_command_t **subs;
     size_t nsubs;
     dice_command_t *next_retired; /* see dice_cmdtable_t.retired */
-    uint64_t calls;      /* for INFO commandstats */
+    uint64_t calls;               /* for INFO commandstats */
     uint64_t usec;
     /* What COMMAND INFO / DOCS show beyond the registration arguments.
      * Static strings, not owned, NULL when unknown; set by the family that
      * registers the command (dice_command_set_doc). */
-    const char *group;      /* Redis's doc group: "connection", "string"... */
-    const char *since;      /* first Redis version with the command */
+    const char *group; /* Redis's doc group: "connection", "string"... */
+    const char *since; /* first Redis version with the command */
     const char *complexity;
-    const char *tips;       /* space-separated command tips, or NULL */
-    unsigned acl;           /* DICE_ACL_* bits added to the derived ones */
+    const char *tips; /* space-separated command tips, or NULL */
+    unsigned acl;     /* DICE_ACL_* bits added to the derived ones */
 };
 
 /* ACL categories, in the order COMMAND INFO lists them. A command's
@@ -83,7 +83,7 @@ enum {
 /* Command table: open addressing on the case-folded name hash. */
 typedef struct dice_cmdtable {
     dice_command_t **slots;
-    size_t cap;          /* power of two, or 0 */
+    size_t cap; /* power of two, or 0 */
     size_t count;
     /* Bumped by every registration or removal, so a client's cached
      * command pointer (see dice_client.cmd_cache) is known to be stale. */
@@ -101,8 +101,8 @@ struct dice_client {
     uint64_t id;
     int proto;
     int db;
-    int holds;               /* outstanding dice_client_hold() calls */
-    int busy;                /* >0 while our own code runs on its behalf */
+    int holds; /* outstanding dice_client_hold() calls */
+    int busy;  /* >0 while our own code runs on its behalf */
     /* Input that is kept between reads: a partial command, or commands not
      * yet processed because the client is paused or held. NULL when none,
      * so an idle client holds no input buffer. */
@@ -115,12 +115,12 @@ struct dice_client {
     dice_buf_t out;
     size_t sent;
     uint64_t created_ms;
-    uint64_t last_ms;        /* last interaction, loop clock */
-    char *name;              /* CLIENT SETNAME, or NULL */
-    char *lib_name, *lib_ver;/* CLIENT SETINFO */
-    char addr[64];           /* "ip:port" of the peer */
-    char laddr[64];          /* "ip:port" of our side */
-    const char *last_cmd;    /* name of the last command run */
+    uint64_t last_ms;         /* last interaction, loop clock */
+    char *name;               /* CLIENT SETNAME, or NULL */
+    char *lib_name, *lib_ver; /* CLIENT SETINFO */
+    char addr[64];            /* "ip:port" of the peer */
+    char laddr[64];           /* "ip:port" of our side */
+    const char *last_cmd;     /* name of the last command run */
     /* The last top-level command this client ran, valid while its
      * cmd_cache_gen equals the table's gen: pipelines repeat commands, and
      * a name compare is cheaper than hashing and probing. */
@@ -142,20 +142,20 @@ typedef struct dice_listener {
 
 /* Settings. Names and defaults follow redis.conf (see lib/config.c). */
 typedef struct dice_settings {
-    char *bind;              /* space-separated addresses */
+    char *bind; /* space-separated addresses */
     int port;
-    long long maxclients;    /* 0 = derive from the fd limit */
+    long long maxclients; /* 0 = derive from the fd limit */
     long long proto_max_bulk_len;
     long long max_multibulk; /* not a redis.conf setting; fixed 1048576 */
     long long inline_max;
     long long query_buf_limit; /* client-query-buffer-limit */
-    long long output_pause;  /* stop reading a client above this output */
+    long long output_pause;    /* stop reading a client above this output */
     long long databases;
     int loglevel;
     int tcp_backlog;
     int hz;
-    long long timeout;       /* idle client timeout, seconds, 0 = none */
-    char *requirepass;       /* NULL when no password */
+    long long timeout; /* idle client timeout, seconds, 0 = none */
+    char *requirepass; /* NULL when no password */
     char *dir;
     char *logfile;
 } dice_settings_t;
@@ -178,11 +178,11 @@ struct dice_server {
     bool started;
     uint64_t hook_id;
     uint64_t cron_id;
-    int spare_fd;            /* reserve fd, freed to shed connections on EMFILE */
+    int spare_fd; /* reserve fd, freed to shed connections on EMFILE */
 
     dice_cmdtable_t commands;
 
-    dice_client_t *clients;  /* list head */
+    dice_client_t *clients; /* list head */
     size_t nclients;
     uint64_t next_client_id;
     size_t maxclients_effective;
@@ -204,7 +204,7 @@ struct dice_server {
     /* Pool of output buffers handed to clients for one flush cycle. */
     dice_buf_t *pool;
     size_t npool, pool_cap;
-    size_t pool_bytes;  /* capacity held by pooled buffers */
+    size_t pool_bytes;   /* capacity held by pooled buffers */
     uint64_t pool_takes; /* buffers taken since the last cron tick */
 
     dice_stats_t stats;

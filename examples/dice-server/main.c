@@ -17,16 +17,15 @@
 #include <unistd.h>
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: dice-server [/path/to/dice.conf] [options]\n"
-            "       dice-server -v or --version\n"
-            "       dice-server -h or --help\n\n"
-            "Options are any configuration setting as --name value, e.g.\n"
-            "       dice-server --port 7379 --bind 127.0.0.1 ::1\n"
-            "       dice-server /etc/dice.conf --loglevel verbose\n\n"
-            "Defaults: bind 127.0.0.1, port 7379, data in memory.\n"
-            "Settings: see the dice-server(1) page or "
-            "docs/configuration.md.\n");
+    fprintf(out, "Usage: dice-server [/path/to/dice.conf] [options]\n"
+                 "       dice-server -v or --version\n"
+                 "       dice-server -h or --help\n\n"
+                 "Options are any configuration setting as --name value, e.g.\n"
+                 "       dice-server --port 7379 --bind 127.0.0.1 ::1\n"
+                 "       dice-server /etc/dice.conf --loglevel verbose\n\n"
+                 "Defaults: bind 127.0.0.1, port 7379, data in memory.\n"
+                 "Settings: see the dice-server(1) page or "
+                 "docs/configuration.md.\n");
 }
 
 typedef struct {
@@ -59,7 +58,8 @@ static void raise_fd_limit(void) {
 
 int main(int argc, char **argv) {
     int i = 1;
-    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
         printf("dice-server v=%s (libdice)\n", dice_version_string());
         return 0;
     }

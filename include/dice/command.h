@@ -15,23 +15,23 @@ extern "C" {
 
 /* Flags, as COMMAND INFO names them. */
 enum {
-    DICE_CMD_WRITE = 1u << 0,      /* "write": may modify the keyspace */
-    DICE_CMD_READONLY = 1u << 1,   /* "readonly" */
-    DICE_CMD_DENYOOM = 1u << 2,    /* "denyoom": refused over maxmemory */
-    DICE_CMD_ADMIN = 1u << 3,      /* "admin" */
-    DICE_CMD_PUBSUB = 1u << 4,     /* "pubsub" */
-    DICE_CMD_NOSCRIPT = 1u << 5,   /* "noscript" */
-    DICE_CMD_BLOCKING = 1u << 6,   /* "blocking" */
-    DICE_CMD_LOADING = 1u << 7,    /* "loading": allowed while loading */
-    DICE_CMD_STALE = 1u << 8,      /* "stale" */
-    DICE_CMD_SKIP_MONITOR = 1u << 9,  /* "skip_monitor" */
-    DICE_CMD_SKIP_SLOWLOG = 1u << 10, /* "skip_slowlog" */
-    DICE_CMD_FAST = 1u << 11,      /* "fast": O(1) or O(log n) */
-    DICE_CMD_NOAUTH = 1u << 12,    /* "no_auth": allowed before AUTH */
+    DICE_CMD_WRITE = 1u << 0,          /* "write": may modify the keyspace */
+    DICE_CMD_READONLY = 1u << 1,       /* "readonly" */
+    DICE_CMD_DENYOOM = 1u << 2,        /* "denyoom": refused over maxmemory */
+    DICE_CMD_ADMIN = 1u << 3,          /* "admin" */
+    DICE_CMD_PUBSUB = 1u << 4,         /* "pubsub" */
+    DICE_CMD_NOSCRIPT = 1u << 5,       /* "noscript" */
+    DICE_CMD_BLOCKING = 1u << 6,       /* "blocking" */
+    DICE_CMD_LOADING = 1u << 7,        /* "loading": allowed while loading */
+    DICE_CMD_STALE = 1u << 8,          /* "stale" */
+    DICE_CMD_SKIP_MONITOR = 1u << 9,   /* "skip_monitor" */
+    DICE_CMD_SKIP_SLOWLOG = 1u << 10,  /* "skip_slowlog" */
+    DICE_CMD_FAST = 1u << 11,          /* "fast": O(1) or O(log n) */
+    DICE_CMD_NOAUTH = 1u << 12,        /* "no_auth": allowed before AUTH */
     DICE_CMD_MAY_REPLICATE = 1u << 13, /* "may_replicate" */
-    DICE_CMD_NO_MULTI = 1u << 14,  /* "no_multi" */
+    DICE_CMD_NO_MULTI = 1u << 14,      /* "no_multi" */
     DICE_CMD_MOVABLE_KEYS = 1u << 15,  /* "movablekeys" */
-    DICE_CMD_ALLOW_BUSY = 1u << 16 /* "allow_busy" */
+    DICE_CMD_ALLOW_BUSY = 1u << 16     /* "allow_busy" */
 };
 
 /* A command handler. argv[i] (argvlen[i] bytes, not NUL-terminated) are
@@ -53,9 +53,8 @@ typedef void (*dice_command_fn)(dice_client_t *c, int argc,
  * Returns 0, DICE_EINVAL, DICE_ENOMEM. */
 DICE_EXPORT int dice_command_add(dice_server_t *srv, const char *name,
                                  int arity, unsigned flags, int first_key,
-                                 int last_key, int key_step,
-                                 dice_command_fn fn, void *arg,
-                                 const char *summary);
+                                 int last_key, int key_step, dice_command_fn fn,
+                                 void *arg, const char *summary);
 /* Register a sub-command such as CLIENT SETNAME: parent must exist (it may
  * have a NULL handler when it only groups sub-commands). arity counts the
  * parent name and the sub-command. A parent with sub-commands dispatches on
@@ -74,8 +73,8 @@ DICE_EXPORT size_t dice_command_count(dice_server_t *srv);
 /* The built-in Redis-compatible families. */
 enum {
     DICE_BUILTIN_CONNECTION = 1u << 0, /* PING ECHO QUIT HELLO SELECT CLIENT */
-    DICE_BUILTIN_SERVER = 1u << 1,     /* COMMAND INFO CONFIG TIME SHUTDOWN... */
-    DICE_BUILTIN_KEYSPACE = 1u << 2,   /* strings, keys, expiry */
+    DICE_BUILTIN_SERVER = 1u << 1,   /* COMMAND INFO CONFIG TIME SHUTDOWN... */
+    DICE_BUILTIN_KEYSPACE = 1u << 2, /* strings, keys, expiry */
     DICE_BUILTIN_ALL = 0x7fffffff
 };
 /* Register the built-in families selected by mask. A host may add its own

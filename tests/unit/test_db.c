@@ -125,9 +125,8 @@ static void test_overwrite_in_place(void **state) {
     const char *vals[] = {"0123456789abcdef0123", "x", "12345", "-7", "hello"};
     for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-            assert_int_equal(dice_db_set(db, S("k"), vals[i], strlen(vals[i]),
-                                         0, 0),
-                             0);
+            assert_int_equal(
+                dice_db_set(db, S("k"), vals[i], strlen(vals[i]), 0, 0), 0);
             assert_string_equal(get(db, "k", buf, sizeof(buf)), vals[i]);
             assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
             assert_int_equal(at, -1);
@@ -145,9 +144,9 @@ static void test_overwrite_in_place(void **state) {
         assert_int_equal(at, 1700000100000LL);
         assert_int_equal(dice_db_expires(db), 1);
         /* same TTL state, new deadline */
-        assert_int_equal(dice_db_set(db, S("k"), S("42"), DICE_SET_EXPIRE,
-                                     1700000200000LL),
-                         0);
+        assert_int_equal(
+            dice_db_set(db, S("k"), S("42"), DICE_SET_EXPIRE, 1700000200000LL),
+            0);
         assert_string_equal(enc(db, "k"), "int");
         assert_int_equal(dice_db_get_expire(db, S("k"), &at), 0);
         assert_int_equal(at, 1700000200000LL);
@@ -229,13 +228,11 @@ static void test_api_pointers_passed_back(void **state) {
     /* RENAME and COPY onto an existing key named by a pointer into it */
     assert_int_equal(dice_db_set(db, S("dst"), S("old"), 0, 0), 0);
     assert_int_equal(dice_db_keys(db, S("dst"), keep_key, NULL), 1);
-    assert_int_equal(
-        dice_db_rename(db, S("mykey"), kept_key, kept_len, 0), 0);
+    assert_int_equal(dice_db_rename(db, S("mykey"), kept_key, kept_len, 0), 0);
     assert_int_equal(dice_db_exists(db, S("mykey")), 0);
     assert_int_equal(dice_db_set(db, S("src"), S("s"), 0, 0), 0);
     assert_int_equal(dice_db_keys(db, S("dst"), keep_key, NULL), 1);
-    assert_int_equal(
-        dice_db_copy(db, S("src"), db, kept_key, kept_len, 1), 0);
+    assert_int_equal(dice_db_copy(db, S("src"), db, kept_key, kept_len, 1), 0);
     assert_string_equal(get(db, "dst", buf, sizeof(buf)), "s");
 
     /* INCRBY of a non-int value on a key pointer from KEYS */
@@ -247,9 +244,8 @@ static void test_api_pointers_passed_back(void **state) {
 
     /* INCRBYFLOAT returns the stored text */
     assert_int_equal(dice_db_keys(db, S("cnt"), keep_key, NULL), 1);
-    assert_int_equal(dice_db_incrbyfloat(db, kept_key, kept_len, S("0.5"),
-                                         &v, &n),
-                     0);
+    assert_int_equal(
+        dice_db_incrbyfloat(db, kept_key, kept_len, S("0.5"), &v, &n), 0);
     assert_int_equal(n, 4);
     assert_memory_equal(v, "12.5", 4);
     assert_true(hook_bytes > 0);

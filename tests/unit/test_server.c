@@ -119,17 +119,16 @@ static int setup(void **state) {
     assert_int_equal(dice_command_add(f->srv, "echo2", -1, 0, 0, 0, 0,
                                       cmd_echo2, NULL, NULL),
                      0);
-    assert_int_equal(dice_command_add(f->srv, "later", 2, 0, 0, 0, 0,
-                                      cmd_later, NULL, NULL),
-                     0);
+    assert_int_equal(
+        dice_command_add(f->srv, "later", 2, 0, 0, 0, 0, cmd_later, NULL, NULL),
+        0);
     assert_int_equal(
         dice_command_add(f->srv, "work", 1, 0, 0, 0, 0, cmd_work, NULL, NULL),
         0);
     assert_int_equal(
         dice_command_add(f->srv, "bye", 1, 0, 0, 0, 0, cmd_bye, NULL, NULL), 0);
-    assert_int_equal(dice_command_add(f->srv, "grp", -2, 0, 0, 0, 0, NULL,
-                                      NULL, NULL),
-                     0);
+    assert_int_equal(
+        dice_command_add(f->srv, "grp", -2, 0, 0, 0, 0, NULL, NULL, NULL), 0);
     assert_int_equal(dice_command_add_sub(f->srv, "grp", "one", 2, 0, 0, 0, 0,
                                           cmd_sub, "first", NULL),
                      0);
@@ -246,8 +245,8 @@ static void test_pipeline_and_partial(void **state) {
     char *req = malloc(n * 32), *want = malloc(n * 32);
     size_t wlen = 0;
     for (size_t i = 0; i < n; i++) {
-        len += (size_t)sprintf(req + len, "*2\r\n$5\r\necho2\r\n$4\r\n%04zu\r\n",
-                               i);
+        len += (size_t)sprintf(req + len,
+                               "*2\r\n$5\r\necho2\r\n$4\r\n%04zu\r\n", i);
         wlen += (size_t)sprintf(want + wlen, "*1\r\n$4\r\n%04zu\r\n", i);
     }
     send_all(f, fd, req, len);
@@ -315,7 +314,8 @@ static void test_close_after_reply_and_protocol_error(void **state) {
     assert_true(closed_by_server(f, fd));
     close(fd);
     fd = connect_to(f->port);
-    expect(f, fd, "*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length\r\n");
+    expect(f, fd, "*1\r\n$x\r\n",
+           "-ERR Protocol error: invalid bulk length\r\n");
     assert_true(closed_by_server(f, fd));
     close(fd);
 }
@@ -327,9 +327,9 @@ static void test_command_table_api(void **state) {
     assert_int_equal(dice_command_add(f->srv, "bad name", 1, 0, 0, 0, 0,
                                       cmd_hello, NULL, NULL),
                      DICE_EINVAL);
-    assert_int_equal(dice_command_add(f->srv, "x", 0, 0, 0, 0, 0, cmd_hello,
-                                      NULL, NULL),
-                     DICE_EINVAL);
+    assert_int_equal(
+        dice_command_add(f->srv, "x", 0, 0, 0, 0, 0, cmd_hello, NULL, NULL),
+        DICE_EINVAL);
     assert_int_equal(dice_command_add_sub(f->srv, "nosuch", "a", 2, 0, 0, 0, 0,
                                           cmd_sub, NULL, NULL),
                      DICE_ENOENT);
@@ -354,9 +354,9 @@ static void test_command_table_api(void **state) {
     expect(f, cached, "hello\r\n", "+world\r\n");
     close(cached);
     /* Replace, then remove. */
-    assert_int_equal(dice_command_add(f->srv, "HELLO", 1, 0, 0, 0, 0,
-                                      cmd_bye, NULL, NULL),
-                     0);
+    assert_int_equal(
+        dice_command_add(f->srv, "HELLO", 1, 0, 0, 0, 0, cmd_bye, NULL, NULL),
+        0);
     assert_int_equal(dice_command_count(f->srv), n);
     int fd = connect_to(f->port);
     expect(f, fd, "hello\r\n", "+OK\r\n");
@@ -374,15 +374,15 @@ static void test_command_table_api(void **state) {
 static void test_config(void **state) {
     fixture_t *f = *state;
     char buf[64];
-    assert_int_equal(dice_server_config_set(f->srv, "nosuch", "1"), DICE_ENOENT);
+    assert_int_equal(dice_server_config_set(f->srv, "nosuch", "1"),
+                     DICE_ENOENT);
     assert_int_equal(dice_server_config_set(f->srv, "maxclients", "abc"),
                      DICE_EINVAL);
     assert_int_equal(dice_server_config_set(f->srv, "maxclients", "0"),
                      DICE_EINVAL);
     assert_int_equal(dice_server_config_set(f->srv, "maxclients", "123"), 0);
-    assert_int_equal(dice_server_config_get(f->srv, "maxclients", buf,
-                                            sizeof(buf)),
-                     3);
+    assert_int_equal(
+        dice_server_config_get(f->srv, "maxclients", buf, sizeof(buf)), 3);
     assert_string_equal(buf, "123");
     assert_int_equal(
         dice_server_config_set(f->srv, "proto-max-bulk-len", "2mb"), 0);

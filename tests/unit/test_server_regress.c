@@ -63,9 +63,9 @@ static void cmd_again(dice_client_t *c, int argc, const char *const *argv,
 static void cmd_again(dice_client_t *c, int argc, const char *const *argv,
                       const size_t *argvlen, void *arg) {
     (void)argc, (void)argv, (void)argvlen, (void)arg;
-    assert_int_equal(dice_command_add(srv, "again", 1, 0, 0, 0, 0, cmd_again,
-                                      NULL, NULL),
-                     0);
+    assert_int_equal(
+        dice_command_add(srv, "again", 1, 0, 0, 0, 0, cmd_again, NULL, NULL),
+        0);
     dice_reply_ok(c);
 }
 
@@ -278,8 +278,8 @@ static void test_emfile_sheds_once(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_client_killed_during_resume,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_killed_during_resume, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_command_replaced_while_in_use,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
