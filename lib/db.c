@@ -207,7 +207,7 @@ static void entry_dealloc(dice_keyspace_t *ks, uint8_t *e) {
 /* Bytes usable at e: its slot's size, or what malloc gave it. */
 static size_t entry_capacity(uint8_t *e) {
     unsigned cls = HDR_CLS(e[0]);
-    return cls ? dice_pool_class_size[cls] : malloc_usable_size(e);
+    return cls ? dice_pool_slot_size(cls) : malloc_usable_size(e);
 }
 
 static uint8_t *entry_build(dice_keyspace_t *ks, uint8_t hdr, uint32_t clock,

@@ -107,7 +107,10 @@ void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 /* Size classes: 0 means "not pooled" (plain malloc), 1..3 are 16, 24 and
  * 32-byte slots. */
 #define DICE_POOL_CLASSES 4
-extern const uint8_t dice_pool_class_size[DICE_POOL_CLASSES];
+/* Slot size of a class (1..3): 16, 24, 32. */
+static inline size_t dice_pool_slot_size(unsigned cls) {
+    return 8 + 8 * (size_t)cls;
+}
 
 typedef struct dice_pool {
     void *free[DICE_POOL_CLASSES]; /* per-class free lists */

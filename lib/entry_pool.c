@@ -16,8 +16,6 @@
 
 #define POOL_PAGE (64 * 1024)
 
-const uint8_t dice_pool_class_size[DICE_POOL_CLASSES] = {0, 16, 24, 32};
-
 void *dice_pool_alloc(dice_pool_t *p, unsigned cls) {
     void *slot = p->free[cls];
     if (slot) {
@@ -25,7 +23,7 @@ void *dice_pool_alloc(dice_pool_t *p, unsigned cls) {
         p->live++;
         return slot;
     }
-    size_t sz = dice_pool_class_size[cls];
+    size_t sz = dice_pool_slot_size(cls);
     if (p->left < sz) {
         if (p->npages == p->cap) {
             size_t nc = p->cap ? p->cap * 2 : 16;

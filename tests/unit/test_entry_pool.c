@@ -20,9 +20,9 @@ static void test_classes(void **state) {
     assert_int_equal(dice_pool_class(25), 3);
     assert_int_equal(dice_pool_class(32), 3);
     assert_int_equal(dice_pool_class(33), 0);
-    assert_int_equal(dice_pool_class_size[1], 16);
-    assert_int_equal(dice_pool_class_size[2], 24);
-    assert_int_equal(dice_pool_class_size[3], 32);
+    assert_int_equal(dice_pool_slot_size(1), 16);
+    assert_int_equal(dice_pool_slot_size(2), 24);
+    assert_int_equal(dice_pool_slot_size(3), 32);
 }
 
 static void test_reuse_and_release(void **state) {
@@ -60,17 +60,17 @@ static void test_many_no_overlap(void **state) {
         s[i] = dice_pool_alloc(&p, cls[i]);
         assert_non_null(s[i]);
         assert_int_equal((uintptr_t)s[i] % 8, 0);
-        memset(s[i], i & 0xff, dice_pool_class_size[cls[i]]);
+        memset(s[i], i & 0xff, dice_pool_slot_size(cls[i]));
     }
     assert_true(p.npages > 30);
     for (int i = 0; i < N; i += 2)
         dice_pool_free(&p, s[i], cls[i]);
     for (int i = 0; i < N; i += 2) {
         s[i] = dice_pool_alloc(&p, cls[i]);
-        memset(s[i], i & 0xff, dice_pool_class_size[cls[i]]);
+        memset(s[i], i & 0xff, dice_pool_slot_size(cls[i]));
     }
     for (int i = 0; i < N; i++)
-        for (unsigned j = 0; j < dice_pool_class_size[cls[i]]; j++)
+        for (unsigned j = 0; j < dice_pool_slot_size(cls[i]); j++)
             assert_int_equal(s[i][j], i & 0xff);
     for (int i = 0; i < N; i++)
         dice_pool_free(&p, s[i], cls[i]);
