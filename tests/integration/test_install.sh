@@ -15,7 +15,8 @@ prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
 for f in include/dice/dice.h include/dice/loop.h lib/pkgconfig/dice.pc \
-         lib/cmake/dice/diceConfig.cmake bin/dice-server; do
+         lib/cmake/dice/diceConfig.cmake bin/dice-server \
+         share/man/man1/dice-server.1; do
     [ -e "$prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
 done
 ls "$prefix"/lib/libdice.so.* >/dev/null
