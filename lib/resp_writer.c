@@ -141,38 +141,30 @@ size_t dice_fmt_ll(char *dst, long long v) {
     return dice_fmt_ull(dst, (unsigned long long)v);
 }
 
+/* nan, inf and -inf spelled out rather than left to printf: libcs differ
+ * ("-nan", "Infinity"), and Redis writes these exact words. Returns the
+ * length, or 0 for a finite value. */
+static size_t fmt_nonfinite(char *dst, int nan, int inf, int negative) {
+    const char *w = nan ? "nan" : !inf ? NULL : negative ? "-inf" : "inf";
+    if (!w)
+        return 0;
+    size_t n = strlen(w);
+    memcpy(dst, w, n + 1);
+    return n;
+}
+
 size_t dice_fmt_double(char *dst, double d) {
-    /* Spelled out rather than left to printf: libcs differ ("-nan",
-     * "Infinity"), and Redis writes these exact words. */
-    if (isnan(d)) {
-        memcpy(dst, "nan", 4);
-        return 3;
-    }
-    if (isinf(d)) {
-        if (d > 0) {
-            memcpy(dst, "inf", 4);
-            return 3;
-        }
-        memcpy(dst, "-inf", 5);
-        return 4;
-    }
+    size_t special = fmt_nonfinite(dst, isnan(d), isinf(d), d < 0);
+    if (special)
+        return special;
     int n = snprintf(dst, DICE_FMT_DOUBLE_MAX, "%.17g", d);
     return n > 0 ? (size_t)n : 0;
 }
 
 size_t dice_fmt_long_double_human(char *dst, long double v) {
-    if (isnan(v)) {
-        memcpy(dst, "nan", 4);
-        return 3;
-    }
-    if (isinf(v)) {
-        if (v > 0) {
-            memcpy(dst, "inf", 4);
-            return 3;
-        }
-        memcpy(dst, "-inf", 5);
-        return 4;
-    }
+    size_t special = fmt_nonfinite(dst, isnan(v), isinf(v), v < 0);
+    if (special)
+        return special;
     int n = snprintf(dst, DICE_FMT_LDOUBLE_MAX, "%.17Lf", v);
     if (n < 0 || n + 1 > DICE_FMT_LDOUBLE_MAX)
         return 0;
