@@ -22,6 +22,8 @@
  * SIGTERM, after letting the workers finish the jobs they started. */
 #include <dice/dice.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,16 +72,19 @@ static void job_done(dice_loop_t *loop, void *arg) {
     free(j);
 }
 
-/* Strict base-10 integer (argv slices are not NUL-terminated). */
+/* Strict base-10 integer (argv slices are not NUL-terminated): digits
+ * with an optional leading '-', nothing else, and in range. */
 static int parse_ll(const char *s, size_t len, long long *out) {
     char buf[32];
-    if (len == 0 || len >= sizeof(buf))
+    if (len == 0 || len >= sizeof(buf) ||
+        !(isdigit((unsigned char)s[0]) || (s[0] == '-' && len > 1)))
         return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *end;
+    errno = 0;
     *out = strtoll(buf, &end, 10);
-    return *end == '\0';
+    return *end == '\0' && errno != ERANGE;
 }
 
 /* SLOWSQUARE n [ms] */

@@ -124,10 +124,15 @@ static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     (void)argc;
     long long id;
-    /* Redis reads the index as an int: anything else is "not an integer". */
-    if (dice_parse_ll(argv[1], argvlen[1], &id) < 0 || id < -2147483648LL ||
-        id > 2147483647LL) {
+    /* Redis reads the index as an int (getIntFromObjectOrReply), with
+     * its own text for a number outside the int range. */
+    if (dice_parse_ll(argv[1], argvlen[1], &id) < 0) {
         dice_reply_errstr(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (id < -2147483648LL || id > 2147483647LL) {
+        dice_reply_errstr(c, "ERR value is out of range, value must between "
+                             "-2147483648 and 2147483647");
         return;
     }
     if (id < 0 || id >= c->srv->cfg.databases) {
@@ -190,31 +195,29 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
             return;
         }
     }
-    int user = -1, name = -1;
+    /* Options act as they are read, as in Redis 7.0: an AUTH that succeeds
+     * or a name that is set stays so even if a later option is wrong. */
     for (int j = next; j < argc; j++) {
         int more = argc - j - 1;
         if (dice_eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
-            user = j + 1;
+            if (!auth_check(srv, argv[j + 1], argvlen[j + 1], argv[j + 2],
+                            argvlen[j + 2])) {
+                dice_reply_errstr(
+                    c, "WRONGPASS invalid username-password pair or user "
+                       "is disabled.");
+                return;
+            }
+            set_authenticated(c, true);
             j += 2;
         } else if (dice_eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
-            name = j + 1;
+            if (!client_setname(c, argv[j + 1], argvlen[j + 1]))
+                return;
             j += 1;
         } else {
-            int n = argvlen[j] < 128 ? (int)argvlen[j] : 128;
-            dice_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", n,
-                              argv[j]);
+            dice_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                              (int)argvlen[j], argv[j]);
             return;
         }
-    }
-    if (user >= 0) {
-        if (!auth_check(srv, argv[user], argvlen[user], argv[user + 1],
-                        argvlen[user + 1])) {
-            dice_reply_errstr(
-                c, "WRONGPASS invalid username-password pair or user "
-                   "is disabled.");
-            return;
-        }
-        set_authenticated(c, true);
     }
     if (!c->authenticated && srv->cfg.requirepass) {
         dice_reply_errstr(
@@ -224,8 +227,6 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
                "select the RESP protocol version at the same time");
         return;
     }
-    if (name >= 0 && !client_setname(c, argv[name], argvlen[name]))
-        return;
     if (ver)
         c->proto = (int)ver;
     dice_reply_map(c, 7);
@@ -301,7 +302,7 @@ static void cmd_client_setinfo(dice_client_t *c, int argc,
     (void)arg;
     (void)argc;
     char **slot;
-    int an = argvlen[2] < 128 ? (int)argvlen[2] : 128;
+    int an = (int)argvlen[2];
     if (dice_eqci(argv[2], argvlen[2], "lib-name")) {
         slot = &c->lib_name;
     } else if (dice_eqci(argv[2], argvlen[2], "lib-ver")) {
@@ -442,7 +443,7 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
     if (argc == 4 && dice_eqci(argv[2], argvlen[2], "type")) {
         int type = client_type_by_name(argv[3], argvlen[3]);
         if (type == CTYPE_UNKNOWN) {
-            int n = argvlen[3] < 128 ? (int)argvlen[3] : 128;
+            int n = (int)argvlen[3];
             dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
             return;
         }
@@ -514,7 +515,7 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
             } else if (more && dice_eqci(o, ol, "type")) {
                 type = client_type_by_name(argv[i + 1], argvlen[i + 1]);
                 if (type == CTYPE_UNKNOWN) {
-                    int n = argvlen[i + 1] < 128 ? (int)argvlen[i + 1] : 128;
+                    int n = (int)argvlen[i + 1];
                     dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n,
                                       argv[i + 1]);
                     return;
@@ -528,7 +529,7 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
             } else if (more && dice_eqci(o, ol, "user")) {
                 if (argvlen[i + 1] != 7 ||
                     memcmp(argv[i + 1], "default", 7) != 0) {
-                    int n = argvlen[i + 1] < 128 ? (int)argvlen[i + 1] : 128;
+                    int n = (int)argvlen[i + 1];
                     dice_reply_errorf(c, "ERR No such user '%.*s'", n,
                                       argv[i + 1]);
                     return;

@@ -4,6 +4,7 @@
  * COMMAND INFO / DOCS describe. */
 #include "server_internal.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -896,15 +897,17 @@ static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
     for (int i = 2; i < argc; i++) {
         /* A name without glob characters is looked up directly and
          * reported as the client spelled it, as Redis 7.0 does. */
-        char name[128], val[1024];
+        char name[128];
         if (argvlen[i] < sizeof(name) && !memchr(argv[i], '\0', argvlen[i]) &&
             !memchr(argv[i], '*', argvlen[i]) &&
             !memchr(argv[i], '?', argvlen[i]) &&
             !memchr(argv[i], '[', argvlen[i])) {
             memcpy(name, argv[i], argvlen[i]);
             name[argvlen[i]] = '\0';
-            if (dice_server_config_get(c->srv, name, val, sizeof(val)) >= 0)
+            char *val = dice_config_value(c->srv, name);
+            if (val)
                 cfg_collect(&a, name, val);
+            free(val);
             continue;
         }
         dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
@@ -936,9 +939,10 @@ static char *dup_arg(const char *s, size_t len) {
 }
 
 /* CONFIG SET name value [name value ...]: every name is checked first
- * (unknown, immutable, repeated), then the values are applied in order;
- * if one fails, those already applied get their old values back, so the
- * command takes effect whole or not at all. */
+ * (unknown, immutable, repeated) without changing anything, then the
+ * values are applied in order; if one fails, a snapshot of all settings
+ * taken before is put back, so the command takes effect whole or not at
+ * all. */
 static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
                            const size_t *argvlen, void *arg) {
     (void)arg;
@@ -950,9 +954,9 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     int npairs = (argc - 2) / 2;
     char **names = calloc((size_t)npairs, sizeof(char *));
     char **values = calloc((size_t)npairs, sizeof(char *));
-    char **olds = calloc((size_t)npairs, sizeof(char *));
-    int applied = 0;
-    if (!names || !values || !olds)
+    dice_settings_t saved;
+    int have_saved = 0;
+    if (!names || !values)
         goto oom;
     for (int i = 0; i < npairs; i++) {
         const char *n = argv[2 + 2 * i];
@@ -966,52 +970,43 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
         for (char *p = names[i]; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p | 0x20);
-        int nlp = nl < 128 ? (int)nl : 128;
-        char cur[1024];
-        int len = memchr(n, '\0', nl)
-                      ? DICE_ENOENT
-                      : dice_server_config_get(srv, names[i], cur, sizeof(cur));
-        if (len < 0) {
+        int rc = memchr(n, '\0', nl) ? DICE_ENOENT
+                                     : dice_config_check(srv, names[i]);
+        if (rc == DICE_ENOENT) {
             dice_reply_errorf(c,
                               "ERR Unknown option or number of arguments "
                               "for CONFIG SET - '%.*s'",
-                              nlp, n);
+                              (int)nl, n);
             goto out;
         }
-        olds[i] = strdup(cur);
-        if (!olds[i])
-            goto oom;
-        /* Setting the current value again is how we learn, without
-         * changing anything, whether the setting is frozen now. */
-        if (dice_server_config_set(srv, names[i], cur) == DICE_ESTATE) {
+        if (rc < 0) {
             dice_reply_errorf(c,
                               "ERR CONFIG SET failed (possibly related to "
-                              "argument '%.*s') - %s",
-                              nlp, names[i], dice_server_config_error(srv));
+                              "argument '%s') - %s",
+                              names[i], dice_server_config_error(srv));
             goto out;
         }
         for (int j = 0; j < i; j++) {
             if (strcasecmp(names[j], names[i]) == 0) {
                 dice_reply_errorf(c,
                                   "ERR CONFIG SET failed (possibly related "
-                                  "to argument '%.*s') - duplicate "
-                                  "parameter",
-                                  nlp, names[i]);
+                                  "to argument '%s') - duplicate parameter",
+                                  names[i]);
                 goto out;
             }
         }
     }
-    for (; applied < npairs; applied++) {
-        int rc = dice_server_config_set(srv, names[applied], values[applied]);
-        if (rc < 0) {
-            size_t nl = strlen(names[applied]);
+    if (dice_config_snapshot(srv, &saved) < 0)
+        goto oom;
+    have_saved = 1;
+    for (int i = 0; i < npairs; i++) {
+        if (dice_server_config_set(srv, names[i], values[i]) < 0) {
             dice_reply_errorf(c,
                               "ERR CONFIG SET failed (possibly related to "
-                              "argument '%.*s') - %s",
-                              nl < 128 ? (int)nl : 128, names[applied],
-                              dice_server_config_error(srv));
-            for (int j = applied - 1; j >= 0; j--)
-                dice_server_config_set(srv, names[j], olds[j]);
+                              "argument '%s') - %s",
+                              names[i], dice_server_config_error(srv));
+            dice_config_restore(srv, &saved);
+            have_saved = 0;
             goto out;
         }
     }
@@ -1020,16 +1015,15 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
 oom:
     dice_reply_errstr(c, "ERR out of memory");
 out:
+    if (have_saved)
+        dice_settings_free(&saved);
     for (int i = 0; i < npairs && names; i++) {
         free(names[i]);
         if (values)
             free(values[i]);
-        if (olds)
-            free(olds[i]);
     }
     free(names);
     free(values);
-    free(olds);
 }
 
 static void cmd_config_resetstat(dice_client_t *c, int argc,
@@ -1171,11 +1165,15 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
         memcpy(num, argv[2], n);
         num[n] = '\0';
         double secs = strtod(num, NULL);
+        /* inf or 1e19 would overflow time_t (undefined, and nanosleep
+         * then fails forever): a day is long enough for any test. */
+        if (secs > 86400)
+            secs = 86400;
         if (secs > 0) {
             struct timespec ts;
             ts.tv_sec = (time_t)secs;
             ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-            while (nanosleep(&ts, &ts) < 0)
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
         }
         dice_reply_ok(c);

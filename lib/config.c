@@ -167,6 +167,49 @@ static void config_applied(dice_server_t *srv, const setting_t *st) {
     }
 }
 
+/* True (with the error text set) if st cannot change now. The keyspace is
+ * sized when the built-in keyspace commands are added: after that,
+ * "databases" is as fixed as a started server's port. */
+static bool setting_frozen(dice_server_t *srv, const setting_t *st) {
+    if ((st->immutable && srv->started) ||
+        (st->off == offsetof(dice_settings_t, databases) && srv->keyspace)) {
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                 "can't set immutable config");
+        return true;
+    }
+    return false;
+}
+
+int dice_config_check(dice_server_t *srv, const char *name) {
+    const setting_t *st = find_setting(name);
+    if (!st)
+        return DICE_ENOENT;
+    return setting_frozen(srv, st) ? DICE_ESTATE : 0;
+}
+
+int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
+    *out = srv->cfg;
+    out->bind = out->requirepass = out->dir = out->logfile = NULL;
+    const char *src[] = {srv->cfg.bind, srv->cfg.requirepass, srv->cfg.dir,
+                         srv->cfg.logfile};
+    char **dst[] = {&out->bind, &out->requirepass, &out->dir, &out->logfile};
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        if (src[i] && !(*dst[i] = strdup(src[i]))) {
+            dice_settings_free(out);
+            return DICE_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void dice_config_restore(dice_server_t *srv, dice_settings_t *saved) {
+    dice_settings_free(&srv->cfg);
+    srv->cfg = *saved;
+    memset(saved, 0, sizeof(*saved));
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        config_applied(srv, &settings[i]);
+}
+
 int dice_server_config_set(dice_server_t *srv, const char *name,
                            const char *value) {
     if (!srv || !name || !value)
@@ -177,14 +220,8 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                  name);
         return DICE_ENOENT;
     }
-    /* The keyspace is sized when the built-in keyspace commands are added:
-     * after that, "databases" is as fixed as a started server's port. */
-    if ((st->immutable && srv->started) ||
-        (st->off == offsetof(dice_settings_t, databases) && srv->keyspace)) {
-        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
-                 "can't set immutable config");
+    if (setting_frozen(srv, st))
         return DICE_ESTATE;
-    }
     long long v;
     switch (st->type) {
     case T_INT:
@@ -262,15 +299,30 @@ int dice_server_config_get(dice_server_t *srv, const char *name, char *buf,
     return format_setting(srv, st, buf, size);
 }
 
+/* The whole value of st, malloc'd (strings such as requirepass have no
+ * length limit). NULL when out of memory. */
+static char *setting_value(dice_server_t *srv, const setting_t *st) {
+    int n = format_setting(srv, st, NULL, 0);
+    char *v = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (v)
+        format_setting(srv, st, v, (size_t)n + 1);
+    return v;
+}
+
+char *dice_config_value(dice_server_t *srv, const char *name) {
+    const setting_t *st = find_setting(name);
+    return st ? setting_value(srv, st) : NULL;
+}
+
 void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
                        dice_config_visit_fn fn, void *arg) {
-    char val[1024];
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         const setting_t *st = &settings[i];
         if (!dice_glob_match(pattern, plen, st->name, strlen(st->name), 1))
             continue;
-        format_setting(srv, st, val, sizeof(val));
-        fn(arg, st->name, val);
+        char *val = setting_value(srv, st);
+        fn(arg, st->name, val ? val : "");
+        free(val);
     }
 }
 

@@ -560,9 +560,18 @@ int dice_reply_errorf(dice_client_t *c, const char *fmt, ...) {
     va_end(ap);
     if (n < 0)
         return DICE_EINVAL;
-    if ((size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
-    return dice_reply_error(c, buf, (size_t)n);
+    if ((size_t)n < sizeof(buf))
+        return dice_reply_error(c, buf, (size_t)n);
+    /* Redis echoes arguments in errors whole: format again on the heap. */
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return dice_reply_error(c, buf, sizeof(buf) - 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = dice_reply_error(c, big, (size_t)n);
+    free(big);
+    return rc;
 }
 
 /* Write as much pending output as the socket takes. Returns 0 when all is

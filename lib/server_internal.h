@@ -272,6 +272,17 @@ typedef void (*dice_config_visit_fn)(void *arg, const char *name,
                                      const char *value);
 void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
                        dice_config_visit_fn fn, void *arg);
+/* A setting's whole current value, malloc'd; NULL if unknown or no
+ * memory. */
+char *dice_config_value(dice_server_t *srv, const char *name);
+/* 0 if the setting exists and may change now, DICE_ENOENT or DICE_ESTATE
+ * (error text in cfg_err); changes nothing. */
+int dice_config_check(dice_server_t *srv, const char *name);
+/* Copy every setting (strings duplicated), and put such a copy back (taking
+ * its strings) with all side effects re-applied: CONFIG SET's
+ * all-or-nothing. */
+int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out);
+void dice_config_restore(dice_server_t *srv, dice_settings_t *saved);
 /* Split a line into arguments with Redis's inline quoting rules. Returns
  * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
  * in *out (free with dice_split_free), or -1 on unbalanced quotes. */

@@ -318,6 +318,10 @@ class Loop:
         self._timer_cb = TIMER_CB(self._on_timer)
         self._errors = []
         self._aio = None
+        # Servers on this loop: C calls their handlers for as long as the
+        # loop runs, so the loop keeps them (and their ctypes callbacks)
+        # alive until they are closed.
+        self._servers = set()
 
     @property
     def ptr(self):
@@ -361,9 +365,9 @@ class Loop:
 
     def _on_post(self, loop, arg):
         with self._post_mu:
-            fn = self._posts.pop(0) if self._posts else None
-        if fn:
-            self._guard(fn)
+            entry = self._posts.pop(0) if self._posts else None
+        if entry:
+            self._guard(entry[0])
 
     def watch(self, fd, events, fn):
         """Call fn(fd, events) when fd is ready (READABLE|WRITABLE)."""
@@ -394,14 +398,19 @@ class Loop:
 
     def post(self, fn):
         """Thread-safe: run fn() on the loop's thread soon."""
-        with self._post_mu:
-            self._posts.append(fn)
         # One shared C callback; the Python queue keeps the order, which is
-        # also the order dice_loop_post runs them in.
+        # also the order dice_loop_post runs them in. Each entry is a new
+        # list, so a failed post removes exactly its own entry.
+        entry = [fn]
+        with self._post_mu:
+            self._posts.append(entry)
         rc = _L().dice_loop_post(self._p, self._post_cb, None)
         if rc < 0:
             with self._post_mu:
-                self._posts.remove(fn)
+                for i, e in enumerate(self._posts):
+                    if e is entry:
+                        del self._posts[i]
+                        break
             raise DiceError(rc)
 
     def stop(self):
@@ -699,6 +708,7 @@ class Server:
         self._commands = {}  # name -> COMMAND_FN object (kept alive)
         self._shutdown_cb = None
         self._log_cb = None
+        loop._servers.add(self)
 
     @property
     def ptr(self):
@@ -708,6 +718,7 @@ class Server:
         if self._p:
             _L().dice_server_free(self._p)
             self._p = None
+        self.loop._servers.discard(self)
 
     def config_set(self, name, value):
         """Set a redis.conf setting by name (values as text or int)."""
@@ -755,6 +766,7 @@ class Server:
         def trampoline(c, argc, argv, argvlen, arg):
             # argv slices point into the connection's buffer and are valid
             # only now: string_at copies them.
+            client = None
             try:
                 args = [ctypes.string_at(argv[i], argvlen[i])
                         for i in range(argc)]
@@ -773,6 +785,14 @@ class Server:
                 self.loop._errors.append(e)
                 _L().dice_loop_stop(self.loop.ptr)
                 value = ReplyError("ERR interrupted")
+            if client is not None and client._held:
+                # It raised after hold(): its reply callable still owes the
+                # one reply, so answering here would shift every later one.
+                # The error goes to run()/run_once() instead.
+                if isinstance(value, ReplyError):
+                    self.loop._errors.append(value)
+                    _L().dice_loop_stop(self.loop.ptr)
+                return
             _send_reply(c, value)
 
         cfn = COMMAND_FN(trampoline)

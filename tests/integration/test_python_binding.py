@@ -475,6 +475,86 @@ class ReaderChecks(unittest.TestCase):
         self.assertEqual(objs, {})
 
 
+class InProcessLifetimes(unittest.TestCase):
+    """Binding lifetimes, with the loop driven from this process."""
+
+    @classmethod
+    def setUpClass(cls):
+        import dice
+        cls.dice = dice
+        dice.load_library(LIB)
+
+    def drive(self, loop, conn, data, nreplies):
+        """Send data, run the loop until nreplies replies arrived."""
+        conn.sock.setblocking(False)
+        conn.sock.sendall(data)
+        out = []
+        deadline = time.time() + 10
+        while len(out) < nreplies and time.time() < deadline:
+            try:
+                loop.run_once(10)
+            except Exception as e:  # an error a handler left for run_once
+                out.append(("raised", e))
+                continue
+            try:
+                conn.buf += conn.sock.recv(65536)
+            except BlockingIOError:
+                pass
+            while conn.buf:
+                try:
+                    saved = conn.buf
+                    conn.sock.setblocking(True)
+                    conn.sock.settimeout(0.001)
+                    out.append(conn.read_reply())
+                except Exception:
+                    conn.buf = saved
+                    break
+                finally:
+                    conn.sock.setblocking(False)
+        return out
+
+    def test_server_dropped_by_caller_keeps_serving(self):
+        dice = self.dice
+        loop = dice.Loop()
+
+        def make():
+            srv = dice.Server(loop)
+            srv.command("hi", lambda args: b"there", arity=1)
+            return srv.start(port=0)
+
+        port = make()
+        gc.collect()
+        c = dicetest.Conn(port)
+        self.assertEqual(self.drive(loop, c, b"HI\r\n", 1), [b"$5\r\nthere\r\n"])
+        c.close()
+        for srv in list(loop._servers):
+            srv.close()
+        loop.close()
+
+    def test_raise_after_hold_sends_one_reply(self):
+        dice = self.dice
+        loop = dice.Loop()
+        srv = dice.Server(loop)
+        srv.add_builtins()
+
+        def slow(client, args):
+            reply = client.hold()
+            loop.call_later(50, lambda: reply(b"late"))
+            raise ValueError("oops after hold")
+
+        srv.command("slow", slow, arity=1, with_client=True)
+        port = srv.start(port=0)
+        c = dicetest.Conn(port)
+        got = self.drive(loop, c, b"SLOW\r\nPING\r\n", 3)
+        replies = [r for r in got if not isinstance(r, tuple)]
+        raised = [r for r in got if isinstance(r, tuple)]
+        self.assertEqual(replies, [b"$4\r\nlate\r\n", b"+PONG\r\n"])
+        self.assertEqual(len(raised), 1)
+        c.close()
+        srv.close()
+        loop.close()
+
+
 class ExampleServer(unittest.TestCase):
     def test_demo_both_modes(self):
         script = os.path.join(PYDIR, "example_server.py")
