@@ -426,11 +426,15 @@ static void client_close_socket(dice_client_t *c) {
     c->fd = -1;
 }
 
+/* Close c's socket and free c, unless something still refers to it: a
+ * holder (dice_client_hold), our own code running on its behalf (busy), or
+ * the pending-write list. Those call this again when they let go, so every
+ * "is it closed? then free it" site can simply call it. */
 void dice_client_free_now(dice_client_t *c) {
     dice_server_t *srv = c->srv;
     client_close_socket(c);
     if (c->holds > 0 || c->busy || (c->flags & CLIENT_PENDING_WRITE))
-        return; /* freed by whoever holds it: release, dispatch or flush */
+        return;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -655,8 +659,8 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
             client_maybe_resume(c);
             c->busy--;
         }
-        if ((c->flags & CLIENT_CLOSED) && !(c->flags & CLIENT_PENDING_WRITE))
-            dice_client_free_now(c);
+        if (c->flags & CLIENT_CLOSED)
+            dice_client_free_now(c); /* frees only if nothing holds it */
     }
     srv->npending = 0;
 }
@@ -763,8 +767,7 @@ static void client_process_input(dice_client_t *c) {
     size_t used = client_run(c, c->parser, c->qbuf, c->qlen);
     c->busy--;
     if (c->flags & CLIENT_CLOSED) {
-        if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
-            dice_client_free_now(c);
+        dice_client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     if (used >= c->qlen) {
@@ -864,8 +867,7 @@ static void client_read(dice_client_t *c, int fd) {
     srv->parsing = NULL;
     if (c->flags & CLIENT_CLOSED) {
         dice_req_parser_reset(srv->parser);
-        if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
-            dice_client_free_now(c);
+        dice_client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     if (used < (size_t)n) {
@@ -902,8 +904,7 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
         client_maybe_resume(c);
         c->busy--;
         if (c->flags & CLIENT_CLOSED) {
-            if (!c->holds && !c->busy && !(c->flags & CLIENT_PENDING_WRITE))
-                dice_client_free_now(c);
+            dice_client_free_now(c); /* frees only if nothing holds it */
             return;
         }
     }
@@ -956,8 +957,7 @@ void dice_client_release(dice_client_t *c) {
         return;
     c->flags &= ~CLIENT_HELD;
     if (c->flags & CLIENT_CLOSED) {
-        if (!c->busy && !(c->flags & CLIENT_PENDING_WRITE))
-            dice_client_free_now(c);
+        dice_client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     /* Commands that arrived while held wait in qbuf; a release from inside
