@@ -624,95 +624,63 @@ static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- Registration ------------------------------------------------------- */
 
-typedef struct {
-    const char *name;
-    int arity;
-    unsigned flags;
-    dice_command_fn fn;
-    const char *summary;
-    const char *since;
-    const char *complexity;
-    const char *tips;
-} entry_t;
-
 #define F_CONN_NOAUTH                                                          \
     (DICE_CMD_NOSCRIPT | DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST |   \
      DICE_CMD_NOAUTH | DICE_CMD_ALLOW_BUSY)
 #define F_CLIENT (DICE_CMD_NOSCRIPT | DICE_CMD_LOADING | DICE_CMD_STALE)
 #define F_CLIENT_ADMIN (DICE_CMD_ADMIN | F_CLIENT)
 
-static const entry_t top[] = {
+static const dice_cmd_entry_t top[] = {
     {"ping", -1, DICE_CMD_FAST, cmd_ping,
-     "Check the connection: PONG, or the given message", "1.0.0", "O(1)",
+     "Check the connection: PONG, or the given message", "1.0.0", "O(1)", 0,
      "request_policy:all_shards response_policy:all_succeeded"},
     {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_echo,
-     "Reply with the given string", "1.0.0", "O(1)", NULL},
+     "Reply with the given string", "1.0.0", "O(1)", 0, NULL},
     {"quit", -1, F_CONN_NOAUTH, cmd_quit,
-     "Close this connection once the reply is sent", "1.0.0", "O(1)", NULL},
+     "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL},
     {"hello", -1, F_CONN_NOAUTH, cmd_hello,
      "Choose the protocol (2 or 3), optionally authenticate and name the "
      "connection, and describe the server",
-     "6.0.0", "O(1)", NULL},
+     "6.0.0", "O(1)", 0, NULL},
     {"auth", -2, F_CONN_NOAUTH, cmd_auth,
      "Authenticate this connection with a password", "1.0.0",
-     "O(N) where N is the number of passwords defined for the user", NULL},
+     "O(N) where N is the number of passwords defined for the user", 0, NULL},
     {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_select,
-     "Switch this connection to another numbered database", "1.0.0", "O(1)",
+     "Switch this connection to another numbered database", "1.0.0", "O(1)", 0,
      NULL},
     {"reset", 1, F_CONN_NOAUTH, cmd_reset,
-     "Return this connection to its initial state", "6.2.0", "O(1)", NULL},
+     "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL},
 };
 
-static const entry_t client_subs[] = {
+static const dice_cmd_entry_t client_subs[] = {
     {"id", 2, F_CLIENT, cmd_client_id, "Get this connection's unique id",
-     "5.0.0", "O(1)", NULL},
+     "5.0.0", "O(1)", 0, NULL},
     {"setname", 3, F_CLIENT, cmd_client_setname, "Name this connection",
-     "2.6.9", "O(1)", NULL},
+     "2.6.9", "O(1)", 0, NULL},
     {"getname", 2, F_CLIENT, cmd_client_getname,
-     "Get the name of this connection", "2.6.9", "O(1)", NULL},
+     "Get the name of this connection", "2.6.9", "O(1)", 0, NULL},
     {"setinfo", 4, F_CLIENT, cmd_client_setinfo,
      "Record the client library's name or version for this connection", "7.2.0",
-     "O(1)", NULL},
+     "O(1)", 0, NULL},
     {"info", 2, F_CLIENT, cmd_client_info,
-     "Describe this connection in CLIENT LIST form", "6.2.0", "O(1)",
+     "Describe this connection in CLIENT LIST form", "6.2.0", "O(1)", 0,
      "nondeterministic_output"},
     {"list", -2, F_CLIENT_ADMIN, cmd_client_list,
      "Describe the open connections, one per line", "2.4.0",
-     "O(N) where N is the number of client connections",
+     "O(N) where N is the number of client connections", 0,
      "nondeterministic_output"},
     {"kill", -3, F_CLIENT_ADMIN, cmd_client_kill,
      "Close the connections matching an address or filters", "2.4.0",
-     "O(N) where N is the number of client connections", NULL},
+     "O(N) where N is the number of client connections", 0, NULL},
     {"no-evict", 3, F_CLIENT_ADMIN, cmd_client_no_evict,
-     "Set whether this connection may be evicted", "7.0.0", "O(1)", NULL},
+     "Set whether this connection may be evicted", "7.0.0", "O(1)", 0, NULL},
     {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, cmd_client_help,
-     "Describe the CLIENT sub-commands", "5.0.0", "O(1)", NULL},
+     "Describe the CLIENT sub-commands", "5.0.0", "O(1)", 0, NULL},
 };
 
-static int add_entries(dice_server_t *srv, const char *parent, const entry_t *e,
-                       size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int rc = parent
-                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
-                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
-                                            e[i].summary)
-                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
-                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
-        if (rc < 0)
-            return rc;
-        char full[64];
-        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
-                 parent ? "|" : "", e[i].name);
-        rc = dice_command_set_doc(srv, full, "connection", e[i].since,
-                                  e[i].complexity, 0, e[i].tips);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 int dice_builtin_connection(dice_server_t *srv) {
-    int rc = add_entries(srv, NULL, top, sizeof(top) / sizeof(top[0]));
+    int rc = dice_command_add_entries(srv, NULL, "connection", top,
+                                      sizeof(top) / sizeof(top[0]));
     if (rc < 0)
         return rc;
     rc = dice_command_add(srv, "client", -2, 0, 0, 0, 0, NULL, NULL,
@@ -723,6 +691,7 @@ int dice_builtin_connection(dice_server_t *srv) {
                               "Depends on subcommand.", 0, NULL);
     if (rc < 0)
         return rc;
-    return add_entries(srv, "client", client_subs,
-                       sizeof(client_subs) / sizeof(client_subs[0]));
+    return dice_command_add_entries(srv, "client", "connection", client_subs,
+                                    sizeof(client_subs) /
+                                        sizeof(client_subs[0]));
 }

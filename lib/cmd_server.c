@@ -1188,23 +1188,11 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- Registration ------------------------------------------------------- */
 
-typedef struct {
-    const char *name;
-    int arity;
-    unsigned flags;
-    dice_command_fn fn;
-    const char *summary;
-    const char *since;
-    const char *complexity;
-    unsigned acl;
-    const char *tips;
-} entry_t;
-
 #define F_LS (DICE_CMD_LOADING | DICE_CMD_STALE)
 #define F_ADMIN (DICE_CMD_ADMIN | DICE_CMD_NOSCRIPT | F_LS)
 #define ORDER_TIP "nondeterministic_output_order"
 
-static const entry_t top[] = {
+static const dice_cmd_entry_t top[] = {
     {"info", -1, F_LS, cmd_info,
      "Report the server's state and counters, by section", "1.0.0", "O(1)",
      DICE_ACL_DANGEROUS,
@@ -1222,7 +1210,7 @@ static const entry_t top[] = {
      "1.0.0", "Depends on subcommand.", 0, NULL},
 };
 
-static const entry_t command_subs[] = {
+static const dice_cmd_entry_t command_subs[] = {
     {"count", 2, F_LS, cmd_command_count, "Reply with the number of commands",
      "2.8.13", "O(1)", DICE_ACL_CONNECTION, NULL},
     {"info", -2, F_LS, cmd_command_info,
@@ -1245,7 +1233,7 @@ static const entry_t command_subs[] = {
      "5.0.0", "O(1)", DICE_ACL_CONNECTION, NULL},
 };
 
-static const entry_t config_subs[] = {
+static const dice_cmd_entry_t config_subs[] = {
     {"get", -3, F_ADMIN, cmd_config_get,
      "Reply with the settings matching glob patterns", "2.0.0",
      "O(N) when N is the number of configuration parameters provided", 0, NULL},
@@ -1261,30 +1249,9 @@ static const entry_t config_subs[] = {
      "5.0.0", "O(1)", 0, NULL},
 };
 
-static int add_entries(dice_server_t *srv, const char *parent, const entry_t *e,
-                       size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int rc = parent
-                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
-                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
-                                            e[i].summary)
-                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
-                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
-        if (rc < 0)
-            return rc;
-        char full[64];
-        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
-                 parent ? "|" : "", e[i].name);
-        rc = dice_command_set_doc(srv, full, "server", e[i].since,
-                                  e[i].complexity, e[i].acl, e[i].tips);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 int dice_builtin_server(dice_server_t *srv) {
-    int rc = add_entries(srv, NULL, top, sizeof(top) / sizeof(top[0]));
+    int rc = dice_command_add_entries(srv, NULL, "server", top,
+                                      sizeof(top) / sizeof(top[0]));
     if (rc < 0)
         return rc;
     /* COMMAND answers by itself (everything) and has sub-commands. */
@@ -1294,8 +1261,9 @@ int dice_builtin_server(dice_server_t *srv) {
                                    "O(N) where N is the total number of "
                                    "Redis commands",
                                    DICE_ACL_CONNECTION, ORDER_TIP)) < 0 ||
-        (rc = add_entries(srv, "command", command_subs,
-                          sizeof(command_subs) / sizeof(command_subs[0]))) < 0)
+        (rc = dice_command_add_entries(srv, "command", "server", command_subs,
+                                       sizeof(command_subs) /
+                                           sizeof(command_subs[0]))) < 0)
         return rc;
     if ((rc = dice_command_add(srv, "config", -2, 0, 0, 0, 0, NULL, NULL,
                                "A container for server configuration "
@@ -1303,6 +1271,7 @@ int dice_builtin_server(dice_server_t *srv) {
         (rc = dice_command_set_doc(srv, "config", "server", "2.0.0",
                                    "Depends on subcommand.", 0, NULL)) < 0)
         return rc;
-    return add_entries(srv, "config", config_subs,
-                       sizeof(config_subs) / sizeof(config_subs[0]));
+    return dice_command_add_entries(srv, "config", "server", config_subs,
+                                    sizeof(config_subs) /
+                                        sizeof(config_subs[0]));
 }

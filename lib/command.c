@@ -3,6 +3,7 @@
 #include "server_internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,6 +336,29 @@ int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
     for (int i = cmd->first_key; i <= last && n < max; i += step)
         pos[n++] = i;
     return n;
+}
+
+int dice_command_add_entries(dice_server_t *srv, const char *parent,
+                             const char *group, const dice_cmd_entry_t *e,
+                             size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = parent
+                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
+                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
+                                            e[i].summary)
+                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
+                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
+        if (rc < 0)
+            return rc;
+        char full[64];
+        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
+                 parent ? "|" : "", e[i].name);
+        rc = dice_command_set_doc(srv, full, group, e[i].since, e[i].complexity,
+                                  e[i].acl, e[i].tips);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {

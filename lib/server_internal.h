@@ -252,6 +252,24 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
 int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
                                int max);
 
+/* A built-in command as a family's table lists it (no key positions:
+ * families with keys register through dice_command_add directly). */
+typedef struct dice_cmd_entry {
+    const char *name;
+    int arity;
+    unsigned flags;
+    dice_command_fn fn;
+    const char *summary;
+    const char *since;
+    const char *complexity;
+    unsigned acl; /* DICE_ACL_* beyond what flags and group imply */
+    const char *tips;
+} dice_cmd_entry_t;
+/* Register n entries (as sub-commands of parent, or top-level when parent
+ * is NULL) with their documentation under group. */
+int dice_command_add_entries(dice_server_t *srv, const char *parent,
+                             const char *group, const dice_cmd_entry_t *e,
+                             size_t n);
 /* Set what COMMAND INFO / DOCS report for a registered command, named
  * "get" or "client|list". Strings must be static (they are not copied);
  * NULL leaves a field unknown. acl adds DICE_ACL_* bits to those derived
