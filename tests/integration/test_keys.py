@@ -1,4 +1,4 @@
-"""The generic key commands of dice-server (lib/cmd_keys.c): DEL UNLINK
+"""The generic key commands of dice-server (lib/commands/keys.c): DEL UNLINK
 EXISTS TYPE KEYS SCAN RANDOMKEY RENAME RENAMENX COPY TOUCH DBSIZE OBJECT,
 the EXPIRE/TTL family, PERSIST, FLUSHDB FLUSHALL SWAPDB MOVE.
 

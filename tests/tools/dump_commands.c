@@ -3,7 +3,7 @@
  *
  * It builds a server the way dice-server does (DICE_BUILTIN_ALL), then
  * walks the table through the library's internal view of it: that is why
- * it includes lib/server_internal.h and links the static library. Nothing
+ * it includes lib/server/server_internal.h and links the static library. Nothing
  * is started, so no socket is opened.
  *
  *   cc -std=c11 -D_GNU_SOURCE -I$SRC/include -I$SRC/lib \
@@ -16,7 +16,7 @@
  * when unknown. Tabs and newlines in a summary become spaces. */
 #include <dice/dice.h>
 
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The generic key commands (lib/cmd_keys.c) in the cases dice-server's
+/* The generic key commands (lib/commands/keys.c) in the cases dice-server's
  * command line cannot reach: the keyspace in LFU mode (OBJECT FREQ counts,
  * OBJECT IDLETIME refuses), and values of non-string types, which a host
  * stores with dice_db_set_object (TYPE, SCAN TYPE, OBJECT ENCODING, COPY

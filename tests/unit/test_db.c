@@ -1,4 +1,4 @@
-/* Unit tests for the keyspace (lib/db.c): strings and their encodings,
+/* Unit tests for the keyspace (lib/keyspace/db.c): strings and their encodings,
  * expiry (lazy and active, with a fake clock), rename/copy/move/swap,
  * hooks, objects, KEYS/SCAN/RANDOMKEY and the glob matcher. */
 #include <float.h>

@@ -1,4 +1,4 @@
-/* Unit tests for the open-addressing hash table (lib/dict.c). */
+/* Unit tests for the open-addressing hash table (lib/keyspace/dict.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "db_internal.h"
+#include "keyspace/keyspace_internal.h"
 
 /* Test entries: a length-prefixed key. */
 typedef struct tentry {

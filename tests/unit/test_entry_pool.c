@@ -1,4 +1,4 @@
-/* The keyspace's small-entry pool (lib/entry_pool.c): classes, reuse,
+/* The keyspace's small-entry pool (lib/keyspace/entry_pool.c): classes, reuse,
  * page spanning without overlap, and release when the last slot goes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "db_internal.h"
+#include "keyspace/keyspace_internal.h"
 
 static void test_classes(void **state) {
     (void)state;

@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "resp_internal.h"
+#include "resp/resp_internal.h"
 
 #include <float.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* Keyspace internals: the open-addressing hash table (lib/dict.c) that
+/* Keyspace internals: the open-addressing hash table (lib/keyspace/dict.c) that
  * lib/db.c builds the databases on.
  *
  * The table stores 8-byte slots. A slot is 0 (empty), 1 (tombstone, only in
@@ -100,7 +100,7 @@ void *dict_random(dict *d);
  * the table. */
 void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 
-/* ---- entry pool (lib/entry_pool.c) ------------------------------------ */
+/* ---- entry pool (lib/keyspace/entry_pool.c) ------------------------------------ */
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* dice_buf and the RESP2/RESP3 reply writers, plus the number formatters
  * replies need. Writers build each reply's framing in a small stack buffer
  * and append once, so a reply costs one bounds check in the common case. */
-#include "resp_internal.h"
+#include "resp/resp_internal.h"
 
 #include <math.h>
 #include <stdio.h>

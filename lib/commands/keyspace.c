@@ -1,7 +1,7 @@
 /* Glue between the server and the keyspace: creating it, the periodic
  * active-expiry and rehash work, and the per-command database accessor the
  * string and key families use. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
     return srv->keyspace;

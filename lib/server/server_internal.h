@@ -8,7 +8,7 @@
 #include "dice/loop.h"
 #include "dice/resp.h"
 #include "dice/server.h"
-#include "resp_internal.h"
+#include "resp/resp_internal.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -140,7 +140,7 @@ typedef struct dice_listener {
     char addr[64];
 } dice_listener_t;
 
-/* Settings. Names and defaults follow redis.conf (see lib/config.c). */
+/* Settings. Names and defaults follow redis.conf (see lib/server/config.c). */
 typedef struct dice_settings {
     char *bind; /* space-separated addresses */
     int port;
@@ -235,7 +235,7 @@ int dice_reply_errorf(dice_client_t *c, const char *fmt, ...)
 /* Redis's arity error for a command. */
 int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 
-/* Command table (lib/command.c). */
+/* Command table (lib/command/table.c). */
 void dice_cmdtable_init(dice_cmdtable_t *t);
 void dice_cmdtable_free(dice_cmdtable_t *t);
 dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
@@ -273,7 +273,7 @@ int dice_command_add_entries(dice_server_t *srv, const char *parent,
 /* Set what COMMAND INFO / DOCS report for a registered command, named
  * "get" or "client|list". Strings must be static (they are not copied);
  * NULL leaves a field unknown. acl adds DICE_ACL_* bits to those derived
- * from flags and group. Returns 0 or DICE_ENOENT (lib/cmd_server.c). */
+ * from flags and group. Returns 0 or DICE_ENOENT (lib/commands/server.c). */
 int dice_command_set_doc(dice_server_t *srv, const char *fullname,
                          const char *group, const char *since,
                          const char *complexity, unsigned acl,
@@ -282,7 +282,7 @@ int dice_command_set_doc(dice_server_t *srv, const char *fullname,
 dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
                                          size_t len);
 
-/* Configuration (lib/config.c). */
+/* Configuration (lib/server/config.c). */
 void dice_settings_init(dice_settings_t *s);
 void dice_settings_free(dice_settings_t *s);
 /* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
@@ -307,7 +307,7 @@ void dice_config_restore(dice_server_t *srv, dice_settings_t *saved);
 int dice_split_args(const char *line, size_t len, char ***out);
 void dice_split_free(char **v, int n);
 
-/* Server core (lib/server.c). */
+/* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
 int dice_server_arm_crons(dice_server_t *srv);
 int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
@@ -324,14 +324,14 @@ int dice_builtin_connection(dice_server_t *srv);
 int dice_builtin_server(dice_server_t *srv);
 int dice_builtin_keyspace(dice_server_t *srv);
 /* The keyspace families, registered by dice_builtin_keyspace once the
- * keyspace exists: lib/cmd_string.c and lib/cmd_keys.c. */
+ * keyspace exists: lib/commands/string.c and lib/commands/keys.c. */
 int dice_builtin_strings(dice_server_t *srv);
 int dice_builtin_keys(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice_cmd_db(dice_client_t *c);
 
-/* Small helpers shared by command families (lib/util.c). */
+/* Small helpers shared by command families (lib/commands/helpers.c). */
 bool dice_eqci(const char *a, size_t alen, const char *lit);
 int dice_parse_ll(const char *s, size_t len, long long *out);
 bool dice_opt_is(const char *arg, size_t len, const char *lit);

@@ -1,4 +1,4 @@
-/* The keyspace: databases of typed values with expiry, on lib/dict.c.
+/* The keyspace: databases of typed values with expiry, on lib/keyspace/dict.c.
  *
  * Every key is ONE malloc'd entry, referenced from one 8-byte table slot:
  *
@@ -18,8 +18,8 @@
  * samples; both tables are fixed up when an entry is reallocated. */
 #include "dice/db.h"
 
-#include "db_internal.h"
-#include "resp_internal.h"
+#include "keyspace/keyspace_internal.h"
+#include "resp/resp_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,7 +35,7 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #define HDR_ENC(h) ((h)&3u)
 #define HDR_TYPE(h) (((h) >> 2) & 7u)
 #define HDR_EXP 0x20u
-/* Bits 6-7: the entry's allocation class (see lib/entry_pool.c), 0 for a
+/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for a
  * plain malloc'd entry. Every rewrite of a header keeps them. */
 #define HDR_CLS_SHIFT 6
 #define HDR_CLS_MASK 0xc0u

@@ -5,7 +5,7 @@
  * buffer only while it has a partial (or paused) command, and an output
  * buffer only between a reply and the flush that writes it; both come and
  * go as the traffic does. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

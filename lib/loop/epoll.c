@@ -1,7 +1,7 @@
 /* epoll poller for dice_loop (see loop_backend.h). Level-triggered, so an fd
  * whose event the loop dropped (e.g. unwatched and re-watched in the same
  * iteration) is simply reported again on the next poll. */
-#include "loop_backend.h"
+#include "loop/loop_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

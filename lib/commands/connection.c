@@ -1,7 +1,7 @@
 /* The CONNECTION family: PING ECHO QUIT HELLO AUTH SELECT RESET and CLIENT
  * with its sub-commands, answering byte for byte as redis-server 7.0 does
  * (CLIENT SETINFO as 7.2 does, since clients send it on connect). */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

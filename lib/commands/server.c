@@ -2,7 +2,7 @@
  * CONFIG, TIME, SHUTDOWN and DEBUG SLEEP, answering as redis-server 7.0
  * does. Also the command metadata (group, ACL categories, key specs) that
  * COMMAND INFO / DOCS describe. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <errno.h>
 #include <malloc.h>

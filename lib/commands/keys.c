@@ -14,7 +14,7 @@
  * generic operations never touch, so the handlers of commands that touch in
  * Redis (EXPIRE, PERSIST, RENAME, COPY, MOVE, TOUCH) call dice_db_touch()
  * first, keeping OBJECT IDLETIME / FREQ in step with Redis. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <limits.h>
 #include <stdio.h>

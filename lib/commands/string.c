@@ -10,7 +10,7 @@
  * GET and SET are the benchmark commands: their common forms go straight to
  * the keyspace with no allocation besides the stored value and no
  * formatting. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <limits.h>
 #include <stdint.h>

@@ -9,7 +9,7 @@
  *
  * Error texts and edge cases follow redis-server 7.0.15 byte for byte (see
  * tests/unit/test_resp_request.c). */
-#include "resp_internal.h"
+#include "resp/resp_internal.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* Command table: registration, allocation-free case-insensitive lookup,
  * sub-command dispatch and Redis's rejection texts. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

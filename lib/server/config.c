@@ -2,7 +2,7 @@
  * of values (memory units, enums, booleans), the config file reader, and
  * the inline-style argument splitter both use. */
 #include "dice/db.h"
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <ctype.h>
 #include <errno.h>

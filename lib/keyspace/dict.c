@@ -1,6 +1,6 @@
 /* Open-addressing hash table with linear probing, incremental rehashing and
- * a rehash-proof SCAN cursor. See lib/db_internal.h for the layout. */
-#include "db_internal.h"
+ * a rehash-proof SCAN cursor. See lib/keyspace/keyspace_internal.h for the layout. */
+#include "keyspace/keyspace_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

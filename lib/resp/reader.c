@@ -6,7 +6,7 @@
  * an explicit stack of DICE_READER_MAX_DEPTH frames, never by recursion,
  * so hostile nesting cannot overflow the C stack. Values are built by a
  * constructor callback; the default one builds dice_value_t trees. */
-#include "resp_internal.h"
+#include "resp/resp_internal.h"
 
 #include <ctype.h>
 #include <limits.h>

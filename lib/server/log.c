@@ -1,7 +1,7 @@
 /* Logging in redis-server's line format:
  *   pid:M 26 Nov 2026 22:13:21.123 * message
  * where the mark is '.' debug, '-' verbose, '*' notice, '#' warning. */
-#include "server_internal.h"
+#include "server/server_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * goes back to malloc, so an emptied keyspace does not keep its memory.
  *
  * Not thread-safe (one per keyspace, used from the loop's thread). */
-#include "db_internal.h"
+#include "keyspace/keyspace_internal.h"
 
 #include <stdlib.h>
 

@@ -16,7 +16,7 @@
  * table growth); timer add/cancel O(log n) (heap + id hash); finding due
  * timers O(1) per timer at the heap top, O(log n) to pop; hooks O(1) add,
  * O(h) remove (hooks are few and rarely removed); post O(1). */
-#include "loop_backend.h"
+#include "loop/loop_internal.h"
 
 #include <errno.h>
 #include <limits.h>
