@@ -13,25 +13,31 @@
 extern "C" {
 #endif
 
-/* Flags, as COMMAND INFO names them. */
+/* Flags, one list: the enum and the names COMMAND INFO prints (in this
+ * order, which is Redis's) come from it. XX(enum suffix, bit, name). */
+#define DICE_CMD_FLAG_MAP(XX)                                                  \
+    XX(WRITE, 0, "write") /* may modify the keyspace */                        \
+    XX(READONLY, 1, "readonly")                                                \
+    XX(DENYOOM, 2, "denyoom") /* refused over maxmemory */                     \
+    XX(ADMIN, 3, "admin")                                                      \
+    XX(PUBSUB, 4, "pubsub")                                                    \
+    XX(NOSCRIPT, 5, "noscript")                                                \
+    XX(BLOCKING, 6, "blocking")                                                \
+    XX(LOADING, 7, "loading") /* allowed while loading */                      \
+    XX(STALE, 8, "stale")                                                      \
+    XX(SKIP_MONITOR, 9, "skip_monitor")                                        \
+    XX(SKIP_SLOWLOG, 10, "skip_slowlog")                                       \
+    XX(FAST, 11, "fast")      /* O(1) or O(log n) */                           \
+    XX(NOAUTH, 12, "no_auth") /* allowed before AUTH */                        \
+    XX(MAY_REPLICATE, 13, "may_replicate")                                     \
+    XX(NO_MULTI, 14, "no_multi")                                               \
+    XX(MOVABLE_KEYS, 15, "movablekeys") /* keys found by a function */         \
+    XX(ALLOW_BUSY, 16, "allow_busy")
+
 enum {
-    DICE_CMD_WRITE = 1u << 0,          /* "write": may modify the keyspace */
-    DICE_CMD_READONLY = 1u << 1,       /* "readonly" */
-    DICE_CMD_DENYOOM = 1u << 2,        /* "denyoom": refused over maxmemory */
-    DICE_CMD_ADMIN = 1u << 3,          /* "admin" */
-    DICE_CMD_PUBSUB = 1u << 4,         /* "pubsub" */
-    DICE_CMD_NOSCRIPT = 1u << 5,       /* "noscript" */
-    DICE_CMD_BLOCKING = 1u << 6,       /* "blocking" */
-    DICE_CMD_LOADING = 1u << 7,        /* "loading": allowed while loading */
-    DICE_CMD_STALE = 1u << 8,          /* "stale" */
-    DICE_CMD_SKIP_MONITOR = 1u << 9,   /* "skip_monitor" */
-    DICE_CMD_SKIP_SLOWLOG = 1u << 10,  /* "skip_slowlog" */
-    DICE_CMD_FAST = 1u << 11,          /* "fast": O(1) or O(log n) */
-    DICE_CMD_NOAUTH = 1u << 12,        /* "no_auth": allowed before AUTH */
-    DICE_CMD_MAY_REPLICATE = 1u << 13, /* "may_replicate" */
-    DICE_CMD_NO_MULTI = 1u << 14,      /* "no_multi" */
-    DICE_CMD_MOVABLE_KEYS = 1u << 15,  /* "movablekeys" */
-    DICE_CMD_ALLOW_BUSY = 1u << 16     /* "allow_busy" */
+#define DICE_CMD_FLAG_ENUM(name, bit, text) DICE_CMD_##name = 1u << bit,
+    DICE_CMD_FLAG_MAP(DICE_CMD_FLAG_ENUM)
+#undef DICE_CMD_FLAG_ENUM
 };
 
 /* A command handler. argv[i] (argvlen[i] bytes, not NUL-terminated) are

@@ -31,21 +31,28 @@ extern "C" {
     ((DICE_VERSION_MAJOR << 16) | (DICE_VERSION_MINOR << 8) |                  \
      DICE_VERSION_PATCH)
 
-/* Error codes. Values are part of the ABI: never renumber, only append. */
+/* Error codes, one list: the enum and dice_strerror() are generated from
+ * it, so a code can never lack its text. Values are part of the ABI: never
+ * renumber, only append. */
+#define DICE_ERRNO_MAP(XX)                                                     \
+    XX(ENOMEM, -1, "out of memory")                                            \
+    XX(EINVAL, -2, "invalid argument")                                         \
+    XX(ENOENT, -3, "no such item") /* fd not watched, timer unknown... */      \
+    XX(EEXIST, -4, "item already exists")                                      \
+    XX(EAGAIN, -5, "incomplete input") /* feed more bytes */                   \
+    XX(EPROTO, -6, "protocol error")   /* in input */                          \
+    XX(ELIMIT, -7, "limit exceeded")   /* a configured limit */                \
+    XX(ESYS, -8, "system call failed (see errno)")                             \
+    XX(ECLOSED, -9, "closed") /* the object is closed or closing */            \
+    XX(ERANGE, -10, "value out of range")                                      \
+    XX(EWRONGTYPE, -11, "wrong type") /* key holds another type */             \
+    XX(ESTATE, -12, "invalid in current state")
+
 enum dice_error {
     DICE_OK = 0,
-    DICE_ENOMEM = -1,      /* allocation failed */
-    DICE_EINVAL = -2,      /* invalid argument */
-    DICE_ENOENT = -3,      /* no such item (fd not watched, timer unknown...) */
-    DICE_EEXIST = -4,      /* item already present */
-    DICE_EAGAIN = -5,      /* incomplete input: feed more bytes */
-    DICE_EPROTO = -6,      /* protocol error in input */
-    DICE_ELIMIT = -7,      /* a configured limit was exceeded */
-    DICE_ESYS = -8,        /* a system call failed; errno says why */
-    DICE_ECLOSED = -9,     /* the object is closed or closing */
-    DICE_ERANGE = -10,     /* value out of range */
-    DICE_EWRONGTYPE = -11, /* key holds a value of another type */
-    DICE_ESTATE = -12      /* call not valid in the object's current state */
+#define DICE_ERRNO_ENUM(name, value, text) DICE_##name = value,
+    DICE_ERRNO_MAP(DICE_ERRNO_ENUM)
+#undef DICE_ERRNO_ENUM
 };
 
 /* Static description of a DICE_E* code; unknown codes give "unknown error".

@@ -111,7 +111,8 @@ DICE_EXPORT const char *dice_req_parser_error(const dice_req_parser_t *p);
 /* Output buffer and reply writers                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Growable byte buffer (the library embeds it; see lib/resp/resp_internal.h). */
+/* Growable byte buffer (the library embeds it; see lib/resp/resp_internal.h).
+ */
 typedef struct dice_buf dice_buf_t;
 /* Create an empty buffer owned by the caller. Returns 0 or DICE_ENOMEM. */
 DICE_EXPORT int dice_buf_new(dice_buf_t **out);

@@ -1,9 +1,8 @@
-/* Command table: registration, allocation-free case-insensitive lookup,
- * sub-command dispatch and Redis's rejection texts. */
-#include "server/server_internal.h"
+/* Command table: registration from descriptors and allocation-free,
+ * case-insensitive lookup of commands and sub-commands. */
+#include "command/command_internal.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +22,8 @@ static uint64_t name_hash(const char *s, size_t len) {
 }
 
 /* name is stored lower case, so only the probe side needs folding. */
-static bool name_eq(const dice_command_t *cmd, const char *s, size_t len) {
+bool dice__command_name_eq(const dice_command_t *cmd, const char *s,
+                           size_t len) {
     if (cmd->namelen != len)
         return false;
     for (size_t i = 0; i < len; i++)
@@ -70,7 +70,7 @@ static size_t find_slot(const dice_cmdtable_t *t, const char *name,
                         size_t len) {
     size_t mask = t->cap - 1;
     size_t i = (size_t)name_hash(name, len) & mask;
-    while (t->slots[i] && !name_eq(t->slots[i], name, len))
+    while (t->slots[i] && !dice__command_name_eq(t->slots[i], name, len))
         i = (i + 1) & mask;
     return i;
 }
@@ -112,10 +112,8 @@ static void table_remove_at(dice_cmdtable_t *t, size_t i) {
     }
 }
 
-static dice_command_t *command_new(const char *name, int arity, unsigned flags,
-                                   int first, int last, int step,
-                                   dice_command_fn fn, void *arg,
-                                   const char *summary) {
+static dice_command_t *command_new(const dice__cmd_desc *d, const char *group) {
+    const char *name = d->name;
     dice_command_t *cmd = calloc(1, sizeof(*cmd));
     if (!cmd)
         return NULL;
@@ -128,14 +126,20 @@ static dice_command_t *command_new(const char *name, int arity, unsigned flags,
     for (size_t i = 0; i <= cmd->namelen; i++)
         cmd->name[i] = (char)fold((unsigned char)name[i]);
     cmd->fullname = cmd->name;
-    cmd->arity = arity;
-    cmd->flags = flags;
-    cmd->first_key = first;
-    cmd->last_key = last;
-    cmd->key_step = step;
-    cmd->fn = fn;
-    cmd->arg = arg;
-    if (summary && !(cmd->summary = strdup(summary))) {
+    cmd->arity = d->arity;
+    cmd->flags = d->flags;
+    cmd->first_key = d->first_key;
+    cmd->last_key = d->last_key;
+    cmd->key_step = d->step;
+    cmd->fn = d->fn;
+    cmd->arg = (void *)d->arg;
+    cmd->group = d->group ? d->group : group;
+    cmd->since = d->since;
+    cmd->complexity = d->complexity;
+    cmd->acl = d->acl;
+    cmd->tips = d->tips;
+    cmd->getkeys = d->getkeys;
+    if (d->summary && !(cmd->summary = strdup(d->summary))) {
         command_free(cmd);
         return NULL;
     }
@@ -151,16 +155,11 @@ static bool valid_name(const char *name) {
     return true;
 }
 
-int dice_command_add(dice_server_t *srv, const char *name, int arity,
-                     unsigned flags, int first_key, int last_key, int key_step,
-                     dice_command_fn fn, void *arg, const char *summary) {
-    if (!srv || !valid_name(name) || arity == 0)
-        return DICE_EINVAL;
-    dice_cmdtable_t *t = &srv->commands;
+static int add_top(dice_cmdtable_t *t, const dice__cmd_desc *d,
+                   const char *group) {
     if ((t->count + 1) * 2 > t->cap && table_grow(t) < 0)
         return DICE_ENOMEM;
-    dice_command_t *cmd = command_new(name, arity, flags, first_key, last_key,
-                                      key_step, fn, arg, summary);
+    dice_command_t *cmd = command_new(d, group);
     if (!cmd)
         return DICE_ENOMEM;
     size_t i = find_slot(t, cmd->name, cmd->namelen);
@@ -174,18 +173,12 @@ int dice_command_add(dice_server_t *srv, const char *name, int arity,
     return 0;
 }
 
-int dice_command_add_sub(dice_server_t *srv, const char *parent,
-                         const char *name, int arity, unsigned flags,
-                         int first_key, int last_key, int key_step,
-                         dice_command_fn fn, void *arg, const char *summary) {
-    if (!srv || !parent || !valid_name(name) || arity == 0 || !fn)
-        return DICE_EINVAL;
-    dice_command_t *p =
-        dice_cmdtable_find(&srv->commands, parent, strlen(parent));
+static int add_sub(dice_cmdtable_t *t, const char *parent,
+                   const dice__cmd_desc *d, const char *group) {
+    dice_command_t *p = dice_cmdtable_find(t, parent, strlen(parent));
     if (!p)
         return DICE_ENOENT;
-    dice_command_t *cmd = command_new(name, arity, flags, first_key, last_key,
-                                      key_step, fn, arg, summary);
+    dice_command_t *cmd = command_new(d, group);
     if (!cmd)
         return DICE_ENOMEM;
     size_t flen = p->namelen + 1 + cmd->namelen;
@@ -199,12 +192,12 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
     cmd->fullname[p->namelen] = '|';
     memcpy(cmd->fullname + p->namelen + 1, cmd->name, cmd->namelen + 1);
     cmd->parent = p;
-    srv->commands.gen++;
+    t->gen++;
     for (size_t i = 0; i < p->nsubs; i++) {
         if (strcmp(p->subs[i]->name, cmd->name) == 0) {
             /* Detached from its parent, retired like a top-level one. */
             p->subs[i]->parent = NULL;
-            retire(&srv->commands, p->subs[i]);
+            retire(t, p->subs[i]);
             p->subs[i] = cmd;
             return 0;
         }
@@ -219,8 +212,19 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
     return 0;
 }
 
-int dice_command_remove(dice_server_t *srv, const char *name) {
-    dice_cmdtable_t *t = &srv->commands;
+int dice__cmdtable_add(dice_cmdtable_t *t, const char *parent,
+                       const char *group, const dice__cmd_desc *d) {
+    if (!d || !valid_name(d->name) || d->arity == 0)
+        return DICE_EINVAL;
+    if (!parent)
+        return add_top(t, d, group);
+    /* A sub-command without a handler could never run. */
+    if (!d->fn)
+        return DICE_EINVAL;
+    return add_sub(t, parent, d, group);
+}
+
+int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name) {
     if (!name || t->cap == 0)
         return DICE_ENOENT;
     size_t i = find_slot(t, name, strlen(name));
@@ -232,98 +236,30 @@ int dice_command_remove(dice_server_t *srv, const char *name) {
     return 0;
 }
 
-size_t dice_command_count(dice_server_t *srv) {
-    return srv->commands.count;
-}
-
 dice_command_t *dice_command_find_sub(const dice_command_t *parent,
                                       const char *name, size_t len) {
     for (size_t i = 0; i < parent->nsubs; i++)
-        if (name_eq(parent->subs[i], name, len))
+        if (dice__command_name_eq(parent->subs[i], name, len))
             return parent->subs[i];
     return NULL;
 }
 
-static bool arity_ok(const dice_command_t *cmd, int argc) {
-    return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
-}
-
-int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
-    return dice_reply_errorf(
-        c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
-}
-
-dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
-                                     const char *const *argv,
-                                     const size_t *argvlen) {
-    const dice_cmdtable_t *t = &c->srv->commands;
-    dice_command_t *cmd = c->cmd_cache;
-    if (!cmd || c->cmd_cache_gen != t->gen ||
-        !name_eq(cmd, argv[0], argvlen[0])) {
-        cmd = dice_cmdtable_find(t, argv[0], argvlen[0]);
-        c->cmd_cache = cmd;
-        c->cmd_cache_gen = t->gen;
-    }
-    if (!cmd) {
-        /* Redis quotes up to 128 bytes of the name and then arguments while
-         * the list is still shorter than 128 bytes. */
-        char args[512];
-        size_t used = 0;
-        for (int i = 1; i < argc && used < 128; i++) {
-            size_t room = 128 - used;
-            size_t n = argvlen[i] < room ? argvlen[i] : room;
-            if (used + n + 3 >= sizeof(args))
-                break;
-            args[used++] = '\'';
-            memcpy(args + used, argv[i], n);
-            used += n;
-            args[used++] = '\'';
-            args[used++] = ' ';
-        }
-        args[used] = '\0';
-        int nl = argvlen[0] < 128 ? (int)argvlen[0] : 128;
-        dice_reply_errorf(c,
-                          "ERR unknown command '%.*s', with args beginning "
-                          "with: %s",
-                          nl, argv[0], args);
+dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
+                                           const char *name, size_t len) {
+    const char *bar = memchr(name, '|', len);
+    if (!bar)
+        return dice_cmdtable_find(t, name, len);
+    dice_command_t *p = dice_cmdtable_find(t, name, (size_t)(bar - name));
+    if (!p)
         return NULL;
-    }
-    if (cmd->nsubs > 0 && argc >= 2) {
-        dice_command_t *sub = dice_command_find_sub(cmd, argv[1], argvlen[1]);
-        if (!sub) {
-            char upper[64];
-            size_t n = cmd->namelen < sizeof(upper) - 1 ? cmd->namelen
-                                                        : sizeof(upper) - 1;
-            for (size_t i = 0; i < n; i++)
-                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
-            upper[n] = '\0';
-            int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-            dice_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                              sl, argv[1], upper);
-            return NULL;
-        }
-        cmd = sub;
-    }
-    if (!arity_ok(cmd, argc) || !cmd->fn) {
-        dice_reply_arity_error(c, cmd);
-        return NULL;
-    }
-    /* Redis checks authentication after the command and its arity. A
-     * client stays unauthenticated only while a password is set, so a
-     * password removed by CONFIG SET frees it. */
-    if (!c->authenticated) {
-        bool need = c->srv->cfg.requirepass != NULL;
-        dice_client_sync_auth(c);
-        if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
-            dice_reply_error(c, "NOAUTH Authentication required.", 31);
-            return NULL;
-        }
-    }
-    return cmd;
+    return dice_command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
 }
 
-int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
-                               int max) {
+int dice_command_key_positions(const dice_command_t *cmd, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               int *pos, int max) {
+    if (cmd->getkeys)
+        return cmd->getkeys(argc, argv, argvlen, pos, max);
     if (cmd->first_key <= 0)
         return 0;
     int last = cmd->last_key;
@@ -336,39 +272,4 @@ int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
     for (int i = cmd->first_key; i <= last && n < max; i += step)
         pos[n++] = i;
     return n;
-}
-
-int dice_command_add_entries(dice_server_t *srv, const char *parent,
-                             const char *group, const dice_cmd_entry_t *e,
-                             size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int rc = parent
-                     ? dice_command_add_sub(srv, parent, e[i].name, e[i].arity,
-                                            e[i].flags, 0, 0, 0, e[i].fn, NULL,
-                                            e[i].summary)
-                     : dice_command_add(srv, e[i].name, e[i].arity, e[i].flags,
-                                        0, 0, 0, e[i].fn, NULL, e[i].summary);
-        if (rc < 0)
-            return rc;
-        char full[64];
-        snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
-                 parent ? "|" : "", e[i].name);
-        rc = dice_command_set_doc(srv, full, group, e[i].since, e[i].complexity,
-                                  e[i].acl, e[i].tips);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
-    int rc = 0;
-    if ((mask & DICE_BUILTIN_CONNECTION) &&
-        (rc = dice_builtin_connection(srv)) < 0)
-        return rc;
-    if ((mask & DICE_BUILTIN_SERVER) && (rc = dice_builtin_server(srv)) < 0)
-        return rc;
-    if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = dice_builtin_keyspace(srv)) < 0)
-        return rc;
-    return 0;
 }

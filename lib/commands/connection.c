@@ -1,7 +1,7 @@
 /* The CONNECTION family: PING ECHO QUIT HELLO AUTH SELECT RESET and CLIENT
  * with its sub-commands, answering byte for byte as redis-server 7.0 does
  * (CLIENT SETINFO as 7.2 does, since clients send it on connect). */
-#include "server/server_internal.h"
+#include "commands/commands_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -630,68 +630,69 @@ static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
 #define F_CLIENT (DICE_CMD_NOSCRIPT | DICE_CMD_LOADING | DICE_CMD_STALE)
 #define F_CLIENT_ADMIN (DICE_CMD_ADMIN | F_CLIENT)
 
-static const dice_cmd_entry_t top[] = {
-    {"ping", -1, DICE_CMD_FAST, cmd_ping,
+static const dice__cmd_desc top[] = {
+    /* CLIENT only groups its sub-commands. */
+    {"client", -2, 0, 0, 0, 0, NULL, NULL,
+     "A container for connection commands", "2.4.0", "Depends on subcommand.",
+     0, NULL, NULL, NULL},
+    {"ping", -1, DICE_CMD_FAST, 0, 0, 0, cmd_ping, NULL,
      "Check the connection: PONG, or the given message", "1.0.0", "O(1)", 0,
-     "request_policy:all_shards response_policy:all_succeeded"},
-    {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_echo,
-     "Reply with the given string", "1.0.0", "O(1)", 0, NULL},
-    {"quit", -1, F_CONN_NOAUTH, cmd_quit,
-     "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL},
-    {"hello", -1, F_CONN_NOAUTH, cmd_hello,
+     "request_policy:all_shards response_policy:all_succeeded", NULL, NULL},
+    {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
+     cmd_echo, NULL, "Reply with the given string", "1.0.0", "O(1)", 0, NULL,
+     NULL, NULL},
+    {"quit", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_quit, NULL,
+     "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL,
+     NULL, NULL},
+    {"hello", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_hello, NULL,
      "Choose the protocol (2 or 3), optionally authenticate and name the "
      "connection, and describe the server",
-     "6.0.0", "O(1)", 0, NULL},
-    {"auth", -2, F_CONN_NOAUTH, cmd_auth,
+     "6.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"auth", -2, F_CONN_NOAUTH, 0, 0, 0, cmd_auth, NULL,
      "Authenticate this connection with a password", "1.0.0",
-     "O(N) where N is the number of passwords defined for the user", 0, NULL},
-    {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, cmd_select,
-     "Switch this connection to another numbered database", "1.0.0", "O(1)", 0,
-     NULL},
-    {"reset", 1, F_CONN_NOAUTH, cmd_reset,
-     "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL},
+     "O(N) where N is the number of passwords defined for the user", 0, NULL,
+     NULL, NULL},
+    {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
+     cmd_select, NULL, "Switch this connection to another numbered database",
+     "1.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"reset", 1, F_CONN_NOAUTH, 0, 0, 0, cmd_reset, NULL,
+     "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL,
+     NULL, NULL},
 };
 
-static const dice_cmd_entry_t client_subs[] = {
-    {"id", 2, F_CLIENT, cmd_client_id, "Get this connection's unique id",
-     "5.0.0", "O(1)", 0, NULL},
-    {"setname", 3, F_CLIENT, cmd_client_setname, "Name this connection",
-     "2.6.9", "O(1)", 0, NULL},
-    {"getname", 2, F_CLIENT, cmd_client_getname,
-     "Get the name of this connection", "2.6.9", "O(1)", 0, NULL},
-    {"setinfo", 4, F_CLIENT, cmd_client_setinfo,
+static const dice__cmd_desc client_subs[] = {
+    {"id", 2, F_CLIENT, 0, 0, 0, cmd_client_id, NULL,
+     "Get this connection's unique id", "5.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"setname", 3, F_CLIENT, 0, 0, 0, cmd_client_setname, NULL,
+     "Name this connection", "2.6.9", "O(1)", 0, NULL, NULL, NULL},
+    {"getname", 2, F_CLIENT, 0, 0, 0, cmd_client_getname, NULL,
+     "Get the name of this connection", "2.6.9", "O(1)", 0, NULL, NULL, NULL},
+    {"setinfo", 4, F_CLIENT, 0, 0, 0, cmd_client_setinfo, NULL,
      "Record the client library's name or version for this connection", "7.2.0",
-     "O(1)", 0, NULL},
-    {"info", 2, F_CLIENT, cmd_client_info,
+     "O(1)", 0, NULL, NULL, NULL},
+    {"info", 2, F_CLIENT, 0, 0, 0, cmd_client_info, NULL,
      "Describe this connection in CLIENT LIST form", "6.2.0", "O(1)", 0,
-     "nondeterministic_output"},
-    {"list", -2, F_CLIENT_ADMIN, cmd_client_list,
+     "nondeterministic_output", NULL, NULL},
+    {"list", -2, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_list, NULL,
      "Describe the open connections, one per line", "2.4.0",
      "O(N) where N is the number of client connections", 0,
-     "nondeterministic_output"},
-    {"kill", -3, F_CLIENT_ADMIN, cmd_client_kill,
+     "nondeterministic_output", NULL, NULL},
+    {"kill", -3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_kill, NULL,
      "Close the connections matching an address or filters", "2.4.0",
-     "O(N) where N is the number of client connections", 0, NULL},
-    {"no-evict", 3, F_CLIENT_ADMIN, cmd_client_no_evict,
-     "Set whether this connection may be evicted", "7.0.0", "O(1)", 0, NULL},
-    {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, cmd_client_help,
-     "Describe the CLIENT sub-commands", "5.0.0", "O(1)", 0, NULL},
+     "O(N) where N is the number of client connections", 0, NULL, NULL, NULL},
+    {"no-evict", 3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_no_evict, NULL,
+     "Set whether this connection may be evicted", "7.0.0", "O(1)", 0, NULL,
+     NULL, NULL},
+    {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, 0, 0, 0, cmd_client_help,
+     NULL, "Describe the CLIENT sub-commands", "5.0.0", "O(1)", 0, NULL, NULL,
+     NULL},
 };
 
 int dice_builtin_connection(dice_server_t *srv) {
-    int rc = dice_command_add_entries(srv, NULL, "connection", top,
-                                      sizeof(top) / sizeof(top[0]));
-    if (rc < 0)
-        return rc;
-    rc = dice_command_add(srv, "client", -2, 0, 0, 0, 0, NULL, NULL,
-                          "A container for connection commands");
-    if (rc < 0)
-        return rc;
-    rc = dice_command_set_doc(srv, "client", "connection", "2.4.0",
-                              "Depends on subcommand.", 0, NULL);
-    if (rc < 0)
-        return rc;
-    return dice_command_add_entries(srv, "client", "connection", client_subs,
-                                    sizeof(client_subs) /
-                                        sizeof(client_subs[0]));
+    int rc =
+        dice__command_register(srv, NULL, "connection", top, DICE__COUNT(top));
+    if (rc == 0)
+        rc = dice__command_register(srv, "client", "connection", client_subs,
+                                    DICE__COUNT(client_subs));
+    return rc;
 }

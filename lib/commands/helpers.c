@@ -1,7 +1,7 @@
 /* Small helpers shared by the command families: case-insensitive and
  * option compares, integer parsing, error and help replies, formatted
  * appends. */
-#include "server/server_internal.h"
+#include "commands/commands_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * generic operations never touch, so the handlers of commands that touch in
  * Redis (EXPIRE, PERSIST, RENAME, COPY, MOVE, TOUCH) call dice_db_touch()
  * first, keeping OBJECT IDLETIME / FREQ in step with Redis. */
-#include "server/server_internal.h"
+#include "commands/commands_internal.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -721,22 +721,6 @@ static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- registration ------------------------------------------------------ */
 
-typedef struct key_cmd {
-    const char *name;
-    int arity;
-    unsigned flags;
-    int first, last, step;
-    dice_command_fn fn;
-    const void *arg;
-    const char *summary;
-    /* What COMMAND INFO / DOCS report (see dice_command_set_doc). */
-    const char *group;
-    const char *since;
-    const char *complexity;
-    unsigned acl;
-    const char *tips;
-} key_cmd;
-
 enum {
     W = DICE_CMD_WRITE,
     R = DICE_CMD_READONLY,
@@ -756,123 +740,123 @@ enum {
 /* Arity, flags, key positions, groups, versions, ACL categories and tips
  * as COMMAND INFO / DOCS show them in Redis 7.0 (the server group's
  * commands name @keyspace explicitly, as Redis lists it for them). */
-static const key_cmd KEY_CMDS[] = {
-    {"del", -2, W, 1, -1, 1, cmd_del, NULL, "Delete keys", GEN, "1.0.0",
-     "O(N) in the number of keys, plus the size of non-string values", 0,
-     MULTI},
+static const dice__cmd_desc KEY_CMDS[] = {
+    {"del", -2, W, 1, -1, 1, cmd_del, NULL, "Delete keys", "1.0.0",
+     "O(N) in the number of keys, plus the size of non-string values", 0, MULTI,
+     GEN, NULL},
     {"unlink", -2, W | F, 1, -1, 1, cmd_del, NULL,
-     "Delete keys (the value is freed at once here too)", GEN, "4.0.0",
-     "O(1) for each key", 0, MULTI},
+     "Delete keys (the value is freed at once here too)", "4.0.0",
+     "O(1) for each key", 0, MULTI, GEN, NULL},
     {"exists", -2, R | F, 1, -1, 1, cmd_exists, NULL,
-     "Count how many of the named keys exist", GEN, "1.0.0",
-     "O(N) in the number of keys named", 0, MULTI},
-    {"type", 2, R | F, 1, 1, 1, cmd_type, NULL, "Type of a key's value", GEN,
-     "1.0.0", O1, 0, NULL},
+     "Count how many of the named keys exist", "1.0.0",
+     "O(N) in the number of keys named", 0, MULTI, GEN, NULL},
+    {"type", 2, R | F, 1, 1, 1, cmd_type, NULL, "Type of a key's value",
+     "1.0.0", O1, 0, NULL, GEN, NULL},
     {"keys", 2, R, 0, 0, 0, cmd_keys, NULL,
-     "Every key that matches a glob pattern", GEN, "1.0.0",
+     "Every key that matches a glob pattern", "1.0.0",
      "O(N) in the number of keys in the database", DANGER,
-     "request_policy:all_shards nondeterministic_output_order"},
+     "request_policy:all_shards nondeterministic_output_order", GEN, NULL},
     {"scan", -2, R, 0, 0, 0, cmd_scan, NULL,
-     "Iterate over the keys with a cursor", GEN, "2.8.0",
+     "Iterate over the keys with a cursor", "2.8.0",
      "O(1) per call, O(N) for a whole iteration", 0,
-     NONDET " request_policy:special"},
-    {"randomkey", 1, R, 0, 0, 0, cmd_randomkey, NULL, "A random key", GEN,
-     "1.0.0", O1, 0, "request_policy:all_shards " NONDET},
-    {"rename", 3, W, 1, 2, 1, cmd_rename, NULL, "Give a key a new name", GEN,
-     "1.0.0", O1, 0, NULL},
+     NONDET " request_policy:special", GEN, NULL},
+    {"randomkey", 1, R, 0, 0, 0, cmd_randomkey, NULL, "A random key", "1.0.0",
+     O1, 0, "request_policy:all_shards " NONDET, GEN, NULL},
+    {"rename", 3, W, 1, 2, 1, cmd_rename, NULL, "Give a key a new name",
+     "1.0.0", O1, 0, NULL, GEN, NULL},
     {"renamenx", 3, W | F, 1, 2, 1, cmd_renamenx, NULL,
-     "Rename a key unless the new name is taken", GEN, "1.0.0", O1, 0, NULL},
+     "Rename a key unless the new name is taken", "1.0.0", O1, 0, NULL, GEN,
+     NULL},
     {"copy", -3, W | M, 1, 2, 1, cmd_copy, NULL,
-     "Copy a key's value, and TTL, to another key", GEN, "6.2.0",
-     "O(1) for strings, O(N) in the elements of a collection", 0, NULL},
+     "Copy a key's value, and TTL, to another key", "6.2.0",
+     "O(1) for strings, O(N) in the elements of a collection", 0, NULL, GEN,
+     NULL},
     {"touch", -2, R | F, 1, -1, 1, cmd_touch, NULL,
-     "Mark keys as accessed; count the ones that exist", GEN, "3.2.1",
-     "O(N) in the number of keys named", 0, MULTI},
+     "Mark keys as accessed; count the ones that exist", "3.2.1",
+     "O(N) in the number of keys named", 0, MULTI, GEN, NULL},
     {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, NULL,
-     "Number of keys in the selected database", SRV, "1.0.0", O1, KS,
-     "request_policy:all_shards response_policy:agg_sum"},
+     "Number of keys in the selected database", "1.0.0", O1, KS,
+     "request_policy:all_shards response_policy:agg_sum", SRV, NULL},
     {"expire", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[0],
-     "Set a key's time to live in seconds", GEN, "1.0.0", O1, 0, NULL},
+     "Set a key's time to live in seconds", "1.0.0", O1, 0, NULL, GEN, NULL},
     {"pexpire", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[1],
-     "Set a key's time to live in milliseconds", GEN, "2.6.0", O1, 0, NULL},
+     "Set a key's time to live in milliseconds", "2.6.0", O1, 0, NULL, GEN,
+     NULL},
     {"expireat", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[2],
-     "Set a key's expire time as a unix time in seconds", GEN, "1.2.0", O1, 0,
-     NULL},
+     "Set a key's expire time as a unix time in seconds", "1.2.0", O1, 0, NULL,
+     GEN, NULL},
     {"pexpireat", -3, W | F, 1, 1, 1, cmd_expire, &EXPIRE_KIND[3],
-     "Set a key's expire time as a unix time in milliseconds", GEN, "2.6.0", O1,
-     0, NULL},
+     "Set a key's expire time as a unix time in milliseconds", "2.6.0", O1, 0,
+     NULL, GEN, NULL},
     {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[0],
-     "Time to live of a key in seconds", GEN, "1.0.0", O1, 0, NONDET},
+     "Time to live of a key in seconds", "1.0.0", O1, 0, NONDET, GEN, NULL},
     {"pttl", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[1],
-     "Time to live of a key in milliseconds", GEN, "2.6.0", O1, 0, NONDET},
+     "Time to live of a key in milliseconds", "2.6.0", O1, 0, NONDET, GEN,
+     NULL},
     {"expiretime", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[2],
-     "Expire time of a key as a unix time in seconds", GEN, "7.0.0", O1, 0,
-     NULL},
+     "Expire time of a key as a unix time in seconds", "7.0.0", O1, 0, NULL,
+     GEN, NULL},
     {"pexpiretime", 2, R | F, 1, 1, 1, cmd_ttl, &TTL_KIND[3],
-     "Expire time of a key as a unix time in milliseconds", GEN, "7.0.0", O1, 0,
-     NULL},
+     "Expire time of a key as a unix time in milliseconds", "7.0.0", O1, 0,
+     NULL, GEN, NULL},
     {"persist", 2, W | F, 1, 1, 1, cmd_persist, NULL,
-     "Remove a key's time to live", GEN, "2.2.0", O1, 0, NULL},
+     "Remove a key's time to live", "2.2.0", O1, 0, NULL, GEN, NULL},
     {"flushdb", -1, W, 0, 0, 0, cmd_flushdb, NULL,
-     "Delete every key of the selected database", SRV, "1.0.0",
-     "O(N) in the number of keys in the database", KS | DANGER, ALL_OK},
+     "Delete every key of the selected database", "1.0.0",
+     "O(N) in the number of keys in the database", KS | DANGER, ALL_OK, SRV,
+     NULL},
     {"flushall", -1, W, 0, 0, 0, cmd_flushall, NULL,
-     "Delete every key of every database", SRV, "1.0.0",
-     "O(N) in the number of keys in all databases", KS | DANGER, ALL_OK},
+     "Delete every key of every database", "1.0.0",
+     "O(N) in the number of keys in all databases", KS | DANGER, ALL_OK, SRV,
+     NULL},
     {"swapdb", 3, W | F, 0, 0, 0, cmd_swapdb, NULL,
-     "Exchange the contents of two databases", SRV, "4.0.0",
+     "Exchange the contents of two databases", "4.0.0",
      "O(N) in the clients watching or blocked on keys of the two databases",
-     KS | DANGER, NULL},
+     KS | DANGER, NULL, SRV, NULL},
     {"move", 3, W | F, 1, 1, 1, cmd_move, NULL,
-     "Move a key to another database", GEN, "1.0.0", O1, 0, NULL},
+     "Move a key to another database", "1.0.0", O1, 0, NULL, GEN, NULL},
 };
 
-static const key_cmd OBJECT_SUBS[] = {
+static const dice__cmd_desc OBJECT_SUBS[] = {
     {"encoding", 3, R, 2, 2, 1, cmd_object_encoding, NULL,
-     "Internal encoding of a key's value", GEN, "2.2.3", O1, 0, NONDET},
+     "Internal encoding of a key's value", "2.2.3", O1, 0, NONDET, GEN, NULL},
     {"freq", 3, R, 2, 2, 1, cmd_object_freq, NULL,
-     "Access frequency counter of a key (LFU mode)", GEN, "4.0.0", O1, 0,
-     NONDET},
+     "Access frequency counter of a key (LFU mode)", "4.0.0", O1, 0, NONDET,
+     GEN, NULL},
     {"idletime", 3, R, 2, 2, 1, cmd_object_idletime, NULL,
-     "Seconds since a key was last accessed (LRU mode)", GEN, "2.2.3", O1, 0,
-     NONDET},
+     "Seconds since a key was last accessed (LRU mode)", "2.2.3", O1, 0, NONDET,
+     GEN, NULL},
     {"refcount", 3, R, 2, 2, 1, cmd_object_refcount, NULL,
-     "Reference count of a key's value", GEN, "2.2.3", O1, 0, NONDET},
+     "Reference count of a key's value", "2.2.3", O1, 0, NONDET, GEN, NULL},
     {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, 0, 0, 0, cmd_object_help,
-     NULL, "Show the OBJECT sub-commands", GEN, "6.2.0", O1, 0, NULL},
+     NULL, "Show the OBJECT sub-commands", "6.2.0", O1, 0, NULL, GEN, NULL},
 };
 
-static int add_cmd(dice_server_t *srv, const char *parent, const key_cmd *k) {
-    int rc = parent ? dice_command_add_sub(srv, parent, k->name, k->arity,
-                                           k->flags, k->first, k->last, k->step,
-                                           k->fn, (void *)k->arg, k->summary)
-                    : dice_command_add(srv, k->name, k->arity, k->flags,
-                                       k->first, k->last, k->step, k->fn,
-                                       (void *)k->arg, k->summary);
-    if (rc < 0)
-        return rc;
-    char full[64];
-    snprintf(full, sizeof(full), "%s%s%s", parent ? parent : "",
-             parent ? "|" : "", k->name);
-    return dice_command_set_doc(srv, full, k->group, k->since, k->complexity,
-                                k->acl, k->tips);
-}
+/* OBJECT only groups its sub-commands (it has no flags in Redis). */
+static const dice__cmd_desc OBJECT_CMD = {
+    "object",
+    -2,
+    0,
+    0,
+    0,
+    0,
+    NULL,
+    NULL,
+    "Inspect the internals of a key's value",
+    "2.2.3",
+    "Depends on subcommand.",
+    0,
+    NULL,
+    GEN,
+    NULL};
 
 int dice_builtin_keys(dice_server_t *srv) {
     int rc;
-    for (size_t i = 0; i < sizeof(KEY_CMDS) / sizeof(KEY_CMDS[0]); i++)
-        if ((rc = add_cmd(srv, NULL, &KEY_CMDS[i])) < 0)
-            return rc;
-    /* OBJECT only groups its sub-commands (it has no flags in Redis). */
-    rc = dice_command_add(srv, "object", -2, 0, 0, 0, 0, NULL, NULL,
-                          "Inspect the internals of a key's value");
-    if (rc == 0)
-        rc = dice_command_set_doc(srv, "object", GEN, "2.2.3",
-                                  "Depends on subcommand.", 0, NULL);
-    if (rc < 0)
+    if ((rc = dice__command_register(srv, NULL, NULL, KEY_CMDS,
+                                     sizeof(KEY_CMDS) / sizeof(KEY_CMDS[0]))) <
+            0 ||
+        (rc = dice__command_register(srv, NULL, NULL, &OBJECT_CMD, 1)) < 0)
         return rc;
-    for (size_t i = 0; i < sizeof(OBJECT_SUBS) / sizeof(OBJECT_SUBS[0]); i++)
-        if ((rc = add_cmd(srv, "object", &OBJECT_SUBS[i])) < 0)
-            return rc;
-    return 0;
+    return dice__command_register(srv, "object", NULL, OBJECT_SUBS,
+                                  sizeof(OBJECT_SUBS) / sizeof(OBJECT_SUBS[0]));
 }

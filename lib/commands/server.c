@@ -2,7 +2,7 @@
  * CONFIG, TIME, SHUTDOWN and DEBUG SLEEP, answering as redis-server 7.0
  * does. Also the command metadata (group, ACL categories, key specs) that
  * COMMAND INFO / DOCS describe. */
-#include "server/server_internal.h"
+#include "commands/commands_internal.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -16,104 +16,6 @@
 #include <unistd.h>
 
 #define COMPAT_VERSION "7.0.15"
-
-/* ---- Helpers ------------------------------------------------------------ */
-
-/* ---- Command metadata --------------------------------------------------- */
-
-dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
-                                         size_t len) {
-    const char *bar = memchr(name, '|', len);
-    if (!bar)
-        return dice_cmdtable_find(&srv->commands, name, len);
-    dice_command_t *p =
-        dice_cmdtable_find(&srv->commands, name, (size_t)(bar - name));
-    if (!p)
-        return NULL;
-    return dice_command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
-}
-
-int dice_command_set_doc(dice_server_t *srv, const char *fullname,
-                         const char *group, const char *since,
-                         const char *complexity, unsigned acl,
-                         const char *tips) {
-    dice_command_t *cmd =
-        dice_command_lookup_full(srv, fullname, strlen(fullname));
-    if (!cmd)
-        return DICE_ENOENT;
-    cmd->group = group;
-    cmd->since = since;
-    cmd->complexity = complexity;
-    cmd->acl = acl;
-    cmd->tips = tips;
-    return 0;
-}
-
-/* Flag names in DICE_CMD_* bit order, which is COMMAND INFO's order. */
-static const char *const flag_names[] = {
-    "write",        "readonly",  "denyoom", "admin",         "pubsub",
-    "noscript",     "blocking",  "loading", "stale",         "skip_monitor",
-    "skip_slowlog", "fast",      "no_auth", "may_replicate", "no_multi",
-    "movablekeys",  "allow_busy"};
-#define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
-
-/* ACL category names in DICE_ACL_* bit order. */
-static const char *const acl_names[] = {
-    "keyspace", "read",     "write",     "set",        "sortedset",
-    "list",     "hash",     "string",    "bitmap",     "hyperloglog",
-    "geo",      "stream",   "pubsub",    "admin",      "fast",
-    "slow",     "blocking", "dangerous", "connection", "transaction",
-    "scripting"};
-#define NACL (sizeof(acl_names) / sizeof(acl_names[0]))
-
-/* The category a Redis doc group implies for its commands. */
-static unsigned group_acl(const char *group) {
-    static const struct {
-        const char *group;
-        unsigned acl;
-    } map[] = {{"string", DICE_ACL_STRING},
-               {"generic", DICE_ACL_KEYSPACE},
-               {"list", DICE_ACL_LIST},
-               {"hash", DICE_ACL_HASH},
-               {"set", DICE_ACL_SET},
-               {"sorted_set", DICE_ACL_SORTEDSET},
-               {"bitmap", DICE_ACL_BITMAP},
-               {"hyperloglog", DICE_ACL_HYPERLOGLOG},
-               {"geo", DICE_ACL_GEO},
-               {"stream", DICE_ACL_STREAM},
-               {"pubsub", DICE_ACL_PUBSUB},
-               {"connection", DICE_ACL_CONNECTION},
-               {"transactions", DICE_ACL_TRANSACTION},
-               {"scripting", DICE_ACL_SCRIPTING}};
-    if (!group)
-        return 0;
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].group, group) == 0)
-            return map[i].acl;
-    return 0;
-}
-
-/* Redis's rules: categories implied by flags, then the group's, then the
- * explicit ones. A container (sub-commands, no handler of its own) gets
- * only the flag-implied ones, as Redis shows for CLIENT and CONFIG. */
-static unsigned command_acl(const dice_command_t *cmd) {
-    unsigned a = cmd->acl;
-    unsigned f = cmd->flags;
-    if (f & DICE_CMD_WRITE)
-        a |= DICE_ACL_WRITE;
-    if (f & DICE_CMD_READONLY)
-        a |= DICE_ACL_READ;
-    if (f & DICE_CMD_ADMIN)
-        a |= DICE_ACL_ADMIN | DICE_ACL_DANGEROUS;
-    if (f & DICE_CMD_PUBSUB)
-        a |= DICE_ACL_PUBSUB;
-    if (f & DICE_CMD_BLOCKING)
-        a |= DICE_ACL_BLOCKING;
-    a |= (f & DICE_CMD_FAST) ? DICE_ACL_FAST : DICE_ACL_SLOW;
-    if (!(cmd->nsubs > 0 && !cmd->fn))
-        a |= group_acl(cmd->group);
-    return a;
-}
 
 static size_t popcount(unsigned v) {
     size_t n = 0;
@@ -198,20 +100,24 @@ static void reply_command_info(dice_client_t *c, const dice_command_t *cmd) {
     dice_reply_array(c, 10);
     dice_reply_cstr(c, cmd->fullname);
     dice_reply_int(c, cmd->arity);
-    unsigned f = cmd->flags & ((1u << NFLAGS) - 1);
+    unsigned f = 0;
+    for (unsigned i = 0; dice__command_flag_name(i); i++)
+        f |= cmd->flags & (1u << i);
     dice_reply_set(c, popcount(f));
-    for (size_t i = 0; i < NFLAGS; i++)
+    for (unsigned i = 0; dice__command_flag_name(i); i++)
         if (f & (1u << i))
-            dice_reply_simple(c, flag_names[i], strlen(flag_names[i]));
+            dice_reply_simple(c, dice__command_flag_name(i),
+                              strlen(dice__command_flag_name(i)));
     dice_reply_int(c, cmd->first_key);
     dice_reply_int(c, cmd->last_key);
     dice_reply_int(c, cmd->key_step);
-    unsigned a = command_acl(cmd);
+    unsigned a = dice__command_acl(cmd);
     dice_reply_set(c, popcount(a));
-    for (size_t i = 0; i < NACL; i++) {
+    for (unsigned i = 0; dice__acl_category_name(i); i++) {
         if (a & (1u << i)) {
             char cat[32];
-            int n = snprintf(cat, sizeof(cat), "@%s", acl_names[i]);
+            int n =
+                snprintf(cat, sizeof(cat), "@%s", dice__acl_category_name(i));
             dice_reply_simple(c, cat, (size_t)n);
         }
     }
@@ -290,7 +196,7 @@ static void cmd_command_info(dice_client_t *c, int argc,
     dice_reply_array(c, (size_t)(argc - 2));
     for (int i = 2; i < argc; i++) {
         dice_command_t *cmd =
-            dice_command_lookup_full(c->srv, argv[i], argvlen[i]);
+            dice__cmdtable_lookup_full(&c->srv->commands, argv[i], argvlen[i]);
         if (cmd)
             reply_command_info(c, cmd);
         else
@@ -316,12 +222,12 @@ static void cmd_command_docs(dice_client_t *c, int argc,
     /* Unknown names are left out, so count first. */
     size_t n = 0;
     for (int i = 2; i < argc; i++)
-        if (dice_command_lookup_full(c->srv, argv[i], argvlen[i]))
+        if (dice__cmdtable_lookup_full(&c->srv->commands, argv[i], argvlen[i]))
             n++;
     dice_reply_map(c, n);
     for (int i = 2; i < argc; i++) {
         dice_command_t *cmd =
-            dice_command_lookup_full(c->srv, argv[i], argvlen[i]);
+            dice__cmdtable_lookup_full(&c->srv->commands, argv[i], argvlen[i]);
         if (cmd) {
             dice_reply_cstr(c, cmd->fullname);
             reply_command_docs(c, cmd);
@@ -337,9 +243,10 @@ static bool list_match(const dice_command_t *cmd, int kind, const char *v,
     case FILTER_MODULE:
         return false; /* no command here comes from a Redis module */
     case FILTER_ACLCAT: {
-        unsigned a = command_acl(cmd);
-        for (size_t i = 0; i < NACL; i++)
-            if ((a & (1u << i)) && dice_eqci(v, vlen, acl_names[i]))
+        unsigned a = dice__command_acl(cmd);
+        for (unsigned i = 0; dice__acl_category_name(i); i++)
+            if ((a & (1u << i)) &&
+                dice_eqci(v, vlen, dice__acl_category_name(i)))
                 return true;
         return false;
     }
@@ -412,7 +319,7 @@ static void cmd_command_getkeys(dice_client_t *c, int argc,
         dice_reply_errstr(c, "ERR Invalid command specified");
         return;
     }
-    if (cmd->first_key <= 0) {
+    if (cmd->first_key <= 0 && !cmd->getkeys) {
         dice_reply_errstr(c, "ERR The command has no key arguments");
         return;
     }
@@ -422,7 +329,7 @@ static void cmd_command_getkeys(dice_client_t *c, int argc,
         return;
     }
     int pos[64];
-    int n = dice_command_key_positions(cmd, cargc, pos, 64);
+    int n = dice_command_key_positions(cmd, cargc, cargv, clen, pos, 64);
     if (n <= 0) {
         dice_reply_errstr(c, "ERR Invalid arguments specified for command");
         return;
@@ -1192,86 +1099,84 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
 #define F_ADMIN (DICE_CMD_ADMIN | DICE_CMD_NOSCRIPT | F_LS)
 #define ORDER_TIP "nondeterministic_output_order"
 
-static const dice_cmd_entry_t top[] = {
-    {"info", -1, F_LS, cmd_info,
+static const dice__cmd_desc top[] = {
+    /* COMMAND answers by itself (everything) and has sub-commands;
+     * CONFIG only groups its own. */
+    {"command", -1, F_LS, 0, 0, 0, cmd_command, NULL, "Describe every command",
+     "2.8.13", "O(N) where N is the total number of Redis commands",
+     DICE_ACL_CONNECTION, ORDER_TIP, NULL, NULL},
+    {"config", -2, 0, 0, 0, 0, NULL, NULL,
+     "A container for server configuration commands", "2.0.0",
+     "Depends on subcommand.", 0, NULL, NULL, NULL},
+    {"info", -1, F_LS, 0, 0, 0, cmd_info, NULL,
      "Report the server's state and counters, by section", "1.0.0", "O(1)",
      DICE_ACL_DANGEROUS,
      "nondeterministic_output request_policy:all_shards "
-     "response_policy:special"},
-    {"time", 1, F_LS | DICE_CMD_FAST, cmd_time,
+     "response_policy:special",
+     NULL, NULL},
+    {"time", 1, F_LS | DICE_CMD_FAST, 0, 0, 0, cmd_time, NULL,
      "Reply with the server's clock: seconds and microseconds", "2.6.0", "O(1)",
-     0, "nondeterministic_output"},
-    {"shutdown", -1, F_ADMIN | DICE_CMD_NO_MULTI | DICE_CMD_ALLOW_BUSY,
-     cmd_shutdown, "Stop the server", "1.0.0",
+     0, "nondeterministic_output", NULL, NULL},
+    {"shutdown", -1, F_ADMIN | DICE_CMD_NO_MULTI | DICE_CMD_ALLOW_BUSY, 0, 0, 0,
+     cmd_shutdown, NULL, "Stop the server", "1.0.0",
      "O(N) when saving, where N is the total number of keys in all databases "
      "when saving data, otherwise O(1)",
-     0, NULL},
-    {"debug", -2, F_ADMIN, cmd_debug, "Debugging aids (here only DEBUG SLEEP)",
-     "1.0.0", "Depends on subcommand.", 0, NULL},
+     0, NULL, NULL, NULL},
+    {"debug", -2, F_ADMIN, 0, 0, 0, cmd_debug, NULL,
+     "Debugging aids (here only DEBUG SLEEP)", "1.0.0",
+     "Depends on subcommand.", 0, NULL, NULL, NULL},
 };
 
-static const dice_cmd_entry_t command_subs[] = {
-    {"count", 2, F_LS, cmd_command_count, "Reply with the number of commands",
-     "2.8.13", "O(1)", DICE_ACL_CONNECTION, NULL},
-    {"info", -2, F_LS, cmd_command_info,
+static const dice__cmd_desc command_subs[] = {
+    {"count", 2, F_LS, 0, 0, 0, cmd_command_count, NULL,
+     "Reply with the number of commands", "2.8.13", "O(1)", DICE_ACL_CONNECTION,
+     NULL, NULL, NULL},
+    {"info", -2, F_LS, 0, 0, 0, cmd_command_info, NULL,
      "Describe the named commands, or all of them", "2.8.13",
      "O(N) where N is the number of commands to look up", DICE_ACL_CONNECTION,
-     ORDER_TIP},
-    {"docs", -2, F_LS, cmd_command_docs,
+     ORDER_TIP, NULL, NULL},
+    {"docs", -2, F_LS, 0, 0, 0, cmd_command_docs, NULL,
      "Reply with the documentation of the named commands, or all of them",
      "7.0.0", "O(N) where N is the number of commands to look up",
-     DICE_ACL_CONNECTION, ORDER_TIP},
-    {"list", -2, F_LS, cmd_command_list,
+     DICE_ACL_CONNECTION, ORDER_TIP, NULL, NULL},
+    {"list", -2, F_LS, 0, 0, 0, cmd_command_list, NULL,
      "Reply with the command names, optionally filtered", "7.0.0",
      "O(N) where N is the total number of Redis commands", DICE_ACL_CONNECTION,
-     ORDER_TIP},
-    {"getkeys", -4, F_LS, cmd_command_getkeys,
+     ORDER_TIP, NULL, NULL},
+    {"getkeys", -4, F_LS, 0, 0, 0, cmd_command_getkeys, NULL,
      "Reply with the keys a full command line would access", "2.8.13",
      "O(N) where N is the number of arguments to the command",
-     DICE_ACL_CONNECTION, NULL},
-    {"help", 2, F_LS, cmd_command_help, "Describe the COMMAND sub-commands",
-     "5.0.0", "O(1)", DICE_ACL_CONNECTION, NULL},
+     DICE_ACL_CONNECTION, NULL, NULL, NULL},
+    {"help", 2, F_LS, 0, 0, 0, cmd_command_help, NULL,
+     "Describe the COMMAND sub-commands", "5.0.0", "O(1)", DICE_ACL_CONNECTION,
+     NULL, NULL, NULL},
 };
 
-static const dice_cmd_entry_t config_subs[] = {
-    {"get", -3, F_ADMIN, cmd_config_get,
+static const dice__cmd_desc config_subs[] = {
+    {"get", -3, F_ADMIN, 0, 0, 0, cmd_config_get, NULL,
      "Reply with the settings matching glob patterns", "2.0.0",
-     "O(N) when N is the number of configuration parameters provided", 0, NULL},
-    {"set", -4, F_ADMIN, cmd_config_set, "Change one or more settings", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided", 0, NULL,
+     NULL, NULL},
+    {"set", -4, F_ADMIN, 0, 0, 0, cmd_config_set, NULL,
+     "Change one or more settings", "2.0.0",
      "O(N) when N is the number of configuration parameters provided", 0,
-     "request_policy:all_nodes response_policy:all_succeeded"},
-    {"resetstat", 2, F_ADMIN, cmd_config_resetstat,
-     "Zero the counters INFO reports", "2.0.0", "O(1)", 0, NULL},
-    {"rewrite", 2, F_ADMIN, cmd_config_rewrite,
+     "request_policy:all_nodes response_policy:all_succeeded", NULL, NULL},
+    {"resetstat", 2, F_ADMIN, 0, 0, 0, cmd_config_resetstat, NULL,
+     "Zero the counters INFO reports", "2.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"rewrite", 2, F_ADMIN, 0, 0, 0, cmd_config_rewrite, NULL,
      "Write the settings back to the configuration file", "2.8.0", "O(1)", 0,
-     NULL},
-    {"help", 2, F_LS, cmd_config_help, "Describe the CONFIG sub-commands",
-     "5.0.0", "O(1)", 0, NULL},
+     NULL, NULL, NULL},
+    {"help", 2, F_LS, 0, 0, 0, cmd_config_help, NULL,
+     "Describe the CONFIG sub-commands", "5.0.0", "O(1)", 0, NULL, NULL, NULL},
 };
 
 int dice_builtin_server(dice_server_t *srv) {
-    int rc = dice_command_add_entries(srv, NULL, "server", top,
-                                      sizeof(top) / sizeof(top[0]));
-    if (rc < 0)
-        return rc;
-    /* COMMAND answers by itself (everything) and has sub-commands. */
-    if ((rc = dice_command_add(srv, "command", -1, F_LS, 0, 0, 0, cmd_command,
-                               NULL, "Describe every command")) < 0 ||
-        (rc = dice_command_set_doc(srv, "command", "server", "2.8.13",
-                                   "O(N) where N is the total number of "
-                                   "Redis commands",
-                                   DICE_ACL_CONNECTION, ORDER_TIP)) < 0 ||
-        (rc = dice_command_add_entries(srv, "command", "server", command_subs,
-                                       sizeof(command_subs) /
-                                           sizeof(command_subs[0]))) < 0)
-        return rc;
-    if ((rc = dice_command_add(srv, "config", -2, 0, 0, 0, 0, NULL, NULL,
-                               "A container for server configuration "
-                               "commands")) < 0 ||
-        (rc = dice_command_set_doc(srv, "config", "server", "2.0.0",
-                                   "Depends on subcommand.", 0, NULL)) < 0)
-        return rc;
-    return dice_command_add_entries(srv, "config", "server", config_subs,
-                                    sizeof(config_subs) /
-                                        sizeof(config_subs[0]));
+    int rc = dice__command_register(srv, NULL, "server", top, DICE__COUNT(top));
+    if (rc == 0)
+        rc = dice__command_register(srv, "command", "server", command_subs,
+                                    DICE__COUNT(command_subs));
+    if (rc == 0)
+        rc = dice__command_register(srv, "config", "server", config_subs,
+                                    DICE__COUNT(config_subs));
+    return rc;
 }

@@ -10,7 +10,7 @@
  * GET and SET are the benchmark commands: their common forms go straight to
  * the keyspace with no allocation besides the stored value and no
  * formatting. */
-#include "server/server_internal.h"
+#include "commands/commands_internal.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -750,83 +750,80 @@ static void cmd_lcs(ARGS) {
 /* ---- registration ---------------------------------------------------------
  */
 
-typedef struct strcmd {
-    const char *name;
-    int arity;
-    unsigned flags;
-    int first, last, step;
-    dice_command_fn fn;
-    const char *summary;
-    const char *since;
-    const char *complexity;
-    const char *tips;
-} strcmd;
-
 #define W DICE_CMD_WRITE
 #define R DICE_CMD_READONLY
 #define M DICE_CMD_DENYOOM
 #define F DICE_CMD_FAST
 
-static const strcmd string_cmds[] = {
-    {"get", 2, R | F, 1, 1, 1, cmd_get, "Return the string value of a key",
-     "1.0.0", "O(1)", NULL},
-    {"set", -3, W | M, 1, 1, 1, cmd_set,
+static const dice__cmd_desc string_cmds[] = {
+    {"get", 2, R | F, 1, 1, 1, cmd_get, NULL,
+     "Return the string value of a key", "1.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"set", -3, W | M, 1, 1, 1, cmd_set, NULL,
      "Store a string value, with optional expiry and conditions", "1.0.0",
-     "O(1)", NULL},
-    {"setnx", 3, W | M | F, 1, 1, 1, cmd_setnx,
-     "Store a string value only when the key is absent", "1.0.0", "O(1)", NULL},
-    {"setex", 4, W | M, 1, 1, 1, cmd_setex,
-     "Store a string value with a time to live in seconds", "2.0.0", "O(1)",
-     NULL},
-    {"psetex", 4, W | M, 1, 1, 1, cmd_psetex,
+     "O(1)", 0, NULL, NULL, NULL},
+    {"setnx", 3, W | M | F, 1, 1, 1, cmd_setnx, NULL,
+     "Store a string value only when the key is absent", "1.0.0", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"setex", 4, W | M, 1, 1, 1, cmd_setex, NULL,
+     "Store a string value with a time to live in seconds", "2.0.0", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"psetex", 4, W | M, 1, 1, 1, cmd_psetex, NULL,
      "Store a string value with a time to live in milliseconds", "2.6.0",
-     "O(1)", NULL},
-    {"getset", 3, W | M | F, 1, 1, 1, cmd_getset,
-     "Store a string value and return the previous one", "1.0.0", "O(1)", NULL},
-    {"getdel", 2, W | F, 1, 1, 1, cmd_getdel,
-     "Return a string value and delete its key", "6.2.0", "O(1)", NULL},
-    {"getex", -2, W | F, 1, 1, 1, cmd_getex,
-     "Return a string value and change or remove its expiry", "6.2.0", "O(1)",
+     "O(1)", 0, NULL, NULL, NULL},
+    {"getset", 3, W | M | F, 1, 1, 1, cmd_getset, NULL,
+     "Store a string value and return the previous one", "1.0.0", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"getdel", 2, W | F, 1, 1, 1, cmd_getdel, NULL,
+     "Return a string value and delete its key", "6.2.0", "O(1)", 0, NULL, NULL,
      NULL},
-    {"mget", -2, R | F, 1, -1, 1, cmd_mget,
-     "Return the string values of several keys", "1.0.0", "O(N) for N keys",
-     "request_policy:multi_shard"},
-    {"mset", -3, W | M, 1, -1, 2, cmd_mset, "Store several key/value pairs",
-     "1.0.1", "O(N) for N keys",
-     "request_policy:multi_shard response_policy:all_succeeded"},
-    {"msetnx", -3, W | M, 1, -1, 2, cmd_msetnx,
+    {"getex", -2, W | F, 1, 1, 1, cmd_getex, NULL,
+     "Return a string value and change or remove its expiry", "6.2.0", "O(1)",
+     0, NULL, NULL, NULL},
+    {"mget", -2, R | F, 1, -1, 1, cmd_mget, NULL,
+     "Return the string values of several keys", "1.0.0", "O(N) for N keys", 0,
+     "request_policy:multi_shard", NULL, NULL},
+    {"mset", -3, W | M, 1, -1, 2, cmd_mset, NULL,
+     "Store several key/value pairs", "1.0.1", "O(N) for N keys", 0,
+     "request_policy:multi_shard response_policy:all_succeeded", NULL, NULL},
+    {"msetnx", -3, W | M, 1, -1, 2, cmd_msetnx, NULL,
      "Store several key/value pairs only when none of the keys exists", "1.0.1",
-     "O(N) for N keys", "request_policy:multi_shard response_policy:agg_min"},
-    {"append", 3, W | M | F, 1, 1, 1, cmd_append,
+     "O(N) for N keys", 0, "request_policy:multi_shard response_policy:agg_min",
+     NULL, NULL},
+    {"append", 3, W | M | F, 1, 1, 1, cmd_append, NULL,
      "Add bytes to the end of a string value", "2.0.0",
-     "O(1) amortized, since the string's spare room grows geometrically", NULL},
-    {"strlen", 2, R | F, 1, 1, 1, cmd_strlen,
-     "Return the length of a string value", "2.2.0", "O(1)", NULL},
-    {"getrange", 4, R, 1, 1, 1, cmd_getrange,
+     "O(1) amortized, since the string's spare room grows geometrically", 0,
+     NULL, NULL, NULL},
+    {"strlen", 2, R | F, 1, 1, 1, cmd_strlen, NULL,
+     "Return the length of a string value", "2.2.0", "O(1)", 0, NULL, NULL,
+     NULL},
+    {"getrange", 4, R, 1, 1, 1, cmd_getrange, NULL,
      "Return a range of bytes of a string value", "2.4.0",
-     "O(N) for a result of N bytes", NULL},
-    {"substr", 4, R, 1, 1, 1, cmd_getrange,
+     "O(N) for a result of N bytes", 0, NULL, NULL, NULL},
+    {"substr", 4, R, 1, 1, 1, cmd_getrange, NULL,
      "Return a range of bytes of a string value (old name of GETRANGE)",
-     "1.0.0", "O(N) for a result of N bytes", NULL},
-    {"setrange", 4, W | M, 1, 1, 1, cmd_setrange,
+     "1.0.0", "O(N) for a result of N bytes", 0, NULL, NULL, NULL},
+    {"setrange", 4, W | M, 1, 1, 1, cmd_setrange, NULL,
      "Overwrite bytes of a string value from an offset, padding with zero "
      "bytes",
-     "2.2.0", "O(1) plus O(M) to copy M bytes", NULL},
-    {"incr", 2, W | M | F, 1, 1, 1, cmd_incr,
-     "Add one to the integer value of a key", "1.0.0", "O(1)", NULL},
-    {"decr", 2, W | M | F, 1, 1, 1, cmd_decr,
-     "Subtract one from the integer value of a key", "1.0.0", "O(1)", NULL},
-    {"incrby", 3, W | M | F, 1, 1, 1, cmd_incrby,
-     "Add an integer to the integer value of a key", "1.0.0", "O(1)", NULL},
-    {"decrby", 3, W | M | F, 1, 1, 1, cmd_decrby,
-     "Subtract an integer from the integer value of a key", "1.0.0", "O(1)",
+     "2.2.0", "O(1) plus O(M) to copy M bytes", 0, NULL, NULL, NULL},
+    {"incr", 2, W | M | F, 1, 1, 1, cmd_incr, NULL,
+     "Add one to the integer value of a key", "1.0.0", "O(1)", 0, NULL, NULL,
      NULL},
-    {"incrbyfloat", 3, W | M | F, 1, 1, 1, cmd_incrbyfloat,
+    {"decr", 2, W | M | F, 1, 1, 1, cmd_decr, NULL,
+     "Subtract one from the integer value of a key", "1.0.0", "O(1)", 0, NULL,
+     NULL, NULL},
+    {"incrby", 3, W | M | F, 1, 1, 1, cmd_incrby, NULL,
+     "Add an integer to the integer value of a key", "1.0.0", "O(1)", 0, NULL,
+     NULL, NULL},
+    {"decrby", 3, W | M | F, 1, 1, 1, cmd_decrby, NULL,
+     "Subtract an integer from the integer value of a key", "1.0.0", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"incrbyfloat", 3, W | M | F, 1, 1, 1, cmd_incrbyfloat, NULL,
      "Add a floating point number to the numeric value of a key", "2.6.0",
-     "O(1)", NULL},
-    {"lcs", -3, R, 1, 2, 1, cmd_lcs,
+     "O(1)", 0, NULL, NULL, NULL},
+    {"lcs", -3, R, 1, 2, 1, cmd_lcs, NULL,
      "Longest common subsequence of two string values", "7.0.0",
-     "O(N*M) for strings of N and M bytes", NULL},
+     "O(N*M) for strings of N and M bytes", 0, NULL, NULL, NULL},
 };
 
 #undef W
@@ -835,16 +832,6 @@ static const strcmd string_cmds[] = {
 #undef F
 
 int dice_builtin_strings(dice_server_t *srv) {
-    for (size_t i = 0; i < sizeof(string_cmds) / sizeof(string_cmds[0]); i++) {
-        const strcmd *s = &string_cmds[i];
-        int rc = dice_command_add(srv, s->name, s->arity, s->flags, s->first,
-                                  s->last, s->step, s->fn, NULL, s->summary);
-        if (rc < 0)
-            return rc;
-        rc = dice_command_set_doc(srv, s->name, "string", s->since,
-                                  s->complexity, 0, s->tips);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return dice__command_register(srv, NULL, "string", string_cmds,
+                                  sizeof(string_cmds) / sizeof(string_cmds[0]));
 }

@@ -4,18 +4,10 @@
 const char *dice_strerror(int err) {
     switch (err) {
     case DICE_OK: return "success";
-    case DICE_ENOMEM: return "out of memory";
-    case DICE_EINVAL: return "invalid argument";
-    case DICE_ENOENT: return "no such item";
-    case DICE_EEXIST: return "item already exists";
-    case DICE_EAGAIN: return "incomplete input";
-    case DICE_EPROTO: return "protocol error";
-    case DICE_ELIMIT: return "limit exceeded";
-    case DICE_ESYS: return "system call failed (see errno)";
-    case DICE_ECLOSED: return "closed";
-    case DICE_ERANGE: return "value out of range";
-    case DICE_EWRONGTYPE: return "wrong type";
-    case DICE_ESTATE: return "invalid in current state";
+#define DICE_ERRNO_TEXT(name, value, text)                                     \
+    case DICE_##name: return text;
+        DICE_ERRNO_MAP(DICE_ERRNO_TEXT)
+#undef DICE_ERRNO_TEXT
     }
     return "unknown error";
 }

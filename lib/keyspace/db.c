@@ -35,8 +35,8 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #define HDR_ENC(h) ((h)&3u)
 #define HDR_TYPE(h) (((h) >> 2) & 7u)
 #define HDR_EXP 0x20u
-/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for a
- * plain malloc'd entry. Every rewrite of a header keeps them. */
+/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for
+ * a plain malloc'd entry. Every rewrite of a header keeps them. */
 #define HDR_CLS_SHIFT 6
 #define HDR_CLS_MASK 0xc0u
 #define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)

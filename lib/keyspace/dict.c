@@ -1,5 +1,6 @@
 /* Open-addressing hash table with linear probing, incremental rehashing and
- * a rehash-proof SCAN cursor. See lib/keyspace/keyspace_internal.h for the layout. */
+ * a rehash-proof SCAN cursor. See lib/keyspace/keyspace_internal.h for the
+ * layout. */
 #include "keyspace/keyspace_internal.h"
 
 #include <stdlib.h>

@@ -100,7 +100,8 @@ void *dict_random(dict *d);
  * the table. */
 void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 
-/* ---- entry pool (lib/keyspace/entry_pool.c) ------------------------------------ */
+/* ---- entry pool (lib/keyspace/entry_pool.c)
+ * ------------------------------------ */
 
 #include <string.h>
 

@@ -1,8 +1,11 @@
-/* Server internals shared by the server core, the command table, the
- * configuration table and the built-in command families. */
+/* The server layer: clients and their buffers, listeners, settings,
+ * stats, the server object, and dispatch (resolving a client's argv
+ * against the command table the server owns). The command families above
+ * use it through lib/commands/commands_internal.h. */
 #ifndef DICE_SERVER_INTERNAL_H
 #define DICE_SERVER_INTERNAL_H
 
+#include "command/command_internal.h"
 #include "dice/command.h"
 #include "dice/db.h"
 #include "dice/loop.h"
@@ -22,77 +25,6 @@ enum {
     CLIENT_PAUSED = 1u << 4,        /* not reading: output above the limit */
     CLIENT_WANT_WRITE = 1u << 6     /* WRITABLE interest is set */
 };
-
-typedef struct dice_command dice_command_t;
-
-struct dice_command {
-    char *name; /* lower case, NUL-terminated */
-    size_t namelen;
-    char *fullname; /* "parent|sub" for sub-commands, else == name */
-    int arity;
-    unsigned flags;
-    int first_key, last_key, key_step;
-    dice_command_fn fn;
-    void *arg;
-    char *summary;
-    dice_command_t *parent;
-    /* Sub-commands, in registration order (few per parent: linear scan). */
-    dice_command_t **subs;
-    size_t nsubs;
-    dice_command_t *next_retired; /* see dice_cmdtable_t.retired */
-    uint64_t calls;               /* for INFO commandstats */
-    uint64_t usec;
-    /* What COMMAND INFO / DOCS show beyond the registration arguments.
-     * Static strings, not owned, NULL when unknown; set by the family that
-     * registers the command (dice_command_set_doc). */
-    const char *group; /* Redis's doc group: "connection", "string"... */
-    const char *since; /* first Redis version with the command */
-    const char *complexity;
-    const char *tips; /* space-separated command tips, or NULL */
-    unsigned acl;     /* DICE_ACL_* bits added to the derived ones */
-};
-
-/* ACL categories, in the order COMMAND INFO lists them. A command's
- * categories are derived from its flags (write, readonly, admin + dangerous,
- * pubsub, fast or slow, blocking) and its group ("string" -> @string,
- * "generic" -> @keyspace, ...), plus the explicit bits in cmd->acl. */
-enum {
-    DICE_ACL_KEYSPACE = 1u << 0,
-    DICE_ACL_READ = 1u << 1,
-    DICE_ACL_WRITE = 1u << 2,
-    DICE_ACL_SET = 1u << 3,
-    DICE_ACL_SORTEDSET = 1u << 4,
-    DICE_ACL_LIST = 1u << 5,
-    DICE_ACL_HASH = 1u << 6,
-    DICE_ACL_STRING = 1u << 7,
-    DICE_ACL_BITMAP = 1u << 8,
-    DICE_ACL_HYPERLOGLOG = 1u << 9,
-    DICE_ACL_GEO = 1u << 10,
-    DICE_ACL_STREAM = 1u << 11,
-    DICE_ACL_PUBSUB = 1u << 12,
-    DICE_ACL_ADMIN = 1u << 13,
-    DICE_ACL_FAST = 1u << 14,
-    DICE_ACL_SLOW = 1u << 15,
-    DICE_ACL_BLOCKING = 1u << 16,
-    DICE_ACL_DANGEROUS = 1u << 17,
-    DICE_ACL_CONNECTION = 1u << 18,
-    DICE_ACL_TRANSACTION = 1u << 19,
-    DICE_ACL_SCRIPTING = 1u << 20
-};
-
-/* Command table: open addressing on the case-folded name hash. */
-typedef struct dice_cmdtable {
-    dice_command_t **slots;
-    size_t cap; /* power of two, or 0 */
-    size_t count;
-    /* Bumped by every registration or removal, so a client's cached
-     * command pointer (see dice_client.cmd_cache) is known to be stale. */
-    uint64_t gen;
-    /* Commands replaced or removed while the server runs: a handler may be
-     * re-registering its own command, and clients' last_cmd point at their
-     * names, so they are freed only with the table. */
-    dice_command_t *retired;
-} dice_cmdtable_t;
 
 struct dice_client {
     dice_server_t *srv;
@@ -235,52 +167,17 @@ int dice_reply_errorf(dice_client_t *c, const char *fmt, ...)
 /* Redis's arity error for a command. */
 int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 
-/* Command table (lib/command/table.c). */
-void dice_cmdtable_init(dice_cmdtable_t *t);
-void dice_cmdtable_free(dice_cmdtable_t *t);
-dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
-                                   size_t len);
-dice_command_t *dice_command_find_sub(const dice_command_t *parent,
-                                      const char *name, size_t len);
+/* Commands (lib/server/commands.c). */
 /* Resolve argv to the command to run (sub-command aware) or reply with the
  * right error and return NULL. */
 dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
                                      const char *const *argv,
                                      const size_t *argvlen);
-/* Keys of a command call, Redis's first/last/step rule; writes up to max
- * positions into pos and returns how many, or -1 if argc is too short. */
-int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
-                               int max);
-
-/* A built-in command as a family's table lists it (no key positions:
- * families with keys register through dice_command_add directly). */
-typedef struct dice_cmd_entry {
-    const char *name;
-    int arity;
-    unsigned flags;
-    dice_command_fn fn;
-    const char *summary;
-    const char *since;
-    const char *complexity;
-    unsigned acl; /* DICE_ACL_* beyond what flags and group imply */
-    const char *tips;
-} dice_cmd_entry_t;
-/* Register n entries (as sub-commands of parent, or top-level when parent
- * is NULL) with their documentation under group. */
-int dice_command_add_entries(dice_server_t *srv, const char *parent,
-                             const char *group, const dice_cmd_entry_t *e,
-                             size_t n);
-/* Set what COMMAND INFO / DOCS report for a registered command, named
- * "get" or "client|list". Strings must be static (they are not copied);
- * NULL leaves a field unknown. acl adds DICE_ACL_* bits to those derived
- * from flags and group. Returns 0 or DICE_ENOENT (lib/commands/server.c). */
-int dice_command_set_doc(dice_server_t *srv, const char *fullname,
-                         const char *group, const char *since,
-                         const char *complexity, unsigned acl,
-                         const char *tips);
-/* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
-dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
-                                         size_t len);
+/* Register n descriptors (as sub-commands of parent, or top-level when
+ * parent is NULL); group applies to those that name none. */
+int dice__command_register(dice_server_t *srv, const char *parent,
+                           const char *group, const dice__cmd_desc *d,
+                           size_t n);
 
 /* Configuration (lib/server/config.c). */
 void dice_settings_init(dice_settings_t *s);
@@ -310,6 +207,9 @@ void dice_split_free(char **v, int n);
 /* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
 int dice_server_arm_crons(dice_server_t *srv);
+/* Attach a keyspace of cfg.databases databases to the server (once) and
+ * start its active-expiry and rehash cron (lib/server/keyspace.c). */
+int dice__server_keyspace_attach(dice_server_t *srv);
 int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
 /* Apply the request limits in the settings to a parser. */
 void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
@@ -318,29 +218,5 @@ void dice_client_sync_auth(dice_client_t *c);
 void dice_client_free_now(dice_client_t *c);
 size_t dice_client_output_pending(const dice_client_t *c);
 size_t dice_server_effective_maxclients(dice_server_t *srv);
-
-/* Built-in families. */
-int dice_builtin_connection(dice_server_t *srv);
-int dice_builtin_server(dice_server_t *srv);
-int dice_builtin_keyspace(dice_server_t *srv);
-/* The keyspace families, registered by dice_builtin_keyspace once the
- * keyspace exists: lib/commands/string.c and lib/commands/keys.c. */
-int dice_builtin_strings(dice_server_t *srv);
-int dice_builtin_keys(dice_server_t *srv);
-/* The client's selected database. (Dispatch has already set the
- * keyspace's "now" from the loop's cached wall clock.) */
-dice_db_t *dice_cmd_db(dice_client_t *c);
-
-/* Small helpers shared by command families (lib/commands/helpers.c). */
-bool dice_eqci(const char *a, size_t alen, const char *lit);
-int dice_parse_ll(const char *s, size_t len, long long *out);
-bool dice_opt_is(const char *arg, size_t len, const char *lit);
-/* Error reply from a NUL-terminated message ("ERR ..."). */
-int dice_reply_errstr(dice_client_t *c, const char *msg);
-/* A HELP reply: an array of simple strings. */
-void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n);
-/* printf-style append to a buffer. */
-int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,14 +1,9 @@
-/* Glue between the server and the keyspace: creating it, the periodic
- * active-expiry and rehash work, and the per-command database accessor the
- * string and key families use. */
+/* The server's keyspace: created on demand, and kept by a periodic cron
+ * (active expiry, incremental rehashing) at the server's hz. */
 #include "server/server_internal.h"
 
 dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
     return srv->keyspace;
-}
-
-dice_db_t *dice_cmd_db(dice_client_t *c) {
-    return dice_keyspace_db(c->srv->keyspace, c->db);
 }
 
 /* Every 1000/hz ms, like Redis's serverCron: reclaim expired keys nobody
@@ -32,18 +27,12 @@ int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
                                srv, &srv->ks_cron_id);
 }
 
-int dice_builtin_keyspace(dice_server_t *srv) {
-    if (!srv->keyspace) {
-        int rc = dice_keyspace_new(&srv->keyspace, (int)srv->cfg.databases);
-        if (rc < 0)
-            return rc;
-        int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
-        rc = dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
-        if (rc < 0)
-            return rc;
-    }
-    int rc = dice_builtin_strings(srv);
-    if (rc == 0)
-        rc = dice_builtin_keys(srv);
-    return rc;
+int dice__server_keyspace_attach(dice_server_t *srv) {
+    if (srv->keyspace)
+        return 0;
+    int rc = dice_keyspace_new(&srv->keyspace, (int)srv->cfg.databases);
+    if (rc < 0)
+        return rc;
+    int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
+    return dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

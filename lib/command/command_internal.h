@@ -1,0 +1,166 @@
+/* The command table: what a command is (its descriptor and its registered
+ * form), the table that finds one by name without allocating, and the
+ * metadata COMMAND INFO / DOCS and ACL categories derive from it.
+ *
+ * This layer knows nothing of clients or servers: it is data. Dispatch
+ * (resolving a client's argv, arity and authentication errors, calling the
+ * handler) lives in the server layer, which owns a table. */
+#ifndef DICE_COMMAND_INTERNAL_H
+#define DICE_COMMAND_INTERNAL_H
+
+#include "dice/command.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ACL categories, one list, in the order COMMAND INFO prints them:
+ * XX(enum suffix, bit, name). A command's categories are derived from its
+ * flags (write, readonly, admin + dangerous, pubsub, fast or slow,
+ * blocking) and its group ("string" -> @string, "generic" -> @keyspace,
+ * ...), plus the explicit bits of its descriptor. */
+#define DICE__ACL_MAP(XX)                                                      \
+    XX(KEYSPACE, 0, "keyspace")                                                \
+    XX(READ, 1, "read")                                                        \
+    XX(WRITE, 2, "write")                                                      \
+    XX(SET, 3, "set")                                                          \
+    XX(SORTEDSET, 4, "sortedset")                                              \
+    XX(LIST, 5, "list")                                                        \
+    XX(HASH, 6, "hash")                                                        \
+    XX(STRING, 7, "string")                                                    \
+    XX(BITMAP, 8, "bitmap")                                                    \
+    XX(HYPERLOGLOG, 9, "hyperloglog")                                          \
+    XX(GEO, 10, "geo")                                                         \
+    XX(STREAM, 11, "stream")                                                   \
+    XX(PUBSUB, 12, "pubsub")                                                   \
+    XX(ADMIN, 13, "admin")                                                     \
+    XX(FAST, 14, "fast")                                                       \
+    XX(SLOW, 15, "slow")                                                       \
+    XX(BLOCKING, 16, "blocking")                                               \
+    XX(DANGEROUS, 17, "dangerous")                                             \
+    XX(CONNECTION, 18, "connection")                                           \
+    XX(TRANSACTION, 19, "transaction")                                         \
+    XX(SCRIPTING, 20, "scripting")
+
+enum {
+#define DICE__ACL_ENUM(name, bit, text) DICE_ACL_##name = 1u << bit,
+    DICE__ACL_MAP(DICE__ACL_ENUM)
+#undef DICE__ACL_ENUM
+};
+
+/* Keys of a call for commands whose keys cannot be described by
+ * first/last/step (Redis's movablekeys: EVAL's numkeys, SORT's STORE...).
+ * Writes up to max argument positions into pos; returns how many, or -1
+ * when the call is malformed. */
+typedef int (*dice__getkeys_fn)(int argc, const char *const *argv,
+                                const size_t *argvlen, int *pos, int max);
+
+/* The one descriptor every command family declares its commands with. A
+ * family lists them in a static array and registers it with
+ * dice__command_register(); everything COMMAND INFO, DOCS, GETKEYS and the
+ * ACL categories report comes from here. Strings are static (not copied),
+ * except name and summary, which the table copies. */
+typedef struct dice__cmd_desc {
+    const char *name;
+    int arity;      /* Redis's: N exactly, -N at least N, counting the name */
+    unsigned flags; /* DICE_CMD_* */
+    int first_key, last_key, step; /* 0,0,0: no keys; last -1: last arg */
+    dice_command_fn fn;            /* NULL for a pure container */
+    const void *arg;               /* handed to fn */
+    const char *summary;
+    const char *since;        /* first Redis version with the command */
+    const char *complexity;   /* as COMMAND DOCS shows it */
+    unsigned acl;             /* DICE_ACL_* beyond those derived */
+    const char *tips;         /* space-separated command tips, or NULL */
+    const char *group;        /* NULL: the group given at registration */
+    dice__getkeys_fn getkeys; /* with DICE_CMD_MOVABLE_KEYS */
+} dice__cmd_desc;
+
+typedef struct dice_command dice_command_t;
+
+/* A registered command: the descriptor's fields, owned copies of its name
+ * and summary, and its sub-commands. */
+struct dice_command {
+    char *name; /* lower case, NUL-terminated */
+    size_t namelen;
+    char *fullname; /* "parent|sub" for sub-commands, else == name */
+    int arity;
+    unsigned flags;
+    int first_key, last_key, key_step;
+    dice_command_fn fn;
+    void *arg;
+    char *summary;
+    dice_command_t *parent;
+    /* Sub-commands, in registration order (few per parent: linear scan). */
+    dice_command_t **subs;
+    size_t nsubs;
+    dice_command_t *next_retired; /* see dice_cmdtable_t.retired */
+    uint64_t calls;               /* for INFO commandstats */
+    uint64_t usec;
+    /* What COMMAND INFO / DOCS show beyond the registration arguments:
+     * static strings from the descriptor, NULL when unknown (a host's
+     * dice_command_add gives none). */
+    const char *group; /* Redis's doc group: "connection", "string"... */
+    const char *since;
+    const char *complexity;
+    const char *tips;
+    unsigned acl; /* DICE_ACL_* bits added to the derived ones */
+    dice__getkeys_fn getkeys;
+};
+
+/* Command table: open addressing on the case-folded name hash. */
+typedef struct dice_cmdtable {
+    dice_command_t **slots;
+    size_t cap; /* power of two, or 0 */
+    size_t count;
+    /* Bumped by every registration or removal, so a client's cached
+     * command pointer is known to be stale. */
+    uint64_t gen;
+    /* Commands replaced or removed while the server runs: a handler may be
+     * re-registering its own command, and clients' last_cmd point at their
+     * names, so they are freed only with the table. */
+    dice_command_t *retired;
+} dice_cmdtable_t;
+
+void dice_cmdtable_init(dice_cmdtable_t *t);
+void dice_cmdtable_free(dice_cmdtable_t *t);
+/* Top-level command by name (any case), or NULL. */
+dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                   size_t len);
+dice_command_t *dice_command_find_sub(const dice_command_t *parent,
+                                      const char *name, size_t len);
+/* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
+dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
+                                           const char *name, size_t len);
+/* Case-insensitive compare of a name with a registered command's. */
+bool dice__command_name_eq(const dice_command_t *cmd, const char *s,
+                           size_t len);
+
+/* Register d, top-level (parent NULL) or as a sub-command of the existing
+ * top-level command parent. A top-level name that exists is replaced (and
+ * its sub-commands dropped); the old one is retired. group is used when
+ * d->group is NULL. Returns 0, DICE_EINVAL (bad name or arity, a
+ * sub-command without a handler), DICE_ENOENT (no such parent) or
+ * DICE_ENOMEM. */
+int dice__cmdtable_add(dice_cmdtable_t *t, const char *parent,
+                       const char *group, const dice__cmd_desc *d);
+/* Remove a top-level command (and its sub-commands). DICE_ENOENT if
+ * absent. */
+int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name);
+
+/* Keys of a call: the command's getkeys function, or Redis's
+ * first/last/step rule. Writes up to max positions into pos and returns
+ * how many, or -1 if the call is malformed (argc too short). */
+int dice_command_key_positions(const dice_command_t *cmd, int argc,
+                               const char *const *argv, const size_t *argvlen,
+                               int *pos, int max);
+
+/* Metadata (lib/command/metadata.c). */
+/* Every ACL category of a command: explicit, flag-implied, group-implied. */
+unsigned dice__command_acl(const dice_command_t *cmd);
+/* Names of the DICE_CMD_* flag and DICE_ACL_* category with this bit
+ * number, or NULL past the last. */
+const char *dice__command_flag_name(unsigned bit);
+const char *dice__acl_category_name(unsigned bit);
+
+#endif

@@ -1,0 +1,139 @@
+/* The server's command table as the public API and the dispatcher see
+ * it: registration by hosts and families, and resolving a client's argv to
+ * the command to run, with Redis's rejection texts. */
+#include "server/server_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+int dice_command_add(dice_server_t *srv, const char *name, int arity,
+                     unsigned flags, int first_key, int last_key, int key_step,
+                     dice_command_fn fn, void *arg, const char *summary) {
+    if (!srv)
+        return DICE_EINVAL;
+    dice__cmd_desc d = {.name = name,
+                        .arity = arity,
+                        .flags = flags,
+                        .first_key = first_key,
+                        .last_key = last_key,
+                        .step = key_step,
+                        .fn = fn,
+                        .arg = arg,
+                        .summary = summary};
+    return dice__cmdtable_add(&srv->commands, NULL, NULL, &d);
+}
+
+int dice_command_add_sub(dice_server_t *srv, const char *parent,
+                         const char *name, int arity, unsigned flags,
+                         int first_key, int last_key, int key_step,
+                         dice_command_fn fn, void *arg, const char *summary) {
+    if (!srv || !parent)
+        return DICE_EINVAL;
+    dice__cmd_desc d = {.name = name,
+                        .arity = arity,
+                        .flags = flags,
+                        .first_key = first_key,
+                        .last_key = last_key,
+                        .step = key_step,
+                        .fn = fn,
+                        .arg = arg,
+                        .summary = summary};
+    return dice__cmdtable_add(&srv->commands, parent, NULL, &d);
+}
+
+int dice_command_remove(dice_server_t *srv, const char *name) {
+    return dice__cmdtable_remove(&srv->commands, name);
+}
+
+size_t dice_command_count(dice_server_t *srv) {
+    return srv->commands.count;
+}
+
+int dice__command_register(dice_server_t *srv, const char *parent,
+                           const char *group, const dice__cmd_desc *d,
+                           size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = dice__cmdtable_add(&srv->commands, parent, group, &d[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static bool arity_ok(const dice_command_t *cmd, int argc) {
+    return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
+}
+
+int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
+    return dice_reply_errorf(
+        c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
+}
+
+dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
+                                     const char *const *argv,
+                                     const size_t *argvlen) {
+    const dice_cmdtable_t *t = &c->srv->commands;
+    dice_command_t *cmd = c->cmd_cache;
+    if (!cmd || c->cmd_cache_gen != t->gen ||
+        !dice__command_name_eq(cmd, argv[0], argvlen[0])) {
+        cmd = dice_cmdtable_find(t, argv[0], argvlen[0]);
+        c->cmd_cache = cmd;
+        c->cmd_cache_gen = t->gen;
+    }
+    if (!cmd) {
+        /* Redis quotes up to 128 bytes of the name and then arguments while
+         * the list is still shorter than 128 bytes. */
+        char args[512];
+        size_t used = 0;
+        for (int i = 1; i < argc && used < 128; i++) {
+            size_t room = 128 - used;
+            size_t n = argvlen[i] < room ? argvlen[i] : room;
+            if (used + n + 3 >= sizeof(args))
+                break;
+            args[used++] = '\'';
+            memcpy(args + used, argv[i], n);
+            used += n;
+            args[used++] = '\'';
+            args[used++] = ' ';
+        }
+        args[used] = '\0';
+        int nl = argvlen[0] < 128 ? (int)argvlen[0] : 128;
+        dice_reply_errorf(c,
+                          "ERR unknown command '%.*s', with args beginning "
+                          "with: %s",
+                          nl, argv[0], args);
+        return NULL;
+    }
+    if (cmd->nsubs > 0 && argc >= 2) {
+        dice_command_t *sub = dice_command_find_sub(cmd, argv[1], argvlen[1]);
+        if (!sub) {
+            char upper[64];
+            size_t n = cmd->namelen < sizeof(upper) - 1 ? cmd->namelen
+                                                        : sizeof(upper) - 1;
+            for (size_t i = 0; i < n; i++)
+                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+            upper[n] = '\0';
+            int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
+            dice_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                              sl, argv[1], upper);
+            return NULL;
+        }
+        cmd = sub;
+    }
+    if (!arity_ok(cmd, argc) || !cmd->fn) {
+        dice_reply_arity_error(c, cmd);
+        return NULL;
+    }
+    /* Redis checks authentication after the command and its arity. A
+     * client stays unauthenticated only while a password is set, so a
+     * password removed by CONFIG SET frees it. */
+    if (!c->authenticated) {
+        bool need = c->srv->cfg.requirepass != NULL;
+        dice_client_sync_auth(c);
+        if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
+            dice_reply_error(c, "NOAUTH Authentication required.", 31);
+            return NULL;
+        }
+    }
+    return cmd;
+}
