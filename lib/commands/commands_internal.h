@@ -12,12 +12,44 @@
 
 #include <stdbool.h>
 
-/* A command handler's signature: every family's handlers are declared
- * with it, so a handler that ignores some of its arguments needs no
- * (void) casts. */
+/* A command handler's signature (dice_command_fn): every family's
+ * handlers are defined with it, so one that ignores some of its arguments
+ * needs no (void) casts. */
+#define DICE__UNUSED __attribute__((unused))
 #define DICE__CMD_FN(name)                                                     \
-    void name(dice_client_t *c, int argc, const char *const *argv,             \
-              const size_t *argvlen, void *arg) __attribute__((unused))
+    void name(dice_client_t *c, int argc DICE__UNUSED,                         \
+              const char *const *argv DICE__UNUSED,                            \
+              const size_t *argvlen DICE__UNUSED, void *arg DICE__UNUSED)
+
+/* Error texts the families share, one list, each spelled once as
+ * redis-server 7.0 spells it: XX(name, text). */
+#define DICE__ERRTEXT_MAP(XX)                                                  \
+    XX(SYNTAX, "ERR syntax error")                                             \
+    XX(WRONGTYPE,                                                              \
+       "WRONGTYPE Operation against a key holding the wrong kind of value")    \
+    XX(NOT_INT, "ERR value is not an integer or out of range")                 \
+    XX(NOT_FLOAT, "ERR value is not a valid float")                            \
+    XX(OVERFLOW, "ERR increment or decrement would overflow")                  \
+    XX(NAN_INF, "ERR increment would produce NaN or Infinity")                 \
+    XX(NOMEM, "ERR out of memory")                                             \
+    XX(DB_RANGE, "ERR DB index is out of range")                               \
+    XX(SAME_OBJECT, "ERR source and destination objects are the same")         \
+    XX(BULK_LEN,                                                               \
+       "ERR string exceeds maximum allowed size (proto-max-bulk-len)")         \
+    XX(OFFSET, "ERR offset is out of range")
+
+typedef enum dice__errtext {
+#define DICE__ERRTEXT_ENUM(name, text) DICE__ERR_##name,
+    DICE__ERRTEXT_MAP(DICE__ERRTEXT_ENUM)
+#undef DICE__ERRTEXT_ENUM
+} dice__errtext;
+
+/* The text of e, and an error reply with it. */
+const char *dice__errtext_str(dice__errtext e);
+int dice__reply_err(dice_client_t *c, dice__errtext e);
+/* The reply for a keyspace call's failure: WRONGTYPE, out of memory, or
+ * "ERR <dice_strerror(rc)>". */
+int dice__reply_dberr(dice_client_t *c, int rc);
 
 /* Built-in families, registered by dice_command_add_builtins
  * (lib/commands/builtins.c). */

@@ -13,10 +13,6 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static int reply_syntax(dice_client_t *c) {
-    return dice_reply_errstr(c, "ERR syntax error");
-}
-
 /* Compare a secret without an early exit, so the time taken says nothing
  * about how many leading bytes matched. */
 static bool secret_eq(const char *a, size_t alen, const char *b) {
@@ -80,7 +76,7 @@ static bool client_setname(dice_client_t *c, const char *s, size_t len) {
         return false;
     }
     if (!set_str(&c->name, s, len)) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
         return false;
     }
     return true;
@@ -88,9 +84,7 @@ static bool client_setname(dice_client_t *c, const char *s, size_t len) {
 
 /* ---- PING ECHO QUIT SELECT ---------------------------------------------- */
 
-static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_ping) {
     if (argc > 2) {
         dice_reply_errstr(c,
                           "ERR wrong number of arguments for 'ping' command");
@@ -102,32 +96,21 @@ static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
         dice_reply_bulk(c, argv[1], argvlen[1]);
 }
 
-static void cmd_echo(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_echo) {
     dice_reply_bulk(c, argv[1], argvlen[1]);
 }
 
-static void cmd_quit(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_quit) {
     dice_reply_ok(c);
     dice_client_close_after_reply(c);
 }
 
-static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_select) {
     long long id;
     /* Redis reads the index as an int (getIntFromObjectOrReply), with
      * its own text for a number outside the int range. */
     if (dice_parse_ll(argv[1], argvlen[1], &id) < 0) {
-        dice_reply_errstr(c, "ERR value is not an integer or out of range");
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     if (id < -2147483648LL || id > 2147483647LL) {
@@ -145,12 +128,10 @@ static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- AUTH HELLO RESET --------------------------------------------------- */
 
-static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_auth) {
     dice_server_t *srv = c->srv;
     if (argc > 3) {
-        reply_syntax(c);
+        dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     bool ok;
@@ -176,9 +157,7 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
 }
 
-static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_hello) {
     dice_server_t *srv = c->srv;
     long long ver = 0;
     int next = 1;
@@ -246,12 +225,7 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_array(c, 0);
 }
 
-static void cmd_reset(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_reset) {
     /* Back to a fresh connection's state; with a password set, that means
      * unauthenticated again (Redis's clearClientConnectionState). */
     c->db = 0;
@@ -264,31 +238,16 @@ static void cmd_reset(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- CLIENT ------------------------------------------------------------- */
 
-static void cmd_client_id(dice_client_t *c, int argc, const char *const *argv,
-                          const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_client_id) {
     dice_reply_int(c, (long long)c->id);
 }
 
-static void cmd_client_setname(dice_client_t *c, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_client_setname) {
     if (client_setname(c, argv[2], argvlen[2]))
         dice_reply_ok(c);
 }
 
-static void cmd_client_getname(dice_client_t *c, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_client_getname) {
     if (c->name)
         dice_reply_cstr(c, c->name);
     else
@@ -296,11 +255,7 @@ static void cmd_client_getname(dice_client_t *c, int argc,
 }
 
 /* Redis 7.2's CLIENT SETINFO LIB-NAME|LIB-VER value. */
-static void cmd_client_setinfo(dice_client_t *c, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_client_setinfo) {
     char **slot;
     int an = (int)argvlen[2];
     if (dice_eqci(argv[2], argvlen[2], "lib-name")) {
@@ -319,24 +274,20 @@ static void cmd_client_setinfo(dice_client_t *c, int argc,
         return;
     }
     if (!set_str(slot, argv[3], argvlen[3])) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
     dice_reply_ok(c);
 }
 
-static void cmd_client_no_evict(dice_client_t *c, int argc,
-                                const char *const *argv, const size_t *argvlen,
-                                void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_client_no_evict) {
     /* There is no client eviction here, so the mode has nothing to change;
      * the argument is still checked as Redis does. */
     if (dice_eqci(argv[2], argvlen[2], "on") ||
         dice_eqci(argv[2], argvlen[2], "off"))
         dice_reply_ok(c);
     else
-        reply_syntax(c);
+        dice__reply_err(c, DICE__ERR_SYNTAX);
 }
 
 /* One CLIENT LIST line (without the newline), in Redis 7.0.15's field
@@ -394,10 +345,7 @@ static void reply_text(dice_client_t *c, dice_buf_t *b) {
     dice_buf_release(b);
 }
 
-static void cmd_client_info(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argv;
+static DICE__CMD_FN(cmd_client_info) {
     dice_buf_t b;
     dice_buf_init(&b);
     client_info_line(&b, c, c, argv_total(argc, argvlen));
@@ -433,9 +381,7 @@ static dice_client_t *client_by_id(dice_server_t *srv, long long id) {
     return NULL;
 }
 
-static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_client_list) {
     dice_server_t *srv = c->srv;
     size_t amem = argv_total(argc, argvlen);
     dice_buf_t b;
@@ -470,7 +416,7 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
             }
         }
     } else if (argc != 2) {
-        reply_syntax(c);
+        dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     } else {
         for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
@@ -487,9 +433,7 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
  * error) and CLIENT KILL <filter> <value> ... (new form: replies with the
  * count, skips the caller unless SKIPME no). The caller, if killed, is
  * closed after its reply is written. */
-static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_client_kill) {
     dice_server_t *srv = c->srv;
     const char *addr = NULL, *laddr = NULL;
     size_t addrlen = 0, laddrlen = 0;
@@ -540,11 +484,11 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
                 } else if (dice_eqci(argv[i + 1], argvlen[i + 1], "no")) {
                     skipme = false;
                 } else {
-                    reply_syntax(c);
+                    dice__reply_err(c, DICE__ERR_SYNTAX);
                     return;
                 }
             } else {
-                reply_syntax(c);
+                dice__reply_err(c, DICE__ERR_SYNTAX);
                 return;
             }
         }
@@ -612,12 +556,7 @@ static const char *const client_help[] = {
     "    Print this help.",
 };
 
-static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_client_help) {
     dice_reply_help(c, client_help,
                     sizeof(client_help) / sizeof(client_help[0]));
 }

@@ -36,6 +36,31 @@ bool dice_opt_is(const char *arg, size_t len, const char *lit) {
     return dice_eqci(arg, strnlen(arg, len), lit);
 }
 
+static const struct {
+    const char *text;
+    size_t len;
+} errtexts[] = {
+#define ERRTEXT_ENTRY(name, text) [DICE__ERR_##name] = {text, sizeof(text) - 1},
+    DICE__ERRTEXT_MAP(ERRTEXT_ENTRY)
+#undef ERRTEXT_ENTRY
+};
+
+const char *dice__errtext_str(dice__errtext e) {
+    return errtexts[e].text;
+}
+
+int dice__reply_err(dice_client_t *c, dice__errtext e) {
+    return dice_reply_error(c, errtexts[e].text, errtexts[e].len);
+}
+
+int dice__reply_dberr(dice_client_t *c, int rc) {
+    if (rc == DICE_EWRONGTYPE)
+        return dice__reply_err(c, DICE__ERR_WRONGTYPE);
+    if (rc == DICE_ENOMEM)
+        return dice__reply_err(c, DICE__ERR_NOMEM);
+    return dice_reply_errorf(c, "ERR %s", dice_strerror(rc));
+}
+
 int dice_reply_errstr(dice_client_t *c, const char *msg) {
     return dice_reply_error(c, msg, strlen(msg));
 }

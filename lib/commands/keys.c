@@ -21,12 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char ERR_SYNTAX[] = "ERR syntax error";
-static const char ERR_NOT_INT[] = "ERR value is not an integer or out of range";
-static const char ERR_DB_RANGE[] = "ERR DB index is out of range";
-static const char ERR_SAME[] =
-    "ERR source and destination objects are the same";
-
 /* Redis's getIntFromObjectOrReply(): a strict long long that must fit an
  * int. With msg NULL the two failures have distinct texts (including
  * Redis's "value must between" wording); otherwise msg covers both.
@@ -35,7 +29,7 @@ static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
                               int *out, const char *msg) {
     long long v;
     if (dice_parse_ll(s, len, &v) < 0) {
-        dice_reply_errstr(c, msg ? msg : ERR_NOT_INT);
+        dice_reply_errstr(c, msg ? msg : dice__errtext_str(DICE__ERR_NOT_INT));
         return -1;
     }
     if (v < INT_MIN || v > INT_MAX) {
@@ -59,7 +53,7 @@ static dice_db_t *db_or_reply(dice_client_t *c, int index) {
     if (index >= 0 && index < dice_keyspace_ndbs(c->srv->keyspace))
         db = dice_keyspace_db(c->srv->keyspace, index);
     if (!db)
-        dice_reply_errstr(c, ERR_DB_RANGE);
+        dice__reply_err(c, DICE__ERR_DB_RANGE);
     return db;
 }
 
@@ -80,9 +74,7 @@ static const char *type_name(int type) {
 
 /* DEL and UNLINK: a value is freed at once either way (freeing is cheap
  * for the keyspace's strings), so UNLINK is DEL. */
-static void cmd_del(dice_client_t *c, int argc, const char *const *argv,
-                    const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_del) {
     dice_db_t *db = dice_cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
@@ -91,9 +83,7 @@ static void cmd_del(dice_client_t *c, int argc, const char *const *argv,
 }
 
 /* EXISTS counts a key once per time it is named. */
-static void cmd_exists(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_exists) {
     dice_db_t *db = dice_cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
@@ -101,9 +91,7 @@ static void cmd_exists(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, n);
 }
 
-static void cmd_touch(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_touch) {
     dice_db_t *db = dice_cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
@@ -111,10 +99,7 @@ static void cmd_touch(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, n);
 }
 
-static void cmd_type(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_type) {
     int t = dice_db_type(dice_cmd_db(c), argv[1], argvlen[1]);
     const char *name = t < 0 ? "none" : type_name(t);
     dice_reply_simple(c, name, strlen(name));
@@ -164,14 +149,11 @@ static void keylist_free(keylist *l) {
     free(l->len);
 }
 
-static void cmd_keys(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_keys) {
     keylist l = {0};
     dice_db_keys(dice_cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
     if (l.oom)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     else
         keylist_reply(c, &l);
     keylist_free(&l);
@@ -208,9 +190,7 @@ static int parse_cursor(const char *s, size_t len, uint64_t *out) {
     return 0;
 }
 
-static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_scan) {
     uint64_t cursor;
     if (parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
         dice_reply_errstr(c, "ERR invalid cursor");
@@ -225,11 +205,11 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
         bool has_value = argc - i >= 2;
         if (has_value && dice_opt_is(argv[i], argvlen[i], "count")) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &count) < 0) {
-                dice_reply_errstr(c, ERR_NOT_INT);
+                dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }
             if (count < 1) {
-                dice_reply_errstr(c, ERR_SYNTAX);
+                dice__reply_err(c, DICE__ERR_SYNTAX);
                 return;
             }
         } else if (has_value && dice_opt_is(argv[i], argvlen[i], "match")) {
@@ -239,7 +219,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
             tname = argv[i + 1];
             tlen = argvlen[i + 1];
         } else {
-            dice_reply_errstr(c, ERR_SYNTAX);
+            dice__reply_err(c, DICE__ERR_SYNTAX);
             return;
         }
     }
@@ -260,7 +240,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     dice_db_scan(dice_cmd_db(c), cursor, (size_t)count, pat, plen, type,
                  keylist_add, &l, &next);
     if (l.oom) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     } else {
         char buf[24];
         int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
@@ -271,12 +251,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     keylist_free(&l);
 }
 
-static void cmd_randomkey(dice_client_t *c, int argc, const char *const *argv,
-                          const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_randomkey) {
     const char *k;
     size_t kl;
     if (dice_db_random_key(dice_cmd_db(c), &k, &kl) < 0)
@@ -285,12 +260,7 @@ static void cmd_randomkey(dice_client_t *c, int argc, const char *const *argv,
         dice_reply_bulk(c, k, kl);
 }
 
-static void cmd_dbsize(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_dbsize) {
     dice_reply_int(c, (long long)dice_db_size(dice_cmd_db(c)));
 }
 
@@ -308,32 +278,24 @@ static void rename_generic(dice_client_t *c, const char *const *argv,
     else if (rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     else if (nx)
         dice_reply_int(c, 1);
     else
         dice_reply_ok(c);
 }
 
-static void cmd_rename(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_rename) {
     rename_generic(c, argv, argvlen, 0);
 }
 
-static void cmd_renamenx(dice_client_t *c, int argc, const char *const *argv,
-                         const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_renamenx) {
     rename_generic(c, argv, argvlen, 1);
 }
 
 /* COPY source destination [DB destination-db] [REPLACE]: options are
  * checked left to right, each failing on its own error. */
-static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_copy) {
     dice_db_t *src = dice_cmd_db(c), *dst = src;
     int replace = 0;
     for (int i = 3; i < argc; i++) {
@@ -348,13 +310,13 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
                 return;
             i++;
         } else {
-            dice_reply_errstr(c, ERR_SYNTAX);
+            dice__reply_err(c, DICE__ERR_SYNTAX);
             return;
         }
     }
     if (src == dst && argvlen[1] == argvlen[2] &&
         memcmp(argv[1], argv[2], argvlen[1]) == 0) {
-        dice_reply_errstr(c, ERR_SAME);
+        dice__reply_err(c, DICE__ERR_SAME_OBJECT);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -367,13 +329,10 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
     else if (rc == DICE_EINVAL)
         dice_reply_errstr(c, "ERR this value type cannot be copied");
     else
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
 }
 
-static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_move) {
     dice_db_t *src = dice_cmd_db(c), *dst;
     int index;
     if (parse_int_or_reply(c, argv[2], argvlen[2], &index, NULL) < 0)
@@ -381,7 +340,7 @@ static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
     if (!(dst = db_or_reply(c, index)))
         return;
     if (src == dst) {
-        dice_reply_errstr(c, ERR_SAME);
+        dice__reply_err(c, DICE__ERR_SAME_OBJECT);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -391,11 +350,7 @@ static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
 
 /* ---- OBJECT ------------------------------------------------------------ */
 
-static void cmd_object_encoding(dice_client_t *c, int argc,
-                                const char *const *argv, const size_t *argvlen,
-                                void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_object_encoding) {
     const char *enc;
     if (dice_db_object_encoding(dice_cmd_db(c), argv[2], argvlen[2], &enc) < 0)
         dice_reply_null(c);
@@ -411,11 +366,7 @@ static void cmd_object_encoding(dice_client_t *c, int argc,
  * (dice/db.h has no read that does not), and a small integer written by
  * COPY answers INT_MAX where Redis, which copied the shared object into a
  * private one, answers 1. */
-static void cmd_object_refcount(dice_client_t *c, int argc,
-                                const char *const *argv, const size_t *argvlen,
-                                void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_object_refcount) {
     dice_db_t *db = dice_cmd_db(c);
     const char *enc;
     if (dice_db_object_encoding(db, argv[2], argvlen[2], &enc) < 0) {
@@ -437,11 +388,7 @@ static void cmd_object_refcount(dice_client_t *c, int argc,
 
 /* The key is looked up before the policy is checked, so a missing key is
  * nil in either mode. */
-static void cmd_object_idletime(dice_client_t *c, int argc,
-                                const char *const *argv, const size_t *argvlen,
-                                void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_object_idletime) {
     dice_db_t *db = dice_cmd_db(c);
     int64_t secs;
     if (dice_db_object_idletime(db, argv[2], argvlen[2], &secs) < 0) {
@@ -459,10 +406,7 @@ static void cmd_object_idletime(dice_client_t *c, int argc,
     dice_reply_int(c, secs);
 }
 
-static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_object_freq) {
     dice_db_t *db = dice_cmd_db(c);
     int freq;
     if (dice_db_object_freq(db, argv[2], argvlen[2], &freq) < 0) {
@@ -480,12 +424,7 @@ static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, freq);
 }
 
-static void cmd_object_help(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_object_help) {
     static const char *const lines[] = {
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
@@ -538,7 +477,7 @@ static void reply_unsupported(dice_client_t *c, const char *opt, size_t len) {
     len = strnlen(opt, len);
     char *msg = malloc(sizeof(pre) + len);
     if (!msg) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
     memcpy(msg, pre, sizeof(pre) - 1);
@@ -579,7 +518,7 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     long long when;
     if (dice_parse_ll(argv[2], argvlen[2], &when) < 0) {
-        dice_reply_errstr(c, ERR_NOT_INT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     /* Negative times are allowed (they delete the key); only overflow of
@@ -609,13 +548,12 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     else
         dice_reply_int(c, rc);
 }
 
-static void cmd_expire(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
+static DICE__CMD_FN(cmd_expire) {
     expire_generic(c, argc, argv, argvlen, arg);
 }
 
@@ -628,9 +566,7 @@ typedef struct ttl_kind {
 
 static const ttl_kind TTL_KIND[4] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
 
-static void cmd_ttl(dice_client_t *c, int argc, const char *const *argv,
-                    const size_t *argvlen, void *arg) {
-    (void)argc;
+static DICE__CMD_FN(cmd_ttl) {
     const ttl_kind *k = arg;
     dice_db_t *db = dice_cmd_db(c);
     int64_t at;
@@ -652,15 +588,12 @@ static void cmd_ttl(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, t);
 }
 
-static void cmd_persist(dice_client_t *c, int argc, const char *const *argv,
-                        const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_persist) {
     dice_db_t *db = dice_cmd_db(c);
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_persist(db, argv[1], argvlen[1]);
     if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     else
         dice_reply_int(c, rc);
 }
@@ -677,22 +610,18 @@ static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
     if (argc == 2 && (dice_opt_is(argv[1], argvlen[1], "sync") ||
                       dice_opt_is(argv[1], argvlen[1], "async")))
         return 0;
-    dice_reply_errstr(c, ERR_SYNTAX);
+    dice__reply_err(c, DICE__ERR_SYNTAX);
     return -1;
 }
 
-static void cmd_flushdb(dice_client_t *c, int argc, const char *const *argv,
-                        const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_flushdb) {
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
     dice_db_flush(dice_cmd_db(c));
     dice_reply_ok(c);
 }
 
-static void cmd_flushall(dice_client_t *c, int argc, const char *const *argv,
-                         const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_flushall) {
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
     dice_cmd_db(c); /* sets the keyspace's clock */
@@ -700,10 +629,7 @@ static void cmd_flushall(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
 }
 
-static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
-                       const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
+static DICE__CMD_FN(cmd_swapdb) {
     int a, b;
     if (parse_int_or_reply(c, argv[1], argvlen[1], &a,
                            "ERR invalid first DB index") < 0)
@@ -713,7 +639,7 @@ static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
         return;
     dice_cmd_db(c);
     if (dice_keyspace_swapdb(c->srv->keyspace, a, b) < 0) {
-        dice_reply_errstr(c, ERR_DB_RANGE);
+        dice__reply_err(c, DICE__ERR_DB_RANGE);
         return;
     }
     dice_reply_ok(c);

@@ -163,12 +163,7 @@ static void reply_command_docs(dice_client_t *c, const dice_command_t *cmd) {
 
 /* ---- COMMAND ------------------------------------------------------------ */
 
-static void cmd_command(dice_client_t *c, int argc, const char *const *argv,
-                        const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_command) {
     const dice_cmdtable_t *t = &c->srv->commands;
     dice_reply_array(c, t->count);
     for (size_t i = 0; i < t->cap; i++)
@@ -176,19 +171,11 @@ static void cmd_command(dice_client_t *c, int argc, const char *const *argv,
             reply_command_info(c, t->slots[i]);
 }
 
-static void cmd_command_count(dice_client_t *c, int argc,
-                              const char *const *argv, const size_t *argvlen,
-                              void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_command_count) {
     dice_reply_int(c, (long long)c->srv->commands.count);
 }
 
-static void cmd_command_info(dice_client_t *c, int argc,
-                             const char *const *argv, const size_t *argvlen,
-                             void *arg) {
+static DICE__CMD_FN(cmd_command_info) {
     if (argc == 2) {
         cmd_command(c, argc, argv, argvlen, arg);
         return;
@@ -204,10 +191,7 @@ static void cmd_command_info(dice_client_t *c, int argc,
     }
 }
 
-static void cmd_command_docs(dice_client_t *c, int argc,
-                             const char *const *argv, const size_t *argvlen,
-                             void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_command_docs) {
     const dice_cmdtable_t *t = &c->srv->commands;
     if (argc == 2) {
         dice_reply_map(c, t->count);
@@ -257,10 +241,7 @@ static bool list_match(const dice_command_t *cmd, int kind, const char *v,
     }
 }
 
-static void cmd_command_list(dice_client_t *c, int argc,
-                             const char *const *argv, const size_t *argvlen,
-                             void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_command_list) {
     int kind = FILTER_NONE;
     const char *v = NULL;
     size_t vlen = 0;
@@ -275,7 +256,7 @@ static void cmd_command_list(dice_client_t *c, int argc,
         vlen = argvlen[4];
     }
     if (argc != 2 && kind == FILTER_NONE) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     /* Two passes (count, then reply) keep this allocation-free. */
@@ -304,10 +285,7 @@ static void cmd_command_list(dice_client_t *c, int argc,
     }
 }
 
-static void cmd_command_getkeys(dice_client_t *c, int argc,
-                                const char *const *argv, const size_t *argvlen,
-                                void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_command_getkeys) {
     int cargc = argc - 2;
     const char *const *cargv = argv + 2;
     const size_t *clen = argvlen + 2;
@@ -369,13 +347,7 @@ static const char *const command_help[] = {
     "    Print this help.",
 };
 
-static void cmd_command_help(dice_client_t *c, int argc,
-                             const char *const *argv, const size_t *argvlen,
-                             void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_command_help) {
     dice_reply_help(c, command_help,
                     sizeof(command_help) / sizeof(command_help[0]));
 }
@@ -734,9 +706,7 @@ static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
     }
 }
 
-static void cmd_info(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_info) {
     unsigned which = argc == 1 ? SEC_DEFAULT : 0;
     for (int i = 1; i < argc; i++) {
         if (dice_eqci(argv[i], argvlen[i], "default"))
@@ -797,9 +767,7 @@ static void cfg_collect(void *arg, const char *name, const char *value) {
     a->n++;
 }
 
-static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
-                           const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_config_get) {
     cfg_acc_t a = {0};
     for (int i = 2; i < argc; i++) {
         /* A name without glob characters is looked up directly and
@@ -820,7 +788,7 @@ static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
         dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
     }
     if (a.oom) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_err(c, DICE__ERR_NOMEM);
     } else {
         dice_reply_map(c, a.n);
         for (size_t i = 0; i < a.n; i++) {
@@ -850,12 +818,10 @@ static char *dup_arg(const char *s, size_t len) {
  * values are applied in order; if one fails, a snapshot of all settings
  * taken before is put back, so the command takes effect whole or not at
  * all. */
-static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
-                           const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_config_set) {
     dice_server_t *srv = c->srv;
     if ((argc & 1) != 0) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     int npairs = (argc - 2) / 2;
@@ -920,7 +886,7 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
     goto out;
 oom:
-    dice_reply_errstr(c, "ERR out of memory");
+    dice__reply_err(c, DICE__ERR_NOMEM);
 out:
     if (have_saved)
         dice_settings_free(&saved);
@@ -933,13 +899,7 @@ out:
     free(values);
 }
 
-static void cmd_config_resetstat(dice_client_t *c, int argc,
-                                 const char *const *argv, const size_t *argvlen,
-                                 void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_config_resetstat) {
     dice_server_t *srv = c->srv;
     memset(&srv->stats, 0, sizeof(srv->stats));
     srv->info_mem_peak = 0;
@@ -957,13 +917,7 @@ static void cmd_config_resetstat(dice_client_t *c, int argc,
     dice_reply_ok(c);
 }
 
-static void cmd_config_rewrite(dice_client_t *c, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_config_rewrite) {
     /* The server does not keep the path of the file it was loaded from, so
      * there is nothing to rewrite: Redis's answer for that case. */
     dice_reply_errstr(c, "ERR The server is running without a config file");
@@ -983,24 +937,14 @@ static const char *const config_help[] = {
     "    Print this help.",
 };
 
-static void cmd_config_help(dice_client_t *c, int argc, const char *const *argv,
-                            const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_config_help) {
     dice_reply_help(c, config_help,
                     sizeof(config_help) / sizeof(config_help[0]));
 }
 
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
 
-static void cmd_time(dice_client_t *c, int argc, const char *const *argv,
-                     const size_t *argvlen, void *arg) {
-    (void)arg;
-    (void)argc;
-    (void)argv;
-    (void)argvlen;
+static DICE__CMD_FN(cmd_time) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char s[32], u[32];
@@ -1015,9 +959,7 @@ static void cmd_time(dice_client_t *c, int argc, const char *const *argv,
  * and no shutdown is ever pending, so the options only get checked. On
  * success Redis exits without answering; here the connection is closed
  * with no reply and the host is asked to stop. */
-static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
-                         const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_shutdown) {
     bool nosave = false, save = false, other = false, abort_ = false;
     for (int i = 1; i < argc; i++) {
         if (dice_eqci(argv[i], argvlen[i], "nosave"))
@@ -1030,12 +972,12 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
         else if (dice_eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
-            dice_reply_errstr(c, "ERR syntax error");
+            dice__reply_err(c, DICE__ERR_SYNTAX);
             return;
         }
     }
     if ((abort_ && (nosave || save || other)) || (nosave && save)) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     if (abort_) {
@@ -1051,9 +993,7 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
 
 /* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
  * commands queue up). Only SLEEP and HELP exist here. */
-static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen, void *arg) {
-    (void)arg;
+static DICE__CMD_FN(cmd_debug) {
     if (argc == 2 && dice_eqci(argv[1], argvlen[1], "help")) {
         static const char *const help[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -17,22 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARGS                                                                   \
-    dice_client_t *c, int argc, const char *const *argv,                       \
-        const size_t *argvlen, void *arg
-
 #define REPLY_ERR(c, lit) dice_reply_error((c), lit, sizeof(lit) - 1)
-
-#define E_WRONGTYPE                                                            \
-    "WRONGTYPE Operation against a key holding the wrong kind of value"
-#define E_SYNTAX "ERR syntax error"
-#define E_NOTINT "ERR value is not an integer or out of range"
-#define E_NOTFLOAT "ERR value is not a valid float"
-#define E_OVERFLOW "ERR increment or decrement would overflow"
-#define E_NANINF "ERR increment would produce NaN or Infinity"
-#define E_BULKLEN "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-#define E_OFFSET "ERR offset is out of range"
-#define E_NOMEM "ERR out of memory"
 
 /* Redis caps strings at 512 MB whatever proto-max-bulk-len says; so does
  * the keyspace (dice_db_append / dice_db_setrange answer DICE_ERANGE). */
@@ -41,15 +26,6 @@
 /* Hard cap on the LCS table whatever proto-max-bulk-len is raised to, so a
  * configuration change cannot make one command take gigabytes. */
 #define LCS_TABLE_MAX ((unsigned long long)1024 * 1024 * 1024)
-
-static void reply_dberr(dice_client_t *c, int rc) {
-    if (rc == DICE_EWRONGTYPE)
-        REPLY_ERR(c, E_WRONGTYPE);
-    else if (rc == DICE_ENOMEM)
-        REPLY_ERR(c, E_NOMEM);
-    else
-        dice_reply_errorf(c, "ERR %s", dice_strerror(rc));
-}
 
 /* ---- expire options (SET, GETEX, SETEX, PSETEX) ------------------------ */
 
@@ -108,7 +84,7 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
             f |= O_PXAT;
             *expire_idx = ++j;
         } else {
-            REPLY_ERR(c, E_SYNTAX);
+            dice__reply_err(c, DICE__ERR_SYNTAX);
             return -1;
         }
     }
@@ -124,7 +100,7 @@ static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
                      const char *cmdname, int64_t *at) {
     long long v;
     if (dice_parse_ll(s, n, &v) < 0) {
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return -1;
     }
     bool seconds = (f & (O_EX | O_EXAT)) != 0;
@@ -162,12 +138,11 @@ static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
         dice_reply_null(c);
         return 0;
     }
-    reply_dberr(c, rc);
+    dice__reply_dberr(c, rc);
     return -1;
 }
 
-static void cmd_get(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_get) {
     reply_get(c, dice_cmd_db(c), argv[1], argvlen[1]);
 }
 
@@ -212,19 +187,18 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
         else
             dice_reply_null(c);
     } else {
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
     }
 }
 
-static void cmd_set(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_set) {
     if (argc == 3) { /* the benchmark path: plain SET key value */
         int rc = dice_db_set(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
                              argvlen[2], 0, 0);
         if (rc == 0)
             dice_reply_ok(c);
         else
-            reply_dberr(c, rc);
+            dice__reply_dberr(c, rc);
         return;
     }
     unsigned f;
@@ -235,26 +209,22 @@ static void cmd_set(ARGS) {
                 ei ? argv[ei] : NULL, ei ? argvlen[ei] : 0, "set", false);
 }
 
-static void cmd_setnx(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_setnx) {
     set_generic(c, argv[1], argvlen[1], argv[2], argvlen[2], O_NX, NULL, 0,
                 "setnx", true);
 }
 
-static void cmd_setex(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_setex) {
     set_generic(c, argv[1], argvlen[1], argv[3], argvlen[3], O_EX, argv[2],
                 argvlen[2], "setex", false);
 }
 
-static void cmd_psetex(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_psetex) {
     set_generic(c, argv[1], argvlen[1], argv[3], argvlen[3], O_PX, argv[2],
                 argvlen[2], "psetex", false);
 }
 
-static void cmd_getset(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_getset) {
     dice_db_t *db = dice_cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
@@ -262,16 +232,14 @@ static void cmd_getset(ARGS) {
         dice_client_close_after_reply(c); /* the reply is already out */
 }
 
-static void cmd_getdel(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_getdel) {
     dice_db_t *db = dice_cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
     dice_db_delete(db, argv[1], argvlen[1]);
 }
 
-static void cmd_getex(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_getex) {
     unsigned f;
     int ei = 0;
     if (parse_ext(c, argc, argv, argvlen, 2, false, &f, &ei) < 0)
@@ -286,7 +254,7 @@ static void cmd_getex(ARGS) {
         return;
     }
     if (rc < 0) {
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
         return;
     }
     int64_t at = 0;
@@ -304,8 +272,7 @@ static void cmd_getex(ARGS) {
 
 /* ---- multi-key ---------------------------------------------------------- */
 
-static void cmd_mget(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_mget) {
     dice_db_t *db = dice_cmd_db(c);
     dice_reply_array(c, (size_t)argc - 1);
     for (int j = 1; j < argc; j++) {
@@ -341,7 +308,7 @@ static void mset_generic(dice_client_t *c, int argc, const char *const *argv,
         int rc = dice_db_set(db, argv[j], argvlen[j], argv[j + 1],
                              argvlen[j + 1], 0, 0);
         if (rc < 0) {
-            reply_dberr(c, rc);
+            dice__reply_dberr(c, rc);
             return;
         }
     }
@@ -351,13 +318,11 @@ static void mset_generic(dice_client_t *c, int argc, const char *const *argv,
         dice_reply_ok(c);
 }
 
-static void cmd_mset(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_mset) {
     mset_generic(c, argc, argv, argvlen, false);
 }
 
-static void cmd_msetnx(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_msetnx) {
     mset_generic(c, argc, argv, argvlen, true);
 }
 
@@ -367,8 +332,7 @@ static long long max_bulk(dice_client_t *c) {
     return c->srv->cfg.proto_max_bulk_len;
 }
 
-static void cmd_append(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_append) {
     dice_db_t *db = dice_cmd_db(c);
     long long lim = max_bulk(c);
     if (lim < STRING_MAX) {
@@ -379,11 +343,11 @@ static void cmd_append(ARGS) {
         size_t n;
         int rc = dice_db_get(db, argv[1], argvlen[1], nb, &v, &n);
         if (rc == DICE_EWRONGTYPE) {
-            REPLY_ERR(c, E_WRONGTYPE);
+            dice__reply_err(c, DICE__ERR_WRONGTYPE);
             return;
         }
         if (rc == 0 && (long long)(n + argvlen[2]) > lim) {
-            REPLY_ERR(c, E_BULKLEN);
+            dice__reply_err(c, DICE__ERR_BULK_LEN);
             return;
         }
     }
@@ -393,13 +357,12 @@ static void cmd_append(ARGS) {
     if (rc == 0)
         dice_reply_int(c, (long long)newlen);
     else if (rc == DICE_ERANGE)
-        REPLY_ERR(c, E_BULKLEN);
+        dice__reply_err(c, DICE__ERR_BULK_LEN);
     else
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
 }
 
-static void cmd_strlen(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_strlen) {
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
@@ -409,19 +372,18 @@ static void cmd_strlen(ARGS) {
     else if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
 }
 
 /* GETRANGE and SUBSTR. Negative indexes count from the end; both are then
  * clamped into the string. Two negative indexes with start > end give ""
  * before any clamping (so GETRANGE k -1 -3 is "" even though clamping
  * would make both 0). */
-static void cmd_getrange(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_getrange) {
     long long start, end;
     if (dice_parse_ll(argv[2], argvlen[2], &start) < 0 ||
         dice_parse_ll(argv[3], argvlen[3], &end) < 0) {
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     char nb[DICE_DB_NUMBUF];
@@ -433,7 +395,7 @@ static void cmd_getrange(ARGS) {
         return;
     }
     if (rc < 0) {
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
         return;
     }
     long long len = (long long)n;
@@ -457,15 +419,14 @@ static void cmd_getrange(ARGS) {
         dice_reply_bulk(c, v + start, (size_t)(end - start + 1));
 }
 
-static void cmd_setrange(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_setrange) {
     long long off;
     if (dice_parse_ll(argv[2], argvlen[2], &off) < 0) {
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     if (off < 0) {
-        REPLY_ERR(c, E_OFFSET);
+        dice__reply_err(c, DICE__ERR_OFFSET);
         return;
     }
     dice_db_t *db = dice_cmd_db(c);
@@ -475,9 +436,9 @@ static void cmd_setrange(ARGS) {
         /* Redis looks at the type before the size. */
         int t = dice_db_type(db, argv[1], argvlen[1]);
         if (t >= 0 && t != DICE_TYPE_STRING)
-            REPLY_ERR(c, E_WRONGTYPE);
+            dice__reply_err(c, DICE__ERR_WRONGTYPE);
         else
-            REPLY_ERR(c, E_BULKLEN);
+            dice__reply_err(c, DICE__ERR_BULK_LEN);
         return;
     }
     size_t newlen;
@@ -486,9 +447,9 @@ static void cmd_setrange(ARGS) {
     if (rc == 0)
         dice_reply_int(c, (long long)newlen);
     else if (rc == DICE_ERANGE)
-        REPLY_ERR(c, E_BULKLEN);
+        dice__reply_err(c, DICE__ERR_BULK_LEN);
     else
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -500,38 +461,34 @@ static void incr_generic(dice_client_t *c, const char *key, size_t klen,
     if (rc == 0)
         dice_reply_int(c, v);
     else if (rc == DICE_EINVAL)
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
     else if (rc == DICE_ERANGE)
-        REPLY_ERR(c, E_OVERFLOW);
+        dice__reply_err(c, DICE__ERR_OVERFLOW);
     else
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
 }
 
-static void cmd_incr(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_incr) {
     incr_generic(c, argv[1], argvlen[1], 1);
 }
 
-static void cmd_decr(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_decr) {
     incr_generic(c, argv[1], argvlen[1], -1);
 }
 
-static void cmd_incrby(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_incrby) {
     long long d;
     if (dice_parse_ll(argv[2], argvlen[2], &d) < 0) {
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     incr_generic(c, argv[1], argvlen[1], d);
 }
 
-static void cmd_decrby(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_decrby) {
     long long d;
     if (dice_parse_ll(argv[2], argvlen[2], &d) < 0) {
-        REPLY_ERR(c, E_NOTINT);
+        dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     if (d == LLONG_MIN) { /* -d does not exist */
@@ -541,8 +498,7 @@ static void cmd_decrby(ARGS) {
     incr_generic(c, argv[1], argvlen[1], -d);
 }
 
-static void cmd_incrbyfloat(ARGS) {
-    (void)argc, (void)arg;
+static DICE__CMD_FN(cmd_incrbyfloat) {
     const char *v;
     size_t n;
     int rc = dice_db_incrbyfloat(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
@@ -550,11 +506,11 @@ static void cmd_incrbyfloat(ARGS) {
     if (rc == 0)
         dice_reply_bulk(c, v, n);
     else if (rc == DICE_EINVAL)
-        REPLY_ERR(c, E_NOTFLOAT);
+        dice__reply_err(c, DICE__ERR_NOT_FLOAT);
     else if (rc == DICE_ERANGE)
-        REPLY_ERR(c, E_NANINF);
+        dice__reply_err(c, DICE__ERR_NAN_INF);
     else
-        reply_dberr(c, rc);
+        dice__reply_dberr(c, rc);
 }
 
 /* ---- LCS ------------------------------------------------------------------
@@ -656,8 +612,7 @@ static size_t lcs_walk(const lcs_job *j, char *out, dice_client_t *c) {
     return nranges;
 }
 
-static void cmd_lcs(ARGS) {
-    (void)arg;
+static DICE__CMD_FN(cmd_lcs) {
     dice_db_t *db = dice_cmd_db(c);
     char nba[DICE_DB_NUMBUF], nbb[DICE_DB_NUMBUF];
     lcs_job j = {.a = "", .b = ""};
@@ -687,14 +642,14 @@ static void cmd_lcs(ARGS) {
             j.withlen = true;
         } else if (dice_opt_is(o, n, "minmatchlen") && i + 1 < argc) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &j.minlen) < 0) {
-                REPLY_ERR(c, E_NOTINT);
+                dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }
             if (j.minlen < 0)
                 j.minlen = 0;
             i++;
         } else {
-            REPLY_ERR(c, E_SYNTAX);
+            dice__reply_err(c, DICE__ERR_SYNTAX);
             return;
         }
     }
@@ -737,7 +692,7 @@ static void cmd_lcs(ARGS) {
     } else {
         char *s = malloc(total ? total : 1);
         if (!s) {
-            REPLY_ERR(c, E_NOMEM);
+            dice__reply_err(c, DICE__ERR_NOMEM);
         } else {
             lcs_walk(&j, s, NULL);
             dice_reply_bulk(c, s, total);
