@@ -65,7 +65,6 @@ dice_db_t *dice_cmd_db(dice_client_t *c);
 
 /* Small helpers shared by command families (lib/commands/helpers.c). */
 bool dice_eqci(const char *a, size_t alen, const char *lit);
-int dice_parse_ll(const char *s, size_t len, long long *out);
 bool dice_opt_is(const char *arg, size_t len, const char *lit);
 /* Error reply from a NUL-terminated message ("ERR ..."). */
 int dice_reply_errstr(dice_client_t *c, const char *msg);

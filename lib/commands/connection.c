@@ -109,7 +109,7 @@ static DICE__CMD_FN(cmd_select) {
     long long id;
     /* Redis reads the index as an int (getIntFromObjectOrReply), with
      * its own text for a number outside the int range. */
-    if (dice_parse_ll(argv[1], argvlen[1], &id) < 0) {
+    if (!dice_str2ll(argv[1], argvlen[1], &id)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -162,7 +162,7 @@ static DICE__CMD_FN(cmd_hello) {
     long long ver = 0;
     int next = 1;
     if (argc >= 2) {
-        if (dice_parse_ll(argv[1], argvlen[1], &ver) < 0) {
+        if (!dice_str2ll(argv[1], argvlen[1], &ver)) {
             dice_reply_errstr(
                 c, "ERR Protocol version is not an integer or out of "
                    "range");
@@ -404,7 +404,7 @@ static DICE__CMD_FN(cmd_client_list) {
     } else if (argc > 3 && dice_eqci(argv[2], argvlen[2], "id")) {
         for (int j = 3; j < argc; j++) {
             long long id;
-            if (dice_parse_ll(argv[j], argvlen[j], &id) < 0) {
+            if (!dice_str2ll(argv[j], argvlen[j], &id)) {
                 dice_buf_release(&b);
                 dice_reply_errstr(c, "ERR Invalid client ID");
                 return;
@@ -450,8 +450,7 @@ static DICE__CMD_FN(cmd_client_kill) {
             const char *o = argv[i];
             size_t ol = argvlen[i];
             if (more && dice_eqci(o, ol, "id")) {
-                if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &id) < 0 ||
-                    id < 1) {
+                if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &id) || id < 1) {
                     dice_reply_errstr(c,
                                       "ERR client-id should be greater than 0");
                     return;

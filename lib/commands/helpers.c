@@ -23,12 +23,6 @@ bool dice_eqci(const char *a, size_t alen, const char *lit) {
     return lit[i] == '\0';
 }
 
-/* Redis's strict integer syntax (string2ll): the codec's parser, with the
- * 0 / -1 convention the command families use. */
-int dice_parse_ll(const char *s, size_t len, long long *out) {
-    return dice_resp_str2ll(s, len, out) ? 0 : -1;
-}
-
 /* An option as Redis's strcasecmp sees it: the argument up to its first
  * NUL byte, compared case-insensitively with lit ("nx\0junk" is NX). The
  * quirk is kept so the same bytes get the same reply as from Redis. */

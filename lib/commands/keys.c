@@ -28,7 +28,7 @@
 static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
                               int *out, const char *msg) {
     long long v;
-    if (dice_parse_ll(s, len, &v) < 0) {
+    if (!dice_str2ll(s, len, &v)) {
         dice_reply_errstr(c, msg ? msg : dice__errtext_str(DICE__ERR_NOT_INT));
         return -1;
     }
@@ -204,7 +204,7 @@ static DICE__CMD_FN(cmd_scan) {
     for (int i = 2; i < argc; i += 2) {
         bool has_value = argc - i >= 2;
         if (has_value && dice_opt_is(argv[i], argvlen[i], "count")) {
-            if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &count) < 0) {
+            if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &count)) {
                 dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }
@@ -380,7 +380,7 @@ static DICE__CMD_FN(cmd_object_refcount) {
         size_t vlen;
         long long n;
         if (dice_db_get(db, argv[2], argvlen[2], numbuf, &v, &vlen) == 0 &&
-            dice_parse_ll(v, vlen, &n) == 0 && n >= 0 && n < 10000)
+            dice_str2ll(v, vlen, &n) && n >= 0 && n < 10000)
             refs = INT_MAX;
     }
     dice_reply_int(c, refs);
@@ -517,7 +517,7 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
         return;
     }
     long long when;
-    if (dice_parse_ll(argv[2], argvlen[2], &when) < 0) {
+    if (!dice_str2ll(argv[2], argvlen[2], &when)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }

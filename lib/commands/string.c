@@ -99,7 +99,7 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
 static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
                      const char *cmdname, int64_t *at) {
     long long v;
-    if (dice_parse_ll(s, n, &v) < 0) {
+    if (!dice_str2ll(s, n, &v)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return -1;
     }
@@ -381,8 +381,8 @@ static DICE__CMD_FN(cmd_strlen) {
  * would make both 0). */
 static DICE__CMD_FN(cmd_getrange) {
     long long start, end;
-    if (dice_parse_ll(argv[2], argvlen[2], &start) < 0 ||
-        dice_parse_ll(argv[3], argvlen[3], &end) < 0) {
+    if (!dice_str2ll(argv[2], argvlen[2], &start) ||
+        !dice_str2ll(argv[3], argvlen[3], &end)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -421,7 +421,7 @@ static DICE__CMD_FN(cmd_getrange) {
 
 static DICE__CMD_FN(cmd_setrange) {
     long long off;
-    if (dice_parse_ll(argv[2], argvlen[2], &off) < 0) {
+    if (!dice_str2ll(argv[2], argvlen[2], &off)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -478,7 +478,7 @@ static DICE__CMD_FN(cmd_decr) {
 
 static DICE__CMD_FN(cmd_incrby) {
     long long d;
-    if (dice_parse_ll(argv[2], argvlen[2], &d) < 0) {
+    if (!dice_str2ll(argv[2], argvlen[2], &d)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -487,7 +487,7 @@ static DICE__CMD_FN(cmd_incrby) {
 
 static DICE__CMD_FN(cmd_decrby) {
     long long d;
-    if (dice_parse_ll(argv[2], argvlen[2], &d) < 0) {
+    if (!dice_str2ll(argv[2], argvlen[2], &d)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -641,7 +641,7 @@ static DICE__CMD_FN(cmd_lcs) {
         } else if (dice_opt_is(o, n, "withmatchlen")) {
             j.withlen = true;
         } else if (dice_opt_is(o, n, "minmatchlen") && i + 1 < argc) {
-            if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &j.minlen) < 0) {
+            if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &j.minlen)) {
                 dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }

@@ -420,8 +420,7 @@ static size_t encode_str(uint8_t *buf, const char *v, size_t vlen,
                          unsigned flags, unsigned *enc, rawstr **raw) {
     long long iv;
     *raw = NULL;
-    if (!(flags & DICE_SET_NOINT) && vlen <= 20 &&
-        dice_db_parse_ll(v, vlen, &iv)) {
+    if (!(flags & DICE_SET_NOINT) && vlen <= 20 && dice_str2ll(v, vlen, &iv)) {
         *enc = ENC_INT;
         memcpy(buf, &iv, 8);
         return 8;
@@ -756,7 +755,7 @@ int64_t dice_db_avg_ttl(const dice_db_t *db) {
 /* ---- strings ---------------------------------------------------------- */
 
 int dice_db_parse_ll(const char *s, size_t len, long long *out) {
-    return dice_resp_str2ll(s, len, out);
+    return dice_str2ll(s, len, out);
 }
 
 static size_t ll_format(char *buf, long long v) {
@@ -877,7 +876,7 @@ int dice_db_incrby(dice_db_t *db, const char *key, size_t klen, long long delta,
             const char *p;
             size_t n;
             entry_str(e, NULL, &p, &n);
-            if (!dice_db_parse_ll(p, n, &cur))
+            if (!dice_str2ll(p, n, &cur))
                 return DICE_EINVAL;
         }
     }

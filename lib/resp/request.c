@@ -54,45 +54,6 @@ struct dice_req_parser {
     char err[64];
 };
 
-int dice_resp_str2ll(const char *s, size_t n, long long *out) {
-    if (n == 0 || n >= 21)
-        return 0;
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (n == 1)
-            return 0;
-    }
-    if (s[i] < '1' || s[i] > '9')
-        return 0;
-    unsigned long long v = 0;
-    for (; i < n; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9)
-            return 0;
-        if (v > (ULLONG_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return 0;
-        *out =
-            v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return 0;
-        *out = (long long)v;
-    }
-    return 1;
-}
-
 static void dice_req_update_fast(dice_req_parser_t *p) {
     p->fast_bulk = p->max_bulk;
     if (p->unauth && p->fast_bulk > DICE_REQ_UNAUTH_BULK)
@@ -266,7 +227,7 @@ static int dice_req_slow_line(const dice_req_parser_t *p, const char *s,
     }
     if (r + 1 >= end)
         return 0;
-    *ok = dice_resp_str2ll(s + 1, (size_t)(r - s - 1), v);
+    *ok = dice_str2ll(s + 1, (size_t)(r - s - 1), v);
     *next = r + 2;
     return 1;
 }

@@ -23,7 +23,7 @@ if ! "$cc" -fsanitize=fuzzer "$probe" -o "$dir/probe" >/dev/null 2>&1; then
     exit 77
 fi
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/include -I$src/lib"
-libs="$src/lib/core/error.c $src/lib/resp/request.c $src/lib/resp/writer.c $src/lib/resp/reader.c"
+libs="$src/lib/core/error.c $src/lib/core/number.c $src/lib/resp/request.c $src/lib/resp/writer.c $src/lib/resp/reader.c"
 status=0
 for t in request reader; do
     "$cc" $flags "$here/fuzz_$t.c" $libs -o "$dir/fuzz_$t" -lm || exit 1

@@ -1,0 +1,147 @@
+/* The one integer parser and the number formatters every layer shares:
+ * the request parser and the commands parse with the first, the reply
+ * writers and INFO format with the others. */
+#include "core/core_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- parsing ----------------------------------------------------------- */
+
+int dice_str2ll(const char *s, size_t n, long long *out) {
+    if (n == 0 || n >= 21)
+        return 0;
+    if (n == 1 && s[0] == '0') {
+        *out = 0;
+        return 1;
+    }
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-') {
+        neg = 1;
+        i = 1;
+        if (n == 1)
+            return 0;
+    }
+    if (s[i] < '1' || s[i] > '9')
+        return 0;
+    unsigned long long v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return 0;
+        if (v > (ULLONG_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1)
+            return 0;
+        *out =
+            v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > (unsigned long long)LLONG_MAX)
+            return 0;
+        *out = (long long)v;
+    }
+    return 1;
+}
+
+/* ---- number formatting ------------------------------------------------- */
+
+/* "00".."99": two digits per division halves the divisions. */
+static const char dice_digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static unsigned dice_count_digits(unsigned long long v) {
+    unsigned n = 1;
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+size_t dice_fmt_ull(char *dst, unsigned long long v) {
+    unsigned n = dice_count_digits(v);
+    char *p = dst + n;
+    while (v >= 100) {
+        unsigned i = (unsigned)(v % 100) * 2;
+        v /= 100;
+        *--p = dice_digit_pairs[i + 1];
+        *--p = dice_digit_pairs[i];
+    }
+    if (v >= 10) {
+        unsigned i = (unsigned)v * 2;
+        *--p = dice_digit_pairs[i + 1];
+        *--p = dice_digit_pairs[i];
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return n;
+}
+
+size_t dice_fmt_ll(char *dst, long long v) {
+    if (v < 0) {
+        /* Negate in unsigned arithmetic: -LLONG_MIN overflows long long. */
+        dst[0] = '-';
+        return 1 + dice_fmt_ull(dst + 1, 0ULL - (unsigned long long)v);
+    }
+    return dice_fmt_ull(dst, (unsigned long long)v);
+}
+
+/* nan, inf and -inf spelled out rather than left to printf: libcs differ
+ * ("-nan", "Infinity"), and Redis writes these exact words. Returns the
+ * length, or 0 for a finite value. */
+static size_t fmt_nonfinite(char *dst, int nan, int inf, int negative) {
+    const char *w = nan ? "nan" : !inf ? NULL : negative ? "-inf" : "inf";
+    if (!w)
+        return 0;
+    size_t n = strlen(w);
+    memcpy(dst, w, n + 1);
+    return n;
+}
+
+size_t dice_fmt_double(char *dst, double d) {
+    size_t special = fmt_nonfinite(dst, isnan(d), isinf(d), d < 0);
+    if (special)
+        return special;
+    int n = snprintf(dst, DICE_FMT_DOUBLE_MAX, "%.17g", d);
+    return n > 0 ? (size_t)n : 0;
+}
+
+size_t dice_fmt_long_double_human(char *dst, long double v) {
+    size_t special = fmt_nonfinite(dst, isnan(v), isinf(v), v < 0);
+    if (special)
+        return special;
+    int n = snprintf(dst, DICE_FMT_LDOUBLE_MAX, "%.17Lf", v);
+    if (n < 0 || n + 1 > DICE_FMT_LDOUBLE_MAX)
+        return 0;
+    size_t l = (size_t)n;
+    /* "%.17Lf" always has a dot; strip the zeros after it, then the dot. */
+    if (memchr(dst, '.', l)) {
+        while (l > 0 && dst[l - 1] == '0')
+            l--;
+        if (l > 0 && dst[l - 1] == '.')
+            l--;
+    }
+    if (l == 2 && dst[0] == '-' && dst[1] == '0') {
+        dst[0] = '0';
+        l = 1;
+    }
+    dst[l] = '\0';
+    return l;
+}
