@@ -70,6 +70,23 @@ bool dice_opt_is(const char *arg, size_t len, const char *lit);
 int dice_reply_errstr(dice_client_t *c, const char *msg);
 /* A HELP reply: an array of simple strings. */
 void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n);
+/* "Now" for every command: the keyspace's clock, which dispatch sets from
+ * the loop's cached wall clock before each command, so a relative expire
+ * time and the expiry check that follows it agree. Unix ms. */
+int64_t dice__cmd_now(dice_client_t *c);
+/* An expire-time argument (SET EX/PX/EXAT/PXAT, GETEX, SETEX, EXPIRE...) as
+ * an absolute unix time in ms, with Redis's rules: a strict integer (else
+ * "value is not an integer"), then "invalid expire time in '<cmdname>'
+ * command" when the seconds overflow in ms, the relative time overflows
+ * when now is added, or, with POSITIVE, it is <= 0. Returns 0, or -1 after
+ * replying. */
+enum {
+    DICE__EXPIRE_SECONDS = 1u << 0,  /* the argument is in seconds */
+    DICE__EXPIRE_RELATIVE = 1u << 1, /* a time to live, not a unix time */
+    DICE__EXPIRE_POSITIVE = 1u << 2  /* <= 0 is invalid (SET's options) */
+};
+int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
+                                unsigned how, const char *cmdname, int64_t *at);
 /* printf-style append to a buffer. */
 int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -3,6 +3,7 @@
  * appends. */
 #include "commands/commands_internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,4 +86,34 @@ int dice_buf_printf(dice_buf_t *b, const char *fmt, ...) {
     int rc = dice_buf_append(b, big, (size_t)n);
     free(big);
     return rc;
+}
+
+int64_t dice__cmd_now(dice_client_t *c) {
+    return dice_keyspace_now(c->srv->keyspace);
+}
+
+int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
+                                unsigned how, const char *cmdname,
+                                int64_t *at) {
+    long long v;
+    if (!dice_str2ll(s, n, &v))
+        return dice__reply_err(c, DICE__ERR_NOT_INT), -1;
+    if ((how & DICE__EXPIRE_POSITIVE) && v <= 0)
+        goto bad;
+    if (how & DICE__EXPIRE_SECONDS) {
+        if (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)
+            goto bad;
+        v *= 1000;
+    }
+    if (how & DICE__EXPIRE_RELATIVE) {
+        int64_t now = dice__cmd_now(c);
+        if (v > LLONG_MAX - now)
+            goto bad;
+        v += now;
+    }
+    *at = v;
+    return 0;
+bad:
+    dice_reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
+    return -1;
 }

@@ -516,29 +516,14 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
                              "compatible");
         return;
     }
-    long long when;
-    if (!dice_str2ll(argv[2], argvlen[2], &when)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
-        return;
-    }
     /* Negative times are allowed (they delete the key); only overflow of
      * the unit conversion or of adding the base time is refused. */
-    long long base = k->relative ? dice_loop_unix_ms(c->srv->loop) : 0;
-    bool bad = false;
-    if (k->seconds) {
-        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)
-            bad = true;
-        else
-            when *= 1000;
-    }
-    if (!bad && when > LLONG_MAX - base)
-        bad = true;
-    if (bad) {
-        dice_reply_errorf(c, "ERR invalid expire time in '%s' command",
-                          k->name);
+    int64_t when;
+    unsigned how = (k->seconds ? DICE__EXPIRE_SECONDS : 0) |
+                   (k->relative ? DICE__EXPIRE_RELATIVE : 0);
+    if (dice__parse_expire_or_reply(c, argv[2], argvlen[2], how, k->name,
+                                    &when) < 0)
         return;
-    }
-    when += base;
     dice_db_t *db = dice_cmd_db(c);
     if (!dice_db_touch(db, argv[1], argvlen[1])) {
         dice_reply_int(c, 0);
@@ -578,7 +563,7 @@ static DICE__CMD_FN(cmd_ttl) {
         dice_reply_int(c, -1);
         return;
     }
-    int64_t t = k->absolute ? at : at - dice_keyspace_now(c->srv->keyspace);
+    int64_t t = k->absolute ? at : at - dice__cmd_now(c);
     if (t < 0)
         t = 0;
     /* (t + 500) / 1000 without overflowing when t is near INT64_MAX (a

@@ -92,33 +92,16 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
     return 0;
 }
 
-/* Turn an expire argument into an absolute unix time in ms. Like Redis, a
- * value <= 0, seconds that overflow when multiplied by 1000, and a relative
- * time that overflows when the current time is added are all "invalid
- * expire time in '<cmd>' command". Returns 0, or -1 after replying. */
+/* SET/GETEX's expire option f's argument as an absolute unix time in ms.
+ * Returns 0, or -1 after replying. */
 static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
                      const char *cmdname, int64_t *at) {
-    long long v;
-    if (!dice_str2ll(s, n, &v)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
-        return -1;
-    }
-    bool seconds = (f & (O_EX | O_EXAT)) != 0;
-    if (v <= 0 || (seconds && v > LLONG_MAX / 1000))
-        goto bad;
-    if (seconds)
-        v *= 1000;
-    if (f & (O_EX | O_PX)) {
-        int64_t now = dice_loop_unix_ms(c->srv->loop);
-        if (v > LLONG_MAX - now)
-            goto bad;
-        v += now;
-    }
-    *at = v;
-    return 0;
-bad:
-    dice_reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
-    return -1;
+    unsigned how = DICE__EXPIRE_POSITIVE;
+    if (f & (O_EX | O_EXAT))
+        how |= DICE__EXPIRE_SECONDS;
+    if (f & (O_EX | O_PX))
+        how |= DICE__EXPIRE_RELATIVE;
+    return dice__parse_expire_or_reply(c, s, n, how, cmdname, at);
 }
 
 /* ---- GET / SET family --------------------------------------------------- */
@@ -262,7 +245,7 @@ static DICE__CMD_FN(cmd_getex) {
         return;
     /* Reply before changing the key: v points into the entry. */
     dice_reply_bulk(c, v, n);
-    if ((f & (O_EXAT | O_PXAT)) && at <= dice_loop_unix_ms(c->srv->loop))
+    if ((f & (O_EXAT | O_PXAT)) && at <= dice__cmd_now(c))
         dice_db_delete(db, argv[1], argvlen[1]);
     else if (ei)
         dice_db_set_expire(db, argv[1], argvlen[1], at, 0);
