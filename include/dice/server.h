@@ -90,12 +90,44 @@ DICE_EXPORT void dice_server_log(dice_server_t *srv, int level,
  * a command (a timer, a posted callback) should set it the same way. */
 DICE_EXPORT dice_keyspace_t *dice_server_keyspace(dice_server_t *srv);
 
+/* ---- Propagation -------------------------------------------------------- */
+
+/* After each command that changed the dataset, its effect reaches every
+ * sink, in registration order, as one or more deterministic command
+ * vectors: relative times made absolute (SET EX -> SET ... PXAT, EXPIRE ->
+ * PEXPIREAT), random or computed results made explicit (INCRBYFLOAT ->
+ * SET ... KEEPTTL), keys that expired as DEL. Replaying the vectors, each
+ * in its db, into an empty keyspace rebuilds the same dataset. argv[i]
+ * (argvlen[i] bytes, NUL-terminated for convenience) are valid only during
+ * the call; the sink must not run commands or modify the keyspace. This is
+ * what an append-only file or a replica is fed from. */
+typedef void (*dice_propagate_fn)(void *arg, int db, int argc,
+                                  const char *const *argv,
+                                  const size_t *argvlen);
+/* Add a sink; *id (may be NULL) identifies it for removal. Returns 0,
+ * DICE_EINVAL or DICE_ENOMEM. */
+DICE_EXPORT int dice_server_add_propagation_sink(dice_server_t *srv,
+                                                 dice_propagate_fn fn,
+                                                 void *arg, uint64_t *id);
+/* Remove a sink. Returns 0 or DICE_ENOENT. */
+DICE_EXPORT int dice_server_remove_propagation_sink(dice_server_t *srv,
+                                                    uint64_t id);
+
 /* ---- Clients ---------------------------------------------------------- */
 
 DICE_EXPORT uint64_t dice_client_id(const dice_client_t *c);
 DICE_EXPORT dice_server_t *dice_client_server(dice_client_t *c);
 /* Protocol the client speaks, 2 or 3 (switched by HELLO). */
 DICE_EXPORT int dice_client_proto(const dice_client_t *c);
+/* From inside a command handler: what the running command propagates is
+ * this vector (copied) instead of its own argv; call it again to
+ * propagate several, in order. Use it when the command's own form is not
+ * deterministic (relative times, random choices) or does not describe its
+ * effect. Returns 0, DICE_EINVAL, DICE_ESTATE (no command of c's running),
+ * DICE_ENOMEM. */
+DICE_EXPORT int dice_client_propagate(dice_client_t *c, int argc,
+                                      const char *const *argv,
+                                      const size_t *argvlen);
 /* Selected database index (SELECT). */
 DICE_EXPORT int dice_client_db(const dice_client_t *c);
 /* A pointer for the host's own per-client state; libdice never reads it. */

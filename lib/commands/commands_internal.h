@@ -87,6 +87,16 @@ enum {
 };
 int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
                                 unsigned how, const char *cmdname, int64_t *at);
+/* The deterministic forms a command's effect is rewritten to when its
+ * own argv is not (see lib/server/propagate.c): "<cmd> key" (DEL,
+ * PERSIST), "PEXPIREAT key at", and "SET key val PXAT at" or, with pxat
+ * NULL, "SET key val KEEPTTL". Each does nothing when no sink listens. */
+void dice__propagate_key(dice_client_t *c, const char *cmd, const char *key,
+                         size_t klen);
+void dice__propagate_pexpireat(dice_client_t *c, const char *key, size_t klen,
+                               int64_t at);
+void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
+                         const char *val, size_t vlen, const int64_t *pxat);
 /* printf-style append to a buffer. */
 int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -117,3 +117,45 @@ bad:
     dice_reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
     return -1;
 }
+
+/* Most rewritten forms are a name, a key, maybe a value, then an option
+ * word and/or a time: build the vector from the parts that are there. */
+static void propagate_parts(dice_client_t *c, const char *cmd, const char *key,
+                            size_t klen, const char *val, size_t vlen,
+                            const char *opt, const int64_t *t) {
+    if (!dice__propagating(c))
+        return;
+    char num[DICE_FMT_LL_MAX];
+    const char *argv[5] = {cmd, key};
+    size_t len[5] = {strlen(cmd), klen};
+    int argc = 2;
+    if (val) {
+        argv[argc] = val;
+        len[argc++] = vlen;
+    }
+    if (opt) {
+        argv[argc] = opt;
+        len[argc++] = strlen(opt);
+    }
+    if (t) {
+        argv[argc] = num;
+        len[argc++] = dice_fmt_ll(num, *t);
+    }
+    dice_client_propagate(c, argc, argv, len);
+}
+
+void dice__propagate_key(dice_client_t *c, const char *cmd, const char *key,
+                         size_t klen) {
+    propagate_parts(c, cmd, key, klen, NULL, 0, NULL, NULL);
+}
+
+void dice__propagate_pexpireat(dice_client_t *c, const char *key, size_t klen,
+                               int64_t at) {
+    propagate_parts(c, "PEXPIREAT", key, klen, NULL, 0, NULL, &at);
+}
+
+void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
+                         const char *val, size_t vlen, const int64_t *pxat) {
+    propagate_parts(c, "SET", key, klen, val, vlen, pxat ? "PXAT" : "KEEPTTL",
+                    pxat);
+}

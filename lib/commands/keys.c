@@ -530,6 +530,11 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
         return;
     }
     int rc = dice_db_set_expire(db, argv[1], argvlen[1], when, cond);
+    /* Logged as an absolute time, or as the DEL a past time amounts to. */
+    if (rc == 1 && when <= dice__cmd_now(c))
+        dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
+    else if (rc == 1)
+        dice__propagate_pexpireat(c, argv[1], argvlen[1], when);
     if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else if (rc < 0)
@@ -603,6 +608,7 @@ static DICE__CMD_FN(cmd_flushdb) {
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
     dice_db_flush(dice_cmd_db(c));
+    dice__propagate_force(c); /* even when empty, as Redis 7.0 */
     dice_reply_ok(c);
 }
 
@@ -611,6 +617,7 @@ static DICE__CMD_FN(cmd_flushall) {
         return;
     dice_cmd_db(c); /* sets the keyspace's clock */
     dice_keyspace_flushall(c->srv->keyspace);
+    dice__propagate_force(c);
     dice_reply_ok(c);
 }
 

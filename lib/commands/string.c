@@ -155,11 +155,17 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
         df |= DICE_SET_EXPIRE;
     int rc = dice_db_set(db, key, klen, val, vlen, df, at);
     if (f & O_GET) {
+        if (rc == 0 && expire && !(f & O_PXAT))
+            dice__propagate_set(c, key, klen, val, vlen, &at);
         if (rc == DICE_ENOMEM)
             dice_client_close_after_reply(c); /* reply already sent */
         return;
     }
     if (rc == 0) {
+        /* A relative or second-based expiry is logged as the absolute
+         * time it came to (Redis's SET ... PXAT rewrite). */
+        if (expire && !(f & O_PXAT))
+            dice__propagate_set(c, key, klen, val, vlen, &at);
         if (ok_int)
             dice_reply_int(c, 1);
         else
@@ -219,7 +225,8 @@ static DICE__CMD_FN(cmd_getdel) {
     dice_db_t *db = dice_cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
-    dice_db_delete(db, argv[1], argvlen[1]);
+    if (dice_db_delete(db, argv[1], argvlen[1]))
+        dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
 }
 
 static DICE__CMD_FN(cmd_getex) {
@@ -245,12 +252,18 @@ static DICE__CMD_FN(cmd_getex) {
         return;
     /* Reply before changing the key: v points into the entry. */
     dice_reply_bulk(c, v, n);
-    if ((f & (O_EXAT | O_PXAT)) && at <= dice__cmd_now(c))
+    /* Logged as the absolute form of what happened: DEL, PEXPIREAT,
+     * PERSIST. */
+    if ((f & (O_EXAT | O_PXAT)) && at <= dice__cmd_now(c)) {
         dice_db_delete(db, argv[1], argvlen[1]);
-    else if (ei)
-        dice_db_set_expire(db, argv[1], argvlen[1], at, 0);
-    else if (f & O_PERSIST)
-        dice_db_persist(db, argv[1], argvlen[1]);
+        dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
+    } else if (ei) {
+        if (dice_db_set_expire(db, argv[1], argvlen[1], at, 0) > 0)
+            dice__propagate_pexpireat(c, argv[1], argvlen[1], at);
+    } else if (f & O_PERSIST) {
+        if (dice_db_persist(db, argv[1], argvlen[1]) > 0)
+            dice__propagate_key(c, "PERSIST", argv[1], argvlen[1]);
+    }
 }
 
 /* ---- multi-key ---------------------------------------------------------- */
@@ -486,9 +499,12 @@ static DICE__CMD_FN(cmd_incrbyfloat) {
     size_t n;
     int rc = dice_db_incrbyfloat(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
                                  argvlen[2], &v, &n);
-    if (rc == 0)
+    if (rc == 0) {
+        /* The sum as stored, so a replay does not depend on how another
+         * machine rounds long doubles. */
+        dice__propagate_set(c, argv[1], argvlen[1], v, n, NULL);
         dice_reply_bulk(c, v, n);
-    else if (rc == DICE_EINVAL)
+    } else if (rc == DICE_EINVAL)
         dice__reply_err(c, DICE__ERR_NOT_FLOAT);
     else if (rc == DICE_ERANGE)
         dice__reply_err(c, DICE__ERR_NAN_INF);

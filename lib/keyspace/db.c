@@ -90,6 +90,14 @@ struct dice_keyspace {
     uint64_t rng;
     uint64_t expired_keys, hits, misses;
     dice_pool_t pool; /* small entries */
+    /* Changes made by writes (not by expiry), Redis's server.dirty: the
+     * dispatcher compares it around a command to know whether the command
+     * wrote anything and so has an effect to propagate. */
+    uint64_t dirty;
+    /* The server's view of expiry deletions (which it propagates as DEL),
+     * independent of the host's hook. */
+    dice__ks_expired_fn on_expired;
+    void *on_expired_ctx;
 };
 
 /* ---- entry encoding --------------------------------------------------- */
@@ -280,6 +288,10 @@ static void entry_touch(dice_keyspace_t *ks, uint8_t *e) {
 
 static void fire(dice_db_t *db, const char *k, size_t kl, int ev) {
     dice_keyspace_t *ks = db->ks;
+    if (ev != DICE_KS_EXPIRED)
+        ks->dirty++;
+    else if (ks->on_expired)
+        ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
     if (ks->hook)
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }
@@ -583,6 +595,16 @@ void dice_keyspace_set_now(dice_keyspace_t *ks, int64_t unix_ms) {
 
 int64_t dice_keyspace_now(const dice_keyspace_t *ks) {
     return ks->now;
+}
+
+uint64_t dice__keyspace_dirty(const dice_keyspace_t *ks) {
+    return ks->dirty;
+}
+
+void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
+                               void *ctx) {
+    ks->on_expired = fn;
+    ks->on_expired_ctx = ctx;
 }
 
 void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,

@@ -23,6 +23,22 @@
 #ifndef DICE_DB_INTERNAL_H
 #define DICE_DB_INTERNAL_H
 
+#include "dice/db.h"
+
+/* ---- keyspace (lib/keyspace/db.c) ---------------------------------------- */
+
+/* Count of changes made by writes so far (expiry deletions excluded), as
+ * Redis's server.dirty: unchanged across a command means it wrote
+ * nothing. */
+uint64_t dice__keyspace_dirty(const dice_keyspace_t *ks);
+/* Called for each key deleted because its TTL passed (lazily or by the
+ * active cycle), before the host's hook. One per keyspace; fn NULL
+ * removes it. */
+typedef void (*dice__ks_expired_fn)(void *ctx, int db, const char *key,
+                                    size_t klen);
+void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
+                               void *ctx);
+
 #include <stddef.h>
 #include <stdint.h>
 

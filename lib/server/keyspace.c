@@ -33,6 +33,7 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
     int rc = dice_keyspace_new(&srv->keyspace, (int)srv->cfg.databases);
     if (rc < 0)
         return rc;
+    dice__propagate_attach(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     return dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

@@ -117,6 +117,7 @@ void dice_server_free(dice_server_t *srv) {
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice_keyspace_free(srv->keyspace);
     dice_cmdtable_free(&srv->commands);
+    dice__propagate_free(srv);
     dice_settings_free(&srv->cfg);
     free(srv);
 }
@@ -691,9 +692,12 @@ static void client_call(dice_client_t *c, int argc, const char *const *argv,
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)
         dice_keyspace_set_now(srv->keyspace, dice_loop_unix_ms(srv->loop));
+    dice__prop_frame frame;
+    dice__propagate_begin(c, &frame);
     c->busy++;
     cmd->fn(c, argc, argv, argvlen, cmd->arg);
     c->busy--;
+    dice__propagate_end(c, &frame, argc, argv, argvlen);
     cmd->calls++;
 }
 

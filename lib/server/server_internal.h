@@ -11,6 +11,7 @@
 #include "dice/loop.h"
 #include "dice/resp.h"
 #include "dice/server.h"
+#include "keyspace/keyspace_internal.h"
 #include "resp/resp_internal.h"
 
 #include <stdarg.h>
@@ -101,6 +102,36 @@ typedef struct dice_stats {
     uint64_t unexpected_errors;
 } dice_stats_t;
 
+/* Propagation state (lib/server/propagate.c). */
+typedef struct dice__prop_sink {
+    dice_propagate_fn fn;
+    void *arg;
+    uint64_t id;
+} dice__prop_sink;
+
+typedef struct dice__prop {
+    dice__prop_sink *sinks;
+    size_t nsinks;
+    uint64_t next_id;
+    /* Vectors of the command being run, in order, until it returns. */
+    void **queued;
+    size_t nqueued, cap;
+    uint64_t lost; /* vectors dropped for lack of memory, to log */
+    /* The client whose command is running (NULL between commands), whether
+     * it supplied its own effect (dice_client_propagate), and whether it
+     * propagates even without a change (FLUSHALL on an empty dataset). */
+    dice_client_t *current;
+    bool own, force;
+} dice__prop_t;
+
+/* What dice__propagate_begin saves, for dice__propagate_end (commands run
+ * by commands nest). */
+typedef struct dice__prop_frame {
+    dice_client_t *prev;
+    bool own, force;
+    uint64_t dirty;
+} dice__prop_frame;
+
 struct dice_server {
     dice_loop_t *loop;
     dice_settings_t cfg;
@@ -155,6 +186,8 @@ struct dice_server {
      * the timer that runs active expiry and incremental rehashing. */
     dice_keyspace_t *keyspace;
     uint64_t ks_cron_id;
+
+    dice__prop_t prop;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -178,6 +211,21 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
 int dice__command_register(dice_server_t *srv, const char *parent,
                            const char *group, const dice__cmd_desc *d,
                            size_t n);
+
+/* Propagation (lib/server/propagate.c). The dispatcher brackets every
+ * command with begin/end; end hands the command's effect to the sinks. */
+void dice__propagate_begin(dice_client_t *c, dice__prop_frame *f);
+void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
+                         const char *const *argv, const size_t *argvlen);
+/* True while c's command runs and some sink listens: a command need only
+ * build a rewritten form (dice_client_propagate) when this says so. */
+bool dice__propagating(const dice_client_t *c);
+/* Propagate c's running command even if it changed nothing (Redis's
+ * forceCommandPropagation: FLUSHALL and FLUSHDB of an empty dataset). */
+void dice__propagate_force(dice_client_t *c);
+/* Start propagating the keyspace's expiry deletions (once it exists). */
+void dice__propagate_attach(dice_server_t *srv);
+void dice__propagate_free(dice_server_t *srv);
 
 /* Configuration (lib/server/config.c). */
 void dice_settings_init(dice_settings_t *s);

@@ -1,0 +1,217 @@
+/* Propagation: after a command runs, its effect on the dataset, as
+ * deterministic command vectors, goes to the registered sinks in order.
+ * This is the one path the append-only file, replicas and MONITOR-like
+ * hosts are fed from (Redis's call() -> propagateNow()).
+ *
+ * What a command propagates:
+ *  - nothing, if it changed nothing (the keyspace's dirty counter is the
+ *    same after it as before) and did not force it;
+ *  - its own argv, by default, if it changed something;
+ *  - instead, what it handed to dice_client_propagate(), in order, when it
+ *    called that: relative or random effects made absolute (SET EX ->
+ *    SET PXAT, INCRBYFLOAT -> SET KEEPTTL), or several commands.
+ * Keys that expire while the command runs (or in the active cycle)
+ * propagate as DEL before the command's own effect, as Redis does.
+ *
+ * Without sinks nothing is copied: the dispatcher's cost is two reads of
+ * the dirty counter. */
+#include "server/server_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One queued command vector: argv and lengths, and the bytes, in one
+ * allocation. */
+typedef struct prop_cmd {
+    int db;
+    int argc;
+    const char **argv;
+    size_t *argvlen;
+} prop_cmd;
+
+static prop_cmd *prop_cmd_new(int db, int argc, const char *const *argv,
+                              const size_t *argvlen) {
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += argvlen[i] + 1;
+    size_t head = sizeof(prop_cmd) + (size_t)argc * sizeof(char *) +
+                  (size_t)argc * sizeof(size_t);
+    prop_cmd *p = malloc(head + bytes);
+    if (!p)
+        return NULL;
+    p->db = db;
+    p->argc = argc;
+    p->argv = (const char **)(p + 1);
+    p->argvlen = (size_t *)(p->argv + argc);
+    char *d = (char *)(p->argvlen + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(d, argv[i], argvlen[i]);
+        d[argvlen[i]] = '\0';
+        p->argv[i] = d;
+        p->argvlen[i] = argvlen[i];
+        d += argvlen[i] + 1;
+    }
+    return p;
+}
+
+static int queue(dice_server_t *srv, int db, int argc, const char *const *argv,
+                 const size_t *argvlen) {
+    dice__prop_t *pr = &srv->prop;
+    if (pr->nqueued == pr->cap) {
+        size_t nc = pr->cap ? pr->cap * 2 : 8;
+        void **nq = realloc(pr->queued, nc * sizeof(*nq));
+        if (!nq)
+            return DICE_ENOMEM;
+        pr->queued = nq;
+        pr->cap = nc;
+    }
+    prop_cmd *p = prop_cmd_new(db, argc, argv, argvlen);
+    if (!p)
+        return DICE_ENOMEM;
+    pr->queued[pr->nqueued++] = p;
+    return 0;
+}
+
+/* Hand every queued vector to the sinks, in order, and forget them. A
+ * vector that could not be queued (out of memory) is lost and logged:
+ * the sinks then miss a write, which the log must say. */
+static void flush(dice_server_t *srv) {
+    dice__prop_t *pr = &srv->prop;
+    for (size_t i = 0; i < pr->nqueued; i++) {
+        prop_cmd *p = pr->queued[i];
+        for (size_t s = 0; s < pr->nsinks; s++)
+            pr->sinks[s].fn(pr->sinks[s].arg, p->db, p->argc, p->argv,
+                            p->argvlen);
+        free(p);
+    }
+    pr->nqueued = 0;
+    if (pr->lost) {
+        dice_logf(srv, DICE_LOG_WARNING,
+                  "Out of memory: %llu propagated command(s) lost",
+                  (unsigned long long)pr->lost);
+        pr->lost = 0;
+    }
+}
+
+static void on_expired(void *ctx, int db, const char *key, size_t klen) {
+    dice_server_t *srv = ctx;
+    if (srv->prop.nsinks == 0)
+        return;
+    const char *argv[2] = {"DEL", key};
+    size_t len[2] = {3, klen};
+    if (queue(srv, db, 2, argv, len) < 0)
+        srv->prop.lost++;
+    /* Outside a command (the active expiry cycle) nothing else will flush
+     * it. */
+    if (!srv->prop.current)
+        flush(srv);
+}
+
+int dice_server_add_propagation_sink(dice_server_t *srv, dice_propagate_fn fn,
+                                     void *arg, uint64_t *id) {
+    if (!srv || !fn)
+        return DICE_EINVAL;
+    dice__prop_t *pr = &srv->prop;
+    dice__prop_sink *ns =
+        realloc(pr->sinks, (pr->nsinks + 1) * sizeof(*pr->sinks));
+    if (!ns)
+        return DICE_ENOMEM;
+    pr->sinks = ns;
+    pr->sinks[pr->nsinks].fn = fn;
+    pr->sinks[pr->nsinks].arg = arg;
+    pr->sinks[pr->nsinks].id = ++pr->next_id;
+    if (id)
+        *id = pr->next_id;
+    pr->nsinks++;
+    return 0;
+}
+
+int dice_server_remove_propagation_sink(dice_server_t *srv, uint64_t id) {
+    dice__prop_t *pr = &srv->prop;
+    for (size_t i = 0; i < pr->nsinks; i++) {
+        if (pr->sinks[i].id == id) {
+            memmove(&pr->sinks[i], &pr->sinks[i + 1],
+                    (pr->nsinks - i - 1) * sizeof(*pr->sinks));
+            pr->nsinks--;
+            return 0;
+        }
+    }
+    return DICE_ENOENT;
+}
+
+int dice_client_propagate(dice_client_t *c, int argc, const char *const *argv,
+                          const size_t *argvlen) {
+    dice_server_t *srv = c->srv;
+    if (argc <= 0 || !argv || !argvlen)
+        return DICE_EINVAL;
+    if (srv->prop.current != c)
+        return DICE_ESTATE;
+    srv->prop.own = true;
+    if (srv->prop.nsinks == 0)
+        return 0;
+    int rc = queue(srv, c->db, argc, argv, argvlen);
+    if (rc < 0)
+        srv->prop.lost++;
+    return rc;
+}
+
+bool dice__propagating(const dice_client_t *c) {
+    return c->srv->prop.nsinks > 0 && c->srv->prop.current == c;
+}
+
+void dice__propagate_force(dice_client_t *c) {
+    if (c->srv->prop.current == c)
+        c->srv->prop.force = true;
+}
+
+void dice__propagate_attach(dice_server_t *srv) {
+    if (srv->keyspace)
+        dice__keyspace_on_expired(srv->keyspace, on_expired, srv);
+}
+
+void dice__propagate_begin(dice_client_t *c, dice__prop_frame *f) {
+    dice__prop_t *pr = &c->srv->prop;
+    f->prev = pr->current;
+    f->own = pr->own;
+    f->force = pr->force;
+    f->dirty = c->srv->keyspace ? dice__keyspace_dirty(c->srv->keyspace) : 0;
+    pr->current = c;
+    pr->own = false;
+    pr->force = false;
+}
+
+void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
+                         const char *const *argv, const size_t *argvlen) {
+    dice_server_t *srv = c->srv;
+    dice__prop_t *pr = &srv->prop;
+    bool wrote =
+        srv->keyspace && dice__keyspace_dirty(srv->keyspace) != f->dirty;
+    bool queued = false;
+    if ((wrote || pr->force) && !pr->own && pr->nsinks) {
+        if (queue(srv, c->db, argc, argv, argvlen) < 0)
+            pr->lost++;
+        queued = true;
+    }
+    pr->current = f->prev;
+    pr->own = f->own;
+    pr->force = f->force;
+    /* A command run by another (a transaction, a script) is part of the
+     * outer one's effect, which is then made of what the inner ones
+     * propagated rather than of its own argv; the outermost flushes. */
+    if (f->prev) {
+        if (queued || pr->own)
+            pr->own = true;
+        return;
+    }
+    if (pr->nqueued || pr->lost)
+        flush(srv);
+}
+
+void dice__propagate_free(dice_server_t *srv) {
+    dice__prop_t *pr = &srv->prop;
+    for (size_t i = 0; i < pr->nqueued; i++)
+        free(pr->queued[i]);
+    free(pr->queued);
+    free(pr->sinks);
+    memset(pr, 0, sizeof(*pr));
+}
