@@ -35,8 +35,8 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #define HDR_ENC(h) ((h)&3u)
 #define HDR_TYPE(h) (((h) >> 2) & 7u)
 #define HDR_EXP 0x20u
-/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for a
- * plain malloc'd entry. Every rewrite of a header keeps them. */
+/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for
+ * a plain malloc'd entry. Every rewrite of a header keeps them. */
 #define HDR_CLS_SHIFT 6
 #define HDR_CLS_MASK 0xc0u
 #define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)
@@ -1452,112 +1452,4 @@ int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
         return DICE_ENOENT;
     *freq = (int)lfu_decayed(db->ks, entry_clock(e));
     return 0;
-}
-
-/* ---- glob ------------------------------------------------------------- */
-
-static int fold(int c, int nocase) {
-    return nocase ? tolower(c) : c;
-}
-
-/* Does the single-character token at pat[*pi] match c? Advances *pi past
- * the token. Mirrors stringmatchlen's quirks: an unterminated [ class ends
- * at the pattern end, "x-]" inside a class is a range up to ']', a
- * trailing backslash is literal, ranges compare chars as signed. */
-static int glob_one(const char *pat, size_t plen, size_t *pi, char c,
-                    int nocase) {
-    size_t i = *pi;
-    if (pat[i] == '?') {
-        *pi = i + 1;
-        return 1;
-    }
-    if (pat[i] == '[') {
-        i++;
-        int neg = i < plen && pat[i] == '^';
-        int hit = 0;
-        if (neg)
-            i++;
-        for (;;) {
-            if (i >= plen)
-                break; /* unterminated: the class ends with the pattern */
-            if (pat[i] == '\\' && plen - i >= 2) {
-                i++;
-                if (pat[i] == c)
-                    hit = 1;
-            } else if (pat[i] == ']') {
-                i++;
-                break;
-            } else if (plen - i >= 3 && pat[i + 1] == '-') {
-                int lo = (signed char)pat[i], hi = (signed char)pat[i + 2];
-                int x = (signed char)c;
-                if (lo > hi) {
-                    int t = lo;
-                    lo = hi;
-                    hi = t;
-                }
-                if (nocase) {
-                    lo = tolower(lo & 0xff);
-                    hi = tolower(hi & 0xff);
-                    x = tolower(x & 0xff);
-                    lo = (signed char)lo;
-                    hi = (signed char)hi;
-                    x = (signed char)x;
-                }
-                i += 2;
-                if (x >= lo && x <= hi)
-                    hit = 1;
-            } else if (fold((unsigned char)pat[i], nocase) ==
-                       fold((unsigned char)c, nocase)) {
-                hit = 1;
-            }
-            i++;
-        }
-        *pi = i;
-        return neg ? !hit : hit;
-    }
-    if (pat[i] == '\\' && plen - i >= 2)
-        i++;
-    *pi = i + 1;
-    return fold((unsigned char)pat[i], nocase) ==
-           fold((unsigned char)c, nocase);
-}
-
-int dice_glob_match(const char *pat, size_t plen, const char *str, size_t slen,
-                    int nocase) {
-    /* Redis matches nothing against an empty string but the empty
-     * pattern. */
-    if (slen == 0)
-        return plen == 0;
-    size_t pi = 0, si = 0;
-    size_t star_p = 0, star_s = 0;
-    int have_star = 0;
-    /* Backtracking only to the latest '*' is complete here (every other
-     * token eats exactly one byte) and bounds the work to O(plen*slen). */
-    while (si < slen) {
-        if (pi < plen && pat[pi] == '*') {
-            while (pi < plen && pat[pi] == '*')
-                pi++;
-            if (pi == plen)
-                return 1;
-            have_star = 1;
-            star_p = pi;
-            star_s = si;
-            continue;
-        }
-        if (pi < plen) {
-            size_t np = pi;
-            if (glob_one(pat, plen, &np, str[si], nocase)) {
-                pi = np;
-                si++;
-                continue;
-            }
-        }
-        if (!have_star)
-            return 0;
-        pi = star_p;
-        si = ++star_s;
-    }
-    while (pi < plen && pat[pi] == '*')
-        pi++;
-    return pi == plen;
 }
