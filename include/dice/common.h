@@ -61,7 +61,8 @@ DICE_EXPORT const char *dice_version_string(void);
 
 /* Redis-compatible glob match (stringmatchlen): * ? [abc] [^a] [a-z] and
  * backslash escapes; binary-safe; O(plen * slen) worst case. Returns 1 on
- * match, else 0. */
+ * match, else 0. As in Redis 7.0, a pattern with more than 1000 runs of '*'
+ * whose 1001st run is not its end matches nothing. */
 DICE_EXPORT int dice_glob_match(const char *pat, size_t plen, const char *str,
                                 size_t slen, int nocase);
 
