@@ -1,5 +1,5 @@
 /* libdice: what every subsystem shares: the export macro, error codes,
- * version queries.
+ * version queries, the glob matcher.
  *
  * Error convention: every function that can fail returns an int, 0 on
  * success or a negative DICE_E* code. dice_strerror() turns a code into a
@@ -63,6 +63,15 @@ DICE_EXPORT const char *dice_strerror(int err);
 DICE_EXPORT unsigned dice_version(void);
 /* The same as a static "MAJOR.MINOR.PATCH" string. */
 DICE_EXPORT const char *dice_version_string(void);
+
+/* ---- glob ------------------------------------------------------------- */
+
+/* Redis-compatible glob match (stringmatchlen): * ? [abc] [^a] [a-z] and
+ * backslash escapes; binary-safe; O(plen * slen) worst case. Returns 1 on
+ * match, else 0. As in Redis 7.0, a pattern with more than 1000 runs of '*'
+ * whose 1001st run is not its end matches nothing. */
+DICE_EXPORT int dice_glob_match(const char *pat, size_t plen, const char *str,
+                                size_t slen, int nocase);
 
 #ifdef __cplusplus
 }

@@ -313,14 +313,6 @@ DICE_EXPORT int dice_db_object_idletime(dice_db_t *db, const char *key,
 DICE_EXPORT int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
                                     int *freq);
 
-/* ---- glob ------------------------------------------------------------- */
-
-/* Redis-compatible glob match (stringmatchlen): * ? [abc] [^a] [a-z] and
- * backslash escapes; binary-safe; O(plen * slen) worst case. Returns 1 on
- * match, else 0. */
-DICE_EXPORT int dice_glob_match(const char *pat, size_t plen, const char *str,
-                                size_t slen, int nocase);
-
 #ifdef __cplusplus
 }
 #endif

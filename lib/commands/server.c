@@ -770,13 +770,18 @@ static void cfg_collect(void *arg, const char *name, const char *value) {
 static DICE__CMD_FN(cmd_config_get) {
     cfg_acc_t a = {0};
     for (int i = 2; i < argc; i++) {
-        /* A name without glob characters is looked up directly and
-         * reported as the client spelled it, as Redis 7.0 does. */
-        char name[128];
-        if (argvlen[i] < sizeof(name) && !memchr(argv[i], '\0', argvlen[i]) &&
-            !memchr(argv[i], '*', argvlen[i]) &&
-            !memchr(argv[i], '?', argvlen[i]) &&
-            !memchr(argv[i], '[', argvlen[i])) {
+        /* Redis 7.0 reads a pattern as a C string: the test for glob
+         * characters and the match itself stop at its first NUL ("p?rt\0x"
+         * matches port). A name without glob characters is looked up
+         * directly, whole, and reported as the client spelled it; no
+         * setting's name holds a NUL or reaches 128 bytes. */
+        const char *nul = memchr(argv[i], '\0', argvlen[i]);
+        size_t clen = nul ? (size_t)(nul - argv[i]) : argvlen[i];
+        if (!memchr(argv[i], '*', clen) && !memchr(argv[i], '?', clen) &&
+            !memchr(argv[i], '[', clen)) {
+            char name[128];
+            if (nul || argvlen[i] >= sizeof(name))
+                continue;
             memcpy(name, argv[i], argvlen[i]);
             name[argvlen[i]] = '\0';
             char *val = dice_config_value(c->srv, name);
@@ -785,7 +790,7 @@ static DICE__CMD_FN(cmd_config_get) {
             free(val);
             continue;
         }
-        dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
+        dice_config_visit(c->srv, argv[i], clen, cfg_collect, &a);
     }
     if (a.oom) {
         dice__reply_err(c, DICE__ERR_NOMEM);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install libdice into a temporary prefix with cmake --install, then build a
 # tiny out-of-tree program against the installed copy twice, once through
-# pkg-config and once through find_package(dice CONFIG), and run both.
+# pkg-config and once through find_package(dice CONFIG), and run both; run
+# the installed dice-server without LD_LIBRARY_PATH, in place and moved.
 set -euo pipefail
 src=${DICE_SOURCE_DIR:?}
 build=${DICE_BUILD_DIR:?}
@@ -63,6 +64,70 @@ cmake --build b >/dev/null
 out=$(LD_LIBRARY_PATH=$prefix/lib ./b/app-cmake)
 echo "find_package build: $out"
 case "$out" in "ok "*" 1 out of memory") ;; *) exit 1 ;; esac
+
+# The installed dice-server runs from a prefix outside the default library
+# path without LD_LIBRARY_PATH: its RUNPATH is $ORIGIN/<bindir to libdir>.
+# Checked where it was installed and again after moving the whole tree, so
+# the path cannot be an absolute one that happens to point at $prefix.
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+bindir=$(sed -n 's/^CMAKE_INSTALL_BINDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+want_runpath="\$ORIGIN/$(realpath -m --relative-to="/${bindir:-bin}" "/${libdir:-lib}")"
+free_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+ping_server() { # ping_server PORT: prints the reply to PING
+    if command -v redis-cli >/dev/null; then
+        redis-cli -h 127.0.0.1 -p "$1" ping
+    else
+        exec 3<>"/dev/tcp/127.0.0.1/$1"
+        printf 'PING\r\n' >&3
+        IFS= read -r -t 5 line <&3
+        exec 3>&-
+        printf '%s\n' "${line%$'\r'}" | sed 's/^+//'
+    fi
+}
+check_server() { # check_server BINARY LABEL
+    local bin=$1 label=$2
+    local rp
+    rp=$(readelf -d "$bin" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+    [ "$rp" = "$want_runpath" ] ||
+        { echo "$label: RUNPATH is '$rp', want '$want_runpath'"; exit 1; }
+    if readelf -d "$bin" | grep -q '(RPATH)'; then
+        echo "$label: has an old-style RPATH"; exit 1
+    fi
+    local lib
+    lib=$(env -u LD_LIBRARY_PATH ldd "$bin" | awk '$1 == "libdice.so.0" {print $3}')
+    case "$lib" in
+    "$(dirname "$(dirname "$bin")")"/*) ;;
+    *) echo "$label: libdice.so.0 resolves to '$lib', not inside the prefix"
+       exit 1 ;;
+    esac
+    local port pid reply=""
+    port=$(free_port)
+    env -u LD_LIBRARY_PATH "$bin" --port "$port" --bind 127.0.0.1 \
+        >"$tmp/server-$label.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        reply=$(ping_server "$port" 2>/dev/null) && [ "$reply" = PONG ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ "$reply" != PONG ]; then
+        echo "$label: no PONG from the installed dice-server; its output:"
+        cat "$tmp/server-$label.log"
+        exit 1
+    fi
+    echo "$label: RUNPATH $rp, libdice from $lib, PING -> $reply"
+}
+check_server "$prefix/bin/dice-server" installed
+mv "$prefix" "$tmp/moved"
+check_server "$tmp/moved/bin/dice-server" moved
+mv "$tmp/moved" "$prefix"
+# The build-tree binary still finds the build tree's library.
+out=$(env -u LD_LIBRARY_PATH "${DICE_SERVER:-$build/examples/dice-server}" --version)
+case "$out" in "dice-server v="*) echo "build tree: $out" ;; *) exit 1 ;; esac
 
 # The installed library exports only the public API.
 if nm -D --defined-only "$prefix"/lib/libdice.so | awk '{print $3}' |

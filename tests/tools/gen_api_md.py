@@ -15,7 +15,8 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 ORDER = ["common.h", "loop.h", "resp.h", "server.h", "command.h", "db.h"]
 BLURB = {
-    "common.h": "error codes, `dice_strerror`, version queries.",
+    "common.h": "error codes, `dice_strerror`, version queries, the glob "
+                "matcher.",
     "loop.h": "the event loop: fds, timers, before-sleep hooks, the "
               "thread hand-off, embedding in a host loop.",
     "resp.h": "the RESP codec: request parser, output buffer and reply "
