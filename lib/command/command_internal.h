@@ -122,13 +122,13 @@ typedef struct dice_cmdtable {
     dice_command_t *retired;
 } dice_cmdtable_t;
 
-void dice_cmdtable_init(dice_cmdtable_t *t);
-void dice_cmdtable_free(dice_cmdtable_t *t);
+void dice__cmdtable_init(dice_cmdtable_t *t);
+void dice__cmdtable_free(dice_cmdtable_t *t);
 /* Top-level command by name (any case), or NULL. */
-dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
-                                   size_t len);
-dice_command_t *dice_command_find_sub(const dice_command_t *parent,
-                                      const char *name, size_t len);
+dice_command_t *dice__cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                    size_t len);
+dice_command_t *dice__command_find_sub(const dice_command_t *parent,
+                                       const char *name, size_t len);
 /* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
 dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
                                            const char *name, size_t len);
@@ -151,9 +151,9 @@ int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name);
 /* Keys of a call: the command's getkeys function, or Redis's
  * first/last/step rule. Writes up to max positions into pos and returns
  * how many, or -1 if the call is malformed (argc too short). */
-int dice_command_key_positions(const dice_command_t *cmd, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               int *pos, int max);
+int dice__command_key_positions(const dice_command_t *cmd, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                int *pos, int max);
 
 /* Metadata (lib/command/metadata.c). */
 /* Every ACL category of a command: explicit, flag-implied, group-implied. */

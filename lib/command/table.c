@@ -32,7 +32,7 @@ bool dice__command_name_eq(const dice_command_t *cmd, const char *s,
     return true;
 }
 
-void dice_cmdtable_init(dice_cmdtable_t *t) {
+void dice__cmdtable_init(dice_cmdtable_t *t) {
     memset(t, 0, sizeof(*t));
 }
 
@@ -54,7 +54,7 @@ static void retire(dice_cmdtable_t *t, dice_command_t *cmd) {
     t->retired = cmd;
 }
 
-void dice_cmdtable_free(dice_cmdtable_t *t) {
+void dice__cmdtable_free(dice_cmdtable_t *t) {
     for (size_t i = 0; i < t->cap; i++)
         command_free(t->slots[i]);
     while (t->retired) {
@@ -75,8 +75,8 @@ static size_t find_slot(const dice_cmdtable_t *t, const char *name,
     return i;
 }
 
-dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
-                                   size_t len) {
+dice_command_t *dice__cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                    size_t len) {
     if (t->cap == 0)
         return NULL;
     return t->slots[find_slot(t, name, len)];
@@ -175,7 +175,7 @@ static int add_top(dice_cmdtable_t *t, const dice__cmd_desc *d,
 
 static int add_sub(dice_cmdtable_t *t, const char *parent,
                    const dice__cmd_desc *d, const char *group) {
-    dice_command_t *p = dice_cmdtable_find(t, parent, strlen(parent));
+    dice_command_t *p = dice__cmdtable_find(t, parent, strlen(parent));
     if (!p)
         return DICE_ENOENT;
     dice_command_t *cmd = command_new(d, group);
@@ -236,8 +236,8 @@ int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name) {
     return 0;
 }
 
-dice_command_t *dice_command_find_sub(const dice_command_t *parent,
-                                      const char *name, size_t len) {
+dice_command_t *dice__command_find_sub(const dice_command_t *parent,
+                                       const char *name, size_t len) {
     for (size_t i = 0; i < parent->nsubs; i++)
         if (dice__command_name_eq(parent->subs[i], name, len))
             return parent->subs[i];
@@ -248,16 +248,16 @@ dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
                                            const char *name, size_t len) {
     const char *bar = memchr(name, '|', len);
     if (!bar)
-        return dice_cmdtable_find(t, name, len);
-    dice_command_t *p = dice_cmdtable_find(t, name, (size_t)(bar - name));
+        return dice__cmdtable_find(t, name, len);
+    dice_command_t *p = dice__cmdtable_find(t, name, (size_t)(bar - name));
     if (!p)
         return NULL;
-    return dice_command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
+    return dice__command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
 }
 
-int dice_command_key_positions(const dice_command_t *cmd, int argc,
-                               const char *const *argv, const size_t *argvlen,
-                               int *pos, int max) {
+int dice__command_key_positions(const dice_command_t *cmd, int argc,
+                                const char *const *argv, const size_t *argvlen,
+                                int *pos, int max) {
     if (cmd->getkeys)
         return cmd->getkeys(argc, argv, argvlen, pos, max);
     if (cmd->first_key <= 0)

@@ -5,22 +5,22 @@
 static int builtin_keyspace(dice_server_t *srv) {
     int rc = dice__server_keyspace_attach(srv);
     if (rc == 0)
-        rc = dice_builtin_strings(srv);
+        rc = dice__builtin_strings(srv);
     if (rc == 0)
-        rc = dice_builtin_keys(srv);
+        rc = dice__builtin_keys(srv);
     return rc;
 }
 
-dice_db_t *dice_cmd_db(dice_client_t *c) {
+dice_db_t *dice__cmd_db(dice_client_t *c) {
     return dice_keyspace_db(c->srv->keyspace, c->db);
 }
 
 int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
     int rc = 0;
     if ((mask & DICE_BUILTIN_CONNECTION) &&
-        (rc = dice_builtin_connection(srv)) < 0)
+        (rc = dice__builtin_connection(srv)) < 0)
         return rc;
-    if ((mask & DICE_BUILTIN_SERVER) && (rc = dice_builtin_server(srv)) < 0)
+    if ((mask & DICE_BUILTIN_SERVER) && (rc = dice__builtin_server(srv)) < 0)
         return rc;
     if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = builtin_keyspace(srv)) < 0)
         return rc;

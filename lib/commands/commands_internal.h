@@ -53,23 +53,23 @@ int dice__reply_dberr(dice_client_t *c, int rc);
 
 /* Built-in families, registered by dice_command_add_builtins
  * (lib/commands/builtins.c). */
-int dice_builtin_connection(dice_server_t *srv);
-int dice_builtin_server(dice_server_t *srv);
+int dice__builtin_connection(dice_server_t *srv);
+int dice__builtin_server(dice_server_t *srv);
 /* The keyspace families: lib/commands/string.c and lib/commands/keys.c,
  * registered once the server has a keyspace. */
-int dice_builtin_strings(dice_server_t *srv);
-int dice_builtin_keys(dice_server_t *srv);
+int dice__builtin_strings(dice_server_t *srv);
+int dice__builtin_keys(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
-dice_db_t *dice_cmd_db(dice_client_t *c);
+dice_db_t *dice__cmd_db(dice_client_t *c);
 
 /* Small helpers shared by command families (lib/commands/helpers.c). */
-bool dice_eqci(const char *a, size_t alen, const char *lit);
-bool dice_opt_is(const char *arg, size_t len, const char *lit);
+bool dice__eqci(const char *a, size_t alen, const char *lit);
+bool dice__opt_is(const char *arg, size_t len, const char *lit);
 /* Error reply from a NUL-terminated message ("ERR ..."). */
-int dice_reply_errstr(dice_client_t *c, const char *msg);
+int dice__reply_errstr(dice_client_t *c, const char *msg);
 /* A HELP reply: an array of simple strings. */
-void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n);
+void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n);
 /* "Now" for every command: the keyspace's clock, which dispatch sets from
  * the loop's cached wall clock before each command, so a relative expire
  * time and the expiry check that follows it agree. Unix ms. */
@@ -98,7 +98,7 @@ void dice__propagate_pexpireat(dice_client_t *c, const char *key, size_t klen,
 void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
                          const char *val, size_t vlen, const int64_t *pxat);
 /* printf-style append to a buffer. */
-int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -40,7 +40,7 @@ static bool auth_check(dice_server_t *srv, const char *user, size_t ulen,
 
 static void set_authenticated(dice_client_t *c, bool on) {
     c->authenticated = on;
-    dice_client_sync_auth(c);
+    dice__client_sync_auth(c);
 }
 
 /* Redis accepts only printable ASCII without spaces in client names (and
@@ -70,9 +70,9 @@ static bool set_str(char **slot, const char *s, size_t len) {
 /* CLIENT SETNAME's rules; replies with the error and returns false. */
 static bool client_setname(dice_client_t *c, const char *s, size_t len) {
     if (!name_ok(s, len)) {
-        dice_reply_errstr(c,
-                          "ERR Client names cannot contain spaces, newlines or "
-                          "special characters.");
+        dice__reply_errstr(
+            c, "ERR Client names cannot contain spaces, newlines or "
+               "special characters.");
         return false;
     }
     if (!set_str(&c->name, s, len)) {
@@ -86,8 +86,8 @@ static bool client_setname(dice_client_t *c, const char *s, size_t len) {
 
 static DICE__CMD_FN(cmd_ping) {
     if (argc > 2) {
-        dice_reply_errstr(c,
-                          "ERR wrong number of arguments for 'ping' command");
+        dice__reply_errstr(c,
+                           "ERR wrong number of arguments for 'ping' command");
         return;
     }
     if (argc == 1)
@@ -109,17 +109,17 @@ static DICE__CMD_FN(cmd_select) {
     long long id;
     /* Redis reads the index as an int (getIntFromObjectOrReply), with
      * its own text for a number outside the int range. */
-    if (!dice_str2ll(argv[1], argvlen[1], &id)) {
+    if (!dice__str2ll(argv[1], argvlen[1], &id)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     if (id < -2147483648LL || id > 2147483647LL) {
-        dice_reply_errstr(c, "ERR value is out of range, value must between "
-                             "-2147483648 and 2147483647");
+        dice__reply_errstr(c, "ERR value is out of range, value must between "
+                              "-2147483648 and 2147483647");
         return;
     }
     if (id < 0 || id >= c->srv->cfg.databases) {
-        dice_reply_errstr(c, "ERR DB index is out of range");
+        dice__reply_errstr(c, "ERR DB index is out of range");
         return;
     }
     c->db = (int)id;
@@ -137,10 +137,10 @@ static DICE__CMD_FN(cmd_auth) {
     bool ok;
     if (argc == 2) {
         if (!srv->cfg.requirepass) {
-            dice_reply_errstr(c,
-                              "ERR AUTH <password> called without any password "
-                              "configured for the default user. Are you sure "
-                              "your configuration is correct?");
+            dice__reply_errstr(
+                c, "ERR AUTH <password> called without any password "
+                   "configured for the default user. Are you sure "
+                   "your configuration is correct?");
             return;
         }
         ok = auth_check(srv, "default", 7, argv[1], argvlen[1]);
@@ -148,9 +148,9 @@ static DICE__CMD_FN(cmd_auth) {
         ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
     }
     if (!ok) {
-        dice_reply_errstr(c,
-                          "WRONGPASS invalid username-password pair or user is "
-                          "disabled.");
+        dice__reply_errstr(
+            c, "WRONGPASS invalid username-password pair or user is "
+               "disabled.");
         return;
     }
     set_authenticated(c, true);
@@ -162,15 +162,15 @@ static DICE__CMD_FN(cmd_hello) {
     long long ver = 0;
     int next = 1;
     if (argc >= 2) {
-        if (!dice_str2ll(argv[1], argvlen[1], &ver)) {
-            dice_reply_errstr(
+        if (!dice__str2ll(argv[1], argvlen[1], &ver)) {
+            dice__reply_errstr(
                 c, "ERR Protocol version is not an integer or out of "
                    "range");
             return;
         }
         next = 2;
         if (ver < 2 || ver > 3) {
-            dice_reply_errstr(c, "NOPROTO unsupported protocol version");
+            dice__reply_errstr(c, "NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -178,28 +178,28 @@ static DICE__CMD_FN(cmd_hello) {
      * or a name that is set stays so even if a later option is wrong. */
     for (int j = next; j < argc; j++) {
         int more = argc - j - 1;
-        if (dice_eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
+        if (dice__eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
             if (!auth_check(srv, argv[j + 1], argvlen[j + 1], argv[j + 2],
                             argvlen[j + 2])) {
-                dice_reply_errstr(
+                dice__reply_errstr(
                     c, "WRONGPASS invalid username-password pair or user "
                        "is disabled.");
                 return;
             }
             set_authenticated(c, true);
             j += 2;
-        } else if (dice_eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
+        } else if (dice__eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
             if (!client_setname(c, argv[j + 1], argvlen[j + 1]))
                 return;
             j += 1;
         } else {
-            dice_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
-                              (int)argvlen[j], argv[j]);
+            dice__reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                               (int)argvlen[j], argv[j]);
             return;
         }
     }
     if (!c->authenticated && srv->cfg.requirepass) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "NOAUTH HELLO must be called with the client already "
                "authenticated, otherwise the HELLO AUTH <user> <pass> "
                "option can be used to authenticate the client and "
@@ -258,19 +258,19 @@ static DICE__CMD_FN(cmd_client_getname) {
 static DICE__CMD_FN(cmd_client_setinfo) {
     char **slot;
     int an = (int)argvlen[2];
-    if (dice_eqci(argv[2], argvlen[2], "lib-name")) {
+    if (dice__eqci(argv[2], argvlen[2], "lib-name")) {
         slot = &c->lib_name;
-    } else if (dice_eqci(argv[2], argvlen[2], "lib-ver")) {
+    } else if (dice__eqci(argv[2], argvlen[2], "lib-ver")) {
         slot = &c->lib_ver;
     } else {
-        dice_reply_errorf(c, "ERR Unrecognized option '%.*s'", an, argv[2]);
+        dice__reply_errorf(c, "ERR Unrecognized option '%.*s'", an, argv[2]);
         return;
     }
     if (!name_ok(argv[3], argvlen[3])) {
-        dice_reply_errorf(c,
-                          "ERR %.*s cannot contain spaces, newlines or "
-                          "special characters.",
-                          an, argv[2]);
+        dice__reply_errorf(c,
+                           "ERR %.*s cannot contain spaces, newlines or "
+                           "special characters.",
+                           an, argv[2]);
         return;
     }
     if (!set_str(slot, argv[3], argvlen[3])) {
@@ -283,8 +283,8 @@ static DICE__CMD_FN(cmd_client_setinfo) {
 static DICE__CMD_FN(cmd_client_no_evict) {
     /* There is no client eviction here, so the mode has nothing to change;
      * the argument is still checked as Redis does. */
-    if (dice_eqci(argv[2], argvlen[2], "on") ||
-        dice_eqci(argv[2], argvlen[2], "off"))
+    if (dice__eqci(argv[2], argvlen[2], "on") ||
+        dice__eqci(argv[2], argvlen[2], "off"))
         dice_reply_ok(c);
     else
         dice__reply_err(c, DICE__ERR_SYNTAX);
@@ -317,7 +317,7 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     size_t omem = cl->out.cap;
     size_t tot =
         sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
-    dice_buf_printf(
+    dice__buf_printf(
         b,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
         "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
@@ -342,12 +342,12 @@ static size_t argv_total(int argc, const size_t *argvlen) {
 
 static void reply_text(dice_client_t *c, dice_buf_t *b) {
     dice_reply_verbatim(c, "txt", b->data ? b->data : "", b->len);
-    dice_buf_release(b);
+    dice__buf_release(b);
 }
 
 static DICE__CMD_FN(cmd_client_info) {
     dice_buf_t b;
-    dice_buf_init(&b);
+    dice__buf_init(&b);
     client_info_line(&b, c, c, argv_total(argc, argvlen));
     dice_buf_append(&b, "\n", 1);
     reply_text(c, &b);
@@ -358,10 +358,10 @@ static DICE__CMD_FN(cmd_client_info) {
 enum { CTYPE_NORMAL = 0, CTYPE_OTHER = 1, CTYPE_UNKNOWN = -1 };
 
 static int client_type_by_name(const char *s, size_t len) {
-    if (dice_eqci(s, len, "normal"))
+    if (dice__eqci(s, len, "normal"))
         return CTYPE_NORMAL;
-    if (dice_eqci(s, len, "slave") || dice_eqci(s, len, "replica") ||
-        dice_eqci(s, len, "pubsub") || dice_eqci(s, len, "master"))
+    if (dice__eqci(s, len, "slave") || dice__eqci(s, len, "replica") ||
+        dice__eqci(s, len, "pubsub") || dice__eqci(s, len, "master"))
         return CTYPE_OTHER;
     return CTYPE_UNKNOWN;
 }
@@ -385,12 +385,12 @@ static DICE__CMD_FN(cmd_client_list) {
     dice_server_t *srv = c->srv;
     size_t amem = argv_total(argc, argvlen);
     dice_buf_t b;
-    dice_buf_init(&b);
-    if (argc == 4 && dice_eqci(argv[2], argvlen[2], "type")) {
+    dice__buf_init(&b);
+    if (argc == 4 && dice__eqci(argv[2], argvlen[2], "type")) {
         int type = client_type_by_name(argv[3], argvlen[3]);
         if (type == CTYPE_UNKNOWN) {
             int n = (int)argvlen[3];
-            dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
+            dice__reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
             return;
         }
         if (type == CTYPE_NORMAL) {
@@ -401,12 +401,12 @@ static DICE__CMD_FN(cmd_client_list) {
                 dice_buf_append(&b, "\n", 1);
             }
         }
-    } else if (argc > 3 && dice_eqci(argv[2], argvlen[2], "id")) {
+    } else if (argc > 3 && dice__eqci(argv[2], argvlen[2], "id")) {
         for (int j = 3; j < argc; j++) {
             long long id;
-            if (!dice_str2ll(argv[j], argvlen[j], &id)) {
-                dice_buf_release(&b);
-                dice_reply_errstr(c, "ERR Invalid client ID");
+            if (!dice__str2ll(argv[j], argvlen[j], &id)) {
+                dice__buf_release(&b);
+                dice__reply_errstr(c, "ERR Invalid client ID");
                 return;
             }
             dice_client_t *cl = client_by_id(srv, id);
@@ -449,38 +449,38 @@ static DICE__CMD_FN(cmd_client_kill) {
             bool more = argc > i + 1;
             const char *o = argv[i];
             size_t ol = argvlen[i];
-            if (more && dice_eqci(o, ol, "id")) {
-                if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &id) || id < 1) {
-                    dice_reply_errstr(c,
-                                      "ERR client-id should be greater than 0");
+            if (more && dice__eqci(o, ol, "id")) {
+                if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &id) || id < 1) {
+                    dice__reply_errstr(
+                        c, "ERR client-id should be greater than 0");
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "type")) {
+            } else if (more && dice__eqci(o, ol, "type")) {
                 type = client_type_by_name(argv[i + 1], argvlen[i + 1]);
                 if (type == CTYPE_UNKNOWN) {
                     int n = (int)argvlen[i + 1];
-                    dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n,
-                                      argv[i + 1]);
+                    dice__reply_errorf(c, "ERR Unknown client type '%.*s'", n,
+                                       argv[i + 1]);
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "addr")) {
+            } else if (more && dice__eqci(o, ol, "addr")) {
                 addr = argv[i + 1];
                 addrlen = argvlen[i + 1];
-            } else if (more && dice_eqci(o, ol, "laddr")) {
+            } else if (more && dice__eqci(o, ol, "laddr")) {
                 laddr = argv[i + 1];
                 laddrlen = argvlen[i + 1];
-            } else if (more && dice_eqci(o, ol, "user")) {
+            } else if (more && dice__eqci(o, ol, "user")) {
                 if (argvlen[i + 1] != 7 ||
                     memcmp(argv[i + 1], "default", 7) != 0) {
                     int n = (int)argvlen[i + 1];
-                    dice_reply_errorf(c, "ERR No such user '%.*s'", n,
-                                      argv[i + 1]);
+                    dice__reply_errorf(c, "ERR No such user '%.*s'", n,
+                                       argv[i + 1]);
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "skipme")) {
-                if (dice_eqci(argv[i + 1], argvlen[i + 1], "yes")) {
+            } else if (more && dice__eqci(o, ol, "skipme")) {
+                if (dice__eqci(argv[i + 1], argvlen[i + 1], "yes")) {
                     skipme = true;
-                } else if (dice_eqci(argv[i + 1], argvlen[i + 1], "no")) {
+                } else if (dice__eqci(argv[i + 1], argvlen[i + 1], "no")) {
                     skipme = false;
                 } else {
                     dice__reply_err(c, DICE__ERR_SYNTAX);
@@ -510,13 +510,13 @@ static DICE__CMD_FN(cmd_client_kill) {
         if (cl == c)
             kill_self = true;
         else
-            dice_client_free_now(cl);
+            dice__client_free_now(cl);
         killed++;
         cl = next;
     }
     if (argc == 3) {
         if (killed == 0)
-            dice_reply_errstr(c, "ERR No such client");
+            dice__reply_errstr(c, "ERR No such client");
         else
             dice_reply_ok(c);
     } else {
@@ -556,8 +556,8 @@ static const char *const client_help[] = {
 };
 
 static DICE__CMD_FN(cmd_client_help) {
-    dice_reply_help(c, client_help,
-                    sizeof(client_help) / sizeof(client_help[0]));
+    dice__reply_help(c, client_help,
+                     sizeof(client_help) / sizeof(client_help[0]));
 }
 
 /* ---- Registration ------------------------------------------------------- */
@@ -626,7 +626,7 @@ static const dice__cmd_desc client_subs[] = {
      NULL},
 };
 
-int dice_builtin_connection(dice_server_t *srv) {
+int dice__builtin_connection(dice_server_t *srv) {
     int rc =
         dice__command_register(srv, NULL, "connection", top, DICE__COUNT(top));
     if (rc == 0)

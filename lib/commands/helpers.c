@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool dice_eqci(const char *a, size_t alen, const char *lit) {
+bool dice__eqci(const char *a, size_t alen, const char *lit) {
     size_t i = 0;
     for (; i < alen; i++) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)lit[i];
@@ -27,8 +27,8 @@ bool dice_eqci(const char *a, size_t alen, const char *lit) {
 /* An option as Redis's strcasecmp sees it: the argument up to its first
  * NUL byte, compared case-insensitively with lit ("nx\0junk" is NX). The
  * quirk is kept so the same bytes get the same reply as from Redis. */
-bool dice_opt_is(const char *arg, size_t len, const char *lit) {
-    return dice_eqci(arg, strnlen(arg, len), lit);
+bool dice__opt_is(const char *arg, size_t len, const char *lit) {
+    return dice__eqci(arg, strnlen(arg, len), lit);
 }
 
 static const struct {
@@ -53,20 +53,20 @@ int dice__reply_dberr(dice_client_t *c, int rc) {
         return dice__reply_err(c, DICE__ERR_WRONGTYPE);
     if (rc == DICE_ENOMEM)
         return dice__reply_err(c, DICE__ERR_NOMEM);
-    return dice_reply_errorf(c, "ERR %s", dice_strerror(rc));
+    return dice__reply_errorf(c, "ERR %s", dice_strerror(rc));
 }
 
-int dice_reply_errstr(dice_client_t *c, const char *msg) {
+int dice__reply_errstr(dice_client_t *c, const char *msg) {
     return dice_reply_error(c, msg, strlen(msg));
 }
 
-void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n) {
+void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n) {
     dice_reply_array(c, n);
     for (size_t i = 0; i < n; i++)
         dice_reply_simple(c, lines[i], strlen(lines[i]));
 }
 
-int dice_buf_printf(dice_buf_t *b, const char *fmt, ...) {
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
     char tmp[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -96,7 +96,7 @@ int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
                                 unsigned how, const char *cmdname,
                                 int64_t *at) {
     long long v;
-    if (!dice_str2ll(s, n, &v))
+    if (!dice__str2ll(s, n, &v))
         return dice__reply_err(c, DICE__ERR_NOT_INT), -1;
     if ((how & DICE__EXPIRE_POSITIVE) && v <= 0)
         goto bad;
@@ -114,7 +114,7 @@ int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
     *at = v;
     return 0;
 bad:
-    dice_reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
+    dice__reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
     return -1;
 }
 
@@ -139,7 +139,7 @@ static void propagate_parts(dice_client_t *c, const char *cmd, const char *key,
     }
     if (t) {
         argv[argc] = num;
-        len[argc++] = dice_fmt_ll(num, *t);
+        len[argc++] = dice__fmt_ll(num, *t);
     }
     dice_client_propagate(c, argc, argv, len);
 }

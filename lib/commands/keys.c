@@ -28,18 +28,18 @@
 static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
                               int *out, const char *msg) {
     long long v;
-    if (!dice_str2ll(s, len, &v)) {
-        dice_reply_errstr(c, msg ? msg : dice__errtext_str(DICE__ERR_NOT_INT));
+    if (!dice__str2ll(s, len, &v)) {
+        dice__reply_errstr(c, msg ? msg : dice__errtext_str(DICE__ERR_NOT_INT));
         return -1;
     }
     if (v < INT_MIN || v > INT_MAX) {
         if (msg)
-            dice_reply_errstr(c, msg);
+            dice__reply_errstr(c, msg);
         else
-            dice_reply_errorf(c,
-                              "ERR value is out of range, value must between "
-                              "%d and %d",
-                              INT_MIN, INT_MAX);
+            dice__reply_errorf(c,
+                               "ERR value is out of range, value must between "
+                               "%d and %d",
+                               INT_MIN, INT_MAX);
         return -1;
     }
     *out = (int)v;
@@ -75,7 +75,7 @@ static const char *type_name(int type) {
 /* DEL and UNLINK: a value is freed at once either way (freeing is cheap
  * for the keyspace's strings), so UNLINK is DEL. */
 static DICE__CMD_FN(cmd_del) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_delete(db, argv[i], argvlen[i]);
@@ -84,7 +84,7 @@ static DICE__CMD_FN(cmd_del) {
 
 /* EXISTS counts a key once per time it is named. */
 static DICE__CMD_FN(cmd_exists) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_exists(db, argv[i], argvlen[i]);
@@ -92,7 +92,7 @@ static DICE__CMD_FN(cmd_exists) {
 }
 
 static DICE__CMD_FN(cmd_touch) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_touch(db, argv[i], argvlen[i]);
@@ -100,7 +100,7 @@ static DICE__CMD_FN(cmd_touch) {
 }
 
 static DICE__CMD_FN(cmd_type) {
-    int t = dice_db_type(dice_cmd_db(c), argv[1], argvlen[1]);
+    int t = dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]);
     const char *name = t < 0 ? "none" : type_name(t);
     dice_reply_simple(c, name, strlen(name));
 }
@@ -151,7 +151,7 @@ static void keylist_free(keylist *l) {
 
 static DICE__CMD_FN(cmd_keys) {
     keylist l = {0};
-    dice_db_keys(dice_cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
+    dice_db_keys(dice__cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
     if (l.oom)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
@@ -193,7 +193,7 @@ static int parse_cursor(const char *s, size_t len, uint64_t *out) {
 static DICE__CMD_FN(cmd_scan) {
     uint64_t cursor;
     if (parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
-        dice_reply_errstr(c, "ERR invalid cursor");
+        dice__reply_errstr(c, "ERR invalid cursor");
         return;
     }
     long long count = 10;
@@ -203,8 +203,8 @@ static DICE__CMD_FN(cmd_scan) {
     size_t tlen = 0;
     for (int i = 2; i < argc; i += 2) {
         bool has_value = argc - i >= 2;
-        if (has_value && dice_opt_is(argv[i], argvlen[i], "count")) {
-            if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &count)) {
+        if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
+            if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &count)) {
                 dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }
@@ -212,10 +212,10 @@ static DICE__CMD_FN(cmd_scan) {
                 dice__reply_err(c, DICE__ERR_SYNTAX);
                 return;
             }
-        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "match")) {
+        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "match")) {
             pat = argv[i + 1];
             plen = argvlen[i + 1];
-        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "type")) {
+        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "type")) {
             tname = argv[i + 1];
             tlen = argvlen[i + 1];
         } else {
@@ -229,7 +229,7 @@ static DICE__CMD_FN(cmd_scan) {
     if (tname) {
         type = DICE_TYPE_COUNT;
         for (int t = 0; t < DICE_TYPE_COUNT; t++) {
-            if (dice_opt_is(tname, tlen, type_name(t))) {
+            if (dice__opt_is(tname, tlen, type_name(t))) {
                 type = t;
                 break;
             }
@@ -237,7 +237,7 @@ static DICE__CMD_FN(cmd_scan) {
     }
     keylist l = {0};
     uint64_t next = 0;
-    dice_db_scan(dice_cmd_db(c), cursor, (size_t)count, pat, plen, type,
+    dice_db_scan(dice__cmd_db(c), cursor, (size_t)count, pat, plen, type,
                  keylist_add, &l, &next);
     if (l.oom) {
         dice__reply_err(c, DICE__ERR_NOMEM);
@@ -254,27 +254,27 @@ static DICE__CMD_FN(cmd_scan) {
 static DICE__CMD_FN(cmd_randomkey) {
     const char *k;
     size_t kl;
-    if (dice_db_random_key(dice_cmd_db(c), &k, &kl) < 0)
+    if (dice_db_random_key(dice__cmd_db(c), &k, &kl) < 0)
         dice_reply_null(c);
     else
         dice_reply_bulk(c, k, kl);
 }
 
 static DICE__CMD_FN(cmd_dbsize) {
-    dice_reply_int(c, (long long)dice_db_size(dice_cmd_db(c)));
+    dice_reply_int(c, (long long)dice_db_size(dice__cmd_db(c)));
 }
 
 /* ---- RENAME RENAMENX COPY MOVE ----------------------------------------- */
 
 static void rename_generic(dice_client_t *c, const char *const *argv,
                            const size_t *argvlen, int nx) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     /* Redis looks the source up for writing, which touches it; the value
      * keeps its clock across the rename. */
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_rename(db, argv[1], argvlen[1], argv[2], argvlen[2], nx);
     if (rc == DICE_ENOENT)
-        dice_reply_errstr(c, "ERR no such key");
+        dice__reply_errstr(c, "ERR no such key");
     else if (rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc < 0)
@@ -296,12 +296,12 @@ static DICE__CMD_FN(cmd_renamenx) {
 /* COPY source destination [DB destination-db] [REPLACE]: options are
  * checked left to right, each failing on its own error. */
 static DICE__CMD_FN(cmd_copy) {
-    dice_db_t *src = dice_cmd_db(c), *dst = src;
+    dice_db_t *src = dice__cmd_db(c), *dst = src;
     int replace = 0;
     for (int i = 3; i < argc; i++) {
-        if (dice_opt_is(argv[i], argvlen[i], "replace")) {
+        if (dice__opt_is(argv[i], argvlen[i], "replace")) {
             replace = 1;
-        } else if (dice_opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
+        } else if (dice__opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
             int index;
             if (parse_int_or_reply(c, argv[i + 1], argvlen[i + 1], &index,
                                    NULL) < 0)
@@ -327,13 +327,13 @@ static DICE__CMD_FN(cmd_copy) {
     else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc == DICE_EINVAL)
-        dice_reply_errstr(c, "ERR this value type cannot be copied");
+        dice__reply_errstr(c, "ERR this value type cannot be copied");
     else
         dice__reply_err(c, DICE__ERR_NOMEM);
 }
 
 static DICE__CMD_FN(cmd_move) {
-    dice_db_t *src = dice_cmd_db(c), *dst;
+    dice_db_t *src = dice__cmd_db(c), *dst;
     int index;
     if (parse_int_or_reply(c, argv[2], argvlen[2], &index, NULL) < 0)
         return;
@@ -352,7 +352,7 @@ static DICE__CMD_FN(cmd_move) {
 
 static DICE__CMD_FN(cmd_object_encoding) {
     const char *enc;
-    if (dice_db_object_encoding(dice_cmd_db(c), argv[2], argvlen[2], &enc) < 0)
+    if (dice_db_object_encoding(dice__cmd_db(c), argv[2], argvlen[2], &enc) < 0)
         dice_reply_null(c);
     else
         dice_reply_cstr(c, enc);
@@ -367,7 +367,7 @@ static DICE__CMD_FN(cmd_object_encoding) {
  * COPY answers INT_MAX where Redis, which copied the shared object into a
  * private one, answers 1. */
 static DICE__CMD_FN(cmd_object_refcount) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     const char *enc;
     if (dice_db_object_encoding(db, argv[2], argvlen[2], &enc) < 0) {
         dice_reply_null(c);
@@ -380,7 +380,7 @@ static DICE__CMD_FN(cmd_object_refcount) {
         size_t vlen;
         long long n;
         if (dice_db_get(db, argv[2], argvlen[2], numbuf, &v, &vlen) == 0 &&
-            dice_str2ll(v, vlen, &n) && n >= 0 && n < 10000)
+            dice__str2ll(v, vlen, &n) && n >= 0 && n < 10000)
             refs = INT_MAX;
     }
     dice_reply_int(c, refs);
@@ -389,14 +389,14 @@ static DICE__CMD_FN(cmd_object_refcount) {
 /* The key is looked up before the policy is checked, so a missing key is
  * nil in either mode. */
 static DICE__CMD_FN(cmd_object_idletime) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int64_t secs;
     if (dice_db_object_idletime(db, argv[2], argvlen[2], &secs) < 0) {
         dice_reply_null(c);
         return;
     }
     if (dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR An LFU maxmemory policy is selected, idle time not "
                "tracked. Please note that when switching between "
                "policies at runtime LRU and LFU data will take some "
@@ -407,14 +407,14 @@ static DICE__CMD_FN(cmd_object_idletime) {
 }
 
 static DICE__CMD_FN(cmd_object_freq) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int freq;
     if (dice_db_object_freq(db, argv[2], argvlen[2], &freq) < 0) {
         dice_reply_null(c);
         return;
     }
     if (!dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR An LFU maxmemory policy is not selected, access "
                "frequency not tracked. Please note that when switching "
                "between policies at runtime LRU and LFU data will take "
@@ -471,7 +471,7 @@ static const expire_kind EXPIRE_KIND[4] = {
 };
 
 /* "Unsupported option X" quotes the option up to its first NUL byte and
- * may be longer than dice_reply_errorf's buffer. */
+ * may be longer than dice__reply_errorf's buffer. */
 static void reply_unsupported(dice_client_t *c, const char *opt, size_t len) {
     static const char pre[] = "ERR Unsupported option ";
     len = strnlen(opt, len);
@@ -491,13 +491,13 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     /* Options first: Redis rejects them before it reads the time. */
     unsigned cond = 0;
     for (int i = 3; i < argc; i++) {
-        if (dice_opt_is(argv[i], argvlen[i], "nx"))
+        if (dice__opt_is(argv[i], argvlen[i], "nx"))
             cond |= DICE_EXPIRE_NX;
-        else if (dice_opt_is(argv[i], argvlen[i], "xx"))
+        else if (dice__opt_is(argv[i], argvlen[i], "xx"))
             cond |= DICE_EXPIRE_XX;
-        else if (dice_opt_is(argv[i], argvlen[i], "gt"))
+        else if (dice__opt_is(argv[i], argvlen[i], "gt"))
             cond |= DICE_EXPIRE_GT;
-        else if (dice_opt_is(argv[i], argvlen[i], "lt"))
+        else if (dice__opt_is(argv[i], argvlen[i], "lt"))
             cond |= DICE_EXPIRE_LT;
         else {
             reply_unsupported(c, argv[i], argvlen[i]);
@@ -506,14 +506,14 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     if ((cond & DICE_EXPIRE_NX) &&
         (cond & (DICE_EXPIRE_XX | DICE_EXPIRE_GT | DICE_EXPIRE_LT))) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR NX and XX, GT or LT options at the same time are "
                "not compatible");
         return;
     }
     if ((cond & DICE_EXPIRE_GT) && (cond & DICE_EXPIRE_LT)) {
-        dice_reply_errstr(c, "ERR GT and LT options at the same time are not "
-                             "compatible");
+        dice__reply_errstr(c, "ERR GT and LT options at the same time are not "
+                              "compatible");
         return;
     }
     /* Negative times are allowed (they delete the key); only overflow of
@@ -524,7 +524,7 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     if (dice__parse_expire_or_reply(c, argv[2], argvlen[2], how, k->name,
                                     &when) < 0)
         return;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (!dice_db_touch(db, argv[1], argvlen[1])) {
         dice_reply_int(c, 0);
         return;
@@ -558,7 +558,7 @@ static const ttl_kind TTL_KIND[4] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
 
 static DICE__CMD_FN(cmd_ttl) {
     const ttl_kind *k = arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int64_t at;
     if (dice_db_get_expire(db, argv[1], argvlen[1], &at) < 0) {
         dice_reply_int(c, -2);
@@ -579,7 +579,7 @@ static DICE__CMD_FN(cmd_ttl) {
 }
 
 static DICE__CMD_FN(cmd_persist) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_persist(db, argv[1], argvlen[1]);
     if (rc < 0)
@@ -597,8 +597,8 @@ static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
                          const size_t *argvlen) {
     if (argc == 1)
         return 0;
-    if (argc == 2 && (dice_opt_is(argv[1], argvlen[1], "sync") ||
-                      dice_opt_is(argv[1], argvlen[1], "async")))
+    if (argc == 2 && (dice__opt_is(argv[1], argvlen[1], "sync") ||
+                      dice__opt_is(argv[1], argvlen[1], "async")))
         return 0;
     dice__reply_err(c, DICE__ERR_SYNTAX);
     return -1;
@@ -607,7 +607,7 @@ static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
 static DICE__CMD_FN(cmd_flushdb) {
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
-    dice_db_flush(dice_cmd_db(c));
+    dice_db_flush(dice__cmd_db(c));
     dice__propagate_force(c); /* even when empty, as Redis 7.0 */
     dice_reply_ok(c);
 }
@@ -615,7 +615,7 @@ static DICE__CMD_FN(cmd_flushdb) {
 static DICE__CMD_FN(cmd_flushall) {
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
-    dice_cmd_db(c); /* sets the keyspace's clock */
+    dice__cmd_db(c); /* sets the keyspace's clock */
     dice_keyspace_flushall(c->srv->keyspace);
     dice__propagate_force(c);
     dice_reply_ok(c);
@@ -629,7 +629,7 @@ static DICE__CMD_FN(cmd_swapdb) {
     if (parse_int_or_reply(c, argv[2], argvlen[2], &b,
                            "ERR invalid second DB index") < 0)
         return;
-    dice_cmd_db(c);
+    dice__cmd_db(c);
     if (dice_keyspace_swapdb(c->srv->keyspace, a, b) < 0) {
         dice__reply_err(c, DICE__ERR_DB_RANGE);
         return;
@@ -768,7 +768,7 @@ static const dice__cmd_desc OBJECT_CMD = {
     GEN,
     NULL};
 
-int dice_builtin_keys(dice_server_t *srv) {
+int dice__builtin_keys(dice_server_t *srv) {
     int rc;
     if ((rc = dice__command_register(srv, NULL, NULL, KEY_CMDS,
                                      sizeof(KEY_CMDS) / sizeof(KEY_CMDS[0]))) <

@@ -55,31 +55,31 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
         const char *o = argv[j];
         size_t n = argvlen[j];
         bool next = j + 1 < argc;
-        if (is_set && dice_opt_is(o, n, "nx") && !(f & O_XX)) {
+        if (is_set && dice__opt_is(o, n, "nx") && !(f & O_XX)) {
             f |= O_NX;
-        } else if (is_set && dice_opt_is(o, n, "xx") && !(f & O_NX)) {
+        } else if (is_set && dice__opt_is(o, n, "xx") && !(f & O_NX)) {
             f |= O_XX;
-        } else if (is_set && dice_opt_is(o, n, "get")) {
+        } else if (is_set && dice__opt_is(o, n, "get")) {
             f |= O_GET;
-        } else if (is_set && dice_opt_is(o, n, "keepttl") &&
+        } else if (is_set && dice__opt_is(o, n, "keepttl") &&
                    !(f & (O_PERSIST | O_ANY_EXPIRE))) {
             f |= O_KEEPTTL;
-        } else if (!is_set && dice_opt_is(o, n, "persist") &&
+        } else if (!is_set && dice__opt_is(o, n, "persist") &&
                    !(f & (O_ANY_EXPIRE | O_KEEPTTL))) {
             f |= O_PERSIST;
-        } else if (dice_opt_is(o, n, "ex") && next &&
+        } else if (dice__opt_is(o, n, "ex") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EX)))) {
             f |= O_EX;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "px") && next &&
+        } else if (dice__opt_is(o, n, "px") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PX)))) {
             f |= O_PX;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "exat") && next &&
+        } else if (dice__opt_is(o, n, "exat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EXAT)))) {
             f |= O_EXAT;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "pxat") && next &&
+        } else if (dice__opt_is(o, n, "pxat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PXAT)))) {
             f |= O_PXAT;
             *expire_idx = ++j;
@@ -126,7 +126,7 @@ static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
 }
 
 static DICE__CMD_FN(cmd_get) {
-    reply_get(c, dice_cmd_db(c), argv[1], argvlen[1]);
+    reply_get(c, dice__cmd_db(c), argv[1], argvlen[1]);
 }
 
 /* The shared tail of SET, SETNX, SETEX and PSETEX. ok/abort are the
@@ -139,7 +139,7 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
     int64_t at = 0;
     if (expire && expire_at(c, expire, elen, f, cmdname, &at) < 0)
         return;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     /* GET replies with the old value first; a WRONGTYPE there cancels the
      * whole command. */
     if ((f & O_GET) && reply_get(c, db, key, klen) < 0)
@@ -182,7 +182,7 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
 
 static DICE__CMD_FN(cmd_set) {
     if (argc == 3) { /* the benchmark path: plain SET key value */
-        int rc = dice_db_set(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
+        int rc = dice_db_set(dice__cmd_db(c), argv[1], argvlen[1], argv[2],
                              argvlen[2], 0, 0);
         if (rc == 0)
             dice_reply_ok(c);
@@ -214,7 +214,7 @@ static DICE__CMD_FN(cmd_psetex) {
 }
 
 static DICE__CMD_FN(cmd_getset) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
     if (dice_db_set(db, argv[1], argvlen[1], argv[2], argvlen[2], 0, 0) < 0)
@@ -222,7 +222,7 @@ static DICE__CMD_FN(cmd_getset) {
 }
 
 static DICE__CMD_FN(cmd_getdel) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
     if (dice_db_delete(db, argv[1], argvlen[1]))
@@ -234,7 +234,7 @@ static DICE__CMD_FN(cmd_getex) {
     int ei = 0;
     if (parse_ext(c, argc, argv, argvlen, 2, false, &f, &ei) < 0)
         return;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
@@ -269,7 +269,7 @@ static DICE__CMD_FN(cmd_getex) {
 /* ---- multi-key ---------------------------------------------------------- */
 
 static DICE__CMD_FN(cmd_mget) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     dice_reply_array(c, (size_t)argc - 1);
     for (int j = 1; j < argc; j++) {
         char nb[DICE_DB_NUMBUF];
@@ -291,7 +291,7 @@ static void mset_generic(dice_client_t *c, int argc, const char *const *argv,
             REPLY_ERR(c, "ERR wrong number of arguments for 'mset' command");
         return;
     }
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (nx) {
         for (int j = 1; j < argc; j += 2) {
             if (dice_db_exists(db, argv[j], argvlen[j])) {
@@ -329,7 +329,7 @@ static long long max_bulk(dice_client_t *c) {
 }
 
 static DICE__CMD_FN(cmd_append) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long lim = max_bulk(c);
     if (lim < STRING_MAX) {
         /* A lowered proto-max-bulk-len is checked here; the keyspace only
@@ -362,7 +362,7 @@ static DICE__CMD_FN(cmd_strlen) {
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
-    int rc = dice_db_get(dice_cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
+    int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == 0)
         dice_reply_int(c, (long long)n);
     else if (rc == DICE_ENOENT)
@@ -377,15 +377,15 @@ static DICE__CMD_FN(cmd_strlen) {
  * would make both 0). */
 static DICE__CMD_FN(cmd_getrange) {
     long long start, end;
-    if (!dice_str2ll(argv[2], argvlen[2], &start) ||
-        !dice_str2ll(argv[3], argvlen[3], &end)) {
+    if (!dice__str2ll(argv[2], argvlen[2], &start) ||
+        !dice__str2ll(argv[3], argvlen[3], &end)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
-    int rc = dice_db_get(dice_cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
+    int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
         dice_reply_bulk(c, "", 0);
         return;
@@ -417,7 +417,7 @@ static DICE__CMD_FN(cmd_getrange) {
 
 static DICE__CMD_FN(cmd_setrange) {
     long long off;
-    if (!dice_str2ll(argv[2], argvlen[2], &off)) {
+    if (!dice__str2ll(argv[2], argvlen[2], &off)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -425,7 +425,7 @@ static DICE__CMD_FN(cmd_setrange) {
         dice__reply_err(c, DICE__ERR_OFFSET);
         return;
     }
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long lim = max_bulk(c);
     long long len = (long long)argvlen[3];
     if (len > 0 && (off > lim || len > lim - off)) {
@@ -453,7 +453,7 @@ static DICE__CMD_FN(cmd_setrange) {
 static void incr_generic(dice_client_t *c, const char *key, size_t klen,
                          long long delta) {
     long long v;
-    int rc = dice_db_incrby(dice_cmd_db(c), key, klen, delta, &v);
+    int rc = dice_db_incrby(dice__cmd_db(c), key, klen, delta, &v);
     if (rc == 0)
         dice_reply_int(c, v);
     else if (rc == DICE_EINVAL)
@@ -474,7 +474,7 @@ static DICE__CMD_FN(cmd_decr) {
 
 static DICE__CMD_FN(cmd_incrby) {
     long long d;
-    if (!dice_str2ll(argv[2], argvlen[2], &d)) {
+    if (!dice__str2ll(argv[2], argvlen[2], &d)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -483,7 +483,7 @@ static DICE__CMD_FN(cmd_incrby) {
 
 static DICE__CMD_FN(cmd_decrby) {
     long long d;
-    if (!dice_str2ll(argv[2], argvlen[2], &d)) {
+    if (!dice__str2ll(argv[2], argvlen[2], &d)) {
         dice__reply_err(c, DICE__ERR_NOT_INT);
         return;
     }
@@ -497,7 +497,7 @@ static DICE__CMD_FN(cmd_decrby) {
 static DICE__CMD_FN(cmd_incrbyfloat) {
     const char *v;
     size_t n;
-    int rc = dice_db_incrbyfloat(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
+    int rc = dice_db_incrbyfloat(dice__cmd_db(c), argv[1], argvlen[1], argv[2],
                                  argvlen[2], &v, &n);
     if (rc == 0) {
         /* The sum as stored, so a replay does not depend on how another
@@ -612,7 +612,7 @@ static size_t lcs_walk(const lcs_job *j, char *out, dice_client_t *c) {
 }
 
 static DICE__CMD_FN(cmd_lcs) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     char nba[DICE_DB_NUMBUF], nbb[DICE_DB_NUMBUF];
     lcs_job j = {.a = "", .b = ""};
     int ra = dice_db_get(db, argv[1], argvlen[1], nba, &j.a, &j.alen);
@@ -633,14 +633,14 @@ static DICE__CMD_FN(cmd_lcs) {
     for (int i = 3; i < argc; i++) {
         const char *o = argv[i];
         size_t n = argvlen[i];
-        if (dice_opt_is(o, n, "idx")) {
+        if (dice__opt_is(o, n, "idx")) {
             getidx = true;
-        } else if (dice_opt_is(o, n, "len")) {
+        } else if (dice__opt_is(o, n, "len")) {
             getlen = true;
-        } else if (dice_opt_is(o, n, "withmatchlen")) {
+        } else if (dice__opt_is(o, n, "withmatchlen")) {
             j.withlen = true;
-        } else if (dice_opt_is(o, n, "minmatchlen") && i + 1 < argc) {
-            if (!dice_str2ll(argv[i + 1], argvlen[i + 1], &j.minlen)) {
+        } else if (dice__opt_is(o, n, "minmatchlen") && i + 1 < argc) {
+            if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &j.minlen)) {
                 dice__reply_err(c, DICE__ERR_NOT_INT);
                 return;
             }
@@ -785,7 +785,7 @@ static const dice__cmd_desc string_cmds[] = {
 #undef M
 #undef F
 
-int dice_builtin_strings(dice_server_t *srv) {
+int dice__builtin_strings(dice_server_t *srv) {
     return dice__command_register(srv, NULL, "string", string_cmds,
                                   sizeof(string_cmds) / sizeof(string_cmds[0]));
 }

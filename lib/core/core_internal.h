@@ -12,32 +12,32 @@
 
 /* ---- numbers (lib/core/number.c) -------------------------------------- */
 
-/* Longest output of dice_fmt_ll ("-9223372036854775808"), no NUL. */
+/* Longest output of dice__fmt_ll ("-9223372036854775808"), no NUL. */
 #define DICE_FMT_LL_MAX 20
 /* Decimal text of v into dst (at least DICE_FMT_LL_MAX bytes); returns the
  * length. No NUL is written. */
-size_t dice_fmt_ll(char *dst, long long v);
+size_t dice__fmt_ll(char *dst, long long v);
 /* Same for unsigned values (at most 20 digits). */
-size_t dice_fmt_ull(char *dst, unsigned long long v);
+size_t dice__fmt_ull(char *dst, unsigned long long v);
 
-/* Longest output of dice_fmt_double, no NUL ("%.17g" needs at most 24). */
+/* Longest output of dice__fmt_double, no NUL ("%.17g" needs at most 24). */
 #define DICE_FMT_DOUBLE_MAX 32
 /* Redis 7.0 reply formatting of a double: "%.17g", with "inf", "-inf" and
  * "nan" for the special values. dst holds DICE_FMT_DOUBLE_MAX bytes; returns
  * the length; a NUL follows the text. */
-size_t dice_fmt_double(char *dst, double d);
+size_t dice__fmt_double(char *dst, double d);
 
-/* Room dice_fmt_long_double_human needs (Redis's MAX_LONG_DOUBLE_CHARS). */
+/* Room dice__fmt_long_double_human needs (Redis's MAX_LONG_DOUBLE_CHARS). */
 #define DICE_FMT_LDOUBLE_MAX (5 * 1024)
 /* Redis's ld2string(LD_STR_HUMAN): "%.17Lf" then trailing zeros after the
  * dot and a trailing dot stripped, "-0" made "0", "inf"/"-inf"/"nan" for the
  * specials. dst holds DICE_FMT_LDOUBLE_MAX bytes; returns the length (a NUL
  * follows), or 0 if the text would not fit (|v| near LDBL_MAX). */
-size_t dice_fmt_long_double_human(char *dst, long double v);
+size_t dice__fmt_long_double_human(char *dst, long double v);
 
 /* The one integer parser, with Redis's string2ll rules: optional '-', no '+',
  * no leading zeros (except "0" itself), no spaces, fits in long long, at most
  * 20 chars. Returns 1 and sets *out, or 0. */
-int dice_str2ll(const char *s, size_t n, long long *out);
+int dice__str2ll(const char *s, size_t n, long long *out);
 
 #endif

@@ -10,7 +10,7 @@
 
 /* ---- parsing ----------------------------------------------------------- */
 
-int dice_str2ll(const char *s, size_t n, long long *out) {
+int dice__str2ll(const char *s, size_t n, long long *out) {
     if (n == 0 || n >= 21)
         return 0;
     if (n == 1 && s[0] == '0') {
@@ -52,14 +52,13 @@ int dice_str2ll(const char *s, size_t n, long long *out) {
 /* ---- number formatting ------------------------------------------------- */
 
 /* "00".."99": two digits per division halves the divisions. */
-static const char dice_digit_pairs[201] =
-    "0001020304050607080910111213141516171819"
-    "2021222324252627282930313233343536373839"
-    "4041424344454647484950515253545556575859"
-    "6061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
+static const char digit_pairs[201] = "0001020304050607080910111213141516171819"
+                                     "2021222324252627282930313233343536373839"
+                                     "4041424344454647484950515253545556575859"
+                                     "6061626364656667686970717273747576777879"
+                                     "8081828384858687888990919293949596979899";
 
-static unsigned dice_count_digits(unsigned long long v) {
+static unsigned count_digits(unsigned long long v) {
     unsigned n = 1;
     for (;;) {
         if (v < 10)
@@ -75,32 +74,32 @@ static unsigned dice_count_digits(unsigned long long v) {
     }
 }
 
-size_t dice_fmt_ull(char *dst, unsigned long long v) {
-    unsigned n = dice_count_digits(v);
+size_t dice__fmt_ull(char *dst, unsigned long long v) {
+    unsigned n = count_digits(v);
     char *p = dst + n;
     while (v >= 100) {
         unsigned i = (unsigned)(v % 100) * 2;
         v /= 100;
-        *--p = dice_digit_pairs[i + 1];
-        *--p = dice_digit_pairs[i];
+        *--p = digit_pairs[i + 1];
+        *--p = digit_pairs[i];
     }
     if (v >= 10) {
         unsigned i = (unsigned)v * 2;
-        *--p = dice_digit_pairs[i + 1];
-        *--p = dice_digit_pairs[i];
+        *--p = digit_pairs[i + 1];
+        *--p = digit_pairs[i];
     } else {
         *--p = (char)('0' + v);
     }
     return n;
 }
 
-size_t dice_fmt_ll(char *dst, long long v) {
+size_t dice__fmt_ll(char *dst, long long v) {
     if (v < 0) {
         /* Negate in unsigned arithmetic: -LLONG_MIN overflows long long. */
         dst[0] = '-';
-        return 1 + dice_fmt_ull(dst + 1, 0ULL - (unsigned long long)v);
+        return 1 + dice__fmt_ull(dst + 1, 0ULL - (unsigned long long)v);
     }
-    return dice_fmt_ull(dst, (unsigned long long)v);
+    return dice__fmt_ull(dst, (unsigned long long)v);
 }
 
 /* nan, inf and -inf spelled out rather than left to printf: libcs differ
@@ -115,7 +114,7 @@ static size_t fmt_nonfinite(char *dst, int nan, int inf, int negative) {
     return n;
 }
 
-size_t dice_fmt_double(char *dst, double d) {
+size_t dice__fmt_double(char *dst, double d) {
     size_t special = fmt_nonfinite(dst, isnan(d), isinf(d), d < 0);
     if (special)
         return special;
@@ -123,7 +122,7 @@ size_t dice_fmt_double(char *dst, double d) {
     return n > 0 ? (size_t)n : 0;
 }
 
-size_t dice_fmt_long_double_human(char *dst, long double v) {
+size_t dice__fmt_long_double_human(char *dst, long double v) {
     size_t special = fmt_nonfinite(dst, isnan(v), isinf(v), v < 0);
     if (special)
         return special;

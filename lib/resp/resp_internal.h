@@ -17,16 +17,16 @@ struct dice_buf {
 
 /* Embedded buffers: init leaves it empty without allocating; release frees
  * the bytes and leaves it empty (reusable). */
-void dice_buf_init(dice_buf_t *b);
-void dice_buf_release(dice_buf_t *b);
+void dice__buf_init(dice_buf_t *b);
+void dice__buf_release(dice_buf_t *b);
 /* Ensure room for `extra` more bytes (amortized doubling). 0/DICE_ENOMEM. */
-int dice_buf_reserve_slow(dice_buf_t *b, size_t extra);
-static inline int dice_buf_reserve(dice_buf_t *b, size_t extra) {
+int dice__buf_reserve_slow(dice_buf_t *b, size_t extra);
+static inline int dice__buf_reserve(dice_buf_t *b, size_t extra) {
     if (b->cap - b->len >= extra)
         return 0;
-    return dice_buf_reserve_slow(b, extra);
+    return dice__buf_reserve_slow(b, extra);
 }
 /* Drop n bytes from the front (n > len drops everything). */
-void dice_buf_consume(dice_buf_t *b, size_t n);
+void dice__buf_consume(dice_buf_t *b, size_t n);
 
 #endif

@@ -64,19 +64,19 @@ static bool arity_ok(const dice_command_t *cmd, int argc) {
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
-int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
-    return dice_reply_errorf(
+int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
+    return dice__reply_errorf(
         c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
 
-dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
-                                     const char *const *argv,
-                                     const size_t *argvlen) {
+dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
+                                      const char *const *argv,
+                                      const size_t *argvlen) {
     const dice_cmdtable_t *t = &c->srv->commands;
     dice_command_t *cmd = c->cmd_cache;
     if (!cmd || c->cmd_cache_gen != t->gen ||
         !dice__command_name_eq(cmd, argv[0], argvlen[0])) {
-        cmd = dice_cmdtable_find(t, argv[0], argvlen[0]);
+        cmd = dice__cmdtable_find(t, argv[0], argvlen[0]);
         c->cmd_cache = cmd;
         c->cmd_cache_gen = t->gen;
     }
@@ -98,14 +98,14 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
         }
         args[used] = '\0';
         int nl = argvlen[0] < 128 ? (int)argvlen[0] : 128;
-        dice_reply_errorf(c,
-                          "ERR unknown command '%.*s', with args beginning "
-                          "with: %s",
-                          nl, argv[0], args);
+        dice__reply_errorf(c,
+                           "ERR unknown command '%.*s', with args beginning "
+                           "with: %s",
+                           nl, argv[0], args);
         return NULL;
     }
     if (cmd->nsubs > 0 && argc >= 2) {
-        dice_command_t *sub = dice_command_find_sub(cmd, argv[1], argvlen[1]);
+        dice_command_t *sub = dice__command_find_sub(cmd, argv[1], argvlen[1]);
         if (!sub) {
             char upper[64];
             size_t n = cmd->namelen < sizeof(upper) - 1 ? cmd->namelen
@@ -114,14 +114,14 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
                 upper[i] = (char)toupper((unsigned char)cmd->name[i]);
             upper[n] = '\0';
             int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-            dice_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                              sl, argv[1], upper);
+            dice__reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                               sl, argv[1], upper);
             return NULL;
         }
         cmd = sub;
     }
     if (!arity_ok(cmd, argc) || !cmd->fn) {
-        dice_reply_arity_error(c, cmd);
+        dice__reply_arity_error(c, cmd);
         return NULL;
     }
     /* Redis checks authentication after the command and its arity. A
@@ -129,7 +129,7 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
      * password removed by CONFIG SET frees it. */
     if (!c->authenticated) {
         bool need = c->srv->cfg.requirepass != NULL;
-        dice_client_sync_auth(c);
+        dice__client_sync_auth(c);
         if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
             dice_reply_error(c, "NOAUTH Authentication required.", 31);
             return NULL;

@@ -19,7 +19,7 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_keyspace_rehash(srv->keyspace, 1000);
 }
 
-int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
+int dice__keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     srv->ks_cron_id = 0;
@@ -35,5 +35,5 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
         return rc;
     dice__propagate_attach(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
-    return dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
+    return dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

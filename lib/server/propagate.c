@@ -86,9 +86,9 @@ static void flush(dice_server_t *srv) {
     }
     pr->nqueued = 0;
     if (pr->lost) {
-        dice_logf(srv, DICE_LOG_WARNING,
-                  "Out of memory: %llu propagated command(s) lost",
-                  (unsigned long long)pr->lost);
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "Out of memory: %llu propagated command(s) lost",
+                   (unsigned long long)pr->lost);
         pr->lost = 0;
     }
 }

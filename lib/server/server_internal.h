@@ -191,21 +191,21 @@ struct dice_server {
 };
 
 /* Printf-style logging for the library's own messages. */
-void dice_logf(dice_server_t *srv, int level, const char *fmt, ...)
+void dice__logf(dice_server_t *srv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Error reply with printf formatting (library-internal convenience). */
-int dice_reply_errorf(dice_client_t *c, const char *fmt, ...)
+int dice__reply_errorf(dice_client_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Redis's arity error for a command. */
-int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
+int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 
 /* Commands (lib/server/commands.c). */
 /* Resolve argv to the command to run (sub-command aware) or reply with the
  * right error and return NULL. */
-dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
-                                     const char *const *argv,
-                                     const size_t *argvlen);
+dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
+                                      const char *const *argv,
+                                      const size_t *argvlen);
 /* Register n descriptors (as sub-commands of parent, or top-level when
  * parent is NULL); group applies to those that name none. */
 int dice__command_register(dice_server_t *srv, const char *parent,
@@ -228,43 +228,43 @@ void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);
 
 /* Configuration (lib/server/config.c). */
-void dice_settings_init(dice_settings_t *s);
-void dice_settings_free(dice_settings_t *s);
+void dice__settings_init(dice_settings_t *s);
+void dice__settings_free(dice_settings_t *s);
 /* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
 typedef void (*dice_config_visit_fn)(void *arg, const char *name,
                                      const char *value);
-void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
-                       dice_config_visit_fn fn, void *arg);
+void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
+                        dice_config_visit_fn fn, void *arg);
 /* A setting's whole current value, malloc'd; NULL if unknown or no
  * memory. */
-char *dice_config_value(dice_server_t *srv, const char *name);
+char *dice__config_value(dice_server_t *srv, const char *name);
 /* 0 if the setting exists and may change now, DICE_ENOENT or DICE_ESTATE
  * (error text in cfg_err); changes nothing. */
-int dice_config_check(dice_server_t *srv, const char *name);
+int dice__config_check(dice_server_t *srv, const char *name);
 /* Copy every setting (strings duplicated), and put such a copy back (taking
  * its strings) with all side effects re-applied: CONFIG SET's
  * all-or-nothing. */
-int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out);
-void dice_config_restore(dice_server_t *srv, dice_settings_t *saved);
+int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out);
+void dice__config_restore(dice_server_t *srv, dice_settings_t *saved);
 /* Split a line into arguments with Redis's inline quoting rules. Returns
  * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
- * in *out (free with dice_split_free), or -1 on unbalanced quotes. */
-int dice_split_args(const char *line, size_t len, char ***out);
-void dice_split_free(char **v, int n);
+ * in *out (free with dice__split_free), or -1 on unbalanced quotes. */
+int dice__split_args(const char *line, size_t len, char ***out);
+void dice__split_free(char **v, int n);
 
 /* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
-int dice_server_arm_crons(dice_server_t *srv);
+int dice__server_arm_crons(dice_server_t *srv);
 /* Attach a keyspace of cfg.databases databases to the server (once) and
  * start its active-expiry and rehash cron (lib/server/keyspace.c). */
 int dice__server_keyspace_attach(dice_server_t *srv);
-int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
+int dice__keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
 /* Apply the request limits in the settings to a parser. */
-void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
+void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
 /* Re-apply the unauthenticated-client limits after c's state changed. */
-void dice_client_sync_auth(dice_client_t *c);
-void dice_client_free_now(dice_client_t *c);
-size_t dice_client_output_pending(const dice_client_t *c);
-size_t dice_server_effective_maxclients(dice_server_t *srv);
+void dice__client_sync_auth(dice_client_t *c);
+void dice__client_free_now(dice_client_t *c);
+size_t dice__client_output_pending(const dice_client_t *c);
+size_t dice__server_effective_maxclients(dice_server_t *srv);
 
 #endif

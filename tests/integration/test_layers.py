@@ -1,9 +1,14 @@
-"""The include rule of lib/ (docs/architecture.md): a file may include the
-internal headers of its own layer and of layers below it, and the public
-headers of its own layer and below, never anything above. Reads the
-#include lines of every file under lib/ and fails naming each violation."""
+"""The shape rules of lib/ (docs/architecture.md):
+- the include rule: a file may include the internal headers of its own
+  layer and of layers below it, and the public headers of its own layer and
+  below, never anything above (read from the #include lines);
+- the naming rule: every function the static library defines with external
+  linkage is either public (declared in include/dice/) or carries the
+  internal dice__ prefix (read with nm from the built libdice.a)."""
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -89,9 +94,40 @@ def self_test():
         assert "lib/server/c.c" in found[2] and "resp_internal.h" in found[2], found
 
 
+def symbol_problems():
+    """Names libdice.a defines that are neither public nor dice__, or None
+    when there is no built library or no nm to read it with."""
+    build = os.environ.get("DICE_BUILD_DIR")
+    lib = os.path.join(build, "libdice.a") if build else None
+    if not lib or not os.path.exists(lib) or not shutil.which("nm"):
+        return None
+    public = set()
+    inc = os.path.join(ROOT, "include", "dice")
+    for name in os.listdir(inc):
+        text = open(os.path.join(inc, name), encoding="utf-8").read()
+        public.update(re.findall(r"\b(dice_[a-z0-9_]+)\s*\(", text))
+    out = subprocess.run(["nm", "-g", "--defined-only", lib],
+                         capture_output=True, text=True, check=True).stdout
+    bad = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "TDBR":
+            sym = parts[2]
+            if sym not in public and not sym.startswith("dice__"):
+                bad.append(sym)
+    return sorted(set(bad))
+
+
 def main():
     self_test()
     problems = check(LIB)
+    syms = symbol_problems()
+    if syms is None:
+        print("naming rule not checked: no built libdice.a (DICE_BUILD_DIR) "
+              "or no nm")
+    else:
+        problems += ["%s: an internal function without the dice__ prefix"
+                     % s for s in syms]
     for p in problems:
         print("layering:", p)
     if problems:
