@@ -31,7 +31,11 @@ enum {
     DICE_CMD_MAY_REPLICATE = 1u << 13, /* "may_replicate" */
     DICE_CMD_NO_MULTI = 1u << 14,      /* "no_multi" */
     DICE_CMD_MOVABLE_KEYS = 1u << 15,  /* "movablekeys" */
-    DICE_CMD_ALLOW_BUSY = 1u << 16     /* "allow_busy" */
+    DICE_CMD_ALLOW_BUSY = 1u << 16,    /* "allow_busy" */
+    /* Refused unless the enable-debug-command setting allows the client
+     * (Redis's "protected" commands, such as DEBUG). COMMAND INFO does not
+     * list it, as Redis 7.0 does not. */
+    DICE_CMD_PROTECTED = 1u << 17
 };
 
 /* A command handler. argv[i] (argvlen[i] bytes, not NUL-terminated) are

@@ -37,83 +37,108 @@ void dice_settings_free(dice_settings_t *s) {
 
 /* ---- Value parsing ------------------------------------------------------ */
 
-/* Redis's memory notation: a plain number of bytes, or a number with k, kb,
- * m, mb, g, gb (k = 1000, kb = 1024), case-insensitive. */
-static bool parse_memory(const char *v, long long *out) {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || errno || n < 0)
+/* Redis 7.0's memory notation (memtoull): digits only (no sign, no
+ * spaces), then nothing or one of b, k, kb, m, mb, g, gb, case-insensitive
+ * (k = 1000, kb = 1024). "mb" alone is 0 mb. Returns false when the text
+ * is not of that shape; *overflow is set (and *out undefined) when it is
+ * but the number does not fit a long long, which Redis reports as out of
+ * the setting's range. */
+static bool parse_memory(const char *v, long long *out, bool *overflow) {
+    static const struct {
+        const char *u;
+        unsigned long long m;
+    } units[] = {{"", 1},
+                 {"b", 1},
+                 {"k", 1000ULL},
+                 {"kb", 1024ULL},
+                 {"m", 1000000ULL},
+                 {"mb", 1024ULL * 1024},
+                 {"g", 1000000000ULL},
+                 {"gb", 1024ULL * 1024 * 1024}};
+    *overflow = false;
+    size_t digits = 0;
+    while (v[digits] >= '0' && v[digits] <= '9')
+        digits++;
+    size_t i;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcasecmp(v + digits, units[i].u) == 0)
+            break;
+    /* Redis copies the digits into a 128-byte buffer first. */
+    if (i == sizeof(units) / sizeof(units[0]) || digits >= 128)
         return false;
-    long long mul = 1;
-    if (*end) {
-        static const struct {
-            const char *u;
-            long long m;
-        } units[] = {{"k", 1000LL},       {"kb", 1024LL},
-                     {"m", 1000000LL},    {"mb", 1024LL * 1024},
-                     {"g", 1000000000LL}, {"gb", 1024LL * 1024 * 1024}};
-        size_t i;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (strcasecmp(end, units[i].u) == 0)
-                break;
-        if (i == sizeof(units) / sizeof(units[0]))
-            return false;
-        mul = units[i].m;
+    unsigned long long n = 0;
+    for (size_t d = 0; d < digits; d++) {
+        unsigned dv = (unsigned)(v[d] - '0');
+        if (n > (ULLONG_MAX - dv) / 10) {
+            *overflow = true;
+            return true;
+        }
+        n = n * 10 + dv;
     }
-    if (n > LLONG_MAX / mul)
-        return false;
-    *out = n * mul;
+    /* Redis lets the product wrap; a value past 2^63 is out of range. */
+    if (n > (unsigned long long)LLONG_MAX / units[i].m) {
+        *overflow = true;
+        return true;
+    }
+    *out = (long long)(n * units[i].m);
     return true;
 }
 
-static bool parse_int(const char *v, long long lo, long long hi,
-                      long long *out) {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end || errno || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
+/* Redis's strict integer syntax (string2ll): no sign but '-', no spaces,
+ * no leading zeros, no "-0", within a long long. */
+static bool parse_int(const char *v, long long *out) {
+    return dice_resp_str2ll(v, strlen(v), out);
 }
 
-static const char *const loglevels[] = {"debug", "verbose", "notice",
-                                        "warning"};
+static const char *const loglevel_names[] = {"debug", "verbose", "notice",
+                                             "warning", NULL};
+/* enable-debug-command, enable-protected-configs: DICE_ALLOW_* order. */
+static const char *const allow_names[] = {"no", "yes", "local", NULL};
 
 /* ---- The table ---------------------------------------------------------- */
 
-enum { T_INT, T_MEM, T_STR, T_LOGLEVEL, T_IGNORED };
+enum { T_INT, T_MEM, T_STR, T_ENUM };
+
+enum {
+    S_IMMUTABLE = 1u << 0, /* cannot change once the server is started */
+    S_PROTECTED = 1u << 1  /* CONFIG SET needs enable-protected-configs */
+};
 
 typedef struct setting {
     const char *name;
     int type;
-    bool immutable; /* cannot change once the server is started */
+    unsigned flags; /* S_* */
     size_t off;     /* offset into dice_settings_t */
     int sz;         /* sizeof the int field */
     long long lo, hi;
+    const char *const *names; /* T_ENUM: the values, NULL-terminated */
 } setting_t;
 
 #define F(field)                                                               \
     offsetof(dice_settings_t, field), (int)sizeof(((dice_settings_t *)0)->field)
 static const setting_t settings[] = {
-    {"bind", T_STR, true, F(bind), 0, 0},
-    {"port", T_INT, true, F(port), 0, 65535},
-    {"maxclients", T_INT, false, F(maxclients), 1, 4294967295LL},
-    {"proto-max-bulk-len", T_MEM, false, F(proto_max_bulk_len), 1024 * 1024,
-     LLONG_MAX},
-    {"client-query-buffer-limit", T_MEM, false, F(query_buf_limit), 1024 * 1024,
-     LLONG_MAX},
-    {"client-output-pause-limit", T_MEM, false, F(output_pause), 1024,
-     LLONG_MAX},
-    {"databases", T_INT, true, F(databases), 1, INT_MAX},
-    {"loglevel", T_LOGLEVEL, false, F(loglevel), 0, 3},
-    {"logfile", T_STR, true, F(logfile), 0, 0},
-    {"tcp-backlog", T_INT, true, F(tcp_backlog), 0, INT_MAX},
-    {"hz", T_INT, false, F(hz), 1, 500},
-    {"timeout", T_INT, false, F(timeout), 0, INT_MAX},
-    {"requirepass", T_STR, false, F(requirepass), 0, 0},
-    {"dir", T_STR, false, F(dir), 0, 0},
+    {"bind", T_STR, S_IMMUTABLE, F(bind), 0, 0, NULL},
+    {"port", T_INT, S_IMMUTABLE, F(port), 0, 65535, NULL},
+    {"maxclients", T_INT, 0, F(maxclients), 1, 4294967295LL, NULL},
+    {"proto-max-bulk-len", T_MEM, 0, F(proto_max_bulk_len), 1024 * 1024,
+     LLONG_MAX, NULL},
+    {"client-query-buffer-limit", T_MEM, 0, F(query_buf_limit), 1024 * 1024,
+     LLONG_MAX, NULL},
+    {"client-output-pause-limit", T_MEM, 0, F(output_pause), 1024, LLONG_MAX,
+     NULL},
+    {"databases", T_INT, S_IMMUTABLE, F(databases), 1, INT_MAX, NULL},
+    {"loglevel", T_ENUM, 0, F(loglevel), 0, 0, loglevel_names},
+    {"logfile", T_STR, S_IMMUTABLE, F(logfile), 0, 0, NULL},
+    {"tcp-backlog", T_INT, S_IMMUTABLE, F(tcp_backlog), 0, INT_MAX, NULL},
+    /* Redis takes any hz from 0 and clamps it to 1..500 (updateHZ). */
+    {"hz", T_INT, 0, F(hz), 0, INT_MAX, NULL},
+    {"timeout", T_INT, 0, F(timeout), 0, INT_MAX, NULL},
+    {"requirepass", T_STR, 0, F(requirepass), 0, 0, NULL},
+    {"dir", T_STR, S_PROTECTED, F(dir), 0, 0, NULL},
+    {"enable-debug-command", T_ENUM, S_IMMUTABLE, F(enable_debug_cmd), 0, 0,
+     allow_names},
+    {"enable-protected-configs", T_ENUM, S_IMMUTABLE,
+     F(enable_protected_configs), 0, 0, allow_names},
 };
 #undef F
 
@@ -138,8 +163,8 @@ static long long get_int_field(const dice_settings_t *s, const setting_t *st) {
     return st->sz == sizeof(int) ? *(const int *)p : *(const long long *)p;
 }
 
-static int config_fail(dice_server_t *srv, const char *fmt, const char *a) {
-    snprintf(srv->cfg_err, sizeof(srv->cfg_err), fmt, a);
+static int config_fail(dice_server_t *srv, const char *msg) {
+    snprintf(srv->cfg_err, sizeof(srv->cfg_err), "%s", msg);
     return DICE_EINVAL;
 }
 
@@ -150,12 +175,39 @@ static int config_range_fail(dice_server_t *srv, const setting_t *st) {
     return DICE_EINVAL;
 }
 
+/* Redis's text for an enum value that is none of the names. */
+static int config_enum_fail(dice_server_t *srv, const setting_t *st) {
+    size_t used =
+        (size_t)snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                         "argument(s) must be one of the following: ");
+    for (size_t i = 0; st->names[i] && used < sizeof(srv->cfg_err); i++)
+        used +=
+            (size_t)snprintf(srv->cfg_err + used, sizeof(srv->cfg_err) - used,
+                             "%s%s", i ? ", " : "", st->names[i]);
+    return DICE_EINVAL;
+}
+
+/* Check a change that the operating system has a say in, before it is
+ * stored: maxclients must fit the open-file limit. */
+static int config_validate(dice_server_t *srv, const setting_t *st,
+                           long long v) {
+    if (strcmp(st->name, "maxclients") == 0 && srv->started &&
+        dice_server_check_maxclients(srv, v) < 0)
+        return DICE_EINVAL;
+    return 0;
+}
+
 /* Apply a change that has effects beyond the stored value. */
 static void config_applied(dice_server_t *srv, const setting_t *st) {
-    if (st->off == offsetof(dice_settings_t, hz))
+    if (st->off == offsetof(dice_settings_t, hz)) {
+        if (srv->cfg.hz < 1)
+            srv->cfg.hz = 1;
+        if (srv->cfg.hz > 500)
+            srv->cfg.hz = 500;
         dice_server_arm_crons(srv);
+    }
     if (strcmp(st->name, "maxclients") == 0 && srv->started)
-        srv->maxclients_effective = dice_server_effective_maxclients(srv);
+        srv->maxclients_effective = (size_t)srv->cfg.maxclients;
     /* New request limits hold for the next command parsed: the shared
      * parser's and every client's own. */
     if (st->off == offsetof(dice_settings_t, proto_max_bulk_len) &&
@@ -169,22 +221,37 @@ static void config_applied(dice_server_t *srv, const setting_t *st) {
 
 /* True (with the error text set) if st cannot change now. The keyspace is
  * sized when the built-in keyspace commands are added: after that,
- * "databases" is as fixed as a started server's port. */
-static bool setting_frozen(dice_server_t *srv, const setting_t *st) {
-    if ((st->immutable && srv->started) ||
+ * "databases" is as fixed as a started server's port. A protected setting
+ * is refused to a client that enable-protected-configs does not allow (c
+ * NULL is the host itself, which may set anything). */
+static bool setting_frozen(dice_server_t *srv, const setting_t *st,
+                           const dice_client_t *c) {
+    if (((st->flags & S_IMMUTABLE) && srv->started) ||
         (st->off == offsetof(dice_settings_t, databases) && srv->keyspace)) {
         snprintf(srv->cfg_err, sizeof(srv->cfg_err),
                  "can't set immutable config");
         return true;
     }
+    if ((st->flags & S_PROTECTED) && c &&
+        !dice_client_allowed(c, srv->cfg.enable_protected_configs)) {
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                 "can't set protected config");
+        return true;
+    }
     return false;
 }
 
-int dice_config_check(dice_server_t *srv, const char *name) {
+int dice_config_check(dice_server_t *srv, const char *name,
+                      const dice_client_t *c) {
     const setting_t *st = find_setting(name);
     if (!st)
         return DICE_ENOENT;
-    return setting_frozen(srv, st) ? DICE_ESTATE : 0;
+    return setting_frozen(srv, st, c) ? DICE_ESTATE : 0;
+}
+
+const char *dice_config_name(const char *name) {
+    const setting_t *st = find_setting(name);
+    return st ? st->name : NULL;
 }
 
 int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
@@ -220,38 +287,36 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                  name);
         return DICE_ENOENT;
     }
-    if (setting_frozen(srv, st))
+    if (setting_frozen(srv, st, NULL))
         return DICE_ESTATE;
     long long v;
+    bool overflow;
     switch (st->type) {
     case T_INT:
         /* Redis 7.0's two texts: not a number, or out of the range. */
-        if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
+        if (!parse_int(value, &v))
             return config_fail(srv,
-                               "argument couldn't be parsed into an "
-                               "integer%s",
-                               "");
+                               "argument couldn't be parsed into an integer");
         if (v < st->lo || v > st->hi)
             return config_range_fail(srv, st);
+        if (config_validate(srv, st, v) < 0)
+            return DICE_EINVAL;
         set_int_field(&srv->cfg, st, v);
         break;
     case T_MEM:
-        if (!parse_memory(value, &v))
-            return config_fail(srv, "argument must be a memory value%s", "");
-        if (v < st->lo || v > st->hi)
+        if (!parse_memory(value, &v, &overflow))
+            return config_fail(srv, "argument must be a memory value");
+        if (overflow || v < st->lo || v > st->hi)
             return config_range_fail(srv, st);
         set_int_field(&srv->cfg, st, v);
         break;
-    case T_LOGLEVEL:
-        for (v = 0; v < 4; v++)
-            if (strcasecmp(value, loglevels[v]) == 0)
+    case T_ENUM:
+        for (v = 0; st->names[v]; v++)
+            if (strcasecmp(value, st->names[v]) == 0)
                 break;
-        if (v == 4)
-            return config_fail(srv,
-                               "argument(s) must be one of the "
-                               "following: debug, verbose, notice, warning%s",
-                               "");
-        srv->cfg.loglevel = (int)v;
+        if (!st->names[v])
+            return config_enum_fail(srv, st);
+        set_int_field(&srv->cfg, st, v);
         break;
     case T_STR: {
         char **field = (char **)((char *)&srv->cfg + st->off);
@@ -281,8 +346,9 @@ static int format_setting(dice_server_t *srv, const setting_t *st, char *buf,
             v = (long long)dice_server_effective_maxclients(srv);
         return snprintf(buf, size, "%lld", v);
     }
-    case T_LOGLEVEL:
-        return snprintf(buf, size, "%s", loglevels[srv->cfg.loglevel]);
+    case T_ENUM:
+        return snprintf(buf, size, "%s",
+                        st->names[get_int_field(&srv->cfg, st)]);
     case T_STR: {
         char *const *field = (char *const *)((const char *)&srv->cfg + st->off);
         return snprintf(buf, size, "%s", *field ? *field : "");

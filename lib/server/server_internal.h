@@ -130,6 +130,8 @@ struct dice_client {
      * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
      * refused with NOAUTH while requirepass is set and this is false. */
     bool authenticated;
+    /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
+    bool local;
     void *userdata;
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
 };
@@ -158,7 +160,13 @@ typedef struct dice_settings {
     char *requirepass; /* NULL when no password */
     char *dir;
     char *logfile;
+    int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
+    int enable_protected_configs; /* DICE_ALLOW_*: who may CONFIG SET dir */
 } dice_settings_t;
+
+/* Values of enable-debug-command and enable-protected-configs, as Redis:
+ * nobody, everybody, or clients on a loopback (or unix) connection. */
+enum { DICE_ALLOW_NO = 0, DICE_ALLOW_YES = 1, DICE_ALLOW_LOCAL = 2 };
 
 typedef struct dice_stats {
     uint64_t connections_received;
@@ -293,9 +301,13 @@ void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
 /* A setting's whole current value, malloc'd; NULL if unknown or no
  * memory. */
 char *dice_config_value(dice_server_t *srv, const char *name);
-/* 0 if the setting exists and may change now, DICE_ENOENT or DICE_ESTATE
- * (error text in cfg_err); changes nothing. */
-int dice_config_check(dice_server_t *srv, const char *name);
+/* 0 if the setting exists and client c may change it now, DICE_ENOENT or
+ * DICE_ESTATE (immutable, or protected and c not allowed; the error text
+ * is in cfg_err); changes nothing. c NULL means the host. */
+int dice_config_check(dice_server_t *srv, const char *name,
+                      const dice_client_t *c);
+/* The setting's name as the table spells it, or NULL if unknown. */
+const char *dice_config_name(const char *name);
 /* Copy every setting (strings duplicated), and put such a copy back (taking
  * its strings) with all side effects re-applied: CONFIG SET's
  * all-or-nothing. */
@@ -318,6 +330,11 @@ void dice_client_sync_auth(dice_client_t *c);
 void dice_client_free_now(dice_client_t *c);
 size_t dice_client_output_pending(const dice_client_t *c);
 size_t dice_server_effective_maxclients(dice_server_t *srv);
+/* 0 if a started server can take n clients within its open-file limit;
+ * else DICE_ELIMIT with Redis's text in cfg_err (and the reason logged). */
+int dice_server_check_maxclients(dice_server_t *srv, long long n);
+/* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
+bool dice_client_allowed(const dice_client_t *c, int policy);
 
 /* Built-in families. */
 int dice_builtin_connection(dice_server_t *srv);
