@@ -52,17 +52,17 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         return DICE_ENOMEM;
     srv->loop = loop;
     srv->spare_fd = -1;
-    dice_settings_init(&srv->cfg);
+    int rc = dice_settings_init(&srv->cfg);
     dice_cmdtable_init(&srv->commands);
     srv->next_client_id = 1;
     srv->rbuf_cap = SHARED_RBUF;
     srv->rbuf = malloc(srv->rbuf_cap);
     srv->parser = parser_new(srv);
-    if (!srv->rbuf || !srv->cfg.bind || !srv->parser) {
+    if (rc < 0 || !srv->rbuf || !srv->parser) {
         dice_server_free(srv);
         return DICE_ENOMEM;
     }
-    int rc = dice_loop_hook_add(loop, flush_hook, srv, &srv->hook_id);
+    rc = dice_loop_hook_add(loop, flush_hook, srv, &srv->hook_id);
     if (rc < 0) {
         dice_server_free(srv);
         return rc;
@@ -232,6 +232,8 @@ size_t dice_server_effective_maxclients(dice_server_t *srv) {
 }
 
 int dice_server_check_maxclients(dice_server_t *srv, long long n) {
+    if (!srv->started)
+        return 0;
     unsigned long long limit;
     size_t room = fd_room(&limit);
     if (room == SIZE_MAX || (unsigned long long)n <= room)
@@ -285,6 +287,19 @@ static int fit_maxclients(dice_server_t *srv) {
     }
     srv->maxclients_effective = (size_t)srv->cfg.maxclients;
     return 0;
+}
+
+void dice_server_apply_maxclients(dice_server_t *srv) {
+    if (srv->started)
+        srv->maxclients_effective = (size_t)srv->cfg.maxclients;
+}
+
+void dice_server_apply_request_limits(dice_server_t *srv) {
+    if (srv->parser)
+        dice_server_apply_limits(srv, srv->parser);
+    for (dice_client_t *c = srv->clients; c; c = c->next)
+        if (c->parser)
+            dice_server_apply_limits(srv, c->parser);
 }
 
 bool dice_client_allowed(const dice_client_t *c, int policy) {

@@ -291,7 +291,8 @@ dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
                                          size_t len);
 
 /* Configuration (lib/server/config.c). */
-void dice_settings_init(dice_settings_t *s);
+/* Every setting at its default (strings malloc'd): 0 or DICE_ENOMEM. */
+int dice_settings_init(dice_settings_t *s);
 void dice_settings_free(dice_settings_t *s);
 /* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
 typedef void (*dice_config_visit_fn)(void *arg, const char *name,
@@ -330,9 +331,16 @@ void dice_client_sync_auth(dice_client_t *c);
 void dice_client_free_now(dice_client_t *c);
 size_t dice_client_output_pending(const dice_client_t *c);
 size_t dice_server_effective_maxclients(dice_server_t *srv);
-/* 0 if a started server can take n clients within its open-file limit;
- * else DICE_ELIMIT with Redis's text in cfg_err (and the reason logged). */
+/* Side effects of settings, called from the settings table (config.c).
+ * 0 if the server can take n clients: always before it starts (start fits
+ * the value), else within its open-file limit; otherwise DICE_ELIMIT with
+ * Redis's text in cfg_err (and the reason logged). */
 int dice_server_check_maxclients(dice_server_t *srv, long long n);
+/* Enforce cfg.maxclients from now on (once started). */
+void dice_server_apply_maxclients(dice_server_t *srv);
+/* Put the request limits of the settings (proto-max-bulk-len) into the
+ * shared parser and every client's own, for the next command parsed. */
+void dice_server_apply_request_limits(dice_server_t *srv);
 /* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
 bool dice_client_allowed(const dice_client_t *c, int policy);
 
