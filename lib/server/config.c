@@ -257,11 +257,11 @@ static void apply_hz(dice_server_t *srv) {
         srv->cfg.hz = 1;
     if (srv->cfg.hz > 500)
         srv->cfg.hz = 500;
-    dice_server_arm_crons(srv);
+    dice__server_arm_crons(srv);
 }
 
 static long long shown_maxclients(dice_server_t *srv) {
-    return (long long)dice_server_effective_maxclients(srv);
+    return (long long)dice__server_effective_maxclients(srv);
 }
 
 /* ---- The table ---------------------------------------------------------- */
@@ -324,7 +324,7 @@ static const setting_t *find_setting(const char *name) {
 
 /* ---- Settings objects --------------------------------------------------- */
 
-int dice_settings_init(dice_settings_t *s) {
+int dice__settings_init(dice_settings_t *s) {
     memset(s, 0, sizeof(*s));
     /* Limits of the request parser that are not redis.conf settings. */
     s->max_multibulk = 1024 * 1024;
@@ -334,21 +334,21 @@ int dice_settings_init(dice_settings_t *s) {
         if (st->kind != K_STR) {
             set_number(s, st, st->def);
         } else if (st->sdef && !(*(char **)field(s, st) = strdup(st->sdef))) {
-            dice_settings_free(s);
+            dice__settings_free(s);
             return DICE_ENOMEM;
         }
     }
     return 0;
 }
 
-void dice_settings_free(dice_settings_t *s) {
+void dice__settings_free(dice_settings_t *s) {
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].kind == K_STR)
             free(*(char **)field(s, &settings[i]));
     memset(s, 0, sizeof(*s));
 }
 
-int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
+int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out) {
     *out = srv->cfg;
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].kind == K_STR)
@@ -359,15 +359,15 @@ int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
         const char *src = *(char **)field(&srv->cfg, &settings[i]);
         char **dst = field(out, &settings[i]);
         if (src && !(*dst = strdup(src))) {
-            dice_settings_free(out);
+            dice__settings_free(out);
             return DICE_ENOMEM;
         }
     }
     return 0;
 }
 
-void dice_config_restore(dice_server_t *srv, dice_settings_t *saved) {
-    dice_settings_free(&srv->cfg);
+void dice__config_restore(dice_server_t *srv, dice_settings_t *saved) {
+    dice__settings_free(&srv->cfg);
     srv->cfg = *saved;
     memset(saved, 0, sizeof(*saved));
     for (size_t i = 0; i < NSETTINGS; i++)
@@ -397,8 +397,8 @@ static bool setting_frozen(dice_server_t *srv, const setting_t *st,
     return false;
 }
 
-int dice_config_check(dice_server_t *srv, const char *name,
-                      const dice_client_t *c) {
+int dice__config_check(dice_server_t *srv, const char *name,
+                       const dice_client_t *c) {
     const setting_t *st = find_setting(name);
     if (!st)
         return DICE_ENOENT;
@@ -465,13 +465,13 @@ static char *setting_value(dice_server_t *srv, const setting_t *st) {
     return v;
 }
 
-char *dice_config_value(dice_server_t *srv, const char *name) {
+char *dice__config_value(dice_server_t *srv, const char *name) {
     const setting_t *st = find_setting(name);
     return st ? setting_value(srv, st) : NULL;
 }
 
-void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
-                       dice_config_visit_fn fn, void *arg) {
+void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
+                        dice_config_visit_fn fn, void *arg) {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *st = &settings[i];
         if (!dice_glob_match(pattern, plen, st->name, strlen(st->name), 1))
@@ -509,7 +509,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
         if (lead == (size_t)n || line[lead] == '#')
             continue;
         char **argv = NULL;
-        int argc = dice_split_args(line, (size_t)n, &argv);
+        int argc = dice__split_args(line, (size_t)n, &argv);
         if (argc < 0) {
             snprintf(srv->cfg_err, sizeof(srv->cfg_err),
                      "%s:%d: Unbalanced quotes in configuration line", path,
@@ -518,7 +518,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             break;
         }
         if (argc == 0 || argv[0][0] == '#') {
-            dice_split_free(argv, argc);
+            dice__split_free(argv, argc);
             continue;
         }
         /* Several values ("bind a b") are joined back with spaces. */
@@ -527,7 +527,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             total += strlen(argv[i]) + 1;
         char *value = calloc(1, total);
         if (!value) {
-            dice_split_free(argv, argc);
+            dice__split_free(argv, argc);
             rc = DICE_ENOMEM;
             break;
         }
@@ -550,7 +550,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             srv->cfg_err[n] = '\0';
         }
         free(value);
-        dice_split_free(argv, argc);
+        dice__split_free(argv, argc);
         if (rc < 0)
             break;
     }
@@ -570,7 +570,7 @@ static int hexval(int ch) {
     return -1;
 }
 
-void dice_split_free(char **v, int n) {
+void dice__split_free(char **v, int n) {
     for (int i = 0; i < n; i++)
         free(v[i]);
     free(v);
@@ -578,7 +578,7 @@ void dice_split_free(char **v, int n) {
 
 /* Same quoting rules as inline commands: "..." with C-like escapes and
  * \xHH, '...' with only \' escaped; a closing quote must end the word. */
-int dice_split_args(const char *line, size_t len, char ***out) {
+int dice__split_args(const char *line, size_t len, char ***out) {
     char **v = NULL;
     int n = 0;
     size_t i = 0;
@@ -592,7 +592,7 @@ int dice_split_args(const char *line, size_t len, char ***out) {
         char **nv = realloc(v, (size_t)(n + 1) * sizeof(*nv));
         if (!word || !nv) {
             free(word);
-            dice_split_free(nv ? nv : v, n);
+            dice__split_free(nv ? nv : v, n);
             return -1;
         }
         v = nv;
@@ -651,7 +651,7 @@ int dice_split_args(const char *line, size_t len, char ***out) {
         word[w] = '\0';
         v[n++] = word;
         if (inq || bad) {
-            dice_split_free(v, n);
+            dice__split_free(v, n);
             return -1;
         }
     }
