@@ -139,6 +139,11 @@ int main(int argc, char **argv) {
              dice_version_string(), (int)getpid());
     dice_server_log(srv, DICE_LOG_NOTICE, msg);
     rc = dice_server_start(srv);
+    if (rc == DICE_ELIMIT) {
+        /* The open-file limit leaves no room for clients: Redis's text. */
+        dice_server_log(srv, DICE_LOG_WARNING, dice_server_config_error(srv));
+        return 1;
+    }
     if (rc < 0) {
         snprintf(msg, sizeof(msg), "Failed listening: %s",
                  rc == DICE_ESYS ? strerror(errno) : dice_strerror(rc));

@@ -38,6 +38,10 @@ enum {
 #define DICE_CMD_FLAG_ENUM(name, bit, text) DICE_CMD_##name = 1u << bit,
     DICE_CMD_FLAG_MAP(DICE_CMD_FLAG_ENUM)
 #undef DICE_CMD_FLAG_ENUM
+    /* Refused unless the enable-debug-command setting allows the client
+     * (Redis's "protected" commands, such as DEBUG). Not in the list above:
+     * COMMAND INFO does not show it, as Redis 7.0 does not. */
+    DICE_CMD_PROTECTED = 1u << 17
 };
 
 /* A command handler. argv[i] (argvlen[i] bytes, not NUL-terminated) are

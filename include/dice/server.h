@@ -55,7 +55,11 @@ DICE_EXPORT int dice_server_config_load(dice_server_t *srv, const char *path);
 DICE_EXPORT const char *dice_server_config_error(dice_server_t *srv);
 
 /* Bind and listen on every configured address and port. Fails (DICE_ESYS,
- * with errno) if any address cannot be bound, closing the others. */
+ * with errno) if any address cannot be bound, closing the others. First
+ * fits maxclients to the open-file limit as redis-server does: a larger
+ * value is lowered (with a warning in the log), an unset one becomes what
+ * the limit allows, and a limit of 32 descriptors or less fails with
+ * DICE_ELIMIT (dice_server_config_error() then says so). */
 DICE_EXPORT int dice_server_start(dice_server_t *srv);
 /* Port actually bound (useful with "port 0"), or DICE_ESTATE if not started. */
 DICE_EXPORT int dice_server_port(dice_server_t *srv);

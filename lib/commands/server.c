@@ -6,11 +6,15 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -844,13 +848,11 @@ static DICE__CMD_FN(cmd_config_set) {
         values[i] = dup_arg(argv[3 + 2 * i], argvlen[3 + 2 * i]);
         if (!names[i] || !values[i])
             goto oom;
-        /* Failures name the setting in its canonical (lower) case, as
-         * Redis does; only an unknown name is echoed as typed. */
-        for (char *p = names[i]; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p | 0x20);
+        /* As Redis: an unknown, immutable, protected or repeated setting
+         * is named as the client spelled it; a bad value (below) by the
+         * setting's own name. */
         int rc = memchr(n, '\0', nl) ? DICE_ENOENT
-                                     : dice__config_check(srv, names[i]);
+                                     : dice__config_check(srv, names[i], c);
         if (rc == DICE_ENOENT) {
             dice__reply_errorf(c,
                                "ERR Unknown option or number of arguments "
@@ -883,7 +885,8 @@ static DICE__CMD_FN(cmd_config_set) {
             dice__reply_errorf(c,
                                "ERR CONFIG SET failed (possibly related to "
                                "argument '%s') - %s",
-                               names[i], dice_server_config_error(srv));
+                               dice__config_name(names[i]),
+                               dice_server_config_error(srv));
             dice__config_restore(srv, &saved);
             have_saved = 0;
             goto out;
@@ -931,16 +934,16 @@ static DICE__CMD_FN(cmd_config_rewrite) {
 
 static const char *const config_help[] = {
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "GET <pattern> [<pattern> ...]",
-    "    Reply with the settings matching the glob patterns, and their values.",
-    "SET <name> <value> [<name> <value> ...]",
-    "    Change settings; all of them or, on an error, none.",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
     "RESETSTAT",
-    "    Zero the counters INFO reports.",
+    "    Reset statistics reported by the INFO command.",
     "REWRITE",
-    "    Write the settings back to the configuration file.",
+    "    Rewrite the configuration file.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 };
 
 static DICE__CMD_FN(cmd_config_help) {
@@ -997,6 +1000,65 @@ static DICE__CMD_FN(cmd_shutdown) {
     dice_server_shutdown(c->srv);
 }
 
+/* Stall the thread for secs seconds, or less if a shutdown signal
+ * (SIGTERM, SIGINT) arrives: a DEBUG SLEEP must not outlive a kill. A host
+ * that reads those signals from a signalfd (dice-server does) keeps them
+ * blocked, so the sleep waits on a signalfd of its own: polling one shows
+ * a pending signal without taking it, and the host's signalfd still reads
+ * it once the loop runs again. When they are not blocked, a handler (or
+ * the default action, which ends the process) cuts nanosleep short. */
+static void debug_sleep(double secs) {
+    /* inf or 1e19 would overflow time_t: a day is long enough for any
+     * test. NaN and negatives sleep 0 s. */
+    if (!(secs > 0))
+        return;
+    if (secs > 86400)
+        secs = 86400;
+    struct timespec ts;
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+    sigset_t blocked, stop;
+    sigemptyset(&stop);
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0) {
+        if (sigismember(&blocked, SIGTERM) == 1)
+            sigaddset(&stop, SIGTERM);
+        if (sigismember(&blocked, SIGINT) == 1)
+            sigaddset(&stop, SIGINT);
+    }
+    int sfd = -1;
+    if (sigismember(&stop, SIGTERM) == 1 || sigismember(&stop, SIGINT) == 1)
+        sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        nanosleep(&ts, NULL); /* EINTR ends it, as in Redis */
+        return;
+    }
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ts.tv_sec;
+    end.tv_nsec += ts.tv_nsec;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        int r = ppoll(&p, 1, &ts, NULL);
+        if (r != 0 && !(r < 0 && errno == EINTR))
+            break; /* a shutdown signal is pending (or poll failed) */
+        /* Timed out, or another signal's handler ran: sleep what is left. */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ts.tv_sec = end.tv_sec - now.tv_sec;
+        ts.tv_nsec = end.tv_nsec - now.tv_nsec;
+        if (ts.tv_nsec < 0) {
+            ts.tv_sec--;
+            ts.tv_nsec += 1000000000L;
+        }
+        if (ts.tv_sec < 0 || (ts.tv_sec == 0 && ts.tv_nsec == 0))
+            break;
+    }
+    close(sfd);
+}
+
 /* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
  * commands queue up). Only SLEEP and HELP exist here. */
 static DICE__CMD_FN(cmd_debug) {
@@ -1017,18 +1079,7 @@ static DICE__CMD_FN(cmd_debug) {
         size_t n = argvlen[2] < sizeof(num) - 1 ? argvlen[2] : sizeof(num) - 1;
         memcpy(num, argv[2], n);
         num[n] = '\0';
-        double secs = strtod(num, NULL);
-        /* inf or 1e19 would overflow time_t (undefined, and nanosleep
-         * then fails forever): a day is long enough for any test. */
-        if (secs > 86400)
-            secs = 86400;
-        if (secs > 0) {
-            struct timespec ts;
-            ts.tv_sec = (time_t)secs;
-            ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-        }
+        debug_sleep(strtod(num, NULL));
         dice_reply_ok(c);
         return;
     }
@@ -1068,7 +1119,7 @@ static const dice__cmd_desc top[] = {
      "O(N) when saving, where N is the total number of keys in all databases "
      "when saving data, otherwise O(1)",
      0, NULL, NULL, NULL},
-    {"debug", -2, F_ADMIN, 0, 0, 0, cmd_debug, NULL,
+    {"debug", -2, F_ADMIN | DICE_CMD_PROTECTED, 0, 0, 0, cmd_debug, NULL,
      "Debugging aids (here only DEBUG SLEEP)", "1.0.0",
      "Depends on subcommand.", 0, NULL, NULL, NULL},
 };

@@ -69,6 +69,15 @@ int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
         c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
 
+/* The command's name in upper case, as Redis's errors show it (cut to
+ * size). */
+static void upper_name(const dice_command_t *cmd, char *out, size_t size) {
+    size_t n = cmd->namelen < size - 1 ? cmd->namelen : size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)toupper((unsigned char)cmd->name[i]);
+    out[n] = '\0';
+}
+
 dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
                                       const char *const *argv,
                                       const size_t *argvlen) {
@@ -108,11 +117,7 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         dice_command_t *sub = dice__command_find_sub(cmd, argv[1], argvlen[1]);
         if (!sub) {
             char upper[64];
-            size_t n = cmd->namelen < sizeof(upper) - 1 ? cmd->namelen
-                                                        : sizeof(upper) - 1;
-            for (size_t i = 0; i < n; i++)
-                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
-            upper[n] = '\0';
+            upper_name(cmd, upper, sizeof(upper));
             int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
             dice__reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
                                sl, argv[1], upper);
@@ -122,6 +127,22 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
     }
     if (!arity_ok(cmd, argc) || !cmd->fn) {
         dice__reply_arity_error(c, cmd);
+        return NULL;
+    }
+    /* Protected commands are refused before authentication is checked,
+     * as Redis does. */
+    if (((cmd->flags | (cmd->parent ? cmd->parent->flags : 0)) &
+         DICE_CMD_PROTECTED) &&
+        !dice__client_allowed(c, c->srv->cfg.enable_debug_cmd)) {
+        char upper[64];
+        upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));
+        dice__reply_errorf(c,
+                           "ERR %s command not allowed. If the "
+                           "enable-debug-command option is set to \"local\", "
+                           "you can run it from a local connection, otherwise "
+                           "you need to set this option in the configuration "
+                           "file, and then restart the server.",
+                           upper);
         return NULL;
     }
     /* Redis checks authentication after the command and its arity. A

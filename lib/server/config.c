@@ -1,6 +1,10 @@
-/* Settings by name, as redis.conf and CONFIG GET/SET spell them: parsing
- * of values (memory units, enums, booleans), the config file reader, and
- * the inline-style argument splitter both use. */
+/* Settings by name, as redis.conf and CONFIG GET/SET spell them. Each
+ * setting is one entry of the table below that says everything about it:
+ * its kind (how text becomes a value and a value text), default, range,
+ * flags, and the callbacks that carry its side effects, as Redis's
+ * createIntConfig("hz", ..., updateHZ). The code around the table knows no
+ * setting by name. Also here: the config file reader, and the inline-style
+ * argument splitter it uses. */
 #include "dice/db.h"
 #include "server/server_internal.h"
 
@@ -11,135 +15,141 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dice__settings_init(dice_settings_t *s) {
-    memset(s, 0, sizeof(*s));
-    s->bind = strdup("127.0.0.1");
-    s->port = 7379;
-    s->maxclients = 0;
-    s->proto_max_bulk_len = 512LL * 1024 * 1024;
-    s->max_multibulk = 1024 * 1024;
-    s->inline_max = 64 * 1024;
-    s->query_buf_limit = 1024LL * 1024 * 1024;
-    s->output_pause = 1024 * 1024;
-    s->databases = 16;
-    s->loglevel = DICE_LOG_NOTICE;
-    s->tcp_backlog = 511;
-    s->hz = 10;
-}
-
-void dice__settings_free(dice_settings_t *s) {
-    free(s->bind);
-    free(s->requirepass);
-    free(s->dir);
-    free(s->logfile);
-    memset(s, 0, sizeof(*s));
-}
-
 /* ---- Value parsing ------------------------------------------------------ */
 
-/* Redis's memory notation: a plain number of bytes, or a number with k, kb,
- * m, mb, g, gb (k = 1000, kb = 1024), case-insensitive. */
-static bool parse_memory(const char *v, long long *out) {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || errno || n < 0)
+/* Redis 7.0's memory notation (memtoull): digits only (no sign, no
+ * spaces), then nothing or one of b, k, kb, m, mb, g, gb, case-insensitive
+ * (k = 1000, kb = 1024). "mb" alone is 0 mb. Returns false when the text
+ * is not of that shape; *overflow is set (and *out undefined) when it is
+ * but the number does not fit a long long, which Redis reports as out of
+ * the setting's range. */
+static bool parse_memory(const char *v, long long *out, bool *overflow) {
+    static const struct {
+        const char *u;
+        unsigned long long m;
+    } units[] = {{"", 1},
+                 {"b", 1},
+                 {"k", 1000ULL},
+                 {"kb", 1024ULL},
+                 {"m", 1000000ULL},
+                 {"mb", 1024ULL * 1024},
+                 {"g", 1000000000ULL},
+                 {"gb", 1024ULL * 1024 * 1024}};
+    *overflow = false;
+    size_t digits = 0;
+    while (v[digits] >= '0' && v[digits] <= '9')
+        digits++;
+    size_t i;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcasecmp(v + digits, units[i].u) == 0)
+            break;
+    /* Redis copies the digits into a 128-byte buffer first. */
+    if (i == sizeof(units) / sizeof(units[0]) || digits >= 128)
         return false;
-    long long mul = 1;
-    if (*end) {
-        static const struct {
-            const char *u;
-            long long m;
-        } units[] = {{"k", 1000LL},       {"kb", 1024LL},
-                     {"m", 1000000LL},    {"mb", 1024LL * 1024},
-                     {"g", 1000000000LL}, {"gb", 1024LL * 1024 * 1024}};
-        size_t i;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (strcasecmp(end, units[i].u) == 0)
-                break;
-        if (i == sizeof(units) / sizeof(units[0]))
-            return false;
-        mul = units[i].m;
+    unsigned long long n = 0;
+    for (size_t d = 0; d < digits; d++) {
+        unsigned dv = (unsigned)(v[d] - '0');
+        if (n > (ULLONG_MAX - dv) / 10) {
+            *overflow = true;
+            return true;
+        }
+        n = n * 10 + dv;
     }
-    if (n > LLONG_MAX / mul)
-        return false;
-    *out = n * mul;
+    /* Redis lets the product wrap; a value past 2^63 is out of range. */
+    if (n > (unsigned long long)LLONG_MAX / units[i].m) {
+        *overflow = true;
+        return true;
+    }
+    *out = (long long)(n * units[i].m);
     return true;
 }
 
-static bool parse_int(const char *v, long long lo, long long hi,
-                      long long *out) {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end || errno || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
+/* Redis's strict integer syntax (string2ll): no sign but '-', no spaces,
+ * no leading zeros, no "-0", within a long long. */
+static bool parse_int(const char *v, long long *out) {
+    return dice__str2ll(v, strlen(v), out);
 }
 
-static const char *const loglevels[] = {"debug", "verbose", "notice",
-                                        "warning"};
+/* ---- Kinds of setting --------------------------------------------------- */
 
-/* ---- The table ---------------------------------------------------------- */
+typedef struct setting setting_t;
 
-enum { T_INT, T_MEM, T_STR, T_LOGLEVEL, T_IGNORED };
+/* A value read from text, before it is stored: a number (int, memory, bool
+ * and enum kinds; an enum's is the index of its name) or a malloc'd string
+ * (NULL for "none"). */
+typedef struct setting_value {
+    long long n;
+    char *s;
+} setting_value_t;
 
-typedef struct setting {
-    const char *name;
-    int type;
-    bool immutable; /* cannot change once the server is started */
-    size_t off;     /* offset into dice_settings_t */
-    int sz;         /* sizeof the int field */
-    long long lo, hi;
-} setting_t;
+/* How text becomes a value: 0, or DICE_EINVAL with Redis's reason in
+ * srv->cfg_err. */
+typedef int (*setting_parse_fn)(dice_server_t *srv, const setting_t *st,
+                                const char *text, setting_value_t *out);
+/* How the stored value is shown (snprintf's contract). */
+typedef int (*setting_format_fn)(dice_server_t *srv, const setting_t *st,
+                                 char *buf, size_t size);
 
-#define F(field)                                                               \
-    offsetof(dice_settings_t, field), (int)sizeof(((dice_settings_t *)0)->field)
-static const setting_t settings[] = {
-    {"bind", T_STR, true, F(bind), 0, 0},
-    {"port", T_INT, true, F(port), 0, 65535},
-    {"maxclients", T_INT, false, F(maxclients), 1, 4294967295LL},
-    {"proto-max-bulk-len", T_MEM, false, F(proto_max_bulk_len), 1024 * 1024,
-     LLONG_MAX},
-    {"client-query-buffer-limit", T_MEM, false, F(query_buf_limit), 1024 * 1024,
-     LLONG_MAX},
-    {"client-output-pause-limit", T_MEM, false, F(output_pause), 1024,
-     LLONG_MAX},
-    {"databases", T_INT, true, F(databases), 1, INT_MAX},
-    {"loglevel", T_LOGLEVEL, false, F(loglevel), 0, 3},
-    {"logfile", T_STR, true, F(logfile), 0, 0},
-    {"tcp-backlog", T_INT, true, F(tcp_backlog), 0, INT_MAX},
-    {"hz", T_INT, false, F(hz), 1, 500},
-    {"timeout", T_INT, false, F(timeout), 0, INT_MAX},
-    {"requirepass", T_STR, false, F(requirepass), 0, 0},
-    {"dir", T_STR, false, F(dir), 0, 0},
+/* Every kind, once: its tag, its parser and its formatter. */
+#define SETTING_KINDS(X)                                                       \
+    X(INT, parse_int_value, format_number)                                     \
+    X(MEM, parse_mem_value, format_number)                                     \
+    X(BOOL, parse_bool_value, format_bool)                                     \
+    X(ENUM, parse_enum_value, format_enum)                                     \
+    X(STR, parse_str_value, format_str)
+
+enum {
+#define X(tag, parse, format) K_##tag,
+    SETTING_KINDS(X)
+#undef X
 };
-#undef F
 
-static const setting_t *find_setting(const char *name) {
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-        if (strcasecmp(settings[i].name, name) == 0)
-            return &settings[i];
-    return NULL;
+enum {
+    S_IMMUTABLE = 1u << 0, /* cannot change once the server is started */
+    S_KEYSPACE = 1u << 1,  /* cannot change once the keyspace exists */
+    S_PROTECTED = 1u << 2, /* CONFIG SET needs enable-protected-configs */
+    S_EMPTY_NONE = 1u << 3 /* a string: "" stores NULL ("no password") */
+};
+
+struct setting {
+    const char *name;
+    int kind; /* K_* */
+    unsigned flags;
+    size_t off; /* of the field in dice_settings_t */
+    int sz;     /* sizeof the field (int or long long for numbers) */
+    long long def;
+    const char *sdef;         /* a string's default, NULL for none */
+    long long lo, hi;         /* int and memory kinds */
+    const char *const *names; /* enum kind: the values, NULL-terminated */
+    /* Refuse a number before it is stored, for a change something beyond
+     * the table has a say in (0, or DICE_E* with the reason in cfg_err).
+     * It changes nothing (it may log why). NULL: any value in range. */
+    int (*check)(dice_server_t *srv, long long v);
+    /* The side effect of a stored value. Run after every change, and for
+     * every setting when CONFIG SET rolls back, so it cannot fail. */
+    void (*apply)(dice_server_t *srv);
+    /* The number CONFIG GET shows, when that is not the stored one. */
+    long long (*shown)(dice_server_t *srv);
+};
+
+static void *field(dice_settings_t *s, const setting_t *st) {
+    return (char *)s + st->off;
 }
 
-static void set_int_field(dice_settings_t *s, const setting_t *st,
-                          long long v) {
-    char *p = (char *)s + st->off;
+static void set_number(dice_settings_t *s, const setting_t *st, long long v) {
     if (st->sz == sizeof(int))
-        *(int *)p = (int)v;
+        *(int *)field(s, st) = (int)v;
     else
-        *(long long *)p = v;
+        *(long long *)field(s, st) = v;
 }
 
-static long long get_int_field(const dice_settings_t *s, const setting_t *st) {
-    const char *p = (const char *)s + st->off;
-    return st->sz == sizeof(int) ? *(const int *)p : *(const long long *)p;
+static long long get_number(dice_settings_t *s, const setting_t *st) {
+    return st->sz == sizeof(int) ? *(int *)field(s, st)
+                                 : *(long long *)field(s, st);
 }
 
-static int config_fail(dice_server_t *srv, const char *fmt, const char *a) {
-    snprintf(srv->cfg_err, sizeof(srv->cfg_err), fmt, a);
+static int config_fail(dice_server_t *srv, const char *msg) {
+    snprintf(srv->cfg_err, sizeof(srv->cfg_err), "%s", msg);
     return DICE_EINVAL;
 }
 
@@ -150,51 +160,205 @@ static int config_range_fail(dice_server_t *srv, const setting_t *st) {
     return DICE_EINVAL;
 }
 
-/* Apply a change that has effects beyond the stored value. */
-static void config_applied(dice_server_t *srv, const setting_t *st) {
-    if (st->off == offsetof(dice_settings_t, hz))
-        dice__server_arm_crons(srv);
-    if (strcmp(st->name, "maxclients") == 0 && srv->started)
-        srv->maxclients_effective = dice__server_effective_maxclients(srv);
-    /* New request limits hold for the next command parsed: the shared
-     * parser's and every client's own. */
-    if (st->off == offsetof(dice_settings_t, proto_max_bulk_len) &&
-        srv->parser) {
-        dice__server_apply_limits(srv, srv->parser);
-        for (dice_client_t *c = srv->clients; c; c = c->next)
-            if (c->parser)
-                dice__server_apply_limits(srv, c->parser);
-    }
+static int parse_int_value(dice_server_t *srv, const setting_t *st,
+                           const char *text, setting_value_t *out) {
+    /* Redis 7.0's two texts: not a number, or out of the range. */
+    if (!parse_int(text, &out->n))
+        return config_fail(srv, "argument couldn't be parsed into an integer");
+    if (out->n < st->lo || out->n > st->hi)
+        return config_range_fail(srv, st);
+    return 0;
 }
 
-/* True (with the error text set) if st cannot change now. The keyspace is
- * sized when the built-in keyspace commands are added: after that,
- * "databases" is as fixed as a started server's port. */
-static bool setting_frozen(dice_server_t *srv, const setting_t *st) {
-    if ((st->immutable && srv->started) ||
-        (st->off == offsetof(dice_settings_t, databases) && srv->keyspace)) {
-        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
-                 "can't set immutable config");
-        return true;
-    }
-    return false;
+static int parse_mem_value(dice_server_t *srv, const setting_t *st,
+                           const char *text, setting_value_t *out) {
+    bool overflow;
+    if (!parse_memory(text, &out->n, &overflow))
+        return config_fail(srv, "argument must be a memory value");
+    if (overflow || out->n < st->lo || out->n > st->hi)
+        return config_range_fail(srv, st);
+    return 0;
 }
 
-int dice__config_check(dice_server_t *srv, const char *name) {
-    const setting_t *st = find_setting(name);
-    if (!st)
-        return DICE_ENOENT;
-    return setting_frozen(srv, st) ? DICE_ESTATE : 0;
+static int parse_bool_value(dice_server_t *srv, const setting_t *st,
+                            const char *text, setting_value_t *out) {
+    (void)st;
+    if (strcasecmp(text, "yes") == 0)
+        out->n = 1;
+    else if (strcasecmp(text, "no") == 0)
+        out->n = 0;
+    else
+        return config_fail(srv, "argument must be 'yes' or 'no'");
+    return 0;
+}
+
+static int parse_enum_value(dice_server_t *srv, const setting_t *st,
+                            const char *text, setting_value_t *out) {
+    for (out->n = 0; st->names[out->n]; out->n++)
+        if (strcasecmp(text, st->names[out->n]) == 0)
+            return 0;
+    /* Redis's text lists every name. */
+    size_t used =
+        (size_t)snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                         "argument(s) must be one of the following: ");
+    for (size_t i = 0; st->names[i] && used < sizeof(srv->cfg_err); i++)
+        used +=
+            (size_t)snprintf(srv->cfg_err + used, sizeof(srv->cfg_err) - used,
+                             "%s%s", i ? ", " : "", st->names[i]);
+    return DICE_EINVAL;
+}
+
+static int parse_str_value(dice_server_t *srv, const setting_t *st,
+                           const char *text, setting_value_t *out) {
+    (void)srv;
+    out->s = NULL;
+    if (!*text && (st->flags & S_EMPTY_NONE))
+        return 0;
+    out->s = strdup(text);
+    return out->s ? 0 : DICE_ENOMEM;
+}
+
+static int format_number(dice_server_t *srv, const setting_t *st, char *buf,
+                         size_t size) {
+    long long v = st->shown ? st->shown(srv) : get_number(&srv->cfg, st);
+    return snprintf(buf, size, "%lld", v);
+}
+
+static int format_bool(dice_server_t *srv, const setting_t *st, char *buf,
+                       size_t size) {
+    return snprintf(buf, size, "%s", get_number(&srv->cfg, st) ? "yes" : "no");
+}
+
+static int format_enum(dice_server_t *srv, const setting_t *st, char *buf,
+                       size_t size) {
+    return snprintf(buf, size, "%s", st->names[get_number(&srv->cfg, st)]);
+}
+
+static int format_str(dice_server_t *srv, const setting_t *st, char *buf,
+                      size_t size) {
+    const char *s = *(char **)field(&srv->cfg, st);
+    return snprintf(buf, size, "%s", s ? s : "");
+}
+
+static const struct {
+    setting_parse_fn parse;
+    setting_format_fn format;
+} kinds[] = {
+#define X(tag, parse, format) [K_##tag] = {parse, format},
+    SETTING_KINDS(X)
+#undef X
+};
+
+/* ---- Side effects ------------------------------------------------------- */
+
+/* hz is a hint: Redis takes any value from 0 and clamps it (updateHZ). */
+static void apply_hz(dice_server_t *srv) {
+    if (srv->cfg.hz < 1)
+        srv->cfg.hz = 1;
+    if (srv->cfg.hz > 500)
+        srv->cfg.hz = 500;
+    dice__server_arm_crons(srv);
+}
+
+static long long shown_maxclients(dice_server_t *srv) {
+    return (long long)dice__server_effective_maxclients(srv);
+}
+
+/* ---- The table ---------------------------------------------------------- */
+
+static const char *const loglevel_names[] = {"debug", "verbose", "notice",
+                                             "warning", NULL};
+/* enable-debug-command, enable-protected-configs: DICE_ALLOW_* order. */
+static const char *const allow_names[] = {"no", "yes", "local", NULL};
+
+#define FIELD(f)                                                               \
+    .off = offsetof(dice_settings_t, f),                                       \
+    .sz = (int)sizeof(((dice_settings_t *)0)->f)
+#define MB (1024LL * 1024)
+
+static const setting_t settings[] = {
+    {"bind", K_STR, S_IMMUTABLE, FIELD(bind), .sdef = "127.0.0.1"},
+    {"port", K_INT, S_IMMUTABLE, FIELD(port), .def = 7379, .lo = 0,
+     .hi = 65535},
+    /* 0 until the server starts: what the open-file limit allows. */
+    {"maxclients", K_INT, 0, FIELD(maxclients), .def = 0, .lo = 1,
+     .hi = 4294967295LL, .check = dice__server_check_maxclients,
+     .apply = dice__server_apply_maxclients, .shown = shown_maxclients},
+    {"proto-max-bulk-len", K_MEM, 0, FIELD(proto_max_bulk_len), .def = 512 * MB,
+     .lo = MB, .hi = LLONG_MAX, .apply = dice__server_apply_request_limits},
+    {"client-query-buffer-limit", K_MEM, 0, FIELD(query_buf_limit),
+     .def = 1024 * MB, .lo = MB, .hi = LLONG_MAX},
+    {"client-output-pause-limit", K_MEM, 0, FIELD(output_pause), .def = MB,
+     .lo = 1024, .hi = LLONG_MAX},
+    /* The keyspace is sized when the built-in keyspace commands are
+     * added: after that, databases is as fixed as a started server's port. */
+    {"databases", K_INT, S_IMMUTABLE | S_KEYSPACE, FIELD(databases), .def = 16,
+     .lo = 1, .hi = INT_MAX},
+    {"loglevel", K_ENUM, 0, FIELD(loglevel), .def = DICE_LOG_NOTICE,
+     .names = loglevel_names},
+    {"logfile", K_STR, S_IMMUTABLE, FIELD(logfile)},
+    {"tcp-backlog", K_INT, S_IMMUTABLE, FIELD(tcp_backlog), .def = 511, .lo = 0,
+     .hi = INT_MAX},
+    {"hz", K_INT, 0, FIELD(hz), .def = 10, .lo = 0, .hi = INT_MAX,
+     .apply = apply_hz},
+    {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
+    {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
+    {"dir", K_STR, S_PROTECTED, FIELD(dir)},
+    {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),
+     .def = DICE_ALLOW_NO, .names = allow_names},
+    {"enable-protected-configs", K_ENUM, S_IMMUTABLE,
+     FIELD(enable_protected_configs), .def = DICE_ALLOW_NO,
+     .names = allow_names},
+};
+#undef FIELD
+#undef MB
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const setting_t *find_setting(const char *name) {
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcasecmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* ---- Settings objects --------------------------------------------------- */
+
+int dice__settings_init(dice_settings_t *s) {
+    memset(s, 0, sizeof(*s));
+    /* Limits of the request parser that are not redis.conf settings. */
+    s->max_multibulk = 1024 * 1024;
+    s->inline_max = 64 * 1024;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting_t *st = &settings[i];
+        if (st->kind != K_STR) {
+            set_number(s, st, st->def);
+        } else if (st->sdef && !(*(char **)field(s, st) = strdup(st->sdef))) {
+            dice__settings_free(s);
+            return DICE_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void dice__settings_free(dice_settings_t *s) {
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].kind == K_STR)
+            free(*(char **)field(s, &settings[i]));
+    memset(s, 0, sizeof(*s));
 }
 
 int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out) {
     *out = srv->cfg;
-    out->bind = out->requirepass = out->dir = out->logfile = NULL;
-    const char *src[] = {srv->cfg.bind, srv->cfg.requirepass, srv->cfg.dir,
-                         srv->cfg.logfile};
-    char **dst[] = {&out->bind, &out->requirepass, &out->dir, &out->logfile};
-    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-        if (src[i] && !(*dst[i] = strdup(src[i]))) {
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].kind == K_STR)
+            *(char **)field(out, &settings[i]) = NULL;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (settings[i].kind != K_STR)
+            continue;
+        const char *src = *(char **)field(&srv->cfg, &settings[i]);
+        char **dst = field(out, &settings[i]);
+        if (src && !(*dst = strdup(src))) {
             dice__settings_free(out);
             return DICE_ENOMEM;
         }
@@ -206,8 +370,44 @@ void dice__config_restore(dice_server_t *srv, dice_settings_t *saved) {
     dice__settings_free(&srv->cfg);
     srv->cfg = *saved;
     memset(saved, 0, sizeof(*saved));
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-        config_applied(srv, &settings[i]);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].apply)
+            settings[i].apply(srv);
+}
+
+/* ---- Getting and setting ------------------------------------------------ */
+
+/* True (with the error text set) if st cannot change now. A protected
+ * setting is refused to a client that enable-protected-configs does not
+ * allow (c NULL is the host itself, which may set anything). */
+static bool setting_frozen(dice_server_t *srv, const setting_t *st,
+                           const dice_client_t *c) {
+    if (((st->flags & S_IMMUTABLE) && srv->started) ||
+        ((st->flags & S_KEYSPACE) && srv->keyspace)) {
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                 "can't set immutable config");
+        return true;
+    }
+    if ((st->flags & S_PROTECTED) && c &&
+        !dice__client_allowed(c, srv->cfg.enable_protected_configs)) {
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                 "can't set protected config");
+        return true;
+    }
+    return false;
+}
+
+int dice__config_check(dice_server_t *srv, const char *name,
+                       const dice_client_t *c) {
+    const setting_t *st = find_setting(name);
+    if (!st)
+        return DICE_ENOENT;
+    return setting_frozen(srv, st, c) ? DICE_ESTATE : 0;
+}
+
+const char *dice__config_name(const char *name) {
+    const setting_t *st = find_setting(name);
+    return st ? st->name : NULL;
 }
 
 int dice_server_config_set(dice_server_t *srv, const char *name,
@@ -220,75 +420,31 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                  name);
         return DICE_ENOENT;
     }
-    if (setting_frozen(srv, st))
+    if (setting_frozen(srv, st, NULL))
         return DICE_ESTATE;
-    long long v;
-    switch (st->type) {
-    case T_INT:
-        /* Redis 7.0's two texts: not a number, or out of the range. */
-        if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
-            return config_fail(srv,
-                               "argument couldn't be parsed into an "
-                               "integer%s",
-                               "");
-        if (v < st->lo || v > st->hi)
-            return config_range_fail(srv, st);
-        set_int_field(&srv->cfg, st, v);
-        break;
-    case T_MEM:
-        if (!parse_memory(value, &v))
-            return config_fail(srv, "argument must be a memory value%s", "");
-        if (v < st->lo || v > st->hi)
-            return config_range_fail(srv, st);
-        set_int_field(&srv->cfg, st, v);
-        break;
-    case T_LOGLEVEL:
-        for (v = 0; v < 4; v++)
-            if (strcasecmp(value, loglevels[v]) == 0)
-                break;
-        if (v == 4)
-            return config_fail(srv,
-                               "argument(s) must be one of the "
-                               "following: debug, verbose, notice, warning%s",
-                               "");
-        srv->cfg.loglevel = (int)v;
-        break;
-    case T_STR: {
-        char **field = (char **)((char *)&srv->cfg + st->off);
-        char *copy = NULL;
-        /* An empty requirepass means "no password", as in Redis. */
-        if (*value || strcmp(st->name, "requirepass") != 0) {
-            copy = strdup(value);
-            if (!copy)
-                return DICE_ENOMEM;
-        }
-        free(*field);
-        *field = copy;
-        break;
+    setting_value_t v = {0, NULL};
+    int rc = kinds[st->kind].parse(srv, st, value, &v);
+    if (rc == 0 && st->check)
+        rc = st->check(srv, v.n);
+    if (rc < 0) {
+        free(v.s);
+        return rc;
     }
+    if (st->kind == K_STR) {
+        char **f = field(&srv->cfg, st);
+        free(*f);
+        *f = v.s;
+    } else {
+        set_number(&srv->cfg, st, v.n);
     }
-    config_applied(srv, st);
+    if (st->apply)
+        st->apply(srv);
     return 0;
 }
 
 static int format_setting(dice_server_t *srv, const setting_t *st, char *buf,
                           size_t size) {
-    switch (st->type) {
-    case T_INT:
-    case T_MEM: {
-        long long v = get_int_field(&srv->cfg, st);
-        if (strcmp(st->name, "maxclients") == 0 && v == 0)
-            v = (long long)dice__server_effective_maxclients(srv);
-        return snprintf(buf, size, "%lld", v);
-    }
-    case T_LOGLEVEL:
-        return snprintf(buf, size, "%s", loglevels[srv->cfg.loglevel]);
-    case T_STR: {
-        char *const *field = (char *const *)((const char *)&srv->cfg + st->off);
-        return snprintf(buf, size, "%s", *field ? *field : "");
-    }
-    }
-    return 0;
+    return kinds[st->kind].format(srv, st, buf, size);
 }
 
 int dice_server_config_get(dice_server_t *srv, const char *name, char *buf,
@@ -316,7 +472,7 @@ char *dice__config_value(dice_server_t *srv, const char *name) {
 
 void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
                         dice_config_visit_fn fn, void *arg) {
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+    for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *st = &settings[i];
         if (!dice_glob_match(pattern, plen, st->name, strlen(st->name), 1))
             continue;

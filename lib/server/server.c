@@ -52,17 +52,17 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         return DICE_ENOMEM;
     srv->loop = loop;
     srv->spare_fd = -1;
-    dice__settings_init(&srv->cfg);
+    int rc = dice__settings_init(&srv->cfg);
     dice__cmdtable_init(&srv->commands);
     srv->next_client_id = 1;
     srv->rbuf_cap = SHARED_RBUF;
     srv->rbuf = malloc(srv->rbuf_cap);
     srv->parser = parser_new(srv);
-    if (!srv->rbuf || !srv->cfg.bind || !srv->parser) {
+    if (rc < 0 || !srv->rbuf || !srv->parser) {
         dice_server_free(srv);
         return DICE_ENOMEM;
     }
-    int rc = dice_loop_hook_add(loop, flush_hook, srv, &srv->hook_id);
+    rc = dice_loop_hook_add(loop, flush_hook, srv, &srv->hook_id);
     if (rc < 0) {
         dice_server_free(srv);
         return rc;
@@ -202,20 +202,117 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
     return 0;
 }
 
-size_t dice__server_effective_maxclients(dice_server_t *srv) {
+/* Clients the open-file limit leaves room for once RESERVED_FDS are kept
+ * for listeners, logs and the spare fd, as Redis reckons it; SIZE_MAX when
+ * there is no limit, 0 when the limit leaves no room at all. *limit gets
+ * the limit itself. */
+static size_t fd_room(unsigned long long *limit) {
     struct rlimit rl;
-    size_t fdcap = 10000;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur > RESERVED_FDS)
-        fdcap = (size_t)rl.rlim_cur - RESERVED_FDS;
-    if (srv->cfg.maxclients > 0 && (size_t)srv->cfg.maxclients < fdcap)
+    *limit = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur == RLIM_INFINITY)
+            return SIZE_MAX;
+        *limit = (unsigned long long)rl.rlim_cur;
+    }
+    return *limit > RESERVED_FDS ? (size_t)(*limit - RESERVED_FDS) : 0;
+}
+
+/* Left unset, maxclients is what the fd limit allows (10000, Redis's
+ * default, with no limit); once the server is started it is always the
+ * stored setting, which dice_server_start fitted to the limit. */
+size_t dice__server_effective_maxclients(dice_server_t *srv) {
+    if (srv->started)
+        return srv->maxclients_effective;
+    unsigned long long limit;
+    size_t room = fd_room(&limit);
+    if (room == SIZE_MAX)
+        room = 10000;
+    if (srv->cfg.maxclients > 0 && (size_t)srv->cfg.maxclients < room)
         return (size_t)srv->cfg.maxclients;
-    return fdcap;
+    return room;
+}
+
+int dice__server_check_maxclients(dice_server_t *srv, long long n) {
+    if (!srv->started)
+        return 0;
+    unsigned long long limit;
+    size_t room = fd_room(&limit);
+    if (room == SIZE_MAX || (unsigned long long)n <= room)
+        return 0;
+    dice__logf(srv, DICE_LOG_WARNING,
+               "You requested maxclients of %lld requiring at least %llu max "
+               "file descriptors.",
+               n, (unsigned long long)n + RESERVED_FDS);
+    dice__logf(srv, DICE_LOG_WARNING,
+               "Current maximum open files is %llu. maxclients can be at "
+               "most %zu. If you need higher maxclients increase "
+               "'ulimit -n'.",
+               limit, room);
+    snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+             "The operating system is not able to handle the specified "
+             "number of clients, try with %zu",
+             room);
+    return DICE_ELIMIT;
+}
+
+/* Fit maxclients to the open-file limit before serving, as Redis's
+ * adjustOpenFilesLimit: a value that does not fit is lowered (and said so
+ * in the log), one left unset becomes what fits, and a limit with no room
+ * for a single client refuses to start (DICE_ELIMIT, text in cfg_err). */
+static int fit_maxclients(dice_server_t *srv) {
+    unsigned long long limit;
+    size_t room = fd_room(&limit);
+    long long want = srv->cfg.maxclients;
+    if (room == 0) {
+        snprintf(srv->cfg_err, sizeof(srv->cfg_err),
+                 "Your current 'ulimit -n' of %llu is not enough for the "
+                 "server to start. Please increase your open file limit to "
+                 "at least %llu. Exiting.",
+                 limit,
+                 (unsigned long long)(want > 0 ? want : 10000) + RESERVED_FDS);
+        return DICE_ELIMIT;
+    }
+    if (want == 0) {
+        srv->cfg.maxclients = room == SIZE_MAX ? 10000 : (long long)room;
+    } else if (room != SIZE_MAX && (unsigned long long)want > room) {
+        srv->cfg.maxclients = (long long)room;
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "You requested maxclients of %lld requiring at least %llu "
+                   "max file descriptors.",
+                   want, (unsigned long long)want + RESERVED_FDS);
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "Current maximum open files is %llu. maxclients has been "
+                   "reduced to %zu to compensate for low ulimit. If you need "
+                   "higher maxclients increase 'ulimit -n'.",
+                   limit, room);
+    }
+    srv->maxclients_effective = (size_t)srv->cfg.maxclients;
+    return 0;
+}
+
+void dice__server_apply_maxclients(dice_server_t *srv) {
+    if (srv->started)
+        srv->maxclients_effective = (size_t)srv->cfg.maxclients;
+}
+
+void dice__server_apply_request_limits(dice_server_t *srv) {
+    if (srv->parser)
+        dice__server_apply_limits(srv, srv->parser);
+    for (dice_client_t *c = srv->clients; c; c = c->next)
+        if (c->parser)
+            dice__server_apply_limits(srv, c->parser);
+}
+
+bool dice__client_allowed(const dice_client_t *c, int policy) {
+    return policy == DICE_ALLOW_YES || (policy == DICE_ALLOW_LOCAL && c->local);
 }
 
 int dice_server_start(dice_server_t *srv) {
     if (srv->started)
         return DICE_ESTATE;
+    int frc = fit_maxclients(srv);
+    if (frc < 0)
+        return frc;
     char **addrs = NULL;
     int n = dice__split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
     if (n <= 0) {
@@ -238,7 +335,6 @@ int dice_server_start(dice_server_t *srv) {
     dice__split_free(addrs, n);
     if (srv->nlisteners == 0)
         return DICE_EINVAL;
-    srv->maxclients_effective = dice__server_effective_maxclients(srv);
     /* Keep one fd in reserve: when accept() fails with EMFILE we close it,
      * accept and close the waiting connection, and take it back; otherwise
      * a level-triggered listener would spin. */
@@ -310,6 +406,18 @@ static void format_peer(const struct sockaddr_storage *ss, char *out,
     snprintf(out, size, "%s:%d", ip, port);
 }
 
+/* Redis's islocalClient: the peer is exactly 127.0.0.1 or ::1 (a unix
+ * socket would count too). */
+static bool is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+               htonl(INADDR_LOOPBACK);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(
+            &((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return ss->ss_family == AF_UNIX;
+}
+
 static void reject_client(dice_server_t *srv, int fd, const char *msg) {
     /* Best effort, as Redis: the socket is fresh, so the short error fits in
      * its send buffer; a failure here only loses the courtesy message. */
@@ -373,6 +481,7 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
         c->authenticated = srv->cfg.requirepass == NULL;
         c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
         format_peer(&ss, c->addr, sizeof(c->addr));
+        c->local = is_loopback(&ss);
         struct sockaddr_storage ls;
         socklen_t ll = sizeof(ls);
         if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)

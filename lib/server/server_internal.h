@@ -63,6 +63,8 @@ struct dice_client {
      * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
      * refused with NOAUTH while requirepass is set and this is false. */
     bool authenticated;
+    /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
+    bool local;
     void *userdata;
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
 };
@@ -91,7 +93,13 @@ typedef struct dice_settings {
     char *requirepass; /* NULL when no password */
     char *dir;
     char *logfile;
+    int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
+    int enable_protected_configs; /* DICE_ALLOW_*: who may CONFIG SET dir */
 } dice_settings_t;
+
+/* Values of enable-debug-command and enable-protected-configs, as Redis:
+ * nobody, everybody, or clients on a loopback (or unix) connection. */
+enum { DICE_ALLOW_NO = 0, DICE_ALLOW_YES = 1, DICE_ALLOW_LOCAL = 2 };
 
 typedef struct dice_stats {
     uint64_t connections_received;
@@ -228,7 +236,8 @@ void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);
 
 /* Configuration (lib/server/config.c). */
-void dice__settings_init(dice_settings_t *s);
+/* Every setting at its default (strings malloc'd): 0 or DICE_ENOMEM. */
+int dice__settings_init(dice_settings_t *s);
 void dice__settings_free(dice_settings_t *s);
 /* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
 typedef void (*dice_config_visit_fn)(void *arg, const char *name,
@@ -238,9 +247,13 @@ void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
 /* A setting's whole current value, malloc'd; NULL if unknown or no
  * memory. */
 char *dice__config_value(dice_server_t *srv, const char *name);
-/* 0 if the setting exists and may change now, DICE_ENOENT or DICE_ESTATE
- * (error text in cfg_err); changes nothing. */
-int dice__config_check(dice_server_t *srv, const char *name);
+/* 0 if the setting exists and client c may change it now, DICE_ENOENT or
+ * DICE_ESTATE (immutable, or protected and c not allowed; the error text
+ * is in cfg_err); changes nothing. c NULL means the host. */
+int dice__config_check(dice_server_t *srv, const char *name,
+                       const dice_client_t *c);
+/* The setting's name as the table spells it, or NULL if unknown. */
+const char *dice__config_name(const char *name);
 /* Copy every setting (strings duplicated), and put such a copy back (taking
  * its strings) with all side effects re-applied: CONFIG SET's
  * all-or-nothing. */
@@ -266,5 +279,17 @@ void dice__client_sync_auth(dice_client_t *c);
 void dice__client_free_now(dice_client_t *c);
 size_t dice__client_output_pending(const dice_client_t *c);
 size_t dice__server_effective_maxclients(dice_server_t *srv);
+/* Side effects of settings, called from the settings table (config.c).
+ * 0 if the server can take n clients: always before it starts (start fits
+ * the value), else within its open-file limit; otherwise DICE_ELIMIT with
+ * Redis's text in cfg_err (and the reason logged). */
+int dice__server_check_maxclients(dice_server_t *srv, long long n);
+/* Enforce cfg.maxclients from now on (once started). */
+void dice__server_apply_maxclients(dice_server_t *srv);
+/* Put the request limits of the settings (proto-max-bulk-len) into the
+ * shared parser and every client's own, for the next command parsed. */
+void dice__server_apply_request_limits(dice_server_t *srv);
+/* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
+bool dice__client_allowed(const dice_client_t *c, int policy);
 
 #endif

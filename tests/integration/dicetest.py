@@ -48,7 +48,7 @@ def wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
 class Server:
     """A running server process. kind is 'dice' or 'redis'."""
 
-    def __init__(self, kind="dice", args=(), port=None):
+    def __init__(self, kind="dice", args=(), port=None, preexec_fn=None):
         self.kind = kind
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="dicetest-")
@@ -58,8 +58,10 @@ class Server:
         else:
             cmd = ["redis-server", "--port", str(self.port), "--save", "",
                    "--appendonly", "no", "--dir", self.dir] + list(args)
+        # preexec_fn runs in the child before exec (e.g. to lower its
+        # open-file limit with resource.setrlimit).
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.dir)
+                                     cwd=self.dir, preexec_fn=preexec_fn)
         wait_port(self.port, self.proc)
 
     def stop(self):

@@ -412,7 +412,7 @@ class Auth(unittest.TestCase):
 class ServerCmds(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = dicetest.Server("dice")
+        cls.srv = dicetest.Server("dice", args=["--enable-debug-command", "yes"])
 
     @classmethod
     def tearDownClass(cls):
@@ -709,7 +709,7 @@ class ConfigSetAtomic(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
 
     def test_debug_sleep_huge_values_do_not_hang(self):
-        srv = dicetest.Server("dice")
+        srv = dicetest.Server("dice", args=["--enable-debug-command", "yes"])
         try:
             c = srv.conn()
             self.assertEqual(c.cmd("DEBUG", "SLEEP", "-inf"), b"+OK\r\n")
@@ -720,7 +720,7 @@ class ConfigSetAtomic(unittest.TestCase):
         # inf is clamped to a day: the server must still die on SIGTERM
         # instead of spinning in a failing nanosleep (it is killed by the
         # harness otherwise, giving a None exit code).
-        srv = dicetest.Server("dice")
+        srv = dicetest.Server("dice", args=["--enable-debug-command", "yes"])
         c = srv.conn()
         c.send(dicetest.encode("DEBUG", "SLEEP", "inf"))
         import time

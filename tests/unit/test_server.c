@@ -401,6 +401,75 @@ static void test_config(void **state) {
     assert_string_equal(buf, "verbose");
 }
 
+/* Every setting's default comes from its table entry, and its side effect
+ * runs when the host sets it (hz is clamped as in Redis). */
+static void test_config_defaults_and_effects(void **state) {
+    (void)state;
+    dice_loop_t *loop;
+    dice_server_t *srv;
+    assert_int_equal(dice_loop_new(&loop), 0);
+    assert_int_equal(dice_server_new(&srv, loop), 0);
+    static const char *const defaults[][2] = {
+        {"bind", "127.0.0.1"},
+        {"port", "7379"},
+        {"proto-max-bulk-len", "536870912"},
+        {"client-query-buffer-limit", "1073741824"},
+        {"client-output-pause-limit", "1048576"},
+        {"databases", "16"},
+        {"loglevel", "notice"},
+        {"logfile", ""},
+        {"tcp-backlog", "511"},
+        {"hz", "10"},
+        {"timeout", "0"},
+        {"requirepass", ""},
+        {"dir", ""},
+        {"enable-debug-command", "no"},
+        {"enable-protected-configs", "no"},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        assert_true(
+            dice_server_config_get(srv, defaults[i][0], buf, sizeof(buf)) >= 0);
+        assert_string_equal(buf, defaults[i][1]);
+    }
+    assert_int_equal(dice_server_config_set(srv, "hz", "0"), 0);
+    dice_server_config_get(srv, "hz", buf, sizeof(buf));
+    assert_string_equal(buf, "1");
+    assert_int_equal(dice_server_config_set(srv, "HZ", "100000"), 0);
+    dice_server_config_get(srv, "hz", buf, sizeof(buf));
+    assert_string_equal(buf, "500");
+    assert_int_equal(dice_server_config_set(srv, "hz", "+5"), DICE_EINVAL);
+    assert_string_equal(dice_server_config_error(srv),
+                        "argument couldn't be parsed into an integer");
+    assert_int_equal(dice_server_config_set(srv, "timeout", "05"), DICE_EINVAL);
+    assert_int_equal(
+        dice_server_config_set(srv, "client-query-buffer-limit", " 2mb"),
+        DICE_EINVAL);
+    assert_string_equal(dice_server_config_error(srv),
+                        "argument must be a memory value");
+    /* The host may set a protected setting; enums name their values. */
+    assert_int_equal(dice_server_config_set(srv, "dir", "/tmp"), 0);
+    assert_int_equal(
+        dice_server_config_set(srv, "enable-debug-command", "sometimes"),
+        DICE_EINVAL);
+    assert_string_equal(dice_server_config_error(srv),
+                        "argument(s) must be one of the following: no, yes, "
+                        "local");
+    assert_int_equal(
+        dice_server_config_set(srv, "enable-debug-command", "LOCAL"), 0);
+    dice_server_config_get(srv, "enable-debug-command", buf, sizeof(buf));
+    assert_string_equal(buf, "local");
+    assert_int_equal(dice_server_config_set(srv, "port", "0"), 0);
+    assert_int_equal(dice_server_start(srv), 0);
+    assert_int_equal(dice_server_config_set(srv, "enable-debug-command", "yes"),
+                     DICE_ESTATE);
+    /* Started, maxclients holds a number (the fd limit's, when unset). */
+    dice_server_config_get(srv, "maxclients", buf, sizeof(buf));
+    assert_true(atoll(buf) > 0);
+    dice_server_free(srv);
+    dice_loop_free(loop);
+}
+
 static void test_config_file(void **state) {
     (void)state;
     char path[] = "/tmp/dice-test-conf-XXXXXX";
@@ -449,6 +518,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
         cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_config_defaults_and_effects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
