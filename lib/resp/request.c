@@ -16,7 +16,11 @@
 #include <stdlib.h>
 
 #define DICE_REQ_DEFAULT_BULK (512LL * 1024 * 1024)
-#define DICE_REQ_DEFAULT_MBULK (1024LL * 1024)
+/* Redis 7.0 refuses a multibulk count above INT_MAX, and nothing below. */
+#define DICE_REQ_DEFAULT_MBULK INT_MAX
+/* Redis allocates argv for at most this many arguments before they arrive
+ * (networking.c: min(multibulklen, 1024)); the rest as they come. */
+#define DICE_REQ_ARGV_PREALLOC 1024
 #define DICE_REQ_DEFAULT_INLINE (64LL * 1024)
 #define DICE_REQ_UNAUTH_MBULK 10
 #define DICE_REQ_UNAUTH_BULK 16384
@@ -28,6 +32,10 @@ struct dice_req_parser {
     size_t *argoff;
     int argc;
     int argcap;
+    /* While pending: argv[0..nsaved) are stale; their offsets in argoff are
+     * what counts. They are turned back into pointers once, when the
+     * command completes, so resuming costs only the new arguments. */
+    int nsaved;
 
     /* Partial multibulk command (pending != 0). */
     int pending;
@@ -132,6 +140,7 @@ void dice_req_parser_free(dice_req_parser_t *p) {
 void dice_req_parser_reset(dice_req_parser_t *p) {
     p->pending = 0;
     p->argc = 0;
+    p->nsaved = 0;
     p->left = 0;
     p->bulklen = -1;
     p->pos = 0;
@@ -196,17 +205,21 @@ static long dice_req_fail(dice_req_parser_t *p, const char *msg) {
     p->err[n] = '\0';
     p->pending = 0;
     p->argc = 0;
+    p->nsaved = 0;
     return DICE_EPROTO;
 }
 
-/* Grow the argv arrays to hold at least `need` entries. Only a command with
- * more arguments than any before pays for this. */
-static int dice_req_grow(dice_req_parser_t *p, long long need) {
+/* Grow the argv arrays to hold at least `need` entries (doubling), but no
+ * more than `most` (need <= most <= INT_MAX), the count the command
+ * announced. Only a command with more arguments than any before pays for
+ * this, and an announced count alone never makes it allocate more than
+ * DICE_REQ_ARGV_PREALLOC entries: the arrays grow as arguments arrive. */
+static int dice_req_grow(dice_req_parser_t *p, long long need, long long most) {
     long long cap = p->argcap ? p->argcap : 16;
     while (cap < need)
         cap *= 2;
-    if (cap > INT_MAX)
-        cap = INT_MAX;
+    if (cap > most && most > 16)
+        cap = most;
     size_t n = (size_t)cap;
     const char **argv = realloc(p->argv, n * sizeof(*argv));
     if (!argv)
@@ -324,7 +337,7 @@ static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         if ((size_t)(end - s) < (size_t)bulklen + 2)
             goto again;
         if (argc == p->argcap) {
-            if (dice_req_grow(p, (long long)argc + 1))
+            if (dice_req_grow(p, (long long)argc + 1, (long long)argc + left))
                 return DICE_ENOMEM;
             argv = p->argv;
             argvlen = p->argvlen;
@@ -336,14 +349,19 @@ static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         bulklen = -1;
         left--;
     }
+    for (int i = 0; i < p->nsaved; i++)
+        argv[i] = buf + p->argoff[i];
+    p->nsaved = 0;
     p->argc = argc;
     p->pending = 0;
     return (long)(s - buf);
 
 again:
-    /* Keep offsets, not pointers: the caller may move buf. */
-    for (int i = 0; i < argc; i++)
+    /* Keep offsets, not pointers: the caller may move buf. Arguments saved
+     * by an earlier call already have theirs. */
+    for (int i = p->nsaved; i < argc; i++)
         p->argoff[i] = (size_t)(argv[i] - buf);
+    p->nsaved = argc;
     p->argc = argc;
     p->left = left;
     p->bulklen = bulklen;
@@ -444,7 +462,7 @@ static int dice_req_split(dice_req_parser_t *p, char *line, size_t n) {
                 r++;
             }
         }
-        if (argc == p->argcap && dice_req_grow(p, (long long)argc + 1))
+        if (argc == p->argcap && dice_req_grow(p, (long long)argc + 1, INT_MAX))
             return DICE_ENOMEM;
         p->argv[argc] = tok;
         p->argvlen[argc] = (size_t)(w - tok);
@@ -522,8 +540,6 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
     if (p->pending) {
         if (len < p->minlen)
             return DICE_EINVAL;
-        for (int i = 0; i < p->argc; i++)
-            p->argv[i] = buf + p->argoff[i];
         return dice_req_mbulk(p, buf, len, buf + p->pos, p->left, p->argc,
                               p->bulklen);
     }
@@ -557,7 +573,9 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
                     continue;
                 }
             }
-            if (n > p->argcap && n <= 1024 && dice_req_grow(p, n))
+            long long pre =
+                n < DICE_REQ_ARGV_PREALLOC ? n : DICE_REQ_ARGV_PREALLOC;
+            if (pre > p->argcap && dice_req_grow(p, pre, n))
                 return DICE_ENOMEM;
             long rc = dice_req_mbulk(p, buf, len, next, n, 0, -1);
             if (rc == DICE_EAGAIN)

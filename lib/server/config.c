@@ -17,7 +17,6 @@ void dice_settings_init(dice_settings_t *s) {
     s->port = 7379;
     s->maxclients = 0;
     s->proto_max_bulk_len = 512LL * 1024 * 1024;
-    s->max_multibulk = 1024 * 1024;
     s->inline_max = 64 * 1024;
     s->query_buf_limit = 1024LL * 1024 * 1024;
     s->output_pause = 1024 * 1024;

@@ -796,8 +796,7 @@ void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_BULK,
                               srv->cfg.proto_max_bulk_len);
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_INLINE, srv->cfg.inline_max);
-    dice_req_parser_set_limit(p, DICE_REQ_LIMIT_MULTIBULK,
-                              srv->cfg.max_multibulk);
+    /* The multibulk count keeps the parser's default, Redis's INT_MAX. */
 }
 
 /* Redis holds unauthenticated clients to smaller request limits. Applied

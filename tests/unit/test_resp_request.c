@@ -169,10 +169,12 @@ static void test_errors(void **state) {
     EXPECT("*+3\r\n", "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*\r\n", "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*2147483648\r\n", "ERR:Protocol error: invalid multibulk length\n");
-    /* The default count limit is 1048576: at the limit the parser waits
-     * for the arguments, one past it is refused. */
-    EXPECT("*1048576\r\n", "");
-    EXPECT("*1048577\r\n", "ERR:Protocol error: invalid multibulk length\n");
+    /* The default count limit is Redis's INT_MAX: up to it the parser
+     * waits for the arguments, one past it is refused. */
+    EXPECT("*1048577\r\n", "");
+    EXPECT("*2147483647\r\n", "");
+    EXPECT("*9223372036854775807\r\n",
+           "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*99999999999999999999999\r\n",
            "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*1\r\nx3\r\nfoo\r\n",
@@ -474,10 +476,60 @@ static void test_many_args(void **state) {
     dice_req_parser_free(p);
 }
 
+static void test_huge_count(void **state) {
+    (void)state;
+    /* 1,100,000 arguments (more than the old 1048576 cap), fed in 64KB
+     * reads into a buffer that moves on every read, as a server does. */
+    const int nargs = 1100000;
+    size_t cap = (size_t)nargs * 16 + 32, n = 0;
+    char *b = malloc(cap);
+    n += (size_t)sprintf(b, "*%d\r\n", nargs);
+    for (int i = 0; i < nargs; i++) {
+        int l = snprintf(NULL, 0, "%d", i);
+        n += (size_t)sprintf(b + n, "$%d\r\n%d\r\n", l, i);
+    }
+    dice_req_parser_t *p;
+    assert_int_equal(dice_req_parser_new(&p), 0);
+    char *q = NULL;
+    long r = DICE_EAGAIN;
+    for (size_t have = 0; have < n;) {
+        have = have + 65536 < n ? have + 65536 : n;
+        char *nq = malloc(have);
+        memcpy(nq, b, have);
+        free(q);
+        q = nq;
+        r = dice_req_parse(p, q, have);
+        if (have < n)
+            assert_int_equal(r, DICE_EAGAIN);
+    }
+    assert_int_equal(r, (long)n);
+    assert_int_equal(dice_req_argc(p), nargs);
+    const char *const *argv = dice_req_argv(p);
+    const size_t *lens = dice_req_argvlen(p);
+    for (int i = 0; i < nargs; i += 9973) {
+        char t[16];
+        int l = sprintf(t, "%d", i);
+        assert_int_equal(lens[i], (size_t)l);
+        assert_memory_equal(argv[i], t, (size_t)l);
+        assert_true(argv[i] >= q && argv[i] < q + n);
+    }
+    assert_memory_equal(argv[nargs - 1], "1099999", 7);
+    free(q);
+    /* An announced INT_MAX with a few arguments sent: the parser waits,
+     * having allocated for what arrived, not for the count. */
+    dice_req_parser_reset(p);
+    char small[] = "*2147483647\r\n$1\r\na\r\n$1\r\nb\r\n";
+    assert_int_equal(dice_req_parse(p, small, sizeof(small) - 1), DICE_EAGAIN);
+    assert_int_equal(dice_req_argc(p), 0);
+    free(b);
+    dice_req_parser_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multibulk_basic),
         cmocka_unit_test(test_multibulk_quirks),
+        cmocka_unit_test(test_huge_count),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_inline),
