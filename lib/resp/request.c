@@ -264,6 +264,23 @@ static inline const char *dice_req_fast_num(const char *s, long long *out) {
     return q + 2;
 }
 
+/* Where a line that starts at s ends: the first `c` in s..end, looked for
+ * only as far as the inline limit allows. Redis refuses a line once more
+ * than PROTO_INLINE_MAX_SIZE bytes are buffered without its terminator;
+ * whether a longer line has its terminator in the buffer already depends
+ * on how the bytes were read, so a terminator past the limit counts as
+ * none: the same line is refused however it arrives. Returns the
+ * terminator, or NULL with *too_big set when the limit is passed (else
+ * NULL to wait). */
+static const char *dice_req_line_end(const dice_req_parser_t *p, const char *s,
+                                     const char *end, int c, int *too_big) {
+    size_t n = (size_t)(end - s);
+    size_t max = (size_t)p->max_inline;
+    const char *e = memchr(s, c, n <= max ? n : max + 1);
+    *too_big = !e && n > max;
+    return e;
+}
+
 /* Slow header path with Redis's exact order of checks: find '\r' (none:
  * wait, or fail if more than the inline limit is buffered), need one more
  * byte, then parse what lies between the type byte and '\r'. Returns 1 with
@@ -271,12 +288,10 @@ static inline const char *dice_req_fast_num(const char *s, long long *out) {
 static int dice_req_slow_line(const dice_req_parser_t *p, const char *s,
                               const char *end, const char **next, int *ok,
                               long long *v) {
-    const char *r = memchr(s, '\r', (size_t)(end - s));
-    if (!r) {
-        if ((long long)(end - s) > p->max_inline)
-            return -1;
-        return 0;
-    }
+    int too_big;
+    const char *r = dice_req_line_end(p, s, end, '\r', &too_big);
+    if (!r)
+        return too_big ? -1 : 0;
     if (r + 1 >= end)
         return 0;
     *ok = dice_resp_str2ll(s + 1, (size_t)(r - s - 1), v);
@@ -583,9 +598,10 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
             return rc;
         }
         /* Inline: a line up to '\n', with an optional '\r' before it. */
-        char *nl = memchr(s, '\n', (size_t)(end - s));
+        int too_big;
+        char *nl = (char *)dice_req_line_end(p, s, end, '\n', &too_big);
         if (!nl) {
-            if ((long long)(end - s) > p->max_inline)
+            if (too_big)
                 return dice_req_fail(p,
                                      "Protocol error: too big inline request");
             break;

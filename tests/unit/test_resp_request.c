@@ -214,6 +214,82 @@ static void test_too_big(void **state) {
     free(b);
 }
 
+/* The limit is on the bytes before a line's terminator, whether or not
+ * the terminator is already buffered: Redis refuses a line once 65537
+ * bytes of it are buffered without one, so a line that long is refused
+ * however its bytes are split into reads. */
+/* An inline ECHO whose line has `before` bytes before its '\n' (the last
+ * of them '\r' when crlf), in a buffer of n bytes. Rebuilt for each parse:
+ * parsing an inline line rewrites it in place. */
+static void inline_line(char *b, size_t n, size_t before, int crlf) {
+    memset(b, 'A', n);
+    memcpy(b, "ECHO ", 5);
+    if (crlf)
+        b[before - 1] = '\r';
+    b[before] = '\n';
+}
+
+/* The limit is on the bytes before a line's terminator, whether or not
+ * the terminator is already buffered: Redis refuses a line once 65537
+ * bytes of it are buffered without one, so a line that long is refused
+ * however its bytes are split into reads. */
+static void test_too_big_terminated(void **state) {
+    (void)state;
+    size_t n = 131072 + 2;
+    char *b = malloc(n);
+    dice_req_parser_t *p;
+    assert_int_equal(dice_req_parser_new(&p), 0);
+    /* 65536 bytes before '\n', with or without '\r': accepted */
+    inline_line(b, n, 65536, 1);
+    assert_int_equal(dice_req_parse(p, b, n), 65537);
+    assert_int_equal(dice_req_argc(p), 2);
+    assert_int_equal(dice_req_argvlen(p)[1], 65530);
+    inline_line(b, n, 65536, 0);
+    assert_int_equal(dice_req_parse(p, b, n), 65537);
+    assert_int_equal(dice_req_argvlen(p)[1], 65531);
+    /* 65537 before the '\n': refused, all in one buffer or in pieces */
+    for (int crlf = 0; crlf < 2; crlf++) {
+        inline_line(b, n, 65537, crlf);
+        assert_int_equal(dice_req_parse(p, b, n), DICE_EPROTO);
+        assert_string_equal(dice_req_parser_error(p),
+                            "Protocol error: too big inline request");
+        dice_req_parser_reset(p);
+    }
+    struct out o;
+    size_t cuts[] = {1000, 65536, 65537};
+    for (size_t i = 0; i < 3; i++) {
+        inline_line(b, n, 65537, 1);
+        parse_chunks(b, 65538, &cuts[i], 1, &o, p);
+        assert_string_equal(o.s,
+                            "ERR:Protocol error: too big inline request\n");
+        dice_req_parser_reset(p);
+    }
+    /* 131072 bytes then CRLF, in one buffer */
+    inline_line(b, n, 131073, 1);
+    assert_int_equal(dice_req_parse(p, b, n), DICE_EPROTO);
+    assert_string_equal(dice_req_parser_error(p),
+                        "Protocol error: too big inline request");
+    dice_req_parser_reset(p);
+    /* header lines: more than 65536 bytes before the '\r' */
+    memset(b, '0', n);
+    b[0] = '*';
+    memcpy(b + 65536, "\r\n", 2);
+    parse_whole(b, 65538, &o, p);
+    assert_string_equal(o.s, "ERR:Protocol error: invalid multibulk length\n");
+    dice_req_parser_reset(p);
+    memcpy(b + 65536, "0\r\n", 3);
+    parse_whole(b, 65539, &o, p);
+    assert_string_equal(o.s,
+                        "ERR:Protocol error: too big mbulk count string\n");
+    dice_req_parser_reset(p);
+    memcpy(b, "*1\r\n$", 5);
+    memcpy(b + 65536, "00000\r\n", 7); /* 65537 bytes from '$' to '\r' */
+    parse_whole(b, 65543, &o, p);
+    assert_string_equal(o.s, "ERR:Protocol error: too big bulk count string\n");
+    dice_req_parser_free(p);
+    free(b);
+}
+
 static void test_inline(void **state) {
     (void)state;
     EXPECT("PING\r\n", "PING\n");
@@ -532,6 +608,7 @@ int main(void) {
         cmocka_unit_test(test_huge_count),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_too_big_terminated),
         cmocka_unit_test(test_inline),
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_limits),
