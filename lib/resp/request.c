@@ -189,6 +189,10 @@ const size_t *dice_req_argvlen(const dice_req_parser_t *p) {
     return p->argvlen;
 }
 
+size_t dice_req_parser_parsed(const dice_req_parser_t *p) {
+    return p->pending ? p->pos : 0;
+}
+
 size_t dice_req_parser_want(const dice_req_parser_t *p) {
     return p->want;
 }

@@ -51,6 +51,13 @@ size_t dice_fmt_double(char *dst, double d);
  * follows), or 0 if the text would not fit (|v| near LDBL_MAX). */
 size_t dice_fmt_long_double_human(char *dst, long double v);
 
+/* While a multibulk command is partly parsed: how many bytes at the start
+ * of the caller's buffer hold what the parser has already taken in (its
+ * header, complete arguments, the current bulk's header). Redis has moved
+ * those out of its query buffer into argv, so they do not count against
+ * client-query-buffer-limit. 0 when no command is pending. */
+size_t dice_req_parser_parsed(const dice_req_parser_t *p);
+
 /* Redis's string2ll rules: optional '-', no '+', no leading zeros (except
  * "0" itself), no spaces, fits in long long, at most 20 chars. Returns 1 and
  * sets *out, or 0. */
