@@ -41,9 +41,10 @@ DICE_EXPORT void dice_req_parser_reset(dice_req_parser_t *p);
 enum {
     /* Largest bulk argument in bytes (proto-max-bulk-len, default 512MB). */
     DICE_REQ_LIMIT_BULK = 1,
-    /* Most items in one multibulk request; default 1048576. (Redis 7.0
-     * itself accepts up to INT_MAX; a lower default bounds the argv array
-     * a single request can make a connection allocate.) */
+    /* Most items in one multibulk request; default INT_MAX, as Redis 7.0
+     * ("*2147483648" is "invalid multibulk length"). The count alone
+     * allocates argv for at most 1024 items; the arrays grow as arguments
+     * actually arrive, so memory follows the bytes received. */
     DICE_REQ_LIMIT_MULTIBULK = 2,
     /* Longest inline line, and longest '*'/'$' header line, without a
      * terminator (PROTO_INLINE_MAX_SIZE, default 64KB). */

@@ -16,7 +16,11 @@
 #include <stdlib.h>
 
 #define DICE_REQ_DEFAULT_BULK (512LL * 1024 * 1024)
-#define DICE_REQ_DEFAULT_MBULK (1024LL * 1024)
+/* Redis 7.0 refuses a multibulk count above INT_MAX, and nothing below. */
+#define DICE_REQ_DEFAULT_MBULK INT_MAX
+/* Redis allocates argv for at most this many arguments before they arrive
+ * (networking.c: min(multibulklen, 1024)); the rest as they come. */
+#define DICE_REQ_ARGV_PREALLOC 1024
 #define DICE_REQ_DEFAULT_INLINE (64LL * 1024)
 #define DICE_REQ_UNAUTH_MBULK 10
 #define DICE_REQ_UNAUTH_BULK 16384
@@ -28,6 +32,10 @@ struct dice_req_parser {
     size_t *argoff;
     int argc;
     int argcap;
+    /* While pending: argv[0..nsaved) are stale; their offsets in argoff are
+     * what counts. They are turned back into pointers once, when the
+     * command completes, so resuming costs only the new arguments. */
+    int nsaved;
 
     /* Partial multibulk command (pending != 0). */
     int pending;
@@ -93,6 +101,7 @@ void dice_req_parser_free(dice_req_parser_t *p) {
 void dice_req_parser_reset(dice_req_parser_t *p) {
     p->pending = 0;
     p->argc = 0;
+    p->nsaved = 0;
     p->left = 0;
     p->bulklen = -1;
     p->pos = 0;
@@ -141,6 +150,10 @@ const size_t *dice_req_argvlen(const dice_req_parser_t *p) {
     return p->argvlen;
 }
 
+size_t dice__req_parser_parsed(const dice_req_parser_t *p) {
+    return p->pending ? p->pos : 0;
+}
+
 size_t dice_req_parser_want(const dice_req_parser_t *p) {
     return p->want;
 }
@@ -157,17 +170,21 @@ static long req_fail(dice_req_parser_t *p, const char *msg) {
     p->err[n] = '\0';
     p->pending = 0;
     p->argc = 0;
+    p->nsaved = 0;
     return DICE_EPROTO;
 }
 
-/* Grow the argv arrays to hold at least `need` entries. Only a command with
- * more arguments than any before pays for this. */
-static int req_grow(dice_req_parser_t *p, long long need) {
+/* Grow the argv arrays to hold at least `need` entries (doubling), but no
+ * more than `most` (need <= most <= INT_MAX), the count the command
+ * announced. Only a command with more arguments than any before pays for
+ * this, and an announced count alone never makes it allocate more than
+ * DICE_REQ_ARGV_PREALLOC entries: the arrays grow as arguments arrive. */
+static int req_grow(dice_req_parser_t *p, long long need, long long most) {
     long long cap = p->argcap ? p->argcap : 16;
     while (cap < need)
         cap *= 2;
-    if (cap > INT_MAX)
-        cap = INT_MAX;
+    if (cap > most && most > 16)
+        cap = most;
     size_t n = (size_t)cap;
     const char **argv = realloc(p->argv, n * sizeof(*argv));
     if (!argv)
@@ -212,6 +229,23 @@ static inline const char *req_fast_num(const char *s, long long *out) {
     return q + 2;
 }
 
+/* Where a line that starts at s ends: the first `c` in s..end, looked for
+ * only as far as the inline limit allows. Redis refuses a line once more
+ * than PROTO_INLINE_MAX_SIZE bytes are buffered without its terminator;
+ * whether a longer line has its terminator in the buffer already depends
+ * on how the bytes were read, so a terminator past the limit counts as
+ * none: the same line is refused however it arrives. Returns the
+ * terminator, or NULL with *too_big set when the limit is passed (else
+ * NULL to wait). */
+static const char *req_line_end(const dice_req_parser_t *p, const char *s,
+                                const char *end, int c, int *too_big) {
+    size_t n = (size_t)(end - s);
+    size_t max = (size_t)p->max_inline;
+    const char *e = memchr(s, c, n <= max ? n : max + 1);
+    *too_big = !e && n > max;
+    return e;
+}
+
 /* Slow header path with Redis's exact order of checks: find '\r' (none:
  * wait, or fail if more than the inline limit is buffered), need one more
  * byte, then parse what lies between the type byte and '\r'. Returns 1 with
@@ -219,12 +253,10 @@ static inline const char *req_fast_num(const char *s, long long *out) {
 static int req_slow_line(const dice_req_parser_t *p, const char *s,
                          const char *end, const char **next, int *ok,
                          long long *v) {
-    const char *r = memchr(s, '\r', (size_t)(end - s));
-    if (!r) {
-        if ((long long)(end - s) > p->max_inline)
-            return -1;
-        return 0;
-    }
+    int too_big;
+    const char *r = req_line_end(p, s, end, '\r', &too_big);
+    if (!r)
+        return too_big ? -1 : 0;
     if (r + 1 >= end)
         return 0;
     *ok = dice__str2ll(s + 1, (size_t)(r - s - 1), v);
@@ -284,7 +316,7 @@ static long req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         if ((size_t)(end - s) < (size_t)bulklen + 2)
             goto again;
         if (argc == p->argcap) {
-            if (req_grow(p, (long long)argc + 1))
+            if (req_grow(p, (long long)argc + 1, (long long)argc + left))
                 return DICE_ENOMEM;
             argv = p->argv;
             argvlen = p->argvlen;
@@ -296,14 +328,19 @@ static long req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         bulklen = -1;
         left--;
     }
+    for (int i = 0; i < p->nsaved; i++)
+        argv[i] = buf + p->argoff[i];
+    p->nsaved = 0;
     p->argc = argc;
     p->pending = 0;
     return (long)(s - buf);
 
 again:
-    /* Keep offsets, not pointers: the caller may move buf. */
-    for (int i = 0; i < argc; i++)
+    /* Keep offsets, not pointers: the caller may move buf. Arguments saved
+     * by an earlier call already have theirs. */
+    for (int i = p->nsaved; i < argc; i++)
         p->argoff[i] = (size_t)(argv[i] - buf);
+    p->nsaved = argc;
     p->argc = argc;
     p->left = left;
     p->bulklen = bulklen;
@@ -404,7 +441,7 @@ static int req_split(dice_req_parser_t *p, char *line, size_t n) {
                 r++;
             }
         }
-        if (argc == p->argcap && req_grow(p, (long long)argc + 1))
+        if (argc == p->argcap && req_grow(p, (long long)argc + 1, INT_MAX))
             return DICE_ENOMEM;
         p->argv[argc] = tok;
         p->argvlen[argc] = (size_t)(w - tok);
@@ -482,8 +519,6 @@ __attribute__((noinline)) static long req_parse_slow(dice_req_parser_t *p,
     if (p->pending) {
         if (len < p->minlen)
             return DICE_EINVAL;
-        for (int i = 0; i < p->argc; i++)
-            p->argv[i] = buf + p->argoff[i];
         return req_mbulk(p, buf, len, buf + p->pos, p->left, p->argc,
                          p->bulklen);
     }
@@ -517,7 +552,9 @@ __attribute__((noinline)) static long req_parse_slow(dice_req_parser_t *p,
                     continue;
                 }
             }
-            if (n > p->argcap && n <= 1024 && req_grow(p, n))
+            long long pre =
+                n < DICE_REQ_ARGV_PREALLOC ? n : DICE_REQ_ARGV_PREALLOC;
+            if (pre > p->argcap && req_grow(p, pre, n))
                 return DICE_ENOMEM;
             long rc = req_mbulk(p, buf, len, next, n, 0, -1);
             if (rc == DICE_EAGAIN)
@@ -525,9 +562,10 @@ __attribute__((noinline)) static long req_parse_slow(dice_req_parser_t *p,
             return rc;
         }
         /* Inline: a line up to '\n', with an optional '\r' before it. */
-        char *nl = memchr(s, '\n', (size_t)(end - s));
+        int too_big;
+        char *nl = (char *)req_line_end(p, s, end, '\n', &too_big);
         if (!nl) {
-            if ((long long)(end - s) > p->max_inline)
+            if (too_big)
                 return req_fail(p, "Protocol error: too big inline request");
             break;
         }

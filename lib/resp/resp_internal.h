@@ -29,4 +29,11 @@ static inline int dice__buf_reserve(dice_buf_t *b, size_t extra) {
 /* Drop n bytes from the front (n > len drops everything). */
 void dice__buf_consume(dice_buf_t *b, size_t n);
 
+/* While a multibulk command is partly parsed: how many bytes at the start
+ * of the caller's buffer hold what the parser has already taken in (its
+ * header, complete arguments, the current bulk's header). Redis has moved
+ * those out of its query buffer into argv, so they do not count against
+ * client-query-buffer-limit. 0 when no command is pending. */
+size_t dice__req_parser_parsed(const dice_req_parser_t *p);
+
 #endif

@@ -327,7 +327,6 @@ static const setting_t *find_setting(const char *name) {
 int dice__settings_init(dice_settings_t *s) {
     memset(s, 0, sizeof(*s));
     /* Limits of the request parser that are not redis.conf settings. */
-    s->max_multibulk = 1024 * 1024;
     s->inline_max = 64 * 1024;
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *st = &settings[i];

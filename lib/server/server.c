@@ -847,19 +847,28 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
     return pos;
 }
 
-/* Make sure the private input buffer can hold need bytes. */
-static bool qbuf_reserve(dice_client_t *c, size_t need) {
+/* Bytes of c's private input that count against client-query-buffer-limit:
+ * as in Redis, what has not been parsed yet (arguments of a partial command
+ * already parsed are Redis's argv, not its query buffer). */
+static size_t qbuf_unparsed(const dice_client_t *c) {
+    return c->qlen - (c->parser ? dice__req_parser_parsed(c->parser) : 0);
+}
+
+/* Make sure the private input buffer can hold need bytes, of which the
+ * first `parsed` are already parsed. Room for more than one byte past the
+ * query buffer limit is never reserved: the read that passes the limit
+ * closes the client, so a length a client announces is not taken on
+ * trust, and a client is refused for bytes it sent, not ones it promised.
+ * Returns false when out of memory. */
+static bool qbuf_reserve(dice_client_t *c, size_t need, size_t parsed) {
+    unsigned long long most =
+        parsed + (unsigned long long)c->srv->cfg.query_buf_limit + 1;
+    if (need > most)
+        need = (size_t)most;
+    if (need <= c->qlen) /* the limit was lowered: let a read find out */
+        need = c->qlen + 1;
     if (need <= c->qcap)
         return true;
-    /* What a client may make us hold is bounded by the query buffer limit
-     * (the parser's size hint comes from a length the client announced). */
-    if (need > (unsigned long long)c->srv->cfg.query_buf_limit) {
-        dice__logf(c->srv, DICE_LOG_WARNING,
-                   "Closing client that reached max "
-                   "query buffer length: id=%llu addr=%s qbuf=%zu",
-                   (unsigned long long)c->id, c->addr, need);
-        return false;
-    }
     /* Double for steady growth, but take a big announced size exactly:
      * a 512 MB bulk should not reserve 1 GB. */
     size_t nc = c->qcap ? c->qcap * 2 : 1024;
@@ -871,6 +880,20 @@ static bool qbuf_reserve(dice_client_t *c, size_t need) {
     c->qbuf = nb;
     c->qcap = nc;
     return true;
+}
+
+/* A read took c's unparsed input past client-query-buffer-limit. As Redis
+ * (which frees the client after that loop iteration's writes), close with
+ * no reply of our own, but let replies to commands that already ran go
+ * out first, as far as the socket takes them now. */
+static void client_close_query_limit(dice_client_t *c, size_t unparsed) {
+    dice__logf(c->srv, DICE_LOG_WARNING,
+               "Closing client that reached max query buffer length: "
+               "id=%llu addr=%s qbuf=%zu",
+               (unsigned long long)c->id, c->addr, unparsed);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY; /* run nothing more */
+    client_flush(c);
+    dice__client_free_now(c);
 }
 
 /* Process what is queued in the private buffer (after a resume or
@@ -909,8 +932,7 @@ void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_BULK,
                               srv->cfg.proto_max_bulk_len);
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_INLINE, srv->cfg.inline_max);
-    dice_req_parser_set_limit(p, DICE_REQ_LIMIT_MULTIBULK,
-                              srv->cfg.max_multibulk);
+    /* The multibulk count keeps the parser's default, Redis's INT_MAX. */
 }
 
 /* Redis holds unauthenticated clients to smaller request limits. Applied
@@ -933,7 +955,7 @@ static void client_read(dice_client_t *c, int fd) {
         size_t need = c->qlen + READ_CHUNK;
         if (want > need)
             need = want;
-        if (!qbuf_reserve(c, need)) {
+        if (!qbuf_reserve(c, need, dice__req_parser_parsed(c->parser))) {
             dice__client_free_now(c);
             return;
         }
@@ -948,12 +970,10 @@ static void client_read(dice_client_t *c, int fd) {
         srv->stats.net_input_bytes += (uint64_t)n;
         c->last_ms = dice_loop_now_ms(srv->loop);
         c->qlen += (size_t)n;
-        if ((long long)c->qlen > srv->cfg.query_buf_limit) {
-            dice__logf(srv, DICE_LOG_WARNING,
-                       "Closing client that reached "
-                       "max query buffer length: id=%llu addr=%s qbuf=%zu",
-                       (unsigned long long)c->id, c->addr, c->qlen);
-            dice__client_free_now(c);
+        size_t unparsed = qbuf_unparsed(c);
+        if ((unsigned long long)unparsed >
+            (unsigned long long)srv->cfg.query_buf_limit) {
+            client_close_query_limit(c, unparsed);
             return;
         }
         client_process_input(c);
@@ -987,22 +1007,30 @@ static void client_read(dice_client_t *c, int fd) {
         /* Keep the rest (a partial command, or commands held back by a
          * pause or a hold) in the client's own buffer, with its own parser:
          * the shared buffer is overwritten by the next read from anyone.
-         * The new parser starts the partial command afresh, which costs a
-         * re-scan of at most one read's worth of headers. */
+         * A partial command is parsed again by the new parser right away
+         * (a re-scan of at most one read's worth of headers), so that it
+         * knows how much of its input the query buffer limit counts. */
         size_t rest = (size_t)n - used;
         size_t want = dice_req_parser_want(srv->parser);
+        size_t parsed = dice__req_parser_parsed(srv->parser);
         dice_req_parser_reset(srv->parser);
         if (!(c->parser = parser_new(srv))) {
             dice__client_free_now(c);
             return;
         }
         dice__client_sync_auth(c);
-        if (!qbuf_reserve(c, want > rest ? want : rest)) {
+        if (!qbuf_reserve(c, want > rest ? want : rest, parsed)) {
             dice__client_free_now(c);
             return;
         }
         memcpy(c->qbuf, srv->rbuf + used, rest);
         c->qlen = rest;
+        /* Same bytes and limits: it stops where the shared parser did.
+         * (A multibulk header is not rewritten in place, unlike an
+         * inline line, so parsing it twice is safe.) */
+        if (parsed > 0 &&
+            dice_req_parse(c->parser, c->qbuf, c->qlen) != DICE_EAGAIN)
+            dice_req_parser_reset(c->parser);
     }
 }
 

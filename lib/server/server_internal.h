@@ -81,7 +81,6 @@ typedef struct dice_settings {
     int port;
     long long maxclients; /* 0 = derive from the fd limit */
     long long proto_max_bulk_len;
-    long long max_multibulk; /* not a redis.conf setting; fixed 1048576 */
     long long inline_max;
     long long query_buf_limit; /* client-query-buffer-limit */
     long long output_pause;    /* stop reading a client above this output */

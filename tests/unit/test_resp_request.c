@@ -169,10 +169,12 @@ static void test_errors(void **state) {
     EXPECT("*+3\r\n", "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*\r\n", "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*2147483648\r\n", "ERR:Protocol error: invalid multibulk length\n");
-    /* The default count limit is 1048576: at the limit the parser waits
-     * for the arguments, one past it is refused. */
-    EXPECT("*1048576\r\n", "");
-    EXPECT("*1048577\r\n", "ERR:Protocol error: invalid multibulk length\n");
+    /* The default count limit is Redis's INT_MAX: up to it the parser
+     * waits for the arguments, one past it is refused. */
+    EXPECT("*1048577\r\n", "");
+    EXPECT("*2147483647\r\n", "");
+    EXPECT("*9223372036854775807\r\n",
+           "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*99999999999999999999999\r\n",
            "ERR:Protocol error: invalid multibulk length\n");
     EXPECT("*1\r\nx3\r\nfoo\r\n",
@@ -209,6 +211,82 @@ static void test_too_big(void **state) {
     memset(b, 'A', n);
     expect(b, n, "ERR:Protocol error: too big inline request\n");
     expect(b, 65536, "");
+    free(b);
+}
+
+/* The limit is on the bytes before a line's terminator, whether or not
+ * the terminator is already buffered: Redis refuses a line once 65537
+ * bytes of it are buffered without one, so a line that long is refused
+ * however its bytes are split into reads. */
+/* An inline ECHO whose line has `before` bytes before its '\n' (the last
+ * of them '\r' when crlf), in a buffer of n bytes. Rebuilt for each parse:
+ * parsing an inline line rewrites it in place. */
+static void inline_line(char *b, size_t n, size_t before, int crlf) {
+    memset(b, 'A', n);
+    memcpy(b, "ECHO ", 5);
+    if (crlf)
+        b[before - 1] = '\r';
+    b[before] = '\n';
+}
+
+/* The limit is on the bytes before a line's terminator, whether or not
+ * the terminator is already buffered: Redis refuses a line once 65537
+ * bytes of it are buffered without one, so a line that long is refused
+ * however its bytes are split into reads. */
+static void test_too_big_terminated(void **state) {
+    (void)state;
+    size_t n = 131072 + 2;
+    char *b = malloc(n);
+    dice_req_parser_t *p;
+    assert_int_equal(dice_req_parser_new(&p), 0);
+    /* 65536 bytes before '\n', with or without '\r': accepted */
+    inline_line(b, n, 65536, 1);
+    assert_int_equal(dice_req_parse(p, b, n), 65537);
+    assert_int_equal(dice_req_argc(p), 2);
+    assert_int_equal(dice_req_argvlen(p)[1], 65530);
+    inline_line(b, n, 65536, 0);
+    assert_int_equal(dice_req_parse(p, b, n), 65537);
+    assert_int_equal(dice_req_argvlen(p)[1], 65531);
+    /* 65537 before the '\n': refused, all in one buffer or in pieces */
+    for (int crlf = 0; crlf < 2; crlf++) {
+        inline_line(b, n, 65537, crlf);
+        assert_int_equal(dice_req_parse(p, b, n), DICE_EPROTO);
+        assert_string_equal(dice_req_parser_error(p),
+                            "Protocol error: too big inline request");
+        dice_req_parser_reset(p);
+    }
+    struct out o;
+    size_t cuts[] = {1000, 65536, 65537};
+    for (size_t i = 0; i < 3; i++) {
+        inline_line(b, n, 65537, 1);
+        parse_chunks(b, 65538, &cuts[i], 1, &o, p);
+        assert_string_equal(o.s,
+                            "ERR:Protocol error: too big inline request\n");
+        dice_req_parser_reset(p);
+    }
+    /* 131072 bytes then CRLF, in one buffer */
+    inline_line(b, n, 131073, 1);
+    assert_int_equal(dice_req_parse(p, b, n), DICE_EPROTO);
+    assert_string_equal(dice_req_parser_error(p),
+                        "Protocol error: too big inline request");
+    dice_req_parser_reset(p);
+    /* header lines: more than 65536 bytes before the '\r' */
+    memset(b, '0', n);
+    b[0] = '*';
+    memcpy(b + 65536, "\r\n", 2);
+    parse_whole(b, 65538, &o, p);
+    assert_string_equal(o.s, "ERR:Protocol error: invalid multibulk length\n");
+    dice_req_parser_reset(p);
+    memcpy(b + 65536, "0\r\n", 3);
+    parse_whole(b, 65539, &o, p);
+    assert_string_equal(o.s,
+                        "ERR:Protocol error: too big mbulk count string\n");
+    dice_req_parser_reset(p);
+    memcpy(b, "*1\r\n$", 5);
+    memcpy(b + 65536, "00000\r\n", 7); /* 65537 bytes from '$' to '\r' */
+    parse_whole(b, 65543, &o, p);
+    assert_string_equal(o.s, "ERR:Protocol error: too big bulk count string\n");
+    dice_req_parser_free(p);
     free(b);
 }
 
@@ -474,12 +552,63 @@ static void test_many_args(void **state) {
     dice_req_parser_free(p);
 }
 
+static void test_huge_count(void **state) {
+    (void)state;
+    /* 1,100,000 arguments (more than the old 1048576 cap), fed in 64KB
+     * reads into a buffer that moves on every read, as a server does. */
+    const int nargs = 1100000;
+    size_t cap = (size_t)nargs * 16 + 32, n = 0;
+    char *b = malloc(cap);
+    n += (size_t)sprintf(b, "*%d\r\n", nargs);
+    for (int i = 0; i < nargs; i++) {
+        int l = snprintf(NULL, 0, "%d", i);
+        n += (size_t)sprintf(b + n, "$%d\r\n%d\r\n", l, i);
+    }
+    dice_req_parser_t *p;
+    assert_int_equal(dice_req_parser_new(&p), 0);
+    char *q = NULL;
+    long r = DICE_EAGAIN;
+    for (size_t have = 0; have < n;) {
+        have = have + 65536 < n ? have + 65536 : n;
+        char *nq = malloc(have);
+        memcpy(nq, b, have);
+        free(q);
+        q = nq;
+        r = dice_req_parse(p, q, have);
+        if (have < n)
+            assert_int_equal(r, DICE_EAGAIN);
+    }
+    assert_int_equal(r, (long)n);
+    assert_int_equal(dice_req_argc(p), nargs);
+    const char *const *argv = dice_req_argv(p);
+    const size_t *lens = dice_req_argvlen(p);
+    for (int i = 0; i < nargs; i += 9973) {
+        char t[16];
+        int l = sprintf(t, "%d", i);
+        assert_int_equal(lens[i], (size_t)l);
+        assert_memory_equal(argv[i], t, (size_t)l);
+        assert_true(argv[i] >= q && argv[i] < q + n);
+    }
+    assert_memory_equal(argv[nargs - 1], "1099999", 7);
+    free(q);
+    /* An announced INT_MAX with a few arguments sent: the parser waits,
+     * having allocated for what arrived, not for the count. */
+    dice_req_parser_reset(p);
+    char small[] = "*2147483647\r\n$1\r\na\r\n$1\r\nb\r\n";
+    assert_int_equal(dice_req_parse(p, small, sizeof(small) - 1), DICE_EAGAIN);
+    assert_int_equal(dice_req_argc(p), 0);
+    free(b);
+    dice_req_parser_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multibulk_basic),
         cmocka_unit_test(test_multibulk_quirks),
+        cmocka_unit_test(test_huge_count),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_too_big_terminated),
         cmocka_unit_test(test_inline),
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_limits),
