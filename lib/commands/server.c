@@ -4,6 +4,8 @@
  * COMMAND INFO / DOCS describe. */
 #include "server/server_internal.h"
 
+#include "core/sha1.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -1142,14 +1144,48 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
     dice_server_shutdown(c->srv);
 }
 
+/* DEBUG DIGEST and DEBUG DIGEST-VALUE <key> [<key> ...], as Redis 7.0
+ * answers them: 40 hex digits as a status reply, all zeros for an empty
+ * dataset or a missing key (see lib/types/type.c for what is digested).
+ * Returns 1 when argv was one of them (and has been answered). */
+static int debug_digest(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen) {
+    uint8_t d[DICE_DIGEST_LEN] = {0};
+    char hex[2 * DICE_DIGEST_LEN + 1];
+    dice_keyspace_t *ks = c->srv->keyspace; /* NULL: no keyspace family */
+    if (argc == 2 && dice_eqci(argv[1], argvlen[1], "digest")) {
+        if (ks)
+            dice_keyspace_digest(ks, d);
+        dice__hex(d, sizeof(d), hex);
+        dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
+        return 1;
+    }
+    if (dice_eqci(argv[1], argvlen[1], "digest-value")) {
+        dice_reply_array(c, (size_t)(argc - 2));
+        for (int j = 2; j < argc; j++) {
+            if (ks)
+                dice_db_digest_value(dice_cmd_db(c), argv[j], argvlen[j], d);
+            dice__hex(d, sizeof(d), hex);
+            dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
- * commands queue up). Only SLEEP and HELP exist here. */
+ * commands queue up); DEBUG DIGEST and DIGEST-VALUE (debug_digest). */
 static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
                       const size_t *argvlen, void *arg) {
     (void)arg;
     if (argc == 2 && dice_eqci(argv[1], argvlen[1], "help")) {
         static const char *const help[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified "
+            "keys.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds> (a decimal number).",
             "HELP",
@@ -1158,6 +1194,8 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
         dice_reply_help(c, help, sizeof(help) / sizeof(help[0]));
         return;
     }
+    if (debug_digest(c, argc, argv, argvlen))
+        return;
     if (argc == 3 && dice_eqci(argv[1], argvlen[1], "sleep")) {
         /* Like Redis (atof), text that is not a number sleeps 0 s. */
         char num[64];
@@ -1206,8 +1244,9 @@ static const dice_cmd_entry_t top[] = {
      "O(N) when saving, where N is the total number of keys in all databases "
      "when saving data, otherwise O(1)",
      0, NULL},
-    {"debug", -2, F_ADMIN, cmd_debug, "Debugging aids (here only DEBUG SLEEP)",
-     "1.0.0", "Depends on subcommand.", 0, NULL},
+    {"debug", -2, F_ADMIN, cmd_debug,
+     "Debugging aids (DEBUG SLEEP, DIGEST, DIGEST-VALUE)", "1.0.0",
+     "Depends on subcommand.", 0, NULL},
 };
 
 static const dice_cmd_entry_t command_subs[] = {
