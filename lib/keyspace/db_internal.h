@@ -167,9 +167,9 @@ void dice__ks_touch_lfu(dice_keyspace_t *ks, uint8_t *e);
 static inline uint8_t *dice__ks_lookup(dice_db_t *db, const char *key,
                                        size_t klen, uint64_t *hout,
                                        uint64_t **slotout, int flags) {
-    uint64_t h = dict_hash(&db->main, key, klen);
-    uint64_t *slot = dict_find_slot(&db->main, key, klen, h);
-    uint8_t *e = slot ? (uint8_t *)dict_slot_entry(*slot) : NULL;
+    uint64_t h = dice__dict_hash(&db->main, key, klen);
+    uint64_t *slot = dice__dict_find_slot(&db->main, key, klen, h);
+    uint8_t *e = slot ? (uint8_t *)dice__dict_slot_entry(*slot) : NULL;
     dice_keyspace_t *ks = db->ks;
     if (e && is_expired(ks, e)) {
         dice__ks_expire_entry(db, e, h);

@@ -39,7 +39,7 @@ int dice_db_parse_ll(const char *s, size_t len, long long *out) {
 }
 
 static size_t ll_format(char *buf, long long v) {
-    size_t n = dice_fmt_ll(buf, v);
+    size_t n = dice__fmt_ll(buf, v);
     buf[n] = '\0'; /* DICE_DB_NUMBUF leaves room */
     return n;
 }
@@ -233,7 +233,7 @@ int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
     if (isnan(v) || isinf(v))
         return DICE_ERANGE;
     char buf[DICE_FMT_LDOUBLE_MAX];
-    size_t l = dice_fmt_long_double_human(buf, v);
+    size_t l = dice__fmt_long_double_human(buf, v);
     if (l == 0)
         return DICE_ERANGE;
     unsigned flags = DICE_SET_NOINT | DICE_SET_KEEPTTL;
@@ -500,7 +500,7 @@ static int string_deserialize(void *ctx, unsigned format, const void *data,
         long long iv = w == 1   ? (int8_t)u
                        : w == 2 ? (int16_t)u
                                 : (long long)(int32_t)u;
-        n = dice_fmt_ll(nb, iv);
+        n = dice__fmt_ll(nb, iv);
         src = nb;
         hl = 1 + w;
     } else {

@@ -86,7 +86,7 @@ void dice_digest_add(dice_digest_t *d, const void *data, size_t len) {
 
 void dice_digest_add_ll(dice_digest_t *d, long long v) {
     char buf[DICE_FMT_LL_MAX];
-    dice_digest_add(d, buf, dice_fmt_ll(buf, v));
+    dice_digest_add(d, buf, dice__fmt_ll(buf, v));
 }
 
 void dice_digest_end_sequence(dice_digest_t *d) {
