@@ -32,7 +32,7 @@ typedef struct dice_keyspace dice_keyspace_t;
 typedef struct dice_db dice_db_t;
 
 /* Value types. Values are part of the ABI. Objects of types other than
- * STRING are opaque to the keyspace (see dice_keyspace_set_type_ops). */
+ * STRING are opaque to the keyspace (see dice_keyspace_register_type). */
 enum dice_type {
     DICE_TYPE_STRING = 0,
     DICE_TYPE_LIST = 1,
@@ -66,12 +66,106 @@ enum dice_ks_event {
 typedef void (*dice_ks_hook_fn)(void *ctx, int db, const char *key, size_t klen,
                                 int event);
 
-/* Per-type object callbacks. free_fn releases an object the keyspace
- * drops; dup_fn returns a deep copy (NULL on failure) for COPY; encoding_fn
- * returns a static OBJECT ENCODING name. Any may be NULL. */
+/* Per-type object callbacks (the members of dice_type_methods that
+ * dice_keyspace_set_type_ops, the older registration, takes). free_fn
+ * releases an object the keyspace drops; dup_fn returns a deep copy (NULL
+ * on failure) for COPY; encoding_fn returns a static OBJECT ENCODING
+ * name. */
 typedef void (*dice_obj_free_fn)(void *ctx, void *obj);
 typedef void *(*dice_obj_dup_fn)(void *ctx, const void *obj);
 typedef const char *(*dice_obj_encoding_fn)(void *ctx, const void *obj);
+
+/* ---- type methods ------------------------------------------------------ */
+
+/* A digest being computed (DEBUG DIGEST): owned by the keyspace, valid only
+ * during the digest callback that receives it. A value is fed as one or
+ * more sequences: the items of one sequence are ordered ("ab","c" differs
+ * from "a","bc" and from "c","ab"), the sequences of one value are not
+ * (they are combined with XOR). An ordered type (a list) feeds every item
+ * and ends one sequence; an unordered one (a set, a hash) ends a sequence
+ * after each member (or field and value), so two equal sets give the same
+ * digest whatever their internal order. Items after the last end form one
+ * more sequence. */
+typedef struct dice_digest dice_digest_t;
+DICE_EXPORT void dice_digest_add(dice_digest_t *d, const void *data,
+                                 size_t len);
+/* Feeds v as its decimal text, so an integer and the string of its digits
+ * digest the same. */
+DICE_EXPORT void dice_digest_add_ll(dice_digest_t *d, long long v);
+DICE_EXPORT void dice_digest_end_sequence(dice_digest_t *d);
+
+/* Receives one command that recreates (part of) a value, e.g. RPUSH key a b
+ * c. argv and its strings are the caller's and valid only during the call.
+ * Returns 0 to go on; a negative DICE_E* code stops the emission and is
+ * returned by it. */
+typedef int (*dice_type_emit_fn)(void *emit_ctx, int argc,
+                                 const char *const *argv,
+                                 const size_t *argvlen);
+/* Receives serialized bytes (valid only during the call). Returns 0 or a
+ * negative DICE_E* code, which stops the serialization and is returned. */
+typedef int (*dice_type_write_fn)(void *wctx, const void *data, size_t len);
+
+/* Version of struct dice_type_methods this header describes. A newer
+ * library accepts tables of every older version (members added later read
+ * as NULL); an older library refuses a newer table with DICE_EINVAL. */
+#define DICE_TYPE_METHODS_VERSION 1
+
+/* The methods of a data type, in the manner of Redis's
+ * RedisModuleTypeMethods: set version to DICE_TYPE_METHODS_VERSION, fill in
+ * what the type has, leave the rest NULL (zero-initialise the struct).
+ * Members are only ever appended, in a new version. Every callback gets the
+ * ctx given to dice_keyspace_register_type. obj is the object stored with
+ * dice_db_set_object; callbacks taking a const obj must not change it. */
+typedef struct dice_type_methods {
+    unsigned version; /* DICE_TYPE_METHODS_VERSION */
+    /* Type name as TYPE replies ("list"); must outlive the keyspace. */
+    const char *name;
+    /* NULL-terminated list of every name encoding() may return ("listpack",
+     * "quicklist", NULL), for introspection; may be NULL. Must outlive the
+     * keyspace. */
+    const char *const *encoding_names;
+    /* OBJECT ENCODING: a static name. NULL: "unknown". */
+    dice_obj_encoding_fn encoding;
+    /* Release an object the keyspace drops (DEL, overwrite, expiry, flush,
+     * dice_keyspace_free). NULL: the keyspace only forgets the pointer. */
+    dice_obj_free_fn free;
+    /* Deep copy for COPY: a new object the keyspace then owns, or NULL on
+     * failure. NULL: COPY of such a key fails with DICE_EINVAL. */
+    dice_obj_dup_fn copy;
+    /* Bytes the object uses (for MEMORY USAGE and maxmemory), not counting
+     * the key's entry. NULL: counted as 0. */
+    size_t (*mem_usage)(void *ctx, const void *obj);
+    /* AOF rewrite: call emit once per command that, run on a missing key,
+     * recreates the value (the expire time is emitted by the caller, after
+     * the value). key is the key being written. Returns 0 or the first
+     * negative code emit returned (or its own DICE_E* code). NULL: keys of
+     * this type cannot be rewritten. */
+    int (*emit_commands)(void *ctx, const char *key, size_t klen,
+                         const void *obj, dice_type_emit_fn emit,
+                         void *emit_ctx);
+    /* Snapshots and DUMP: write the object's payload through write, and set
+     * *format to the tag that names its layout (for an RDB-compatible type,
+     * the RDB object type byte, e.g. 14 for RDB_TYPE_HASH_LISTPACK; the
+     * payload is then what follows that byte in an RDB file). Returns 0 or
+     * a negative DICE_E* code (write's, or its own). NULL: not
+     * serializable. */
+    int (*serialize)(void *ctx, const void *obj, unsigned *format,
+                     dice_type_write_fn write, void *wctx);
+    /* Snapshots and RESTORE: build an object from a payload of the given
+     * format starting at data (len bytes available, which may go on past
+     * the payload). On success *obj is a new object the caller owns (to be
+     * stored with dice_db_set_object or freed with free) and *used the
+     * bytes the payload took. Returns 0, DICE_EAGAIN (the payload goes on
+     * past len: call again with more), DICE_EPROTO (malformed), DICE_EINVAL
+     * (a format this type does not read) or DICE_ENOMEM. NULL: not
+     * loadable. */
+    int (*deserialize)(void *ctx, unsigned format, const void *data, size_t len,
+                       size_t *used, void **obj);
+    /* DEBUG DIGEST: feed the object's content into d (see dice_digest_t:
+     * one sequence per member for unordered types). NULL: only the type
+     * and the presence of the value are digested. */
+    void (*digest)(void *ctx, const void *obj, dice_digest_t *d);
+} dice_type_methods;
 
 /* ---- keyspace ---------------------------------------------------------- */
 
@@ -95,8 +189,29 @@ DICE_EXPORT int64_t dice_keyspace_now(const dice_keyspace_t *ks);
 /* Register the mutation hook (fn NULL to remove). ctx is passed back. */
 DICE_EXPORT void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
                                         void *ctx);
-/* Register callbacks for a non-string type. Returns DICE_EINVAL for
- * DICE_TYPE_STRING or an out-of-range type. */
+/* Register the methods of a non-string type (DICE_TYPE_LIST ..
+ * DICE_TYPE_EXT7). The keyspace copies *methods (the caller keeps it and
+ * may free it after the call; the strings it points to must outlive the
+ * keyspace) and passes ctx back to every callback. Registering again
+ * replaces the methods: objects already stored are then freed, copied and
+ * digested by the new ones. Returns 0, or DICE_EINVAL for DICE_TYPE_STRING
+ * (built in), an out-of-range type, a NULL table, or a version of 0 or
+ * above DICE_TYPE_METHODS_VERSION. */
+DICE_EXPORT int dice_keyspace_register_type(dice_keyspace_t *ks, int type,
+                                            const dice_type_methods *methods,
+                                            void *ctx);
+/* The methods in effect for a type: *methods (may be NULL) gets the
+ * keyspace's copy (valid until the type is registered again or the
+ * keyspace is freed; a version 1 table for DICE_TYPE_STRING, whose methods
+ * the library provides), *ctx (may be NULL) the registered ctx. Returns 0,
+ * DICE_ENOENT (nothing registered) or DICE_EINVAL (out of range). */
+DICE_EXPORT int dice_keyspace_type_methods(const dice_keyspace_t *ks, int type,
+                                           const dice_type_methods **methods,
+                                           void **ctx);
+/* Older registration, kept for the ABI: the same as
+ * dice_keyspace_register_type with a version 1 table holding only free_fn,
+ * dup_fn (as copy) and encoding_fn; every other method is NULL. Returns as
+ * dice_keyspace_register_type. */
 DICE_EXPORT int dice_keyspace_set_type_ops(dice_keyspace_t *ks, int type,
                                            dice_obj_free_fn free_fn,
                                            dice_obj_dup_fn dup_fn,
@@ -312,6 +427,25 @@ DICE_EXPORT int dice_db_object_idletime(dice_db_t *db, const char *key,
 /* LFU counter after decay (LFU mode). Returns 0 or DICE_ENOENT. */
 DICE_EXPORT int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
                                     int *freq);
+
+/* ---- digest (DEBUG DIGEST) -------------------------------------------- */
+
+/* Length of a digest in bytes (40 hex digits as DEBUG DIGEST prints it). */
+#define DICE_DIGEST_LEN 20
+
+/* Digest of the whole keyspace into out: equal for two keyspaces holding
+ * the same keys with the same values and expire times in the same dbs,
+ * whatever the order they were written in; all zeros when every db is
+ * empty. Values are digested by their type's digest method (a string by its
+ * text, whatever its encoding). Expired keys not yet deleted are left out.
+ * Does not touch access clocks or modify anything. */
+DICE_EXPORT void dice_keyspace_digest(dice_keyspace_t *ks,
+                                      uint8_t out[DICE_DIGEST_LEN]);
+/* Digest of one key's value (type, content and expire time, not the key's
+ * name, as DEBUG DIGEST-VALUE) into out; all zeros and DICE_ENOENT when
+ * the key is missing. Returns 0 or DICE_ENOENT. */
+DICE_EXPORT int dice_db_digest_value(dice_db_t *db, const char *key,
+                                     size_t klen, uint8_t out[DICE_DIGEST_LEN]);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
  * does. Also the command metadata (group, ACL categories, key specs) that
  * COMMAND INFO / DOCS describe. */
 #include "commands/commands_internal.h"
+#include "core/sha1.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -1059,12 +1060,46 @@ static void debug_sleep(double secs) {
     close(sfd);
 }
 
+/* DEBUG DIGEST and DEBUG DIGEST-VALUE <key> [<key> ...], as Redis 7.0
+ * answers them: 40 hex digits as a status reply, all zeros for an empty
+ * dataset or a missing key (see lib/types/type.c for what is digested).
+ * Returns 1 when argv was one of them (and has been answered). */
+static int debug_digest(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen) {
+    uint8_t d[DICE_DIGEST_LEN] = {0};
+    char hex[2 * DICE_DIGEST_LEN + 1];
+    dice_keyspace_t *ks = c->srv->keyspace; /* NULL: no keyspace family */
+    if (argc == 2 && dice__eqci(argv[1], argvlen[1], "digest")) {
+        if (ks)
+            dice_keyspace_digest(ks, d);
+        dice__hex(d, sizeof(d), hex);
+        dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
+        return 1;
+    }
+    if (dice__eqci(argv[1], argvlen[1], "digest-value")) {
+        dice_reply_array(c, (size_t)(argc - 2));
+        for (int j = 2; j < argc; j++) {
+            if (ks)
+                dice_db_digest_value(dice__cmd_db(c), argv[j], argvlen[j], d);
+            dice__hex(d, sizeof(d), hex);
+            dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
- * commands queue up). Only SLEEP and HELP exist here. */
+ * commands queue up); DEBUG DIGEST and DIGEST-VALUE (debug_digest). */
 static DICE__CMD_FN(cmd_debug) {
     if (argc == 2 && dice__eqci(argv[1], argvlen[1], "help")) {
         static const char *const help[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified "
+            "keys.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds> (a decimal number).",
             "HELP",
@@ -1073,6 +1108,8 @@ static DICE__CMD_FN(cmd_debug) {
         dice__reply_help(c, help, sizeof(help) / sizeof(help[0]));
         return;
     }
+    if (debug_digest(c, argc, argv, argvlen))
+        return;
     if (argc == 3 && dice__eqci(argv[1], argvlen[1], "sleep")) {
         /* Like Redis (atof), text that is not a number sleeps 0 s. */
         char num[64];
@@ -1120,7 +1157,7 @@ static const dice__cmd_desc top[] = {
      "when saving data, otherwise O(1)",
      0, NULL, NULL, NULL},
     {"debug", -2, F_ADMIN | DICE_CMD_PROTECTED, 0, 0, 0, cmd_debug, NULL,
-     "Debugging aids (here only DEBUG SLEEP)", "1.0.0",
+     "Debugging aids (DEBUG SLEEP, DIGEST, DIGEST-VALUE)", "1.0.0",
      "Depends on subcommand.", 0, NULL, NULL, NULL},
 };
 

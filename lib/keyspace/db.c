@@ -1,45 +1,25 @@
-/* The keyspace: databases of typed values with expiry, on lib/keyspace/dict.c.
- *
- * Every key is ONE malloc'd entry, referenced from one 8-byte table slot:
- *
- *   byte 0     header: bits 0-1 encoding (EMB, INT, RAW, OBJ), bits 2-4 type,
- *              bit 5 "has expire", bits 6-7 reserved
- *   bytes 1-3  24-bit access clock: LRU seconds, or LFU minutes(16)+count(8)
- *   [8 bytes]  expire time, unix ms, only when bit 5 is set
- *   varint     key length, then the key bytes
- *   value      EMB: varint length + bytes (strings up to 44 bytes)
- *              INT: 8-byte long long (canonical integer strings)
- *              RAW: 8-byte pointer to a rawstr (long or appended strings)
- *              OBJ: 8-byte pointer to an object owned through type ops
+/* The keyspace core: databases of typed values with expiry, on
+ * lib/keyspace/dict.c. The entry layout is described in
+ * lib/keyspace/db_internal.h; this file builds, moves and frees entries, runs
+ * the write path (store, revalue, delete, rename, copy, move, expire) and its
+ * hooks, and keeps the registry of type methods. What a value means is the
+ * types layer's (lib/types/): strings are in lib/types/string.c.
  *
  * A key "key:0000123" with value "v123456" takes 4 + 1 + 11 + 1 + 7 = 24
- * bytes, which glibc serves from a 32-byte chunk. Keys with a TTL are also
- * referenced from a second table (db->exp) that the active expiry cycle
- * samples; both tables are fixed up when an entry is reallocated. */
+ * bytes, which the entry pool serves from a 24-byte slot. Keys with a TTL
+ * are also referenced from a second table (db->exp) that the active expiry
+ * cycle samples; both tables are fixed up when an entry is reallocated. */
 #include "dice/db.h"
 
+#include "keyspace/db_internal.h"
 #include "keyspace/keyspace_internal.h"
-#include "resp/resp_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <malloc.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
-#define HDR_ENC(h) ((h)&3u)
-#define HDR_TYPE(h) (((h) >> 2) & 7u)
-#define HDR_EXP 0x20u
-/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for
- * a plain malloc'd entry. Every rewrite of a header keeps them. */
-#define HDR_CLS_SHIFT 6
-#define HDR_CLS_MASK 0xc0u
-#define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)
 
 /* Sanitizer builds allocate every entry with malloc, so ASan checks each
  * one's bounds; the pool would hide them inside its pages. */
@@ -53,52 +33,8 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #ifndef DICE_POOL_ENTRIES
 #define DICE_POOL_ENTRIES 1
 #endif
-#define EMB_MAX 44
-#define STR_MAX ((size_t)512 * 1024 * 1024)
 #define LFU_INIT 5
 #define LFU_LOG_FACTOR 10
-
-typedef struct rawstr {
-    size_t len, cap;
-    char data[];
-} rawstr;
-
-struct dice_db {
-    dice_keyspace_t *ks;
-    int index;
-    dict main; /* every key */
-    dict exp;  /* keys with a TTL (same entries) */
-    int64_t avg_ttl;
-};
-
-typedef struct type_ops {
-    dice_obj_free_fn free_fn;
-    dice_obj_dup_fn dup_fn;
-    dice_obj_encoding_fn encoding_fn;
-    void *ctx;
-} type_ops;
-
-struct dice_keyspace {
-    int ndbs;
-    dice_db_t *dbs;
-    int64_t now;
-    dice_ks_hook_fn hook;
-    void *hook_ctx;
-    type_ops ops[DICE_TYPE_COUNT];
-    int lfu;
-    int expire_db; /* next db for the active expiry cycle */
-    uint64_t rng;
-    uint64_t expired_keys, hits, misses;
-    dice_pool_t pool; /* small entries */
-    /* Changes made by writes (not by expiry), Redis's server.dirty: the
-     * dispatcher compares it around a command to know whether the command
-     * wrote anything and so has an effect to propagate. */
-    uint64_t dirty;
-    /* The server's view of expiry deletions (which it propagates as DEL),
-     * independent of the host's hook. */
-    dice__ks_expired_fn on_expired;
-    void *on_expired_ctx;
-};
 
 /* ---- entry encoding --------------------------------------------------- */
 
@@ -109,49 +45,6 @@ static size_t varint_len(size_t v) {
         n++;
     }
     return n;
-}
-
-static size_t varint_put(uint8_t *p, size_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static size_t varint_get(const uint8_t *p, size_t *v) {
-    size_t r = 0, n = 0;
-    unsigned shift = 0;
-    for (;;) {
-        uint8_t b = p[n++];
-        r |= (size_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            break;
-        shift += 7;
-    }
-    *v = r;
-    return n;
-}
-
-static inline size_t key_off(const uint8_t *e) {
-    return (e[0] & HDR_EXP) ? 12 : 4;
-}
-
-static void entry_getkey(const void *ev, const char **k, size_t *kl) {
-    const uint8_t *e = ev;
-    const uint8_t *p = e + key_off(e);
-    p += varint_get(p, kl);
-    *k = (const char *)p;
-}
-
-/* Pointer to the value section. */
-static uint8_t *entry_val(uint8_t *e) {
-    size_t kl;
-    uint8_t *p = e + key_off(e);
-    p += varint_get(p, &kl);
-    return p + kl;
 }
 
 static size_t val_size(const uint8_t *e, const uint8_t *v) {
@@ -168,12 +61,6 @@ static size_t entry_size(uint8_t *e) {
     return (size_t)(v - e) + val_size(e, v);
 }
 
-static int64_t entry_exp(const uint8_t *e) {
-    int64_t t;
-    memcpy(&t, e + 4, 8);
-    return t;
-}
-
 static uint32_t entry_clock(const uint8_t *e) {
     return (uint32_t)e[1] | ((uint32_t)e[2] << 8) | ((uint32_t)e[3] << 16);
 }
@@ -182,12 +69,6 @@ static void entry_set_clock(uint8_t *e, uint32_t c) {
     e[1] = (uint8_t)c;
     e[2] = (uint8_t)(c >> 8);
     e[3] = (uint8_t)(c >> 16);
-}
-
-static void *entry_ptr(uint8_t *e) {
-    void *p;
-    memcpy(&p, entry_val(e), sizeof(p));
-    return p;
 }
 
 /* Build an entry. val is the already-encoded value section. */
@@ -269,11 +150,8 @@ static unsigned lfu_decayed(const dice_keyspace_t *ks, uint32_t c) {
     return elapsed > counter ? 0 : counter - elapsed;
 }
 
-static void entry_touch(dice_keyspace_t *ks, uint8_t *e) {
-    if (!ks->lfu) {
-        entry_set_clock(e, lru_now(ks));
-        return;
-    }
+/* LFU half of dice__ks_lookup's touch (the LRU half is inline there). */
+void dice__ks_touch_lfu(dice_keyspace_t *ks, uint8_t *e) {
     unsigned counter = lfu_decayed(ks, entry_clock(e));
     if (counter < 255) {
         double r = (double)(rng_next(ks) >> 11) / 9007199254740992.0;
@@ -286,24 +164,11 @@ static void entry_touch(dice_keyspace_t *ks, uint8_t *e) {
 
 /* ---- core helpers ----------------------------------------------------- */
 
-static void fire(dice_db_t *db, const char *k, size_t kl, int ev) {
-    dice_keyspace_t *ks = db->ks;
-    if (ev != DICE_KS_EXPIRED)
-        ks->dirty++;
-    else if (ks->on_expired)
-        ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
-    if (ks->hook)
-        ks->hook(ks->hook_ctx, db->index, k, kl, ev);
-}
-
-/* Fire with the key as stored in e. After a change that may have moved or
- * freed the entry, the caller's key pointer may be one this API handed out
- * (from KEYS, SCAN, RANDOMKEY) into the old entry: read the survivor's. */
-static void fire_entry(dice_db_t *db, uint8_t *e, int ev) {
+void dice__ks_fire_entry(dice_db_t *db, uint8_t *e, int ev) {
     const char *k;
     size_t kl;
     entry_getkey(e, &k, &kl);
-    fire(db, k, kl, ev);
+    dice__ks_fire(db, k, kl, ev);
 }
 
 /* Free what an entry's value owns outside the entry (a raw string or an
@@ -313,9 +178,9 @@ static void value_release(dice_keyspace_t *ks, uint8_t hdr, void *ptr) {
     if (enc == ENC_RAW) {
         free(ptr);
     } else if (enc == ENC_OBJ) {
-        type_ops *o = &ks->ops[HDR_TYPE(hdr)];
-        if (o->free_fn)
-            o->free_fn(o->ctx, ptr);
+        const dice__type_slot *t = &ks->types[HDR_TYPE(hdr)];
+        if (t->m.free)
+            t->m.free(t->ctx, ptr);
     }
 }
 
@@ -331,12 +196,6 @@ static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
 
 static void entry_free_cb(void *ctx, void *e) {
     entry_free(ctx, e);
-}
-
-/* Redis: a key is expired once now > its time (at equality it is still
- * there, with PTTL 0). Setting a time <= now deletes at once instead. */
-static int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
-    return (e[0] & HDR_EXP) && entry_exp(e) < ks->now;
 }
 
 /* Unlink an entry from both tables (not freed). */
@@ -356,7 +215,7 @@ static void delete_entry(dice_db_t *db, uint8_t *e, uint64_t h, int ev) {
     entry_getkey(e, &k, &kl);
     if (ev == DICE_KS_EXPIRED)
         db->ks->expired_keys++;
-    fire(db, k, kl, ev);
+    dice__ks_fire(db, k, kl, ev);
     entry_free(db->ks, e);
 }
 
@@ -399,74 +258,20 @@ static int swap_entry(dice_db_t *db, uint64_t *slot, uint8_t *old,
     return 0;
 }
 
-#define LK_TOUCH 1
-#define LK_STATS 2
-
-/* Find a live key; lazily deletes it if expired. */
-static uint8_t *lookup(dice_db_t *db, const char *key, size_t klen,
-                       uint64_t *hout, uint64_t **slotout, int flags) {
-    uint64_t h = dice__dict_hash(&db->main, key, klen);
-    uint64_t *slot = dice__dict_find_slot(&db->main, key, klen, h);
-    uint8_t *e = slot ? dice__dict_slot_entry(*slot) : NULL;
-    if (e && is_expired(db->ks, e)) {
-        delete_entry(db, e, h, DICE_KS_EXPIRED);
-        e = NULL;
-        slot = NULL;
-    }
-    if (flags & LK_STATS) {
-        if (e)
-            db->ks->hits++;
-        else
-            db->ks->misses++;
-    }
-    if (e && (flags & LK_TOUCH))
-        entry_touch(db->ks, e);
-    if (hout)
-        *hout = h;
-    if (slotout)
-        *slotout = slot;
-    return e;
+void dice__ks_expire_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
+    delete_entry(db, e, h, DICE_KS_EXPIRED);
 }
 
-/* Value section for a string value. buf must hold 10 + EMB_MAX bytes. */
-static size_t encode_str(uint8_t *buf, const char *v, size_t vlen,
-                         unsigned flags, unsigned *enc, rawstr **raw) {
-    long long iv;
-    *raw = NULL;
-    if (!(flags & DICE_SET_NOINT) && vlen <= 20 && dice__str2ll(v, vlen, &iv)) {
-        *enc = ENC_INT;
-        memcpy(buf, &iv, 8);
-        return 8;
-    }
-    if (vlen <= EMB_MAX) {
-        *enc = ENC_EMB;
-        size_t n = varint_put(buf, vlen);
-        memcpy(buf + n, v, vlen);
-        return n + vlen;
-    }
-    rawstr *r = malloc(sizeof(rawstr) + vlen);
-    if (!r)
-        return 0;
-    r->len = r->cap = vlen;
-    memcpy(r->data, v, vlen);
-    *enc = ENC_RAW;
-    *raw = r;
-    memcpy(buf, &r, sizeof(r));
-    return 8;
-}
-
-/* Store a pre-encoded value. On failure the caller still owns what the
- * value section points to. */
-/* Store a value at key; *stored (if not NULL) receives the entry holding
- * it, or NULL when nothing was kept. */
-static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
-                    const void *val, size_t vsz, unsigned flags, int64_t exp_at,
-                    int ev, uint8_t **stored) {
+/* See lib/keyspace/db_internal.h. */
+int dice__ks_store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
+                   const void *val, size_t vsz, unsigned flags, int64_t exp_at,
+                   uint8_t **stored) {
     dice_keyspace_t *ks = db->ks;
+    int ev = HDR_ENC(hdr) == ENC_OBJ ? DICE_KS_OBJ_SET : DICE_KS_SET;
     if (stored)
         *stored = NULL;
     uint64_t h, *slot;
-    uint8_t *old = lookup(db, key, klen, &h, &slot, 0);
+    uint8_t *old = dice__ks_lookup(db, key, klen, &h, &slot, 0);
     if ((flags & DICE_SET_NX) && old)
         return DICE_EEXIST;
     if ((flags & DICE_SET_XX) && !old)
@@ -503,9 +308,9 @@ static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
             memcpy(old + 4, &exp, 8);
         memmove(old + need - vsz, val, vsz);
         value_release(ks, ohdr, optr);
-        fire(db, key, klen, ev); /* the key bytes stayed in place */
+        dice__ks_fire(db, key, klen, ev); /* the key bytes stayed in place */
         if (flags & DICE_SET_EXPIRE)
-            fire(db, key, klen, DICE_KS_EXPIRE);
+            dice__ks_fire(db, key, klen, DICE_KS_EXPIRE);
         if (stored)
             *stored = old;
         return 0;
@@ -524,18 +329,12 @@ static int store_ex(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
     const char *k;
     size_t kl;
     entry_getkey(e, &k, &kl);
-    fire(db, k, kl, ev);
+    dice__ks_fire(db, k, kl, ev);
     if (flags & DICE_SET_EXPIRE)
-        fire(db, k, kl, DICE_KS_EXPIRE);
+        dice__ks_fire(db, k, kl, DICE_KS_EXPIRE);
     if (stored)
         *stored = e;
     return rc;
-}
-
-static int store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
-                 const void *val, size_t vsz, unsigned flags, int64_t exp_at,
-                 int ev) {
-    return store_ex(db, key, klen, hdr, val, vsz, flags, exp_at, ev, NULL);
 }
 
 /* ---- keyspace --------------------------------------------------------- */
@@ -614,13 +413,43 @@ void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
     ks->hook_ctx = ctx;
 }
 
+/* The registry of type methods. Tables are copied by the size their version
+ * had, so a caller built against an older header (a shorter struct) is never
+ * read past its end. */
+static size_t methods_size(unsigned version) {
+    switch (version) {
+    case 1: return sizeof(dice_type_methods); /* every member is version 1 */
+    default: return 0;
+    }
+}
+
+int dice_keyspace_register_type(dice_keyspace_t *ks, int type,
+                                const dice_type_methods *methods, void *ctx) {
+    if (!ks || !methods || type <= DICE_TYPE_STRING || type >= DICE_TYPE_COUNT)
+        return DICE_EINVAL;
+    size_t n = methods_size(methods->version);
+    if (n == 0)
+        return DICE_EINVAL;
+    dice__type_slot *t = &ks->types[type];
+    memset(&t->m, 0, sizeof(t->m));
+    memcpy(&t->m, methods, n);
+    t->ctx = ctx;
+    return 0;
+}
+
+/* The positional registration that came before dice_type_methods: a thin
+ * shim that fills in a version 1 table. It stays because removing it would
+ * break the ABI (tests/abi/libdice.abi). */
 int dice_keyspace_set_type_ops(dice_keyspace_t *ks, int type,
                                dice_obj_free_fn free_fn, dice_obj_dup_fn dup_fn,
                                dice_obj_encoding_fn encoding_fn, void *ctx) {
-    if (type <= DICE_TYPE_STRING || type >= DICE_TYPE_COUNT)
-        return DICE_EINVAL;
-    ks->ops[type] = (type_ops){free_fn, dup_fn, encoding_fn, ctx};
-    return 0;
+    dice_type_methods m;
+    memset(&m, 0, sizeof(m));
+    m.version = 1;
+    m.free = free_fn;
+    m.copy = dup_fn;
+    m.encoding = encoding_fn;
+    return dice_keyspace_register_type(ks, type, &m, ctx);
 }
 
 void dice_keyspace_set_lfu(dice_keyspace_t *ks, int on) {
@@ -719,7 +548,7 @@ size_t dice_db_flush(dice_db_t *db) {
     dice__dict_clear(&db->main, entry_free_cb, db->ks);
     db->avg_ttl = 0;
     if (n)
-        fire(db, NULL, 0, DICE_KS_FLUSHDB);
+        dice__ks_fire(db, NULL, 0, DICE_KS_FLUSHDB);
     return n;
 }
 
@@ -744,8 +573,8 @@ int dice_keyspace_swapdb(dice_keyspace_t *ks, int a, int b) {
     y->main = tm;
     y->exp = te;
     y->avg_ttl = ta;
-    fire(x, NULL, 0, DICE_KS_SWAPDB);
-    fire(y, NULL, 0, DICE_KS_SWAPDB);
+    dice__ks_fire(x, NULL, 0, DICE_KS_SWAPDB);
+    dice__ks_fire(y, NULL, 0, DICE_KS_SWAPDB);
     return 0;
 }
 
@@ -775,97 +604,10 @@ int64_t dice_db_avg_ttl(const dice_db_t *db) {
     return db->avg_ttl;
 }
 
-/* ---- strings ---------------------------------------------------------- */
-
-int dice_db_parse_ll(const char *s, size_t len, long long *out) {
-    return dice__str2ll(s, len, out);
-}
-
-static size_t ll_format(char *buf, long long v) {
-    size_t n = dice__fmt_ll(buf, v);
-    buf[n] = '\0'; /* DICE_DB_NUMBUF leaves room */
-    return n;
-}
-
-/* String value of an entry; int values are formatted into numbuf. */
-static void entry_str(uint8_t *e, char *numbuf, const char **p, size_t *n) {
-    uint8_t *v = entry_val(e);
-    switch (HDR_ENC(e[0])) {
-    case ENC_EMB: {
-        size_t h = varint_get(v, n);
-        *p = (const char *)v + h;
-        break;
-    }
-    case ENC_INT: {
-        long long iv;
-        memcpy(&iv, v, 8);
-        *n = ll_format(numbuf, iv);
-        *p = numbuf;
-        break;
-    }
-    default: {
-        rawstr *r;
-        memcpy(&r, v, sizeof(r));
-        *p = r->data;
-        *n = r->len;
-        break;
-    }
-    }
-}
-
-static int is_string(const uint8_t *e) {
-    return HDR_ENC(e[0]) != ENC_OBJ;
-}
-
-int dice_db_get(dice_db_t *db, const char *key, size_t klen, char *numbuf,
-                const char **val, size_t *vlen) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
-    if (!e)
-        return DICE_ENOENT;
-    if (!is_string(e))
-        return DICE_EWRONGTYPE;
-    entry_str(e, numbuf, val, vlen);
-    return 0;
-}
-
-static int set_str(dice_db_t *db, const char *key, size_t klen, const char *val,
-                   size_t vlen, unsigned flags, int64_t expire_at_ms,
-                   uint8_t **stored) {
-    uint8_t buf[16 + EMB_MAX];
-    unsigned enc;
-    rawstr *raw;
-    size_t vsz = encode_str(buf, val, vlen, flags, &enc, &raw);
-    if (vsz == 0)
-        return DICE_ENOMEM;
-    int rc = store_ex(db, key, klen, (uint8_t)(enc | (DICE_TYPE_STRING << 2)),
-                      buf, vsz, flags, expire_at_ms, DICE_KS_SET, stored);
-    if (rc == 1) {
-        rc = 0; /* stored already expired: nothing kept */
-        free(raw);
-    } else if (rc < 0) {
-        free(raw);
-    }
-    return rc;
-}
-
-int dice_db_set(dice_db_t *db, const char *key, size_t klen, const char *val,
-                size_t vlen, unsigned flags, int64_t expire_at_ms) {
-    return set_str(db, key, klen, val, vlen, flags, expire_at_ms, NULL);
-}
-
-int dice_db_set_int(dice_db_t *db, const char *key, size_t klen, long long v,
-                    unsigned flags, int64_t expire_at_ms) {
-    int rc =
-        store(db, key, klen, ENC_INT, &v, 8, flags, expire_at_ms, DICE_KS_SET);
-    return rc == 1 ? 0 : rc;
-}
-
-/* Replace e (found at slot) by a copy with a new value section, keeping
- * the key, TTL and clock. Frees e (and its old value storage if
- * free_old). */
-static uint8_t *entry_revalue(dice_db_t *db, uint64_t *slot, uint8_t *e,
-                              uint8_t hdr, const void *val, size_t vsz,
-                              int free_old) {
+/* See lib/keyspace/db_internal.h. */
+uint8_t *dice__ks_revalue(dice_db_t *db, uint64_t *slot, uint8_t *e,
+                          uint8_t hdr, const void *val, size_t vsz,
+                          int free_old) {
     const char *k;
     size_t kl;
     entry_getkey(e, &k, &kl);
@@ -885,258 +627,26 @@ static uint8_t *entry_revalue(dice_db_t *db, uint64_t *slot, uint8_t *e,
     return ne;
 }
 
-int dice_db_incrby(dice_db_t *db, const char *key, size_t klen, long long delta,
-                   long long *out) {
-    uint64_t h, *slot;
-    uint8_t *e = lookup(db, key, klen, &h, &slot, LK_TOUCH);
-    long long cur = 0;
-    if (e) {
-        if (!is_string(e))
-            return DICE_EWRONGTYPE;
-        if (HDR_ENC(e[0]) == ENC_INT) {
-            memcpy(&cur, entry_val(e), 8);
-        } else {
-            const char *p;
-            size_t n;
-            entry_str(e, NULL, &p, &n);
-            if (!dice__str2ll(p, n, &cur))
-                return DICE_EINVAL;
-        }
-    }
-    if ((delta < 0 && cur < LLONG_MIN - delta) ||
-        (delta > 0 && cur > LLONG_MAX - delta))
-        return DICE_ERANGE;
-    long long nv = cur + delta;
-    if (!e) {
-        int rc = dice_db_set_int(db, key, klen, nv, 0, 0);
-        if (rc < 0)
-            return rc;
-    } else if (HDR_ENC(e[0]) == ENC_INT) {
-        memcpy(entry_val(e), &nv, 8); /* same size: update in place */
-        fire_entry(db, e, DICE_KS_SET);
-    } else {
-        uint8_t *ne = entry_revalue(db, slot, e, ENC_INT, &nv, 8, 1);
-        if (!ne)
-            return DICE_ENOMEM;
-        fire_entry(db, ne, DICE_KS_SET);
-    }
-    *out = nv;
-    return 0;
-}
-
-/* Redis's string2ld. */
-static int parse_ld(const char *s, size_t n, long double *out) {
-    char buf[DICE_DB_FLOATMAX + 1];
-    char *end;
-    if (n == 0 || n >= sizeof(buf) - 1)
-        return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    errno = 0;
-    long double v = strtold(buf, &end);
-    /* All n bytes must be the number: an embedded NUL ends strtold early,
-     * and Redis refuses such input. */
-    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
-        (errno == ERANGE &&
-         (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
-        isnan(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
-                        const char *incr, size_t ilen, const char **val,
-                        size_t *vlen) {
-    uint64_t h, *slot;
-    uint8_t *e = lookup(db, key, klen, &h, &slot, LK_TOUCH);
-    long double cur = 0, inc;
-    if (e) {
-        if (!is_string(e))
-            return DICE_EWRONGTYPE;
-        char nb[DICE_DB_NUMBUF];
-        const char *p;
-        size_t n;
-        entry_str(e, nb, &p, &n);
-        if (!parse_ld(p, n, &cur))
-            return DICE_EINVAL;
-    }
-    if (!parse_ld(incr, ilen, &inc))
-        return DICE_EINVAL;
-    long double v = cur + inc;
-    if (isnan(v) || isinf(v))
-        return DICE_ERANGE;
-    char buf[DICE_FMT_LDOUBLE_MAX];
-    size_t l = dice__fmt_long_double_human(buf, v);
-    if (l == 0)
-        return DICE_ERANGE;
-    unsigned flags = DICE_SET_NOINT | DICE_SET_KEEPTTL;
-    uint8_t *ne;
-    int rc = set_str(db, key, klen, buf, l, flags, 0, &ne);
-    if (rc < 0)
-        return rc;
-    if (!ne)
-        return DICE_ENOENT;
-    if (val)
-        entry_str(ne, NULL, val, vlen); /* NOINT: never int-encoded */
-    return 0;
-}
-
-/* Make e's value a RAW string with room for at least need bytes; returns
- * the (possibly new) entry and its rawstr, or NULL on OOM. */
-static uint8_t *make_raw(dice_db_t *db, uint64_t *slot, uint8_t *e, size_t need,
-                         rawstr **out) {
-    if (HDR_ENC(e[0]) == ENC_RAW) {
-        rawstr *r = entry_ptr(e);
-        if (r->cap < need) {
-            size_t cap = need < (1u << 20) ? need * 2 : need + (1u << 20);
-            rawstr *nr = realloc(r, sizeof(rawstr) + cap);
-            if (!nr)
-                return NULL;
-            nr->cap = cap;
-            r = nr;
-            memcpy(entry_val(e), &r, sizeof(r));
-        }
-        *out = r;
-        return e;
-    }
-    char nb[DICE_DB_NUMBUF];
-    const char *p;
-    size_t n;
-    entry_str(e, nb, &p, &n);
-    size_t cap = need < n ? n : need;
-    cap = cap < (1u << 20) ? cap * 2 : cap + (1u << 20);
-    rawstr *r = malloc(sizeof(rawstr) + cap);
-    if (!r)
-        return NULL;
-    r->len = n;
-    r->cap = cap;
-    memcpy(r->data, p, n);
-    uint8_t *ne =
-        entry_revalue(db, slot, e, (uint8_t)(ENC_RAW | (DICE_TYPE_STRING << 2)),
-                      &r, sizeof(r), 1);
-    if (!ne) {
-        free(r);
-        return NULL;
-    }
-    *out = r;
-    return ne;
-}
-
-int dice_db_append(dice_db_t *db, const char *key, size_t klen,
-                   const char *data, size_t len, size_t *newlen) {
-    uint64_t h, *slot;
-    uint8_t *e = lookup(db, key, klen, &h, &slot, LK_TOUCH);
-    if (!e) {
-        if (len > STR_MAX)
-            return DICE_ERANGE;
-        int rc = dice_db_set(db, key, klen, data, len, 0, 0);
-        if (rc < 0)
-            return rc;
-        *newlen = len;
-        return 0;
-    }
-    if (!is_string(e))
-        return DICE_EWRONGTYPE;
-    char nb[DICE_DB_NUMBUF];
-    const char *p;
-    size_t n;
-    entry_str(e, nb, &p, &n);
-    if (n + len > STR_MAX)
-        return DICE_ERANGE;
-    /* data may be this very value (from dice_db_get): make_raw may move
-     * it, to the same offset in the new storage. */
-    int inside = len > 0 && data >= p && data < p + n;
-    size_t off = inside ? (size_t)(data - p) : 0;
-    rawstr *r;
-    uint8_t *ne = make_raw(db, slot, e, n + len, &r);
-    if (!ne)
-        return DICE_ENOMEM;
-    memmove(r->data + r->len, inside ? r->data + off : data, len);
-    r->len += len;
-    *newlen = r->len;
-    fire_entry(db, ne, DICE_KS_SET);
-    return 0;
-}
-
-int dice_db_setrange(dice_db_t *db, const char *key, size_t klen, size_t offset,
-                     const char *data, size_t len, size_t *newlen) {
-    uint64_t h, *slot;
-    uint8_t *e = lookup(db, key, klen, &h, &slot, LK_TOUCH);
-    size_t cur = 0;
-    const char *p = NULL;
-    if (e) {
-        if (!is_string(e))
-            return DICE_EWRONGTYPE;
-        char nb[DICE_DB_NUMBUF];
-        entry_str(e, nb, &p, &cur);
-    }
-    if (len == 0) {
-        *newlen = cur;
-        return 0;
-    }
-    if (offset > STR_MAX || len > STR_MAX - offset)
-        return DICE_ERANGE;
-    size_t end = offset + len;
-    if (!e) {
-        rawstr *r = malloc(sizeof(rawstr) + end);
-        if (!r)
-            return DICE_ENOMEM;
-        r->len = r->cap = end;
-        memset(r->data, 0, offset);
-        memcpy(r->data + offset, data, len);
-        int rc =
-            store(db, key, klen, (uint8_t)(ENC_RAW | (DICE_TYPE_STRING << 2)),
-                  &r, sizeof(r), 0, 0, DICE_KS_SET);
-        if (rc < 0) {
-            free(r);
-            return rc;
-        }
-        *newlen = end;
-        return 0;
-    }
-    /* As in append: data may point into this value, which may move. */
-    int inside = p && data >= p && data < p + cur;
-    size_t off = inside ? (size_t)(data - p) : 0;
-    rawstr *r;
-    uint8_t *ne = make_raw(db, slot, e, end > cur ? end : cur, &r);
-    if (!ne)
-        return DICE_ENOMEM;
-    const char *src = inside ? r->data + off : data;
-    if (end > r->len) {
-        /* Grow first, copying from the old bytes before they are padded. */
-        size_t oldlen = r->len;
-        r->len = end;
-        memmove(r->data + offset, src, len);
-        if (offset > oldlen)
-            memset(r->data + oldlen, 0, offset - oldlen);
-    } else {
-        memmove(r->data + offset, src, len);
-    }
-    *newlen = r->len;
-    fire_entry(db, ne, DICE_KS_SET);
-    return 0;
-}
-
 /* ---- objects ---------------------------------------------------------- */
 
 int dice_db_set_object(dice_db_t *db, const char *key, size_t klen, int type,
                        void *obj, unsigned flags, int64_t expire_at_ms) {
     if (type <= DICE_TYPE_STRING || type >= DICE_TYPE_COUNT)
         return DICE_EINVAL;
-    int rc = store(db, key, klen, (uint8_t)(ENC_OBJ | (type << 2)), &obj,
-                   sizeof(obj), flags, expire_at_ms, DICE_KS_OBJ_SET);
+    int rc = dice__ks_store(db, key, klen, DICE__HDR(ENC_OBJ, type), &obj,
+                            sizeof(obj), flags, expire_at_ms, NULL);
     if (rc != 0) {
-        type_ops *o = &db->ks->ops[type];
-        if (o->free_fn)
-            o->free_fn(o->ctx, obj);
+        const dice__type_slot *t = &db->ks->types[type];
+        if (t->m.free)
+            t->m.free(t->ctx, obj);
     }
     return rc == 1 ? 0 : rc;
 }
 
 int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
                        void **obj) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
+    uint8_t *e =
+        dice__ks_lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
     if (!e)
         return DICE_ENOENT;
     if (HDR_ENC(e[0]) != ENC_OBJ || (int)HDR_TYPE(e[0]) != type)
@@ -1146,23 +656,23 @@ int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
 }
 
 void dice_db_signal_modify(dice_db_t *db, const char *key, size_t klen) {
-    fire(db, key, klen, DICE_KS_MODIFY);
+    dice__ks_fire(db, key, klen, DICE_KS_MODIFY);
 }
 
 /* ---- generic ---------------------------------------------------------- */
 
 int dice_db_type(dice_db_t *db, const char *key, size_t klen) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
     return e ? (int)HDR_TYPE(e[0]) : DICE_ENOENT;
 }
 
 int dice_db_exists(dice_db_t *db, const char *key, size_t klen) {
-    return lookup(db, key, klen, NULL, NULL, 0) != NULL;
+    return dice__ks_lookup(db, key, klen, NULL, NULL, 0) != NULL;
 }
 
 int dice_db_delete(dice_db_t *db, const char *key, size_t klen) {
     uint64_t h;
-    uint8_t *e = lookup(db, key, klen, &h, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, &h, NULL, 0);
     if (!e)
         return 0;
     delete_entry(db, e, h, DICE_KS_DEL);
@@ -1170,7 +680,7 @@ int dice_db_delete(dice_db_t *db, const char *key, size_t klen) {
 }
 
 int dice_db_touch(dice_db_t *db, const char *key, size_t klen) {
-    return lookup(db, key, klen, NULL, NULL, LK_TOUCH) != NULL;
+    return dice__ks_lookup(db, key, klen, NULL, NULL, LK_TOUCH) != NULL;
 }
 
 /* Copy of e under another key (value section copied bit for bit). */
@@ -1186,12 +696,12 @@ static uint8_t *entry_rekey(dice_keyspace_t *ks, uint8_t *e, const char *key,
 int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
                    size_t dlen, int nx) {
     uint64_t hs, hd;
-    uint8_t *e = lookup(db, src, slen, &hs, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, src, slen, &hs, NULL, 0);
     if (!e)
         return DICE_ENOENT;
     if (slen == dlen && memcmp(src, dst, slen) == 0)
         return nx ? DICE_EEXIST : 0;
-    uint8_t *d = lookup(db, dst, dlen, &hd, NULL, 0);
+    uint8_t *d = dice__ks_lookup(db, dst, dlen, &hd, NULL, 0);
     if (d && nx)
         return DICE_EEXIST;
     uint8_t *ne = entry_rekey(db->ks, e, dst, dlen, 1);
@@ -1208,9 +718,9 @@ int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
         link_entry(db, e, hs);
         return DICE_ENOMEM;
     }
-    fire(db, src, slen, DICE_KS_RENAME_FROM);
-    fire_entry(db, ne, DICE_KS_RENAME_TO); /* dst may have been in d */
-    entry_dealloc(db->ks, e);              /* value storage now belongs to ne */
+    dice__ks_fire(db, src, slen, DICE_KS_RENAME_FROM);
+    dice__ks_fire_entry(db, ne, DICE_KS_RENAME_TO); /* dst may have been in d */
+    entry_dealloc(db->ks, e); /* value storage now belongs to ne */
     return 0;
 }
 
@@ -1220,10 +730,10 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
     uint64_t hd;
     if (sdb == ddb && slen == dlen && memcmp(src, dst, slen) == 0)
         return DICE_EINVAL;
-    uint8_t *e = lookup(sdb, src, slen, NULL, NULL, 0);
+    uint8_t *e = dice__ks_lookup(sdb, src, slen, NULL, NULL, 0);
     if (!e)
         return DICE_ENOENT;
-    uint8_t *d = lookup(ddb, dst, dlen, &hd, NULL, 0);
+    uint8_t *d = dice__ks_lookup(ddb, dst, dlen, &hd, NULL, 0);
     if (d && !replace)
         return DICE_EEXIST;
     uint8_t *ne = entry_rekey(ks, e, dst, dlen, 0);
@@ -1241,12 +751,12 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
         memcpy(c->data, r->data, r->len);
         memcpy(entry_val(ne), &c, sizeof(c));
     } else if (enc == ENC_OBJ) {
-        type_ops *o = &ks->ops[HDR_TYPE(e[0])];
-        if (!o->dup_fn) {
+        const dice__type_slot *t = &ks->types[HDR_TYPE(e[0])];
+        if (!t->m.copy) {
             entry_dealloc(ks, ne);
             return DICE_EINVAL;
         }
-        void *c = o->dup_fn(o->ctx, entry_ptr(e));
+        void *c = t->m.copy(t->ctx, entry_ptr(e));
         if (!c) {
             entry_dealloc(ks, ne);
             return DICE_ENOMEM;
@@ -1261,7 +771,7 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
         entry_free(ks, ne);
         return DICE_ENOMEM;
     }
-    fire_entry(ddb, ne, DICE_KS_COPY_TO); /* dst may have been in d */
+    dice__ks_fire_entry(ddb, ne, DICE_KS_COPY_TO); /* dst may have been in d */
     return 0;
 }
 
@@ -1269,18 +779,18 @@ int dice_db_move(dice_db_t *db, const char *key, size_t klen, dice_db_t *dst) {
     uint64_t hs, hd;
     if (db == dst)
         return DICE_EINVAL;
-    uint8_t *e = lookup(db, key, klen, &hs, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, &hs, NULL, 0);
     if (!e)
         return DICE_ENOENT;
-    if (lookup(dst, key, klen, &hd, NULL, 0))
+    if (dice__ks_lookup(dst, key, klen, &hd, NULL, 0))
         return DICE_EEXIST;
     unlink_entry(db, e, hs);
     if (link_entry(dst, e, hd) < 0) {
         link_entry(db, e, hs);
         return DICE_ENOMEM;
     }
-    fire(db, key, klen, DICE_KS_MOVE_FROM);
-    fire(dst, key, klen, DICE_KS_MOVE_TO);
+    dice__ks_fire(db, key, klen, DICE_KS_MOVE_FROM);
+    dice__ks_fire(dst, key, klen, DICE_KS_MOVE_TO);
     return 0;
 }
 
@@ -1393,7 +903,7 @@ static uint8_t *entry_set_exp_flag(dice_db_t *db, uint64_t *slot, uint8_t *e,
 int dice_db_set_expire(dice_db_t *db, const char *key, size_t klen,
                        int64_t at_ms, unsigned cond) {
     uint64_t h, *slot;
-    uint8_t *e = lookup(db, key, klen, &h, &slot, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, &h, &slot, 0);
     if (!e)
         return DICE_ENOENT;
     int has = (e[0] & HDR_EXP) != 0;
@@ -1414,13 +924,13 @@ int dice_db_set_expire(dice_db_t *db, const char *key, size_t klen,
         memcpy(e + 4, &at_ms, 8);
     else if (!(e = entry_set_exp_flag(db, slot, e, 1, at_ms)))
         return DICE_ENOMEM;
-    fire_entry(db, e, DICE_KS_EXPIRE);
+    dice__ks_fire_entry(db, e, DICE_KS_EXPIRE);
     return 1;
 }
 
 int dice_db_get_expire(dice_db_t *db, const char *key, size_t klen,
                        int64_t *at_ms) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
     if (!e)
         return DICE_ENOENT;
     *at_ms = (e[0] & HDR_EXP) ? entry_exp(e) : -1;
@@ -1429,39 +939,44 @@ int dice_db_get_expire(dice_db_t *db, const char *key, size_t klen,
 
 int dice_db_persist(dice_db_t *db, const char *key, size_t klen) {
     uint64_t *slot;
-    uint8_t *e = lookup(db, key, klen, NULL, &slot, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, &slot, 0);
     if (!e || !(e[0] & HDR_EXP))
         return 0;
     if (!(e = entry_set_exp_flag(db, slot, e, 0, 0)))
         return DICE_ENOMEM;
-    fire_entry(db, e, DICE_KS_PERSIST);
+    dice__ks_fire_entry(db, e, DICE_KS_PERSIST);
     return 1;
+}
+
+/* ---- walking ---------------------------------------------------------- */
+
+typedef struct live_ctx {
+    dice_db_t *db;
+    int (*fn)(void *ctx, uint8_t *e);
+    void *ctx;
+    int rc;
+} live_ctx;
+
+static int live_visit(void *c, void *ev) {
+    live_ctx *v = c;
+    uint8_t *e = ev;
+    if (is_expired(v->db->ks, e))
+        return 0;
+    return v->rc = v->fn(v->ctx, e);
+}
+
+int dice__db_foreach_live(dice_db_t *db, int (*fn)(void *ctx, uint8_t *e),
+                          void *ctx) {
+    live_ctx v = {db, fn, ctx, 0};
+    dice__dict_foreach(&db->main, live_visit, &v);
+    return v.rc;
 }
 
 /* ---- OBJECT ----------------------------------------------------------- */
 
-int dice_db_object_encoding(dice_db_t *db, const char *key, size_t klen,
-                            const char **enc) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, 0);
-    if (!e)
-        return DICE_ENOENT;
-    switch (HDR_ENC(e[0])) {
-    case ENC_EMB: *enc = "embstr"; break;
-    case ENC_INT: *enc = "int"; break;
-    case ENC_RAW: *enc = "raw"; break;
-    default: {
-        type_ops *o = &db->ks->ops[HDR_TYPE(e[0])];
-        *enc =
-            o->encoding_fn ? o->encoding_fn(o->ctx, entry_ptr(e)) : "unknown";
-        break;
-    }
-    }
-    return 0;
-}
-
 int dice_db_object_idletime(dice_db_t *db, const char *key, size_t klen,
                             int64_t *secs) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
     if (!e)
         return DICE_ENOENT;
     *secs = (int64_t)((lru_now(db->ks) - entry_clock(e)) & 0xffffff);
@@ -1470,7 +985,7 @@ int dice_db_object_idletime(dice_db_t *db, const char *key, size_t klen,
 
 int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
                         int *freq) {
-    uint8_t *e = lookup(db, key, klen, NULL, NULL, 0);
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
     if (!e)
         return DICE_ENOENT;
     *freq = (int)lfu_decayed(db->ks, entry_clock(e));

@@ -1,0 +1,249 @@
+/* The keyspace core's internal interface (lib/keyspace/db.c) for the layers
+ * above it: the entry layout, the lookup and the write path that a data
+ * type (lib/types/) builds its values on.
+ *
+ * Every key is ONE entry, referenced from one 8-byte table slot:
+ *
+ *   byte 0     header: bits 0-1 storage (EMB, INT, RAW, OBJ), bits 2-4 type,
+ *              bit 5 "has expire", bits 6-7 allocation class (entry pool)
+ *   bytes 1-3  24-bit access clock: LRU seconds, or LFU minutes(16)+count(8)
+ *   [8 bytes]  expire time, unix ms, only when bit 5 is set
+ *   varint     key length, then the key bytes
+ *   value      EMB: varint length + bytes, inline
+ *              INT: 8-byte long long, inline
+ *              RAW: 8-byte pointer to a rawstr (heap bytes with a capacity)
+ *              OBJ: 8-byte pointer to an object owned through its type's
+ *                   methods (dice_keyspace_register_type)
+ *
+ * The four storage forms are the keyspace's: it sizes, moves, frees and
+ * copies each of them without knowing what the bytes mean. Which form a
+ * value takes and what it means is the type's business (lib/types/string.c
+ * chooses EMB, INT or RAW for a string). */
+#ifndef DICE_KEYSPACE_DB_INTERNAL_H
+#define DICE_KEYSPACE_DB_INTERNAL_H
+
+#include "dice/db.h"
+#include "keyspace/keyspace_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
+#define HDR_ENC(h) ((h)&3u)
+#define HDR_TYPE(h) (((h) >> 2) & 7u)
+#define HDR_EXP 0x20u
+/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0
+ * for a plain malloc'd entry. Every rewrite of a header keeps them. */
+#define HDR_CLS_SHIFT 6
+#define HDR_CLS_MASK 0xc0u
+#define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)
+/* Header byte of a value: storage form and type (expire and class bits are
+ * filled in by the keyspace). */
+#define DICE__HDR(enc, type) ((uint8_t)((enc) | ((unsigned)(type) << 2)))
+
+/* Heap bytes of a RAW value; freed with free(), copied by len. */
+typedef struct rawstr {
+    size_t len, cap;
+    char data[];
+} rawstr;
+
+struct dice_db {
+    dice_keyspace_t *ks;
+    int index;
+    dict main; /* every key */
+    dict exp;  /* keys with a TTL (same entries) */
+    int64_t avg_ttl;
+};
+
+/* A registered type: the caller's methods copied up to the version it was
+ * built with, the rest zeroed. */
+typedef struct dice__type_slot {
+    dice_type_methods m;
+    void *ctx;
+} dice__type_slot;
+
+struct dice_keyspace {
+    int ndbs;
+    dice_db_t *dbs;
+    int64_t now;
+    dice_ks_hook_fn hook;
+    void *hook_ctx;
+    dice__type_slot types[DICE_TYPE_COUNT];
+    int lfu;
+    int expire_db; /* next db for the active expiry cycle */
+    uint64_t rng;
+    uint64_t expired_keys, hits, misses;
+    dice_pool_t pool; /* small entries */
+    /* Changes made by writes (not by expiry), Redis's server.dirty: the
+     * dispatcher compares it around a command to know whether the command
+     * wrote anything and so has an effect to propagate. */
+    uint64_t dirty;
+    /* The server's view of expiry deletions (which it propagates as DEL),
+     * independent of the host's hook. */
+    dice__ks_expired_fn on_expired;
+    void *on_expired_ctx;
+};
+
+/* ---- entry layout ----------------------------------------------------- */
+
+static inline size_t varint_get(const uint8_t *p, size_t *v) {
+    size_t r = 0, n = 0;
+    unsigned shift = 0;
+    for (;;) {
+        uint8_t b = p[n++];
+        r |= (size_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+        shift += 7;
+    }
+    *v = r;
+    return n;
+}
+
+static inline size_t varint_put(uint8_t *p, size_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static inline size_t key_off(const uint8_t *e) {
+    return (e[0] & HDR_EXP) ? 12 : 4;
+}
+
+static inline void entry_getkey(const void *ev, const char **k, size_t *kl) {
+    const uint8_t *e = ev;
+    const uint8_t *p = e + key_off(e);
+    p += varint_get(p, kl);
+    *k = (const char *)p;
+}
+
+/* Pointer to the value section. */
+static inline uint8_t *entry_val(uint8_t *e) {
+    size_t kl;
+    uint8_t *p = e + key_off(e);
+    p += varint_get(p, &kl);
+    return p + kl;
+}
+
+static inline int64_t entry_exp(const uint8_t *e) {
+    int64_t t;
+    memcpy(&t, e + 4, 8);
+    return t;
+}
+
+/* The pointer stored by a RAW or OBJ value. */
+static inline void *entry_ptr(uint8_t *e) {
+    void *p;
+    memcpy(&p, entry_val(e), sizeof(p));
+    return p;
+}
+
+/* Redis: a key is expired once now > its time (at equality it is still
+ * there, with PTTL 0). Setting a time <= now deletes at once instead. */
+static inline int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
+    return (e[0] & HDR_EXP) && entry_exp(e) < ks->now;
+}
+
+static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
+                                 int ev) {
+    dice_keyspace_t *ks = db->ks;
+    if (ev != DICE_KS_EXPIRED)
+        ks->dirty++;
+    else if (ks->on_expired)
+        ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
+    if (ks->hook)
+        ks->hook(ks->hook_ctx, db->index, k, kl, ev);
+}
+
+/* Fire with the key as stored in e (after a change that moved the entry,
+ * the caller's key pointer may point into the old one). */
+void dice__ks_fire_entry(dice_db_t *db, uint8_t *e, int ev);
+
+/* ---- lookup ----------------------------------------------------------- */
+
+#define LK_TOUCH 1 /* update the access clock */
+#define LK_STATS 2 /* count a keyspace hit or miss */
+
+/* Out-of-line halves of dice__ks_lookup: the lazy deletion of an expired
+ * key and the LFU counter update. */
+void dice__ks_expire_entry(dice_db_t *db, uint8_t *e, uint64_t h);
+void dice__ks_touch_lfu(dice_keyspace_t *ks, uint8_t *e);
+
+/* Find a live key; an expired one is deleted (DICE_KS_EXPIRED) and not
+ * found. *hout gets the key's hash and *slotout its table slot (for
+ * dice__ks_revalue); either may be NULL. Inline: GET is one call to it. */
+static inline uint8_t *dice__ks_lookup(dice_db_t *db, const char *key,
+                                       size_t klen, uint64_t *hout,
+                                       uint64_t **slotout, int flags) {
+    uint64_t h = dice__dict_hash(&db->main, key, klen);
+    uint64_t *slot = dice__dict_find_slot(&db->main, key, klen, h);
+    uint8_t *e = slot ? (uint8_t *)dice__dict_slot_entry(*slot) : NULL;
+    dice_keyspace_t *ks = db->ks;
+    if (e && is_expired(ks, e)) {
+        dice__ks_expire_entry(db, e, h);
+        e = NULL;
+        slot = NULL;
+    }
+    if (flags & LK_STATS) {
+        if (e)
+            ks->hits++;
+        else
+            ks->misses++;
+    }
+    if (e && (flags & LK_TOUCH)) {
+        if (!ks->lfu) {
+            uint32_t c = (uint32_t)((ks->now / 1000) & 0xffffff);
+            e[1] = (uint8_t)c;
+            e[2] = (uint8_t)(c >> 8);
+            e[3] = (uint8_t)(c >> 16);
+        } else {
+            dice__ks_touch_lfu(ks, e);
+        }
+    }
+    if (hout)
+        *hout = h;
+    if (slotout)
+        *slotout = slot;
+    return e;
+}
+
+/* ---- write path --------------------------------------------------------- */
+
+/* Store an encoded value section (vsz bytes at val, header hdr from
+ * DICE__HDR) at key, replacing any previous value; flags and expire_at_ms
+ * as dice_db_set. Fires DICE_KS_OBJ_SET for an OBJ value, else DICE_KS_SET
+ * (and then DICE_KS_EXPIRE with DICE_SET_EXPIRE).
+ * Returns 0, 1 when the expire time had passed (nothing kept, an old value
+ * deleted), DICE_EEXIST, DICE_ENOENT or DICE_ENOMEM; except on 0 the caller
+ * still owns what the value section points to. *stored (may be NULL) gets
+ * the entry holding the value, NULL when nothing was kept. */
+int dice__ks_store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
+                   const void *val, size_t vsz, unsigned flags,
+                   int64_t expire_at_ms, uint8_t **stored);
+
+/* Replace e (found at slot by dice__ks_lookup) by an entry with a new value
+ * section, keeping the key, TTL and clock. e is gone afterwards, and with
+ * free_old its old RAW/OBJ storage too. Returns the new entry, or NULL on
+ * DICE_ENOMEM (then nothing changed). No hook fires. */
+uint8_t *dice__ks_revalue(dice_db_t *db, uint64_t *slot, uint8_t *e,
+                          uint8_t hdr, const void *val, size_t vsz,
+                          int free_old);
+
+/* The slot of a type's registered methods (version 0: none registered).
+ * DICE_TYPE_STRING's slot stays empty: the types layer provides the string
+ * methods itself (lib/types/types_internal.h). */
+static inline const dice__type_slot *dice__ks_type(const dice_keyspace_t *ks,
+                                                   unsigned type) {
+    return &ks->types[type & 7u];
+}
+
+/* Visit every live (not expired) entry of db; stops when fn returns
+ * non-zero, which it returns. fn must not modify the keyspace. */
+int dice__db_foreach_live(dice_db_t *db, int (*fn)(void *ctx, uint8_t *e),
+                          void *ctx);
+
+#endif
