@@ -56,4 +56,8 @@ size_t dice_fmt_long_double_human(char *dst, long double v);
  * sets *out, or 0. */
 int dice_resp_str2ll(const char *s, size_t n, long long *out);
 
+/* Bytes fed to r and not consumed by a returned value yet (a partial
+ * value, or values not asked for). */
+size_t dice__reader_buffered(const dice_reader_t *r);
+
 #endif
