@@ -101,10 +101,12 @@ DICE_EXPORT int dice_session_reply(dice_session_t *s, const char **reply,
  * dice_value_free()), otherwise create/free_obj/ctx are used. *value_out
  * (owned by the caller) is the top-level object. The reply bytes are fed to
  * a dice_reader the session keeps, so values come out exactly as a client
- * of the network protocol would read them. Returns 0, DICE_EAGAIN (reply
- * pending), DICE_ENOENT (the command wrote no reply), DICE_ENOMEM (also
- * when the constructor returned NULL) or DICE_EPROTO (a handler wrote
- * malformed bytes with dice_reply_raw()). */
+ * of the network protocol would read them. Should a handler write more
+ * than one value, the first is built and the others are freed. Returns 0,
+ * DICE_EAGAIN (reply pending), DICE_ENOENT (the command wrote no reply),
+ * DICE_ENOMEM (also when the constructor returned NULL) or DICE_EPROTO (a
+ * handler wrote malformed or incomplete bytes, e.g. with dice_reply_raw()
+ * or half an aggregate). */
 DICE_EXPORT int dice_session_value(dice_session_t *s,
                                    dice_reader_create_fn create,
                                    dice_reader_free_fn free_obj, void *ctx,
