@@ -32,7 +32,7 @@ static bool name_eq(const dice_command_t *cmd, const char *s, size_t len) {
     return true;
 }
 
-void dice_cmdtable_init(dice_cmdtable_t *t) {
+void dice__cmdtable_init(dice_cmdtable_t *t) {
     memset(t, 0, sizeof(*t));
 }
 
@@ -54,7 +54,7 @@ static void retire(dice_cmdtable_t *t, dice_command_t *cmd) {
     t->retired = cmd;
 }
 
-void dice_cmdtable_free(dice_cmdtable_t *t) {
+void dice__cmdtable_free(dice_cmdtable_t *t) {
     for (size_t i = 0; i < t->cap; i++)
         command_free(t->slots[i]);
     while (t->retired) {
@@ -75,8 +75,8 @@ static size_t find_slot(const dice_cmdtable_t *t, const char *name,
     return i;
 }
 
-dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
-                                   size_t len) {
+dice_command_t *dice__cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                    size_t len) {
     if (t->cap == 0)
         return NULL;
     return t->slots[find_slot(t, name, len)];
@@ -181,7 +181,7 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
     if (!srv || !parent || !valid_name(name) || arity == 0 || !fn)
         return DICE_EINVAL;
     dice_command_t *p =
-        dice_cmdtable_find(&srv->commands, parent, strlen(parent));
+        dice__cmdtable_find(&srv->commands, parent, strlen(parent));
     if (!p)
         return DICE_ENOENT;
     dice_command_t *cmd = command_new(name, arity, flags, first_key, last_key,
@@ -236,8 +236,8 @@ size_t dice_command_count(dice_server_t *srv) {
     return srv->commands.count;
 }
 
-dice_command_t *dice_command_find_sub(const dice_command_t *parent,
-                                      const char *name, size_t len) {
+dice_command_t *dice__command_find_sub(const dice_command_t *parent,
+                                       const char *name, size_t len) {
     for (size_t i = 0; i < parent->nsubs; i++)
         if (name_eq(parent->subs[i], name, len))
             return parent->subs[i];
@@ -248,19 +248,19 @@ static bool arity_ok(const dice_command_t *cmd, int argc) {
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
-int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
-    return dice_reply_errorf(
+int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
+    return dice__reply_errorf(
         c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
 
-dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
-                                     const char *const *argv,
-                                     const size_t *argvlen) {
+dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
+                                      const char *const *argv,
+                                      const size_t *argvlen) {
     const dice_cmdtable_t *t = &c->srv->commands;
     dice_command_t *cmd = c->cmd_cache;
     if (!cmd || c->cmd_cache_gen != t->gen ||
         !name_eq(cmd, argv[0], argvlen[0])) {
-        cmd = dice_cmdtable_find(t, argv[0], argvlen[0]);
+        cmd = dice__cmdtable_find(t, argv[0], argvlen[0]);
         c->cmd_cache = cmd;
         c->cmd_cache_gen = t->gen;
     }
@@ -282,14 +282,14 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
         }
         args[used] = '\0';
         int nl = argvlen[0] < 128 ? (int)argvlen[0] : 128;
-        dice_reply_errorf(c,
-                          "ERR unknown command '%.*s', with args beginning "
-                          "with: %s",
-                          nl, argv[0], args);
+        dice__reply_errorf(c,
+                           "ERR unknown command '%.*s', with args beginning "
+                           "with: %s",
+                           nl, argv[0], args);
         return NULL;
     }
     if (cmd->nsubs > 0 && argc >= 2) {
-        dice_command_t *sub = dice_command_find_sub(cmd, argv[1], argvlen[1]);
+        dice_command_t *sub = dice__command_find_sub(cmd, argv[1], argvlen[1]);
         if (!sub) {
             char upper[64];
             size_t n = cmd->namelen < sizeof(upper) - 1 ? cmd->namelen
@@ -298,14 +298,14 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
                 upper[i] = (char)toupper((unsigned char)cmd->name[i]);
             upper[n] = '\0';
             int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-            dice_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                              sl, argv[1], upper);
+            dice__reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                               sl, argv[1], upper);
             return NULL;
         }
         cmd = sub;
     }
     if (!arity_ok(cmd, argc) || !cmd->fn) {
-        dice_reply_arity_error(c, cmd);
+        dice__reply_arity_error(c, cmd);
         return NULL;
     }
     /* Redis checks authentication after the command and its arity. A
@@ -313,7 +313,7 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
      * password removed by CONFIG SET frees it. */
     if (!c->authenticated) {
         bool need = c->srv->cfg.requirepass != NULL;
-        dice_client_sync_auth(c);
+        dice__client_sync_auth(c);
         if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
             dice_reply_error(c, "NOAUTH Authentication required.", 31);
             return NULL;
@@ -322,8 +322,8 @@ dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
     return cmd;
 }
 
-int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
-                               int max) {
+int dice__command_key_positions(const dice_command_t *cmd, int argc, int *pos,
+                                int max) {
     if (cmd->first_key <= 0)
         return 0;
     int last = cmd->last_key;
@@ -364,9 +364,9 @@ int dice_command_add_entries(dice_server_t *srv, const char *parent,
 int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
     int rc = 0;
     if ((mask & DICE_BUILTIN_CONNECTION) &&
-        (rc = dice_builtin_connection(srv)) < 0)
+        (rc = dice__builtin_connection(srv)) < 0)
         return rc;
-    if ((mask & DICE_BUILTIN_SERVER) && (rc = dice_builtin_server(srv)) < 0)
+    if ((mask & DICE_BUILTIN_SERVER) && (rc = dice__builtin_server(srv)) < 0)
         return rc;
     if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = dice_builtin_keyspace(srv)) < 0)
         return rc;

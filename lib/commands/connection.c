@@ -14,7 +14,7 @@
 /* ---- Helpers ------------------------------------------------------------ */
 
 static int reply_syntax(dice_client_t *c) {
-    return dice_reply_errstr(c, "ERR syntax error");
+    return dice__reply_errstr(c, "ERR syntax error");
 }
 
 /* Compare a secret without an early exit, so the time taken says nothing
@@ -44,7 +44,7 @@ static bool auth_check(dice_server_t *srv, const char *user, size_t ulen,
 
 static void set_authenticated(dice_client_t *c, bool on) {
     c->authenticated = on;
-    dice_client_sync_auth(c);
+    dice__client_sync_auth(c);
 }
 
 /* Redis accepts only printable ASCII without spaces in client names (and
@@ -74,13 +74,13 @@ static bool set_str(char **slot, const char *s, size_t len) {
 /* CLIENT SETNAME's rules; replies with the error and returns false. */
 static bool client_setname(dice_client_t *c, const char *s, size_t len) {
     if (!name_ok(s, len)) {
-        dice_reply_errstr(c,
-                          "ERR Client names cannot contain spaces, newlines or "
-                          "special characters.");
+        dice__reply_errstr(
+            c, "ERR Client names cannot contain spaces, newlines or "
+               "special characters.");
         return false;
     }
     if (!set_str(&c->name, s, len)) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
         return false;
     }
     return true;
@@ -92,8 +92,8 @@ static void cmd_ping(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
     if (argc > 2) {
-        dice_reply_errstr(c,
-                          "ERR wrong number of arguments for 'ping' command");
+        dice__reply_errstr(c,
+                           "ERR wrong number of arguments for 'ping' command");
         return;
     }
     if (argc == 1)
@@ -127,16 +127,16 @@ static void cmd_select(dice_client_t *c, int argc, const char *const *argv,
     /* Redis reads the index as an int (getIntFromObjectOrReply), with
      * its own text for a number outside the int range. */
     if (dice_parse_ll(argv[1], argvlen[1], &id) < 0) {
-        dice_reply_errstr(c, "ERR value is not an integer or out of range");
+        dice__reply_errstr(c, "ERR value is not an integer or out of range");
         return;
     }
     if (id < -2147483648LL || id > 2147483647LL) {
-        dice_reply_errstr(c, "ERR value is out of range, value must between "
-                             "-2147483648 and 2147483647");
+        dice__reply_errstr(c, "ERR value is out of range, value must between "
+                              "-2147483648 and 2147483647");
         return;
     }
     if (id < 0 || id >= c->srv->cfg.databases) {
-        dice_reply_errstr(c, "ERR DB index is out of range");
+        dice__reply_errstr(c, "ERR DB index is out of range");
         return;
     }
     c->db = (int)id;
@@ -156,10 +156,10 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
     bool ok;
     if (argc == 2) {
         if (!srv->cfg.requirepass) {
-            dice_reply_errstr(c,
-                              "ERR AUTH <password> called without any password "
-                              "configured for the default user. Are you sure "
-                              "your configuration is correct?");
+            dice__reply_errstr(
+                c, "ERR AUTH <password> called without any password "
+                   "configured for the default user. Are you sure "
+                   "your configuration is correct?");
             return;
         }
         ok = auth_check(srv, "default", 7, argv[1], argvlen[1]);
@@ -167,9 +167,9 @@ static void cmd_auth(dice_client_t *c, int argc, const char *const *argv,
         ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
     }
     if (!ok) {
-        dice_reply_errstr(c,
-                          "WRONGPASS invalid username-password pair or user is "
-                          "disabled.");
+        dice__reply_errstr(
+            c, "WRONGPASS invalid username-password pair or user is "
+               "disabled.");
         return;
     }
     set_authenticated(c, true);
@@ -184,14 +184,14 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
     int next = 1;
     if (argc >= 2) {
         if (dice_parse_ll(argv[1], argvlen[1], &ver) < 0) {
-            dice_reply_errstr(
+            dice__reply_errstr(
                 c, "ERR Protocol version is not an integer or out of "
                    "range");
             return;
         }
         next = 2;
         if (ver < 2 || ver > 3) {
-            dice_reply_errstr(c, "NOPROTO unsupported protocol version");
+            dice__reply_errstr(c, "NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -199,28 +199,28 @@ static void cmd_hello(dice_client_t *c, int argc, const char *const *argv,
      * or a name that is set stays so even if a later option is wrong. */
     for (int j = next; j < argc; j++) {
         int more = argc - j - 1;
-        if (dice_eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
+        if (dice__eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
             if (!auth_check(srv, argv[j + 1], argvlen[j + 1], argv[j + 2],
                             argvlen[j + 2])) {
-                dice_reply_errstr(
+                dice__reply_errstr(
                     c, "WRONGPASS invalid username-password pair or user "
                        "is disabled.");
                 return;
             }
             set_authenticated(c, true);
             j += 2;
-        } else if (dice_eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
+        } else if (dice__eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
             if (!client_setname(c, argv[j + 1], argvlen[j + 1]))
                 return;
             j += 1;
         } else {
-            dice_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
-                              (int)argvlen[j], argv[j]);
+            dice__reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                               (int)argvlen[j], argv[j]);
             return;
         }
     }
     if (!c->authenticated && srv->cfg.requirepass) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "NOAUTH HELLO must be called with the client already "
                "authenticated, otherwise the HELLO AUTH <user> <pass> "
                "option can be used to authenticate the client and "
@@ -303,23 +303,23 @@ static void cmd_client_setinfo(dice_client_t *c, int argc,
     (void)argc;
     char **slot;
     int an = (int)argvlen[2];
-    if (dice_eqci(argv[2], argvlen[2], "lib-name")) {
+    if (dice__eqci(argv[2], argvlen[2], "lib-name")) {
         slot = &c->lib_name;
-    } else if (dice_eqci(argv[2], argvlen[2], "lib-ver")) {
+    } else if (dice__eqci(argv[2], argvlen[2], "lib-ver")) {
         slot = &c->lib_ver;
     } else {
-        dice_reply_errorf(c, "ERR Unrecognized option '%.*s'", an, argv[2]);
+        dice__reply_errorf(c, "ERR Unrecognized option '%.*s'", an, argv[2]);
         return;
     }
     if (!name_ok(argv[3], argvlen[3])) {
-        dice_reply_errorf(c,
-                          "ERR %.*s cannot contain spaces, newlines or "
-                          "special characters.",
-                          an, argv[2]);
+        dice__reply_errorf(c,
+                           "ERR %.*s cannot contain spaces, newlines or "
+                           "special characters.",
+                           an, argv[2]);
         return;
     }
     if (!set_str(slot, argv[3], argvlen[3])) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
         return;
     }
     dice_reply_ok(c);
@@ -332,8 +332,8 @@ static void cmd_client_no_evict(dice_client_t *c, int argc,
     (void)argc;
     /* There is no client eviction here, so the mode has nothing to change;
      * the argument is still checked as Redis does. */
-    if (dice_eqci(argv[2], argvlen[2], "on") ||
-        dice_eqci(argv[2], argvlen[2], "off"))
+    if (dice__eqci(argv[2], argvlen[2], "on") ||
+        dice__eqci(argv[2], argvlen[2], "off"))
         dice_reply_ok(c);
     else
         reply_syntax(c);
@@ -366,7 +366,7 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     size_t omem = cl->out.cap;
     size_t tot =
         sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
-    dice_buf_printf(
+    dice__buf_printf(
         b,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
         "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
@@ -391,7 +391,7 @@ static size_t argv_total(int argc, const size_t *argvlen) {
 
 static void reply_text(dice_client_t *c, dice_buf_t *b) {
     dice_reply_verbatim(c, "txt", b->data ? b->data : "", b->len);
-    dice_buf_release(b);
+    dice__buf_release(b);
 }
 
 static void cmd_client_info(dice_client_t *c, int argc, const char *const *argv,
@@ -399,7 +399,7 @@ static void cmd_client_info(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     (void)argv;
     dice_buf_t b;
-    dice_buf_init(&b);
+    dice__buf_init(&b);
     client_info_line(&b, c, c, argv_total(argc, argvlen));
     dice_buf_append(&b, "\n", 1);
     reply_text(c, &b);
@@ -410,10 +410,10 @@ static void cmd_client_info(dice_client_t *c, int argc, const char *const *argv,
 enum { CTYPE_NORMAL = 0, CTYPE_OTHER = 1, CTYPE_UNKNOWN = -1 };
 
 static int client_type_by_name(const char *s, size_t len) {
-    if (dice_eqci(s, len, "normal"))
+    if (dice__eqci(s, len, "normal"))
         return CTYPE_NORMAL;
-    if (dice_eqci(s, len, "slave") || dice_eqci(s, len, "replica") ||
-        dice_eqci(s, len, "pubsub") || dice_eqci(s, len, "master"))
+    if (dice__eqci(s, len, "slave") || dice__eqci(s, len, "replica") ||
+        dice__eqci(s, len, "pubsub") || dice__eqci(s, len, "master"))
         return CTYPE_OTHER;
     return CTYPE_UNKNOWN;
 }
@@ -439,12 +439,12 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
     dice_server_t *srv = c->srv;
     size_t amem = argv_total(argc, argvlen);
     dice_buf_t b;
-    dice_buf_init(&b);
-    if (argc == 4 && dice_eqci(argv[2], argvlen[2], "type")) {
+    dice__buf_init(&b);
+    if (argc == 4 && dice__eqci(argv[2], argvlen[2], "type")) {
         int type = client_type_by_name(argv[3], argvlen[3]);
         if (type == CTYPE_UNKNOWN) {
             int n = (int)argvlen[3];
-            dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
+            dice__reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
             return;
         }
         if (type == CTYPE_NORMAL) {
@@ -455,12 +455,12 @@ static void cmd_client_list(dice_client_t *c, int argc, const char *const *argv,
                 dice_buf_append(&b, "\n", 1);
             }
         }
-    } else if (argc > 3 && dice_eqci(argv[2], argvlen[2], "id")) {
+    } else if (argc > 3 && dice__eqci(argv[2], argvlen[2], "id")) {
         for (int j = 3; j < argc; j++) {
             long long id;
             if (dice_parse_ll(argv[j], argvlen[j], &id) < 0) {
-                dice_buf_release(&b);
-                dice_reply_errstr(c, "ERR Invalid client ID");
+                dice__buf_release(&b);
+                dice__reply_errstr(c, "ERR Invalid client ID");
                 return;
             }
             dice_client_t *cl = client_by_id(srv, id);
@@ -505,39 +505,39 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
             bool more = argc > i + 1;
             const char *o = argv[i];
             size_t ol = argvlen[i];
-            if (more && dice_eqci(o, ol, "id")) {
+            if (more && dice__eqci(o, ol, "id")) {
                 if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &id) < 0 ||
                     id < 1) {
-                    dice_reply_errstr(c,
-                                      "ERR client-id should be greater than 0");
+                    dice__reply_errstr(
+                        c, "ERR client-id should be greater than 0");
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "type")) {
+            } else if (more && dice__eqci(o, ol, "type")) {
                 type = client_type_by_name(argv[i + 1], argvlen[i + 1]);
                 if (type == CTYPE_UNKNOWN) {
                     int n = (int)argvlen[i + 1];
-                    dice_reply_errorf(c, "ERR Unknown client type '%.*s'", n,
-                                      argv[i + 1]);
+                    dice__reply_errorf(c, "ERR Unknown client type '%.*s'", n,
+                                       argv[i + 1]);
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "addr")) {
+            } else if (more && dice__eqci(o, ol, "addr")) {
                 addr = argv[i + 1];
                 addrlen = argvlen[i + 1];
-            } else if (more && dice_eqci(o, ol, "laddr")) {
+            } else if (more && dice__eqci(o, ol, "laddr")) {
                 laddr = argv[i + 1];
                 laddrlen = argvlen[i + 1];
-            } else if (more && dice_eqci(o, ol, "user")) {
+            } else if (more && dice__eqci(o, ol, "user")) {
                 if (argvlen[i + 1] != 7 ||
                     memcmp(argv[i + 1], "default", 7) != 0) {
                     int n = (int)argvlen[i + 1];
-                    dice_reply_errorf(c, "ERR No such user '%.*s'", n,
-                                      argv[i + 1]);
+                    dice__reply_errorf(c, "ERR No such user '%.*s'", n,
+                                       argv[i + 1]);
                     return;
                 }
-            } else if (more && dice_eqci(o, ol, "skipme")) {
-                if (dice_eqci(argv[i + 1], argvlen[i + 1], "yes")) {
+            } else if (more && dice__eqci(o, ol, "skipme")) {
+                if (dice__eqci(argv[i + 1], argvlen[i + 1], "yes")) {
                     skipme = true;
-                } else if (dice_eqci(argv[i + 1], argvlen[i + 1], "no")) {
+                } else if (dice__eqci(argv[i + 1], argvlen[i + 1], "no")) {
                     skipme = false;
                 } else {
                     reply_syntax(c);
@@ -567,13 +567,13 @@ static void cmd_client_kill(dice_client_t *c, int argc, const char *const *argv,
         if (cl == c)
             kill_self = true;
         else
-            dice_client_free_now(cl);
+            dice__client_free_now(cl);
         killed++;
         cl = next;
     }
     if (argc == 3) {
         if (killed == 0)
-            dice_reply_errstr(c, "ERR No such client");
+            dice__reply_errstr(c, "ERR No such client");
         else
             dice_reply_ok(c);
     } else {
@@ -618,8 +618,8 @@ static void cmd_client_help(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, client_help,
-                    sizeof(client_help) / sizeof(client_help[0]));
+    dice__reply_help(c, client_help,
+                     sizeof(client_help) / sizeof(client_help[0]));
 }
 
 /* ---- Registration ------------------------------------------------------- */
@@ -678,7 +678,7 @@ static const dice_cmd_entry_t client_subs[] = {
      "Describe the CLIENT sub-commands", "5.0.0", "O(1)", 0, NULL},
 };
 
-int dice_builtin_connection(dice_server_t *srv) {
+int dice__builtin_connection(dice_server_t *srv) {
     int rc = dice_command_add_entries(srv, NULL, "connection", top,
                                       sizeof(top) / sizeof(top[0]));
     if (rc < 0)

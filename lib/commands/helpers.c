@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool dice_eqci(const char *a, size_t alen, const char *lit) {
+bool dice__eqci(const char *a, size_t alen, const char *lit) {
     size_t i = 0;
     for (; i < alen; i++) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)lit[i];
@@ -32,21 +32,21 @@ int dice_parse_ll(const char *s, size_t len, long long *out) {
 /* An option as Redis's strcasecmp sees it: the argument up to its first
  * NUL byte, compared case-insensitively with lit ("nx\0junk" is NX). The
  * quirk is kept so the same bytes get the same reply as from Redis. */
-bool dice_opt_is(const char *arg, size_t len, const char *lit) {
-    return dice_eqci(arg, strnlen(arg, len), lit);
+bool dice__opt_is(const char *arg, size_t len, const char *lit) {
+    return dice__eqci(arg, strnlen(arg, len), lit);
 }
 
-int dice_reply_errstr(dice_client_t *c, const char *msg) {
+int dice__reply_errstr(dice_client_t *c, const char *msg) {
     return dice_reply_error(c, msg, strlen(msg));
 }
 
-void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n) {
+void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n) {
     dice_reply_array(c, n);
     for (size_t i = 0; i < n; i++)
         dice_reply_simple(c, lines[i], strlen(lines[i]));
 }
 
-int dice_buf_printf(dice_buf_t *b, const char *fmt, ...) {
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
     char tmp[1024];
     va_list ap;
     va_start(ap, fmt);

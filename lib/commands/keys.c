@@ -35,17 +35,17 @@ static int parse_int_or_reply(dice_client_t *c, const char *s, size_t len,
                               int *out, const char *msg) {
     long long v;
     if (dice_parse_ll(s, len, &v) < 0) {
-        dice_reply_errstr(c, msg ? msg : ERR_NOT_INT);
+        dice__reply_errstr(c, msg ? msg : ERR_NOT_INT);
         return -1;
     }
     if (v < INT_MIN || v > INT_MAX) {
         if (msg)
-            dice_reply_errstr(c, msg);
+            dice__reply_errstr(c, msg);
         else
-            dice_reply_errorf(c,
-                              "ERR value is out of range, value must between "
-                              "%d and %d",
-                              INT_MIN, INT_MAX);
+            dice__reply_errorf(c,
+                               "ERR value is out of range, value must between "
+                               "%d and %d",
+                               INT_MIN, INT_MAX);
         return -1;
     }
     *out = (int)v;
@@ -59,7 +59,7 @@ static dice_db_t *db_or_reply(dice_client_t *c, int index) {
     if (index >= 0 && index < dice_keyspace_ndbs(c->srv->keyspace))
         db = dice_keyspace_db(c->srv->keyspace, index);
     if (!db)
-        dice_reply_errstr(c, ERR_DB_RANGE);
+        dice__reply_errstr(c, ERR_DB_RANGE);
     return db;
 }
 
@@ -83,7 +83,7 @@ static const char *type_name(int type) {
 static void cmd_del(dice_client_t *c, int argc, const char *const *argv,
                     const size_t *argvlen, void *arg) {
     (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_delete(db, argv[i], argvlen[i]);
@@ -94,7 +94,7 @@ static void cmd_del(dice_client_t *c, int argc, const char *const *argv,
 static void cmd_exists(dice_client_t *c, int argc, const char *const *argv,
                        const size_t *argvlen, void *arg) {
     (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_exists(db, argv[i], argvlen[i]);
@@ -104,7 +104,7 @@ static void cmd_exists(dice_client_t *c, int argc, const char *const *argv,
 static void cmd_touch(dice_client_t *c, int argc, const char *const *argv,
                       const size_t *argvlen, void *arg) {
     (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long n = 0;
     for (int i = 1; i < argc; i++)
         n += dice_db_touch(db, argv[i], argvlen[i]);
@@ -115,7 +115,7 @@ static void cmd_type(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
     (void)argc;
-    int t = dice_db_type(dice_cmd_db(c), argv[1], argvlen[1]);
+    int t = dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]);
     const char *name = t < 0 ? "none" : type_name(t);
     dice_reply_simple(c, name, strlen(name));
 }
@@ -169,9 +169,9 @@ static void cmd_keys(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     (void)argc;
     keylist l = {0};
-    dice_db_keys(dice_cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
+    dice_db_keys(dice__cmd_db(c), argv[1], argvlen[1], keylist_add, &l);
     if (l.oom)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     else
         keylist_reply(c, &l);
     keylist_free(&l);
@@ -213,7 +213,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     uint64_t cursor;
     if (parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
-        dice_reply_errstr(c, "ERR invalid cursor");
+        dice__reply_errstr(c, "ERR invalid cursor");
         return;
     }
     long long count = 10;
@@ -223,23 +223,23 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     size_t tlen = 0;
     for (int i = 2; i < argc; i += 2) {
         bool has_value = argc - i >= 2;
-        if (has_value && dice_opt_is(argv[i], argvlen[i], "count")) {
+        if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &count) < 0) {
-                dice_reply_errstr(c, ERR_NOT_INT);
+                dice__reply_errstr(c, ERR_NOT_INT);
                 return;
             }
             if (count < 1) {
-                dice_reply_errstr(c, ERR_SYNTAX);
+                dice__reply_errstr(c, ERR_SYNTAX);
                 return;
             }
-        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "match")) {
+        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "match")) {
             pat = argv[i + 1];
             plen = argvlen[i + 1];
-        } else if (has_value && dice_opt_is(argv[i], argvlen[i], "type")) {
+        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "type")) {
             tname = argv[i + 1];
             tlen = argvlen[i + 1];
         } else {
-            dice_reply_errstr(c, ERR_SYNTAX);
+            dice__reply_errstr(c, ERR_SYNTAX);
             return;
         }
     }
@@ -249,7 +249,7 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     if (tname) {
         type = DICE_TYPE_COUNT;
         for (int t = 0; t < DICE_TYPE_COUNT; t++) {
-            if (dice_opt_is(tname, tlen, type_name(t))) {
+            if (dice__opt_is(tname, tlen, type_name(t))) {
                 type = t;
                 break;
             }
@@ -257,10 +257,10 @@ static void cmd_scan(dice_client_t *c, int argc, const char *const *argv,
     }
     keylist l = {0};
     uint64_t next = 0;
-    dice_db_scan(dice_cmd_db(c), cursor, (size_t)count, pat, plen, type,
+    dice_db_scan(dice__cmd_db(c), cursor, (size_t)count, pat, plen, type,
                  keylist_add, &l, &next);
     if (l.oom) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     } else {
         char buf[24];
         int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
@@ -279,7 +279,7 @@ static void cmd_randomkey(dice_client_t *c, int argc, const char *const *argv,
     (void)argvlen;
     const char *k;
     size_t kl;
-    if (dice_db_random_key(dice_cmd_db(c), &k, &kl) < 0)
+    if (dice_db_random_key(dice__cmd_db(c), &k, &kl) < 0)
         dice_reply_null(c);
     else
         dice_reply_bulk(c, k, kl);
@@ -291,24 +291,24 @@ static void cmd_dbsize(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_int(c, (long long)dice_db_size(dice_cmd_db(c)));
+    dice_reply_int(c, (long long)dice_db_size(dice__cmd_db(c)));
 }
 
 /* ---- RENAME RENAMENX COPY MOVE ----------------------------------------- */
 
 static void rename_generic(dice_client_t *c, const char *const *argv,
                            const size_t *argvlen, int nx) {
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     /* Redis looks the source up for writing, which touches it; the value
      * keeps its clock across the rename. */
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_rename(db, argv[1], argvlen[1], argv[2], argvlen[2], nx);
     if (rc == DICE_ENOENT)
-        dice_reply_errstr(c, "ERR no such key");
+        dice__reply_errstr(c, "ERR no such key");
     else if (rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     else if (nx)
         dice_reply_int(c, 1);
     else
@@ -334,12 +334,12 @@ static void cmd_renamenx(dice_client_t *c, int argc, const char *const *argv,
 static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
-    dice_db_t *src = dice_cmd_db(c), *dst = src;
+    dice_db_t *src = dice__cmd_db(c), *dst = src;
     int replace = 0;
     for (int i = 3; i < argc; i++) {
-        if (dice_opt_is(argv[i], argvlen[i], "replace")) {
+        if (dice__opt_is(argv[i], argvlen[i], "replace")) {
             replace = 1;
-        } else if (dice_opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
+        } else if (dice__opt_is(argv[i], argvlen[i], "db") && i + 1 < argc) {
             int index;
             if (parse_int_or_reply(c, argv[i + 1], argvlen[i + 1], &index,
                                    NULL) < 0)
@@ -348,13 +348,13 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
                 return;
             i++;
         } else {
-            dice_reply_errstr(c, ERR_SYNTAX);
+            dice__reply_errstr(c, ERR_SYNTAX);
             return;
         }
     }
     if (src == dst && argvlen[1] == argvlen[2] &&
         memcmp(argv[1], argv[2], argvlen[1]) == 0) {
-        dice_reply_errstr(c, ERR_SAME);
+        dice__reply_errstr(c, ERR_SAME);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -365,23 +365,23 @@ static void cmd_copy(dice_client_t *c, int argc, const char *const *argv,
     else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc == DICE_EINVAL)
-        dice_reply_errstr(c, "ERR this value type cannot be copied");
+        dice__reply_errstr(c, "ERR this value type cannot be copied");
     else
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
 }
 
 static void cmd_move(dice_client_t *c, int argc, const char *const *argv,
                      const size_t *argvlen, void *arg) {
     (void)arg;
     (void)argc;
-    dice_db_t *src = dice_cmd_db(c), *dst;
+    dice_db_t *src = dice__cmd_db(c), *dst;
     int index;
     if (parse_int_or_reply(c, argv[2], argvlen[2], &index, NULL) < 0)
         return;
     if (!(dst = db_or_reply(c, index)))
         return;
     if (src == dst) {
-        dice_reply_errstr(c, ERR_SAME);
+        dice__reply_errstr(c, ERR_SAME);
         return;
     }
     dice_db_touch(src, argv[1], argvlen[1]);
@@ -397,7 +397,7 @@ static void cmd_object_encoding(dice_client_t *c, int argc,
     (void)arg;
     (void)argc;
     const char *enc;
-    if (dice_db_object_encoding(dice_cmd_db(c), argv[2], argvlen[2], &enc) < 0)
+    if (dice_db_object_encoding(dice__cmd_db(c), argv[2], argvlen[2], &enc) < 0)
         dice_reply_null(c);
     else
         dice_reply_cstr(c, enc);
@@ -416,7 +416,7 @@ static void cmd_object_refcount(dice_client_t *c, int argc,
                                 void *arg) {
     (void)arg;
     (void)argc;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     const char *enc;
     if (dice_db_object_encoding(db, argv[2], argvlen[2], &enc) < 0) {
         dice_reply_null(c);
@@ -442,14 +442,14 @@ static void cmd_object_idletime(dice_client_t *c, int argc,
                                 void *arg) {
     (void)arg;
     (void)argc;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int64_t secs;
     if (dice_db_object_idletime(db, argv[2], argvlen[2], &secs) < 0) {
         dice_reply_null(c);
         return;
     }
     if (dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR An LFU maxmemory policy is selected, idle time not "
                "tracked. Please note that when switching between "
                "policies at runtime LRU and LFU data will take some "
@@ -463,14 +463,14 @@ static void cmd_object_freq(dice_client_t *c, int argc, const char *const *argv,
                             const size_t *argvlen, void *arg) {
     (void)arg;
     (void)argc;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int freq;
     if (dice_db_object_freq(db, argv[2], argvlen[2], &freq) < 0) {
         dice_reply_null(c);
         return;
     }
     if (!dice_keyspace_lfu(c->srv->keyspace)) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR An LFU maxmemory policy is not selected, access "
                "frequency not tracked. Please note that when switching "
                "between policies at runtime LRU and LFU data will take "
@@ -532,13 +532,13 @@ static const expire_kind EXPIRE_KIND[4] = {
 };
 
 /* "Unsupported option X" quotes the option up to its first NUL byte and
- * may be longer than dice_reply_errorf's buffer. */
+ * may be longer than dice__reply_errorf's buffer. */
 static void reply_unsupported(dice_client_t *c, const char *opt, size_t len) {
     static const char pre[] = "ERR Unsupported option ";
     len = strnlen(opt, len);
     char *msg = malloc(sizeof(pre) + len);
     if (!msg) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
         return;
     }
     memcpy(msg, pre, sizeof(pre) - 1);
@@ -552,13 +552,13 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     /* Options first: Redis rejects them before it reads the time. */
     unsigned cond = 0;
     for (int i = 3; i < argc; i++) {
-        if (dice_opt_is(argv[i], argvlen[i], "nx"))
+        if (dice__opt_is(argv[i], argvlen[i], "nx"))
             cond |= DICE_EXPIRE_NX;
-        else if (dice_opt_is(argv[i], argvlen[i], "xx"))
+        else if (dice__opt_is(argv[i], argvlen[i], "xx"))
             cond |= DICE_EXPIRE_XX;
-        else if (dice_opt_is(argv[i], argvlen[i], "gt"))
+        else if (dice__opt_is(argv[i], argvlen[i], "gt"))
             cond |= DICE_EXPIRE_GT;
-        else if (dice_opt_is(argv[i], argvlen[i], "lt"))
+        else if (dice__opt_is(argv[i], argvlen[i], "lt"))
             cond |= DICE_EXPIRE_LT;
         else {
             reply_unsupported(c, argv[i], argvlen[i]);
@@ -567,19 +567,19 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     if ((cond & DICE_EXPIRE_NX) &&
         (cond & (DICE_EXPIRE_XX | DICE_EXPIRE_GT | DICE_EXPIRE_LT))) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR NX and XX, GT or LT options at the same time are "
                "not compatible");
         return;
     }
     if ((cond & DICE_EXPIRE_GT) && (cond & DICE_EXPIRE_LT)) {
-        dice_reply_errstr(c, "ERR GT and LT options at the same time are not "
-                             "compatible");
+        dice__reply_errstr(c, "ERR GT and LT options at the same time are not "
+                              "compatible");
         return;
     }
     long long when;
     if (dice_parse_ll(argv[2], argvlen[2], &when) < 0) {
-        dice_reply_errstr(c, ERR_NOT_INT);
+        dice__reply_errstr(c, ERR_NOT_INT);
         return;
     }
     /* Negative times are allowed (they delete the key); only overflow of
@@ -595,12 +595,12 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     if (!bad && when > LLONG_MAX - base)
         bad = true;
     if (bad) {
-        dice_reply_errorf(c, "ERR invalid expire time in '%s' command",
-                          k->name);
+        dice__reply_errorf(c, "ERR invalid expire time in '%s' command",
+                           k->name);
         return;
     }
     when += base;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (!dice_db_touch(db, argv[1], argvlen[1])) {
         dice_reply_int(c, 0);
         return;
@@ -609,7 +609,7 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     else
         dice_reply_int(c, rc);
 }
@@ -632,7 +632,7 @@ static void cmd_ttl(dice_client_t *c, int argc, const char *const *argv,
                     const size_t *argvlen, void *arg) {
     (void)argc;
     const ttl_kind *k = arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     int64_t at;
     if (dice_db_get_expire(db, argv[1], argvlen[1], &at) < 0) {
         dice_reply_int(c, -2);
@@ -656,11 +656,11 @@ static void cmd_persist(dice_client_t *c, int argc, const char *const *argv,
                         const size_t *argvlen, void *arg) {
     (void)arg;
     (void)argc;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_persist(db, argv[1], argvlen[1]);
     if (rc < 0)
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     else
         dice_reply_int(c, rc);
 }
@@ -674,10 +674,10 @@ static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
                          const size_t *argvlen) {
     if (argc == 1)
         return 0;
-    if (argc == 2 && (dice_opt_is(argv[1], argvlen[1], "sync") ||
-                      dice_opt_is(argv[1], argvlen[1], "async")))
+    if (argc == 2 && (dice__opt_is(argv[1], argvlen[1], "sync") ||
+                      dice__opt_is(argv[1], argvlen[1], "async")))
         return 0;
-    dice_reply_errstr(c, ERR_SYNTAX);
+    dice__reply_errstr(c, ERR_SYNTAX);
     return -1;
 }
 
@@ -686,7 +686,7 @@ static void cmd_flushdb(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
-    dice_db_flush(dice_cmd_db(c));
+    dice_db_flush(dice__cmd_db(c));
     dice_reply_ok(c);
 }
 
@@ -695,7 +695,7 @@ static void cmd_flushall(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     if (flush_mode_ok(c, argc, argv, argvlen) < 0)
         return;
-    dice_cmd_db(c); /* sets the keyspace's clock */
+    dice__cmd_db(c); /* sets the keyspace's clock */
     dice_keyspace_flushall(c->srv->keyspace);
     dice_reply_ok(c);
 }
@@ -711,9 +711,9 @@ static void cmd_swapdb(dice_client_t *c, int argc, const char *const *argv,
     if (parse_int_or_reply(c, argv[2], argvlen[2], &b,
                            "ERR invalid second DB index") < 0)
         return;
-    dice_cmd_db(c);
+    dice__cmd_db(c);
     if (dice_keyspace_swapdb(c->srv->keyspace, a, b) < 0) {
-        dice_reply_errstr(c, ERR_DB_RANGE);
+        dice__reply_errstr(c, ERR_DB_RANGE);
         return;
     }
     dice_reply_ok(c);
@@ -858,7 +858,7 @@ static int add_cmd(dice_server_t *srv, const char *parent, const key_cmd *k) {
                                 k->acl, k->tips);
 }
 
-int dice_builtin_keys(dice_server_t *srv) {
+int dice__builtin_keys(dice_server_t *srv) {
     int rc;
     for (size_t i = 0; i < sizeof(KEY_CMDS) / sizeof(KEY_CMDS[0]); i++)
         if ((rc = add_cmd(srv, NULL, &KEY_CMDS[i])) < 0)

@@ -7,7 +7,7 @@ dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
     return srv->keyspace;
 }
 
-dice_db_t *dice_cmd_db(dice_client_t *c) {
+dice_db_t *dice__cmd_db(dice_client_t *c) {
     return dice_keyspace_db(c->srv->keyspace, c->db);
 }
 
@@ -24,7 +24,7 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_keyspace_rehash(srv->keyspace, 1000);
 }
 
-int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
+int dice__keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     srv->ks_cron_id = 0;
@@ -38,12 +38,12 @@ int dice_builtin_keyspace(dice_server_t *srv) {
         if (rc < 0)
             return rc;
         int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
-        rc = dice_keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
+        rc = dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
         if (rc < 0)
             return rc;
     }
-    int rc = dice_builtin_strings(srv);
+    int rc = dice__builtin_strings(srv);
     if (rc == 0)
-        rc = dice_builtin_keys(srv);
+        rc = dice__builtin_keys(srv);
     return rc;
 }

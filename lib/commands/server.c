@@ -25,12 +25,12 @@ dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
                                          size_t len) {
     const char *bar = memchr(name, '|', len);
     if (!bar)
-        return dice_cmdtable_find(&srv->commands, name, len);
+        return dice__cmdtable_find(&srv->commands, name, len);
     dice_command_t *p =
-        dice_cmdtable_find(&srv->commands, name, (size_t)(bar - name));
+        dice__cmdtable_find(&srv->commands, name, (size_t)(bar - name));
     if (!p)
         return NULL;
-    return dice_command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
+    return dice__command_find_sub(p, bar + 1, len - (size_t)(bar - name) - 1);
 }
 
 int dice_command_set_doc(dice_server_t *srv, const char *fullname,
@@ -339,7 +339,7 @@ static bool list_match(const dice_command_t *cmd, int kind, const char *v,
     case FILTER_ACLCAT: {
         unsigned a = command_acl(cmd);
         for (size_t i = 0; i < NACL; i++)
-            if ((a & (1u << i)) && dice_eqci(v, vlen, acl_names[i]))
+            if ((a & (1u << i)) && dice__eqci(v, vlen, acl_names[i]))
                 return true;
         return false;
     }
@@ -357,18 +357,18 @@ static void cmd_command_list(dice_client_t *c, int argc,
     int kind = FILTER_NONE;
     const char *v = NULL;
     size_t vlen = 0;
-    if (argc == 5 && dice_eqci(argv[2], argvlen[2], "filterby")) {
-        if (dice_eqci(argv[3], argvlen[3], "module"))
+    if (argc == 5 && dice__eqci(argv[2], argvlen[2], "filterby")) {
+        if (dice__eqci(argv[3], argvlen[3], "module"))
             kind = FILTER_MODULE;
-        else if (dice_eqci(argv[3], argvlen[3], "aclcat"))
+        else if (dice__eqci(argv[3], argvlen[3], "aclcat"))
             kind = FILTER_ACLCAT;
-        else if (dice_eqci(argv[3], argvlen[3], "pattern"))
+        else if (dice__eqci(argv[3], argvlen[3], "pattern"))
             kind = FILTER_PATTERN;
         v = argv[4];
         vlen = argvlen[4];
     }
     if (argc != 2 && kind == FILTER_NONE) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_errstr(c, "ERR syntax error");
         return;
     }
     /* Two passes (count, then reply) keep this allocation-free. */
@@ -405,26 +405,26 @@ static void cmd_command_getkeys(dice_client_t *c, int argc,
     const char *const *cargv = argv + 2;
     const size_t *clen = argvlen + 2;
     dice_command_t *cmd =
-        dice_cmdtable_find(&c->srv->commands, cargv[0], clen[0]);
+        dice__cmdtable_find(&c->srv->commands, cargv[0], clen[0]);
     if (cmd && cmd->nsubs > 0 && cargc >= 2)
-        cmd = dice_command_find_sub(cmd, cargv[1], clen[1]);
+        cmd = dice__command_find_sub(cmd, cargv[1], clen[1]);
     if (!cmd) {
-        dice_reply_errstr(c, "ERR Invalid command specified");
+        dice__reply_errstr(c, "ERR Invalid command specified");
         return;
     }
     if (cmd->first_key <= 0) {
-        dice_reply_errstr(c, "ERR The command has no key arguments");
+        dice__reply_errstr(c, "ERR The command has no key arguments");
         return;
     }
     if ((cmd->arity > 0 && cmd->arity != cargc) || cargc < -cmd->arity) {
-        dice_reply_errstr(
+        dice__reply_errstr(
             c, "ERR Invalid number of arguments specified for command");
         return;
     }
     int pos[64];
-    int n = dice_command_key_positions(cmd, cargc, pos, 64);
+    int n = dice__command_key_positions(cmd, cargc, pos, 64);
     if (n <= 0) {
-        dice_reply_errstr(c, "ERR Invalid arguments specified for command");
+        dice__reply_errstr(c, "ERR Invalid arguments specified for command");
         return;
     }
     if (n < 64) {
@@ -469,8 +469,8 @@ static void cmd_command_help(dice_client_t *c, int argc,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, command_help,
-                    sizeof(command_help) / sizeof(command_help[0]));
+    dice__reply_help(c, command_help,
+                     sizeof(command_help) / sizeof(command_help[0]));
 }
 
 /* ---- INFO --------------------------------------------------------------- */
@@ -572,45 +572,45 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int hz = srv->cfg.hz;
-    dice_buf_printf(b,
-                    "# Server\r\n"
-                    "redis_version:" COMPAT_VERSION "\r\n"
-                    "redis_git_sha1:00000000\r\n"
-                    "redis_git_dirty:0\r\n"
-                    "redis_build_id:0\r\n"
-                    "redis_mode:standalone\r\n"
-                    "os:%s %s %s\r\n"
-                    "arch_bits:%d\r\n"
-                    "monotonic_clock:POSIX clock_gettime\r\n"
-                    "multiplexing_api:epoll\r\n"
-                    "atomicvar_api:c11-builtin\r\n"
-                    "gcc_version:%d.%d.%d\r\n"
-                    "process_id:%ld\r\n"
-                    "process_supervised:no\r\n"
-                    "run_id:%s\r\n"
-                    "tcp_port:%d\r\n"
-                    "server_time_usec:%lld\r\n"
-                    "uptime_in_seconds:%llu\r\n"
-                    "uptime_in_days:%llu\r\n"
-                    "hz:%d\r\n"
-                    "configured_hz:%d\r\n"
-                    "lru_clock:%llu\r\n"
-                    "executable:%s\r\n"
-                    "config_file:\r\n"
-                    "io_threads_active:0\r\n"
-                    "dice_version:%s\r\n",
-                    un.sysname, un.release, un.machine,
-                    (int)(sizeof(void *) * 8),
+    dice__buf_printf(b,
+                     "# Server\r\n"
+                     "redis_version:" COMPAT_VERSION "\r\n"
+                     "redis_git_sha1:00000000\r\n"
+                     "redis_git_dirty:0\r\n"
+                     "redis_build_id:0\r\n"
+                     "redis_mode:standalone\r\n"
+                     "os:%s %s %s\r\n"
+                     "arch_bits:%d\r\n"
+                     "monotonic_clock:POSIX clock_gettime\r\n"
+                     "multiplexing_api:epoll\r\n"
+                     "atomicvar_api:c11-builtin\r\n"
+                     "gcc_version:%d.%d.%d\r\n"
+                     "process_id:%ld\r\n"
+                     "process_supervised:no\r\n"
+                     "run_id:%s\r\n"
+                     "tcp_port:%d\r\n"
+                     "server_time_usec:%lld\r\n"
+                     "uptime_in_seconds:%llu\r\n"
+                     "uptime_in_days:%llu\r\n"
+                     "hz:%d\r\n"
+                     "configured_hz:%d\r\n"
+                     "lru_clock:%llu\r\n"
+                     "executable:%s\r\n"
+                     "config_file:\r\n"
+                     "io_threads_active:0\r\n"
+                     "dice_version:%s\r\n",
+                     un.sysname, un.release, un.machine,
+                     (int)(sizeof(void *) * 8),
 #ifdef __GNUC__
-                    __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+                     __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
-                    0, 0, 0,
+                     0, 0, 0,
 #endif
-                    (long)getpid(), runid, srv->cfg.port,
-                    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
-                    (unsigned long long)up, (unsigned long long)(up / 86400),
-                    hz, hz, (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)),
-                    exe, dice_version_string());
+                     (long)getpid(), runid, srv->cfg.port,
+                     (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+                     (unsigned long long)up, (unsigned long long)(up / 86400),
+                     hz, hz, (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)),
+                     exe, dice_version_string());
 }
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
@@ -622,17 +622,18 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
         if (cl->flags & CLIENT_HELD)
             blocked++;
     }
-    dice_buf_printf(b,
-                    "# Clients\r\n"
-                    "connected_clients:%zu\r\n"
-                    "cluster_connections:0\r\n"
-                    "maxclients:%zu\r\n"
-                    "client_recent_max_input_buffer:0\r\n"
-                    "client_recent_max_output_buffer:0\r\n"
-                    "blocked_clients:%zu\r\n"
-                    "tracking_clients:0\r\n"
-                    "clients_in_timeout_table:0\r\n",
-                    connected, dice_server_effective_maxclients(srv), blocked);
+    dice__buf_printf(b,
+                     "# Clients\r\n"
+                     "connected_clients:%zu\r\n"
+                     "cluster_connections:0\r\n"
+                     "maxclients:%zu\r\n"
+                     "client_recent_max_input_buffer:0\r\n"
+                     "client_recent_max_output_buffer:0\r\n"
+                     "blocked_clients:%zu\r\n"
+                     "tracking_clients:0\r\n"
+                     "clients_in_timeout_table:0\r\n",
+                     connected, dice__server_effective_maxclients(srv),
+                     blocked);
 }
 
 static void info_memory(dice_server_t *srv, dice_buf_t *b) {
@@ -646,82 +647,82 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
     bytes_human(h_rss, sizeof(h_rss), rss);
     bytes_human(h_peak, sizeof(h_peak), srv->info_mem_peak);
     bytes_human(h_sys, sizeof(h_sys), sys);
-    dice_buf_printf(b,
-                    "# Memory\r\n"
-                    "used_memory:%llu\r\n"
-                    "used_memory_human:%s\r\n"
-                    "used_memory_rss:%llu\r\n"
-                    "used_memory_rss_human:%s\r\n"
-                    "used_memory_peak:%llu\r\n"
-                    "used_memory_peak_human:%s\r\n"
-                    "total_system_memory:%llu\r\n"
-                    "total_system_memory_human:%s\r\n"
-                    "maxmemory:0\r\n"
-                    "maxmemory_human:0B\r\n"
-                    "maxmemory_policy:noeviction\r\n"
-                    "mem_fragmentation_ratio:%.2f\r\n"
-                    "mem_allocator:libc\r\n",
-                    used, h_used, rss, h_rss,
-                    (unsigned long long)srv->info_mem_peak, h_peak, sys, h_sys,
-                    used ? (double)rss / (double)used : 0.0);
+    dice__buf_printf(b,
+                     "# Memory\r\n"
+                     "used_memory:%llu\r\n"
+                     "used_memory_human:%s\r\n"
+                     "used_memory_rss:%llu\r\n"
+                     "used_memory_rss_human:%s\r\n"
+                     "used_memory_peak:%llu\r\n"
+                     "used_memory_peak_human:%s\r\n"
+                     "total_system_memory:%llu\r\n"
+                     "total_system_memory_human:%s\r\n"
+                     "maxmemory:0\r\n"
+                     "maxmemory_human:0B\r\n"
+                     "maxmemory_policy:noeviction\r\n"
+                     "mem_fragmentation_ratio:%.2f\r\n"
+                     "mem_allocator:libc\r\n",
+                     used, h_used, rss, h_rss,
+                     (unsigned long long)srv->info_mem_peak, h_peak, sys, h_sys,
+                     used ? (double)rss / (double)used : 0.0);
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
-    dice_buf_printf(b,
-                    "# Persistence\r\n"
-                    "loading:0\r\n"
-                    "async_loading:0\r\n"
-                    "rdb_changes_since_last_save:0\r\n"
-                    "rdb_bgsave_in_progress:0\r\n"
-                    "rdb_last_save_time:%lld\r\n"
-                    "rdb_last_bgsave_status:ok\r\n"
-                    "rdb_last_bgsave_time_sec:-1\r\n"
-                    "rdb_current_bgsave_time_sec:-1\r\n"
-                    "aof_enabled:0\r\n"
-                    "aof_rewrite_in_progress:0\r\n"
-                    "aof_rewrite_scheduled:0\r\n"
-                    "aof_last_rewrite_time_sec:-1\r\n"
-                    "aof_current_rewrite_time_sec:-1\r\n"
-                    "aof_last_bgrewrite_status:ok\r\n"
-                    "aof_last_write_status:ok\r\n",
-                    (long long)(srv->start_unix_ms / 1000));
+    dice__buf_printf(b,
+                     "# Persistence\r\n"
+                     "loading:0\r\n"
+                     "async_loading:0\r\n"
+                     "rdb_changes_since_last_save:0\r\n"
+                     "rdb_bgsave_in_progress:0\r\n"
+                     "rdb_last_save_time:%lld\r\n"
+                     "rdb_last_bgsave_status:ok\r\n"
+                     "rdb_last_bgsave_time_sec:-1\r\n"
+                     "rdb_current_bgsave_time_sec:-1\r\n"
+                     "aof_enabled:0\r\n"
+                     "aof_rewrite_in_progress:0\r\n"
+                     "aof_rewrite_scheduled:0\r\n"
+                     "aof_last_rewrite_time_sec:-1\r\n"
+                     "aof_current_rewrite_time_sec:-1\r\n"
+                     "aof_last_bgrewrite_status:ok\r\n"
+                     "aof_last_write_status:ok\r\n",
+                     (long long)(srv->start_unix_ms / 1000));
 }
 
 static void info_stats(dice_server_t *srv, dice_buf_t *b) {
     const dice_stats_t *s = &srv->stats;
-    dice_buf_printf(b,
-                    "# Stats\r\n"
-                    "total_connections_received:%llu\r\n"
-                    "total_commands_processed:%llu\r\n"
-                    "instantaneous_ops_per_sec:0\r\n"
-                    "total_net_input_bytes:%llu\r\n"
-                    "total_net_output_bytes:%llu\r\n"
-                    "instantaneous_input_kbps:0.00\r\n"
-                    "instantaneous_output_kbps:0.00\r\n"
-                    "rejected_connections:%llu\r\n"
-                    "sync_full:0\r\n"
-                    "sync_partial_ok:0\r\n"
-                    "sync_partial_err:0\r\n",
-                    (unsigned long long)s->connections_received,
-                    (unsigned long long)s->commands_processed,
-                    (unsigned long long)s->net_input_bytes,
-                    (unsigned long long)s->net_output_bytes,
-                    (unsigned long long)s->rejected_connections);
+    dice__buf_printf(b,
+                     "# Stats\r\n"
+                     "total_connections_received:%llu\r\n"
+                     "total_commands_processed:%llu\r\n"
+                     "instantaneous_ops_per_sec:0\r\n"
+                     "total_net_input_bytes:%llu\r\n"
+                     "total_net_output_bytes:%llu\r\n"
+                     "instantaneous_input_kbps:0.00\r\n"
+                     "instantaneous_output_kbps:0.00\r\n"
+                     "rejected_connections:%llu\r\n"
+                     "sync_full:0\r\n"
+                     "sync_partial_ok:0\r\n"
+                     "sync_partial_err:0\r\n",
+                     (unsigned long long)s->connections_received,
+                     (unsigned long long)s->commands_processed,
+                     (unsigned long long)s->net_input_bytes,
+                     (unsigned long long)s->net_output_bytes,
+                     (unsigned long long)s->rejected_connections);
     uint64_t expired = 0, hits = 0, misses = 0;
     if (srv->keyspace)
         dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
-    dice_buf_printf(b,
-                    "expired_keys:%llu\r\n"
-                    "evicted_keys:0\r\n"
-                    "keyspace_hits:%llu\r\n"
-                    "keyspace_misses:%llu\r\n",
-                    (unsigned long long)expired, (unsigned long long)hits,
-                    (unsigned long long)misses);
-    dice_buf_printf(b,
-                    "pubsub_channels:0\r\n"
-                    "pubsub_patterns:0\r\n"
-                    "unexpected_error_replies:%llu\r\n",
-                    (unsigned long long)s->unexpected_errors);
+    dice__buf_printf(b,
+                     "expired_keys:%llu\r\n"
+                     "evicted_keys:0\r\n"
+                     "keyspace_hits:%llu\r\n"
+                     "keyspace_misses:%llu\r\n",
+                     (unsigned long long)expired, (unsigned long long)hits,
+                     (unsigned long long)misses);
+    dice__buf_printf(b,
+                     "pubsub_channels:0\r\n"
+                     "pubsub_patterns:0\r\n"
+                     "unexpected_error_replies:%llu\r\n",
+                     (unsigned long long)s->unexpected_errors);
 }
 
 /* One "dbN:keys=..,expires=..,avg_ttl=.." line per non-empty database. */
@@ -734,16 +735,16 @@ static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
         size_t keys = dice_db_size(db);
         if (keys == 0)
             continue;
-        dice_buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i,
-                        keys, dice_db_expires(db),
-                        (long long)dice_db_avg_ttl(db));
+        dice__buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i,
+                         keys, dice_db_expires(db),
+                         (long long)dice_db_avg_ttl(db));
     }
 }
 
 static void info_replication(dice_server_t *srv, dice_buf_t *b) {
     char replid[41];
     server_hex_id(srv, 2, replid);
-    dice_buf_printf(
+    dice__buf_printf(
         b,
         "# Replication\r\n"
         "role:master\r\n"
@@ -764,26 +765,26 @@ static void info_cpu(dice_buf_t *b) {
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
-    dice_buf_printf(b,
-                    "# CPU\r\n"
-                    "used_cpu_sys:%ld.%06ld\r\n"
-                    "used_cpu_user:%ld.%06ld\r\n"
-                    "used_cpu_sys_children:%ld.%06ld\r\n"
-                    "used_cpu_user_children:%ld.%06ld\r\n",
-                    (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
-                    (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
-                    (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
-                    (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+    dice__buf_printf(b,
+                     "# CPU\r\n"
+                     "used_cpu_sys:%ld.%06ld\r\n"
+                     "used_cpu_user:%ld.%06ld\r\n"
+                     "used_cpu_sys_children:%ld.%06ld\r\n"
+                     "used_cpu_user_children:%ld.%06ld\r\n",
+                     (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                     (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                     (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
+                     (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
 }
 
 static void info_cmdstat(dice_buf_t *b, const dice_command_t *cmd) {
     if (cmd->calls > 0)
-        dice_buf_printf(b,
-                        "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
-                        "rejected_calls=0,failed_calls=0\r\n",
-                        cmd->fullname, (unsigned long long)cmd->calls,
-                        (unsigned long long)cmd->usec,
-                        (double)cmd->usec / (double)cmd->calls);
+        dice__buf_printf(b,
+                         "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                         "rejected_calls=0,failed_calls=0\r\n",
+                         cmd->fullname, (unsigned long long)cmd->calls,
+                         (unsigned long long)cmd->usec,
+                         (double)cmd->usec / (double)cmd->calls);
     for (size_t i = 0; i < cmd->nsubs; i++)
         info_cmdstat(b, cmd->subs[i]);
 }
@@ -806,21 +807,21 @@ static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
         case SEC_STATS: info_stats(srv, b); break;
         case SEC_REPLICATION: info_replication(srv, b); break;
         case SEC_CPU: info_cpu(b); break;
-        case SEC_MODULES: dice_buf_printf(b, "# Modules\r\n"); break;
+        case SEC_MODULES: dice__buf_printf(b, "# Modules\r\n"); break;
         case SEC_COMMANDSTATS: {
-            dice_buf_printf(b, "# Commandstats\r\n");
+            dice__buf_printf(b, "# Commandstats\r\n");
             const dice_cmdtable_t *t = &srv->commands;
             for (size_t j = 0; j < t->cap; j++)
                 if (t->slots[j])
                     info_cmdstat(b, t->slots[j]);
             break;
         }
-        case SEC_ERRORSTATS: dice_buf_printf(b, "# Errorstats\r\n"); break;
+        case SEC_ERRORSTATS: dice__buf_printf(b, "# Errorstats\r\n"); break;
         case SEC_CLUSTER:
-            dice_buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+            dice__buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
             break;
         case SEC_KEYSPACE:
-            dice_buf_printf(b, "# Keyspace\r\n");
+            dice__buf_printf(b, "# Keyspace\r\n");
             info_keyspace(srv, b);
             break;
         }
@@ -832,21 +833,21 @@ static void cmd_info(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     unsigned which = argc == 1 ? SEC_DEFAULT : 0;
     for (int i = 1; i < argc; i++) {
-        if (dice_eqci(argv[i], argvlen[i], "default"))
+        if (dice__eqci(argv[i], argvlen[i], "default"))
             which |= SEC_DEFAULT;
-        else if (dice_eqci(argv[i], argvlen[i], "all") ||
-                 dice_eqci(argv[i], argvlen[i], "everything"))
+        else if (dice__eqci(argv[i], argvlen[i], "all") ||
+                 dice__eqci(argv[i], argvlen[i], "everything"))
             which |= SEC_ALL;
         else
             for (size_t j = 0; j < sizeof(sections) / sizeof(sections[0]); j++)
-                if (dice_eqci(argv[i], argvlen[i], sections[j].name))
+                if (dice__eqci(argv[i], argvlen[i], sections[j].name))
                     which |= sections[j].bit;
     }
     dice_buf_t b;
-    dice_buf_init(&b);
+    dice__buf_init(&b);
     info_generate(c->srv, which, &b);
     dice_reply_verbatim(c, "txt", b.data ? b.data : "", b.len);
-    dice_buf_release(&b);
+    dice__buf_release(&b);
 }
 
 /* ---- CONFIG ------------------------------------------------------------- */
@@ -904,16 +905,16 @@ static void cmd_config_get(dice_client_t *c, int argc, const char *const *argv,
             !memchr(argv[i], '[', argvlen[i])) {
             memcpy(name, argv[i], argvlen[i]);
             name[argvlen[i]] = '\0';
-            char *val = dice_config_value(c->srv, name);
+            char *val = dice__config_value(c->srv, name);
             if (val)
                 cfg_collect(&a, name, val);
             free(val);
             continue;
         }
-        dice_config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
+        dice__config_visit(c->srv, argv[i], argvlen[i], cfg_collect, &a);
     }
     if (a.oom) {
-        dice_reply_errstr(c, "ERR out of memory");
+        dice__reply_errstr(c, "ERR out of memory");
     } else {
         dice_reply_map(c, a.n);
         for (size_t i = 0; i < a.n; i++) {
@@ -948,7 +949,7 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     dice_server_t *srv = c->srv;
     if ((argc & 1) != 0) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_errstr(c, "ERR syntax error");
         return;
     }
     int npairs = (argc - 2) / 2;
@@ -971,41 +972,41 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p | 0x20);
         int rc = memchr(n, '\0', nl) ? DICE_ENOENT
-                                     : dice_config_check(srv, names[i]);
+                                     : dice__config_check(srv, names[i]);
         if (rc == DICE_ENOENT) {
-            dice_reply_errorf(c,
-                              "ERR Unknown option or number of arguments "
-                              "for CONFIG SET - '%.*s'",
-                              (int)nl, n);
+            dice__reply_errorf(c,
+                               "ERR Unknown option or number of arguments "
+                               "for CONFIG SET - '%.*s'",
+                               (int)nl, n);
             goto out;
         }
         if (rc < 0) {
-            dice_reply_errorf(c,
-                              "ERR CONFIG SET failed (possibly related to "
-                              "argument '%s') - %s",
-                              names[i], dice_server_config_error(srv));
+            dice__reply_errorf(c,
+                               "ERR CONFIG SET failed (possibly related to "
+                               "argument '%s') - %s",
+                               names[i], dice_server_config_error(srv));
             goto out;
         }
         for (int j = 0; j < i; j++) {
             if (strcasecmp(names[j], names[i]) == 0) {
-                dice_reply_errorf(c,
-                                  "ERR CONFIG SET failed (possibly related "
-                                  "to argument '%s') - duplicate parameter",
-                                  names[i]);
+                dice__reply_errorf(c,
+                                   "ERR CONFIG SET failed (possibly related "
+                                   "to argument '%s') - duplicate parameter",
+                                   names[i]);
                 goto out;
             }
         }
     }
-    if (dice_config_snapshot(srv, &saved) < 0)
+    if (dice__config_snapshot(srv, &saved) < 0)
         goto oom;
     have_saved = 1;
     for (int i = 0; i < npairs; i++) {
         if (dice_server_config_set(srv, names[i], values[i]) < 0) {
-            dice_reply_errorf(c,
-                              "ERR CONFIG SET failed (possibly related to "
-                              "argument '%s') - %s",
-                              names[i], dice_server_config_error(srv));
-            dice_config_restore(srv, &saved);
+            dice__reply_errorf(c,
+                               "ERR CONFIG SET failed (possibly related to "
+                               "argument '%s') - %s",
+                               names[i], dice_server_config_error(srv));
+            dice__config_restore(srv, &saved);
             have_saved = 0;
             goto out;
         }
@@ -1013,10 +1014,10 @@ static void cmd_config_set(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
     goto out;
 oom:
-    dice_reply_errstr(c, "ERR out of memory");
+    dice__reply_errstr(c, "ERR out of memory");
 out:
     if (have_saved)
-        dice_settings_free(&saved);
+        dice__settings_free(&saved);
     for (int i = 0; i < npairs && names; i++) {
         free(names[i]);
         if (values)
@@ -1059,7 +1060,7 @@ static void cmd_config_rewrite(dice_client_t *c, int argc,
     (void)argvlen;
     /* The server does not keep the path of the file it was loaded from, so
      * there is nothing to rewrite: Redis's answer for that case. */
-    dice_reply_errstr(c, "ERR The server is running without a config file");
+    dice__reply_errstr(c, "ERR The server is running without a config file");
 }
 
 static const char *const config_help[] = {
@@ -1082,8 +1083,8 @@ static void cmd_config_help(dice_client_t *c, int argc, const char *const *argv,
     (void)argc;
     (void)argv;
     (void)argvlen;
-    dice_reply_help(c, config_help,
-                    sizeof(config_help) / sizeof(config_help[0]));
+    dice__reply_help(c, config_help,
+                     sizeof(config_help) / sizeof(config_help[0]));
 }
 
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
@@ -1113,31 +1114,31 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
     (void)arg;
     bool nosave = false, save = false, other = false, abort_ = false;
     for (int i = 1; i < argc; i++) {
-        if (dice_eqci(argv[i], argvlen[i], "nosave"))
+        if (dice__eqci(argv[i], argvlen[i], "nosave"))
             nosave = true;
-        else if (dice_eqci(argv[i], argvlen[i], "save"))
+        else if (dice__eqci(argv[i], argvlen[i], "save"))
             save = true;
-        else if (dice_eqci(argv[i], argvlen[i], "now") ||
-                 dice_eqci(argv[i], argvlen[i], "force"))
+        else if (dice__eqci(argv[i], argvlen[i], "now") ||
+                 dice__eqci(argv[i], argvlen[i], "force"))
             other = true;
-        else if (dice_eqci(argv[i], argvlen[i], "abort"))
+        else if (dice__eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
-            dice_reply_errstr(c, "ERR syntax error");
+            dice__reply_errstr(c, "ERR syntax error");
             return;
         }
     }
     if ((abort_ && (nosave || save || other)) || (nosave && save)) {
-        dice_reply_errstr(c, "ERR syntax error");
+        dice__reply_errstr(c, "ERR syntax error");
         return;
     }
     if (abort_) {
-        dice_reply_errstr(c, "ERR No shutdown in progress.");
+        dice__reply_errstr(c, "ERR No shutdown in progress.");
         return;
     }
-    dice_logf(c->srv, DICE_LOG_WARNING,
-              "User requested shutdown (client id=%llu)...",
-              (unsigned long long)c->id);
+    dice__logf(c->srv, DICE_LOG_WARNING,
+               "User requested shutdown (client id=%llu)...",
+               (unsigned long long)c->id);
     dice_client_close_after_reply(c);
     dice_server_shutdown(c->srv);
 }
@@ -1147,7 +1148,7 @@ static void cmd_shutdown(dice_client_t *c, int argc, const char *const *argv,
 static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
                       const size_t *argvlen, void *arg) {
     (void)arg;
-    if (argc == 2 && dice_eqci(argv[1], argvlen[1], "help")) {
+    if (argc == 2 && dice__eqci(argv[1], argvlen[1], "help")) {
         static const char *const help[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "SLEEP <seconds>",
@@ -1155,10 +1156,10 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
             "HELP",
             "    Print this help.",
         };
-        dice_reply_help(c, help, sizeof(help) / sizeof(help[0]));
+        dice__reply_help(c, help, sizeof(help) / sizeof(help[0]));
         return;
     }
-    if (argc == 3 && dice_eqci(argv[1], argvlen[1], "sleep")) {
+    if (argc == 3 && dice__eqci(argv[1], argvlen[1], "sleep")) {
         /* Like Redis (atof), text that is not a number sleeps 0 s. */
         char num[64];
         size_t n = argvlen[2] < sizeof(num) - 1 ? argvlen[2] : sizeof(num) - 1;
@@ -1180,10 +1181,10 @@ static void cmd_debug(dice_client_t *c, int argc, const char *const *argv,
         return;
     }
     int n = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-    dice_reply_errorf(c,
-                      "ERR unknown subcommand or wrong number of arguments "
-                      "for '%.*s'. Try DEBUG HELP.",
-                      n, argv[1]);
+    dice__reply_errorf(c,
+                       "ERR unknown subcommand or wrong number of arguments "
+                       "for '%.*s'. Try DEBUG HELP.",
+                       n, argv[1]);
 }
 
 /* ---- Registration ------------------------------------------------------- */
@@ -1249,7 +1250,7 @@ static const dice_cmd_entry_t config_subs[] = {
      "5.0.0", "O(1)", 0, NULL},
 };
 
-int dice_builtin_server(dice_server_t *srv) {
+int dice__builtin_server(dice_server_t *srv) {
     int rc = dice_command_add_entries(srv, NULL, "server", top,
                                       sizeof(top) / sizeof(top[0]));
     if (rc < 0)

@@ -48,7 +48,7 @@ static void reply_dberr(dice_client_t *c, int rc) {
     else if (rc == DICE_ENOMEM)
         REPLY_ERR(c, E_NOMEM);
     else
-        dice_reply_errorf(c, "ERR %s", dice_strerror(rc));
+        dice__reply_errorf(c, "ERR %s", dice_strerror(rc));
 }
 
 /* ---- expire options (SET, GETEX, SETEX, PSETEX) ------------------------ */
@@ -79,31 +79,31 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
         const char *o = argv[j];
         size_t n = argvlen[j];
         bool next = j + 1 < argc;
-        if (is_set && dice_opt_is(o, n, "nx") && !(f & O_XX)) {
+        if (is_set && dice__opt_is(o, n, "nx") && !(f & O_XX)) {
             f |= O_NX;
-        } else if (is_set && dice_opt_is(o, n, "xx") && !(f & O_NX)) {
+        } else if (is_set && dice__opt_is(o, n, "xx") && !(f & O_NX)) {
             f |= O_XX;
-        } else if (is_set && dice_opt_is(o, n, "get")) {
+        } else if (is_set && dice__opt_is(o, n, "get")) {
             f |= O_GET;
-        } else if (is_set && dice_opt_is(o, n, "keepttl") &&
+        } else if (is_set && dice__opt_is(o, n, "keepttl") &&
                    !(f & (O_PERSIST | O_ANY_EXPIRE))) {
             f |= O_KEEPTTL;
-        } else if (!is_set && dice_opt_is(o, n, "persist") &&
+        } else if (!is_set && dice__opt_is(o, n, "persist") &&
                    !(f & (O_ANY_EXPIRE | O_KEEPTTL))) {
             f |= O_PERSIST;
-        } else if (dice_opt_is(o, n, "ex") && next &&
+        } else if (dice__opt_is(o, n, "ex") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EX)))) {
             f |= O_EX;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "px") && next &&
+        } else if (dice__opt_is(o, n, "px") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PX)))) {
             f |= O_PX;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "exat") && next &&
+        } else if (dice__opt_is(o, n, "exat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EXAT)))) {
             f |= O_EXAT;
             *expire_idx = ++j;
-        } else if (dice_opt_is(o, n, "pxat") && next &&
+        } else if (dice__opt_is(o, n, "pxat") && next &&
                    !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PXAT)))) {
             f |= O_PXAT;
             *expire_idx = ++j;
@@ -141,7 +141,7 @@ static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
     *at = v;
     return 0;
 bad:
-    dice_reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
+    dice__reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
     return -1;
 }
 
@@ -168,7 +168,7 @@ static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
 
 static void cmd_get(ARGS) {
     (void)argc, (void)arg;
-    reply_get(c, dice_cmd_db(c), argv[1], argvlen[1]);
+    reply_get(c, dice__cmd_db(c), argv[1], argvlen[1]);
 }
 
 /* The shared tail of SET, SETNX, SETEX and PSETEX. ok/abort are the
@@ -181,7 +181,7 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
     int64_t at = 0;
     if (expire && expire_at(c, expire, elen, f, cmdname, &at) < 0)
         return;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     /* GET replies with the old value first; a WRONGTYPE there cancels the
      * whole command. */
     if ((f & O_GET) && reply_get(c, db, key, klen) < 0)
@@ -219,7 +219,7 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
 static void cmd_set(ARGS) {
     (void)arg;
     if (argc == 3) { /* the benchmark path: plain SET key value */
-        int rc = dice_db_set(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
+        int rc = dice_db_set(dice__cmd_db(c), argv[1], argvlen[1], argv[2],
                              argvlen[2], 0, 0);
         if (rc == 0)
             dice_reply_ok(c);
@@ -255,7 +255,7 @@ static void cmd_psetex(ARGS) {
 
 static void cmd_getset(ARGS) {
     (void)argc, (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
     if (dice_db_set(db, argv[1], argvlen[1], argv[2], argvlen[2], 0, 0) < 0)
@@ -264,7 +264,7 @@ static void cmd_getset(ARGS) {
 
 static void cmd_getdel(ARGS) {
     (void)argc, (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
     dice_db_delete(db, argv[1], argvlen[1]);
@@ -276,7 +276,7 @@ static void cmd_getex(ARGS) {
     int ei = 0;
     if (parse_ext(c, argc, argv, argvlen, 2, false, &f, &ei) < 0)
         return;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
@@ -306,7 +306,7 @@ static void cmd_getex(ARGS) {
 
 static void cmd_mget(ARGS) {
     (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     dice_reply_array(c, (size_t)argc - 1);
     for (int j = 1; j < argc; j++) {
         char nb[DICE_DB_NUMBUF];
@@ -328,7 +328,7 @@ static void mset_generic(dice_client_t *c, int argc, const char *const *argv,
             REPLY_ERR(c, "ERR wrong number of arguments for 'mset' command");
         return;
     }
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     if (nx) {
         for (int j = 1; j < argc; j += 2) {
             if (dice_db_exists(db, argv[j], argvlen[j])) {
@@ -369,7 +369,7 @@ static long long max_bulk(dice_client_t *c) {
 
 static void cmd_append(ARGS) {
     (void)argc, (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long lim = max_bulk(c);
     if (lim < STRING_MAX) {
         /* A lowered proto-max-bulk-len is checked here; the keyspace only
@@ -403,7 +403,7 @@ static void cmd_strlen(ARGS) {
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
-    int rc = dice_db_get(dice_cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
+    int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == 0)
         dice_reply_int(c, (long long)n);
     else if (rc == DICE_ENOENT)
@@ -427,7 +427,7 @@ static void cmd_getrange(ARGS) {
     char nb[DICE_DB_NUMBUF];
     const char *v;
     size_t n;
-    int rc = dice_db_get(dice_cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
+    int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
         dice_reply_bulk(c, "", 0);
         return;
@@ -468,7 +468,7 @@ static void cmd_setrange(ARGS) {
         REPLY_ERR(c, E_OFFSET);
         return;
     }
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     long long lim = max_bulk(c);
     long long len = (long long)argvlen[3];
     if (len > 0 && (off > lim || len > lim - off)) {
@@ -496,7 +496,7 @@ static void cmd_setrange(ARGS) {
 static void incr_generic(dice_client_t *c, const char *key, size_t klen,
                          long long delta) {
     long long v;
-    int rc = dice_db_incrby(dice_cmd_db(c), key, klen, delta, &v);
+    int rc = dice_db_incrby(dice__cmd_db(c), key, klen, delta, &v);
     if (rc == 0)
         dice_reply_int(c, v);
     else if (rc == DICE_EINVAL)
@@ -545,7 +545,7 @@ static void cmd_incrbyfloat(ARGS) {
     (void)argc, (void)arg;
     const char *v;
     size_t n;
-    int rc = dice_db_incrbyfloat(dice_cmd_db(c), argv[1], argvlen[1], argv[2],
+    int rc = dice_db_incrbyfloat(dice__cmd_db(c), argv[1], argvlen[1], argv[2],
                                  argvlen[2], &v, &n);
     if (rc == 0)
         dice_reply_bulk(c, v, n);
@@ -658,7 +658,7 @@ static size_t lcs_walk(const lcs_job *j, char *out, dice_client_t *c) {
 
 static void cmd_lcs(ARGS) {
     (void)arg;
-    dice_db_t *db = dice_cmd_db(c);
+    dice_db_t *db = dice__cmd_db(c);
     char nba[DICE_DB_NUMBUF], nbb[DICE_DB_NUMBUF];
     lcs_job j = {.a = "", .b = ""};
     int ra = dice_db_get(db, argv[1], argvlen[1], nba, &j.a, &j.alen);
@@ -679,13 +679,13 @@ static void cmd_lcs(ARGS) {
     for (int i = 3; i < argc; i++) {
         const char *o = argv[i];
         size_t n = argvlen[i];
-        if (dice_opt_is(o, n, "idx")) {
+        if (dice__opt_is(o, n, "idx")) {
             getidx = true;
-        } else if (dice_opt_is(o, n, "len")) {
+        } else if (dice__opt_is(o, n, "len")) {
             getlen = true;
-        } else if (dice_opt_is(o, n, "withmatchlen")) {
+        } else if (dice__opt_is(o, n, "withmatchlen")) {
             j.withlen = true;
-        } else if (dice_opt_is(o, n, "minmatchlen") && i + 1 < argc) {
+        } else if (dice__opt_is(o, n, "minmatchlen") && i + 1 < argc) {
             if (dice_parse_ll(argv[i + 1], argvlen[i + 1], &j.minlen) < 0) {
                 REPLY_ERR(c, E_NOTINT);
                 return;
@@ -834,7 +834,7 @@ static const strcmd string_cmds[] = {
 #undef M
 #undef F
 
-int dice_builtin_strings(dice_server_t *srv) {
+int dice__builtin_strings(dice_server_t *srv) {
     for (size_t i = 0; i < sizeof(string_cmds) / sizeof(string_cmds[0]); i++) {
         const strcmd *s = &string_cmds[i];
         int rc = dice_command_add(srv, s->name, s->arity, s->flags, s->first,

@@ -35,8 +35,8 @@ enum { ENC_EMB = 0, ENC_INT = 1, ENC_RAW = 2, ENC_OBJ = 3 };
 #define HDR_ENC(h) ((h)&3u)
 #define HDR_TYPE(h) (((h) >> 2) & 7u)
 #define HDR_EXP 0x20u
-/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for a
- * plain malloc'd entry. Every rewrite of a header keeps them. */
+/* Bits 6-7: the entry's allocation class (see lib/keyspace/entry_pool.c), 0 for
+ * a plain malloc'd entry. Every rewrite of a header keeps them. */
 #define HDR_CLS_SHIFT 6
 #define HDR_CLS_MASK 0xc0u
 #define HDR_CLS(h) ((unsigned)(h) >> HDR_CLS_SHIFT)
@@ -190,16 +190,16 @@ static size_t entry_size_for(int has_exp, size_t klen, size_t vsz) {
 /* Allocate n bytes for an entry; *cls receives its allocation class,
  * which the caller stores in the header (HDR_CLS). */
 static uint8_t *entry_alloc(dice_keyspace_t *ks, size_t n, unsigned *cls) {
-    *cls = DICE_POOL_ENTRIES ? dice_pool_class(n) : 0;
+    *cls = DICE_POOL_ENTRIES ? dice__pool_class(n) : 0;
     if (*cls)
-        return dice_pool_alloc(&ks->pool, *cls);
+        return dice__pool_alloc(&ks->pool, *cls);
     return malloc(n);
 }
 
 static void entry_dealloc(dice_keyspace_t *ks, uint8_t *e) {
     unsigned cls = HDR_CLS(e[0]);
     if (cls)
-        dice_pool_free(&ks->pool, e, cls);
+        dice__pool_free(&ks->pool, e, cls);
     else
         free(e);
 }
@@ -207,7 +207,7 @@ static void entry_dealloc(dice_keyspace_t *ks, uint8_t *e) {
 /* Bytes usable at e: its slot's size, or what malloc gave it. */
 static size_t entry_capacity(uint8_t *e) {
     unsigned cls = HDR_CLS(e[0]);
-    return cls ? dice_pool_slot_size(cls) : malloc_usable_size(e);
+    return cls ? dice__pool_slot_size(cls) : malloc_usable_size(e);
 }
 
 static uint8_t *entry_build(dice_keyspace_t *ks, uint8_t hdr, uint32_t clock,
@@ -332,9 +332,9 @@ static void unlink_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
     const char *k;
     size_t kl;
     entry_getkey(e, &k, &kl);
-    dict_delete(&db->main, k, kl, h);
+    dice__dict_delete(&db->main, k, kl, h);
     if (e[0] & HDR_EXP)
-        dict_delete(&db->exp, k, kl, dict_hash(&db->exp, k, kl));
+        dice__dict_delete(&db->exp, k, kl, dice__dict_hash(&db->exp, k, kl));
 }
 
 static void delete_entry(dice_db_t *db, uint8_t *e, uint64_t h, int ev) {
@@ -351,12 +351,13 @@ static void delete_entry(dice_db_t *db, uint8_t *e, uint64_t h, int ev) {
 static int link_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
     const char *k;
     size_t kl;
-    if (dict_insert(&db->main, e, h) < 0)
+    if (dice__dict_insert(&db->main, e, h) < 0)
         return DICE_ENOMEM;
     if (e[0] & HDR_EXP) {
         entry_getkey(e, &k, &kl);
-        if (dict_insert(&db->exp, e, dict_hash(&db->exp, k, kl)) < 0) {
-            dict_delete(&db->main, k, kl, h);
+        if (dice__dict_insert(&db->exp, e, dice__dict_hash(&db->exp, k, kl)) <
+            0) {
+            dice__dict_delete(&db->main, k, kl, h);
             return DICE_ENOMEM;
         }
     }
@@ -372,16 +373,16 @@ static int swap_entry(dice_db_t *db, uint64_t *slot, uint8_t *old,
     size_t kl;
     entry_getkey(ne, &k, &kl);
     int oe = (old[0] & HDR_EXP) != 0, nx = (ne[0] & HDR_EXP) != 0;
-    uint64_t h = (oe || nx) ? dict_hash(&db->exp, k, kl) : 0;
-    if (nx && !oe && dict_insert(&db->exp, ne, h) < 0)
+    uint64_t h = (oe || nx) ? dice__dict_hash(&db->exp, k, kl) : 0;
+    if (nx && !oe && dice__dict_insert(&db->exp, ne, h) < 0)
         return DICE_ENOMEM;
-    dict_slot_set(slot, ne);
+    dice__dict_slot_set(slot, ne);
     if (oe && nx) {
-        uint64_t *s = dict_find_slot(&db->exp, k, kl, h);
+        uint64_t *s = dice__dict_find_slot(&db->exp, k, kl, h);
         if (s)
-            dict_slot_set(s, ne);
+            dice__dict_slot_set(s, ne);
     } else if (oe) {
-        dict_delete(&db->exp, k, kl, h);
+        dice__dict_delete(&db->exp, k, kl, h);
     }
     return 0;
 }
@@ -392,9 +393,9 @@ static int swap_entry(dice_db_t *db, uint64_t *slot, uint8_t *old,
 /* Find a live key; lazily deletes it if expired. */
 static uint8_t *lookup(dice_db_t *db, const char *key, size_t klen,
                        uint64_t *hout, uint64_t **slotout, int flags) {
-    uint64_t h = dict_hash(&db->main, key, klen);
-    uint64_t *slot = dict_find_slot(&db->main, key, klen, h);
-    uint8_t *e = slot ? dict_slot_entry(*slot) : NULL;
+    uint64_t h = dice__dict_hash(&db->main, key, klen);
+    uint64_t *slot = dice__dict_find_slot(&db->main, key, klen, h);
+    uint8_t *e = slot ? dice__dict_slot_entry(*slot) : NULL;
     if (e && is_expired(db->ks, e)) {
         delete_entry(db, e, h, DICE_KS_EXPIRED);
         e = NULL;
@@ -544,8 +545,8 @@ int dice_keyspace_new(dice_keyspace_t **out, int ndbs) {
         dice_db_t *db = &ks->dbs[i];
         db->ks = ks;
         db->index = i;
-        dict_init(&db->main, entry_getkey);
-        dict_init(&db->exp, entry_getkey);
+        dice__dict_init(&db->main, entry_getkey);
+        dice__dict_init(&db->exp, entry_getkey);
     }
     ks->rng = ks->dbs[0].main.seed | 1;
     *out = ks;
@@ -556,10 +557,10 @@ void dice_keyspace_free(dice_keyspace_t *ks) {
     if (!ks)
         return;
     for (int i = 0; i < ks->ndbs; i++) {
-        dict_clear(&ks->dbs[i].exp, NULL, NULL);
-        dict_clear(&ks->dbs[i].main, entry_free_cb, ks);
+        dice__dict_clear(&ks->dbs[i].exp, NULL, NULL);
+        dice__dict_clear(&ks->dbs[i].main, entry_free_cb, ks);
     }
-    dice_pool_release(&ks->pool); /* already empty: a no-op kept for safety */
+    dice__pool_release(&ks->pool); /* already empty: a no-op kept for safety */
     free(ks->dbs);
     free(ks);
 }
@@ -631,7 +632,7 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
         ks->expire_db = (ks->expire_db + 1) % ks->ndbs;
         size_t expired;
         do {
-            size_t nexp = dict_size(&db->exp);
+            size_t nexp = dice__dict_size(&db->exp);
             if (nexp == 0)
                 break;
             size_t sample = nexp < EXPIRE_SAMPLE ? nexp : EXPIRE_SAMPLE;
@@ -641,7 +642,7 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
             size_t ttl_n = 0;
             expired = 0;
             for (size_t i = 0; i < sample; i++) {
-                uint8_t *e = dict_random(&db->exp);
+                uint8_t *e = dice__dict_random(&db->exp);
                 if (!e)
                     break;
                 int64_t t = entry_exp(e);
@@ -649,7 +650,7 @@ size_t dice_keyspace_active_expire(dice_keyspace_t *ks, int64_t now_ms,
                     const char *k;
                     size_t kl;
                     entry_getkey(e, &k, &kl);
-                    delete_entry(db, e, dict_hash(&db->main, k, kl),
+                    delete_entry(db, e, dice__dict_hash(&db->main, k, kl),
                                  DICE_KS_EXPIRED);
                     expired++;
                 } else {
@@ -685,16 +686,16 @@ int dice_keyspace_rehash(dice_keyspace_t *ks, long budget_us) {
         long left = budget_us - since_us(&start);
         if (left <= 0)
             return 1;
-        more |= dict_rehash_us(&db->main, left);
-        more |= dict_rehash_us(&db->exp, left);
+        more |= dice__dict_rehash_us(&db->main, left);
+        more |= dice__dict_rehash_us(&db->exp, left);
     }
     return more;
 }
 
 size_t dice_db_flush(dice_db_t *db) {
-    size_t n = dict_size(&db->main);
-    dict_clear(&db->exp, NULL, NULL);
-    dict_clear(&db->main, entry_free_cb, db->ks);
+    size_t n = dice__dict_size(&db->main);
+    dice__dict_clear(&db->exp, NULL, NULL);
+    dice__dict_clear(&db->main, entry_free_cb, db->ks);
     db->avg_ttl = 0;
     if (n)
         fire(db, NULL, 0, DICE_KS_FLUSHDB);
@@ -742,11 +743,11 @@ void dice_keyspace_reset_stats(dice_keyspace_t *ks) {
 }
 
 size_t dice_db_size(const dice_db_t *db) {
-    return dict_size(&db->main);
+    return dice__dict_size(&db->main);
 }
 
 size_t dice_db_expires(const dice_db_t *db) {
-    return dict_size(&db->exp);
+    return dice__dict_size(&db->exp);
 }
 
 int64_t dice_db_avg_ttl(const dice_db_t *db) {
@@ -760,7 +761,7 @@ int dice_db_parse_ll(const char *s, size_t len, long long *out) {
 }
 
 static size_t ll_format(char *buf, long long v) {
-    size_t n = dice_fmt_ll(buf, v);
+    size_t n = dice__fmt_ll(buf, v);
     buf[n] = '\0'; /* DICE_DB_NUMBUF leaves room */
     return n;
 }
@@ -945,7 +946,7 @@ int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
     if (isnan(v) || isinf(v))
         return DICE_ERANGE;
     char buf[DICE_FMT_LDOUBLE_MAX];
-    size_t l = dice_fmt_long_double_human(buf, v);
+    size_t l = dice__fmt_long_double_human(buf, v);
     if (l == 0)
         return DICE_ERANGE;
     unsigned flags = DICE_SET_NOINT | DICE_SET_KEEPTTL;
@@ -1264,14 +1265,15 @@ int dice_db_move(dice_db_t *db, const char *key, size_t klen, dice_db_t *dst) {
 
 int dice_db_random_key(dice_db_t *db, const char **key, size_t *klen) {
     for (;;) {
-        uint8_t *e = dict_random(&db->main);
+        uint8_t *e = dice__dict_random(&db->main);
         if (!e)
             return DICE_ENOENT;
         const char *k;
         size_t kl;
         entry_getkey(e, &k, &kl);
         if (is_expired(db->ks, e)) {
-            delete_entry(db, e, dict_hash(&db->main, k, kl), DICE_KS_EXPIRED);
+            delete_entry(db, e, dice__dict_hash(&db->main, k, kl),
+                         DICE_KS_EXPIRED);
             continue;
         }
         *key = k;
@@ -1311,7 +1313,7 @@ static int match_visit(void *c, void *ev) {
 size_t dice_db_keys(dice_db_t *db, const char *pat, size_t plen,
                     dice_db_key_fn fn, void *ctx) {
     match_ctx m = {db, pat, plen, plen == 1 && pat[0] == '*', -1, fn, ctx, 0};
-    dict_foreach(&db->main, match_visit, &m);
+    dice__dict_foreach(&db->main, match_visit, &m);
     return m.n;
 }
 
@@ -1336,7 +1338,7 @@ int dice_db_scan(dice_db_t *db, uint64_t cursor, size_t count, const char *pat,
         count = 10;
     size_t maxiter = count * 10;
     do {
-        cursor = dict_scan(&db->main, cursor, scan_count_visit, &cc);
+        cursor = dice__dict_scan(&db->main, cursor, scan_count_visit, &cc);
     } while (cursor && cc.visited < count && --maxiter);
     *next = cursor;
     return 0;

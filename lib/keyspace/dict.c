@@ -1,5 +1,6 @@
 /* Open-addressing hash table with linear probing, incremental rehashing and
- * a rehash-proof SCAN cursor. See lib/keyspace/keyspace_internal.h for the layout. */
+ * a rehash-proof SCAN cursor. See lib/keyspace/keyspace_internal.h for the
+ * layout. */
 #include "keyspace/keyspace_internal.h"
 
 #include <stdlib.h>
@@ -71,7 +72,7 @@ static uint64_t splitmix(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-uint64_t dict_hash(const dict *d, const char *key, size_t klen) {
+uint64_t dice__dict_hash(const dict *d, const char *key, size_t klen) {
     return hash_bytes(key, klen, d->seed);
 }
 
@@ -124,7 +125,7 @@ static uint64_t *table_find(const dict *d, const dict_table *t, const char *key,
         if (s != SLOT_TOMB && (s & ~PTR_MASK) == tag) {
             const char *k;
             size_t kl;
-            d->getkey(dict_slot_entry(s), &k, &kl);
+            d->getkey(dice__dict_slot_entry(s), &k, &kl);
             if (kl == klen && memcmp(k, key, klen) == 0)
                 return &t->slots[i];
         }
@@ -142,7 +143,7 @@ static void table_remove_shift(const dict *d, dict_table *t, size_t i) {
         uint64_t s = t->slots[j];
         if (s == SLOT_EMPTY)
             break;
-        size_t k = home_of(t, entry_hash(d, dict_slot_entry(s)));
+        size_t k = home_of(t, entry_hash(d, dice__dict_slot_entry(s)));
         /* The entry may fill the hole if the hole is on its probe path. */
         if (((j - k) & mask) >= ((j - i) & mask)) {
             t->slots[i] = s;
@@ -196,7 +197,7 @@ static size_t migrate(dict *d, size_t n) {
                 break;
             continue;
         }
-        void *e = dict_slot_entry(s);
+        void *e = dice__dict_slot_entry(s);
         table_put(&d->t[1], e, entry_hash(d, e));
         /* A tombstone keeps the probe chains of unmigrated keys intact. */
         o->slots[d->rehashidx++] = SLOT_TOMB;
@@ -210,7 +211,7 @@ static size_t migrate(dict *d, size_t n) {
     return moved;
 }
 
-int dict_rehash_steps(dict *d, size_t n) {
+int dice__dict_rehash_steps(dict *d, size_t n) {
     if (d->rehashing)
         migrate(d, n);
     return d->rehashing;
@@ -223,7 +224,7 @@ static long elapsed_us(const struct timespec *a) {
            (long)(b.tv_nsec - a->tv_nsec) / 1000L;
 }
 
-int dict_rehash_us(dict *d, long budget_us) {
+int dice__dict_rehash_us(dict *d, long budget_us) {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (d->rehashing) {
@@ -265,7 +266,7 @@ static void maybe_shrink(dict *d) {
 
 /* ---- public operations ------------------------------------------------ */
 
-void dict_init(dict *d, dict_getkey_fn getkey) {
+void dice__dict_init(dict *d, dict_getkey_fn getkey) {
     memset(d, 0, sizeof(*d));
     d->getkey = getkey;
     uint64_t seed[2];
@@ -281,14 +282,15 @@ void dict_init(dict *d, dict_getkey_fn getkey) {
     d->rng = seed[1];
 }
 
-void dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry), void *ctx) {
+void dice__dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry),
+                      void *ctx) {
     for (int ti = 0; ti < 2; ti++) {
         dict_table *t = &d->t[ti];
         if (free_fn) {
             for (size_t i = 0; i < t->size; i++) {
                 uint64_t s = t->slots[i];
                 if (s != SLOT_EMPTY && s != SLOT_TOMB)
-                    free_fn(ctx, dict_slot_entry(s));
+                    free_fn(ctx, dice__dict_slot_entry(s));
             }
         }
         free(t->slots);
@@ -298,15 +300,16 @@ void dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry), void *ctx) {
     d->rehashidx = 0;
 }
 
-size_t dict_size(const dict *d) {
+size_t dice__dict_size(const dict *d) {
     return d->t[0].used + d->t[1].used;
 }
 
-size_t dict_slots(const dict *d) {
+size_t dice__dict_slots(const dict *d) {
     return d->t[0].size + d->t[1].size;
 }
 
-uint64_t *dict_find_slot(dict *d, const char *key, size_t klen, uint64_t h) {
+uint64_t *dice__dict_find_slot(dict *d, const char *key, size_t klen,
+                               uint64_t h) {
     op_begin(d);
     uint64_t *s = table_find(d, &d->t[0], key, klen, h);
     if (!s && d->rehashing)
@@ -315,12 +318,13 @@ uint64_t *dict_find_slot(dict *d, const char *key, size_t klen, uint64_t h) {
     return s;
 }
 
-void *dict_find(dict *d, const char *key, size_t klen) {
-    uint64_t *s = dict_find_slot(d, key, klen, dict_hash(d, key, klen));
-    return s ? dict_slot_entry(*s) : NULL;
+void *dice__dict_find(dict *d, const char *key, size_t klen) {
+    uint64_t *s =
+        dice__dict_find_slot(d, key, klen, dice__dict_hash(d, key, klen));
+    return s ? dice__dict_slot_entry(*s) : NULL;
 }
 
-int dict_insert(dict *d, void *entry, uint64_t h) {
+int dice__dict_insert(dict *d, void *entry, uint64_t h) {
     op_begin(d);
     for (;;) {
         if (!d->rehashing) {
@@ -349,12 +353,12 @@ int dict_insert(dict *d, void *entry, uint64_t h) {
     return 0;
 }
 
-void *dict_delete(dict *d, const char *key, size_t klen, uint64_t h) {
+void *dice__dict_delete(dict *d, const char *key, size_t klen, uint64_t h) {
     op_begin(d);
     void *e = NULL;
     uint64_t *s = table_find(d, &d->t[0], key, klen, h);
     if (s) {
-        e = dict_slot_entry(*s);
+        e = dice__dict_slot_entry(*s);
         if (d->rehashing) {
             *s = SLOT_TOMB;
             d->t[0].used--;
@@ -366,7 +370,7 @@ void *dict_delete(dict *d, const char *key, size_t klen, uint64_t h) {
     } else if (d->rehashing) {
         s = table_find(d, &d->t[1], key, klen, h);
         if (s) {
-            e = dict_slot_entry(*s);
+            e = dice__dict_slot_entry(*s);
             table_remove_shift(d, &d->t[1], (size_t)(s - d->t[1].slots));
         }
     }
@@ -388,16 +392,16 @@ static void emit_range(const dict *d, const dict_table *t, size_t lo, size_t hi,
             break;
         if (s == SLOT_EMPTY || s == SLOT_TOMB)
             continue;
-        void *e = dict_slot_entry(s);
+        void *e = dice__dict_slot_entry(s);
         size_t home = home_of(t, entry_hash(d, e));
         if (home >= lo && home <= hi)
             fn(ctx, e);
     }
 }
 
-uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
-                   void *ctx) {
-    if (dict_size(d) == 0)
+uint64_t dice__dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
+                         void *ctx) {
+    if (dice__dict_size(d) == 0)
         return 0;
     cursor &= (1ull << CURSOR_BITS) - 1;
     const dict_table *small = &d->t[0], *big = NULL;
@@ -421,9 +425,9 @@ uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
     return next >= (1ull << CURSOR_BITS) ? 0 : next;
 }
 
-void *dict_random(dict *d) {
-    size_t n0 = d->t[0].size, total = dict_slots(d);
-    if (dict_size(d) == 0)
+void *dice__dict_random(dict *d) {
+    size_t n0 = d->t[0].size, total = dice__dict_slots(d);
+    if (dice__dict_size(d) == 0)
         return NULL;
     /* Every entry owns exactly one slot, so a random live slot is a
      * uniformly random entry. */
@@ -431,25 +435,25 @@ void *dict_random(dict *d) {
         size_t i = (size_t)(splitmix(&d->rng) % total);
         uint64_t s = i < n0 ? d->t[0].slots[i] : d->t[1].slots[i - n0];
         if (s != SLOT_EMPTY && s != SLOT_TOMB)
-            return dict_slot_entry(s);
+            return dice__dict_slot_entry(s);
     }
     /* Very sparse table: walk from a random slot (slightly biased). */
     size_t i = (size_t)(splitmix(&d->rng) % total);
     for (size_t n = 0; n < total; n++, i = (i + 1) % total) {
         uint64_t s = i < n0 ? d->t[0].slots[i] : d->t[1].slots[i - n0];
         if (s != SLOT_EMPTY && s != SLOT_TOMB)
-            return dict_slot_entry(s);
+            return dice__dict_slot_entry(s);
     }
     return NULL;
 }
 
-void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx) {
+void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx) {
     for (int ti = 0; ti < 2; ti++) {
         dict_table *t = &d->t[ti];
         for (size_t i = 0; i < t->size; i++) {
             uint64_t s = t->slots[i];
             if (s != SLOT_EMPTY && s != SLOT_TOMB &&
-                fn(ctx, dict_slot_entry(s)))
+                fn(ctx, dice__dict_slot_entry(s)))
                 return;
         }
     }

@@ -16,14 +16,14 @@
 
 #define POOL_PAGE (64 * 1024)
 
-void *dice_pool_alloc(dice_pool_t *p, unsigned cls) {
+void *dice__pool_alloc(dice_pool_t *p, unsigned cls) {
     void *slot = p->free[cls];
     if (slot) {
         memcpy(&p->free[cls], slot, sizeof(void *));
         p->live++;
         return slot;
     }
-    size_t sz = dice_pool_slot_size(cls);
+    size_t sz = dice__pool_slot_size(cls);
     if (p->left < sz) {
         if (p->npages == p->cap) {
             size_t nc = p->cap ? p->cap * 2 : 16;
@@ -48,14 +48,14 @@ void *dice_pool_alloc(dice_pool_t *p, unsigned cls) {
     return slot;
 }
 
-void dice_pool_free(dice_pool_t *p, void *slot, unsigned cls) {
+void dice__pool_free(dice_pool_t *p, void *slot, unsigned cls) {
     memcpy(slot, &p->free[cls], sizeof(void *));
     p->free[cls] = slot;
     if (--p->live == 0)
-        dice_pool_release(p);
+        dice__pool_release(p);
 }
 
-void dice_pool_release(dice_pool_t *p) {
+void dice__pool_release(dice_pool_t *p) {
     for (size_t i = 0; i < p->npages; i++)
         free(p->pages[i]);
     free(p->pages);

@@ -48,7 +48,7 @@ typedef struct dict {
     size_t clean_from;
     int rehashing;
     /* While non-zero, operations do no rehash work (explicit
-     * dict_rehash_steps/us calls still do). */
+     * dice__dict_rehash_steps/us calls still do). */
     unsigned pause_rehash;
     uint64_t seed;
     uint64_t rng;
@@ -60,47 +60,50 @@ typedef struct dict {
     uint64_t moved_total;
 } dict;
 
-void dict_init(dict *d, dict_getkey_fn getkey);
+void dice__dict_init(dict *d, dict_getkey_fn getkey);
 /* Frees the tables; calls free_fn(ctx, entry) on each entry if non-NULL. */
-void dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry), void *ctx);
-size_t dict_size(const dict *d);
-size_t dict_slots(const dict *d);
-uint64_t dict_hash(const dict *d, const char *key, size_t klen);
+void dice__dict_clear(dict *d, void (*free_fn)(void *ctx, void *entry),
+                      void *ctx);
+size_t dice__dict_size(const dict *d);
+size_t dice__dict_slots(const dict *d);
+uint64_t dice__dict_hash(const dict *d, const char *key, size_t klen);
 
 /* Slot holding the entry with this key, or NULL. The slot pointer is valid
  * until the next operation on the table. */
-uint64_t *dict_find_slot(dict *d, const char *key, size_t klen, uint64_t h);
-void *dict_find(dict *d, const char *key, size_t klen);
-static inline void *dict_slot_entry(uint64_t s) {
+uint64_t *dice__dict_find_slot(dict *d, const char *key, size_t klen,
+                               uint64_t h);
+void *dice__dict_find(dict *d, const char *key, size_t klen);
+static inline void *dice__dict_slot_entry(uint64_t s) {
     return (void *)(uintptr_t)(s & 0xffffffffffffull);
 }
-/* Replace the entry in a slot returned by dict_find_slot (same key). */
-static inline void dict_slot_set(uint64_t *slot, void *entry) {
+/* Replace the entry in a slot returned by dice__dict_find_slot (same key). */
+static inline void dice__dict_slot_set(uint64_t *slot, void *entry) {
     *slot = (*slot & ~0xffffffffffffull) | (uint64_t)(uintptr_t)entry;
 }
-/* Insert an entry whose key is not in the table. h = dict_hash(key).
+/* Insert an entry whose key is not in the table. h = dice__dict_hash(key).
  * Returns 0 or -1 when a table cannot be allocated. */
-int dict_insert(dict *d, void *entry, uint64_t h);
+int dice__dict_insert(dict *d, void *entry, uint64_t h);
 /* Remove the entry with this key and return it (NULL if absent). */
-void *dict_delete(dict *d, const char *key, size_t klen, uint64_t h);
+void *dice__dict_delete(dict *d, const char *key, size_t klen, uint64_t h);
 
 /* Migrate up to n entries. Returns 1 if rehashing continues. */
-int dict_rehash_steps(dict *d, size_t n);
+int dice__dict_rehash_steps(dict *d, size_t n);
 /* Rehash for about budget_us microseconds. Returns 1 if work remains. */
-int dict_rehash_us(dict *d, long budget_us);
+int dice__dict_rehash_us(dict *d, long budget_us);
 
 /* One SCAN step: calls fn for every entry whose hash lies in the range the
  * cursor designates, returns the next cursor (0 when done). Cursors are
  * 48-bit hash prefixes. fn must not modify the table. */
-uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *ctx, void *entry),
-                   void *ctx);
+uint64_t dice__dict_scan(dict *d, uint64_t cursor,
+                         void (*fn)(void *ctx, void *entry), void *ctx);
 /* A uniformly chosen entry or NULL if empty. */
-void *dict_random(dict *d);
+void *dice__dict_random(dict *d);
 /* Visit every entry; stops when fn returns non-zero. fn must not modify
  * the table. */
-void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
+void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 
-/* ---- entry pool (lib/keyspace/entry_pool.c) ------------------------------------ */
+/* ---- entry pool (lib/keyspace/entry_pool.c)
+ * ------------------------------------ */
 
 #include <string.h>
 
@@ -108,7 +111,7 @@ void dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
  * 32-byte slots. */
 #define DICE_POOL_CLASSES 4
 /* Slot size of a class (1..3): 16, 24, 32. */
-static inline size_t dice_pool_slot_size(unsigned cls) {
+static inline size_t dice__pool_slot_size(unsigned cls) {
     return 8 + 8 * (size_t)cls;
 }
 
@@ -122,12 +125,12 @@ typedef struct dice_pool {
 } dice_pool_t;
 
 /* Pool class for an allocation of n bytes, or 0 if it is too big. */
-static inline unsigned dice_pool_class(size_t n) {
+static inline unsigned dice__pool_class(size_t n) {
     return n <= 16 ? 1u : n <= 24 ? 2u : n <= 32 ? 3u : 0u;
 }
-void *dice_pool_alloc(dice_pool_t *p, unsigned cls);
-void dice_pool_free(dice_pool_t *p, void *slot, unsigned cls);
+void *dice__pool_alloc(dice_pool_t *p, unsigned cls);
+void dice__pool_free(dice_pool_t *p, void *slot, unsigned cls);
 /* Free every page (all slots must be dead or abandoned). */
-void dice_pool_release(dice_pool_t *p);
+void dice__pool_release(dice_pool_t *p);
 
 #endif

@@ -42,7 +42,7 @@ static int backend_resize(dice_backend_t *be, int cap) {
     return 0;
 }
 
-int dice_backend_new(dice_backend_t **out) {
+int dice__backend_new(dice_backend_t **out) {
     dice_backend_t *be = calloc(1, sizeof(*be));
     if (!be)
         return DICE_ENOMEM;
@@ -52,14 +52,14 @@ int dice_backend_new(dice_backend_t **out) {
         return DICE_ESYS;
     }
     if (backend_resize(be, BACKEND_MIN_EVENTS) < 0) {
-        dice_backend_free(be);
+        dice__backend_free(be);
         return DICE_ENOMEM;
     }
     *out = be;
     return 0;
 }
 
-void dice_backend_free(dice_backend_t *be) {
+void dice__backend_free(dice_backend_t *be) {
     if (!be)
         return;
     close(be->epfd);
@@ -73,7 +73,7 @@ static int backend_ctl(dice_backend_t *be, int op, int fd, int mask) {
     return epoll_ctl(be->epfd, op, fd, &ev);
 }
 
-int dice_backend_add(dice_backend_t *be, int fd, int mask) {
+int dice__backend_add(dice_backend_t *be, int fd, int mask) {
     /* EEXIST: the kernel still has an older registration of this fd (e.g.
      * a duplicate of a closed descriptor keeps the file alive): take it
      * over. */
@@ -84,7 +84,7 @@ int dice_backend_add(dice_backend_t *be, int fd, int mask) {
     return 0;
 }
 
-int dice_backend_modify(dice_backend_t *be, int fd, int mask) {
+int dice__backend_modify(dice_backend_t *be, int fd, int mask) {
     /* ENOENT: the fd was closed and its number reused without telling the
      * loop; the kernel dropped the old registration, so add it anew. */
     if (backend_ctl(be, EPOLL_CTL_MOD, fd, mask) < 0 &&
@@ -93,7 +93,7 @@ int dice_backend_modify(dice_backend_t *be, int fd, int mask) {
     return 0;
 }
 
-int dice_backend_delete(dice_backend_t *be, int fd) {
+int dice__backend_delete(dice_backend_t *be, int fd) {
     if (be->nwatched > 0)
         be->nwatched--;
     if (epoll_ctl(be->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != EBADF &&
@@ -102,8 +102,8 @@ int dice_backend_delete(dice_backend_t *be, int fd) {
     return 0;
 }
 
-int dice_backend_poll(dice_backend_t *be, int timeout_ms,
-                      dice_backend_event_t **events) {
+int dice__backend_poll(dice_backend_t *be, int timeout_ms,
+                       dice_backend_event_t **events) {
     /* Grow here, never in add: the loop may add fds while it walks the
      * previous results, so those must not move. Doubling keeps the total
      * copying O(n) over the loop's life. */
@@ -127,6 +127,6 @@ int dice_backend_poll(dice_backend_t *be, int timeout_ms,
     return n;
 }
 
-int dice_backend_fd(const dice_backend_t *be) {
+int dice__backend_fd(const dice_backend_t *be) {
     return be->epfd;
 }

@@ -120,19 +120,19 @@ int dice_loop_new(dice_loop_t **out) {
         return DICE_ENOMEM;
     loop->wakefd = -1;
     loop->next_timer_id = loop->next_hook_id = 1;
-    int rc = dice_backend_new(&loop->be);
+    int rc = dice__backend_new(&loop->be);
     if (rc < 0) {
         free(loop);
         return rc;
     }
     if (pthread_mutex_init(&loop->post_mu, NULL) != 0) {
-        dice_backend_free(loop->be);
+        dice__backend_free(loop->be);
         free(loop);
         return DICE_ENOMEM;
     }
     loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (loop->wakefd < 0 ||
-        (rc = dice_backend_add(loop->be, loop->wakefd, DICE_READABLE)) < 0) {
+        (rc = dice__backend_add(loop->be, loop->wakefd, DICE_READABLE)) < 0) {
         dice_loop_free(loop);
         return DICE_ESYS;
     }
@@ -153,7 +153,7 @@ void dice_loop_free(dice_loop_t *loop) {
     if (loop->wakefd >= 0)
         close(loop->wakefd);
     pthread_mutex_destroy(&loop->post_mu);
-    dice_backend_free(loop->be);
+    dice__backend_free(loop->be);
     free(loop->fds);
     free(loop->heap);
     free(loop->tmap);
@@ -174,10 +174,10 @@ static int backend_update(dice_loop_t *loop, int fd, int from, int to) {
     if (from == to)
         return 0;
     if (!to)
-        return dice_backend_delete(loop->be, fd);
+        return dice__backend_delete(loop->be, fd);
     if (!from)
-        return dice_backend_add(loop->be, fd, to);
-    return dice_backend_modify(loop->be, fd, to);
+        return dice__backend_add(loop->be, fd, to);
+    return dice__backend_modify(loop->be, fd, to);
 }
 
 static bool mask_ok(int mask) {
@@ -238,7 +238,7 @@ int dice_loop_unwatch(dice_loop_t *loop, int fd) {
     struct fd_slot *s = slot_of(loop, fd);
     if (!s)
         return DICE_ENOENT;
-    int rc = s->mask ? dice_backend_delete(loop->be, fd) : 0;
+    int rc = s->mask ? dice__backend_delete(loop->be, fd) : 0;
     /* Clearing the slot (fired included) is what guarantees no callback for
      * an event of this fd that the current iteration already fetched. */
     memset(s, 0, sizeof(*s));
@@ -576,7 +576,7 @@ static int timer_timeout(dice_loop_t *loop) {
 }
 
 int dice_loop_backend_fd(dice_loop_t *loop) {
-    return loop ? dice_backend_fd(loop->be) : DICE_EINVAL;
+    return loop ? dice__backend_fd(loop->be) : DICE_EINVAL;
 }
 
 int dice_loop_backend_timeout(dice_loop_t *loop) {
@@ -634,7 +634,7 @@ int dice_loop_run_once(dice_loop_t *loop, int timeout_ms) {
     if ((loop->in_run && loop->stop) || posts_pending(loop))
         t = 0;
     dice_backend_event_t *ev;
-    int n = dice_backend_poll(loop->be, t, &ev);
+    int n = dice__backend_poll(loop->be, t, &ev);
     if (n < 0) {
         loop->in_iteration = false;
         return n;

@@ -13,35 +13,35 @@
 
 typedef struct dice_backend dice_backend_t;
 
-/* One ready fd as reported by dice_backend_poll(). */
+/* One ready fd as reported by dice__backend_poll(). */
 typedef struct dice_backend_event {
     int fd;
     int events; /* DICE_READABLE | DICE_WRITABLE | DICE_ERROR */
 } dice_backend_event_t;
 
 /* Create a poller; *out owns it. Errors: DICE_ENOMEM, DICE_ESYS. */
-int dice_backend_new(dice_backend_t **out);
+int dice__backend_new(dice_backend_t **out);
 /* Close the poller's own fd and free it. NULL is a no-op. */
-void dice_backend_free(dice_backend_t *be);
+void dice__backend_free(dice_backend_t *be);
 
 /* Start watching fd for mask (non-zero). Errors: DICE_ESYS (e.g. an fd type
  * the poller cannot watch, such as a regular file). */
-int dice_backend_add(dice_backend_t *be, int fd, int mask);
+int dice__backend_add(dice_backend_t *be, int fd, int mask);
 /* Change the mask (non-zero) of an fd added before. DICE_ESYS on failure. */
-int dice_backend_modify(dice_backend_t *be, int fd, int mask);
+int dice__backend_modify(dice_backend_t *be, int fd, int mask);
 /* Stop watching fd. An fd that was already closed is not an error, since
  * closing it removed it from the poller anyway. */
-int dice_backend_delete(dice_backend_t *be, int fd);
+int dice__backend_delete(dice_backend_t *be, int fd);
 
 /* Wait at most timeout_ms (-1: forever, 0: not at all) for ready fds. On
  * return *events points at an array owned by the poller, holding the result
  * count returned; it stays valid and unchanged until the next poll, even if
  * fds are added meanwhile (the array only grows inside poll). Each fd appears
  * at most once. An interrupted wait (EINTR) returns 0. Errors: DICE_ESYS. */
-int dice_backend_poll(dice_backend_t *be, int timeout_ms,
-                      dice_backend_event_t **events);
+int dice__backend_poll(dice_backend_t *be, int timeout_ms,
+                       dice_backend_event_t **events);
 
 /* The poller's own fd (readable when some watched fd is ready). */
-int dice_backend_fd(const dice_backend_t *be);
+int dice__backend_fd(const dice_backend_t *be);
 
 #endif

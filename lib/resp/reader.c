@@ -83,7 +83,7 @@ void dice_value_free(dice_value_t *v) {
     free(v);
 }
 
-static int dice_value_attach(dice_value_t *parent, dice_value_t *child) {
+static int value_attach(dice_value_t *parent, dice_value_t *child) {
     if (parent->nelem == parent->cap) {
         /* Grow with the data actually received rather than trusting the
          * announced count: a header alone must not allocate gigabytes. */
@@ -102,9 +102,9 @@ static int dice_value_attach(dice_value_t *parent, dice_value_t *child) {
     return 0;
 }
 
-static void *dice_value_create(void *ctx, void *parent_obj, size_t index,
-                               int type, const char *str, size_t len,
-                               long long integer, double dbl) {
+static void *value_create(void *ctx, void *parent_obj, size_t index, int type,
+                          const char *str, size_t len, long long integer,
+                          double dbl) {
     dice_reader_t *r = ctx;
     dice_value_t *parent = parent_obj;
     (void)index; /* children arrive in order */
@@ -138,7 +138,7 @@ static void *dice_value_create(void *ctx, void *parent_obj, size_t index,
         return v;
     }
     if (parent) {
-        if (dice_value_attach(parent, v)) {
+        if (value_attach(parent, v)) {
             dice_value_free(v);
             return NULL;
         }
@@ -151,7 +151,7 @@ static void *dice_value_create(void *ctx, void *parent_obj, size_t index,
     return v;
 }
 
-static void dice_value_free_cb(void *ctx, void *obj) {
+static void value_free_cb(void *ctx, void *obj) {
     (void)ctx;
     dice_value_free(obj);
 }
@@ -186,17 +186,17 @@ double dice_value_double(const dice_value_t *v) {
     return v && v->type == DICE_RESP_DOUBLE ? v->dbl : 0.0;
 }
 
-static int dice_type_is_agg(int t) {
+static int type_is_agg(int t) {
     return t == DICE_RESP_ARRAY || t == DICE_RESP_MAP || t == DICE_RESP_SET ||
            t == DICE_RESP_ATTRIBUTE || t == DICE_RESP_PUSH;
 }
 
 size_t dice_value_len(const dice_value_t *v) {
-    return v && dice_type_is_agg(v->type) ? v->nelem : 0;
+    return v && type_is_agg(v->type) ? v->nelem : 0;
 }
 
 const dice_value_t *dice_value_at(const dice_value_t *v, size_t i) {
-    if (!v || !dice_type_is_agg(v->type) || i >= v->nelem)
+    if (!v || !type_is_agg(v->type) || i >= v->nelem)
         return NULL;
     return v->elems[i];
 }
@@ -222,8 +222,8 @@ int dice_reader_new(dice_reader_t **out, dice_reader_create_fn create,
         r->free_obj = free_obj;
         r->ctx = ctx;
     } else {
-        r->create = dice_value_create;
-        r->free_obj = dice_value_free_cb;
+        r->create = value_create;
+        r->free_obj = value_free_cb;
         r->ctx = r;
         r->is_default = 1;
     }
@@ -234,7 +234,7 @@ int dice_reader_new(dice_reader_t **out, dice_reader_create_fn create,
 }
 
 /* Free what was built of an unfinished value. */
-static void dice_reader_drop_partial(dice_reader_t *r) {
+static void reader_drop_partial(dice_reader_t *r) {
     if (r->root && r->free_obj)
         r->free_obj(r->ctx, r->root);
     if (r->top_attr && r->free_obj)
@@ -247,7 +247,7 @@ static void dice_reader_drop_partial(dice_reader_t *r) {
 void dice_reader_free(dice_reader_t *r) {
     if (!r)
         return;
-    dice_reader_drop_partial(r);
+    reader_drop_partial(r);
     free(r->buf);
     free(r);
 }
@@ -303,19 +303,19 @@ int dice_reader_feed(dice_reader_t *r, const char *buf, size_t len) {
     return 0;
 }
 
-static int dice_reader_fail(dice_reader_t *r, int code, const char *msg) {
+static int reader_fail(dice_reader_t *r, int code, const char *msg) {
     size_t n = strlen(msg);
     if (n >= sizeof(r->err))
         n = sizeof(r->err) - 1;
     memcpy(r->err, msg, n);
     r->err[n] = '\0';
     r->failed = code;
-    dice_reader_drop_partial(r);
+    reader_drop_partial(r);
     return code;
 }
 
 /* Lenient integer syntax for replies: optional sign, digits, in range. */
-static int dice_reader_int(const char *s, size_t n, long long *out) {
+static int reader_int(const char *s, size_t n, long long *out) {
     size_t i = 0;
     int neg = 0;
     if (n > 0 && (s[0] == '-' || s[0] == '+')) {
@@ -346,7 +346,7 @@ static int dice_reader_int(const char *s, size_t n, long long *out) {
     return 1;
 }
 
-static int dice_reader_double(const char *s, size_t n, double *out) {
+static int reader_double(const char *s, size_t n, double *out) {
     char tmp[DICE_READER_DOUBLE_MAX + 1];
     if (n == 0 || n > DICE_READER_DOUBLE_MAX)
         return 0;
@@ -385,7 +385,7 @@ static int dice_reader_double(const char *s, size_t n, double *out) {
     return 1;
 }
 
-static int dice_reader_bignum(const char *s, size_t n) {
+static int reader_bignum(const char *s, size_t n) {
     size_t i = 0;
     if (n > 0 && (s[0] == '-' || s[0] == '+'))
         i = 1;
@@ -397,7 +397,7 @@ static int dice_reader_bignum(const char *s, size_t n) {
     return 1;
 }
 
-static int dice_reader_type_of(char c) {
+static int reader_type_of(char c) {
     switch (c) {
     case '+': return DICE_RESP_STRING;
     case '-': return DICE_RESP_ERROR;
@@ -418,7 +418,7 @@ static int dice_reader_type_of(char c) {
     }
 }
 
-#define DICE_RFAIL(msg) dice_reader_fail(r, DICE_EPROTO, "Protocol error: " msg)
+#define DICE_RFAIL(msg) reader_fail(r, DICE_EPROTO, "Protocol error: " msg)
 
 int dice_reader_get(dice_reader_t *r, void **value_out) {
     *value_out = NULL;
@@ -429,7 +429,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
             return 0;
         const char *s = r->buf + r->pos;
         const char *end = r->buf + r->len;
-        int type = dice_reader_type_of(s[0]);
+        int type = reader_type_of(s[0]);
         if (!type) {
             char msg[64];
             unsigned char c = (unsigned char)s[0];
@@ -439,7 +439,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
             else
                 snprintf(msg, sizeof(msg),
                          "Protocol error: invalid type byte '\\x%02x'", c);
-            return dice_reader_fail(r, DICE_EPROTO, msg);
+            return reader_fail(r, DICE_EPROTO, msg);
         }
         size_t from = r->scanned > 1 ? r->scanned : 1;
         const char *cr = memchr(s + from, '\r', (size_t)(end - s) - from);
@@ -473,7 +473,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
             slen = n;
             break;
         case DICE_RESP_INTEGER:
-            if (!dice_reader_int(line, n, &ival))
+            if (!reader_int(line, n, &ival))
                 return DICE_RFAIL("invalid integer");
             str = line;
             slen = n;
@@ -483,7 +483,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
                 return DICE_RFAIL("invalid null");
             break;
         case DICE_RESP_DOUBLE:
-            if (!dice_reader_double(line, n, &dval))
+            if (!reader_double(line, n, &dval))
                 return DICE_RFAIL("invalid double");
             str = line;
             slen = n;
@@ -494,7 +494,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
             ival = line[0] == 't';
             break;
         case DICE_RESP_BIGNUM:
-            if (!dice_reader_bignum(line, n))
+            if (!reader_bignum(line, n))
                 return DICE_RFAIL("invalid big number");
             str = line;
             slen = n;
@@ -504,7 +504,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         case DICE_RESP_VERBATIM: {
             if (n == 1 && line[0] == '?')
                 return DICE_RFAIL("streamed strings are not supported");
-            if (!dice_reader_int(line, n, &ival))
+            if (!reader_int(line, n, &ival))
                 return DICE_RFAIL("invalid bulk length");
             if (ival == -1 && type == DICE_RESP_BULK) {
                 type = DICE_RESP_NIL;
@@ -527,7 +527,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         default: /* aggregates */
             if (n == 1 && line[0] == '?')
                 return DICE_RFAIL("streamed aggregates are not supported");
-            if (!dice_reader_int(line, n, &ival))
+            if (!reader_int(line, n, &ival))
                 return DICE_RFAIL("invalid aggregate length");
             if (ival == -1 && type == DICE_RESP_ARRAY) {
                 type = DICE_RESP_NIL;
@@ -559,7 +559,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         void *obj =
             r->create(r->ctx, parent, index, type, str, slen, ival, dval);
         if (!obj)
-            return dice_reader_fail(r, DICE_ENOMEM, "out of memory");
+            return reader_fail(r, DICE_ENOMEM, "out of memory");
         r->pos = (size_t)(after - r->buf);
         if (!parent) {
             if (type == DICE_RESP_ATTRIBUTE)

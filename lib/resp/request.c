@@ -93,7 +93,7 @@ int dice_resp_str2ll(const char *s, size_t n, long long *out) {
     return 1;
 }
 
-static void dice_req_update_fast(dice_req_parser_t *p) {
+static void req_update_fast(dice_req_parser_t *p) {
     p->fast_bulk = p->max_bulk;
     if (p->unauth && p->fast_bulk > DICE_REQ_UNAUTH_BULK)
         p->fast_bulk = DICE_REQ_UNAUTH_BULK;
@@ -116,7 +116,7 @@ int dice_req_parser_new(dice_req_parser_t **out) {
     p->max_mbulk = DICE_REQ_DEFAULT_MBULK;
     p->max_inline = DICE_REQ_DEFAULT_INLINE;
     p->bulklen = -1;
-    dice_req_update_fast(p);
+    req_update_fast(p);
     return 0;
 }
 
@@ -155,13 +155,13 @@ int dice_req_parser_set_limit(dice_req_parser_t *p, int which,
     case DICE_REQ_LIMIT_INLINE: p->max_inline = value; break;
     default: return DICE_EINVAL;
     }
-    dice_req_update_fast(p);
+    req_update_fast(p);
     return 0;
 }
 
 void dice_req_parser_set_unauthenticated(dice_req_parser_t *p, int on) {
     p->unauth = on != 0;
-    dice_req_update_fast(p);
+    req_update_fast(p);
 }
 
 size_t dice_req_parser_skipped(const dice_req_parser_t *p) {
@@ -188,7 +188,7 @@ const char *dice_req_parser_error(const dice_req_parser_t *p) {
     return p->err;
 }
 
-static long dice_req_fail(dice_req_parser_t *p, const char *msg) {
+static long req_fail(dice_req_parser_t *p, const char *msg) {
     size_t n = strlen(msg);
     if (n >= sizeof(p->err))
         n = sizeof(p->err) - 1;
@@ -201,7 +201,7 @@ static long dice_req_fail(dice_req_parser_t *p, const char *msg) {
 
 /* Grow the argv arrays to hold at least `need` entries. Only a command with
  * more arguments than any before pays for this. */
-static int dice_req_grow(dice_req_parser_t *p, long long need) {
+static int req_grow(dice_req_parser_t *p, long long need) {
     long long cap = p->argcap ? p->argcap : 16;
     while (cap < need)
         cap *= 2;
@@ -221,7 +221,7 @@ static int dice_req_grow(dice_req_parser_t *p, long long need) {
         return DICE_ENOMEM;
     p->argoff = offs;
     p->argcap = (int)cap;
-    dice_req_update_fast(p);
+    req_update_fast(p);
     return 0;
 }
 
@@ -233,7 +233,7 @@ static int dice_req_grow(dice_req_parser_t *p, long long need) {
  * DICE_REQ_FAST_MARGIN bytes). Handles only the plain case: 1 to 18 digits,
  * no sign, no leading zero, followed by '\r'. Returns the position after
  * the header's two terminator bytes, or NULL for the slow path. */
-static inline const char *dice_req_fast_num(const char *s, long long *out) {
+static inline const char *req_fast_num(const char *s, long long *out) {
     unsigned d = (unsigned)(unsigned char)s[1] - '1';
     if (d > 8)
         return NULL;
@@ -255,9 +255,9 @@ static inline const char *dice_req_fast_num(const char *s, long long *out) {
  * wait, or fail if more than the inline limit is buffered), need one more
  * byte, then parse what lies between the type byte and '\r'. Returns 1 with
  * next, ok and v set, 0 to wait, -1 if the header line is too long. */
-static int dice_req_slow_line(const dice_req_parser_t *p, const char *s,
-                              const char *end, const char **next, int *ok,
-                              long long *v) {
+static int req_slow_line(const dice_req_parser_t *p, const char *s,
+                         const char *end, const char **next, int *ok,
+                         long long *v) {
     const char *r = memchr(s, '\r', (size_t)(end - s));
     if (!r) {
         if ((long long)(end - s) > p->max_inline)
@@ -274,9 +274,9 @@ static int dice_req_slow_line(const dice_req_parser_t *p, const char *s,
 /* Continue a multibulk command: `left` arguments to go, `argc` read, at s
  * (a '$' header if bulklen < 0, else payload of that length). Returns the
  * command's end offset, DICE_EAGAIN (state saved), or an error. */
-static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
-                           const char *s, long long left, int argc,
-                           long long bulklen) {
+static long req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
+                      const char *s, long long left, int argc,
+                      long long bulklen) {
     const char *end = buf + len;
     const char **argv = p->argv;
     size_t *argvlen = p->argvlen;
@@ -286,14 +286,14 @@ static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         if (bulklen < 0) {
             const char *next = NULL;
             if (end - s >= DICE_REQ_FAST_MARGIN && s[0] == '$' &&
-                (next = dice_req_fast_num(s, &bulklen)) != NULL &&
+                (next = req_fast_num(s, &bulklen)) != NULL &&
                 bulklen <= fast_bulk) {
                 s = next;
             } else {
                 int ok = 0;
-                int r = dice_req_slow_line(p, s, end, &next, &ok, &bulklen);
+                int r = req_slow_line(p, s, end, &next, &ok, &bulklen);
                 if (r < 0)
-                    return dice_req_fail(
+                    return req_fail(
                         p, "Protocol error: too big bulk count string");
                 if (r == 0) {
                     bulklen = -1;
@@ -309,13 +309,12 @@ static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
                         (s[0] == '\r' || s[0] == '\n') ? ' ' : s[0];
                     msg[sizeof(pre)] = '\'';
                     msg[sizeof(pre) + 1] = '\0';
-                    return dice_req_fail(p, msg);
+                    return req_fail(p, msg);
                 }
                 if (!ok || bulklen < 0 || bulklen > p->max_bulk)
-                    return dice_req_fail(p,
-                                         "Protocol error: invalid bulk length");
+                    return req_fail(p, "Protocol error: invalid bulk length");
                 if (p->unauth && bulklen > DICE_REQ_UNAUTH_BULK)
-                    return dice_req_fail(
+                    return req_fail(
                         p, "Protocol error: unauthenticated bulk length");
                 s = next;
             }
@@ -324,7 +323,7 @@ static long dice_req_mbulk(dice_req_parser_t *p, char *buf, size_t len,
         if ((size_t)(end - s) < (size_t)bulklen + 2)
             goto again;
         if (argc == p->argcap) {
-            if (dice_req_grow(p, (long long)argc + 1))
+            if (req_grow(p, (long long)argc + 1))
                 return DICE_ENOMEM;
             argv = p->argv;
             argvlen = p->argvlen;
@@ -354,7 +353,7 @@ again:
     return DICE_EAGAIN;
 }
 
-static int dice_hexval(int c) {
+static int hexval(int c) {
     if (c >= '0' && c <= '9')
         return c - '0';
     if (c >= 'a' && c <= 'f')
@@ -369,7 +368,7 @@ static int dice_hexval(int c) {
  * only \' ; a closing quote must be followed by whitespace or the end; a
  * quote inside a bare word opens quoting. Returns argc, DICE_EPROTO on
  * unbalanced quotes, DICE_ENOMEM. */
-static int dice_req_split(dice_req_parser_t *p, char *line, size_t n) {
+static int req_split(dice_req_parser_t *p, char *line, size_t n) {
     /* sdssplitargs stops at a NUL: emulate by cutting the line there. */
     char *nul = memchr(line, '\0', n);
     if (nul)
@@ -388,10 +387,10 @@ static int dice_req_split(dice_req_parser_t *p, char *line, size_t n) {
                 if (r == end)
                     return DICE_EPROTO;
                 if (*r == '\\' && r + 3 < end && r[1] == 'x' &&
-                    dice_hexval((unsigned char)r[2]) >= 0 &&
-                    dice_hexval((unsigned char)r[3]) >= 0) {
-                    *w++ = (char)(dice_hexval((unsigned char)r[2]) * 16 +
-                                  dice_hexval((unsigned char)r[3]));
+                    hexval((unsigned char)r[2]) >= 0 &&
+                    hexval((unsigned char)r[3]) >= 0) {
+                    *w++ = (char)(hexval((unsigned char)r[2]) * 16 +
+                                  hexval((unsigned char)r[3]));
                     r += 4;
                 } else if (*r == '\\' && r + 1 < end) {
                     char c = r[1];
@@ -444,7 +443,7 @@ static int dice_req_split(dice_req_parser_t *p, char *line, size_t n) {
                 r++;
             }
         }
-        if (argc == p->argcap && dice_req_grow(p, (long long)argc + 1))
+        if (argc == p->argcap && req_grow(p, (long long)argc + 1))
             return DICE_ENOMEM;
         p->argv[argc] = tok;
         p->argvlen[argc] = (size_t)(w - tok);
@@ -452,12 +451,12 @@ static int dice_req_split(dice_req_parser_t *p, char *line, size_t n) {
     }
 }
 
-static long dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len);
+static long req_parse_slow(dice_req_parser_t *p, char *buf, size_t len);
 
 /* The hot path: a whole small command already buffered, "*<1-9>\r\n" then
  * bulks with 1 to 3 digit lengths. It accepts only what the general path
  * would parse identically and hands anything else, untouched but for
- * scratch argv entries, to dice_req_parse_slow(). It needs 12 bytes to
+ * scratch argv entries, to req_parse_slow(). It needs 12 bytes to
  * start, and keeps 8 readable bytes ahead of each header by asking for
  * them along with the previous bulk (except after the last one). */
 long dice_req_parse(dice_req_parser_t *p, char *buf, size_t len) {
@@ -508,13 +507,13 @@ long dice_req_parse(dice_req_parser_t *p, char *buf, size_t len) {
     p->argc = (int)n;
     return (long)(s - buf);
 slow:
-    return dice_req_parse_slow(p, buf, len);
+    return req_parse_slow(p, buf, len);
 }
 
 /* Everything but the hot path, kept out of line so that dice_req_parse
  * stays a leaf function with a cheap prologue. */
-__attribute__((noinline)) static long
-dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
+__attribute__((noinline)) static long req_parse_slow(dice_req_parser_t *p,
+                                                     char *buf, size_t len) {
     p->skipped = 0;
     p->want = 0;
     size_t pos = 0;
@@ -524,8 +523,8 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
             return DICE_EINVAL;
         for (int i = 0; i < p->argc; i++)
             p->argv[i] = buf + p->argoff[i];
-        return dice_req_mbulk(p, buf, len, buf + p->pos, p->left, p->argc,
-                              p->bulklen);
+        return req_mbulk(p, buf, len, buf + p->pos, p->left, p->argc,
+                         p->bulklen);
     }
 
     while (pos < len) {
@@ -535,31 +534,31 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
             long long n;
             const char *next = NULL;
             if (end - s >= DICE_REQ_FAST_MARGIN &&
-                (next = dice_req_fast_num(s, &n)) != NULL &&
+                (next = req_fast_num(s, &n)) != NULL &&
                 n <= DICE_REQ_UNAUTH_MBULK && n <= p->max_mbulk) {
                 /* fast: small positive count */
             } else {
                 int ok = 0;
-                int r = dice_req_slow_line(p, s, end, &next, &ok, &n);
+                int r = req_slow_line(p, s, end, &next, &ok, &n);
                 if (r < 0)
-                    return dice_req_fail(
+                    return req_fail(
                         p, "Protocol error: too big mbulk count string");
                 if (r == 0)
                     break;
                 if (!ok || n > p->max_mbulk)
-                    return dice_req_fail(
-                        p, "Protocol error: invalid multibulk length");
+                    return req_fail(p,
+                                    "Protocol error: invalid multibulk length");
                 if (p->unauth && n > DICE_REQ_UNAUTH_MBULK)
-                    return dice_req_fail(
+                    return req_fail(
                         p, "Protocol error: unauthenticated multibulk length");
                 if (n <= 0) {
                     pos = (size_t)(next - buf);
                     continue;
                 }
             }
-            if (n > p->argcap && n <= 1024 && dice_req_grow(p, n))
+            if (n > p->argcap && n <= 1024 && req_grow(p, n))
                 return DICE_ENOMEM;
-            long rc = dice_req_mbulk(p, buf, len, next, n, 0, -1);
+            long rc = req_mbulk(p, buf, len, next, n, 0, -1);
             if (rc == DICE_EAGAIN)
                 p->skipped = 0;
             return rc;
@@ -568,19 +567,17 @@ dice_req_parse_slow(dice_req_parser_t *p, char *buf, size_t len) {
         char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) {
             if ((long long)(end - s) > p->max_inline)
-                return dice_req_fail(p,
-                                     "Protocol error: too big inline request");
+                return req_fail(p, "Protocol error: too big inline request");
             break;
         }
         char *le = nl;
         if (le > s && le[-1] == '\r')
             le--;
-        int argc = dice_req_split(p, buf + pos, (size_t)(le - s));
+        int argc = req_split(p, buf + pos, (size_t)(le - s));
         if (argc == DICE_ENOMEM)
             return DICE_ENOMEM;
         if (argc == DICE_EPROTO)
-            return dice_req_fail(
-                p, "Protocol error: unbalanced quotes in request");
+            return req_fail(p, "Protocol error: unbalanced quotes in request");
         pos = (size_t)(nl + 1 - buf);
         if (argc > 0) {
             p->argc = argc;

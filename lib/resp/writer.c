@@ -9,18 +9,18 @@
 
 /* ---- dice_buf ---------------------------------------------------------- */
 
-void dice_buf_init(dice_buf_t *b) {
+void dice__buf_init(dice_buf_t *b) {
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
 }
 
-void dice_buf_release(dice_buf_t *b) {
+void dice__buf_release(dice_buf_t *b) {
     free(b->data);
-    dice_buf_init(b);
+    dice__buf_init(b);
 }
 
-int dice_buf_reserve_slow(dice_buf_t *b, size_t extra) {
+int dice__buf_reserve_slow(dice_buf_t *b, size_t extra) {
     if (extra > SIZE_MAX - b->len)
         return DICE_ENOMEM;
     size_t need = b->len + extra;
@@ -40,7 +40,7 @@ int dice_buf_reserve_slow(dice_buf_t *b, size_t extra) {
     return 0;
 }
 
-void dice_buf_consume(dice_buf_t *b, size_t n) {
+void dice__buf_consume(dice_buf_t *b, size_t n) {
     if (n >= b->len) {
         b->len = 0;
         return;
@@ -54,7 +54,7 @@ int dice_buf_new(dice_buf_t **out) {
     *out = b;
     if (!b)
         return DICE_ENOMEM;
-    dice_buf_init(b);
+    dice__buf_init(b);
     return 0;
 }
 
@@ -80,7 +80,7 @@ void dice_buf_clear(dice_buf_t *b) {
 int dice_buf_append(dice_buf_t *b, const void *p, size_t n) {
     if (n == 0)
         return 0;
-    if (dice_buf_reserve(b, n))
+    if (dice__buf_reserve(b, n))
         return DICE_ENOMEM;
     memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -113,7 +113,7 @@ static unsigned dice_count_digits(unsigned long long v) {
     }
 }
 
-size_t dice_fmt_ull(char *dst, unsigned long long v) {
+size_t dice__fmt_ull(char *dst, unsigned long long v) {
     unsigned n = dice_count_digits(v);
     char *p = dst + n;
     while (v >= 100) {
@@ -132,13 +132,13 @@ size_t dice_fmt_ull(char *dst, unsigned long long v) {
     return n;
 }
 
-size_t dice_fmt_ll(char *dst, long long v) {
+size_t dice__fmt_ll(char *dst, long long v) {
     if (v < 0) {
         /* Negate in unsigned arithmetic: -LLONG_MIN overflows long long. */
         dst[0] = '-';
-        return 1 + dice_fmt_ull(dst + 1, 0ULL - (unsigned long long)v);
+        return 1 + dice__fmt_ull(dst + 1, 0ULL - (unsigned long long)v);
     }
-    return dice_fmt_ull(dst, (unsigned long long)v);
+    return dice__fmt_ull(dst, (unsigned long long)v);
 }
 
 /* nan, inf and -inf spelled out rather than left to printf: libcs differ
@@ -153,7 +153,7 @@ static size_t fmt_nonfinite(char *dst, int nan, int inf, int negative) {
     return n;
 }
 
-size_t dice_fmt_double(char *dst, double d) {
+size_t dice__fmt_double(char *dst, double d) {
     size_t special = fmt_nonfinite(dst, isnan(d), isinf(d), d < 0);
     if (special)
         return special;
@@ -161,7 +161,7 @@ size_t dice_fmt_double(char *dst, double d) {
     return n > 0 ? (size_t)n : 0;
 }
 
-size_t dice_fmt_long_double_human(char *dst, long double v) {
+size_t dice__fmt_long_double_human(char *dst, long double v) {
     size_t special = fmt_nonfinite(dst, isnan(v), isinf(v), v < 0);
     if (special)
         return special;
@@ -187,24 +187,24 @@ size_t dice_fmt_long_double_human(char *dst, long double v) {
 /* ---- writers ----------------------------------------------------------- */
 
 /* Append "<c><n>\r\n" (an aggregate or bulk header). */
-static int dice_write_hdr(dice_buf_t *b, char c, long long n) {
-    if (dice_buf_reserve(b, DICE_FMT_LL_MAX + 3))
+static int write_hdr(dice_buf_t *b, char c, long long n) {
+    if (dice__buf_reserve(b, DICE_FMT_LL_MAX + 3))
         return DICE_ENOMEM;
     char *p = b->data + b->len;
     p[0] = c;
-    size_t k = 1 + dice_fmt_ll(p + 1, n);
+    size_t k = 1 + dice__fmt_ll(p + 1, n);
     p[k] = '\r';
     p[k + 1] = '\n';
     b->len += k + 2;
     return 0;
 }
 
-static int dice_write_hdr_size(dice_buf_t *b, char c, size_t n) {
-    if (dice_buf_reserve(b, DICE_FMT_LL_MAX + 3))
+static int write_hdr_size(dice_buf_t *b, char c, size_t n) {
+    if (dice__buf_reserve(b, DICE_FMT_LL_MAX + 3))
         return DICE_ENOMEM;
     char *p = b->data + b->len;
     p[0] = c;
-    size_t k = 1 + dice_fmt_ull(p + 1, n);
+    size_t k = 1 + dice__fmt_ull(p + 1, n);
     p[k] = '\r';
     p[k + 1] = '\n';
     b->len += k + 2;
@@ -213,8 +213,8 @@ static int dice_write_hdr_size(dice_buf_t *b, char c, size_t n) {
 
 /* Append "<c><s>\r\n" with CR/LF in s replaced: a line type cannot carry
  * them without breaking the framing. */
-static int dice_write_line(dice_buf_t *b, char c, const char *s, size_t len) {
-    if (len > SIZE_MAX - 3 || dice_buf_reserve(b, len + 3))
+static int write_line(dice_buf_t *b, char c, const char *s, size_t len) {
+    if (len > SIZE_MAX - 3 || dice__buf_reserve(b, len + 3))
         return DICE_ENOMEM;
     char *p = b->data + b->len;
     p[0] = c;
@@ -230,13 +230,13 @@ static int dice_write_line(dice_buf_t *b, char c, const char *s, size_t len) {
 }
 
 /* Append "<c><len>\r\n<s>\r\n" in one reservation. */
-static int dice_write_blob(dice_buf_t *b, char c, const char *s, size_t len) {
+static int write_blob(dice_buf_t *b, char c, const char *s, size_t len) {
     if (len > SIZE_MAX - (DICE_FMT_LL_MAX + 5) ||
-        dice_buf_reserve(b, len + DICE_FMT_LL_MAX + 5))
+        dice__buf_reserve(b, len + DICE_FMT_LL_MAX + 5))
         return DICE_ENOMEM;
     char *p = b->data + b->len;
     p[0] = c;
-    size_t k = 1 + dice_fmt_ull(p + 1, len);
+    size_t k = 1 + dice__fmt_ull(p + 1, len);
     p[k++] = '\r';
     p[k++] = '\n';
     if (len)
@@ -249,7 +249,7 @@ static int dice_write_blob(dice_buf_t *b, char c, const char *s, size_t len) {
 }
 
 int dice_resp_write_simple(dice_buf_t *b, const char *s, size_t len) {
-    return dice_write_line(b, '+', s, len);
+    return write_line(b, '+', s, len);
 }
 
 int dice_resp_write_error(dice_buf_t *b, const char *s, size_t len) {
@@ -257,15 +257,15 @@ int dice_resp_write_error(dice_buf_t *b, const char *s, size_t len) {
         s++;
         len--;
     }
-    return dice_write_line(b, '-', s, len);
+    return write_line(b, '-', s, len);
 }
 
 int dice_resp_write_int(dice_buf_t *b, long long v) {
-    return dice_write_hdr(b, ':', v);
+    return write_hdr(b, ':', v);
 }
 
 int dice_resp_write_bulk(dice_buf_t *b, const char *s, size_t len) {
-    return dice_write_blob(b, '$', s, len);
+    return write_blob(b, '$', s, len);
 }
 
 int dice_resp_write_null(dice_buf_t *b, int proto) {
@@ -281,35 +281,35 @@ int dice_resp_write_null_array(dice_buf_t *b, int proto) {
 }
 
 int dice_resp_write_array(dice_buf_t *b, size_t n) {
-    return dice_write_hdr_size(b, '*', n);
+    return write_hdr_size(b, '*', n);
 }
 
 int dice_resp_write_map(dice_buf_t *b, int proto, size_t npairs) {
     if (proto == 3)
-        return dice_write_hdr_size(b, '%', npairs);
-    return dice_write_hdr_size(b, '*', npairs * 2);
+        return write_hdr_size(b, '%', npairs);
+    return write_hdr_size(b, '*', npairs * 2);
 }
 
 int dice_resp_write_set(dice_buf_t *b, int proto, size_t n) {
-    return dice_write_hdr_size(b, proto == 3 ? '~' : '*', n);
+    return write_hdr_size(b, proto == 3 ? '~' : '*', n);
 }
 
 int dice_resp_write_push(dice_buf_t *b, int proto, size_t n) {
-    return dice_write_hdr_size(b, proto == 3 ? '>' : '*', n);
+    return write_hdr_size(b, proto == 3 ? '>' : '*', n);
 }
 
 int dice_resp_write_attribute(dice_buf_t *b, int proto, size_t npairs) {
     if (proto != 3)
         return DICE_EINVAL;
-    return dice_write_hdr_size(b, '|', npairs);
+    return write_hdr_size(b, '|', npairs);
 }
 
 int dice_resp_write_double(dice_buf_t *b, int proto, double d) {
     char tmp[DICE_FMT_DOUBLE_MAX];
-    size_t n = dice_fmt_double(tmp, d);
+    size_t n = dice__fmt_double(tmp, d);
     if (proto == 3)
-        return dice_write_line(b, ',', tmp, n);
-    return dice_write_blob(b, '$', tmp, n);
+        return write_line(b, ',', tmp, n);
+    return write_blob(b, '$', tmp, n);
 }
 
 int dice_resp_write_bool(dice_buf_t *b, int proto, int v) {
@@ -323,13 +323,13 @@ int dice_resp_write_verbatim(dice_buf_t *b, int proto, const char *fmt3,
     if (!fmt3 || strnlen(fmt3, 4) != 3)
         return DICE_EINVAL;
     if (proto != 3)
-        return dice_write_blob(b, '$', s, len);
+        return write_blob(b, '$', s, len);
     if (len > SIZE_MAX - (DICE_FMT_LL_MAX + 9) ||
-        dice_buf_reserve(b, len + DICE_FMT_LL_MAX + 9))
+        dice__buf_reserve(b, len + DICE_FMT_LL_MAX + 9))
         return DICE_ENOMEM;
     char *p = b->data + b->len;
     p[0] = '=';
-    size_t k = 1 + dice_fmt_ull(p + 1, len + 4);
+    size_t k = 1 + dice__fmt_ull(p + 1, len + 4);
     p[k++] = '\r';
     p[k++] = '\n';
     memcpy(p + k, fmt3, 3);
@@ -347,13 +347,13 @@ int dice_resp_write_verbatim(dice_buf_t *b, int proto, const char *fmt3,
 int dice_resp_write_bignum(dice_buf_t *b, int proto, const char *digits,
                            size_t len) {
     if (proto == 3)
-        return dice_write_line(b, '(', digits, len);
-    return dice_write_blob(b, '$', digits, len);
+        return write_line(b, '(', digits, len);
+    return write_blob(b, '$', digits, len);
 }
 
 int dice_resp_write_blob_error(dice_buf_t *b, int proto, const char *s,
                                size_t len) {
     if (proto == 3)
-        return dice_write_blob(b, '!', s, len);
+        return write_blob(b, '!', s, len);
     return dice_resp_write_error(b, s, len);
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dice_settings_init(dice_settings_t *s) {
+void dice__settings_init(dice_settings_t *s) {
     memset(s, 0, sizeof(*s));
     s->bind = strdup("127.0.0.1");
     s->port = 7379;
@@ -27,7 +27,7 @@ void dice_settings_init(dice_settings_t *s) {
     s->hz = 10;
 }
 
-void dice_settings_free(dice_settings_t *s) {
+void dice__settings_free(dice_settings_t *s) {
     free(s->bind);
     free(s->requirepass);
     free(s->dir);
@@ -153,17 +153,17 @@ static int config_range_fail(dice_server_t *srv, const setting_t *st) {
 /* Apply a change that has effects beyond the stored value. */
 static void config_applied(dice_server_t *srv, const setting_t *st) {
     if (st->off == offsetof(dice_settings_t, hz))
-        dice_server_arm_crons(srv);
+        dice__server_arm_crons(srv);
     if (strcmp(st->name, "maxclients") == 0 && srv->started)
-        srv->maxclients_effective = dice_server_effective_maxclients(srv);
+        srv->maxclients_effective = dice__server_effective_maxclients(srv);
     /* New request limits hold for the next command parsed: the shared
      * parser's and every client's own. */
     if (st->off == offsetof(dice_settings_t, proto_max_bulk_len) &&
         srv->parser) {
-        dice_server_apply_limits(srv, srv->parser);
+        dice__server_apply_limits(srv, srv->parser);
         for (dice_client_t *c = srv->clients; c; c = c->next)
             if (c->parser)
-                dice_server_apply_limits(srv, c->parser);
+                dice__server_apply_limits(srv, c->parser);
     }
 }
 
@@ -180,14 +180,14 @@ static bool setting_frozen(dice_server_t *srv, const setting_t *st) {
     return false;
 }
 
-int dice_config_check(dice_server_t *srv, const char *name) {
+int dice__config_check(dice_server_t *srv, const char *name) {
     const setting_t *st = find_setting(name);
     if (!st)
         return DICE_ENOENT;
     return setting_frozen(srv, st) ? DICE_ESTATE : 0;
 }
 
-int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
+int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out) {
     *out = srv->cfg;
     out->bind = out->requirepass = out->dir = out->logfile = NULL;
     const char *src[] = {srv->cfg.bind, srv->cfg.requirepass, srv->cfg.dir,
@@ -195,15 +195,15 @@ int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out) {
     char **dst[] = {&out->bind, &out->requirepass, &out->dir, &out->logfile};
     for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
         if (src[i] && !(*dst[i] = strdup(src[i]))) {
-            dice_settings_free(out);
+            dice__settings_free(out);
             return DICE_ENOMEM;
         }
     }
     return 0;
 }
 
-void dice_config_restore(dice_server_t *srv, dice_settings_t *saved) {
-    dice_settings_free(&srv->cfg);
+void dice__config_restore(dice_server_t *srv, dice_settings_t *saved) {
+    dice__settings_free(&srv->cfg);
     srv->cfg = *saved;
     memset(saved, 0, sizeof(*saved));
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
@@ -278,7 +278,7 @@ static int format_setting(dice_server_t *srv, const setting_t *st, char *buf,
     case T_MEM: {
         long long v = get_int_field(&srv->cfg, st);
         if (strcmp(st->name, "maxclients") == 0 && v == 0)
-            v = (long long)dice_server_effective_maxclients(srv);
+            v = (long long)dice__server_effective_maxclients(srv);
         return snprintf(buf, size, "%lld", v);
     }
     case T_LOGLEVEL:
@@ -309,13 +309,13 @@ static char *setting_value(dice_server_t *srv, const setting_t *st) {
     return v;
 }
 
-char *dice_config_value(dice_server_t *srv, const char *name) {
+char *dice__config_value(dice_server_t *srv, const char *name) {
     const setting_t *st = find_setting(name);
     return st ? setting_value(srv, st) : NULL;
 }
 
-void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
-                       dice_config_visit_fn fn, void *arg) {
+void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
+                        dice_config_visit_fn fn, void *arg) {
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         const setting_t *st = &settings[i];
         if (!dice_glob_match(pattern, plen, st->name, strlen(st->name), 1))
@@ -353,7 +353,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
         if (lead == (size_t)n || line[lead] == '#')
             continue;
         char **argv = NULL;
-        int argc = dice_split_args(line, (size_t)n, &argv);
+        int argc = dice__split_args(line, (size_t)n, &argv);
         if (argc < 0) {
             snprintf(srv->cfg_err, sizeof(srv->cfg_err),
                      "%s:%d: Unbalanced quotes in configuration line", path,
@@ -362,7 +362,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             break;
         }
         if (argc == 0 || argv[0][0] == '#') {
-            dice_split_free(argv, argc);
+            dice__split_free(argv, argc);
             continue;
         }
         /* Several values ("bind a b") are joined back with spaces. */
@@ -371,7 +371,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             total += strlen(argv[i]) + 1;
         char *value = calloc(1, total);
         if (!value) {
-            dice_split_free(argv, argc);
+            dice__split_free(argv, argc);
             rc = DICE_ENOMEM;
             break;
         }
@@ -394,7 +394,7 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
             srv->cfg_err[n] = '\0';
         }
         free(value);
-        dice_split_free(argv, argc);
+        dice__split_free(argv, argc);
         if (rc < 0)
             break;
     }
@@ -414,7 +414,7 @@ static int hexval(int ch) {
     return -1;
 }
 
-void dice_split_free(char **v, int n) {
+void dice__split_free(char **v, int n) {
     for (int i = 0; i < n; i++)
         free(v[i]);
     free(v);
@@ -422,7 +422,7 @@ void dice_split_free(char **v, int n) {
 
 /* Same quoting rules as inline commands: "..." with C-like escapes and
  * \xHH, '...' with only \' escaped; a closing quote must end the word. */
-int dice_split_args(const char *line, size_t len, char ***out) {
+int dice__split_args(const char *line, size_t len, char ***out) {
     char **v = NULL;
     int n = 0;
     size_t i = 0;
@@ -436,7 +436,7 @@ int dice_split_args(const char *line, size_t len, char ***out) {
         char **nv = realloc(v, (size_t)(n + 1) * sizeof(*nv));
         if (!word || !nv) {
             free(word);
-            dice_split_free(nv ? nv : v, n);
+            dice__split_free(nv ? nv : v, n);
             return -1;
         }
         v = nv;
@@ -495,7 +495,7 @@ int dice_split_args(const char *line, size_t len, char ***out) {
         word[w] = '\0';
         v[n++] = word;
         if (inq || bad) {
-            dice_split_free(v, n);
+            dice__split_free(v, n);
             return -1;
         }
     }

@@ -46,7 +46,7 @@ void dice_server_log(dice_server_t *srv, int level, const char *msg) {
         default_sink(srv, level, msg);
 }
 
-void dice_logf(dice_server_t *srv, int level, const char *fmt, ...) {
+void dice__logf(dice_server_t *srv, int level, const char *fmt, ...) {
     if (level < srv->cfg.loglevel)
         return;
     char msg[1024];

@@ -52,8 +52,8 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         return DICE_ENOMEM;
     srv->loop = loop;
     srv->spare_fd = -1;
-    dice_settings_init(&srv->cfg);
-    dice_cmdtable_init(&srv->commands);
+    dice__settings_init(&srv->cfg);
+    dice__cmdtable_init(&srv->commands);
     srv->next_client_id = 1;
     srv->rbuf_cap = SHARED_RBUF;
     srv->rbuf = malloc(srv->rbuf_cap);
@@ -99,7 +99,7 @@ void dice_server_free(dice_server_t *srv) {
         c->flags &= ~CLIENT_HELD;
         c->busy = 0;
         c->flags &= ~CLIENT_PENDING_WRITE;
-        dice_client_free_now(c);
+        dice__client_free_now(c);
     }
     if (srv->hook_id)
         dice_loop_hook_remove(srv->loop, srv->hook_id);
@@ -108,7 +108,7 @@ void dice_server_free(dice_server_t *srv) {
     if (srv->spare_fd >= 0)
         close(srv->spare_fd);
     for (size_t i = 0; i < srv->npool; i++)
-        dice_buf_release(&srv->pool[i]);
+        dice__buf_release(&srv->pool[i]);
     free(srv->pool);
     free(srv->pending);
     free(srv->rbuf);
@@ -116,8 +116,8 @@ void dice_server_free(dice_server_t *srv) {
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice_keyspace_free(srv->keyspace);
-    dice_cmdtable_free(&srv->commands);
-    dice_settings_free(&srv->cfg);
+    dice__cmdtable_free(&srv->commands);
+    dice__settings_free(&srv->cfg);
     free(srv);
 }
 
@@ -143,8 +143,8 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
     snprintf(portstr, sizeof(portstr), "%d", port);
     int gai = getaddrinfo(a, portstr, &hints, &res);
     if (gai != 0) {
-        dice_logf(srv, DICE_LOG_WARNING, "Invalid bind address '%s': %s", a,
-                  gai_strerror(gai));
+        dice__logf(srv, DICE_LOG_WARNING, "Invalid bind address '%s': %s", a,
+                   gai_strerror(gai));
         errno = EINVAL;
         return DICE_ESYS;
     }
@@ -166,10 +166,10 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
         if (host[0] == '-' && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) {
             return 0; /* optional address not present on this host */
         }
-        dice_logf(srv, DICE_LOG_WARNING,
-                  "Could not create server TCP "
-                  "listening socket %s:%d: %s",
-                  a, port, strerror(e));
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "Could not create server TCP "
+                   "listening socket %s:%d: %s",
+                   a, port, strerror(e));
         errno = e;
         return DICE_ESYS;
     }
@@ -201,7 +201,7 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
     return 0;
 }
 
-size_t dice_server_effective_maxclients(dice_server_t *srv) {
+size_t dice__server_effective_maxclients(dice_server_t *srv) {
     struct rlimit rl;
     size_t fdcap = 10000;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -216,16 +216,16 @@ int dice_server_start(dice_server_t *srv) {
     if (srv->started)
         return DICE_ESTATE;
     char **addrs = NULL;
-    int n = dice_split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
+    int n = dice__split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
     if (n <= 0) {
-        dice_split_free(addrs, n);
+        dice__split_free(addrs, n);
         return DICE_EINVAL;
     }
     for (int i = 0; i < n; i++) {
         int rc = listen_one(srv, addrs[i], srv->cfg.port);
         if (rc < 0) {
             int e = errno;
-            dice_split_free(addrs, n);
+            dice__split_free(addrs, n);
             close_listeners(srv);
             errno = e;
             return rc;
@@ -234,16 +234,16 @@ int dice_server_start(dice_server_t *srv) {
         if (srv->cfg.port == 0 && srv->nlisteners == 1)
             srv->cfg.port = srv->listeners[0].port;
     }
-    dice_split_free(addrs, n);
+    dice__split_free(addrs, n);
     if (srv->nlisteners == 0)
         return DICE_EINVAL;
-    srv->maxclients_effective = dice_server_effective_maxclients(srv);
+    srv->maxclients_effective = dice__server_effective_maxclients(srv);
     /* Keep one fd in reserve: when accept() fails with EMFILE we close it,
      * accept and close the waiting connection, and take it back; otherwise
      * a level-triggered listener would spin. */
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     srv->started = true;
-    int rc = dice_server_arm_crons(srv);
+    int rc = dice__server_arm_crons(srv);
     if (rc < 0) {
         srv->started = false;
         close_listeners(srv);
@@ -257,7 +257,7 @@ int dice_server_start(dice_server_t *srv) {
 
 /* (Re)arm the periodic timers at the current hz: the server's own once
  * started, the keyspace's once it exists. */
-int dice_server_arm_crons(dice_server_t *srv) {
+int dice__server_arm_crons(dice_server_t *srv) {
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     uint64_t period = 1000 / (uint64_t)hz;
     int rc = 0;
@@ -269,7 +269,7 @@ int dice_server_arm_crons(dice_server_t *srv) {
                                  &srv->cron_id);
     }
     if (rc == 0 && srv->keyspace)
-        rc = dice_keyspace_arm_cron(srv, period);
+        rc = dice__keyspace_arm_cron(srv, period);
     return rc;
 }
 
@@ -337,18 +337,18 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
                     reject_client(srv, tmp,
                                   "-ERR max number of clients reached\r\n");
                 srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                dice_logf(srv, DICE_LOG_WARNING,
-                          "Error accepting a client connection: %s",
-                          strerror(EMFILE));
+                dice__logf(srv, DICE_LOG_WARNING,
+                           "Error accepting a client connection: %s",
+                           strerror(EMFILE));
                 /* accept() reports EMFILE even with nothing queued: one
                  * shed connection per event, not a thousand retries. */
                 return;
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                dice_logf(srv, DICE_LOG_VERBOSE,
-                          "Accepting client "
-                          "connection: %s",
-                          strerror(errno));
+                dice__logf(srv, DICE_LOG_VERBOSE,
+                           "Accepting client "
+                           "connection: %s",
+                           strerror(errno));
             return;
         }
         if (srv->nclients >= srv->maxclients_effective) {
@@ -401,7 +401,7 @@ static void pool_put(dice_server_t *srv, dice_buf_t *b) {
             size_t nc = srv->pool_cap ? srv->pool_cap * 2 : 8;
             dice_buf_t *np = realloc(srv->pool, nc * sizeof(*np));
             if (!np) {
-                dice_buf_release(b);
+                dice__buf_release(b);
                 return;
             }
             srv->pool = np;
@@ -411,9 +411,9 @@ static void pool_put(dice_server_t *srv, dice_buf_t *b) {
         srv->pool_bytes += b->cap;
         srv->pool[srv->npool++] = *b;
     } else {
-        dice_buf_release(b);
+        dice__buf_release(b);
     }
-    dice_buf_init(b);
+    dice__buf_init(b);
 }
 
 /* Detach the socket; the object itself lives on while someone holds it. */
@@ -432,7 +432,7 @@ static void client_close_socket(dice_client_t *c) {
  * holder (dice_client_hold), our own code running on its behalf (busy), or
  * the pending-write list. Those call this again when they let go, so every
  * "is it closed? then free it" site can simply call it. */
-void dice_client_free_now(dice_client_t *c) {
+void dice__client_free_now(dice_client_t *c) {
     dice_server_t *srv = c->srv;
     client_close_socket(c);
     if (c->holds > 0 || c->busy || (c->flags & CLIENT_PENDING_WRITE))
@@ -460,7 +460,7 @@ void dice_client_free_now(dice_client_t *c) {
 
 /* ---- Output ------------------------------------------------------------- */
 
-size_t dice_client_output_pending(const dice_client_t *c) {
+size_t dice__client_output_pending(const dice_client_t *c) {
     return c->out.len - c->sent;
 }
 
@@ -564,7 +564,7 @@ int dice_reply_raw(dice_client_t *c, const char *resp, size_t len) {
     REPLY(c, dice_buf_append(&c->out, resp, len));
 }
 
-int dice_reply_errorf(dice_client_t *c, const char *fmt, ...) {
+int dice__reply_errorf(dice_client_t *c, const char *fmt, ...) {
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
@@ -614,7 +614,7 @@ static int client_flush(dice_client_t *c) {
             /* Drop what was sent once it is a large share of the buffer,
              * so a slow reader's buffer does not only grow. */
             if (c->sent > 64 * 1024 && c->sent * 2 > c->out.len) {
-                dice_buf_consume(&c->out, c->sent);
+                dice__buf_consume(&c->out, c->sent);
                 c->sent = 0;
             }
             return 1;
@@ -639,7 +639,7 @@ static int client_flush(dice_client_t *c) {
 static void client_maybe_resume(dice_client_t *c) {
     if (!(c->flags & CLIENT_PAUSED) || (c->flags & CLIENT_CLOSED))
         return;
-    if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause)
+    if (dice__client_output_pending(c) > (size_t)c->srv->cfg.output_pause)
         return;
     c->flags &= ~CLIENT_PAUSED;
     dice_loop_set_mask(
@@ -668,7 +668,7 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
             c->busy--;
         }
         if (c->flags & CLIENT_CLOSED)
-            dice_client_free_now(c); /* frees only if nothing holds it */
+            dice__client_free_now(c); /* frees only if nothing holds it */
     }
     srv->npending = 0;
 }
@@ -677,11 +677,11 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
 
 static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     const char *msg = dice_req_parser_error(p);
-    dice_reply_errorf(c, "ERR %s", msg);
-    dice_logf(c->srv, DICE_LOG_VERBOSE,
-              "Protocol error (%s) from client: "
-              "id=%llu addr=%s",
-              msg, (unsigned long long)c->id, c->addr);
+    dice__reply_errorf(c, "ERR %s", msg);
+    dice__logf(c->srv, DICE_LOG_VERBOSE,
+               "Protocol error (%s) from client: "
+               "id=%llu addr=%s",
+               msg, (unsigned long long)c->id, c->addr);
     dice_client_close_after_reply(c);
     /* The parser may be the shared one: leave no state for the next. */
     dice_req_parser_reset(p);
@@ -694,7 +694,7 @@ __attribute__((always_inline)) inline void
 dice__client_call(dice_client_t *c, int argc, const char *const *argv,
                   const size_t *argvlen) {
     dice_server_t *srv = c->srv;
-    dice_command_t *cmd = dice_command_resolve(c, argc, argv, argvlen);
+    dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
     srv->stats.commands_processed++;
     if (!cmd)
         return;
@@ -734,7 +734,7 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
         pos += (size_t)r;
         dice__client_call(c, dice_req_argc(p), dice_req_argv(p),
                           dice_req_argvlen(p));
-        if (dice_client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
+        if (dice__client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
             !(c->flags & CLIENT_CLOSED)) {
             /* A client that sends faster than it reads: stop taking its
              * input until the socket drains our output. */
@@ -754,10 +754,10 @@ static bool qbuf_reserve(dice_client_t *c, size_t need) {
     /* What a client may make us hold is bounded by the query buffer limit
      * (the parser's size hint comes from a length the client announced). */
     if (need > (unsigned long long)c->srv->cfg.query_buf_limit) {
-        dice_logf(c->srv, DICE_LOG_WARNING,
-                  "Closing client that reached max "
-                  "query buffer length: id=%llu addr=%s qbuf=%zu",
-                  (unsigned long long)c->id, c->addr, need);
+        dice__logf(c->srv, DICE_LOG_WARNING,
+                   "Closing client that reached max "
+                   "query buffer length: id=%llu addr=%s qbuf=%zu",
+                   (unsigned long long)c->id, c->addr, need);
         return false;
     }
     /* Double for steady growth, but take a big announced size exactly:
@@ -780,7 +780,7 @@ static void client_process_input(dice_client_t *c) {
     size_t used = client_run(c, c->parser, c->qbuf, c->qlen);
     c->busy--;
     if (c->flags & CLIENT_CLOSED) {
-        dice_client_free_now(c); /* frees only if nothing holds it */
+        dice__client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     if (used >= c->qlen) {
@@ -801,11 +801,11 @@ static dice_req_parser_t *parser_new(dice_server_t *srv) {
     dice_req_parser_t *p;
     if (dice_req_parser_new(&p) < 0)
         return NULL;
-    dice_server_apply_limits(srv, p);
+    dice__server_apply_limits(srv, p);
     return p;
 }
 
-void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
+void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_BULK,
                               srv->cfg.proto_max_bulk_len);
     dice_req_parser_set_limit(p, DICE_REQ_LIMIT_INLINE, srv->cfg.inline_max);
@@ -815,7 +815,7 @@ void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
 
 /* Redis holds unauthenticated clients to smaller request limits. Applied
  * to whichever parser is reading this client's input right now. */
-void dice_client_sync_auth(dice_client_t *c) {
+void dice__client_sync_auth(dice_client_t *c) {
     int unauth = !c->authenticated && c->srv->cfg.requirepass != NULL;
     if (c->parser)
         dice_req_parser_set_unauthenticated(c->parser, unauth);
@@ -834,7 +834,7 @@ static void client_read(dice_client_t *c, int fd) {
         if (want > need)
             need = want;
         if (!qbuf_reserve(c, need)) {
-            dice_client_free_now(c);
+            dice__client_free_now(c);
             return;
         }
         ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
@@ -842,18 +842,18 @@ static void client_read(dice_client_t *c, int fd) {
             if (n < 0 &&
                 (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 return;
-            dice_client_free_now(c);
+            dice__client_free_now(c);
             return;
         }
         srv->stats.net_input_bytes += (uint64_t)n;
         c->last_ms = dice_loop_now_ms(srv->loop);
         c->qlen += (size_t)n;
         if ((long long)c->qlen > srv->cfg.query_buf_limit) {
-            dice_logf(srv, DICE_LOG_WARNING,
-                      "Closing client that reached "
-                      "max query buffer length: id=%llu addr=%s qbuf=%zu",
-                      (unsigned long long)c->id, c->addr, c->qlen);
-            dice_client_free_now(c);
+            dice__logf(srv, DICE_LOG_WARNING,
+                       "Closing client that reached "
+                       "max query buffer length: id=%llu addr=%s qbuf=%zu",
+                       (unsigned long long)c->id, c->addr, c->qlen);
+            dice__client_free_now(c);
             return;
         }
         client_process_input(c);
@@ -867,20 +867,20 @@ static void client_read(dice_client_t *c, int fd) {
         if (n < 0 &&
             (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
-        dice_client_free_now(c);
+        dice__client_free_now(c);
         return;
     }
     srv->stats.net_input_bytes += (uint64_t)n;
     c->last_ms = dice_loop_now_ms(srv->loop);
     srv->parsing = c;
-    dice_client_sync_auth(c);
+    dice__client_sync_auth(c);
     c->busy++;
     size_t used = client_run(c, srv->parser, srv->rbuf, (size_t)n);
     c->busy--;
     srv->parsing = NULL;
     if (c->flags & CLIENT_CLOSED) {
         dice_req_parser_reset(srv->parser);
-        dice_client_free_now(c); /* frees only if nothing holds it */
+        dice__client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     if (used < (size_t)n) {
@@ -893,12 +893,12 @@ static void client_read(dice_client_t *c, int fd) {
         size_t want = dice_req_parser_want(srv->parser);
         dice_req_parser_reset(srv->parser);
         if (!(c->parser = parser_new(srv))) {
-            dice_client_free_now(c);
+            dice__client_free_now(c);
             return;
         }
-        dice_client_sync_auth(c);
+        dice__client_sync_auth(c);
         if (!qbuf_reserve(c, want > rest ? want : rest)) {
-            dice_client_free_now(c);
+            dice__client_free_now(c);
             return;
         }
         memcpy(c->qbuf, srv->rbuf + used, rest);
@@ -917,7 +917,7 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
         client_maybe_resume(c);
         c->busy--;
         if (c->flags & CLIENT_CLOSED) {
-            dice_client_free_now(c); /* frees only if nothing holds it */
+            dice__client_free_now(c); /* frees only if nothing holds it */
             return;
         }
     }
@@ -970,7 +970,7 @@ void dice_client_release(dice_client_t *c) {
         return;
     c->flags &= ~CLIENT_HELD;
     if (c->flags & CLIENT_CLOSED) {
-        dice_client_free_now(c); /* frees only if nothing holds it */
+        dice__client_free_now(c); /* frees only if nothing holds it */
         return;
     }
     /* Commands that arrived while held wait in qbuf; a release from inside
@@ -989,7 +989,7 @@ static void pool_trim(dice_server_t *srv) {
         for (size_t i = 0; i < srv->npool; i++) {
             if (srv->pool[i].cap > POOL_SMALL_CAP) {
                 srv->pool_bytes -= srv->pool[i].cap;
-                dice_buf_release(&srv->pool[i]);
+                dice__buf_release(&srv->pool[i]);
             } else {
                 srv->pool[keep++] = srv->pool[i];
             }
@@ -1011,8 +1011,8 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
             dice_client_t *next = c->next;
             if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD)) &&
                 now - c->last_ms > limit) {
-                dice_logf(srv, DICE_LOG_VERBOSE, "Closing idle client");
-                dice_client_free_now(c);
+                dice__logf(srv, DICE_LOG_VERBOSE, "Closing idle client");
+                dice__client_free_now(c);
             }
             c = next;
         }

@@ -233,31 +233,31 @@ struct dice_server {
 };
 
 /* Printf-style logging for the library's own messages. */
-void dice_logf(dice_server_t *srv, int level, const char *fmt, ...)
+void dice__logf(dice_server_t *srv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Error reply with printf formatting (library-internal convenience). */
-int dice_reply_errorf(dice_client_t *c, const char *fmt, ...)
+int dice__reply_errorf(dice_client_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Redis's arity error for a command. */
-int dice_reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
+int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 
 /* Command table (lib/command/table.c). */
-void dice_cmdtable_init(dice_cmdtable_t *t);
-void dice_cmdtable_free(dice_cmdtable_t *t);
-dice_command_t *dice_cmdtable_find(const dice_cmdtable_t *t, const char *name,
-                                   size_t len);
-dice_command_t *dice_command_find_sub(const dice_command_t *parent,
-                                      const char *name, size_t len);
+void dice__cmdtable_init(dice_cmdtable_t *t);
+void dice__cmdtable_free(dice_cmdtable_t *t);
+dice_command_t *dice__cmdtable_find(const dice_cmdtable_t *t, const char *name,
+                                    size_t len);
+dice_command_t *dice__command_find_sub(const dice_command_t *parent,
+                                       const char *name, size_t len);
 /* Resolve argv to the command to run (sub-command aware) or reply with the
  * right error and return NULL. */
-dice_command_t *dice_command_resolve(dice_client_t *c, int argc,
-                                     const char *const *argv,
-                                     const size_t *argvlen);
+dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
+                                      const char *const *argv,
+                                      const size_t *argvlen);
 /* Keys of a command call, Redis's first/last/step rule; writes up to max
  * positions into pos and returns how many, or -1 if argc is too short. */
-int dice_command_key_positions(const dice_command_t *cmd, int argc, int *pos,
-                               int max);
+int dice__command_key_positions(const dice_command_t *cmd, int argc, int *pos,
+                                int max);
 
 /* A built-in command as a family's table lists it (no key positions:
  * families with keys register through dice_command_add directly). */
@@ -290,39 +290,39 @@ dice_command_t *dice_command_lookup_full(dice_server_t *srv, const char *name,
                                          size_t len);
 
 /* Configuration (lib/server/config.c). */
-void dice_settings_init(dice_settings_t *s);
-void dice_settings_free(dice_settings_t *s);
+void dice__settings_init(dice_settings_t *s);
+void dice__settings_free(dice_settings_t *s);
 /* Visit every setting whose name matches pattern (glob), for CONFIG GET. */
 typedef void (*dice_config_visit_fn)(void *arg, const char *name,
                                      const char *value);
-void dice_config_visit(dice_server_t *srv, const char *pattern, size_t plen,
-                       dice_config_visit_fn fn, void *arg);
+void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
+                        dice_config_visit_fn fn, void *arg);
 /* A setting's whole current value, malloc'd; NULL if unknown or no
  * memory. */
-char *dice_config_value(dice_server_t *srv, const char *name);
+char *dice__config_value(dice_server_t *srv, const char *name);
 /* 0 if the setting exists and may change now, DICE_ENOENT or DICE_ESTATE
  * (error text in cfg_err); changes nothing. */
-int dice_config_check(dice_server_t *srv, const char *name);
+int dice__config_check(dice_server_t *srv, const char *name);
 /* Copy every setting (strings duplicated), and put such a copy back (taking
  * its strings) with all side effects re-applied: CONFIG SET's
  * all-or-nothing. */
-int dice_config_snapshot(dice_server_t *srv, dice_settings_t *out);
-void dice_config_restore(dice_server_t *srv, dice_settings_t *saved);
+int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out);
+void dice__config_restore(dice_server_t *srv, dice_settings_t *saved);
 /* Split a line into arguments with Redis's inline quoting rules. Returns
  * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
- * in *out (free with dice_split_free), or -1 on unbalanced quotes. */
-int dice_split_args(const char *line, size_t len, char ***out);
-void dice_split_free(char **v, int n);
+ * in *out (free with dice__split_free), or -1 on unbalanced quotes. */
+int dice__split_args(const char *line, size_t len, char ***out);
+void dice__split_free(char **v, int n);
 
 /* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
-int dice_server_arm_crons(dice_server_t *srv);
-int dice_keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
+int dice__server_arm_crons(dice_server_t *srv);
+int dice__keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms);
 /* Apply the request limits in the settings to a parser. */
-void dice_server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
+void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
 /* Re-apply the unauthenticated-client limits after c's state changed. */
-void dice_client_sync_auth(dice_client_t *c);
-void dice_client_free_now(dice_client_t *c);
+void dice__client_sync_auth(dice_client_t *c);
+void dice__client_free_now(dice_client_t *c);
 /* Run one parsed command for c: resolve it (unknown command, arity, auth
  * errors are replied here), count it, set the keyspace's clock, call the
  * handler. The one dispatch function of every path: network input and
@@ -330,34 +330,34 @@ void dice_client_free_now(dice_client_t *c);
 void dice__client_call(dice_client_t *c, int argc, const char *const *argv,
                        const size_t *argvlen);
 /* Free what a session owns beside its client (lib/server/session.c);
- * called by dice_client_free_now for a CLIENT_SESSION client just before
+ * called by dice__client_free_now for a CLIENT_SESSION client just before
  * the memory (client and session together) goes. */
 void dice__session_release(dice_client_t *c);
-size_t dice_client_output_pending(const dice_client_t *c);
-size_t dice_server_effective_maxclients(dice_server_t *srv);
+size_t dice__client_output_pending(const dice_client_t *c);
+size_t dice__server_effective_maxclients(dice_server_t *srv);
 
 /* Built-in families. */
-int dice_builtin_connection(dice_server_t *srv);
-int dice_builtin_server(dice_server_t *srv);
+int dice__builtin_connection(dice_server_t *srv);
+int dice__builtin_server(dice_server_t *srv);
 int dice_builtin_keyspace(dice_server_t *srv);
 /* The keyspace families, registered by dice_builtin_keyspace once the
  * keyspace exists: lib/commands/string.c and lib/commands/keys.c. */
-int dice_builtin_strings(dice_server_t *srv);
-int dice_builtin_keys(dice_server_t *srv);
+int dice__builtin_strings(dice_server_t *srv);
+int dice__builtin_keys(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
-dice_db_t *dice_cmd_db(dice_client_t *c);
+dice_db_t *dice__cmd_db(dice_client_t *c);
 
 /* Small helpers shared by command families (lib/commands/helpers.c). */
-bool dice_eqci(const char *a, size_t alen, const char *lit);
+bool dice__eqci(const char *a, size_t alen, const char *lit);
 int dice_parse_ll(const char *s, size_t len, long long *out);
-bool dice_opt_is(const char *arg, size_t len, const char *lit);
+bool dice__opt_is(const char *arg, size_t len, const char *lit);
 /* Error reply from a NUL-terminated message ("ERR ..."). */
-int dice_reply_errstr(dice_client_t *c, const char *msg);
+int dice__reply_errstr(dice_client_t *c, const char *msg);
 /* A HELP reply: an array of simple strings. */
-void dice_reply_help(dice_client_t *c, const char *const *lines, size_t n);
+void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n);
 /* printf-style append to a buffer. */
-int dice_buf_printf(dice_buf_t *b, const char *fmt, ...)
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif

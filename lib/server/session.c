@@ -3,7 +3,7 @@
  *
  * A session is a dice_client with CLIENT_SESSION set and fd -1, embedded as
  * the first member of struct dice_session so that one allocation (and one
- * free, in dice_client_free_now) covers both. It runs commands through
+ * free, in dice__client_free_now) covers both. It runs commands through
  * dice__client_call(), the same dispatch as network input; server.c keeps
  * it off the flush list (reply_prepare) and out of the connection list.
  *
@@ -69,7 +69,7 @@ void dice_session_free(dice_session_t *s) {
         return;
     /* Marks the client closed (a late reply is then discarded) and frees
      * it now, or at the release if a handler still holds it. */
-    dice_client_free_now(&s->c);
+    dice__client_free_now(&s->c);
 }
 
 dice_client_t *dice_session_client(dice_session_t *s) {

@@ -56,30 +56,30 @@ static size_t make_key(char *buf, uint64_t i) {
 }
 
 static void insert(dict *d, const char *k, size_t n) {
-    assert_int_equal(dict_insert(d, mk(k, n), dict_hash(d, k, n)), 0);
+    assert_int_equal(dice__dict_insert(d, mk(k, n), dice__dict_hash(d, k, n)), 0);
 }
 
 static void *del(dict *d, const char *k, size_t n) {
-    return dict_delete(d, k, n, dict_hash(d, k, n));
+    return dice__dict_delete(d, k, n, dice__dict_hash(d, k, n));
 }
 
 static void test_insert_find_delete_scale(void **state) {
     (void)state;
     enum { N = 200000 };
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char(*keys)[32] = malloc((size_t)N * 32);
     size_t *lens = malloc(N * sizeof(size_t));
     assert_non_null(keys);
     assert_non_null(lens);
     for (uint64_t i = 0; i < N; i++) {
         lens[i] = make_key(keys[i], i);
-        assert_null(dict_find(&d, keys[i], lens[i]));
+        assert_null(dice__dict_find(&d, keys[i], lens[i]));
         insert(&d, keys[i], lens[i]);
     }
-    assert_int_equal(dict_size(&d), N);
+    assert_int_equal(dice__dict_size(&d), N);
     for (size_t i = 0; i < N; i++) {
-        tentry *t = dict_find(&d, keys[i], lens[i]);
+        tentry *t = dice__dict_find(&d, keys[i], lens[i]);
         assert_non_null(t);
         assert_int_equal(t->len, lens[i]);
         assert_memory_equal(t->key, keys[i], lens[i]);
@@ -88,8 +88,8 @@ static void test_insert_find_delete_scale(void **state) {
     char probe[32];
     memcpy(probe, keys[5], lens[5]);
     probe[lens[5]] = '\0';
-    assert_null(dict_find(&d, probe, lens[5] + 1));
-    size_t grown = dict_slots(&d);
+    assert_null(dice__dict_find(&d, probe, lens[5] + 1));
+    size_t grown = dice__dict_slots(&d);
     assert_true(grown >= (size_t)N * 10 / 9);
     /* Delete 98%, checking membership along the way: triggers shrink. */
     for (size_t i = 0; i < N; i++) {
@@ -100,19 +100,19 @@ static void test_insert_find_delete_scale(void **state) {
         free(t);
         assert_null(del(&d, keys[i], lens[i]));
     }
-    assert_int_equal(dict_size(&d), N / 50);
-    while (dict_rehash_steps(&d, 1000))
+    assert_int_equal(dice__dict_size(&d), N / 50);
+    while (dice__dict_rehash_steps(&d, 1000))
         ;
-    assert_true(dict_slots(&d) < grown / 8);
+    assert_true(dice__dict_slots(&d) < grown / 8);
     for (size_t i = 0; i < N; i++) {
-        void *t = dict_find(&d, keys[i], lens[i]);
+        void *t = dice__dict_find(&d, keys[i], lens[i]);
         if (i % 50 == 0)
             assert_non_null(t);
         else
             assert_null(t);
     }
-    dict_clear(&d, free_cb, NULL);
-    assert_int_equal(dict_size(&d), 0);
+    dice__dict_clear(&d, free_cb, NULL);
+    assert_int_equal(dice__dict_size(&d), 0);
     free(keys);
     free(lens);
 }
@@ -120,20 +120,20 @@ static void test_insert_find_delete_scale(void **state) {
 static void test_seeds_differ(void **state) {
     (void)state;
     dict a, b;
-    dict_init(&a, tgetkey);
-    dict_init(&b, tgetkey);
+    dice__dict_init(&a, tgetkey);
+    dice__dict_init(&b, tgetkey);
     assert_true(a.seed != b.seed);
-    assert_true(dict_hash(&a, "foo", 3) != dict_hash(&b, "foo", 3));
+    assert_true(dice__dict_hash(&a, "foo", 3) != dice__dict_hash(&b, "foo", 3));
     /* Same table, same key: stable. Different lengths of zeros differ. */
-    assert_true(dict_hash(&a, "foo", 3) == dict_hash(&a, "foo", 3));
-    assert_true(dict_hash(&a, "\0", 1) != dict_hash(&a, "\0\0", 2));
+    assert_true(dice__dict_hash(&a, "foo", 3) == dice__dict_hash(&a, "foo", 3));
+    assert_true(dice__dict_hash(&a, "\0", 1) != dice__dict_hash(&a, "\0\0", 2));
 }
 
 static void test_bounded_rehash_work(void **state) {
     (void)state;
     enum { N = 100000 };
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char k[32];
     int saw_rehash = 0;
     for (int i = 0; i < N; i++) {
@@ -142,7 +142,7 @@ static void test_bounded_rehash_work(void **state) {
         saw_rehash |= d.rehashing;
         assert_true(d.moved_last_op <= DICT_STEP_ENTRIES);
         /* Lookups move entries too, also bounded. */
-        assert_non_null(dict_find(&d, k, n));
+        assert_non_null(dice__dict_find(&d, k, n));
         assert_true(d.moved_last_op <= DICT_STEP_ENTRIES);
     }
     assert_true(saw_rehash);
@@ -153,14 +153,14 @@ static void test_bounded_rehash_work(void **state) {
         assert_true(d.moved_last_op <= DICT_STEP_ENTRIES);
     }
     assert_true(d.moved_max_op <= DICT_STEP_ENTRIES);
-    assert_int_equal(dict_size(&d), 0);
-    dict_clear(&d, free_cb, NULL);
+    assert_int_equal(dice__dict_size(&d), 0);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 static void test_timer_rehash(void **state) {
     (void)state;
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char k[32];
     int i = 0;
     /* Insert until a rehash is in progress, then finish it by steps. */
@@ -180,7 +180,7 @@ static void test_timer_rehash(void **state) {
                 insert(&d, t->key, t->len);
                 free(t);
             } else {
-                assert_non_null(dict_find(&d, k, n));
+                assert_non_null(dice__dict_find(&d, k, n));
             }
             probes++;
         }
@@ -191,24 +191,24 @@ static void test_timer_rehash(void **state) {
         insert(&d, k, n);
     } while (!d.rehashing || d.t[0].used < 20000);
     size_t steps = 0;
-    while (dict_rehash_steps(&d, 10))
+    while (dice__dict_rehash_steps(&d, 10))
         steps++;
     assert_true(steps > 0);
     assert_int_equal(d.t[1].size, 0);
-    assert_int_equal(dict_size(&d), (size_t)i);
+    assert_int_equal(dice__dict_size(&d), (size_t)i);
     for (int j = 0; j < i; j++) {
         size_t n = (size_t)snprintf(k, sizeof(k), "k%d", j);
-        assert_non_null(dict_find(&d, k, n));
+        assert_non_null(dice__dict_find(&d, k, n));
     }
     /* Budgeted variant terminates too. */
     for (int j = i; j < 5000; j++) {
         size_t n = (size_t)snprintf(k, sizeof(k), "k%d", j);
         insert(&d, k, n);
     }
-    while (dict_rehash_us(&d, 100))
+    while (dice__dict_rehash_us(&d, 100))
         ;
     assert_int_equal(d.rehashing, 0);
-    dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 static void test_chains_survive_migration(void **state) {
@@ -217,7 +217,7 @@ static void test_chains_survive_migration(void **state) {
      * explicit single-entry steps: keys whose probe chain crosses the
      * migration point must stay reachable. */
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char k[32];
     int i = 0;
     do {
@@ -227,17 +227,17 @@ static void test_chains_survive_migration(void **state) {
     d.pause_rehash = 1;
     int checks = 0;
     while (d.rehashing) {
-        dict_rehash_steps(&d, 1);
+        dice__dict_rehash_steps(&d, 1);
         if (checks++ % 16)
             continue;
         for (int j = 0; j < i; j++) {
             size_t n = (size_t)snprintf(k, sizeof(k), "k%d", j);
-            assert_non_null(dict_find(&d, k, n));
+            assert_non_null(dice__dict_find(&d, k, n));
         }
     }
     d.pause_rehash = 0;
     assert_true(checks > 100);
-    dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 /* ---- scan ---------------------------------------------------------- */
@@ -251,7 +251,7 @@ static void scan_cb(void *ctx, void *e) {
     seen *s = ctx;
     tentry *t = e;
     s->calls++;
-    if (!dict_find(s->set, t->key, t->len))
+    if (!dice__dict_find(s->set, t->key, t->len))
         insert(s->set, t->key, t->len);
 }
 
@@ -259,7 +259,7 @@ static void check_all_seen(dict *seenset, int from, int to) {
     char k[32];
     for (int i = from; i < to; i++) {
         size_t n = (size_t)snprintf(k, sizeof(k), "stable:%d", i);
-        assert_non_null(dict_find(seenset, k, n));
+        assert_non_null(dice__dict_find(seenset, k, n));
     }
 }
 
@@ -269,17 +269,17 @@ static void check_all_seen(dict *seenset, int from, int to) {
 static void test_migrated_prefix_is_empty(void **state) {
     (void)state;
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char k[32];
     uint64_t i = 0;
     while (!(d.rehashing && d.t[0].size >= 8192)) {
         size_t n = make_key(k, i++);
         insert(&d, k, n);
     }
-    d.pause_rehash = 1; /* migrate only through dict_rehash_steps below */
+    d.pause_rehash = 1; /* migrate only through dice__dict_rehash_steps below */
     size_t old_size = d.t[0].size, checks = 0;
     while (d.rehashing && d.rehashidx < old_size) {
-        dict_rehash_steps(&d, 37);
+        dice__dict_rehash_steps(&d, 37);
         if (!d.rehashing)
             break;
         assert_true(d.clean_from <= d.rehashidx);
@@ -290,42 +290,42 @@ static void test_migrated_prefix_is_empty(void **state) {
         /* and a miss costs no more than before: every key not present is
          * still reported absent */
         size_t n = make_key(k, 1000000000ull + checks);
-        assert_null(dict_find(&d, k, n));
+        assert_null(dice__dict_find(&d, k, n));
         checks++;
     }
     assert_true(checks > 10);
-    dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 static void test_scan_stable(void **state) {
     (void)state;
     dict d, got;
-    dict_init(&d, tgetkey);
-    dict_init(&got, tgetkey);
+    dice__dict_init(&d, tgetkey);
+    dice__dict_init(&got, tgetkey);
     char k[32];
     for (int i = 0; i < 3000; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "stable:%d", i));
     seen s = {&got, 0};
     uint64_t c = 0;
     do {
-        c = dict_scan(&d, c, scan_cb, &s);
+        c = dice__dict_scan(&d, c, scan_cb, &s);
     } while (c);
     check_all_seen(&got, 0, 3000);
     /* Without any change, each key is returned exactly once. */
     assert_int_equal(s.calls, 3000);
     /* Empty table: cursor 0 at once. */
     dict e;
-    dict_init(&e, tgetkey);
-    assert_int_equal(dict_scan(&e, 0, scan_cb, &s), 0);
-    dict_clear(&d, free_cb, NULL);
-    dict_clear(&got, free_cb, NULL);
+    dice__dict_init(&e, tgetkey);
+    assert_int_equal(dice__dict_scan(&e, 0, scan_cb, &s), 0);
+    dice__dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&got, free_cb, NULL);
 }
 
 static void test_scan_during_growth_and_shrink(void **state) {
     (void)state;
     dict d, got;
-    dict_init(&d, tgetkey);
-    dict_init(&got, tgetkey);
+    dice__dict_init(&d, tgetkey);
+    dice__dict_init(&got, tgetkey);
     char k[32];
     enum { STABLE = 2000, CHURN = 60000 };
     for (int i = 0; i < STABLE; i++)
@@ -335,11 +335,11 @@ static void test_scan_during_growth_and_shrink(void **state) {
     int next = 0, phase = 0, rounds = 0, saw_rehash = 0;
     size_t max_slots = 0;
     do {
-        c = dict_scan(&d, c, scan_cb, &s);
+        c = dice__dict_scan(&d, c, scan_cb, &s);
         rounds++;
         saw_rehash |= d.rehashing;
-        if (dict_slots(&d) > max_slots)
-            max_slots = dict_slots(&d);
+        if (dice__dict_slots(&d) > max_slots)
+            max_slots = dice__dict_slots(&d);
         /* Phase 0: grow a lot (several doublings mid-scan); phase 1:
          * delete them all again (shrinks mid-scan). */
         if (phase == 0) {
@@ -358,8 +358,8 @@ static void test_scan_during_growth_and_shrink(void **state) {
     assert_true(saw_rehash);
     assert_true(rounds > 10);
     check_all_seen(&got, 0, STABLE);
-    dict_clear(&d, free_cb, NULL);
-    dict_clear(&got, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&got, free_cb, NULL);
     (void)max_slots;
 }
 
@@ -368,20 +368,20 @@ static void test_scan_shrink_first(void **state) {
     /* Start big, delete most keys mid-scan so the table shrinks while
      * the cursor is deep into the hash space, then grow again. */
     dict d, got;
-    dict_init(&d, tgetkey);
-    dict_init(&got, tgetkey);
+    dice__dict_init(&d, tgetkey);
+    dice__dict_init(&got, tgetkey);
     char k[32];
     for (int i = 0; i < 500; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "stable:%d", i));
     for (int i = 0; i < 40000; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "tmp:%d", i));
-    size_t big = dict_slots(&d);
+    size_t big = dice__dict_slots(&d);
     seen s = {&got, 0};
     uint64_t c = 0;
     int left = 40000, again = 0;
     size_t min_slots = big;
     do {
-        c = dict_scan(&d, c, scan_cb, &s);
+        c = dice__dict_scan(&d, c, scan_cb, &s);
         for (int j = 0; j < 2000 && left > 0; j++) {
             left--;
             free(del(&d, k, (size_t)snprintf(k, sizeof(k), "tmp:%d", left)));
@@ -390,13 +390,13 @@ static void test_scan_shrink_first(void **state) {
             for (int j = 0; j < 500; j++, again++)
                 insert(&d, k, (size_t)snprintf(k, sizeof(k), "new:%d", again));
         }
-        if (dict_slots(&d) < min_slots)
-            min_slots = dict_slots(&d);
+        if (dice__dict_slots(&d) < min_slots)
+            min_slots = dice__dict_slots(&d);
     } while (c);
     assert_true(min_slots < big / 4);
     check_all_seen(&got, 0, 500);
-    dict_clear(&d, free_cb, NULL);
-    dict_clear(&got, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&got, free_cb, NULL);
 }
 
 /* ---- random, foreach --------------------------------------------------- */
@@ -405,14 +405,14 @@ static void test_random_distribution(void **state) {
     (void)state;
     enum { K = 100, S = 100000 };
     dict d;
-    dict_init(&d, tgetkey);
-    assert_null(dict_random(&d));
+    dice__dict_init(&d, tgetkey);
+    assert_null(dice__dict_random(&d));
     char k[32];
     for (int i = 0; i < K; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "%d", i));
     int counts[K] = {0};
     for (int i = 0; i < S; i++) {
-        tentry *t = dict_random(&d);
+        tentry *t = dice__dict_random(&d);
         assert_non_null(t);
         char buf[32];
         memcpy(buf, t->key, t->len);
@@ -430,12 +430,12 @@ static void test_random_distribution(void **state) {
     for (int i = 1; i < K; i++)
         free(del(&d, k, (size_t)snprintf(k, sizeof(k), "%d", i)));
     for (int i = 0; i < 100; i++) {
-        tentry *t = dict_random(&d);
+        tentry *t = dice__dict_random(&d);
         assert_non_null(t);
         assert_int_equal(t->len, 1);
         assert_int_equal(t->key[0], '0');
     }
-    dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 static int count_cb(void *ctx, void *e) {
@@ -452,7 +452,7 @@ static int stop_cb(void *ctx, void *e) {
 static void test_foreach(void **state) {
     (void)state;
     dict d;
-    dict_init(&d, tgetkey);
+    dice__dict_init(&d, tgetkey);
     char k[32];
     size_t n = 0;
     for (int i = 0; i < 1000; i++) {
@@ -460,17 +460,17 @@ static void test_foreach(void **state) {
         if (d.rehashing) {
             /* Mid-rehash iteration sees every entry exactly once. */
             n = 0;
-            dict_foreach(&d, count_cb, &n);
+            dice__dict_foreach(&d, count_cb, &n);
             assert_int_equal(n, (size_t)i + 1);
         }
     }
     n = 0;
-    dict_foreach(&d, count_cb, &n);
+    dice__dict_foreach(&d, count_cb, &n);
     assert_int_equal(n, 1000);
     n = 0;
-    dict_foreach(&d, stop_cb, &n);
+    dice__dict_foreach(&d, stop_cb, &n);
     assert_int_equal(n, 10);
-    dict_clear(&d, free_cb, NULL);
+    dice__dict_clear(&d, free_cb, NULL);
 }
 
 int main(void) {

@@ -45,19 +45,19 @@ static void test_buf(void **state) {
     assert_int_equal(dice_buf_append(B, big, sizeof(big)), 0);
     assert_int_equal(dice_buf_len(B), 5003);
     assert_memory_equal(dice_buf_data(B), "abcxx", 5);
-    dice_buf_consume(B, 2);
+    dice__buf_consume(B, 2);
     assert_int_equal(dice_buf_len(B), 5001);
     assert_memory_equal(dice_buf_data(B), "cxx", 3);
-    dice_buf_consume(B, 999999);
+    dice__buf_consume(B, 999999);
     assert_int_equal(dice_buf_len(B), 0);
 
     dice_buf_t e;
-    dice_buf_init(&e);
+    dice__buf_init(&e);
     assert_null(e.data);
-    assert_int_equal(dice_buf_reserve(&e, 100), 0);
+    assert_int_equal(dice__buf_reserve(&e, 100), 0);
     assert_true(e.cap >= 100);
     assert_int_equal(dice_buf_append(&e, "hi", 2), 0);
-    dice_buf_release(&e);
+    dice__buf_release(&e);
     assert_null(e.data);
     assert_int_equal(e.len, 0);
     assert_int_equal(e.cap, 0);
@@ -65,7 +65,7 @@ static void test_buf(void **state) {
 
 static void fmt_ll_is(long long v, const char *want) {
     char b[DICE_FMT_LL_MAX + 1];
-    size_t n = dice_fmt_ll(b, v);
+    size_t n = dice__fmt_ll(b, v);
     b[n] = '\0';
     assert_string_equal(b, want);
 }
@@ -84,7 +84,7 @@ static void test_fmt_ll(void **state) {
     fmt_ll_is(LLONG_MAX, "9223372036854775807");
     fmt_ll_is(LLONG_MIN, "-9223372036854775808");
     char b[32];
-    assert_int_equal(dice_fmt_ull(b, ULLONG_MAX), 20);
+    assert_int_equal(dice__fmt_ull(b, ULLONG_MAX), 20);
     assert_memory_equal(b, "18446744073709551615", 20);
     /* every power of ten and its neighbours against snprintf */
     long long p = 1;
@@ -101,7 +101,7 @@ static void test_fmt_ll(void **state) {
 
 static void fmt_d_is(double d, const char *want) {
     char b[DICE_FMT_DOUBLE_MAX];
-    size_t n = dice_fmt_double(b, d);
+    size_t n = dice__fmt_double(b, d);
     assert_int_equal(n, strlen(want));
     assert_string_equal(b, want);
 }
@@ -123,7 +123,7 @@ static void test_fmt_double(void **state) {
 
 static void ld_is(long double v, const char *want) {
     static char b[DICE_FMT_LDOUBLE_MAX];
-    size_t n = dice_fmt_long_double_human(b, v);
+    size_t n = dice__fmt_long_double_human(b, v);
     assert_int_equal(n, strlen(want));
     assert_string_equal(b, want);
 }
@@ -142,7 +142,7 @@ static void test_fmt_long_double(void **state) {
     ld_is(-INFINITY, "-inf");
     static char b[DICE_FMT_LDOUBLE_MAX];
     /* the longest value still fits: 4933 integer digits, no fraction */
-    assert_int_equal(dice_fmt_long_double_human(b, LDBL_MAX), 4933);
+    assert_int_equal(dice__fmt_long_double_human(b, LDBL_MAX), 4933);
     assert_memory_equal(b, "11897314953572317650", 20);
 }
 
