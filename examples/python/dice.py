@@ -43,7 +43,7 @@ import threading
 __all__ = [
     "DiceError", "ReplyError", "ProtocolError", "SimpleString", "Verbatim",
     "Push", "Attributed", "Loop", "Server", "Client", "Reader", "parse",
-    "INCOMPLETE", "load_library",
+    "INCOMPLETE", "load_library", "Session", "Embedded",
     "READABLE", "WRITABLE", "BUILTIN_CONNECTION", "BUILTIN_SERVER",
     "BUILTIN_KEYSPACE", "BUILTIN_ALL",
 ]
@@ -163,6 +163,24 @@ _PROTOS = {
     "dice_reader_get": (ctypes.c_int, [_vp, ctypes.POINTER(_vp)]),
     "dice_reader_error": (ctypes.c_char_p, [_vp]),
     "dice_reader_set_limit": (ctypes.c_int, [_vp, ctypes.c_int, _ll]),
+    # session.h
+    "dice_session_new": (ctypes.c_int, [_vp, ctypes.c_int, ctypes.POINTER(_vp)]),
+    "dice_session_free": (None, [_vp]),
+    "dice_session_client": (_vp, [_vp]),
+    "dice_session_call": (ctypes.c_int, [_vp, ctypes.c_int,
+                                         ctypes.POINTER(ctypes.c_char_p),
+                                         ctypes.POINTER(_sz),
+                                         ctypes.POINTER(_vp),
+                                         ctypes.POINTER(_sz)]),
+    "dice_session_reply": (ctypes.c_int, [_vp, ctypes.POINTER(_vp),
+                                          ctypes.POINTER(_sz)]),
+    "dice_session_value": (ctypes.c_int, [_vp, READER_CREATE, READER_FREE,
+                                          _vp, ctypes.POINTER(_vp)]),
+    "dice_session_call_value": (ctypes.c_int, [_vp, ctypes.c_int,
+                                               ctypes.POINTER(ctypes.c_char_p),
+                                               ctypes.POINTER(_sz),
+                                               READER_CREATE, READER_FREE,
+                                               _vp, ctypes.POINTER(_vp)]),
 }
 
 _lib = None
@@ -708,6 +726,7 @@ class Server:
         self._commands = {}  # name -> COMMAND_FN object (kept alive)
         self._shutdown_cb = None
         self._log_cb = None
+        self._sessions = set()  # Session objects, closed before the server
         loop._servers.add(self)
 
     @property
@@ -715,6 +734,8 @@ class Server:
         return self._p
 
     def close(self):
+        for sess in list(self._sessions):
+            sess.close()
         if self._p:
             _L().dice_server_free(self._p)
             self._p = None
@@ -1094,8 +1115,12 @@ class Reader:
             if rc == E_PROTO:
                 raise ProtocolError(_L().dice_reader_error(self._p).decode())
             raise DiceError(rc)
-        obj = self._objs.pop(out.value)
-        return self._finish(self._top_annot.pop(out.value, obj))
+        return self._take(out.value)
+
+    def _take(self, handle):
+        """The finished top-level value whose handle the C side returned."""
+        obj = self._objs.pop(handle)
+        return self._finish(self._top_annot.pop(handle, obj))
 
     def __iter__(self):
         while True:
@@ -1114,3 +1139,161 @@ def parse(data, attributes=False):
         return list(r)
     finally:
         r.close()
+
+
+# ---- in-process sessions -------------------------------------------------
+
+
+class Session:
+    """A dice_session_t: commands run in this process through the server's
+    dispatch, with no socket; replies come back as Python objects (built by
+    the C reader's constructor callback, as Reader builds them) or as RESP
+    bytes. A session has its own state: SELECT, HELLO, CLIENT SETNAME act
+    on it alone; after QUIT it is closed (DiceError E_CLOSED)."""
+
+    def __init__(self, server, proto=3):
+        lib = _L()
+        p = _vp()
+        rc = lib.dice_session_new(server.ptr, int(proto), ctypes.byref(p))
+        if rc < 0:
+            raise DiceError(rc)
+        self._p = p.value
+        self.server = server
+        # The constructor callbacks and their bookkeeping, kept alive with
+        # the session (the C reader a Reader also makes is not used).
+        self._builder = Reader()
+        server._sessions.add(self)
+
+    @property
+    def ptr(self):
+        return self._p
+
+    def close(self):
+        if self._p:
+            _L().dice_session_free(self._p)
+            self._p = None
+            self._builder.close()
+        self.server._sessions.discard(self)
+
+    @staticmethod
+    def _argv(args):
+        if not args:
+            raise ValueError("a command needs at least its name")
+        bs = [_b(a) for a in args]
+        n = len(bs)
+        return (n, (ctypes.c_char_p * n)(*bs),
+                (_sz * n)(*[len(x) for x in bs]))
+
+    def _check(self, rc):
+        self.server.loop._raise_pending()
+        if rc == E_AGAIN:
+            raise DiceError(rc, "the reply is deferred and the loop cannot "
+                            "run here (inside a loop callback): collect it "
+                            "later with result()")
+        if rc < 0:
+            raise DiceError(rc)
+
+    def _value(self, handle):
+        b = self._builder
+        if b._exc is not None:
+            e, b._exc = b._exc, None
+            raise e
+        v = b._take(handle)
+        if isinstance(v, ReplyError):
+            raise v
+        return v
+
+    def execute(self, *args):
+        """Run one command (arguments as bytes, str or int) and return its
+        reply: bytes, int, None, list, float, bool, dict, set... An error
+        reply is raised as ReplyError. A deferred reply (a handler that
+        holds the client) is waited for by running the loop."""
+        if not self._p:
+            raise DiceError(E_CLOSED, "session closed")
+        n, argv, lens = self._argv(args)
+        out = _vp()
+        b = self._builder
+        rc = _L().dice_session_call_value(self._p, n, argv, lens,
+                                          b._create_cb, b._free_cb, None,
+                                          ctypes.byref(out))
+        if rc < 0 and b._exc is not None:
+            e, b._exc = b._exc, None
+            raise e
+        self._check(rc)
+        return self._value(out.value)
+
+    def execute_raw(self, *args):
+        """Run one command and return its reply as RESP bytes."""
+        if not self._p:
+            raise DiceError(E_CLOSED, "session closed")
+        n, argv, lens = self._argv(args)
+        reply, length = _vp(), _sz()
+        rc = _L().dice_session_call(self._p, n, argv, lens,
+                                    ctypes.byref(reply), ctypes.byref(length))
+        self._check(rc)
+        return ctypes.string_at(reply.value, length.value)
+
+    def result(self):
+        """The reply of the last execute() that raised E_AGAIN, once its
+        holder has answered; raises DiceError(E_AGAIN) while pending."""
+        out = _vp()
+        b = self._builder
+        rc = _L().dice_session_value(self._p, b._create_cb, b._free_cb, None,
+                                     ctypes.byref(out))
+        self._check(rc)
+        return self._value(out.value)
+
+    @property
+    def client(self):
+        """The session's Client (id, proto, db)."""
+        return Client(_L().dice_session_client(self._p))
+
+
+class Embedded:
+    """libdice as an embedded store: a loop, a server with the built-in
+    commands and one Session, with no listener, no port, no thread:
+
+        db = dice.Embedded()
+        db.execute("SET", "k", "v")     # SimpleString("OK")
+        db.execute("GET", "k")          # b"v"
+
+    config: redis.conf settings to apply first (e.g. {"databases": 4}).
+    proto: 3 (default) gives dicts, sets, floats and bools natively; 2 gives
+    RESP2 shapes (flat lists, bytes for doubles). server and loop are the
+    underlying objects: server.command() adds Python commands, server.start()
+    also serves the same keyspace over the network, and session() opens more
+    sessions (each with its own SELECT, HELLO...)."""
+
+    def __init__(self, proto=3, config=None, builtins=BUILTIN_ALL):
+        self.loop = Loop()
+        try:
+            self.server = Server(self.loop)
+            for name, value in (config or {}).items():
+                self.server.config_set(name, value)
+            if builtins:
+                self.server.add_builtins(builtins)
+            self._session = Session(self.server, proto)
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, *args):
+        return self._session.execute(*args)
+
+    def execute_raw(self, *args):
+        return self._session.execute_raw(*args)
+
+    def session(self, proto=3):
+        return Session(self.server, proto)
+
+    def close(self):
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.close()  # closes its sessions first
+        self.loop.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

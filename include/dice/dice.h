@@ -8,5 +8,6 @@
 #include "dice/loop.h"
 #include "dice/resp.h"
 #include "dice/server.h"
+#include "dice/session.h"
 
 #endif

@@ -602,3 +602,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         /* A top-level attribute finished: its value follows. */
     }
 }
+
+size_t dice__reader_buffered(const dice_reader_t *r) {
+    return r->len - r->pos;
+}

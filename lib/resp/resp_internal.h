@@ -36,4 +36,8 @@ void dice__buf_consume(dice_buf_t *b, size_t n);
  * client-query-buffer-limit. 0 when no command is pending. */
 size_t dice__req_parser_parsed(const dice_req_parser_t *p);
 
+/* Bytes fed to r and not consumed by a returned value yet (a partial
+ * value, or values not asked for). */
+size_t dice__reader_buffered(const dice_reader_t *r);
+
 #endif

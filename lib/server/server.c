@@ -91,8 +91,8 @@ void dice_server_free(dice_server_t *srv) {
     if (!srv)
         return;
     close_listeners(srv);
-    while (srv->clients) {
-        dice_client_t *c = srv->clients;
+    while (srv->clients || srv->sessions) {
+        dice_client_t *c = srv->clients ? srv->clients : srv->sessions;
         /* Held clients are freed too: the server is going away, and so is
          * the loop the holder would have answered from. */
         c->holds = 0;
@@ -531,6 +531,8 @@ static void client_close_socket(dice_client_t *c) {
     if (c->flags & CLIENT_CLOSED)
         return;
     c->flags |= CLIENT_CLOSED;
+    if (c->fd < 0)
+        return; /* an in-process session: no socket */
     dice_loop_unwatch(c->srv->loop, c->fd);
     close(c->fd);
     c->fd = -1;
@@ -545,19 +547,24 @@ void dice__client_free_now(dice_client_t *c) {
     client_close_socket(c);
     if (c->holds > 0 || c->busy || (c->flags & CLIENT_PENDING_WRITE))
         return;
+    dice_client_t **head =
+        (c->flags & CLIENT_SESSION) ? &srv->sessions : &srv->clients;
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->clients = c->next;
+        *head = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->nclients--;
+    if (!(c->flags & CLIENT_SESSION))
+        srv->nclients--;
     pool_put(srv, &c->out);
     dice_req_parser_free(c->parser);
     free(c->qbuf);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    if (c->flags & CLIENT_SESSION)
+        dice__session_release(c);
     free(c);
 }
 
@@ -579,7 +586,8 @@ static bool reply_prepare(dice_client_t *c) {
         srv->pool_bytes -= c->out.cap;
         srv->pool_takes++;
     }
-    if (!(c->flags & CLIENT_PENDING_WRITE)) {
+    /* A session's output is handed to its caller, never flushed. */
+    if (!(c->flags & (CLIENT_PENDING_WRITE | CLIENT_SESSION))) {
         if (srv->npending == srv->pending_cap) {
             size_t nc = srv->pending_cap ? srv->pending_cap * 2 : 64;
             dice_client_t **np = realloc(srv->pending, nc * sizeof(*np));
@@ -789,8 +797,12 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     dice_req_parser_reset(p);
 }
 
-static void client_call(dice_client_t *c, int argc, const char *const *argv,
-                        const size_t *argvlen) {
+/* Sessions call it from session.c; the network path, just below, gets it
+ * inlined, as it was when it was static: a call per pipelined command is
+ * measurable (callgrind, docs/benchmarks.md). */
+__attribute__((always_inline)) inline void
+dice__client_call(dice_client_t *c, int argc, const char *const *argv,
+                  const size_t *argvlen) {
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
     srv->stats.commands_processed++;
@@ -833,7 +845,8 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
             return len;
         }
         pos += (size_t)r;
-        client_call(c, dice_req_argc(p), dice_req_argv(p), dice_req_argvlen(p));
+        dice__client_call(c, dice_req_argc(p), dice_req_argv(p),
+                          dice_req_argvlen(p));
         if (dice__client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
             !(c->flags & CLIENT_CLOSED)) {
             /* A client that sends faster than it reads: stop taking its

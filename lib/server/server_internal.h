@@ -24,7 +24,11 @@ enum {
     CLIENT_HELD = 1u << 2,          /* a deferred reply is outstanding */
     CLIENT_PENDING_WRITE = 1u << 3, /* queued in srv->pending */
     CLIENT_PAUSED = 1u << 4,        /* not reading: output above the limit */
-    CLIENT_WANT_WRITE = 1u << 6     /* WRITABLE interest is set */
+    CLIENT_WANT_WRITE = 1u << 6,    /* WRITABLE interest is set */
+    /* An in-process session (lib/server/session.c): no socket (fd -1),
+     * never queued for a flush; its output is handed to the caller. The
+     * client is the first member of a dice_session, freed with it. */
+    CLIENT_SESSION = 1u << 7
 };
 
 struct dice_client {
@@ -154,6 +158,9 @@ struct dice_server {
 
     dice_client_t *clients; /* list head */
     size_t nclients;
+    /* In-process sessions' clients: a list of their own, so CLIENT LIST,
+     * CLIENT KILL, maxclients and the idle timeout see only connections. */
+    dice_client_t *sessions;
     uint64_t next_client_id;
     size_t maxclients_effective;
 
@@ -276,6 +283,16 @@ void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
 /* Re-apply the unauthenticated-client limits after c's state changed. */
 void dice__client_sync_auth(dice_client_t *c);
 void dice__client_free_now(dice_client_t *c);
+/* Run one parsed command for c: resolve it (unknown command, arity, auth
+ * errors are replied here), count it, set the keyspace's clock, call the
+ * handler, propagate its effect. The one dispatch function of every path:
+ * network input and in-process sessions. argv is borrowed for the call. */
+void dice__client_call(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen);
+/* Free what a session owns beside its client (lib/server/session.c);
+ * called by dice__client_free_now for a CLIENT_SESSION client just before
+ * the memory (client and session together) goes. */
+void dice__session_release(dice_client_t *c);
 size_t dice__client_output_pending(const dice_client_t *c);
 size_t dice__server_effective_maxclients(dice_server_t *srv);
 /* Side effects of settings, called from the settings table (config.c).

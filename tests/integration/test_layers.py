@@ -33,7 +33,8 @@ RANK = {name: i for i, row in enumerate(LAYERS) for name in row}
 # The public header each layer implements (dice/dice.h is the umbrella,
 # for programs, not for the library).
 PUBLIC = {"common.h": "core", "loop.h": "loop", "resp.h": "resp",
-          "db.h": "keyspace", "command.h": "command", "server.h": "server"}
+          "db.h": "keyspace", "command.h": "command", "server.h": "server",
+          "session.h": "server"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -58,8 +59,9 @@ def check(lib):
                 if top == "dice":
                     target = PUBLIC.get(rest)
                     if target is None:
-                        problems.append("%s includes %s, the umbrella header"
-                                        % (rel, inc))
+                        problems.append("%s includes %s, which is the umbrella "
+                                        "header or one this rule does not "
+                                        "know (see PUBLIC)" % (rel, inc))
                         continue
                 elif top in RANK:
                     target = top

@@ -555,6 +555,183 @@ class InProcessLifetimes(unittest.TestCase):
         loop.close()
 
 
+class EmbeddedChecks(unittest.TestCase):
+    """dice.Embedded and dice.Session: commands in this process, with no
+    socket, no port and no thread, replies as Python objects."""
+
+    @classmethod
+    def setUpClass(cls):
+        import dice
+        cls.dice = dice
+        dice.load_library(LIB)
+
+    def setUp(self):
+        self.db = self.dice.Embedded()
+
+    def tearDown(self):
+        self.db.close()
+
+    def test_no_port(self):
+        with self.assertRaises(self.dice.DiceError):
+            self.db.server.port
+        self.assertEqual(self.db.execute("PING"), "PONG")
+
+    def test_builtin_replies(self):
+        dice, db = self.dice, self.db
+        ok = db.execute("SET", "k", "v")
+        self.assertEqual(ok, "OK")
+        self.assertIsInstance(ok, dice.SimpleString)
+        self.assertEqual(db.execute("GET", "k"), b"v")
+        self.assertIsNone(db.execute("GET", "missing"))
+        self.assertEqual(db.execute("INCR", "n"), 1)
+        self.assertEqual(db.execute("INCRBY", "n", 41), 42)
+        self.assertEqual(db.execute("MGET", "k", "n", "missing"),
+                         [b"v", b"42", None])
+        self.assertEqual(db.execute("SET", b"bin\x00key", b"a\x00b"), "OK")
+        self.assertEqual(db.execute("GET", b"bin\x00key"), b"a\x00b")
+        self.assertEqual(db.execute("SET", "k", "w", "GET"), b"v")
+        self.assertEqual(db.execute("EXISTS", "k", "n", "missing"), 2)
+        self.assertEqual(db.execute("DEL", "k", "n"), 2)
+        self.assertEqual(db.execute("DBSIZE"), 1)
+        hello = db.execute("HELLO", "3")
+        self.assertEqual(hello[b"proto"], 3)
+        self.assertEqual(db.execute_raw("GET", "missing"), b"_\r\n")
+
+    def test_resp3_and_resp2_types(self):
+        dice, db = self.dice, self.db
+
+        @db.server.command("kinds", arity=2)
+        def kinds(args):
+            return {b"map": {b"a": 1}, b"set": {b"x"}, b"double": 2.5,
+                    b"bool": True, b"verbatim": dice.Verbatim("hi"),
+                    b"big": 1 << 70, b"push": dice.Push([b"p"]),
+                    b"list": [1, [b"n"], None]}[args[1]]
+
+        self.assertEqual(db.execute("KINDS", "map"), {b"a": 1})
+        self.assertEqual(db.execute("KINDS", "set"), {b"x"})
+        self.assertEqual(db.execute("KINDS", "double"), 2.5)
+        self.assertIs(db.execute("KINDS", "bool"), True)
+        v = db.execute("KINDS", "verbatim")
+        self.assertIsInstance(v, dice.Verbatim)
+        self.assertEqual(v, "hi")
+        self.assertEqual(db.execute("KINDS", "big"), 1 << 70)
+        self.assertIsInstance(db.execute("KINDS", "push"), dice.Push)
+        self.assertEqual(db.execute("KINDS", "list"), [1, [b"n"], None])
+        s2 = db.session(proto=2)
+        self.assertEqual(s2.execute("KINDS", "map"), [b"a", 1])
+        self.assertEqual(s2.execute("KINDS", "double"), b"2.5")
+        self.assertEqual(s2.execute("KINDS", "bool"), 1)
+        self.assertEqual(s2.execute_raw("KINDS", "set"), b"*1\r\n$1\r\nx\r\n")
+        s2.close()
+
+    def test_errors_raise(self):
+        dice, db = self.dice, self.db
+        with self.assertRaises(dice.ReplyError) as cm:
+            db.execute("NOSUCH", "a")
+        self.assertIn("unknown command 'NOSUCH'", str(cm.exception))
+        with self.assertRaises(dice.ReplyError) as cm:
+            db.execute("GET")
+        self.assertIn("wrong number of arguments for 'get'", str(cm.exception))
+        db.execute("SET", "s", "text")
+        with self.assertRaises(dice.ReplyError):
+            db.execute("INCR", "s")
+        with self.assertRaises(ValueError):
+            db.execute()
+        self.assertEqual(db.execute("PING"), "PONG")  # still usable
+
+    def test_sessions_have_their_own_state(self):
+        db = self.db
+        other = db.session()
+        self.assertEqual(db.execute("SELECT", 2), "OK")
+        db.execute("SET", "k", "in2")
+        self.assertIsNone(other.execute("GET", "k"))
+        self.assertEqual(other.client.db, 0)
+        self.assertEqual(db._session.client.db, 2)
+        other.execute("SELECT", "2")
+        self.assertEqual(other.execute("GET", "k"), b"in2")
+        other.execute("CLIENT", "SETNAME", "other")
+        self.assertEqual(other.execute("CLIENT", "GETNAME"), b"other")
+        self.assertIsNone(db.execute("CLIENT", "GETNAME"))
+        self.assertEqual(other.execute("QUIT"), "OK")
+        with self.assertRaises(self.dice.DiceError) as cm:
+            other.execute("PING")
+        self.assertEqual(cm.exception.code, self.dice.E_CLOSED)
+        other.close()
+
+    def test_deferred_reply_from_timer(self):
+        db, loop = self.db, self.db.loop
+
+        def later(client, args):
+            reply = client.hold()
+            loop.call_later(int(args[1]), lambda: reply(b"late"))
+
+        db.server.command("later", later, arity=2, with_client=True)
+        t0 = time.time()
+        self.assertEqual(db.execute("LATER", 30), b"late")
+        self.assertGreaterEqual(time.time() - t0, 0.025)
+        self.assertEqual(db.execute("PING"), "PONG")
+
+    def test_deferred_inside_a_callback(self):
+        dice, db, loop = self.dice, self.db, self.db.loop
+        fired = []
+
+        def later(client, args):
+            reply = client.hold()
+
+            def answer():
+                fired.append(1)
+                reply(b"late")
+            loop.call_later(int(args[1]), answer)
+
+        db.server.command("later", later, arity=2, with_client=True)
+        inner = db.session()
+        seen = []
+
+        def from_timer():
+            try:
+                inner.execute("LATER", 10)
+            except dice.DiceError as e:
+                seen.append(e.code)
+
+        loop.call_later(1, from_timer)
+        while not seen:
+            loop.run_once(100)
+        self.assertEqual(seen, [dice.E_AGAIN])
+        with self.assertRaises(dice.DiceError):
+            inner.result()  # still pending
+        while not fired:
+            loop.run_once(100)
+        self.assertEqual(inner.result(), b"late")
+        # Freeing a session whose reply is still held: the late reply is
+        # dropped, nothing crashes.
+        seen.clear()
+        fired.clear()
+        loop.call_later(1, from_timer)
+        while not seen:
+            loop.run_once(100)
+        inner.close()
+        while not fired:
+            loop.run_once(100)
+
+    def test_beside_network_clients(self):
+        db = self.db
+        port = db.server.start(port=0)
+        c = dicetest.Conn(port)
+        c.sock.setblocking(False)
+        c.sock.sendall(b"SET fromnet 1\r\n")
+        buf = b""
+        deadline = time.time() + 10
+        while b"\r\n" not in buf and time.time() < deadline:
+            db.loop.run_once(10)
+            try:
+                buf += c.sock.recv(100)
+            except BlockingIOError:
+                pass
+        self.assertEqual(buf, b"+OK\r\n")
+        self.assertEqual(db.execute("GET", "fromnet"), b"1")
+        c.close()
+
+
 class ExampleServer(unittest.TestCase):
     def test_demo_both_modes(self):
         script = os.path.join(PYDIR, "example_server.py")

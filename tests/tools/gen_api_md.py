@@ -13,7 +13,8 @@ import sys
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
-ORDER = ["common.h", "loop.h", "resp.h", "server.h", "command.h", "db.h"]
+ORDER = ["common.h", "loop.h", "resp.h", "server.h", "command.h", "db.h",
+         "session.h"]
 BLURB = {
     "common.h": "error codes, `dice_strerror`, version queries, the glob "
                 "matcher.",
@@ -26,6 +27,9 @@ BLURB = {
     "command.h": "the command table: registration, sub-commands, built-in "
                  "families.",
     "db.h": "the keyspace: databases, strings, objects, expiry, iteration.",
+    "session.h": "in-process sessions: any command run from the host with "
+                 "no socket, its reply as bytes or built by a reader "
+                 "constructor.",
 }
 GUIDE = {
     "common.h": "embedding.md#ownership-and-errors",
@@ -34,6 +38,7 @@ GUIDE = {
     "server.h": "embedding.md#the-server",
     "command.h": "embedding.md#commands",
     "db.h": "embedding.md#the-keyspace-from-host-commands",
+    "session.h": "embedding.md#in-process-sessions",
 }
 
 DECL = re.compile(r"DICE_EXPORT\s+([^;]*?)\b(dice_\w+)\s*\(([^;]*?)\)\s*;",
