@@ -217,8 +217,16 @@ static DICE__CMD_FN(cmd_getset) {
     dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
-    if (dice_db_set(db, argv[1], argvlen[1], argv[2], argvlen[2], 0, 0) < 0)
+    if (dice_db_set(db, argv[1], argvlen[1], argv[2], argvlen[2], 0, 0) < 0) {
         dice_client_close_after_reply(c); /* the reply is already out */
+        return;
+    }
+    /* Logged as the SET it amounts to, as Redis does. */
+    if (dice__propagating(c)) {
+        const char *v[3] = {"SET", argv[1], argv[2]};
+        size_t l[3] = {3, argvlen[1], argvlen[2]};
+        dice_client_propagate(c, 3, v, l);
+    }
 }
 
 static DICE__CMD_FN(cmd_getdel) {
