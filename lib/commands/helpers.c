@@ -68,23 +68,16 @@ void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n) {
 
 int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
     char tmp[1024];
+    size_t n;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    char *text = dice__vformat(tmp, sizeof(tmp), &n, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return DICE_EINVAL;
-    if ((size_t)n < sizeof(tmp))
-        return dice_buf_append(b, tmp, (size_t)n);
-    /* Longer than the stack buffer: format again into the heap. */
-    char *big = malloc((size_t)n + 1);
-    if (!big)
+    if (!text)
         return DICE_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = dice_buf_append(b, big, (size_t)n);
-    free(big);
+    int rc = dice_buf_append(b, text, n);
+    if (text != tmp)
+        free(text);
     return rc;
 }
 

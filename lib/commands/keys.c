@@ -72,31 +72,30 @@ static const char *type_name(int type) {
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE -------------------------------------- */
 
+/* The reply of DEL, EXISTS and TOUCH: how many of the named keys fn
+ * counted (a key named twice counts twice, as in Redis). */
+static void count_keys(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen,
+                       int (*fn)(dice_db_t *, const char *, size_t)) {
+    dice_db_t *db = dice__cmd_db(c);
+    long long n = 0;
+    for (int i = 1; i < argc; i++)
+        n += fn(db, argv[i], argvlen[i]);
+    dice_reply_int(c, n);
+}
+
 /* DEL and UNLINK: a value is freed at once either way (freeing is cheap
  * for the keyspace's strings), so UNLINK is DEL. */
 static DICE__CMD_FN(cmd_del) {
-    dice_db_t *db = dice__cmd_db(c);
-    long long n = 0;
-    for (int i = 1; i < argc; i++)
-        n += dice_db_delete(db, argv[i], argvlen[i]);
-    dice_reply_int(c, n);
+    count_keys(c, argc, argv, argvlen, dice_db_delete);
 }
 
-/* EXISTS counts a key once per time it is named. */
 static DICE__CMD_FN(cmd_exists) {
-    dice_db_t *db = dice__cmd_db(c);
-    long long n = 0;
-    for (int i = 1; i < argc; i++)
-        n += dice_db_exists(db, argv[i], argvlen[i]);
-    dice_reply_int(c, n);
+    count_keys(c, argc, argv, argvlen, dice_db_exists);
 }
 
 static DICE__CMD_FN(cmd_touch) {
-    dice_db_t *db = dice__cmd_db(c);
-    long long n = 0;
-    for (int i = 1; i < argc; i++)
-        n += dice_db_touch(db, argv[i], argvlen[i]);
-    dice_reply_int(c, n);
+    count_keys(c, argc, argv, argvlen, dice_db_touch);
 }
 
 static DICE__CMD_FN(cmd_type) {

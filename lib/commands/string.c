@@ -42,6 +42,18 @@ enum {
 };
 #define O_ANY_EXPIRE (O_EX | O_PX | O_EXAT | O_PXAT)
 
+/* EX PX EXAT PXAT: the option's flag, or 0 for another word. */
+static unsigned expire_option(const char *o, size_t n) {
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } opts[] = {{"ex", O_EX}, {"px", O_PX}, {"exat", O_EXAT}, {"pxat", O_PXAT}};
+    for (size_t i = 0; i < DICE__COUNT(opts); i++)
+        if (dice__opt_is(o, n, opts[i].name))
+            return opts[i].flag;
+    return 0;
+}
+
 /* Parse SET's (is_set) or GETEX's options from argv[from]. An option is
  * refused when it conflicts with one seen before (NX after XX, EX after PX,
  * KEEPTTL after EX...); repeating the same one is accepted and the last
@@ -55,6 +67,7 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
         const char *o = argv[j];
         size_t n = argvlen[j];
         bool next = j + 1 < argc;
+        unsigned e;
         if (is_set && dice__opt_is(o, n, "nx") && !(f & O_XX)) {
             f |= O_NX;
         } else if (is_set && dice__opt_is(o, n, "xx") && !(f & O_NX)) {
@@ -67,21 +80,10 @@ static int parse_ext(dice_client_t *c, int argc, const char *const *argv,
         } else if (!is_set && dice__opt_is(o, n, "persist") &&
                    !(f & (O_ANY_EXPIRE | O_KEEPTTL))) {
             f |= O_PERSIST;
-        } else if (dice__opt_is(o, n, "ex") && next &&
-                   !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EX)))) {
-            f |= O_EX;
-            *expire_idx = ++j;
-        } else if (dice__opt_is(o, n, "px") && next &&
-                   !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PX)))) {
-            f |= O_PX;
-            *expire_idx = ++j;
-        } else if (dice__opt_is(o, n, "exat") && next &&
-                   !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_EXAT)))) {
-            f |= O_EXAT;
-            *expire_idx = ++j;
-        } else if (dice__opt_is(o, n, "pxat") && next &&
-                   !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~O_PXAT)))) {
-            f |= O_PXAT;
+        } else if ((e = expire_option(o, n)) && next &&
+                   !(f & (O_KEEPTTL | O_PERSIST | (O_ANY_EXPIRE & ~e)))) {
+            /* One expire option, repeatable but not mixed with another. */
+            f |= e;
             *expire_idx = ++j;
         } else {
             dice__reply_err(c, DICE__ERR_SYNTAX);

@@ -8,6 +8,7 @@
 /* Elements of a static array. */
 #define DICE__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* ---- numbers (lib/core/number.c) -------------------------------------- */
@@ -39,5 +40,16 @@ size_t dice__fmt_long_double_human(char *dst, long double v);
  * no leading zeros (except "0" itself), no spaces, fits in long long, at most
  * 20 chars. Returns 1 and sets *out, or 0. */
 int dice__str2ll(const char *s, size_t n, long long *out);
+/* The lenient syntax a RESP reply's integers are read with: an optional
+ * '-' or '+', then digits (leading zeros allowed), in range. Same return
+ * convention. */
+int dice__str2ll_lenient(const char *s, size_t n, long long *out);
+
+/* printf into stack (cap bytes) when the text fits, else into a malloc'd
+ * buffer: returns the text, NUL-terminated, with its length in *len; the
+ * caller frees it when it is not stack. NULL for a bad format or no
+ * memory. */
+char *dice__vformat(char *stack, size_t cap, size_t *len, const char *fmt,
+                    va_list ap);
 
 #endif

@@ -5,27 +5,18 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- parsing ----------------------------------------------------------- */
 
-int dice__str2ll(const char *s, size_t n, long long *out) {
-    if (n == 0 || n >= 21)
-        return 0;
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (n == 1)
-            return 0;
-    }
-    if (s[i] < '1' || s[i] > '9')
+/* Digits s[i..n) (at least one, all 0-9) as a long long with the sign
+ * neg, or 0 when they are not digits or do not fit. */
+static int digits_to_ll(const char *s, size_t i, size_t n, int neg,
+                        long long *out) {
+    if (i == n)
         return 0;
     unsigned long long v = 0;
     for (; i < n; i++) {
@@ -47,6 +38,25 @@ int dice__str2ll(const char *s, size_t n, long long *out) {
         *out = (long long)v;
     }
     return 1;
+}
+
+int dice__str2ll(const char *s, size_t n, long long *out) {
+    if (n == 0 || n >= 21)
+        return 0;
+    if (n == 1 && s[0] == '0') {
+        *out = 0;
+        return 1;
+    }
+    size_t i = s[0] == '-' ? 1 : 0;
+    /* No leading zero, no "-0", nothing but digits after the sign. */
+    if (i == n || s[i] < '1' || s[i] > '9')
+        return 0;
+    return digits_to_ll(s, i, n, i == 1, out);
+}
+
+int dice__str2ll_lenient(const char *s, size_t n, long long *out) {
+    size_t i = n > 0 && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    return digits_to_ll(s, i, n, i == 1 && s[0] == '-', out);
 }
 
 /* ---- number formatting ------------------------------------------------- */
@@ -143,4 +153,28 @@ size_t dice__fmt_long_double_human(char *dst, long double v) {
     }
     dst[l] = '\0';
     return l;
+}
+
+/* ---- formatted text ---------------------------------------------------- */
+
+char *dice__vformat(char *stack, size_t cap, size_t *len, const char *fmt,
+                    va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(stack, cap, fmt, ap);
+    if (n < 0) {
+        va_end(again);
+        return NULL;
+    }
+    *len = (size_t)n;
+    if ((size_t)n < cap) {
+        va_end(again);
+        return stack;
+    }
+    /* Longer than the caller's buffer: format again on the heap. */
+    char *big = malloc((size_t)n + 1);
+    if (big)
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return big;
 }

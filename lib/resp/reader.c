@@ -314,38 +314,6 @@ static int reader_fail(dice_reader_t *r, int code, const char *msg) {
     return code;
 }
 
-/* Lenient integer syntax for replies: optional sign, digits, in range. */
-static int reader_int(const char *s, size_t n, long long *out) {
-    size_t i = 0;
-    int neg = 0;
-    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    if (i == n)
-        return 0;
-    unsigned long long v = 0;
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9)
-            return 0;
-        if (v > (ULLONG_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return 0;
-        *out =
-            v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return 0;
-        *out = (long long)v;
-    }
-    return 1;
-}
-
 static int reader_double(const char *s, size_t n, double *out) {
     char tmp[DICE_READER_DOUBLE_MAX + 1];
     if (n == 0 || n > DICE_READER_DOUBLE_MAX)
@@ -473,7 +441,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
             slen = n;
             break;
         case DICE_RESP_INTEGER:
-            if (!reader_int(line, n, &ival))
+            if (!dice__str2ll_lenient(line, n, &ival))
                 return DICE_RFAIL("invalid integer");
             str = line;
             slen = n;
@@ -504,7 +472,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         case DICE_RESP_VERBATIM: {
             if (n == 1 && line[0] == '?')
                 return DICE_RFAIL("streamed strings are not supported");
-            if (!reader_int(line, n, &ival))
+            if (!dice__str2ll_lenient(line, n, &ival))
                 return DICE_RFAIL("invalid bulk length");
             if (ival == -1 && type == DICE_RESP_BULK) {
                 type = DICE_RESP_NIL;
@@ -527,7 +495,7 @@ int dice_reader_get(dice_reader_t *r, void **value_out) {
         default: /* aggregates */
             if (n == 1 && line[0] == '?')
                 return DICE_RFAIL("streamed aggregates are not supported");
-            if (!reader_int(line, n, &ival))
+            if (!dice__str2ll_lenient(line, n, &ival))
                 return DICE_RFAIL("invalid aggregate length");
             if (ival == -1 && type == DICE_RESP_ARRAY) {
                 type = DICE_RESP_NIL;

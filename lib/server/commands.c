@@ -6,29 +6,12 @@
 #include <ctype.h>
 #include <string.h>
 
-int dice_command_add(dice_server_t *srv, const char *name, int arity,
-                     unsigned flags, int first_key, int last_key, int key_step,
-                     dice_command_fn fn, void *arg, const char *summary) {
-    if (!srv)
-        return DICE_EINVAL;
-    dice__cmd_desc d = {.name = name,
-                        .arity = arity,
-                        .flags = flags,
-                        .first_key = first_key,
-                        .last_key = last_key,
-                        .step = key_step,
-                        .fn = fn,
-                        .arg = arg,
-                        .summary = summary};
-    return dice__cmdtable_add(&srv->commands, NULL, NULL, &d);
-}
-
-int dice_command_add_sub(dice_server_t *srv, const char *parent,
-                         const char *name, int arity, unsigned flags,
-                         int first_key, int last_key, int key_step,
-                         dice_command_fn fn, void *arg, const char *summary) {
-    if (!srv || !parent)
-        return DICE_EINVAL;
+/* A host's registration is a descriptor without documentation. */
+static int add_host_command(dice_server_t *srv, const char *parent,
+                            const char *name, int arity, unsigned flags,
+                            int first_key, int last_key, int key_step,
+                            dice_command_fn fn, void *arg,
+                            const char *summary) {
     dice__cmd_desc d = {.name = name,
                         .arity = arity,
                         .flags = flags,
@@ -39,6 +22,25 @@ int dice_command_add_sub(dice_server_t *srv, const char *parent,
                         .arg = arg,
                         .summary = summary};
     return dice__cmdtable_add(&srv->commands, parent, NULL, &d);
+}
+
+int dice_command_add(dice_server_t *srv, const char *name, int arity,
+                     unsigned flags, int first_key, int last_key, int key_step,
+                     dice_command_fn fn, void *arg, const char *summary) {
+    if (!srv)
+        return DICE_EINVAL;
+    return add_host_command(srv, NULL, name, arity, flags, first_key, last_key,
+                            key_step, fn, arg, summary);
+}
+
+int dice_command_add_sub(dice_server_t *srv, const char *parent,
+                         const char *name, int arity, unsigned flags,
+                         int first_key, int last_key, int key_step,
+                         dice_command_fn fn, void *arg, const char *summary) {
+    if (!srv || !parent)
+        return DICE_EINVAL;
+    return add_host_command(srv, parent, name, arity, flags, first_key,
+                            last_key, key_step, fn, arg, summary);
 }
 
 int dice_command_remove(dice_server_t *srv, const char *name) {

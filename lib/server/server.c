@@ -675,24 +675,20 @@ int dice_reply_raw(dice_client_t *c, const char *resp, size_t len) {
 }
 
 int dice__reply_errorf(dice_client_t *c, const char *fmt, ...) {
-    char buf[512];
+    char buf[512] = "";
+    size_t n;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    /* Redis echoes arguments in errors whole: longer texts go on the
+     * heap. */
+    char *text = dice__vformat(buf, sizeof(buf), &n, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return DICE_EINVAL;
-    if ((size_t)n < sizeof(buf))
-        return dice_reply_error(c, buf, (size_t)n);
-    /* Redis echoes arguments in errors whole: format again on the heap. */
-    char *big = malloc((size_t)n + 1);
-    if (!big)
-        return dice_reply_error(c, buf, sizeof(buf) - 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = dice_reply_error(c, big, (size_t)n);
-    free(big);
+    if (!text) /* no memory for the whole text: send what fitted */
+        return buf[0] ? dice_reply_error(c, buf, strnlen(buf, sizeof(buf) - 1))
+                      : DICE_EINVAL;
+    int rc = dice_reply_error(c, text, n);
+    if (text != buf)
+        free(text);
     return rc;
 }
 
