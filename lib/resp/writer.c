@@ -89,7 +89,8 @@ int dice_buf_append(dice_buf_t *b, const void *p, size_t n) {
 
 /* ---- writers ----------------------------------------------------------- */
 
-/* Append "<c><n>\r\n" (an aggregate or bulk header). */
+/* Append "<c><n>\r\n" (an aggregate or bulk header; "*-1" is RESP2's
+ * null array). */
 static int write_hdr(dice_buf_t *b, char c, long long n) {
     if (dice__buf_reserve(b, DICE_FMT_LL_MAX + 3))
         return DICE_ENOMEM;
@@ -102,16 +103,9 @@ static int write_hdr(dice_buf_t *b, char c, long long n) {
     return 0;
 }
 
+/* Sizes of what is in memory are below 2^63, so they fit a long long. */
 static int write_hdr_size(dice_buf_t *b, char c, size_t n) {
-    if (dice__buf_reserve(b, DICE_FMT_LL_MAX + 3))
-        return DICE_ENOMEM;
-    char *p = b->data + b->len;
-    p[0] = c;
-    size_t k = 1 + dice__fmt_ull(p + 1, n);
-    p[k] = '\r';
-    p[k + 1] = '\n';
-    b->len += k + 2;
-    return 0;
+    return write_hdr(b, c, (long long)n);
 }
 
 /* Append "<c><s>\r\n" with CR/LF in s replaced: a line type cannot carry

@@ -954,6 +954,22 @@ void dice__client_sync_auth(dice_client_t *c) {
         dice_req_parser_set_unauthenticated(c->srv->parser, unauth);
 }
 
+/* read() for c, counted; at end of stream or on an error other than
+ * "try again" the client is freed. Returns the bytes read, or <= 0 when
+ * there is nothing to process. */
+static ssize_t read_input(dice_client_t *c, int fd, char *buf, size_t cap) {
+    ssize_t n = read(fd, buf, cap);
+    if (n <= 0) {
+        if (!(n < 0 &&
+              (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+            dice__client_free_now(c);
+        return n < 0 ? 0 : n;
+    }
+    c->srv->stats.net_input_bytes += (uint64_t)n;
+    c->last_ms = dice_loop_now_ms(c->srv->loop);
+    return n;
+}
+
 static void client_read(dice_client_t *c, int fd) {
     dice_server_t *srv = c->srv;
     if (c->qbuf) {
@@ -968,16 +984,9 @@ static void client_read(dice_client_t *c, int fd) {
             dice__client_free_now(c);
             return;
         }
-        ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
-        if (n <= 0) {
-            if (n < 0 &&
-                (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-                return;
-            dice__client_free_now(c);
+        ssize_t n = read_input(c, fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+        if (n <= 0)
             return;
-        }
-        srv->stats.net_input_bytes += (uint64_t)n;
-        c->last_ms = dice_loop_now_ms(srv->loop);
         c->qlen += (size_t)n;
         size_t unparsed = qbuf_unparsed(c);
         if ((unsigned long long)unparsed >
@@ -991,16 +1000,9 @@ static void client_read(dice_client_t *c, int fd) {
 
     /* The common case: whole commands arrive, are parsed from the shared
      * buffer by the shared parser, and the client keeps no input state. */
-    ssize_t n = read(fd, srv->rbuf, srv->rbuf_cap);
-    if (n <= 0) {
-        if (n < 0 &&
-            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
-        dice__client_free_now(c);
+    ssize_t n = read_input(c, fd, srv->rbuf, srv->rbuf_cap);
+    if (n <= 0)
         return;
-    }
-    srv->stats.net_input_bytes += (uint64_t)n;
-    c->last_ms = dice_loop_now_ms(srv->loop);
     srv->parsing = c;
     dice__client_sync_auth(c);
     c->busy++;
