@@ -132,9 +132,22 @@ dice_command_t *dice__command_find_sub(const dice_command_t *parent,
 /* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
 dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
                                            const char *name, size_t len);
-/* Case-insensitive compare of a name with a registered command's. */
-bool dice__command_name_eq(const dice_command_t *cmd, const char *s,
-                           size_t len);
+/* ASCII lower case of one byte (command names are ASCII). */
+static inline unsigned char dice__fold(unsigned char ch) {
+    return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch | 0x20) : ch;
+}
+/* Case-insensitive compare of a name with a registered command's (stored
+ * lower case, so only the probe side needs folding). Inline: dispatch
+ * runs it for every command, against the client's cached one. */
+static inline bool dice__command_name_eq(const dice_command_t *cmd,
+                                         const char *s, size_t len) {
+    if (cmd->namelen != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (cmd->name[i] != (char)dice__fold((unsigned char)s[i]))
+            return false;
+    return true;
+}
 
 /* Register d, top-level (parent NULL) or as a sub-command of the existing
  * top-level command parent. A top-level name that exists is replaced (and

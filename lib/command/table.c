@@ -6,30 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline unsigned char fold(unsigned char ch) {
-    return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch | 0x20) : ch;
-}
-
 /* FNV-1a over the case-folded bytes: names are short, and folding while
  * hashing is what lets lookup skip a lowercased copy of argv[0]. */
 static uint64_t name_hash(const char *s, size_t len) {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
-        h ^= fold((unsigned char)s[i]);
+        h ^= dice__fold((unsigned char)s[i]);
         h *= 1099511628211ULL;
     }
     return h;
-}
-
-/* name is stored lower case, so only the probe side needs folding. */
-bool dice__command_name_eq(const dice_command_t *cmd, const char *s,
-                           size_t len) {
-    if (cmd->namelen != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (cmd->name[i] != (char)fold((unsigned char)s[i]))
-            return false;
-    return true;
 }
 
 void dice__cmdtable_init(dice_cmdtable_t *t) {
@@ -124,7 +109,7 @@ static dice_command_t *command_new(const dice__cmd_desc *d, const char *group) {
         return NULL;
     }
     for (size_t i = 0; i <= cmd->namelen; i++)
-        cmd->name[i] = (char)fold((unsigned char)name[i]);
+        cmd->name[i] = (char)dice__fold((unsigned char)name[i]);
     cmd->fullname = cmd->name;
     cmd->arity = d->arity;
     cmd->flags = d->flags;
@@ -192,6 +177,9 @@ static int add_sub(dice_cmdtable_t *t, const char *parent,
     cmd->fullname[p->namelen] = '|';
     memcpy(cmd->fullname + p->namelen + 1, cmd->name, cmd->namelen + 1);
     cmd->parent = p;
+    /* Dispatch tests one flag word: a protected parent's sub-commands are
+     * protected too. */
+    cmd->flags |= p->flags & DICE_CMD_PROTECTED;
     t->gen++;
     for (size_t i = 0; i < p->nsubs; i++) {
         if (strcmp(p->subs[i]->name, cmd->name) == 0) {

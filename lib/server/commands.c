@@ -131,10 +131,10 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         dice__reply_arity_error(c, cmd);
         return NULL;
     }
-    /* Protected commands are refused before authentication is checked,
-     * as Redis does. */
-    if (((cmd->flags | (cmd->parent ? cmd->parent->flags : 0)) &
-         DICE_CMD_PROTECTED) &&
+    /* Protected commands (sub-commands inherit it from their parent when
+     * registered) are refused before authentication is checked, as Redis
+     * does. */
+    if ((cmd->flags & DICE_CMD_PROTECTED) &&
         !dice__client_allowed(c, c->srv->cfg.enable_debug_cmd)) {
         char upper[64];
         upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));

@@ -13,8 +13,8 @@
  * Keys that expire while the command runs (or in the active cycle)
  * propagate as DEL before the command's own effect, as Redis does.
  *
- * Without sinks nothing is copied: the dispatcher's cost is two reads of
- * the dirty counter. */
+ * Without sinks nothing is tracked or copied: the dispatcher's cost is one
+ * test of the sink count. */
 #include "server/server_internal.h"
 
 #include <stdlib.h>
@@ -144,8 +144,11 @@ int dice_client_propagate(dice_client_t *c, int argc, const char *const *argv,
     dice_server_t *srv = c->srv;
     if (argc <= 0 || !argv || !argvlen)
         return DICE_EINVAL;
+    if (!c->busy)
+        return DICE_ESTATE; /* no command of c's is running */
+    /* No sink was listening when the command began: nothing to give. */
     if (srv->prop.current != c)
-        return DICE_ESTATE;
+        return 0;
     srv->prop.own = true;
     if (srv->prop.nsinks == 0)
         return 0;

@@ -809,12 +809,17 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)
         dice_keyspace_set_now(srv->keyspace, dice_loop_unix_ms(srv->loop));
+    /* Effects are tracked only while some sink listens: without one the
+     * dispatcher's whole cost of propagation is this test. */
     dice__prop_frame frame;
-    dice__propagate_begin(c, &frame);
+    bool propagate = srv->prop.nsinks != 0;
+    if (propagate)
+        dice__propagate_begin(c, &frame);
     c->busy++;
     cmd->fn(c, argc, argv, argvlen, cmd->arg);
     c->busy--;
-    dice__propagate_end(c, &frame, argc, argv, argvlen);
+    if (propagate)
+        dice__propagate_end(c, &frame, argc, argv, argvlen);
     cmd->calls++;
 }
 
