@@ -354,6 +354,29 @@ def info_maxclients(c):
     return None
 
 
+class DeliberateDifferences(unittest.TestCase):
+    """Values Redis accepts only because its arithmetic wraps are refused
+    here (docs/compatibility.md): a setting is what the user wrote or it is
+    refused."""
+
+    def test_overflowing_values_refused(self):
+        srv = server("dice")
+        try:
+            c = srv.conn()
+            self.assertEqual(
+                c.cmd("CONFIG", "SET", "client-query-buffer-limit",
+                      "17179869185gb"),
+                failed("client-query-buffer-limit", MEM_RANGE))
+            got = c.cmd("CONFIG", "SET", "maxclients", "4294967295")
+            self.assertTrue(got.startswith(failed("maxclients", "")[:-2]) and
+                            b"try with" in got, got)
+            self.assertEqual(c.cmd("CONFIG", "GET", "client-query-buffer-limit"),
+                             b"*2\r\n$25\r\nclient-query-buffer-limit\r\n"
+                             b"$10\r\n1073741824\r\n")
+        finally:
+            srv.stop()
+
+
 class FdLimit(unittest.TestCase):
     def test_maxclients_fitted_to_fd_limit(self):
         too_many = failed("maxclients", "The operating system is not able to handle "

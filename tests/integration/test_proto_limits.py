@@ -295,5 +295,18 @@ class InlineLimit(Both):
                       got[:48], "closed" if closed else "open")
 
 
+    def test_nul_inside_inline_request(self):
+        # docs/compatibility.md: redis-server looks for the newline with
+        # strchr and so never sees this request end; dice-server answers.
+        for s in self.servers:
+            if s.kind != "dice":
+                continue
+            c = connect(s.port)
+            send(c, b"PING\0\r\n")
+            got, closed = observe(c)
+            c.close()
+            self.assertEqual((got, closed), (b"+PONG\r\n", False))
+
+
 if __name__ == "__main__":
     dicetest.main(globals())
