@@ -70,6 +70,14 @@ bool dice__opt_is(const char *arg, size_t len, const char *lit);
 int dice__reply_errstr(dice_client_t *c, const char *msg);
 /* A HELP reply: an array of simple strings. */
 void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n);
+/* An argument as a long long (dice__str2ll) or a double (dice__str2d),
+ * or -1 after replying "value is not an integer or out of range" / "value
+ * is not a valid float", as Redis's getLongLongFromObjectOrReply and
+ * getDoubleFromObjectOrReply. Return 0 on success. */
+int dice__parse_ll_or_reply(dice_client_t *c, const char *s, size_t n,
+                            long long *out);
+int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
+                                double *out);
 /* "Now" for every command: the keyspace's clock, which dispatch sets from
  * the loop's cached wall clock before each command, so a relative expire
  * time and the expiry check that follows it agree. Unix ms. */

@@ -109,10 +109,8 @@ static DICE__CMD_FN(cmd_select) {
     long long id;
     /* Redis reads the index as an int (getIntFromObjectOrReply), with
      * its own text for a number outside the int range. */
-    if (!dice__str2ll(argv[1], argvlen[1], &id)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
+    if (dice__parse_ll_or_reply(c, argv[1], argvlen[1], &id) < 0)
         return;
-    }
     if (id < -2147483648LL || id > 2147483647LL) {
         dice__reply_errstr(c, "ERR value is out of range, value must between "
                               "-2147483648 and 2147483647");

@@ -81,6 +81,22 @@ int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
     return rc;
 }
 
+int dice__parse_ll_or_reply(dice_client_t *c, const char *s, size_t n,
+                            long long *out) {
+    if (dice__str2ll(s, n, out))
+        return 0;
+    dice__reply_err(c, DICE__ERR_NOT_INT);
+    return -1;
+}
+
+int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
+                                double *out) {
+    if (dice__str2d(s, n, out))
+        return 0;
+    dice__reply_err(c, DICE__ERR_NOT_FLOAT);
+    return -1;
+}
+
 int64_t dice__cmd_now(dice_client_t *c) {
     return dice_keyspace_now(c->srv->keyspace);
 }
@@ -89,8 +105,8 @@ int dice__parse_expire_or_reply(dice_client_t *c, const char *s, size_t n,
                                 unsigned how, const char *cmdname,
                                 int64_t *at) {
     long long v;
-    if (!dice__str2ll(s, n, &v))
-        return dice__reply_err(c, DICE__ERR_NOT_INT), -1;
+    if (dice__parse_ll_or_reply(c, s, n, &v) < 0)
+        return -1;
     if ((how & DICE__EXPIRE_POSITIVE) && v <= 0)
         goto bad;
     if (how & DICE__EXPIRE_SECONDS) {

@@ -203,10 +203,9 @@ static DICE__CMD_FN(cmd_scan) {
     for (int i = 2; i < argc; i += 2) {
         bool has_value = argc - i >= 2;
         if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
-            if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &count)) {
-                dice__reply_err(c, DICE__ERR_NOT_INT);
+            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1],
+                                        &count) < 0)
                 return;
-            }
             if (count < 1) {
                 dice__reply_err(c, DICE__ERR_SYNTAX);
                 return;

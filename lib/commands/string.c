@@ -427,10 +427,8 @@ static DICE__CMD_FN(cmd_getrange) {
 
 static DICE__CMD_FN(cmd_setrange) {
     long long off;
-    if (!dice__str2ll(argv[2], argvlen[2], &off)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
+    if (dice__parse_ll_or_reply(c, argv[2], argvlen[2], &off) < 0)
         return;
-    }
     if (off < 0) {
         dice__reply_err(c, DICE__ERR_OFFSET);
         return;
@@ -484,19 +482,15 @@ static DICE__CMD_FN(cmd_decr) {
 
 static DICE__CMD_FN(cmd_incrby) {
     long long d;
-    if (!dice__str2ll(argv[2], argvlen[2], &d)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
+    if (dice__parse_ll_or_reply(c, argv[2], argvlen[2], &d) < 0)
         return;
-    }
     incr_generic(c, argv[1], argvlen[1], d);
 }
 
 static DICE__CMD_FN(cmd_decrby) {
     long long d;
-    if (!dice__str2ll(argv[2], argvlen[2], &d)) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
+    if (dice__parse_ll_or_reply(c, argv[2], argvlen[2], &d) < 0)
         return;
-    }
     if (d == LLONG_MIN) { /* -d does not exist */
         REPLY_ERR(c, "ERR decrement would overflow");
         return;
@@ -650,10 +644,9 @@ static DICE__CMD_FN(cmd_lcs) {
         } else if (dice__opt_is(o, n, "withmatchlen")) {
             j.withlen = true;
         } else if (dice__opt_is(o, n, "minmatchlen") && i + 1 < argc) {
-            if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &j.minlen)) {
-                dice__reply_err(c, DICE__ERR_NOT_INT);
+            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1],
+                                        &j.minlen) < 0)
                 return;
-            }
             if (j.minlen < 0)
                 j.minlen = 0;
             i++;

@@ -45,6 +45,13 @@ int dice__str2ll(const char *s, size_t n, long long *out);
  * convention. */
 int dice__str2ll_lenient(const char *s, size_t n, long long *out);
 
+/* Longest text dice__str2d reads (Redis's MAX_D2STRING_CHARS). */
+#define DICE__STR2D_MAX 128
+/* A double with Redis's string2d rules (strtod over every byte, no
+ * surrounding space, not NaN, "inf" allowed, no overflow). Returns 1 and
+ * sets *out, or 0. */
+int dice__str2d(const char *s, size_t n, double *out);
+
 /* printf into stack (cap bytes) when the text fits, else into a malloc'd
  * buffer: returns the text, NUL-terminated, with its length in *len; the
  * caller frees it when it is not stack. NULL for a bad format or no

@@ -3,6 +3,8 @@
  * writers and INFO format with the others. */
 #include "core/core_internal.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -57,6 +59,26 @@ int dice__str2ll(const char *s, size_t n, long long *out) {
 int dice__str2ll_lenient(const char *s, size_t n, long long *out) {
     size_t i = n > 0 && (s[0] == '-' || s[0] == '+') ? 1 : 0;
     return digits_to_ll(s, i, n, i == 1 && s[0] == '-', out);
+}
+
+int dice__str2d(const char *s, size_t n, double *out) {
+    char buf[DICE__STR2D_MAX + 1];
+    /* Redis's string2d: no leading or trailing space, every byte part of
+     * the number, no NaN, no overflow or underflow to a limit. */
+    if (n == 0 || n > DICE__STR2D_MAX || isspace((unsigned char)s[0]) ||
+        isspace((unsigned char)s[n - 1]))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + n || isnan(v) ||
+        (errno == ERANGE &&
+         (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)))
+        return 0;
+    *out = v;
+    return 1;
 }
 
 /* ---- number formatting ------------------------------------------------- */
