@@ -3,6 +3,7 @@
  * whatever the host, read and written a byte at a time. */
 #include "types/listpack.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,12 +399,16 @@ static unsigned char *splice(unsigned char *lp, size_t off, size_t old,
     }
     size_t tail = total - off - old; /* bytes after the replaced ones */
     if (ntotal > total) {
-        unsigned char *n = realloc(lp, ntotal);
-        if (!n) {
-            free(copy);
-            return NULL;
+        /* Room left by dice__lp_new's capacity or the allocator's rounding
+         * is used before asking realloc. */
+        if (ntotal > malloc_usable_size(lp)) {
+            unsigned char *n = realloc(lp, ntotal);
+            if (!n) {
+                free(copy);
+                return NULL;
+            }
+            lp = n;
         }
-        lp = n;
         memmove(lp + off + add, lp + off + old, tail);
     } else {
         memmove(lp + off + add, lp + off + old, tail);

@@ -62,8 +62,9 @@ enum { DICE__LP_BEFORE = 0, DICE__LP_AFTER = 1 };
 
 /* ---- create, free, size ------------------------------------------------ */
 
-/* An empty listpack (7 bytes) with room for capacity bytes before it must
- * grow (0 for none). The caller owns it. NULL when out of memory. */
+/* An empty listpack (7 bytes) in an allocation of capacity bytes (0 or
+ * less than 7 for just the 7), which appends fill before any realloc. The
+ * caller owns it. NULL when out of memory. */
 unsigned char *dice__lp_new(size_t capacity);
 /* Free a listpack (NULL is fine). */
 void dice__lp_free(unsigned char *lp);
@@ -72,6 +73,9 @@ void dice__lp_free(unsigned char *lp);
 unsigned char *dice__lp_from_bytes(const unsigned char *buf, size_t len);
 /* Total bytes of the listpack (header and terminator included). */
 size_t dice__lp_bytes(const unsigned char *lp);
+/* Bytes allocated for it (at least dice__lp_bytes: growth first uses the
+ * allocation's spare room; shrinking gives room back), for MEMORY USAGE. */
+size_t dice__lp_alloc_size(const unsigned char *lp);
 /* Number of elements: from the header, or counted (and the header updated
  * when the count fits) when the header says 65535. */
 unsigned long dice__lp_length(unsigned char *lp);
