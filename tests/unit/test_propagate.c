@@ -177,7 +177,7 @@ static void assert_deterministic(const recorder *r) {
 /* Every write command of the table must appear as argv[0] (or
  * argv[0]|argv[1]) of some corpus call. */
 typedef struct seen {
-    char names[256][48];
+    char names[2048][48];
     size_t n;
 } seen;
 
@@ -185,7 +185,7 @@ static void see(seen *s, const char *name) {
     for (size_t i = 0; i < s->n; i++)
         if (ieq(s->names[i], name))
             return;
-    assert_true(s->n < 256);
+    assert_true(s->n < sizeof(s->names) / sizeof(s->names[0]));
     snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
 }
 
@@ -214,83 +214,106 @@ static void assert_corpus_covers_writes(dice_server_t *srv, const seen *s) {
 }
 
 /* The corpus: every write command, with the options that change what it
- * propagates, over a few shared keys in two databases. Times are relative
- * to now, so they never expire while the test runs except where meant. */
+ * propagates, over a few shared keys in several databases, one array per
+ * command family (a family that adds commands adds its array to CORPUS).
+ * "@pxat", "@exat" and "@past" stand for an absolute time in an hour
+ * (ms), in two hours (s), and ten seconds ago (s). */
+typedef const char *const corpus_cmd[12];
+
+static corpus_cmd STRINGS_AND_KEYS[] = {
+    {"SET", "s1", "v1"},
+    {"SET", "s2", "v2", "EX", "100"},
+    {"SET", "s3", "v3", "PX", "100000"},
+    {"SET", "s4", "v4", "EXAT", "@exat"},
+    {"SET", "s5", "v5", "PXAT", "@pxat"},
+    {"SET", "s1", "v1b", "KEEPTTL", "XX"},
+    {"SET", "s1", "nope", "NX"},
+    {"SET", "s6", "v6", "GET", "EX", "50"},
+    {"SETNX", "s7", "v7"},
+    {"SETNX", "s7", "again"},
+    {"SETEX", "s8", "30", "v8"},
+    {"PSETEX", "s9", "30000", "v9"},
+    {"GETSET", "s7", "v7b"},
+    {"GETDEL", "s9"},
+    {"GETDEL", "missing"},
+    {"GETEX", "s8", "PX", "90000"},
+    {"GETEX", "s7", "EX", "90"},
+    {"GETEX", "s2", "PERSIST"},
+    {"GETEX", "s3", "EXAT", "@past"},
+    {"GETEX", "s5", "PXAT", "@pxat"},
+    {"MSET", "m1", "1", "m2", "2"},
+    {"MSETNX", "m3", "3", "m4", "4"},
+    {"MSETNX", "m3", "x", "m5", "y"},
+    {"APPEND", "m1", "0"},
+    {"SETRANGE", "m2", "3", "zz"},
+    {"INCR", "n1"},
+    {"DECR", "n2"},
+    {"INCRBY", "n1", "40"},
+    {"DECRBY", "n2", "7"},
+    {"INCRBYFLOAT", "f1", "0.1"},
+    {"INCRBYFLOAT", "f1", "1e3"},
+    {"EXPIRE", "m1", "1000"},
+    {"EXPIRE", "m1", "10", "GT"},
+    {"PEXPIRE", "m2", "500000", "NX"},
+    {"EXPIREAT", "m3", "@exat"},
+    {"PEXPIREAT", "m4", "@pxat", "LT"},
+    {"EXPIRE", "n2", "-1"},
+    {"EXPIREAT", "n1", "@past"},
+    {"PERSIST", "m1"},
+    {"RENAME", "m2", "r2"},
+    {"RENAMENX", "r2", "r3"},
+    {"RENAMENX", "r3", "s1"},
+    {"COPY", "r3", "c1"},
+    {"COPY", "r3", "c2", "DB", "1"},
+    {"COPY", "r3", "c1", "REPLACE"},
+    {"MOVE", "c1", "2"},
+    {"DEL", "s6", "missing"},
+    {"UNLINK", "s4"},
+    {"SWAPDB", "1", "2"},
+    {"SELECT", "2"},
+    {"SET", "d2", "x", "EX", "1000"},
+    {"FLUSHDB"},
+    {"SELECT", "0"},
+    {"SET", "t1", "soon", "PX", "1"},
+};
+
+#define FAMILY(a)                                                              \
+    { #a, a, sizeof(a) / sizeof(a[0]) }
+static const struct {
+    const char *name;
+    corpus_cmd *cmds;
+    size_t n;
+} CORPUS[] = {
+    FAMILY(STRINGS_AND_KEYS),
+};
+
 static void run_corpus(fixture *f, seen *s) {
     char pxat[32], exat[32], past[32];
     long long now_ms = (long long)time(NULL) * 1000;
     snprintf(pxat, sizeof(pxat), "%lld", now_ms + 3600 * 1000);
     snprintf(exat, sizeof(exat), "%lld", now_ms / 1000 + 7200);
     snprintf(past, sizeof(past), "%lld", now_ms / 1000 - 10);
-    static const char *const corpus[][10] = {
-        {"SET", "s1", "v1"},
-        {"SET", "s2", "v2", "EX", "100"},
-        {"SET", "s3", "v3", "PX", "100000"},
-        {"SET", "s4", "v4", "EXAT", "@exat"},
-        {"SET", "s5", "v5", "PXAT", "@pxat"},
-        {"SET", "s1", "v1b", "KEEPTTL", "XX"},
-        {"SET", "s1", "nope", "NX"},
-        {"SET", "s6", "v6", "GET", "EX", "50"},
-        {"SETNX", "s7", "v7"},
-        {"SETNX", "s7", "again"},
-        {"SETEX", "s8", "30", "v8"},
-        {"PSETEX", "s9", "30000", "v9"},
-        {"GETSET", "s7", "v7b"},
-        {"GETDEL", "s9"},
-        {"GETDEL", "missing"},
-        {"GETEX", "s8", "PX", "90000"},
-        {"GETEX", "s7", "EX", "90"},
-        {"GETEX", "s2", "PERSIST"},
-        {"GETEX", "s3", "EXAT", "@past"},
-        {"GETEX", "s5", "PXAT", "@pxat"},
-        {"MSET", "m1", "1", "m2", "2"},
-        {"MSETNX", "m3", "3", "m4", "4"},
-        {"MSETNX", "m3", "x", "m5", "y"},
-        {"APPEND", "m1", "0"},
-        {"SETRANGE", "m2", "3", "zz"},
-        {"INCR", "n1"},
-        {"DECR", "n2"},
-        {"INCRBY", "n1", "40"},
-        {"DECRBY", "n2", "7"},
-        {"INCRBYFLOAT", "f1", "0.1"},
-        {"INCRBYFLOAT", "f1", "1e3"},
-        {"EXPIRE", "m1", "1000"},
-        {"EXPIRE", "m1", "10", "GT"},
-        {"PEXPIRE", "m2", "500000", "NX"},
-        {"EXPIREAT", "m3", "@exat"},
-        {"PEXPIREAT", "m4", "@pxat", "LT"},
-        {"EXPIRE", "n2", "-1"},
-        {"EXPIREAT", "n1", "@past"},
-        {"PERSIST", "m1"},
-        {"RENAME", "m2", "r2"},
-        {"RENAMENX", "r2", "r3"},
-        {"RENAMENX", "r3", "s1"},
-        {"COPY", "r3", "c1"},
-        {"COPY", "r3", "c2", "DB", "1"},
-        {"COPY", "r3", "c1", "REPLACE"},
-        {"MOVE", "c1", "2"},
-        {"DEL", "s6", "missing"},
-        {"UNLINK", "s4"},
-        {"SWAPDB", "1", "2"},
-        {"SELECT", "2"},
-        {"SET", "d2", "x", "EX", "1000"},
-        {"FLUSHDB"},
-        {"SELECT", "0"},
-        {"SET", "t1", "soon", "PX", "1"},
-    };
-    for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
-        const char *argv[11];
-        int argc = 0;
-        for (; argc < 10 && corpus[i][argc]; argc++) {
-            const char *a = corpus[i][argc];
-            argv[argc] = strcmp(a, "@pxat") == 0   ? pxat
-                         : strcmp(a, "@exat") == 0 ? exat
-                         : strcmp(a, "@past") == 0 ? past
-                                                   : a;
+    for (size_t fam = 0; fam < sizeof(CORPUS) / sizeof(CORPUS[0]); fam++) {
+        for (size_t i = 0; i < CORPUS[fam].n; i++) {
+            const char *const *cmd = CORPUS[fam].cmds[i];
+            const char *argv[13];
+            int argc = 0;
+            for (; argc < 12 && cmd[argc]; argc++) {
+                const char *a = cmd[argc];
+                argv[argc] = strcmp(a, "@pxat") == 0   ? pxat
+                             : strcmp(a, "@exat") == 0 ? exat
+                             : strcmp(a, "@past") == 0 ? past
+                                                       : a;
+            }
+            argv[argc] = NULL;
+            see(s, argv[0]);
+            if (argc > 1) { /* "parent|sub" for a sub-command */
+                char full[64];
+                snprintf(full, sizeof(full), "%s|%s", argv[0], argv[1]);
+                see(s, full);
+            }
+            run_v(f->sa, argv);
         }
-        argv[argc] = NULL;
-        see(s, argv[0]);
-        run_v(f->sa, argv);
     }
     /* Let t1 expire, then touch it: the lazy deletion arrives as DEL. */
     struct timespec ts = {0, 5 * 1000 * 1000};
