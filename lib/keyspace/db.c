@@ -21,18 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Sanitizer builds allocate every entry with malloc, so ASan checks each
- * one's bounds; the pool would hide them inside its pages. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DICE_POOL_ENTRIES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DICE_POOL_ENTRIES 0
-#endif
-#endif
-#ifndef DICE_POOL_ENTRIES
-#define DICE_POOL_ENTRIES 1
-#endif
+#define DICE_POOL_ENTRIES DICE__POOL_ON
 #define LFU_INIT 5
 #define LFU_LOG_FACTOR 10
 
