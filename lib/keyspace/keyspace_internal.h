@@ -42,6 +42,30 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
 #include <stddef.h>
 #include <stdint.h>
 
+/* The encoding thresholds of the collection types (Redis 7.0's settings of
+ * the same names), held by the keyspace so the types layer reads them
+ * without knowing the server: the server's settings table pushes them here
+ * whenever one changes (dice__keyspace_set_limits). A value is compared
+ * when a collection grows; changing one converts nothing already stored,
+ * as in Redis. */
+typedef struct dice__enc_limits {
+    int list_max_listpack_size; /* > 0 entries, < 0 -1..-5 sizes */
+    int list_compress_depth;    /* quicklist nodes kept plain */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value; /* bytes of a field or value */
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+} dice__enc_limits;
+
+/* Redis 7.0.15's defaults (note hash-max-listpack-entries: 512 in the
+ * server's own table, 128 only in the sample redis.conf). */
+#define DICE__ENC_LIMITS_DEFAULT                                               \
+    { -2, 0, 512, 64, 512, 128, 64 }
+
+void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l);
+const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks);
+
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4
 #define DICT_MIN_BITS 4
