@@ -328,7 +328,8 @@ static const setting_t settings[] = {
     {"enable-protected-configs", K_ENUM, S_IMMUTABLE,
      FIELD(enable_protected_configs), .def = DICE_ALLOW_NO,
      .names = allow_names},
-    /* Collection encodings (Redis 7.0 has no set-max-listpack-*: 7.2). */
+    /* Collection encodings (Redis 7.0 has no set-max-listpack-*: 7.2). The
+     * two *-value ones take memory notation, as in Redis. */
     {"list-max-listpack-size", K_INT, 0, FIELD(list_max_listpack_size),
      .alias = "list-max-ziplist-size", .def = -2, .lo = INT_MIN, .hi = INT_MAX,
      .apply = dice__server_apply_enc_limits},
@@ -337,7 +338,7 @@ static const setting_t settings[] = {
     {"hash-max-listpack-entries", K_INT, 0, FIELD(hash_max_listpack_entries),
      .alias = "hash-max-ziplist-entries", .def = 512, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
-    {"hash-max-listpack-value", K_INT, 0, FIELD(hash_max_listpack_value),
+    {"hash-max-listpack-value", K_MEM, 0, FIELD(hash_max_listpack_value),
      .alias = "hash-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
     {"set-max-intset-entries", K_INT, 0, FIELD(set_max_intset_entries),
@@ -346,7 +347,7 @@ static const setting_t settings[] = {
     {"zset-max-listpack-entries", K_INT, 0, FIELD(zset_max_listpack_entries),
      .alias = "zset-max-ziplist-entries", .def = 128, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
-    {"zset-max-listpack-value", K_INT, 0, FIELD(zset_max_listpack_value),
+    {"zset-max-listpack-value", K_MEM, 0, FIELD(zset_max_listpack_value),
      .alias = "zset-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
 };
