@@ -88,6 +88,15 @@ static void test_map_double(void **state) {
     dice__mt_free(&m);
 }
 
+/* The number N of a member "m:N" (members are not NUL-terminated). */
+static int member_num(const dice__mt_item *it) {
+    char b[32];
+    size_t n = it->klen < sizeof(b) - 1 ? it->klen : sizeof(b) - 1;
+    memcpy(b, it->key, n);
+    b[n] = '\0';
+    return atoi(b + 2);
+}
+
 typedef struct seen_ctx {
     unsigned char *seen;
     int n;
@@ -95,7 +104,7 @@ typedef struct seen_ctx {
 
 static void mark(void *c, const dice__mt_item *it) {
     seen_ctx *s = c;
-    int i = atoi(it->key + 2);
+    int i = member_num(it);
     assert_true(i >= 0 && i < s->n);
     s->seen[i] = 1;
 }
@@ -151,7 +160,7 @@ static void test_random_uniform(void **state) {
     for (int i = 0; i < PICKS; i++) {
         dice__mt_item it;
         assert_int_equal(dice__mt_random(&s, &it), 1);
-        count[atoi(it.key + 2)]++;
+        count[member_num(&it)]++;
     }
     double exp = (double)PICKS / M, chi = 0;
     for (int i = 0; i < M; i++)
