@@ -428,6 +428,17 @@ DICE_EXPORT int dice_db_object_idletime(dice_db_t *db, const char *key,
 DICE_EXPORT int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
                                     int *freq);
 
+/* ---- MEMORY USAGE -------------------------------------------------- */
+
+/* Bytes the key and its value use (MEMORY USAGE): its entry and table
+ * slots, a long string's heap bytes, an object's through its type's
+ * mem_usage method. samples is MEMORY USAGE's SAMPLES (0 = all) for types
+ * that estimate from a sample; version 1 methods do not see it. Does not
+ * touch the access clock. Returns 0 or DICE_ENOENT. */
+DICE_EXPORT int dice_db_memory_usage(dice_db_t *db, const char *key,
+                                     size_t klen, size_t samples,
+                                     size_t *bytes);
+
 /* ---- digest (DEBUG DIGEST) -------------------------------------------- */
 
 /* Length of a digest in bytes (40 hex digits as DEBUG DIGEST prints it). */

@@ -105,6 +105,31 @@ void dice__propagate_pexpireat(dice_client_t *c, const char *key, size_t klen,
                                int64_t at);
 void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
                          const char *val, size_t vlen, const int64_t *pxat);
+/* ---- collection plumbing (what every collection family shares) ----------
+
+ * The object at key if it has the given type (Redis's lookupKeyRead +
+ * checkType): returns 1 with *obj set, 0 when the key is missing (nothing
+ * replied: the family answers its own empty reply), or -1 after replying
+ * WRONGTYPE. Touches the key's access clock. */
+int dice__obj_lookup(dice_client_t *c, const char *key, size_t klen, int type,
+                     void **obj);
+/* For a write: the object at key, or a new one from create(arg) stored at
+ * key when it is missing (*created set to 1). Returns 0, or -1 after
+ * replying WRONGTYPE or out of memory (create returning NULL). The new
+ * object is stored before the command changes it; call dice__obj_written
+ * once the command has changed it. */
+int dice__obj_lookup_create(dice_client_t *c, const char *key, size_t klen,
+                            int type, void *(*create)(void *arg), void *arg,
+                            void **obj, int *created);
+/* After a write changed the object at key: deletes the key when the
+ * collection is now empty (len 0; Redis never keeps an empty collection:
+ * fires DICE_KS_DEL), else fires DICE_KS_MODIFY (dice_db_signal_modify:
+ * WATCH, notifications, blocked clients and the dirty counter that makes
+ * the dispatcher propagate). Call it only when something changed. Returns
+ * 1 if the key was deleted, else 0. */
+int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
+                      size_t len);
+
 /* printf-style append to a buffer. */
 int dice__buf_printf(dice_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -168,3 +168,45 @@ void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
     propagate_parts(c, "SET", key, klen, val, vlen, pxat ? "PXAT" : "KEEPTTL",
                     pxat);
 }
+
+/* ---- collection plumbing ------------------------------------------------- */
+
+int dice__obj_lookup(dice_client_t *c, const char *key, size_t klen, int type,
+                     void **obj) {
+    int rc = dice_db_get_object(dice__cmd_db(c), key, klen, type, obj);
+    if (rc == 0)
+        return 1;
+    if (rc == DICE_ENOENT)
+        return 0;
+    dice__reply_err(c, DICE__ERR_WRONGTYPE);
+    return -1;
+}
+
+int dice__obj_lookup_create(dice_client_t *c, const char *key, size_t klen,
+                            int type, void *(*create)(void *arg), void *arg,
+                            void **obj, int *created) {
+    *created = 0;
+    int rc = dice__obj_lookup(c, key, klen, type, obj);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
+    void *o = create(arg);
+    if (!o ||
+        dice_db_set_object(dice__cmd_db(c), key, klen, type, o, 0, 0) < 0) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return -1;
+    }
+    *obj = o;
+    *created = 1;
+    return 0;
+}
+
+int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
+                      size_t len) {
+    dice_db_t *db = dice__cmd_db(c);
+    if (len == 0) {
+        dice_db_delete(db, key, klen);
+        return 1;
+    }
+    dice_db_signal_modify(db, key, klen);
+    return 0;
+}

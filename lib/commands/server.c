@@ -952,6 +952,53 @@ static DICE__CMD_FN(cmd_config_help) {
                      sizeof(config_help) / sizeof(config_help[0]));
 }
 
+/* ---- MEMORY ------------------------------------------------------------- */
+
+/* MEMORY USAGE key [SAMPLES count]: nil for a missing key. Redis parses the
+ * options in pairs, so an odd option is a syntax error, and a negative
+ * count too. The figure is libdice's own accounting (entry, table slots,
+ * heap bytes), not Redis's jemalloc sizes. */
+static DICE__CMD_FN(cmd_memory_usage) {
+    long long samples = 5;
+    for (int i = 3; i < argc; i++) {
+        if (dice__opt_is(argv[i], argvlen[i], "samples") && i + 1 < argc) {
+            if (!dice__str2ll(argv[i + 1], argvlen[i + 1], &samples)) {
+                dice__reply_err(c, DICE__ERR_NOT_INT);
+                return;
+            }
+            if (samples < 0) {
+                dice__reply_err(c, DICE__ERR_SYNTAX);
+                return;
+            }
+            i++;
+        } else {
+            dice__reply_err(c, DICE__ERR_SYNTAX);
+            return;
+        }
+    }
+    size_t bytes;
+    if (!c->srv->keyspace ||
+        dice_db_memory_usage(dice__cmd_db(c), argv[2], argvlen[2],
+                             (size_t)samples, &bytes) < 0)
+        dice_reply_null(c);
+    else
+        dice_reply_int(c, (long long)bytes);
+}
+
+static const char *const memory_help[] = {
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+};
+
+static DICE__CMD_FN(cmd_memory_help) {
+    dice__reply_help(c, memory_help,
+                     sizeof(memory_help) / sizeof(memory_help[0]));
+}
+
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
 
 static DICE__CMD_FN(cmd_time) {
@@ -1156,6 +1203,9 @@ static const dice__cmd_desc top[] = {
      "O(N) when saving, where N is the total number of keys in all databases "
      "when saving data, otherwise O(1)",
      0, NULL, NULL, NULL},
+    {"memory", -2, 0, 0, 0, 0, NULL, NULL,
+     "A container for memory diagnostics commands", "4.0.0",
+     "Depends on subcommand.", 0, NULL, NULL, NULL},
     {"debug", -2, F_ADMIN | DICE_CMD_PROTECTED, 0, 0, 0, cmd_debug, NULL,
      "Debugging aids (DEBUG SLEEP, DIGEST, DIGEST-VALUE)", "1.0.0",
      "Depends on subcommand.", 0, NULL, NULL, NULL},
@@ -1186,6 +1236,15 @@ static const dice__cmd_desc command_subs[] = {
      NULL, NULL, NULL},
 };
 
+static const dice__cmd_desc memory_subs[] = {
+    {"usage", -3, DICE_CMD_READONLY, 2, 2, 1, cmd_memory_usage, NULL,
+     "Estimate the memory usage of a key", "4.0.0",
+     "O(N) where N is the number of samples.", 0, NULL, NULL, NULL},
+    {"help", 2, F_LS, 0, 0, 0, cmd_memory_help, NULL,
+     "Show helpful text about the different subcommands", "4.0.0", "O(1)", 0,
+     NULL, NULL, NULL},
+};
+
 static const dice__cmd_desc config_subs[] = {
     {"get", -3, F_ADMIN, 0, 0, 0, cmd_config_get, NULL,
      "Reply with the settings matching glob patterns", "2.0.0",
@@ -1212,5 +1271,8 @@ int dice__builtin_server(dice_server_t *srv) {
     if (rc == 0)
         rc = dice__command_register(srv, "config", "server", config_subs,
                                     DICE__COUNT(config_subs));
+    if (rc == 0)
+        rc = dice__command_register(srv, "memory", "server", memory_subs,
+                                    DICE__COUNT(memory_subs));
     return rc;
 }

@@ -21,18 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Sanitizer builds allocate every entry with malloc, so ASan checks each
- * one's bounds; the pool would hide them inside its pages. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DICE_POOL_ENTRIES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DICE_POOL_ENTRIES 0
-#endif
-#endif
-#ifndef DICE_POOL_ENTRIES
-#define DICE_POOL_ENTRIES 1
-#endif
+#define DICE_POOL_ENTRIES DICE__POOL_ON
 #define LFU_INIT 5
 #define LFU_LOG_FACTOR 10
 
@@ -359,8 +348,26 @@ int dice_keyspace_new(dice_keyspace_t **out, int ndbs) {
         dice__dict_init(&db->exp, entry_getkey);
     }
     ks->rng = ks->dbs[0].main.seed | 1;
+    ks->limits = (dice__enc_limits)DICE__ENC_LIMITS_DEFAULT;
     *out = ks;
     return 0;
+}
+
+size_t dice__ks_entry_bytes(uint8_t *e) {
+    size_t n = entry_capacity(e) + sizeof(uint64_t); /* + its table slot */
+    if (e[0] & HDR_EXP)
+        n += sizeof(uint64_t); /* and its slot in the expire table */
+    if (HDR_ENC(e[0]) == ENC_RAW)
+        n += malloc_usable_size(entry_ptr(e));
+    return n;
+}
+
+void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l) {
+    ks->limits = *l;
+}
+
+const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks) {
+    return &ks->limits;
 }
 
 void dice_keyspace_free(dice_keyspace_t *ks) {

@@ -82,6 +82,7 @@ struct dice_keyspace {
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
     void *on_expired_ctx;
+    dice__enc_limits limits; /* collection encoding thresholds */
 };
 
 /* ---- entry layout ----------------------------------------------------- */
@@ -240,6 +241,10 @@ static inline const dice__type_slot *dice__ks_type(const dice_keyspace_t *ks,
                                                    unsigned type) {
     return &ks->types[type & 7u];
 }
+
+/* Bytes of a key's entry, its table slots and, for a RAW string, its heap
+ * bytes (MEMORY USAGE; an OBJ value's object is its type's to count). */
+size_t dice__ks_entry_bytes(uint8_t *e);
 
 /* Visit every live (not expired) entry of db; stops when fn returns
  * non-zero, which it returns. fn must not modify the keyspace. */

@@ -239,7 +239,7 @@ int dice__dict_rehash_us(dict *d, long budget_us) {
 static void op_begin(dict *d) {
     d->moved_last_op = 0;
     if (d->rehashing && !d->pause_rehash)
-        migrate(d, DICT_STEP_ENTRIES);
+        migrate(d, d->step);
 }
 
 static void op_end(dict *d) {
@@ -255,8 +255,7 @@ static void maybe_shrink(dict *d) {
     dict_table *t = &d->t[0];
     if (d->rehashing || t->bits <= DICT_MIN_BITS || t->used * 10 >= t->size)
         return;
-    size_t need = t->used + t->used / DICT_STEP_ENTRIES +
-                  t->size / (DICT_STEP_ENTRIES * 64) + 2;
+    size_t need = t->used + t->used / d->step + t->size / (d->step * 64) + 2;
     unsigned bits = DICT_MIN_BITS;
     while (((size_t)1 << bits) * 3 < need * 4)
         bits++;
@@ -269,6 +268,7 @@ static void maybe_shrink(dict *d) {
 void dice__dict_init(dict *d, dict_getkey_fn getkey) {
     memset(d, 0, sizeof(*d));
     d->getkey = getkey;
+    d->step = DICT_STEP_ENTRIES;
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
         /* No entropy yet (early boot): fall back to clock and address. */

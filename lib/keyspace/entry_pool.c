@@ -9,12 +9,16 @@
  * class and are reused first; when the last live slot is freed every page
  * goes back to malloc, so an emptied keyspace does not keep its memory.
  *
- * Not thread-safe (one per keyspace, used from the loop's thread). */
+ * Not thread-safe. The keyspace has one for its key entries, used from the
+ * loop's thread; every big collection (lib/types/strset.c) has its own, so
+ * freeing a collection is freeing its pages, and a lazy-free thread that
+ * frees a collection touches no memory any other object shares. */
 #include "keyspace/keyspace_internal.h"
 
 #include <stdlib.h>
 
 #define POOL_PAGE (64 * 1024)
+#define POOL_FIRST_PAGE 1024
 
 void *dice__pool_alloc(dice_pool_t *p, unsigned cls) {
     void *slot = p->free[cls];
@@ -33,13 +37,16 @@ void *dice__pool_alloc(dice_pool_t *p, unsigned cls) {
             p->pages = np;
             p->cap = nc;
         }
-        char *page = malloc(POOL_PAGE);
+        size_t psz =
+            p->npages >= 6 ? POOL_PAGE : (size_t)POOL_FIRST_PAGE << p->npages;
+        char *page = malloc(psz);
         if (!page)
             return NULL;
         p->pages[p->npages++] = page;
         /* The tail of the previous page (under 32 bytes) is left unused. */
         p->cur = page;
-        p->left = POOL_PAGE;
+        p->left = psz;
+        p->bytes += psz;
     }
     slot = p->cur;
     p->cur += sz;

@@ -42,6 +42,30 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
 #include <stddef.h>
 #include <stdint.h>
 
+/* The encoding thresholds of the collection types (Redis 7.0's settings of
+ * the same names), held by the keyspace so the types layer reads them
+ * without knowing the server: the server's settings table pushes them here
+ * whenever one changes (dice__keyspace_set_limits). A value is compared
+ * when a collection grows; changing one converts nothing already stored,
+ * as in Redis. */
+typedef struct dice__enc_limits {
+    int list_max_listpack_size; /* > 0 entries, < 0 -1..-5 sizes */
+    int list_compress_depth;    /* quicklist nodes kept plain */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value; /* bytes of a field or value */
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+} dice__enc_limits;
+
+/* Redis 7.0.15's defaults (note hash-max-listpack-entries: 512 in the
+ * server's own table, 128 only in the sample redis.conf). */
+#define DICE__ENC_LIMITS_DEFAULT                                               \
+    { -2, 0, 512, 64, 512, 128, 64 }
+
+void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l);
+const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks);
+
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4
 #define DICT_MIN_BITS 4
@@ -66,6 +90,10 @@ typedef struct dict {
     /* While non-zero, operations do no rehash work (explicit
      * dice__dict_rehash_steps/us calls still do). */
     unsigned pause_rehash;
+    /* Entries migrated per operation while rehashing (DICT_STEP_ENTRIES
+     * unless the owner sets more: the total work is the same, a bigger
+     * step finishes sooner and so frees the old table sooner). */
+    unsigned step;
     uint64_t seed;
     uint64_t rng;
     dict_getkey_fn getkey;
@@ -123,6 +151,20 @@ void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);
 
 #include <string.h>
 
+/* Sanitizer builds allocate every entry (keys and collection members) with
+ * malloc, so ASan checks each one's bounds; the pool would hide them inside
+ * its pages. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DICE__POOL_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DICE__POOL_ON 0
+#endif
+#endif
+#ifndef DICE__POOL_ON
+#define DICE__POOL_ON 1
+#endif
+
 /* Size classes: 0 means "not pooled" (plain malloc), 1..3 are 16, 24 and
  * 32-byte slots. */
 #define DICE_POOL_CLASSES 4
@@ -137,16 +179,21 @@ typedef struct dice_pool {
     size_t left;                   /* bytes left after cur */
     char **pages;
     size_t npages, cap;
-    size_t live; /* slots handed out and not freed */
+    size_t live;  /* slots handed out and not freed */
+    size_t bytes; /* bytes of every page (for MEMORY USAGE) */
 } dice_pool_t;
 
 /* Pool class for an allocation of n bytes, or 0 if it is too big. */
 static inline unsigned dice__pool_class(size_t n) {
     return n <= 16 ? 1u : n <= 24 ? 2u : n <= 32 ? 3u : 0u;
 }
+/* A slot of class cls (1..3), or NULL when out of memory. Pages grow from
+ * 1 KB, doubling up to 64 KB, so a pool that holds a few hundred slots (a
+ * collection just past its compact encoding) does not cost a 64 KB page. */
 void *dice__pool_alloc(dice_pool_t *p, unsigned cls);
 void dice__pool_free(dice_pool_t *p, void *slot, unsigned cls);
-/* Free every page (all slots must be dead or abandoned). */
+/* Free every page (all slots must be dead or abandoned). A collection's
+ * free method calls this instead of freeing its members one by one. */
 void dice__pool_release(dice_pool_t *p);
 
 #endif

@@ -130,6 +130,9 @@ struct setting {
     void (*apply)(dice_server_t *srv);
     /* The number CONFIG GET shows, when that is not the stored one. */
     long long (*shown)(dice_server_t *srv);
+    /* Redis's older name, accepted everywhere the name is and listed
+     * beside it by CONFIG GET patterns (NULL: none). */
+    const char *alias;
 };
 
 static void *field(dice_settings_t *s, const setting_t *st) {
@@ -260,6 +263,22 @@ static void apply_hz(dice_server_t *srv) {
     dice__server_arm_crons(srv);
 }
 
+void dice__server_apply_enc_limits(dice_server_t *srv) {
+    if (!srv->keyspace)
+        return;
+    const dice_settings_t *c = &srv->cfg;
+    dice__enc_limits l = {
+        .list_max_listpack_size = c->list_max_listpack_size,
+        .list_compress_depth = c->list_compress_depth,
+        .hash_max_listpack_entries = c->hash_max_listpack_entries,
+        .hash_max_listpack_value = c->hash_max_listpack_value,
+        .set_max_intset_entries = c->set_max_intset_entries,
+        .zset_max_listpack_entries = c->zset_max_listpack_entries,
+        .zset_max_listpack_value = c->zset_max_listpack_value,
+    };
+    dice__keyspace_set_limits(srv->keyspace, &l);
+}
+
 static long long shown_maxclients(dice_server_t *srv) {
     return (long long)dice__server_effective_maxclients(srv);
 }
@@ -309,6 +328,28 @@ static const setting_t settings[] = {
     {"enable-protected-configs", K_ENUM, S_IMMUTABLE,
      FIELD(enable_protected_configs), .def = DICE_ALLOW_NO,
      .names = allow_names},
+    /* Collection encodings (Redis 7.0 has no set-max-listpack-*: 7.2). The
+     * two *-value ones take memory notation, as in Redis. */
+    {"list-max-listpack-size", K_INT, 0, FIELD(list_max_listpack_size),
+     .alias = "list-max-ziplist-size", .def = -2, .lo = INT_MIN, .hi = INT_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"list-compress-depth", K_INT, 0, FIELD(list_compress_depth), .def = 0,
+     .lo = 0, .hi = INT_MAX, .apply = dice__server_apply_enc_limits},
+    {"hash-max-listpack-entries", K_INT, 0, FIELD(hash_max_listpack_entries),
+     .alias = "hash-max-ziplist-entries", .def = 512, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"hash-max-listpack-value", K_MEM, 0, FIELD(hash_max_listpack_value),
+     .alias = "hash-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"set-max-intset-entries", K_INT, 0, FIELD(set_max_intset_entries),
+     .def = 512, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"zset-max-listpack-entries", K_INT, 0, FIELD(zset_max_listpack_entries),
+     .alias = "zset-max-ziplist-entries", .def = 128, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"zset-max-listpack-value", K_MEM, 0, FIELD(zset_max_listpack_value),
+     .alias = "zset-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
 };
 #undef FIELD
 #undef MB
@@ -317,7 +358,8 @@ static const setting_t settings[] = {
 
 static const setting_t *find_setting(const char *name) {
     for (size_t i = 0; i < NSETTINGS; i++)
-        if (strcasecmp(settings[i].name, name) == 0)
+        if (strcasecmp(settings[i].name, name) == 0 ||
+            (settings[i].alias && strcasecmp(settings[i].alias, name) == 0))
             return &settings[i];
     return NULL;
 }
@@ -404,8 +446,11 @@ int dice__config_check(dice_server_t *srv, const char *name,
     return setting_frozen(srv, st, c) ? DICE_ESTATE : 0;
 }
 
+/* An alias is its own name in Redis 7.0's replies and errors. */
 const char *dice__config_name(const char *name) {
     const setting_t *st = find_setting(name);
+    if (st && st->alias && strcasecmp(st->alias, name) == 0)
+        return st->alias;
     return st ? st->name : NULL;
 }
 
@@ -473,10 +518,17 @@ void dice__config_visit(dice_server_t *srv, const char *pattern, size_t plen,
                         dice_config_visit_fn fn, void *arg) {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *st = &settings[i];
-        if (!dice_glob_match(pattern, plen, st->name, strlen(st->name), 1))
+        bool name =
+            dice_glob_match(pattern, plen, st->name, strlen(st->name), 1);
+        bool alias = st->alias && dice_glob_match(pattern, plen, st->alias,
+                                                  strlen(st->alias), 1);
+        if (!name && !alias)
             continue;
         char *val = setting_value(srv, st);
-        fn(arg, st->name, val ? val : "");
+        if (name)
+            fn(arg, st->name, val ? val : "");
+        if (alias)
+            fn(arg, st->alias, val ? val : "");
         free(val);
     }
 }

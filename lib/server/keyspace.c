@@ -34,6 +34,7 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
     if (rc < 0)
         return rc;
     dice__propagate_attach(srv);
+    dice__server_apply_enc_limits(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     return dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

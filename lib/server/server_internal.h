@@ -98,7 +98,19 @@ typedef struct dice_settings {
     char *logfile;
     int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
     int enable_protected_configs; /* DICE_ALLOW_*: who may CONFIG SET dir */
+    /* Collection encodings, pushed into the keyspace on every change. */
+    int list_max_listpack_size;
+    int list_compress_depth;
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
 } dice_settings_t;
+
+/* Push the collection encoding settings into the keyspace (a no-op before
+ * it exists; attaching it pushes them too). */
+void dice__server_apply_enc_limits(dice_server_t *srv);
 
 /* Values of enable-debug-command and enable-protected-configs, as Redis:
  * nobody, everybody, or clients on a loopback (or unix) connection. */

@@ -64,6 +64,26 @@ int dice_db_object_encoding(dice_db_t *db, const char *key, size_t klen,
     return 0;
 }
 
+/* ---- MEMORY USAGE ------------------------------------------------------- */
+
+int dice_db_memory_usage(dice_db_t *db, const char *key, size_t klen,
+                         size_t samples, size_t *bytes) {
+    (void)samples; /* version 1 mem_usage methods take no sample count */
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
+    if (!e)
+        return DICE_ENOENT;
+    size_t n = dice__ks_entry_bytes(e);
+    if (HDR_ENC(e[0]) == ENC_OBJ) {
+        void *ctx;
+        const dice_type_methods *m =
+            dice__type_methods(db->ks, HDR_TYPE(e[0]), &ctx);
+        if (m && m->mem_usage)
+            n += m->mem_usage(ctx, entry_ptr(e));
+    }
+    *bytes = n;
+    return 0;
+}
+
 /* ---- digest ------------------------------------------------------------- */
 
 struct dice_digest {

@@ -39,4 +39,87 @@ static inline const void *dice__type_obj(uint8_t *e) {
     return HDR_ENC(e[0]) == ENC_OBJ ? entry_ptr(e) : e;
 }
 
+/* ---- the member table (lib/types/strset.c) --------------------------------
+
+ * Big collections keep their members in one of these: a set of byte
+ * strings (DICE__MT_SET: set members), or a map from byte strings to byte
+ * strings (DICE__MT_BYTES: hash fields) or to doubles (DICE__MT_DOUBLE:
+ * sorted-set scores). Members are binary safe. A member's bytes (and a
+ * BYTES value's) stay where they are until the member is deleted or, for
+ * a BYTES value, set again with a different length. Not thread-safe; free
+ * (dice__mt_free) may run on any thread once no other thread uses it. */
+enum { DICE__MT_SET = 0, DICE__MT_BYTES = 1, DICE__MT_DOUBLE = 2 };
+
+typedef struct dice__mtab {
+    dict d;
+    dice_pool_t pool; /* the members' slots: this collection's own */
+    size_t big;       /* members over 32 bytes (malloc'd, not pooled) */
+    int mode;         /* DICE__MT_* */
+} dice__mtab;
+
+/* One member as a visitor or a lookup sees it; pointers into the table,
+ * valid as said above. val/vlen for BYTES, score for DOUBLE. */
+typedef struct dice__mt_item {
+    const char *key;
+    size_t klen;
+    const char *val;
+    size_t vlen;
+    double score;
+} dice__mt_item;
+
+typedef void (*dice__mt_visit_fn)(void *ctx, const dice__mt_item *it);
+
+void dice__mt_init(dice__mtab *t, int mode);
+/* Free every member and the table (t can be initialised again). */
+void dice__mt_free(dice__mtab *t);
+size_t dice__mt_len(const dice__mtab *t);
+/* Add key with value v (vn bytes for BYTES; a double * for DOUBLE, vn
+ * ignored; nothing for a SET). An existing key keeps its value unless
+ * replace. *entry (may be NULL) gets the member's entry. Returns 1 added,
+ * 0 already there, DICE_ENOMEM (nothing changed). */
+int dice__mt_add(dice__mtab *t, const char *k, size_t kn, const void *v,
+                 size_t vn, int replace, void **entry);
+/* Delete: 1 deleted, 0 missing. */
+int dice__mt_del(dice__mtab *t, const char *k, size_t kn);
+/* The entry of key or NULL; decode it with dice__mt_entry. */
+void *dice__mt_find(dice__mtab *t, const char *k, size_t kn);
+void dice__mt_entry(const dice__mtab *t, const void *entry, dice__mt_item *it);
+/* Lookup into *it: 1 found, 0 missing. */
+int dice__mt_get(dice__mtab *t, const char *k, size_t kn, dice__mt_item *it);
+/* SSCAN/HSCAN/ZSCAN step: visit whole hash buckets from cursor (0 starts)
+ * until at least count members were visited or the end; returns the next
+ * cursor, 0 at the end. Every member present for the whole scan is visited
+ * at least once, across rehashing. fn must not modify the table. */
+uint64_t dice__mt_scan(dice__mtab *t, uint64_t cursor, size_t count,
+                       dice__mt_visit_fn fn, void *ctx);
+/* Every member, in table order; fn must not modify the table. */
+void dice__mt_foreach(dice__mtab *t, dice__mt_visit_fn fn, void *ctx);
+/* A uniformly random member (SPOP, SRANDMEMBER, HRANDFIELD): 1, or 0 when
+ * empty. */
+int dice__mt_random(dice__mtab *t, dice__mt_item *it);
+/* Finish rehashing for about budget_us: 1 if work remains. */
+int dice__mt_rehash(dice__mtab *t, long budget_us);
+/* Bytes the table uses (MEMORY USAGE), members over 32 bytes estimated
+ * from samples random ones (0: all). */
+size_t dice__mt_mem(dice__mtab *t, size_t samples);
+
+/* The set and map spellings the types use. */
+static inline int dice__strset_add(dice__mtab *s, const char *m, size_t n) {
+    return dice__mt_add(s, m, n, NULL, 0, 0, NULL);
+}
+static inline int dice__strset_del(dice__mtab *s, const char *m, size_t n) {
+    return dice__mt_del(s, m, n);
+}
+static inline int dice__strset_has(dice__mtab *s, const char *m, size_t n) {
+    return dice__mt_find(s, m, n) != NULL;
+}
+static inline int dice__strmap_set(dice__mtab *s, const char *k, size_t kn,
+                                   const char *v, size_t vn) {
+    return dice__mt_add(s, k, kn, v, vn, 1, NULL);
+}
+static inline int dice__strmap_set_double(dice__mtab *s, const char *k,
+                                          size_t kn, double v) {
+    return dice__mt_add(s, k, kn, &v, sizeof(v), 1, NULL);
+}
+
 #endif

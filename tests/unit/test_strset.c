@@ -1,0 +1,207 @@
+/* The member table of big collections (lib/types/strset.c): sets and maps
+ * (bytes and doubles), values changing size classes, binary and long
+ * members, SCAN completeness across rehashing, uniform random picks, and
+ * freeing with members both pooled and malloc'd. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "types/types_internal.h"
+
+static void test_set_basic(void **state) {
+    (void)state;
+    dice__mtab s;
+    dice__mt_init(&s, DICE__MT_SET);
+    assert_int_equal(dice__strset_add(&s, "a", 1), 1);
+    assert_int_equal(dice__strset_add(&s, "a", 1), 0);
+    assert_int_equal(dice__strset_add(&s, "", 0), 1);
+    assert_int_equal(dice__strset_add(&s, "a\0b", 3), 1);
+    char big[300];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(dice__strset_add(&s, big, sizeof(big)), 1);
+    assert_int_equal(s.big, 1);
+    assert_int_equal(dice__mt_len(&s), 4);
+    assert_true(dice__strset_has(&s, "a\0b", 3));
+    assert_false(dice__strset_has(&s, "a\0c", 3));
+    assert_true(dice__strset_has(&s, big, sizeof(big)));
+    assert_int_equal(dice__strset_del(&s, "a", 1), 1);
+    assert_int_equal(dice__strset_del(&s, "a", 1), 0);
+    assert_int_equal(dice__mt_len(&s), 3);
+    assert_true(dice__mt_mem(&s, 0) > sizeof(big));
+    dice__mt_free(&s);
+    assert_int_equal(dice__mt_len(&s), 0);
+}
+
+static void test_map_bytes(void **state) {
+    (void)state;
+    dice__mtab m;
+    dice__mt_init(&m, DICE__MT_BYTES);
+    assert_int_equal(dice__strmap_set(&m, "f", 1, "v1", 2), 1);
+    dice__mt_item it;
+    assert_int_equal(dice__mt_get(&m, "f", 1, &it), 1);
+    assert_memory_equal(it.val, "v1", 2);
+    assert_int_equal(it.vlen, 2);
+    /* Same length: in place. Longer: into another class, then malloc. */
+    assert_int_equal(dice__strmap_set(&m, "f", 1, "v2", 2), 0);
+    char big[100];
+    memset(big, 'y', sizeof(big));
+    for (size_t n = 0; n <= sizeof(big); n += 7) {
+        assert_int_equal(dice__strmap_set(&m, "f", 1, big, n), 0);
+        assert_int_equal(dice__mt_get(&m, "f", 1, &it), 1);
+        assert_int_equal(it.vlen, n);
+        assert_int_equal(m.big, n + 3 > 32);
+    }
+    assert_int_equal(dice__mt_add(&m, "f", 1, "zz", 2, 0, NULL), 0);
+    assert_int_equal(dice__mt_get(&m, "f", 1, &it), 1);
+    assert_int_not_equal(it.vlen, 2); /* not replaced */
+    assert_int_equal(dice__mt_len(&m), 1);
+    assert_int_equal(dice__mt_del(&m, "f", 1), 1);
+    assert_int_equal(m.big, 0);
+    assert_int_equal(dice__mt_get(&m, "f", 1, &it), 0);
+    dice__mt_free(&m);
+}
+
+static void test_map_double(void **state) {
+    (void)state;
+    dice__mtab m;
+    dice__mt_init(&m, DICE__MT_DOUBLE);
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        assert_int_equal(dice__strmap_set_double(&m, k, (size_t)n, i * 0.5), 1);
+    }
+    for (int i = 0; i < 5000; i += 3) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        dice__mt_item it;
+        assert_int_equal(dice__mt_get(&m, k, (size_t)n, &it), 1);
+        assert_true(it.score == i * 0.5);
+        assert_int_equal(dice__strmap_set_double(&m, k, (size_t)n, -1.0), 0);
+        assert_int_equal(dice__mt_get(&m, k, (size_t)n, &it), 1);
+        assert_true(it.score == -1.0);
+    }
+    dice__mt_free(&m);
+}
+
+/* The number N of a member "m:N" (members are not NUL-terminated). */
+static int member_num(const dice__mt_item *it) {
+    char b[32];
+    size_t n = it->klen < sizeof(b) - 1 ? it->klen : sizeof(b) - 1;
+    memcpy(b, it->key, n);
+    b[n] = '\0';
+    return atoi(b + 2);
+}
+
+typedef struct seen_ctx {
+    unsigned char *seen;
+    int n;
+} seen_ctx;
+
+static void mark(void *c, const dice__mt_item *it) {
+    seen_ctx *s = c;
+    int i = member_num(it);
+    assert_true(i >= 0 && i < s->n);
+    s->seen[i] = 1;
+}
+
+/* Keys present for the whole scan are all returned although the table
+ * grows (and rehashes) between steps. */
+static void test_scan_across_rehash(void **state) {
+    (void)state;
+    enum { N = 20000 };
+    dice__mtab s;
+    dice__mt_init(&s, DICE__MT_SET);
+    char k[32];
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(k, sizeof(k), "m:%d", i);
+        dice__strset_add(&s, k, (size_t)n);
+    }
+    seen_ctx c = {calloc(3 * N, 1), 3 * N};
+    uint64_t cur = 0;
+    int extra = N;
+    do {
+        cur = dice__mt_scan(&s, cur, 10, mark, &c);
+        for (int j = 0; j < 20 && extra < 3 * N; j++) {
+            int n = snprintf(k, sizeof(k), "m:%d", extra++);
+            dice__strset_add(&s, k, (size_t)n);
+        }
+    } while (cur != 0);
+    for (int i = 0; i < N; i++)
+        assert_true(c.seen[i]);
+    free(c.seen);
+    dice__mt_free(&s);
+}
+
+/* Chi-square of 200,000 picks over 100 members (99 degrees of freedom:
+ * the 99.99th percentile is about 157). */
+static void test_random_uniform(void **state) {
+    (void)state;
+    enum { M = 100, PICKS = 200000 };
+    dice__mtab s;
+    dice__mt_init(&s, DICE__MT_SET);
+    char k[32];
+    /* Grow to 1000 then delete down to 100, so the table is sparse and has
+     * been through rehashing. */
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(k, sizeof(k), "m:%d", i);
+        dice__strset_add(&s, k, (size_t)n);
+    }
+    for (int i = M; i < 1000; i++) {
+        int n = snprintf(k, sizeof(k), "m:%d", i);
+        dice__strset_del(&s, k, (size_t)n);
+    }
+    assert_int_equal(dice__mt_len(&s), M);
+    int count[M] = {0};
+    for (int i = 0; i < PICKS; i++) {
+        dice__mt_item it;
+        assert_int_equal(dice__mt_random(&s, &it), 1);
+        count[member_num(&it)]++;
+    }
+    double exp = (double)PICKS / M, chi = 0;
+    for (int i = 0; i < M; i++)
+        chi += (count[i] - exp) * (count[i] - exp) / exp;
+    assert_true(chi < 160);
+    dice__mt_free(&s);
+    dice__mt_item it;
+    assert_int_equal(dice__mt_random(&s, &it), 0);
+}
+
+static void count_item(void *c, const dice__mt_item *it) {
+    (void)it;
+    (*(size_t *)c)++;
+}
+
+static void test_foreach_and_free_mixed(void **state) {
+    (void)state;
+    dice__mtab m;
+    dice__mt_init(&m, DICE__MT_BYTES);
+    char k[64], v[80];
+    memset(v, 'v', sizeof(v));
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof(k), "field:%d", i);
+        dice__strmap_set(&m, k, (size_t)n, v, (size_t)(i % 80));
+    }
+    size_t n = 0;
+    dice__mt_foreach(&m, count_item, &n);
+    assert_int_equal(n, 3000);
+    assert_true(m.big > 0);
+    assert_true(dice__mt_mem(&m, 5) > 0);
+    dice__mt_free(&m); /* ASan/leak check: the malloc'd ones are freed */
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_basic),
+        cmocka_unit_test(test_map_bytes),
+        cmocka_unit_test(test_map_double),
+        cmocka_unit_test(test_scan_across_rehash),
+        cmocka_unit_test(test_random_uniform),
+        cmocka_unit_test(test_foreach_and_free_mixed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
