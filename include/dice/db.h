@@ -31,16 +31,23 @@ extern "C" {
 typedef struct dice_keyspace dice_keyspace_t;
 typedef struct dice_db dice_db_t;
 
-/* Value types. Values are part of the ABI. Objects of types other than
- * STRING are opaque to the keyspace (see dice_keyspace_register_type). */
+/* Value types, one list: the enum and the names TYPE prints (and SCAN
+ * TYPE matches) come from it. Values are part of the ABI. Objects of types
+ * other than STRING are opaque to the keyspace (see
+ * dice_keyspace_register_type). */
+#define DICE_TYPE_MAP(XX)                                                      \
+    XX(STRING, 0, "string")                                                    \
+    XX(LIST, 1, "list")                                                        \
+    XX(HASH, 2, "hash")                                                        \
+    XX(SET, 3, "set")                                                          \
+    XX(ZSET, 4, "zset")                                                        \
+    XX(STREAM, 5, "stream")
+
 enum dice_type {
-    DICE_TYPE_STRING = 0,
-    DICE_TYPE_LIST = 1,
-    DICE_TYPE_HASH = 2,
-    DICE_TYPE_SET = 3,
-    DICE_TYPE_ZSET = 4,
-    DICE_TYPE_STREAM = 5,
-    DICE_TYPE_EXT6 = 6, /* reserved for future types */
+#define DICE_TYPE_ENUM(name, value, text) DICE_TYPE_##name = value,
+    DICE_TYPE_MAP(DICE_TYPE_ENUM)
+#undef DICE_TYPE_ENUM
+        DICE_TYPE_EXT6 = 6, /* reserved for future types */
     DICE_TYPE_EXT7 = 7,
     DICE_TYPE_COUNT = 8
 };

@@ -59,15 +59,13 @@ static dice_db_t *db_or_reply(dice_client_t *c, int index) {
 
 /* Redis's type names, as TYPE prints them and SCAN TYPE matches them. */
 static const char *type_name(int type) {
-    switch (type) {
-    case DICE_TYPE_STRING: return "string";
-    case DICE_TYPE_LIST: return "list";
-    case DICE_TYPE_HASH: return "hash";
-    case DICE_TYPE_SET: return "set";
-    case DICE_TYPE_ZSET: return "zset";
-    case DICE_TYPE_STREAM: return "stream";
-    default: return "unknown";
-    }
+    static const char *const names[DICE_TYPE_COUNT] = {
+#define TYPE_NAME(name, value, text) [value] = text,
+        DICE_TYPE_MAP(TYPE_NAME)
+#undef TYPE_NAME
+    };
+    return type >= 0 && type < DICE_TYPE_COUNT && names[type] ? names[type]
+                                                              : "unknown";
 }
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE -------------------------------------- */
