@@ -189,11 +189,13 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
     dice__prop_t *pr = &srv->prop;
     bool wrote =
         srv->keyspace && dice__keyspace_dirty(srv->keyspace) != f->dirty;
-    bool queued = false;
+    /* Whether this command gave an effect: its own queued vectors, or its
+     * argv now. */
+    bool gave = pr->own;
     if ((wrote || pr->force) && !pr->own && pr->nsinks) {
         if (queue(srv, c->db, argc, argv, argvlen) < 0)
             pr->lost++;
-        queued = true;
+        gave = true;
     }
     pr->current = f->prev;
     pr->own = f->own;
@@ -202,7 +204,7 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
      * outer one's effect, which is then made of what the inner ones
      * propagated rather than of its own argv; the outermost flushes. */
     if (f->prev) {
-        if (queued || pr->own)
+        if (gave)
             pr->own = true;
         return;
     }

@@ -391,6 +391,40 @@ static void test_no_change_no_vector(void **state) {
         DICE_ESTATE);
 }
 
+/* WRAP: runs two commands of its own on the same client, as EXEC and
+ * scripts will; its effect is theirs, not its own argv. */
+static void cmd_wrap(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen, void *arg) {
+    (void)argc, (void)argv, (void)argvlen, (void)arg;
+    const char *a1[] = {"SET", "w1", "x"};
+    size_t l1[] = {3, 2, 1};
+    const char *a2[] = {"SET", "w2", "y", "EX", "10"};
+    size_t l2[] = {3, 2, 1, 2, 2};
+    /* Their replies go to c's output too; only WRAP's own counts here.
+     * With an argument, only the command that gives its own form runs. */
+    dice__client_call(c, 5, a2, l2);
+    if (argc == 1)
+        dice__client_call(c, 3, a1, l1);
+}
+
+static void test_nested_commands(void **state) {
+    fixture *f = *state;
+    assert_int_equal(dice_command_add(f->a, "wrap", -1, DICE_CMD_WRITE, 0, 0, 0,
+                                      cmd_wrap, NULL, NULL),
+                     0);
+    RUN(f->sa, "WRAP");
+    assert_int_equal(f->rec.n, 2);
+    assert_true(ieq(f->rec.v[0].argv[0], "set") &&
+                ieq(f->rec.v[0].argv[3], "pxat"));
+    assert_true(ieq(f->rec.v[1].argv[0], "set") &&
+                strcmp(f->rec.v[1].argv[1], "w1") == 0 &&
+                f->rec.v[1].argc == 3);
+    /* An inner command that gave its own form is the whole effect. */
+    RUN(f->sa, "WRAP", "one");
+    assert_int_equal(f->rec.n, 3);
+    assert_true(ieq(f->rec.v[2].argv[0], "set"));
+}
+
 static void test_remove_sink(void **state) {
     fixture *f = *state;
     assert_int_equal(dice_server_remove_propagation_sink(f->a, f->sink), 0);
@@ -409,6 +443,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_absolute_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_change_no_vector, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_nested_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_sink, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
