@@ -39,5 +39,9 @@ size_t dice__fmt_long_double_human(char *dst, long double v);
  * no leading zeros (except "0" itself), no spaces, fits in long long, at most
  * 20 chars. Returns 1 and sets *out, or 0. */
 int dice__str2ll(const char *s, size_t n, long long *out);
+/* The one long double parser, Redis's string2ld: strtold over all n bytes
+ * (fewer than DICE_FMT_LDOUBLE_MAX), no leading space, no NaN, no
+ * overflow or underflow to zero. Returns 1 and sets *out, or 0. */
+int dice__str2ld(const char *s, size_t n, long double *out);
 
 #endif

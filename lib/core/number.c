@@ -3,12 +3,35 @@
  * writers and INFO format with the others. */
 #include "core/core_internal.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- parsing ----------------------------------------------------------- */
+
+int dice__str2ld(const char *s, size_t n, long double *out) {
+    char buf[DICE_FMT_LDOUBLE_MAX + 1];
+    char *end;
+    if (n == 0 || n >= sizeof(buf) - 1)
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    long double v = strtold(buf, &end);
+    /* All n bytes must be the number: an embedded NUL ends strtold early,
+     * and Redis refuses such input. */
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
+        (errno == ERANGE &&
+         (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
+        isnan(v))
+        return 0;
+    *out = v;
+    return 1;
+}
 
 int dice__str2ll(const char *s, size_t n, long long *out) {
     if (n == 0 || n >= 21)

@@ -187,7 +187,9 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
     bool wrote =
         srv->keyspace && dice__keyspace_dirty(srv->keyspace) != f->dirty;
     bool queued = false;
-    if ((wrote || pr->force) && !pr->own && pr->nsinks) {
+    /* argc 0: a blocked client's retry, whose blocking form never
+     * propagates (only what it gave dice_client_propagate). */
+    if ((wrote || pr->force) && !pr->own && pr->nsinks && argc > 0) {
         if (queue(srv, c->db, argc, argv, argvlen) < 0)
             pr->lost++;
         queued = true;
