@@ -115,7 +115,7 @@ typedef int (*dice_type_write_fn)(void *wctx, const void *data, size_t len);
 /* Version of struct dice_type_methods this header describes. A newer
  * library accepts tables of every older version (members added later read
  * as NULL); an older library refuses a newer table with DICE_EINVAL. */
-#define DICE_TYPE_METHODS_VERSION 1
+#define DICE_TYPE_METHODS_VERSION 2
 
 /* The methods of a data type, in the manner of Redis's
  * RedisModuleTypeMethods: set version to DICE_TYPE_METHODS_VERSION, fill in
@@ -134,7 +134,15 @@ typedef struct dice_type_methods {
     /* OBJECT ENCODING: a static name. NULL: "unknown". */
     dice_obj_encoding_fn encoding;
     /* Release an object the keyspace drops (DEL, overwrite, expiry, flush,
-     * dice_keyspace_free). NULL: the keyspace only forgets the pointer. */
+     * dice_keyspace_free). NULL: the keyspace only forgets the pointer.
+     * Thread safety: a server may call it on its lazy-free thread (UNLINK,
+     * FLUSHALL ASYNC, the lazyfree-lazy-* settings), concurrently with
+     * everything the loop's thread does. It must therefore touch only the
+     * object's own memory (and free()/malloc's, which are thread-safe):
+     * no counters, pools, caches or other state shared with the keyspace,
+     * the server or other objects, unless ctx guards them with its own
+     * lock. The object is no longer reachable from the keyspace when
+     * free is called. */
     dice_obj_free_fn free;
     /* Deep copy for COPY: a new object the keyspace then owns, or NULL on
      * failure. NULL: COPY of such a key fails with DICE_EINVAL. */
@@ -172,6 +180,14 @@ typedef struct dice_type_methods {
      * one sequence per member for unordered types). NULL: only the type
      * and the presence of the value are digested. */
     void (*digest)(void *ctx, const void *obj, dice_digest_t *d);
+    /* Version 2. How much work freeing obj is, in Redis's lazyfree units
+     * (about one per allocation free makes: the number of nodes of a list,
+     * of entries of a hash table; 1 for an object in one compact block).
+     * A server frees objects of effort above 64 (Redis's
+     * LAZYFREE_THRESHOLD) on its lazy-free thread when the reason they are
+     * dropped asks for it, and smaller ones at once. NULL: 1, always freed
+     * at once. */
+    size_t (*free_effort)(void *ctx, const void *obj);
 } dice_type_methods;
 
 /* ---- keyspace ---------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #define DICE_COMMANDS_INTERNAL_H
 
 #include "core/core_internal.h"
+#include "server/blocking.h"
 #include "server/server_internal.h"
 
 #include <stdbool.h>

@@ -298,7 +298,7 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     uint64_t now = dice_loop_now_ms(srv->loop);
     char flags[8];
     int nf = 0;
-    if (cl->flags & CLIENT_HELD)
+    if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
         flags[nf++] = 'b';
     if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
         flags[nf++] = 'c';
@@ -524,6 +524,42 @@ static DICE__CMD_FN(cmd_client_kill) {
         dice_client_close_after_reply(c);
 }
 
+/* CLIENT UNBLOCK <client-id> [TIMEOUT|ERROR]: end the wait of a client
+ * blocked in a blocking command, as if it timed out (the default) or with
+ * an -UNBLOCKED error. :1 if it was blocked, else :0. */
+static DICE__CMD_FN(cmd_client_unblock) {
+    long long id;
+    if (argc > 4) {
+        int n = argvlen[1] < 128 ? (int)argvlen[1] : 128;
+        dice__reply_errorf(c,
+                           "ERR unknown subcommand or wrong number of "
+                           "arguments for '%.*s'. Try CLIENT HELP.",
+                           n, argv[1]);
+        return;
+    }
+    if (!dice__str2ll(argv[2], argvlen[2], &id)) {
+        dice__reply_err(c, DICE__ERR_NOT_INT);
+        return;
+    }
+    int how = DICE__UNBLOCK_TIMEOUT;
+    if (argc == 4) {
+        if (dice__eqci(argv[3], argvlen[3], "error")) {
+            how = DICE__UNBLOCK_ERROR;
+        } else if (!dice__eqci(argv[3], argvlen[3], "timeout")) {
+            dice__reply_errstr(
+                c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    for (dice_client_t *cl = c->srv->clients; cl; cl = cl->next) {
+        if (cl->id == (uint64_t)id && !(cl->flags & CLIENT_CLOSED)) {
+            dice_reply_int(c, dice__client_unblock(cl, how));
+            return;
+        }
+    }
+    dice_reply_int(c, 0);
+}
+
 static const char *const client_help[] = {
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GETNAME",
@@ -549,6 +585,9 @@ static const char *const client_help[] = {
     "    Record the client library's name or version.",
     "SETNAME <name>",
     "    Give this connection a name (no spaces or special characters).",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    End the wait of a client blocked in a blocking command: as a",
+    "    timeout (the default), or with an UNBLOCKED error.",
     "HELP",
     "    Print this help.",
 };
@@ -616,6 +655,11 @@ static const dice__cmd_desc client_subs[] = {
     {"kill", -3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_kill, NULL,
      "Close the connections matching an address or filters", "2.4.0",
      "O(N) where N is the number of client connections", 0, NULL, NULL, NULL},
+    {"unblock", -3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_unblock, NULL,
+     "Unblock a client blocked in a blocking command from another "
+     "connection",
+     "5.0.0", "O(log N) where N is the number of client connections", 0, NULL,
+     NULL, NULL},
     {"no-evict", 3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_no_evict, NULL,
      "Set whether this connection may be evicted", "7.0.0", "O(1)", 0, NULL,
      NULL, NULL},

@@ -82,10 +82,25 @@ static void count_keys(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, n);
 }
 
-/* DEL and UNLINK: a value is freed at once either way (freeing is cheap
- * for the keyspace's strings), so UNLINK is DEL. */
-static DICE__CMD_FN(cmd_del) {
+/* DEL and UNLINK: UNLINK always frees big values (a collection of more
+ * than 64 elements) on the lazy-free thread, DEL when
+ * lazyfree-lazy-user-del says so; strings and small values are freed at
+ * once either way. */
+static void del_generic(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen, bool lazy) {
+    unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_DEL, lazy);
     count_keys(c, argc, argv, argvlen, dice_db_delete);
+    dice__lazyfree_end(c->srv, saved);
+}
+
+/* DEL <key> [<key> ...] */
+static DICE__CMD_FN(cmd_del) {
+    del_generic(c, argc, argv, argvlen, c->srv->cfg.lazy_user_del != 0);
+}
+
+/* UNLINK <key> [<key> ...] */
+static DICE__CMD_FN(cmd_unlink) {
+    del_generic(c, argc, argv, argvlen, true);
 }
 
 static DICE__CMD_FN(cmd_exists) {
@@ -586,33 +601,48 @@ static DICE__CMD_FN(cmd_persist) {
 
 /* ---- FLUSHDB FLUSHALL SWAPDB ------------------------------------------- */
 
-/* [ASYNC|SYNC]: both empty the db before replying; freeing strings is
- * fast enough that a background free would buy little. Returns 0 or -1
- * after replying with a syntax error. */
-static int flush_mode_ok(dice_client_t *c, int argc, const char *const *argv,
-                         const size_t *argvlen) {
+/* [ASYNC|SYNC]: both empty the db before replying; with ASYNC (or
+ * neither, and lazyfree-lazy-user-flush) big values are freed on the
+ * lazy-free thread, the keys' entries and strings at once. *lazy gets
+ * which. Returns 0 or -1 after replying with a syntax error. */
+static int flush_mode(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen, bool *lazy) {
+    *lazy = c->srv->cfg.lazy_user_flush != 0;
     if (argc == 1)
         return 0;
-    if (argc == 2 && (dice__opt_is(argv[1], argvlen[1], "sync") ||
-                      dice__opt_is(argv[1], argvlen[1], "async")))
+    if (argc == 2 && dice__opt_is(argv[1], argvlen[1], "sync")) {
+        *lazy = false;
         return 0;
+    }
+    if (argc == 2 && dice__opt_is(argv[1], argvlen[1], "async")) {
+        *lazy = true;
+        return 0;
+    }
     dice__reply_err(c, DICE__ERR_SYNTAX);
     return -1;
 }
 
+/* FLUSHDB [ASYNC|SYNC] */
 static DICE__CMD_FN(cmd_flushdb) {
-    if (flush_mode_ok(c, argc, argv, argvlen) < 0)
+    bool lazy;
+    if (flush_mode(c, argc, argv, argvlen, &lazy) < 0)
         return;
+    unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_FLUSH, lazy);
     dice_db_flush(dice__cmd_db(c));
+    dice__lazyfree_end(c->srv, saved);
     dice__propagate_force(c); /* even when empty, as Redis 7.0 */
     dice_reply_ok(c);
 }
 
+/* FLUSHALL [ASYNC|SYNC] */
 static DICE__CMD_FN(cmd_flushall) {
-    if (flush_mode_ok(c, argc, argv, argvlen) < 0)
+    bool lazy;
+    if (flush_mode(c, argc, argv, argvlen, &lazy) < 0)
         return;
     dice__cmd_db(c); /* sets the keyspace's clock */
+    unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_FLUSH, lazy);
     dice_keyspace_flushall(c->srv->keyspace);
+    dice__lazyfree_end(c->srv, saved);
     dice__propagate_force(c);
     dice_reply_ok(c);
 }
@@ -658,7 +688,7 @@ static const dice__cmd_desc KEY_CMDS[] = {
     {"del", -2, W, 1, -1, 1, cmd_del, NULL, "Delete keys", "1.0.0",
      "O(N) in the number of keys, plus the size of non-string values", 0, MULTI,
      GEN, NULL},
-    {"unlink", -2, W | F, 1, -1, 1, cmd_del, NULL,
+    {"unlink", -2, W | F, 1, -1, 1, cmd_unlink, NULL,
      "Delete keys (the value is freed at once here too)", "4.0.0",
      "O(1) for each key", 0, MULTI, GEN, NULL},
     {"exists", -2, R | F, 1, -1, 1, cmd_exists, NULL,

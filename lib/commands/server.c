@@ -503,7 +503,7 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
         if (cl->flags & CLIENT_CLOSED)
             continue;
         connected++;
-        if (cl->flags & CLIENT_HELD)
+        if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
             blocked++;
     }
     dice__buf_printf(b,
@@ -545,10 +545,15 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
                      "maxmemory_human:0B\r\n"
                      "maxmemory_policy:noeviction\r\n"
                      "mem_fragmentation_ratio:%.2f\r\n"
-                     "mem_allocator:libc\r\n",
+                     "mem_allocator:libc\r\n"
+                     "active_defrag_running:0\r\n"
+                     "lazyfree_pending_objects:%zu\r\n"
+                     "lazyfreed_objects:%llu\r\n",
                      used, h_used, rss, h_rss,
                      (unsigned long long)srv->info_mem_peak, h_peak, sys, h_sys,
-                     used ? (double)rss / (double)used : 0.0);
+                     used ? (double)rss / (double)used : 0.0,
+                     dice__lazyfree_pending(srv),
+                     (unsigned long long)dice__lazyfree_freed(srv));
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {

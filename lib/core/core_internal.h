@@ -58,5 +58,9 @@ int dice__str2d(const char *s, size_t n, double *out);
  * memory. */
 char *dice__vformat(char *stack, size_t cap, size_t *len, const char *fmt,
                     va_list ap);
+/* The one long double parser, Redis's string2ld: strtold over all n bytes
+ * (fewer than DICE_FMT_LDOUBLE_MAX), no leading space, no NaN, no
+ * overflow or underflow to zero. Returns 1 and sets *out, or 0. */
+int dice__str2ld(const char *s, size_t n, long double *out);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,31 @@ void dice__ks_fire_entry(dice_db_t *db, uint8_t *e, int ev) {
 
 /* Free what an entry's value owns outside the entry (a raw string or an
  * object), given the header it had. */
-static void value_release(dice_keyspace_t *ks, uint8_t hdr, void *ptr) {
+static void value_release_why(dice_keyspace_t *ks, uint8_t hdr, void *ptr,
+                              int why) {
     unsigned enc = HDR_ENC(hdr);
     if (enc == ENC_RAW) {
         free(ptr);
     } else if (enc == ENC_OBJ) {
         const dice__type_slot *t = &ks->types[HDR_TYPE(hdr)];
-        if (t->m.free)
-            t->m.free(t->ctx, ptr);
+        if (!t->m.free)
+            return;
+        if (why >= 0 && ks->free_hook && (ks->lazy_mask & (1u << why))) {
+            /* The server's lazy free: it frees small objects at once and
+             * hands big ones to its thread. */
+            size_t effort =
+                t->m.free_effort ? t->m.free_effort(t->ctx, ptr) : 1;
+            ks->free_hook(ks->free_hook_ctx, ptr, t->m.free, t->ctx, effort);
+            return;
+        }
+        t->m.free(t->ctx, ptr);
     }
+}
+
+/* An object dropped by a command (overwrite, replace): lazily freed with
+ * lazyfree-lazy-server-del. */
+static void value_release(dice_keyspace_t *ks, uint8_t hdr, void *ptr) {
+    value_release_why(ks, hdr, ptr, DICE__FREE_DEL);
 }
 
 static void *entry_extptr(uint8_t *e) {
@@ -178,13 +195,22 @@ static void *entry_extptr(uint8_t *e) {
     return (enc == ENC_RAW || enc == ENC_OBJ) ? entry_ptr(e) : NULL;
 }
 
-static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
-    value_release(ks, e[0], entry_extptr(e));
+static void entry_free_why(dice_keyspace_t *ks, uint8_t *e, int why) {
+    value_release_why(ks, e[0], entry_extptr(e), why);
     entry_dealloc(ks, e);
 }
 
+static void entry_free(dice_keyspace_t *ks, uint8_t *e) {
+    entry_free_why(ks, e, DICE__FREE_DEL);
+}
+
+/* For dice_keyspace_free: everything at once, on the caller's thread. */
 static void entry_free_cb(void *ctx, void *e) {
-    entry_free(ctx, e);
+    entry_free_why(ctx, e, -1);
+}
+
+static void entry_flush_cb(void *ctx, void *e) {
+    entry_free_why(ctx, e, DICE__FREE_FLUSH);
 }
 
 /* Unlink an entry from both tables (not freed). */
@@ -205,7 +231,8 @@ static void delete_entry(dice_db_t *db, uint8_t *e, uint64_t h, int ev) {
     if (ev == DICE_KS_EXPIRED)
         db->ks->expired_keys++;
     dice__ks_fire(db, k, kl, ev);
-    entry_free(db->ks, e);
+    entry_free_why(db->ks, e,
+                   ev == DICE_KS_EXPIRED ? DICE__FREE_EXPIRE : DICE__FREE_DEL);
 }
 
 static int link_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
@@ -414,6 +441,28 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
     ks->on_expired_ctx = ctx;
 }
 
+void dice__keyspace_on_write(dice_keyspace_t *ks, dice__ks_write_fn fn,
+                             void *ctx) {
+    ks->on_write = fn;
+    ks->on_write_ctx = ctx;
+}
+
+void dice__keyspace_set_free_hook(dice_keyspace_t *ks, dice__ks_free_fn fn,
+                                  void *ctx) {
+    ks->free_hook = fn;
+    ks->free_hook_ctx = ctx;
+}
+
+unsigned dice__keyspace_set_lazy(dice_keyspace_t *ks, unsigned mask) {
+    unsigned old = ks->lazy_mask;
+    ks->lazy_mask = mask;
+    return old;
+}
+
+unsigned dice__keyspace_lazy(const dice_keyspace_t *ks) {
+    return ks->lazy_mask;
+}
+
 void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
                             void *ctx) {
     ks->hook = fn;
@@ -425,7 +474,8 @@ void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
  * read past its end. */
 static size_t methods_size(unsigned version) {
     switch (version) {
-    case 1: return sizeof(dice_type_methods); /* every member is version 1 */
+    case 1: return offsetof(dice_type_methods, free_effort);
+    case 2: return sizeof(dice_type_methods);
     default: return 0;
     }
 }
@@ -552,7 +602,7 @@ int dice_keyspace_rehash(dice_keyspace_t *ks, long budget_us) {
 size_t dice_db_flush(dice_db_t *db) {
     size_t n = dice__dict_size(&db->main);
     dice__dict_clear(&db->exp, NULL, NULL);
-    dice__dict_clear(&db->main, entry_free_cb, db->ks);
+    dice__dict_clear(&db->main, entry_flush_cb, db->ks);
     db->avg_ttl = 0;
     if (n)
         dice__ks_fire(db, NULL, 0, DICE_KS_FLUSHDB);

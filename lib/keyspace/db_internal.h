@@ -83,6 +83,17 @@ struct dice_keyspace {
     dice__ks_expired_fn on_expired;
     void *on_expired_ctx;
     dice__enc_limits limits; /* collection encoding thresholds */
+    /* The server's watch on writes, for blocked clients: set only while
+     * some client is blocked, so a write pays one test of a NULL pointer
+     * otherwise. */
+    dice__ks_write_fn on_write;
+    void *on_write_ctx;
+    /* Dropped objects go to free_hook (the server's lazy free) when the
+     * reason they are dropped (DICE__FREE_*) has its bit in lazy_mask;
+     * otherwise their type's free method runs at once. */
+    dice__ks_free_fn free_hook;
+    void *free_hook_ctx;
+    unsigned lazy_mask;
 };
 
 /* ---- entry layout ----------------------------------------------------- */
@@ -156,6 +167,8 @@ static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
         ks->dirty++;
     else if (ks->on_expired)
         ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
+    if (ks->on_write)
+        ks->on_write(ks->on_write_ctx, db->index, k, kl, ev);
     if (ks->hook)
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }

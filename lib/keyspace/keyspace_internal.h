@@ -38,6 +38,37 @@ typedef void (*dice__ks_expired_fn)(void *ctx, int db, const char *key,
                                     size_t klen);
 void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
                                void *ctx);
+/* Called after every mutation (the hook's arguments), before the host's
+ * hook, while set; fn NULL removes it. The server sets it only while some
+ * client is blocked on a key (lib/server/blocking.c), to learn which keys
+ * became ready. fn must not modify the keyspace. */
+typedef void (*dice__ks_write_fn)(void *ctx, int db, const char *key,
+                                  size_t klen, int event);
+void dice__keyspace_on_write(dice_keyspace_t *ks, dice__ks_write_fn fn,
+                             void *ctx);
+
+/* Why a stored object is being dropped, for lazy freeing. */
+enum {
+    DICE__FREE_DEL = 0,    /* deleted or replaced by a command (DEL,
+                            * UNLINK, overwrite, RENAME's destination) */
+    DICE__FREE_EXPIRE = 1, /* its TTL passed */
+    DICE__FREE_FLUSH = 2,  /* FLUSHDB / FLUSHALL */
+    DICE__FREE_EVICT = 3   /* evicted for maxmemory */
+};
+#define DICE__FREE_BIT(why) (1u << (why))
+/* Receives an object the keyspace drops for a reason whose bit is in the
+ * lazy mask, with the type's free method (never NULL) and ctx; it must see
+ * that free_fn(type_ctx, obj) runs, now or later. effort is the type's
+ * free_effort (1 when the type has none). */
+typedef void (*dice__ks_free_fn)(void *ctx, void *obj, dice_obj_free_fn free_fn,
+                                 void *type_ctx, size_t effort);
+void dice__keyspace_set_free_hook(dice_keyspace_t *ks, dice__ks_free_fn fn,
+                                  void *ctx);
+/* Set the reasons (DICE__FREE_BIT(...)) whose objects go to the free hook;
+ * returns the previous mask, for a command that changes it around one call
+ * (UNLINK, FLUSHALL ASYNC) and restores it after. */
+unsigned dice__keyspace_set_lazy(dice_keyspace_t *ks, unsigned mask);
+unsigned dice__keyspace_lazy(const dice_keyspace_t *ks);
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,6 +6,7 @@
  * setting by name. Also here: the config file reader, and the inline-style
  * argument splitter it uses. */
 #include "dice/db.h"
+#include "server/blocking.h"
 #include "server/server_internal.h"
 
 #include <ctype.h>
@@ -350,6 +351,17 @@ static const setting_t settings[] = {
     {"zset-max-listpack-value", K_MEM, 0, FIELD(zset_max_listpack_value),
      .alias = "zset-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
+    /* Which drops of big values free them on the lazy-free thread
+     * (lib/server/lazyfree.c); all "no" in Redis 7.0. */
+    {"lazyfree-lazy-eviction", K_BOOL, 0, FIELD(lazy_eviction), .def = 0,
+     .apply = dice__lazyfree_apply},
+    {"lazyfree-lazy-expire", K_BOOL, 0, FIELD(lazy_expire), .def = 0,
+     .apply = dice__lazyfree_apply},
+    {"lazyfree-lazy-server-del", K_BOOL, 0, FIELD(lazy_server_del), .def = 0,
+     .apply = dice__lazyfree_apply},
+    {"lazyfree-lazy-user-del", K_BOOL, 0, FIELD(lazy_user_del), .def = 0},
+    {"lazyfree-lazy-user-flush", K_BOOL, 0, FIELD(lazy_user_flush), .def = 0,
+     .apply = dice__lazyfree_apply},
 };
 #undef FIELD
 #undef MB

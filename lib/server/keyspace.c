@@ -1,5 +1,6 @@
 /* The server's keyspace: created on demand, and kept by a periodic cron
  * (active expiry, incremental rehashing) at the server's hz. */
+#include "server/blocking.h"
 #include "server/server_internal.h"
 
 dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
@@ -35,6 +36,7 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
         return rc;
     dice__propagate_attach(srv);
     dice__server_apply_enc_limits(srv);
+    dice__lazyfree_apply(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     return dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

@@ -192,7 +192,9 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
     /* Whether this command gave an effect: its own queued vectors, or its
      * argv now. */
     bool gave = pr->own;
-    if ((wrote || pr->force) && !pr->own && pr->nsinks) {
+    /* argc 0: a blocked client's retry, whose blocking form never
+     * propagates (only what it gave dice_client_propagate). */
+    if ((wrote || pr->force) && !pr->own && pr->nsinks && argc > 0) {
         if (queue(srv, c->db, argc, argv, argvlen) < 0)
             pr->lost++;
         gave = true;

@@ -5,6 +5,7 @@
  * buffer only while it has a partial (or paused) command, and an output
  * buffer only between a reply and the flush that writes it; both come and
  * go as the traffic does. */
+#include "server/blocking.h"
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
@@ -101,6 +102,7 @@ void dice_server_free(dice_server_t *srv) {
         c->flags &= ~CLIENT_PENDING_WRITE;
         dice__client_free_now(c);
     }
+    dice__blocking_free(srv);
     if (srv->hook_id)
         dice_loop_hook_remove(srv->loop, srv->hook_id);
     if (srv->cron_id)
@@ -113,6 +115,9 @@ void dice_server_free(dice_server_t *srv) {
     free(srv->pending);
     free(srv->rbuf);
     dice_req_parser_free(srv->parser);
+    /* Values already unlinked go first: the thread may still be freeing
+     * some, with type methods the keyspace's registrations own. */
+    dice__lazyfree_stop(srv);
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice_keyspace_free(srv->keyspace);
@@ -544,6 +549,8 @@ static void client_close_socket(dice_client_t *c) {
  * "is it closed? then free it" site can simply call it. */
 void dice__client_free_now(dice_client_t *c) {
     dice_server_t *srv = c->srv;
+    if (c->flags & CLIENT_BLOCKED)
+        dice__client_unblock(c, DICE__UNBLOCK_DROP);
     client_close_socket(c);
     if (c->holds > 0 || c->busy || (c->flags & CLIENT_PENDING_WRITE))
         return;
@@ -760,6 +767,11 @@ static void client_maybe_resume(dice_client_t *c) {
 static void flush_hook(dice_loop_t *loop, void *arg) {
     (void)loop;
     dice_server_t *srv = arg;
+    /* Clients served or timed out in this iteration run the commands they
+     * had pipelined behind the blocking one; keys written outside any
+     * command (the host's own writes) serve their waiters now. */
+    if (srv->blk)
+        dice__blocking_serve(srv, true);
     /* A flush can resume a paused client, which may queue new replies and
      * append to srv->pending: index, do not cache the count. */
     for (size_t i = 0; i < srv->npending; i++) {
@@ -821,6 +833,11 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
     if (propagate)
         dice__propagate_end(c, &frame, argc, argv, argvlen);
     cmd->calls++;
+    /* Keys that blocked clients wait on were written: serve them now,
+     * after the outermost command (a whole transaction or script), so the
+     * next command sees what they took, as in Redis. */
+    if (srv->blk_ready && !srv->prop.current)
+        dice__blocking_serve(srv, false);
 }
 
 /* Run the commands in buf[0..len); returns how many bytes were consumed.
@@ -828,8 +845,8 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
 static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                          size_t len) {
     size_t pos = 0;
-    const unsigned stop =
-        CLIENT_PAUSED | CLIENT_HELD | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+    const unsigned stop = CLIENT_PAUSED | CLIENT_HELD | CLIENT_BLOCKED |
+                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
     while (pos < len && !(c->flags & stop)) {
         long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
@@ -1123,6 +1140,13 @@ void dice_client_release(dice_client_t *c) {
         client_process_input(c);
 }
 
+void dice__client_resume_input(dice_client_t *c) {
+    const unsigned waiting = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_PAUSED |
+                             CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY;
+    if (!c->busy && !(c->flags & waiting) && c->qlen > 0)
+        client_process_input(c);
+}
+
 /* ---- Periodic work ------------------------------------------------------ */
 
 /* Give large pooled output buffers back once the traffic that used them
@@ -1153,7 +1177,8 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
         dice_client_t *c = srv->clients;
         while (c) {
             dice_client_t *next = c->next;
-            if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD)) &&
+            /* Held and blocked clients wait for us, not the reverse. */
+            if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD | CLIENT_BLOCKED)) &&
                 now - c->last_ms > limit) {
                 dice__logf(srv, DICE_LOG_VERBOSE, "Closing idle client");
                 dice__client_free_now(c);

@@ -28,8 +28,19 @@ enum {
     /* An in-process session (lib/server/session.c): no socket (fd -1),
      * never queued for a flush; its output is handed to the caller. The
      * client is the first member of a dice_session, freed with it. */
-    CLIENT_SESSION = 1u << 7
+    CLIENT_SESSION = 1u << 7,
+    /* Waiting in a blocking command (lib/server/blocking.c): runs nothing
+     * until served, timed out or unblocked. */
+    CLIENT_BLOCKED = 1u << 8,
+    /* Blocking commands act as their non-blocking forms (Redis's
+     * CLIENT_DENY_BLOCKING): set by MULTI/EXEC and scripts around the
+     * commands they run. */
+    CLIENT_DENY_BLOCKING = 1u << 9
 };
+
+struct dice__bstate;
+struct dice__blocking;
+struct dice__lazyfree;
 
 struct dice_client {
     dice_server_t *srv;
@@ -70,6 +81,7 @@ struct dice_client {
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
     void *userdata;
+    struct dice__bstate *blk;   /* while CLIENT_BLOCKED, else NULL */
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
 };
 
@@ -106,6 +118,11 @@ typedef struct dice_settings {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    /* lazyfree-lazy-*: which drops free big values on the lazy-free
+     * thread (user-del: DEL; server-del: overwrites and deletions by other
+     * commands; user-flush: FLUSHALL/FLUSHDB without SYNC/ASYNC). */
+    int lazy_eviction, lazy_expire, lazy_server_del, lazy_user_del,
+        lazy_user_flush;
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -214,6 +231,15 @@ struct dice_server {
     uint64_t ks_cron_id;
 
     dice__prop_t prop;
+
+    /* Blocked clients (lib/server/blocking.c; NULL until one blocks), and
+     * whether keys they wait on were written since they were last served:
+     * the dispatcher tests only this flag after a command. */
+    struct dice__blocking *blk;
+    bool blk_ready;
+    /* The lazy-free thread and its queue (lib/server/lazyfree.c; NULL
+     * until first used). */
+    struct dice__lazyfree *lazy;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -295,6 +321,9 @@ void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p);
 /* Re-apply the unauthenticated-client limits after c's state changed. */
 void dice__client_sync_auth(dice_client_t *c);
 void dice__client_free_now(dice_client_t *c);
+/* Run the commands c received while it could not run them (held, blocked,
+ * paused), if it can run them now and no handler of its is running. */
+void dice__client_resume_input(dice_client_t *c);
 /* Run one parsed command for c: resolve it (unknown command, arity, auth
  * errors are replied here), count it, set the keyspace's clock, call the
  * handler, propagate its effect. The one dispatch function of every path:

@@ -128,7 +128,7 @@ static void test_register_rules(void **state) {
     assert_int_equal(dice_keyspace_type_methods(ks, DICE_TYPE_SET, &got, &ctx),
                      0);
     assert_ptr_equal(ctx, &c);
-    assert_int_equal(got->version, 1);
+    assert_int_equal(got->version, DICE_TYPE_METHODS_VERSION);
     assert_string_equal(got->name, "set");
     assert_ptr_equal(got->encoding_names, tset_encs);
     assert_ptr_equal(got->free, tset_free);
@@ -185,6 +185,7 @@ static void test_set_type_ops_shim(void **state) {
     assert_int_equal(dice_keyspace_type_methods(ks, DICE_TYPE_LIST, &got, &ctx),
                      0);
     assert_int_equal(got->version, 1);
+    assert_null(got->free_effort); /* a version 1 table has none */
     assert_ptr_equal(ctx, &c);
     assert_ptr_equal(got->free, tset_free);
     assert_ptr_equal(got->copy, tset_copy);
