@@ -78,6 +78,13 @@ typedef struct dice__cmd_desc {
 
 typedef struct dice_command dice_command_t;
 
+/* Internal flag bits, beyond every DICE_CMD_* (COMMAND INFO never shows
+ * them; a host's registration cannot set them). DICE__CMD_TXN_NOW: run at
+ * once even between MULTI and EXEC, never queued (MULTI EXEC DISCARD WATCH
+ * QUIT RESET, Redis's list in processCommand). */
+#define DICE__CMD_TXN_NOW (1u << 24)
+#define DICE__CMD_INTERNAL_MASK (0xffu << 24)
+
 /* A registered command: the descriptor's fields, owned copies of its name
  * and summary, and its sub-commands. */
 struct dice_command {

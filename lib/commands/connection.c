@@ -226,6 +226,7 @@ static DICE__CMD_FN(cmd_hello) {
 static DICE__CMD_FN(cmd_reset) {
     /* Back to a fresh connection's state; with a password set, that means
      * unauthenticated again (Redis's clearClientConnectionState). */
+    dice__multi_discard(c); /* leaves MULTI and unwatches */
     c->db = 0;
     c->proto = 2;
     free(c->name);
@@ -577,7 +578,7 @@ static const dice__cmd_desc top[] = {
     {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_echo, NULL, "Reply with the given string", "1.0.0", "O(1)", 0, NULL,
      NULL, NULL},
-    {"quit", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_quit, NULL,
+    {"quit", -1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_quit, NULL,
      "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL,
      NULL, NULL},
     {"hello", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_hello, NULL,
@@ -591,7 +592,7 @@ static const dice__cmd_desc top[] = {
     {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_select, NULL, "Switch this connection to another numbered database",
      "1.0.0", "O(1)", 0, NULL, NULL, NULL},
-    {"reset", 1, F_CONN_NOAUTH, 0, 0, 0, cmd_reset, NULL,
+    {"reset", 1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_reset, NULL,
      "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL,
      NULL, NULL},
 };

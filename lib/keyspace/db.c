@@ -414,6 +414,12 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
     ks->on_expired_ctx = ctx;
 }
 
+void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
+                             void *ctx) {
+    ks->on_touch = fn;
+    ks->on_touch_ctx = ctx;
+}
+
 void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
                             void *ctx) {
     ks->hook = fn;
@@ -551,6 +557,9 @@ int dice_keyspace_rehash(dice_keyspace_t *ks, long budget_us) {
 
 size_t dice_db_flush(dice_db_t *db) {
     size_t n = dice__dict_size(&db->main);
+    if (n && db->ks->on_touch)
+        db->ks->on_touch(db->ks->on_touch_ctx, db->index, NULL, 0,
+                         DICE_KS_FLUSHDB, -1);
     dice__dict_clear(&db->exp, NULL, NULL);
     dice__dict_clear(&db->main, entry_free_cb, db->ks);
     db->avg_ttl = 0;
@@ -572,6 +581,10 @@ int dice_keyspace_swapdb(dice_keyspace_t *ks, int a, int b) {
     if (a == b)
         return 0;
     dice_db_t *x = &ks->dbs[a], *y = &ks->dbs[b];
+    if (ks->on_touch) {
+        ks->on_touch(ks->on_touch_ctx, a, NULL, 0, DICE_KS_SWAPDB, b);
+        ks->on_touch(ks->on_touch_ctx, b, NULL, 0, DICE_KS_SWAPDB, a);
+    }
     dict tm = x->main, te = x->exp;
     int64_t ta = x->avg_ttl;
     x->main = y->main;

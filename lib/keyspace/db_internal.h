@@ -78,6 +78,10 @@ struct dice_keyspace {
      * dispatcher compares it around a command to know whether the command
      * wrote anything and so has an effect to propagate. */
     uint64_t dirty;
+    /* The server's WATCH observer (dice__keyspace_on_touch): NULL while no
+     * client watches a key, so the write path pays one test. */
+    dice__ks_touch_fn on_touch;
+    void *on_touch_ctx;
     /* The server's view of expiry deletions (which it propagates as DEL),
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
@@ -156,6 +160,8 @@ static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
         ks->dirty++;
     else if (ks->on_expired)
         ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
+    if (ks->on_touch && k)
+        ks->on_touch(ks->on_touch_ctx, db->index, k, kl, ev, -1);
     if (ks->hook)
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }

@@ -14,7 +14,7 @@ static int add_host_command(dice_server_t *srv, const char *parent,
                             const char *summary) {
     dice__cmd_desc d = {.name = name,
                         .arity = arity,
-                        .flags = flags,
+                        .flags = flags & ~DICE__CMD_INTERNAL_MASK,
                         .first_key = first_key,
                         .last_key = last_key,
                         .step = key_step,

@@ -118,6 +118,7 @@ void dice_server_free(dice_server_t *srv) {
     dice_keyspace_free(srv->keyspace);
     dice__cmdtable_free(&srv->commands);
     dice__propagate_free(srv);
+    dice__watch_free(srv);
     dice__settings_free(&srv->cfg);
     free(srv);
 }
@@ -563,6 +564,8 @@ void dice__client_free_now(dice_client_t *c) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    dice__multi_discard(c); /* queued commands and watched keys */
+    free(c->watched);
     if (c->flags & CLIENT_SESSION)
         dice__session_release(c);
     free(c);
@@ -801,6 +804,27 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
                   const size_t *argvlen) {
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
+    if (c->flags & CLIENT_MULTI) {
+        /* Inside MULTI a refused command aborts the transaction (Redis's
+         * flagTransaction); the others wait for EXEC. */
+        if (!cmd) {
+            c->flags |= CLIENT_DIRTY_EXEC;
+            return;
+        }
+        if (!(cmd->flags & DICE__CMD_TXN_NOW)) {
+            if (cmd->flags & DICE_CMD_NO_MULTI) {
+                c->flags |= CLIENT_DIRTY_EXEC;
+                dice_reply_error(
+                    c, "ERR Command not allowed inside a transaction", 44);
+                return;
+            }
+            if (dice__multi_queue(c, argc, argv, argvlen) == 0)
+                dice_reply_simple(c, "QUEUED", 6);
+            else
+                dice__reply_errorf(c, "ERR out of memory");
+            return;
+        }
+    }
     srv->stats.commands_processed++;
     if (!cmd)
         return;

@@ -28,8 +28,24 @@ enum {
     /* An in-process session (lib/server/session.c): no socket (fd -1),
      * never queued for a flush; its output is handed to the caller. The
      * client is the first member of a dice_session, freed with it. */
-    CLIENT_SESSION = 1u << 7
+    CLIENT_SESSION = 1u << 7,
+    /* Between MULTI and EXEC/DISCARD: commands are queued, not run. */
+    CLIENT_MULTI = 1u << 8,
+    /* A watched key was touched: EXEC will answer a null array. */
+    CLIENT_DIRTY_CAS = 1u << 9,
+    /* A command was refused while queueing: EXEC answers EXECABORT. */
+    CLIENT_DIRTY_EXEC = 1u << 10,
+    /* The client may not block (Redis's CLIENT_DENY_BLOCKING): set while
+     * EXEC runs its queued commands (and by whatever else must never wait,
+     * e.g. scripts later). A blocking command (BLPOP, BLMOVE, XREAD BLOCK,
+     * WAIT...) tests it with dice__client_may_block() and, when it may
+     * not, answers as its non-blocking form would at once: the timeout
+     * has "expired" (a null reply) or the data is there. */
+    CLIENT_DENY_BLOCKING = 1u << 11
 };
+
+typedef struct dice__multi_state dice__multi_state;
+typedef struct dice__watch_rec dice__watch_rec;
 
 struct dice_client {
     dice_server_t *srv;
@@ -71,7 +87,19 @@ struct dice_client {
     bool local;
     void *userdata;
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
+    /* MULTI's queued commands (NULL outside MULTI) and the keys WATCHed
+     * (lib/server/multi.c); an idle client owns neither. */
+    dice__multi_state *multi;
+    dice__watch_rec **watched;
+    size_t nwatched, watched_cap;
 };
+
+/* May c's command block now? False inside EXEC (CLIENT_DENY_BLOCKING),
+ * where a blocking command must answer as its non-blocking form. Cheap
+ * enough for every call of a blocking command. */
+static inline bool dice__client_may_block(const dice_client_t *c) {
+    return !(c->flags & CLIENT_DENY_BLOCKING);
+}
 
 typedef struct dice_listener {
     int fd;
@@ -125,6 +153,19 @@ typedef struct dice_stats {
     uint64_t unexpected_errors;
 } dice_stats_t;
 
+/* A command vector copied out of a borrowed argv: the pointers, lengths
+ * and bytes (each NUL-terminated) in one allocation, freed with free().
+ * What propagation queues and what MULTI queues. NULL when out of
+ * memory. */
+typedef struct dice__argv {
+    int db;
+    int argc;
+    const char **argv;
+    size_t *argvlen;
+} dice__argv;
+dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
+                           const size_t *argvlen);
+
 /* Propagation state (lib/server/propagate.c). */
 typedef struct dice__prop_sink {
     dice_propagate_fn fn;
@@ -133,6 +174,9 @@ typedef struct dice__prop_sink {
 } dice__prop_sink;
 
 typedef struct dice__prop {
+    /* The running frame asked for its inner commands' vectors to be
+     * wrapped in MULTI ... EXEC (dice__propagate_wrap): EXEC's frame. */
+    bool wrap;
     dice__prop_sink *sinks;
     size_t nsinks;
     uint64_t next_id;
@@ -151,8 +195,9 @@ typedef struct dice__prop {
  * by commands nest). */
 typedef struct dice__prop_frame {
     dice_client_t *prev;
-    bool own, force;
+    bool own, force, wrap;
     uint64_t dirty;
+    size_t first; /* queue length when the frame began */
 } dice__prop_frame;
 
 struct dice_server {
@@ -214,6 +259,14 @@ struct dice_server {
     uint64_t ks_cron_id;
 
     dice__prop_t prop;
+
+    /* WATCH (lib/server/multi.c): one table per db mapping a watched key
+     * to the clients watching it (NULL until the first WATCH), and how
+     * many keys are watched in all (the keyspace observer is installed
+     * only while this is non-zero). */
+    dict *watched_keys;
+    int nwatched_dbs;
+    size_t nwatched_keys;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -249,9 +302,34 @@ bool dice__propagating(const dice_client_t *c);
 /* Propagate c's running command even if it changed nothing (Redis's
  * forceCommandPropagation: FLUSHALL and FLUSHDB of an empty dataset). */
 void dice__propagate_force(dice_client_t *c);
+/* Wrap what c's running command's inner commands propagate in MULTI ...
+ * EXEC when they propagate more than one vector (EXEC: Redis 7.0 leaves
+ * a lone vector unwrapped, it is atomic anyway). */
+void dice__propagate_wrap(dice_client_t *c);
 /* Start propagating the keyspace's expiry deletions (once it exists). */
 void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);
+
+/* Transactions and WATCH (lib/server/multi.c), Redis's multi.c. */
+/* Enter MULTI: 0, or DICE_ENOMEM. */
+int dice__multi_begin(dice_client_t *c);
+/* Queue a command while in MULTI (argv copied); on DICE_ENOMEM the
+ * transaction is flagged to abort. */
+int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen);
+/* Forget the queued commands, leave MULTI, unwatch (DISCARD, RESET,
+ * disconnect). */
+void dice__multi_discard(dice_client_t *c);
+/* EXEC: reply EXECABORT, a null array (a watched key changed or expired)
+ * or an array of the replies of the queued commands, run through
+ * dice__client_call with CLIENT_DENY_BLOCKING set. c must be in MULTI. */
+void dice__multi_exec(dice_client_t *c);
+/* WATCH one key of c's db: 0 or DICE_ENOMEM. */
+int dice__watch_key(dice_client_t *c, const char *key, size_t klen);
+/* UNWATCH every key of c. */
+void dice__unwatch_all(dice_client_t *c);
+/* Free the watched-key tables (server free; every client is gone). */
+void dice__watch_free(dice_server_t *srv);
 
 /* Configuration (lib/server/config.c). */
 /* Every setting at its default (strings malloc'd): 0 or DICE_ENOMEM. */
