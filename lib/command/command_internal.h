@@ -83,6 +83,10 @@ typedef struct dice_command dice_command_t;
  * once even between MULTI and EXEC, never queued (MULTI EXEC DISCARD WATCH
  * QUIT RESET, Redis's list in processCommand). */
 #define DICE__CMD_TXN_NOW (1u << 24)
+/* EXEC: a rejection by dispatch (arity, NOAUTH) discards the transaction
+ * and answers "EXECABORT Transaction discarded because of: <why>" (Redis's
+ * execCommandAbort), in MULTI or not. */
+#define DICE__CMD_EXEC (1u << 25)
 #define DICE__CMD_INTERNAL_MASK (0xffu << 24)
 
 /* A registered command: the descriptor's fields, owned copies of its name

@@ -76,7 +76,7 @@ static const dice__cmd_desc txn_cmds[] = {
     {"multi", 1, F_TXN_FAST | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_multi, NULL,
      "Start a transaction: queue the following commands until EXEC", "1.2.0",
      "O(1)", 0, NULL, NULL, NULL},
-    {"exec", 1, F_TXN | DICE_CMD_SKIP_SLOWLOG | DICE__CMD_TXN_NOW, 0, 0, 0,
+    {"exec", 1, F_TXN | DICE_CMD_SKIP_SLOWLOG | DICE__CMD_TXN_NOW | DICE__CMD_EXEC, 0, 0, 0,
      cmd_exec, NULL,
      "Run the queued commands of the transaction, unless a watched key "
      "changed",
