@@ -186,7 +186,7 @@ static void see(seen *s, const char *name) {
         if (ieq(s->names[i], name))
             return;
     assert_true(s->n < sizeof(s->names) / sizeof(s->names[0]));
-    snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+    snprintf(s->names[s->n++], sizeof(s->names[0]), "%.47s", name);
 }
 
 static bool was_seen(const seen *s, const char *name) {
