@@ -414,6 +414,14 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
     ks->on_expired_ctx = ctx;
 }
 
+__attribute__((noinline)) void dice__ks_touch(dice_db_t *db, const char *k,
+                                              size_t kl, int ev) {
+    /* A FLUSHDB or SWAPDB was announced before it happened; the call
+     * after it (key NULL) has nothing to add. */
+    if (k)
+        db->ks->on_touch(db->ks->on_touch_ctx, db->index, k, kl, ev, -1);
+}
+
 void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx) {
     ks->on_touch = fn;

@@ -796,6 +796,32 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     dice_req_parser_reset(p);
 }
 
+/* Between MULTI and EXEC: a refused command aborts the transaction
+ * (Redis's flagTransaction), a no-multi one is refused, the others are
+ * queued for EXEC and answered +QUEUED. Returns false for the commands
+ * that run at once (DICE__CMD_TXN_NOW: EXEC, DISCARD, MULTI, WATCH, QUIT,
+ * RESET). Out of line: the dispatcher's common path pays one flag test. */
+static __attribute__((noinline)) bool
+multi_intercept(dice_client_t *c, const dice_command_t *cmd, int argc,
+                const char *const *argv, const size_t *argvlen) {
+    if (!cmd) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        return true;
+    }
+    if (cmd->flags & DICE__CMD_TXN_NOW)
+        return false;
+    if (cmd->flags & DICE_CMD_NO_MULTI) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
+        return true;
+    }
+    if (dice__multi_queue(c, argc, argv, argvlen) == 0)
+        dice_reply_simple(c, "QUEUED", 6);
+    else
+        dice__reply_errorf(c, "ERR out of memory");
+    return true;
+}
+
 /* Sessions call it from session.c; the network path, just below, gets it
  * inlined, as it was when it was static: a call per pipelined command is
  * measurable (callgrind, docs/benchmarks.md). */
@@ -804,28 +830,10 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
                   const size_t *argvlen) {
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
-    if (c->flags & CLIENT_MULTI) {
-        /* Inside MULTI a refused command aborts the transaction (Redis's
-         * flagTransaction); the others wait for EXEC. */
-        if (!cmd) {
-            c->flags |= CLIENT_DIRTY_EXEC;
-            return;
-        }
-        if (!(cmd->flags & DICE__CMD_TXN_NOW)) {
-            if (cmd->flags & DICE_CMD_NO_MULTI) {
-                c->flags |= CLIENT_DIRTY_EXEC;
-                dice_reply_error(
-                    c, "ERR Command not allowed inside a transaction", 44);
-                return;
-            }
-            if (dice__multi_queue(c, argc, argv, argvlen) == 0)
-                dice_reply_simple(c, "QUEUED", 6);
-            else
-                dice__reply_errorf(c, "ERR out of memory");
-            return;
-        }
-    }
     srv->stats.commands_processed++;
+    if (__builtin_expect((c->flags & CLIENT_MULTI) != 0, 0) &&
+        multi_intercept(c, cmd, argc, argv, argvlen))
+        return;
     if (!cmd)
         return;
     c->last_cmd = cmd->fullname;
