@@ -82,6 +82,10 @@ oom:
     return DICE_ENOMEM;
 }
 
+size_t dice__multi_count(const dice_client_t *c) {
+    return c->multi->n;
+}
+
 static void multi_free(dice__multi_state *m) {
     if (!m)
         return;
@@ -340,23 +344,25 @@ void dice__multi_exec(dice_client_t *c) {
         dice__multi_discard(c);
         return;
     }
-    /* The queue is EXEC's now: the client is out of MULTI while its
-     * commands run, so the dispatcher runs them instead of queueing. */
+    /* The client is out of MULTI while its commands run, so the dispatcher
+     * runs them instead of queueing; c->multi stays for CLIENT LIST
+     * (flags=x, multi=<count>, as Redis shows during EXEC). Nothing frees
+     * it meanwhile: MULTI, DISCARD and RESET cannot be queued, and a
+     * client is freed only once its commands are over. */
     dice__multi_state *m = c->multi;
-    c->multi = NULL;
     c->flags &= ~CLIENT_MULTI;
     dice__unwatch_all(c);
     unsigned deny = c->flags & CLIENT_DENY_BLOCKING;
-    c->flags |= CLIENT_DENY_BLOCKING;
-    const char *last = c->last_cmd;
+    c->flags |= CLIENT_DENY_BLOCKING | CLIENT_IN_EXEC;
     dice__propagate_wrap(c);
     dice_reply_array(c, m->n);
     for (size_t i = 0; i < m->n; i++) {
         const dice__argv *v = m->cmds[i];
         dice__client_call(c, v->argc, v->argv, v->argvlen);
     }
+    c->flags &= ~CLIENT_IN_EXEC;
     if (!deny)
         c->flags &= ~CLIENT_DENY_BLOCKING;
-    c->last_cmd = last; /* CLIENT LIST shows cmd=exec, as Redis */
+    c->multi = NULL;
     multi_free(m);
 }

@@ -799,15 +799,21 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
 /* Between MULTI and EXEC: a refused command aborts the transaction
  * (Redis's flagTransaction), a no-multi one is refused, the others are
  * queued for EXEC and answered +QUEUED. Returns false for the commands
- * that run at once (DICE__CMD_TXN_NOW: EXEC, DISCARD, MULTI, WATCH, QUIT,
- * RESET). Out of line: the dispatcher's common path pays one flag test. */
+ * to run now: those of DICE__CMD_TXN_NOW (EXEC, DISCARD, MULTI, WATCH,
+ * QUIT, RESET), and the ones EXEC runs (CLIENT_IN_EXEC). Out of line: the
+ * dispatcher's common path pays one flag test. */
 static __attribute__((noinline)) bool
 multi_intercept(dice_client_t *c, const dice_command_t *cmd, int argc,
                 const char *const *argv, const size_t *argvlen) {
+    if (c->flags & CLIENT_IN_EXEC) {
+        /* Run by EXEC: CLIENT LIST still shows cmd=exec, as Redis. */
+        return cmd == NULL;
+    }
     if (!cmd) {
         c->flags |= CLIENT_DIRTY_EXEC;
         return true;
     }
+    c->last_cmd = cmd->fullname; /* queued commands too, as Redis */
     if (cmd->flags & DICE__CMD_TXN_NOW)
         return false;
     if (cmd->flags & DICE_CMD_NO_MULTI) {
@@ -831,12 +837,15 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
     srv->stats.commands_processed++;
-    if (__builtin_expect((c->flags & CLIENT_MULTI) != 0, 0) &&
-        multi_intercept(c, cmd, argc, argv, argvlen))
-        return;
-    if (!cmd)
-        return;
-    c->last_cmd = cmd->fullname;
+    if (__builtin_expect((c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) != 0,
+                         0)) {
+        if (multi_intercept(c, cmd, argc, argv, argvlen))
+            return;
+    } else {
+        if (!cmd)
+            return;
+        c->last_cmd = cmd->fullname;
+    }
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)

@@ -41,7 +41,10 @@ enum {
      * WAIT...) tests it with dice__client_may_block() and, when it may
      * not, answers as its non-blocking form would at once: the timeout
      * has "expired" (a null reply) or the data is there. */
-    CLIENT_DENY_BLOCKING = 1u << 11
+    CLIENT_DENY_BLOCKING = 1u << 11,
+    /* EXEC is running the queued commands (dispatch neither queues them
+     * nor records them as the client's last command). */
+    CLIENT_IN_EXEC = 1u << 12
 };
 
 typedef struct dice__multi_state dice__multi_state;
@@ -317,6 +320,9 @@ int dice__multi_begin(dice_client_t *c);
  * transaction is flagged to abort. */
 int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
                       const size_t *argvlen);
+/* Commands queued by c's MULTI (c->multi must be set: in MULTI, or while
+ * EXEC runs them). */
+size_t dice__multi_count(const dice_client_t *c);
 /* Forget the queued commands, leave MULTI, unwatch (DISCARD, RESET,
  * disconnect). */
 void dice__multi_discard(dice_client_t *c);

@@ -14,6 +14,7 @@ DISCARD WATCH UNWATCH.
 import multiprocessing
 import os
 import random
+import re
 import sys
 import time
 import unittest
@@ -240,6 +241,36 @@ class Transactions(unittest.TestCase):
                     got = run_scenario(self.dice.port, steps, resp3)
                     want = run_scenario(self.redis.port, steps, resp3)
                     self.assertEqual(got, want)
+
+    def test_client_list_fields(self):
+        # flags x (in MULTI, or EXEC running) and d (a watched key
+        # changed), multi=<queued>, cmd= of the last queued command, and
+        # cmd=exec for commands EXEC runs.
+        self.need_redis()
+
+        def fields(port):
+            a, b = dicetest.Conn(port), dicetest.Conn(port)
+            aid = a.cmd("CLIENT", "ID")[1:-2].decode()
+            out = []
+
+            def look(raw):
+                out.append(re.findall(rb"flags=\S+|multi=\S+|cmd=\S+", raw))
+            for cmd in (["WATCH", "k"], ["MULTI"], ["SET", "a", "1"],
+                        ["INCR", "x"]):
+                a.cmd(*cmd)
+            look(b.cmd("CLIENT", "LIST", "ID", aid))
+            b.cmd("SET", "k", "1")
+            look(b.cmd("CLIENT", "LIST", "ID", aid))
+            a.cmd("EXEC")
+            look(b.cmd("CLIENT", "LIST", "ID", aid))
+            a.cmd("MULTI")
+            a.cmd("SET", "a", "1")
+            a.cmd("CLIENT", "INFO")
+            look(a.cmd("EXEC"))
+            a.close()
+            b.close()
+            return out
+        self.assertEqual(fields(self.dice.port), fields(self.redis.port))
 
     def test_known_bytes(self):
         # A few exact replies, so the test says something without redis.
