@@ -78,6 +78,17 @@ typedef struct dice__cmd_desc {
 
 typedef struct dice_command dice_command_t;
 
+/* Internal flag bits, beyond every DICE_CMD_* (COMMAND INFO never shows
+ * them; a host's registration cannot set them). DICE__CMD_TXN_NOW: run at
+ * once even between MULTI and EXEC, never queued (MULTI EXEC DISCARD WATCH
+ * QUIT RESET, Redis's list in processCommand). */
+#define DICE__CMD_TXN_NOW (1u << 24)
+/* EXEC: a rejection by dispatch (arity, NOAUTH) discards the transaction
+ * and answers "EXECABORT Transaction discarded because of: <why>" (Redis's
+ * execCommandAbort), in MULTI or not. */
+#define DICE__CMD_EXEC (1u << 25)
+#define DICE__CMD_INTERNAL_MASK (0xffu << 24)
+
 /* A registered command: the descriptor's fields, owned copies of its name
  * and summary, and its sub-commands. */
 struct dice_command {

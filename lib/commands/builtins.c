@@ -1,13 +1,16 @@
 /* dice_command_add_builtins: the built-in families a host selects. */
 #include "commands/commands_internal.h"
 
-/* Strings, keys and expiry need the server's keyspace: create it first. */
+/* Strings, keys, expiry and transactions (WATCH) need the server's keyspace:
+ * create it first. */
 static int builtin_keyspace(dice_server_t *srv) {
     int rc = dice__server_keyspace_attach(srv);
     if (rc == 0)
         rc = dice__builtin_strings(srv);
     if (rc == 0)
         rc = dice__builtin_keys(srv);
+    if (rc == 0)
+        rc = dice__builtin_transactions(srv);
     return rc;
 }
 

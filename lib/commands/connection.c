@@ -226,6 +226,7 @@ static DICE__CMD_FN(cmd_hello) {
 static DICE__CMD_FN(cmd_reset) {
     /* Back to a fresh connection's state; with a password set, that means
      * unauthenticated again (Redis's clearClientConnectionState). */
+    dice__multi_discard(c); /* leaves MULTI and unwatches */
     c->db = 0;
     c->proto = 2;
     free(c->name);
@@ -298,8 +299,12 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     uint64_t now = dice_loop_now_ms(srv->loop);
     char flags[8];
     int nf = 0;
+    if (cl->multi) /* queueing, or EXEC running the queue */
+        flags[nf++] = 'x';
     if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
         flags[nf++] = 'b';
+    if (cl->flags & CLIENT_DIRTY_CAS)
+        flags[nf++] = 'd';
     if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
         flags[nf++] = 'c';
     if (nf == 0)
@@ -318,7 +323,7 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
     dice__buf_printf(
         b,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
-        "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+        "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%lld qbuf=%zu "
         "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
         "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
         "redir=-1 resp=%d",
@@ -326,9 +331,9 @@ static void client_info_line(dice_buf_t *b, dice_client_t *cl,
         cl->name ? cl->name : "",
         (unsigned long long)((now - cl->created_ms) / 1000),
         (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
-        cl->qlen, cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap,
-        cl->qcap, omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL",
-        cl->proto);
+        cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
+        cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
+        omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
 }
 
 static size_t argv_total(int argc, const size_t *argvlen) {
@@ -616,7 +621,7 @@ static const dice__cmd_desc top[] = {
     {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_echo, NULL, "Reply with the given string", "1.0.0", "O(1)", 0, NULL,
      NULL, NULL},
-    {"quit", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_quit, NULL,
+    {"quit", -1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_quit, NULL,
      "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL,
      NULL, NULL},
     {"hello", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_hello, NULL,
@@ -630,7 +635,7 @@ static const dice__cmd_desc top[] = {
     {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_select, NULL, "Switch this connection to another numbered database",
      "1.0.0", "O(1)", 0, NULL, NULL, NULL},
-    {"reset", 1, F_CONN_NOAUTH, 0, 0, 0, cmd_reset, NULL,
+    {"reset", 1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_reset, NULL,
      "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL,
      NULL, NULL},
 };

@@ -463,6 +463,20 @@ unsigned dice__keyspace_lazy(const dice_keyspace_t *ks) {
     return ks->lazy_mask;
 }
 
+__attribute__((noinline)) void dice__ks_touch(dice_db_t *db, const char *k,
+                                              size_t kl, int ev) {
+    /* A FLUSHDB or SWAPDB was announced before it happened; the call
+     * after it (key NULL) has nothing to add. */
+    if (k)
+        db->ks->on_touch(db->ks->on_touch_ctx, db->index, k, kl, ev, -1);
+}
+
+void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
+                             void *ctx) {
+    ks->on_touch = fn;
+    ks->on_touch_ctx = ctx;
+}
+
 void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
                             void *ctx) {
     ks->hook = fn;
@@ -601,6 +615,9 @@ int dice_keyspace_rehash(dice_keyspace_t *ks, long budget_us) {
 
 size_t dice_db_flush(dice_db_t *db) {
     size_t n = dice__dict_size(&db->main);
+    if (n && db->ks->on_touch)
+        db->ks->on_touch(db->ks->on_touch_ctx, db->index, NULL, 0,
+                         DICE_KS_FLUSHDB, -1);
     dice__dict_clear(&db->exp, NULL, NULL);
     dice__dict_clear(&db->main, entry_flush_cb, db->ks);
     db->avg_ttl = 0;
@@ -622,6 +639,10 @@ int dice_keyspace_swapdb(dice_keyspace_t *ks, int a, int b) {
     if (a == b)
         return 0;
     dice_db_t *x = &ks->dbs[a], *y = &ks->dbs[b];
+    if (ks->on_touch) {
+        ks->on_touch(ks->on_touch_ctx, a, NULL, 0, DICE_KS_SWAPDB, b);
+        ks->on_touch(ks->on_touch_ctx, b, NULL, 0, DICE_KS_SWAPDB, a);
+    }
     dict tm = x->main, te = x->exp;
     int64_t ta = x->avg_ttl;
     x->main = y->main;

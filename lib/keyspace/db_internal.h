@@ -78,6 +78,10 @@ struct dice_keyspace {
      * dispatcher compares it around a command to know whether the command
      * wrote anything and so has an effect to propagate. */
     uint64_t dirty;
+    /* The server's WATCH observer (dice__keyspace_on_touch): NULL while no
+     * client watches a key, so the write path pays one test. */
+    dice__ks_touch_fn on_touch;
+    void *on_touch_ctx;
     /* The server's view of expiry deletions (which it propagates as DEL),
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
@@ -160,6 +164,10 @@ static inline int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
     return (e[0] & HDR_EXP) && entry_exp(e) < ks->now;
 }
 
+/* The WATCH observer's call, out of line so that the write path's inlined
+ * copies of dice__ks_fire stay one test while nobody watches. */
+void dice__ks_touch(dice_db_t *db, const char *k, size_t kl, int ev);
+
 static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
                                  int ev) {
     dice_keyspace_t *ks = db->ks;
@@ -169,6 +177,8 @@ static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
         ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
     if (ks->on_write)
         ks->on_write(ks->on_write_ctx, db->index, k, kl, ev);
+    if (__builtin_expect(ks->on_touch != NULL, 0))
+        dice__ks_touch(db, k, kl, ev);
     if (ks->hook)
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }

@@ -69,6 +69,18 @@ void dice__keyspace_set_free_hook(dice_keyspace_t *ks, dice__ks_free_fn fn,
  * (UNLINK, FLUSHALL ASYNC) and restores it after. */
 unsigned dice__keyspace_set_lazy(dice_keyspace_t *ks, unsigned mask);
 unsigned dice__keyspace_lazy(const dice_keyspace_t *ks);
+/* The server's WATCH observer: called for every change of a key, with the
+ * events of dice_ks_hook_fn (expiry deletions included), after the change
+ * and before the host's hook; and for DICE_KS_FLUSHDB (key NULL) just
+ * BEFORE a non-empty db is emptied, and DICE_KS_SWAPDB (key NULL, other
+ * the db it is swapped with, else -1) just BEFORE two dbs are swapped, so
+ * it can still see which keys existed. One per keyspace; fn NULL removes
+ * it. The server installs it only while some client watches a key: the
+ * write path then pays one test of a NULL pointer. */
+typedef void (*dice__ks_touch_fn)(void *ctx, int db, const char *key,
+                                  size_t klen, int ev, int other);
+void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
+                             void *ctx);
 
 #include <stddef.h>
 #include <stdint.h>

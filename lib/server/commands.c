@@ -14,7 +14,7 @@ static int add_host_command(dice_server_t *srv, const char *parent,
                             const char *summary) {
     dice__cmd_desc d = {.name = name,
                         .arity = arity,
-                        .flags = flags,
+                        .flags = flags & ~DICE__CMD_INTERNAL_MASK,
                         .first_key = first_key,
                         .last_key = last_key,
                         .step = key_step,
@@ -67,6 +67,13 @@ static bool arity_ok(const dice_command_t *cmd, int argc) {
 }
 
 int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
+    if (cmd->flags & DICE__CMD_EXEC) {
+        dice__multi_discard(c);
+        return dice__reply_errorf(c,
+                                  "EXECABORT Transaction discarded because of: "
+                                  "wrong number of arguments for '%s' command",
+                                  cmd->fullname);
+    }
     return dice__reply_errorf(
         c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
@@ -154,6 +161,13 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         bool need = c->srv->cfg.requirepass != NULL;
         dice__client_sync_auth(c);
         if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
+            if (cmd->flags & DICE__CMD_EXEC) {
+                dice__multi_discard(c);
+                dice__reply_errorf(c, "EXECABORT Transaction discarded "
+                                      "because of: NOAUTH Authentication "
+                                      "required.");
+                return NULL;
+            }
             dice_reply_error(c, "NOAUTH Authentication required.", 31);
             return NULL;
         }

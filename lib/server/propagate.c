@@ -20,23 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One queued command vector: argv and lengths, and the bytes, in one
- * allocation. */
-typedef struct prop_cmd {
-    int db;
-    int argc;
-    const char **argv;
-    size_t *argvlen;
-} prop_cmd;
-
-static prop_cmd *prop_cmd_new(int db, int argc, const char *const *argv,
-                              const size_t *argvlen) {
+dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
+                           const size_t *argvlen) {
     size_t bytes = 0;
     for (int i = 0; i < argc; i++)
         bytes += argvlen[i] + 1;
-    size_t head = sizeof(prop_cmd) + (size_t)argc * sizeof(char *) +
+    size_t head = sizeof(dice__argv) + (size_t)argc * sizeof(char *) +
                   (size_t)argc * sizeof(size_t);
-    prop_cmd *p = malloc(head + bytes);
+    dice__argv *p = malloc(head + bytes);
     if (!p)
         return NULL;
     p->db = db;
@@ -54,18 +45,25 @@ static prop_cmd *prop_cmd_new(int db, int argc, const char *const *argv,
     return p;
 }
 
+/* Room for need queued vectors: false when out of memory. */
+static bool grow(dice__prop_t *pr, size_t need) {
+    size_t nc = pr->cap ? pr->cap : 8;
+    while (nc < need)
+        nc *= 2;
+    void **nq = realloc(pr->queued, nc * sizeof(*nq));
+    if (!nq)
+        return false;
+    pr->queued = nq;
+    pr->cap = nc;
+    return true;
+}
+
 static int queue(dice_server_t *srv, int db, int argc, const char *const *argv,
                  const size_t *argvlen) {
     dice__prop_t *pr = &srv->prop;
-    if (pr->nqueued == pr->cap) {
-        size_t nc = pr->cap ? pr->cap * 2 : 8;
-        void **nq = realloc(pr->queued, nc * sizeof(*nq));
-        if (!nq)
-            return DICE_ENOMEM;
-        pr->queued = nq;
-        pr->cap = nc;
-    }
-    prop_cmd *p = prop_cmd_new(db, argc, argv, argvlen);
+    if (pr->nqueued == pr->cap && !grow(pr, pr->nqueued + 1))
+        return DICE_ENOMEM;
+    dice__argv *p = dice__argv_new(db, argc, argv, argvlen);
     if (!p)
         return DICE_ENOMEM;
     pr->queued[pr->nqueued++] = p;
@@ -78,7 +76,7 @@ static int queue(dice_server_t *srv, int db, int argc, const char *const *argv,
 static void flush(dice_server_t *srv) {
     dice__prop_t *pr = &srv->prop;
     for (size_t i = 0; i < pr->nqueued; i++) {
-        prop_cmd *p = pr->queued[i];
+        dice__argv *p = pr->queued[i];
         for (size_t s = 0; s < pr->nsinks; s++)
             pr->sinks[s].fn(pr->sinks[s].arg, p->db, p->argc, p->argv,
                             p->argvlen);
@@ -167,6 +165,41 @@ void dice__propagate_force(dice_client_t *c) {
         c->srv->prop.force = true;
 }
 
+void dice__propagate_wrap(dice_client_t *c) {
+    if (c->srv->prop.current == c)
+        c->srv->prop.wrap = true;
+}
+
+/* Put MULTI before the vectors queued from index first on and EXEC after
+ * them (Redis 7.0's propagatePendingCommands: only when there are two or
+ * more; one is atomic by itself). MULTI carries the db of the first vector
+ * and EXEC that of the last, so a sink that follows dbs (an append-only
+ * file writing SELECT) sees no switch for them. */
+static void wrap_multi(dice_server_t *srv, size_t first) {
+    dice__prop_t *pr = &srv->prop;
+    if (pr->nqueued - first < 2)
+        return;
+    static const char *const multi[1] = {"MULTI"}, *const exec[1] = {"EXEC"};
+    static const size_t mlen[1] = {5}, elen[1] = {4};
+    const dice__argv *lastv = pr->queued[pr->nqueued - 1];
+    dice__argv *m =
+        dice__argv_new(((dice__argv *)pr->queued[first])->db, 1, multi, mlen);
+    dice__argv *e = dice__argv_new(lastv->db, 1, exec, elen);
+    if (!m || !e || (pr->nqueued + 2 > pr->cap && !grow(pr, pr->nqueued + 2))) {
+        /* The vectors still go out, unwrapped: a sink loses atomicity,
+         * not writes, and the log says so. */
+        free(m);
+        free(e);
+        pr->lost++;
+        return;
+    }
+    memmove(&pr->queued[first + 1], &pr->queued[first],
+            (pr->nqueued - first) * sizeof(*pr->queued));
+    pr->queued[first] = m;
+    pr->nqueued++;
+    pr->queued[pr->nqueued++] = e;
+}
+
 void dice__propagate_attach(dice_server_t *srv) {
     if (srv->keyspace)
         dice__keyspace_on_expired(srv->keyspace, on_expired, srv);
@@ -177,10 +210,13 @@ void dice__propagate_begin(dice_client_t *c, dice__prop_frame *f) {
     f->prev = pr->current;
     f->own = pr->own;
     f->force = pr->force;
+    f->wrap = pr->wrap;
+    f->first = pr->nqueued;
     f->dirty = c->srv->keyspace ? dice__keyspace_dirty(c->srv->keyspace) : 0;
     pr->current = c;
     pr->own = false;
     pr->force = false;
+    pr->wrap = false;
 }
 
 void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
@@ -199,9 +235,14 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
             pr->lost++;
         gave = true;
     }
+    /* EXEC's frame: what its commands queued goes out as one
+     * transaction. */
+    if (pr->wrap)
+        wrap_multi(srv, f->first);
     pr->current = f->prev;
     pr->own = f->own;
     pr->force = f->force;
+    pr->wrap = f->wrap;
     /* A command run by another (a transaction, a script) is part of the
      * outer one's effect, which is then made of what the inner ones
      * propagated rather than of its own argv; the outermost flushes. */

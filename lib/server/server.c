@@ -123,6 +123,7 @@ void dice_server_free(dice_server_t *srv) {
     dice_keyspace_free(srv->keyspace);
     dice__cmdtable_free(&srv->commands);
     dice__propagate_free(srv);
+    dice__watch_free(srv);
     dice__settings_free(&srv->cfg);
     free(srv);
 }
@@ -570,6 +571,8 @@ void dice__client_free_now(dice_client_t *c) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    dice__multi_discard(c); /* queued commands and watched keys */
+    free(c->watched);
     if (c->flags & CLIENT_SESSION)
         dice__session_release(c);
     free(c);
@@ -805,6 +808,38 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     dice_req_parser_reset(p);
 }
 
+/* Between MULTI and EXEC: a refused command aborts the transaction
+ * (Redis's flagTransaction), a no-multi one is refused, the others are
+ * queued for EXEC and answered +QUEUED. Returns false for the commands
+ * to run now: those of DICE__CMD_TXN_NOW (EXEC, DISCARD, MULTI, WATCH,
+ * QUIT, RESET), and the ones EXEC runs (CLIENT_IN_EXEC). Out of line: the
+ * dispatcher's common path pays one flag test. */
+static __attribute__((noinline)) bool
+multi_intercept(dice_client_t *c, const dice_command_t *cmd, int argc,
+                const char *const *argv, const size_t *argvlen) {
+    if (c->flags & CLIENT_IN_EXEC) {
+        /* Run by EXEC: CLIENT LIST still shows cmd=exec, as Redis. */
+        return cmd == NULL;
+    }
+    if (!cmd) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        return true;
+    }
+    c->last_cmd = cmd->fullname; /* queued commands too, as Redis */
+    if (cmd->flags & DICE__CMD_TXN_NOW)
+        return false;
+    if (cmd->flags & DICE_CMD_NO_MULTI) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
+        return true;
+    }
+    if (dice__multi_queue(c, argc, argv, argvlen) == 0)
+        dice_reply_simple(c, "QUEUED", 6);
+    else
+        dice__reply_errorf(c, "ERR out of memory");
+    return true;
+}
+
 /* Sessions call it from session.c; the network path, just below, gets it
  * inlined, as it was when it was static: a call per pipelined command is
  * measurable (callgrind, docs/benchmarks.md). */
@@ -814,9 +849,15 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
     srv->stats.commands_processed++;
-    if (!cmd)
-        return;
-    c->last_cmd = cmd->fullname;
+    if (__builtin_expect((c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) != 0,
+                         0)) {
+        if (multi_intercept(c, cmd, argc, argv, argvlen))
+            return;
+    } else {
+        if (!cmd)
+            return;
+        c->last_cmd = cmd->fullname;
+    }
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)

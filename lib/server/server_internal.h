@@ -32,15 +32,29 @@ enum {
     /* Waiting in a blocking command (lib/server/blocking.c): runs nothing
      * until served, timed out or unblocked. */
     CLIENT_BLOCKED = 1u << 8,
-    /* Blocking commands act as their non-blocking forms (Redis's
-     * CLIENT_DENY_BLOCKING): set by MULTI/EXEC and scripts around the
-     * commands they run. */
-    CLIENT_DENY_BLOCKING = 1u << 9
+    /* The client may not block (Redis's CLIENT_DENY_BLOCKING): set while
+     * EXEC runs its queued commands (and by whatever else must never wait,
+     * e.g. scripts later). A blocking command (BLPOP, BLMOVE, XREAD BLOCK,
+     * WAIT...) tests it with dice__client_may_block() and, when it may
+     * not, answers as its non-blocking form would at once: the timeout
+     * has "expired" (a null reply) or the data is there. */
+    CLIENT_DENY_BLOCKING = 1u << 9,
+    /* Between MULTI and EXEC/DISCARD: commands are queued, not run. */
+    CLIENT_MULTI = 1u << 10,
+    /* A watched key was touched: EXEC will answer a null array. */
+    CLIENT_DIRTY_CAS = 1u << 11,
+    /* A command was refused while queueing: EXEC answers EXECABORT. */
+    CLIENT_DIRTY_EXEC = 1u << 12,
+    /* EXEC is running the queued commands (dispatch neither queues them
+     * nor records them as the client's last command). */
+    CLIENT_IN_EXEC = 1u << 13
 };
 
 struct dice__bstate;
 struct dice__blocking;
 struct dice__lazyfree;
+typedef struct dice__multi_state dice__multi_state;
+typedef struct dice__watch_rec dice__watch_rec;
 
 struct dice_client {
     dice_server_t *srv;
@@ -83,6 +97,11 @@ struct dice_client {
     void *userdata;
     struct dice__bstate *blk;   /* while CLIENT_BLOCKED, else NULL */
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
+    /* MULTI's queued commands (NULL outside MULTI) and the keys WATCHed
+     * (lib/server/multi.c); an idle client owns neither. */
+    dice__multi_state *multi;
+    dice__watch_rec **watched;
+    size_t nwatched, watched_cap;
 };
 
 typedef struct dice_listener {
@@ -142,6 +161,19 @@ typedef struct dice_stats {
     uint64_t unexpected_errors;
 } dice_stats_t;
 
+/* A command vector copied out of a borrowed argv: the pointers, lengths
+ * and bytes (each NUL-terminated) in one allocation, freed with free().
+ * What propagation queues and what MULTI queues. NULL when out of
+ * memory. */
+typedef struct dice__argv {
+    int db;
+    int argc;
+    const char **argv;
+    size_t *argvlen;
+} dice__argv;
+dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
+                           const size_t *argvlen);
+
 /* Propagation state (lib/server/propagate.c). */
 typedef struct dice__prop_sink {
     dice_propagate_fn fn;
@@ -150,6 +182,9 @@ typedef struct dice__prop_sink {
 } dice__prop_sink;
 
 typedef struct dice__prop {
+    /* The running frame asked for its inner commands' vectors to be
+     * wrapped in MULTI ... EXEC (dice__propagate_wrap): EXEC's frame. */
+    bool wrap;
     dice__prop_sink *sinks;
     size_t nsinks;
     uint64_t next_id;
@@ -168,8 +203,9 @@ typedef struct dice__prop {
  * by commands nest). */
 typedef struct dice__prop_frame {
     dice_client_t *prev;
-    bool own, force;
+    bool own, force, wrap;
     uint64_t dirty;
+    size_t first; /* queue length when the frame began */
 } dice__prop_frame;
 
 struct dice_server {
@@ -240,6 +276,13 @@ struct dice_server {
     /* The lazy-free thread and its queue (lib/server/lazyfree.c; NULL
      * until first used). */
     struct dice__lazyfree *lazy;
+    /* WATCH (lib/server/multi.c): one table per db mapping a watched key
+     * to the clients watching it (NULL until the first WATCH), and how
+     * many keys are watched in all (the keyspace observer is installed
+     * only while this is non-zero). */
+    dict *watched_keys;
+    int nwatched_dbs;
+    size_t nwatched_keys;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -275,9 +318,37 @@ bool dice__propagating(const dice_client_t *c);
 /* Propagate c's running command even if it changed nothing (Redis's
  * forceCommandPropagation: FLUSHALL and FLUSHDB of an empty dataset). */
 void dice__propagate_force(dice_client_t *c);
+/* Wrap what c's running command's inner commands propagate in MULTI ...
+ * EXEC when they propagate more than one vector (EXEC: Redis 7.0 leaves
+ * a lone vector unwrapped, it is atomic anyway). */
+void dice__propagate_wrap(dice_client_t *c);
 /* Start propagating the keyspace's expiry deletions (once it exists). */
 void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);
+
+/* Transactions and WATCH (lib/server/multi.c), Redis's multi.c. */
+/* Enter MULTI: 0, or DICE_ENOMEM. */
+int dice__multi_begin(dice_client_t *c);
+/* Queue a command while in MULTI (argv copied); on DICE_ENOMEM the
+ * transaction is flagged to abort. */
+int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen);
+/* Commands queued by c's MULTI (c->multi must be set: in MULTI, or while
+ * EXEC runs them). */
+size_t dice__multi_count(const dice_client_t *c);
+/* Forget the queued commands, leave MULTI, unwatch (DISCARD, RESET,
+ * disconnect). */
+void dice__multi_discard(dice_client_t *c);
+/* EXEC: reply EXECABORT, a null array (a watched key changed or expired)
+ * or an array of the replies of the queued commands, run through
+ * dice__client_call with CLIENT_DENY_BLOCKING set. c must be in MULTI. */
+void dice__multi_exec(dice_client_t *c);
+/* WATCH one key of c's db: 0 or DICE_ENOMEM. */
+int dice__watch_key(dice_client_t *c, const char *key, size_t klen);
+/* UNWATCH every key of c. */
+void dice__unwatch_all(dice_client_t *c);
+/* Free the watched-key tables (server free; every client is gone). */
+void dice__watch_free(dice_server_t *srv);
 
 /* Configuration (lib/server/config.c). */
 /* Every setting at its default (strings malloc'd): 0 or DICE_ENOMEM. */

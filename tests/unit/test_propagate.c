@@ -186,7 +186,7 @@ static void see(seen *s, const char *name) {
         if (ieq(s->names[i], name))
             return;
     assert_true(s->n < sizeof(s->names) / sizeof(s->names[0]));
-    snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+    snprintf(s->names[s->n++], sizeof(s->names[0]), "%.47s", name);
 }
 
 static bool was_seen(const seen *s, const char *name) {
@@ -277,6 +277,45 @@ static corpus_cmd STRINGS_AND_KEYS[] = {
     {"SET", "t1", "soon", "PX", "1"},
 };
 
+/* Transactions: what EXEC propagates is its commands' effects, wrapped in
+ * MULTI ... EXEC when there are two or more (Redis 7.0), with rewritten
+ * forms and db switches inside; nothing for a read-only or discarded
+ * one. */
+static corpus_cmd TRANSACTIONS[] = {
+    {"MULTI"},
+    {"SET", "x1", "1"},
+    {"INCR", "x2"},
+    {"SET", "x3", "v", "EX", "100"},
+    {"EXEC"},
+    {"MULTI"},
+    {"SET", "x4", "1"},
+    {"EXEC"},
+    {"MULTI"},
+    {"GET", "x1"},
+    {"EXEC"},
+    {"MULTI"},
+    {"SET", "x5", "1"},
+    {"SELECT", "1"},
+    {"SET", "x6", "2"},
+    {"SELECT", "0"},
+    {"EXEC"},
+    {"WATCH", "x1"},
+    {"UNWATCH"},
+    {"MULTI"},
+    {"SET", "x7", "1"},
+    {"DISCARD"},
+    {"MULTI"},
+    {"SET", "x8", "a"},
+    {"INCR", "x8"},
+    {"SET", "x9", "1"},
+    {"EXEC"},
+    {"MULTI"},
+    {"INCRBYFLOAT", "x10", "1.5"},
+    {"GETDEL", "x1"},
+    {"EXPIRE", "x9", "100"},
+    {"EXEC"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -285,6 +324,7 @@ static const struct {
     size_t n;
 } CORPUS[] = {
     FAMILY(STRINGS_AND_KEYS),
+    FAMILY(TRANSACTIONS),
 };
 
 static void run_corpus(fixture *f, seen *s) {
@@ -330,6 +370,22 @@ static void test_replay_rebuilds_the_dataset(void **state) {
     replay(f);
     assert_same_dataset(f);
     assert_deterministic(&f->rec);
+    /* The TRANSACTIONS family's four transactions of several writes
+     * arrive as MULTI ... EXEC, never nested, never left open. */
+    int multis = 0;
+    bool open = false;
+    for (size_t i = 0; i < f->rec.n; i++) {
+        if (ieq(f->rec.v[i].argv[0], "multi")) {
+            assert_false(open);
+            open = true;
+            multis++;
+        } else if (ieq(f->rec.v[i].argv[0], "exec")) {
+            assert_true(open);
+            open = false;
+        }
+    }
+    assert_false(open);
+    assert_int_equal(multis, 4);
     size_t before = f->rec.n;
     see(&s, "FLUSHALL");
     assert_int_equal(RUN(f->sa, "FLUSHALL"), '+');
@@ -425,6 +481,91 @@ static void test_nested_commands(void **state) {
     assert_true(ieq(f->rec.v[2].argv[0], "set"));
 }
 
+/* The vectors recorded since index from, as "db:NAME" words. */
+static void stream(const fixture *f, size_t from, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = from; i < f->rec.n && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%d:%s",
+                                 i > from ? " " : "", f->rec.v[i].db,
+                                 f->rec.v[i].argv[0]);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+}
+
+static void test_multi_exec_wrapping(void **state) {
+    fixture *f = *state;
+    char got[512];
+    size_t n = f->rec.n;
+    /* Two writes: wrapped, once, with no vector for EXEC's own argv. */
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "SET", "a", "1");
+    RUN(f->sa, "SET", "b", "2");
+    assert_int_equal(RUN(f->sa, "EXEC"), '*');
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:MULTI 0:SET 0:SET 0:EXEC");
+    /* One write: as is (it is atomic by itself). */
+    n = f->rec.n;
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "SET", "c", "1");
+    RUN(f->sa, "GET", "c");
+    RUN(f->sa, "EXEC");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:SET");
+    /* Reads only, or discarded, or failed by WATCH: nothing. */
+    n = f->rec.n;
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "GET", "a");
+    RUN(f->sa, "EXEC");
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "SET", "a", "9");
+    RUN(f->sa, "DISCARD");
+    RUN(f->sa, "WATCH", "a");
+    RUN(f->sa, "SET", "a", "3"); /* touches it: propagates on its own */
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "SET", "z", "1");
+    RUN(f->sa, "SET", "y", "1");
+    assert_int_equal(RUN(f->sa, "EXEC"), '*'); /* *-1 */
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:SET");
+    /* Rewritten forms, several vectors from one command, db switches. */
+    n = f->rec.n;
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "INCRBYFLOAT", "fl", "1.5");
+    RUN(f->sa, "SELECT", "1");
+    RUN(f->sa, "SET", "d", "1", "EX", "10");
+    RUN(f->sa, "EXEC");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:MULTI 0:SET 1:SET 1:EXEC");
+    assert_true(ieq(f->rec.v[n + 1].argv[3], "keepttl"));
+    assert_true(ieq(f->rec.v[n + 2].argv[3], "pxat"));
+    RUN(f->sa, "SELECT", "0");
+    /* A key expiring inside EXEC: its DEL is part of the transaction. */
+    RUN(f->sa, "SET", "t", "v", "PX", "1");
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    n = f->rec.n;
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "GET", "t");
+    RUN(f->sa, "SET", "u", "1");
+    RUN(f->sa, "EXEC");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:MULTI 0:DEL 0:SET 0:EXEC");
+    /* A runtime error in the middle: the others still propagate. */
+    n = f->rec.n;
+    RUN(f->sa, "MULTI");
+    RUN(f->sa, "SET", "e", "x");
+    RUN(f->sa, "INCR", "e");
+    RUN(f->sa, "DEL", "e");
+    RUN(f->sa, "EXEC");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:MULTI 0:SET 0:DEL 0:EXEC");
+    /* The replay (MULTI/EXEC included) rebuilds the dataset. */
+    replay(f);
+    assert_same_dataset(f);
+}
+
 static void test_remove_sink(void **state) {
     fixture *f = *state;
     assert_int_equal(dice_server_remove_propagation_sink(f->a, f->sink), 0);
@@ -444,6 +585,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_no_change_no_vector, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nested_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multi_exec_wrapping, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_remove_sink, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
