@@ -52,6 +52,13 @@ int dice__str2ll_lenient(const char *s, size_t n, long long *out);
  * sets *out, or 0. */
 int dice__str2d(const char *s, size_t n, double *out);
 
+/* Longest text dice__str2ld reads (Redis's MAX_LONG_DOUBLE_CHARS). */
+#define DICE__STR2LD_MAX 5120
+/* A long double with Redis's string2ld rules (strtold over every byte, no
+ * leading space, not NaN, "inf" allowed, no overflow or underflow to 0).
+ * Returns 1 and sets *out, or 0. Shared by INCRBYFLOAT and HINCRBYFLOAT. */
+int dice__str2ld(const char *s, size_t n, long double *out);
+
 /* printf into stack (cap bytes) when the text fits, else into a malloc'd
  * buffer: returns the text, NUL-terminated, with its length in *len; the
  * caller frees it when it is not stack. NULL for a bad format or no

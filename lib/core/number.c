@@ -200,3 +200,24 @@ char *dice__vformat(char *stack, size_t cap, size_t *len, const char *fmt,
     va_end(again);
     return big;
 }
+
+/* Redis's string2ld. */
+int dice__str2ld(const char *s, size_t n, long double *out) {
+    char buf[DICE__STR2LD_MAX + 1];
+    char *end;
+    if (n == 0 || n >= sizeof(buf) - 1)
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    long double v = strtold(buf, &end);
+    /* All n bytes must be the number: an embedded NUL ends strtold early,
+     * and Redis refuses such input. */
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
+        (errno == ERANGE &&
+         (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
+        isnan(v))
+        return 0;
+    *out = v;
+    return 1;
+}

@@ -189,27 +189,6 @@ int dice_db_incrby(dice_db_t *db, const char *key, size_t klen, long long delta,
     return 0;
 }
 
-/* Redis's string2ld. */
-static int parse_ld(const char *s, size_t n, long double *out) {
-    char buf[DICE_DB_FLOATMAX + 1];
-    char *end;
-    if (n == 0 || n >= sizeof(buf) - 1)
-        return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    errno = 0;
-    long double v = strtold(buf, &end);
-    /* All n bytes must be the number: an embedded NUL ends strtold early,
-     * and Redis refuses such input. */
-    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
-        (errno == ERANGE &&
-         (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
-        isnan(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
 int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
                         const char *incr, size_t ilen, const char **val,
                         size_t *vlen) {
@@ -223,10 +202,10 @@ int dice_db_incrbyfloat(dice_db_t *db, const char *key, size_t klen,
         const char *p;
         size_t n;
         entry_str(e, nb, &p, &n);
-        if (!parse_ld(p, n, &cur))
+        if (!dice__str2ld(p, n, &cur))
             return DICE_EINVAL;
     }
-    if (!parse_ld(incr, ilen, &inc))
+    if (!dice__str2ld(incr, ilen, &inc))
         return DICE_EINVAL;
     long double v = cur + inc;
     if (isnan(v) || isinf(v))
