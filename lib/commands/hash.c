@@ -116,12 +116,12 @@ static DICE__CMD_FN(cmd_hsetnx) {
     char nb[DICE__HASH_NUMBUF];
     const char *v;
     size_t vn;
-    /* Redis converts on the arguments' lengths before it looks. */
-    int rc = dice__hash_try_convert(h, limits(c), 2, argvlen + 2);
-    if (rc == 0 && dice__hash_get(h, argv[2], argvlen[2], nb, &v, &vn)) {
+    if (dice__hash_get(h, argv[2], argvlen[2], nb, &v, &vn)) {
         dice_reply_int(c, 0);
         return;
     }
+    /* Only a field that is set converts on the arguments' lengths. */
+    int rc = dice__hash_try_convert(h, limits(c), 2, argvlen + 2);
     if (rc == 0)
         rc = dice__hash_set(h, limits(c), argv[2], argvlen[2], argv[3],
                             argvlen[3]);
