@@ -62,6 +62,9 @@ int dice__builtin_strings(dice_server_t *srv);
 int dice__builtin_keys(dice_server_t *srv);
 /* MULTI EXEC DISCARD WATCH UNWATCH (lib/commands/multi.c). */
 int dice__builtin_transactions(dice_server_t *srv);
+/* The collection families (lib/commands/hash.c ...): each registers its
+ * type's methods with the keyspace and its commands. */
+int dice__builtin_hashes(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);
@@ -81,6 +84,10 @@ int dice__parse_ll_or_reply(dice_client_t *c, const char *s, size_t n,
                             long long *out);
 int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
                                 double *out);
+/* A SCAN/HSCAN/SSCAN/ZSCAN cursor as Redis parses it (strtoul's syntax,
+ * "-1" wrapping, the empty string 0, stopping at a NUL, 64 bits). Returns
+ * 0 or -1 (the caller replies "invalid cursor"). */
+int dice__parse_cursor(const char *s, size_t len, uint64_t *out);
 /* "Now" for every command: the keyspace's clock, which dispatch sets from
  * the loop's cached wall clock before each command, so a relative expire
  * time and the expiry check that follows it agree. Unix ms. */

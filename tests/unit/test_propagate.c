@@ -316,6 +316,30 @@ static corpus_cmd TRANSACTIONS[] = {
     {"EXEC"},
 };
 
+static corpus_cmd HASHES[] = {
+    {"HSET", "h1", "a", "1", "b", "2", "c", "x"},
+    {"HSET", "h1", "a", "10"},
+    {"HMSET", "h2", "f", "v", "g", "w"},
+    {"HSETNX", "h1", "a", "nope"},
+    {"HSETNX", "h1", "d", "4"},
+    {"HINCRBY", "h1", "b", "40"},
+    {"HINCRBY", "h3", "n", "-7"},
+    {"HINCRBYFLOAT", "h1", "e", "0.1"},
+    {"HINCRBYFLOAT", "h1", "e", "1e3"},
+    {"HINCRBYFLOAT", "h1", "b", "2.5"},
+    {"HINCRBYFLOAT", "h1", "c", "1"},
+    {"HDEL", "h1", "c", "missing"},
+    {"HDEL", "h2", "f", "g"},
+    {"HSET", "h4", "long",
+     "0123456789012345678901234567890123456789"
+     "0123456789012345678901234567890123456789"},
+    {"HINCRBYFLOAT", "h4", "f", "3.0e2"},
+    {"COPY", "h1", "h5"},
+    {"EXPIRE", "h5", "1000"},
+    {"RENAME", "h4", "h6"},
+    {"MOVE", "h6", "1"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -325,6 +349,7 @@ static const struct {
 } CORPUS[] = {
     FAMILY(STRINGS_AND_KEYS),
     FAMILY(TRANSACTIONS),
+    FAMILY(HASHES),
 };
 
 static void run_corpus(fixture *f, seen *s) {

@@ -1,0 +1,188 @@
+/* Redis's RDB length and string encodings (see rdb.h), with LZF
+ * decompression for strings Redis saved compressed (rdbcompression, the
+ * default, compresses strings over 20 bytes, DUMP payloads included). */
+#include "types/rdb.h"
+
+#include "core/core_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t dice__rdb_put_len(uint8_t *h, uint64_t n) {
+    if (n < 64) {
+        h[0] = (uint8_t)n;
+        return 1;
+    }
+    if (n < 16384) {
+        h[0] = (uint8_t)(0x40 | (n >> 8));
+        h[1] = (uint8_t)n;
+        return 2;
+    }
+    if (n <= UINT32_MAX) {
+        h[0] = 0x80;
+        for (int i = 0; i < 4; i++)
+            h[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+        return 5;
+    }
+    h[0] = 0x81;
+    for (int i = 0; i < 8; i++)
+        h[1 + i] = (uint8_t)(n >> (56 - 8 * i));
+    return 9;
+}
+
+int dice__rdb_write_len(dice_type_write_fn write, void *wctx, uint64_t v) {
+    uint8_t h[DICE__RDB_LEN_MAX];
+    return write(wctx, h, dice__rdb_put_len(h, v));
+}
+
+int dice__rdb_write_string(dice_type_write_fn write, void *wctx, const char *s,
+                           size_t n) {
+    long long iv;
+    uint8_t h[DICE__RDB_LEN_MAX];
+    if (n <= 11 && dice__str2ll(s, n, &iv) && iv >= INT32_MIN &&
+        iv <= INT32_MAX) {
+        size_t w = iv >= INT8_MIN && iv <= INT8_MAX     ? 1
+                   : iv >= INT16_MIN && iv <= INT16_MAX ? 2
+                                                        : 4;
+        h[0] = (uint8_t)(0xC0 | (w == 1 ? 0 : w == 2 ? 1 : 2));
+        uint32_t u = (uint32_t)(int32_t)iv;
+        for (size_t i = 0; i < w; i++)
+            h[1 + i] = (uint8_t)(u >> (8 * i));
+        return write(wctx, h, 1 + w);
+    }
+    int rc = write(wctx, h, dice__rdb_put_len(h, n));
+    return rc < 0 ? rc : write(wctx, s, n);
+}
+
+int dice__rdb_read_len(const uint8_t *d, size_t len, uint64_t *v,
+                       size_t *used) {
+    if (len < 1)
+        return DICE_EAGAIN;
+    unsigned kind = d[0] >> 6;
+    if (kind == 0) {
+        *v = d[0] & 0x3f;
+        *used = 1;
+        return 0;
+    }
+    if (kind == 1) {
+        if (len < 2)
+            return DICE_EAGAIN;
+        *v = ((uint64_t)(d[0] & 0x3f) << 8) | d[1];
+        *used = 2;
+        return 0;
+    }
+    if (d[0] != 0x80 && d[0] != 0x81)
+        return DICE_EPROTO;
+    size_t hl = d[0] == 0x80 ? 5 : 9;
+    if (len < hl)
+        return DICE_EAGAIN;
+    uint64_t x = 0;
+    for (size_t i = 1; i < hl; i++)
+        x = (x << 8) | d[i];
+    *v = x;
+    *used = hl;
+    return 0;
+}
+
+/* LZF (liblzf's format): literal runs (ctrl < 32: ctrl+1 bytes follow)
+ * and back references (len = ctrl >> 5, 7 meaning "add the next byte";
+ * offset from the low 5 bits and the next byte). Every read and write is
+ * bounds-checked; returns 0 only when exactly outlen bytes were made. */
+static int lzf_expand(const uint8_t *in, size_t inlen, uint8_t *out,
+                      size_t outlen) {
+    size_t ip = 0, op = 0;
+    while (ip < inlen) {
+        unsigned ctrl = in[ip++];
+        if (ctrl < 32) {
+            size_t run = ctrl + 1;
+            if (inlen - ip < run || outlen - op < run)
+                return -1;
+            memcpy(out + op, in + ip, run);
+            ip += run;
+            op += run;
+            continue;
+        }
+        size_t n = ctrl >> 5;
+        if (n == 7) {
+            if (ip >= inlen)
+                return -1;
+            n += in[ip++];
+        }
+        n += 2;
+        if (ip >= inlen)
+            return -1;
+        size_t back = ((size_t)(ctrl & 0x1f) << 8) + in[ip++] + 1;
+        if (back > op || outlen - op < n)
+            return -1;
+        for (size_t i = 0; i < n; i++, op++)
+            out[op] = out[op - back];
+    }
+    return op == outlen ? 0 : -1;
+}
+
+int dice__rdb_read_string(const uint8_t *d, size_t len, size_t max,
+                          char *numbuf, char **owned, const char **s, size_t *n,
+                          size_t *used) {
+    *owned = NULL;
+    if (len < 1)
+        return DICE_EAGAIN;
+    if (d[0] >> 6 == 3) {
+        unsigned w = d[0] & 0x3f;
+        if (w == 3) {
+            uint64_t clen, ulen;
+            size_t a, b;
+            int rc = dice__rdb_read_len(d + 1, len - 1, &clen, &a);
+            if (rc < 0)
+                return rc;
+            rc = dice__rdb_read_len(d + 1 + a, len - 1 - a, &ulen, &b);
+            if (rc < 0)
+                return rc;
+            size_t hl = 1 + a + b;
+            if (ulen > max || ulen == 0 || clen == 0)
+                return DICE_EPROTO;
+            if (len - hl < clen)
+                return DICE_EAGAIN;
+            char *buf = malloc((size_t)ulen);
+            if (!buf)
+                return DICE_ENOMEM;
+            if (lzf_expand(d + hl, (size_t)clen, (uint8_t *)buf, (size_t)ulen) <
+                0) {
+                free(buf);
+                return DICE_EPROTO;
+            }
+            *owned = buf;
+            *s = buf;
+            *n = (size_t)ulen;
+            *used = hl + (size_t)clen;
+            return 0;
+        }
+        if (w > 2)
+            return DICE_EPROTO;
+        w = 1u << w;
+        if (len < 1 + w)
+            return DICE_EAGAIN;
+        uint32_t u = 0;
+        for (unsigned i = 0; i < w; i++)
+            u |= (uint32_t)d[1 + i] << (8 * i);
+        long long iv = w == 1   ? (int8_t)u
+                       : w == 2 ? (int16_t)u
+                                : (long long)(int32_t)u;
+        *n = dice__fmt_ll(numbuf, iv);
+        *s = numbuf;
+        *used = 1 + w;
+        return 0;
+    }
+    uint64_t v;
+    size_t hl;
+    int rc = dice__rdb_read_len(d, len, &v, &hl);
+    if (rc < 0)
+        return rc;
+    if (v > max)
+        return DICE_EPROTO;
+    if (len - hl < v)
+        return DICE_EAGAIN;
+    *s = (const char *)d + hl;
+    *n = (size_t)v;
+    *used = hl + (size_t)v;
+    return 0;
+}

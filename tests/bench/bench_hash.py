@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Hashes (issue 10), dice-server beside redis-server in the same run:
+
+  mem    RSS growth per element, each shape loaded with redis-cli --pipe
+         into a fresh server: one hash of N fields field:N -> vN (per
+         field), and N/10 hashes of 10 small fields (per hash);
+  cpu    server CPU time per request (user+sys from /proc/PID/stat) for
+         HSET and HGET on a hash of N fields and HGETALL of a 10-field
+         hash, redis-benchmark -P 16 -c 4;
+  instr  instructions per pipelined request under callgrind,
+         (Ir(2R) - Ir(R)) / R, same commands (the N-field load is in both
+         runs and cancels).
+
+  tests/bench/bench_hash.py build/dev/examples/dice-server [N] [R] [what]
+  (N 1000000, R 20000, what "mem,cpu,instr")"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start(kind, binary, valgrind=None):
+    port = free_port()
+    if kind == "dice":
+        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+    else:
+        cmd = ["redis-server", "--port", str(port), "--save", "",
+               "--appendonly", "no"]
+    if valgrind:
+        cmd = ["valgrind", "--tool=callgrind",
+               "--callgrind-out-file=" + valgrind] + cmd
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if subprocess.run(["redis-cli", "-p", str(port), "PING"],
+                          capture_output=True).stdout == b"PONG\n":
+            return p, port
+        time.sleep(0.1)
+    raise RuntimeError("no server")
+
+
+def stop(p):
+    p.terminate()
+    p.wait()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proto(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def gen_big(path, n):
+    with open(path, "wb") as f:
+        batch = []
+        for i in range(n):
+            batch += [b"field:%d" % i, b"v%d" % i]
+            if len(batch) == 200:
+                f.write(proto(b"HSET", b"big", *batch))
+                batch = []
+        if batch:
+            f.write(proto(b"HSET", b"big", *batch))
+
+
+def gen_small(path, nh):
+    with open(path, "wb") as f:
+        for i in range(nh):
+            args = []
+            for j in range(10):
+                args += [b"f%d" % j, b"v%d" % (i + j)]
+            f.write(proto(b"HSET", b"hash:%d" % i, *args))
+
+
+def pipe(port, path):
+    with open(path, "rb") as f:
+        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,
+                       capture_output=True, check=True)
+
+
+def mem(binary, n, tmp):
+    big = os.path.join(tmp, "big.proto")
+    small = os.path.join(tmp, "small.proto")
+    gen_big(big, n)
+    gen_small(small, n // 10)
+    rows = []
+    for shape, path, per in (("one hash of %d fields field:N -> vN" % n,
+                              big, n),
+                             ("%d hashes of 10 small fields (per hash)"
+                              % (n // 10), small, n // 10)):
+        row = [shape]
+        for kind in ("redis", "dice"):
+            p, port = start(kind, binary)
+            before = rss_kb(p.pid)
+            pipe(port, path)
+            time.sleep(6)  # let a finishing rehash free the old table
+            after = rss_kb(p.pid)
+            row.append((after - before) * 1024.0 / per)
+            stop(p)
+        rows.append(row)
+        print("mem   %-48s redis %6.1f B  dice %6.1f B" % tuple(row),
+              flush=True)
+    return rows
+
+
+CASES = [
+    ("HSET on a %d-field hash", ["HSET", "big", "field:__rand_int__", "w"]),
+    ("HGET on a %d-field hash", ["HGET", "big", "field:__rand_int__"]),
+    ("HGETALL of 10 fields", ["HGETALL", "hash:1"]),
+]
+
+
+def prepare(port, tmp, n):
+    pipe(port, os.path.join(tmp, "big.proto"))
+    pipe(port, os.path.join(tmp, "small.proto"))
+
+
+def bench(port, args, r, n):
+    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(r),
+                    "-r", str(n), "-P", "16", "-c", "4", "-q"] + args,
+                   capture_output=True, check=True)
+
+
+def cpu(binary, n, tmp, r):
+    rows = []
+    for name, args in CASES:
+        row = [name % n if "%d" in name else name]
+        for kind in ("redis", "dice"):
+            p, port = start(kind, binary)
+            prepare(port, tmp, n)
+            t0 = cpu_s(p.pid)
+            bench(port, args, r * 10, n)
+            row.append((cpu_s(p.pid) - t0) / (r * 10) * 1e9)
+            stop(p)
+        rows.append(row)
+        print("cpu   %-48s redis %6.0f ns  dice %6.0f ns" % tuple(row),
+              flush=True)
+    return rows
+
+
+def total_ir(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+    return 0
+
+
+def instr(binary, n, tmp, r):
+    rows = []
+    for name, args in CASES:
+        row = [name % n if "%d" in name else name]
+        for kind in ("redis", "dice"):
+            irs = []
+            for count in (r, 2 * r):
+                out = os.path.join(tmp, "cg.out")
+                p, port = start(kind, binary, valgrind=out)
+                prepare(port, tmp, n)
+                bench(port, args, count, n)
+                stop(p)
+                irs.append(total_ir(out))
+            row.append((irs[1] - irs[0]) / r)
+        rows.append(row)
+        print("instr %-48s redis %6.0f  dice %6.0f" % tuple(row), flush=True)
+    return rows
+
+
+def main():
+    binary = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000000
+    r = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
+    what = sys.argv[4] if len(sys.argv) > 4 else "mem,cpu,instr"
+    tmp = tempfile.mkdtemp(prefix="bench_hash-")
+    gen_big(os.path.join(tmp, "big.proto"), n)
+    gen_small(os.path.join(tmp, "small.proto"), n // 10)
+    if "mem" in what:
+        mem(binary, n, tmp)
+    if "cpu" in what:
+        cpu(binary, n, tmp, r)
+    if "instr" in what:
+        instr(binary, n, tmp, r)
+
+
+if __name__ == "__main__":
+    main()
