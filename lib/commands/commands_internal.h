@@ -59,6 +59,8 @@ int dice__builtin_server(dice_server_t *srv);
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);
 int dice__builtin_keys(dice_server_t *srv);
+/* Sorted sets: lib/commands/zset.c (registers the type too). */
+int dice__builtin_zsets(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);

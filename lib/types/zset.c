@@ -670,9 +670,8 @@ static int lp_insert(unsigned char **lpp, const char *m, size_t n,
     if (!p)
         np = dice__lp_last(r);
     *lpp = r;
-    unsigned char *r2 =
-        dice__lp_insert_str(r, np, DICE__LP_AFTER, (const unsigned char *)sb,
-                            (uint32_t)sl, NULL);
+    unsigned char *r2 = dice__lp_insert_str(
+        r, np, DICE__LP_AFTER, (const unsigned char *)sb, (uint32_t)sl, NULL);
     if (!r2) {
         *lpp = dice__lp_delete(r, np, NULL);
         return DICE_ENOMEM;
@@ -1112,8 +1111,7 @@ dice__zset *dice__zs_fit(dice__zset *z, const dice__enc_limits *l,
         if (a)
             r->lp = a;
         size_t sl = dice__fmt_double(sb, s);
-        a = a ? dice__lp_append(r->lp, (const unsigned char *)sb,
-                                (uint32_t)sl)
+        a = a ? dice__lp_append(r->lp, (const unsigned char *)sb, (uint32_t)sl)
               : NULL;
         if (!a) {
             dice__zs_free(r);
@@ -1325,8 +1323,7 @@ static int zset_serialize(void *ctx, const void *obj, unsigned *format,
     double s;
     dice__zs_iter_init(&it, (dice__zset *)z, 0, 1);
     while (dice__zs_iter_next(&it, &m, &n, &s)) {
-        if ((rc = rdb_len(write, wctx, n)) < 0 ||
-            (rc = write(wctx, m, n)) < 0)
+        if ((rc = rdb_len(write, wctx, n)) < 0 || (rc = write(wctx, m, n)) < 0)
             return rc;
         uint8_t d[8];
         uint64_t u;
@@ -1374,10 +1371,10 @@ static long rdb_get_len(const uint8_t *d, size_t len, uint64_t *v, int *enc) {
 }
 
 /* An RDB string: plain or int-encoded (LZF is the RDB work's to add).
- * Sets the bytes and length (ints formatted into nb) and returns the bytes taken, 0 for
- * more, -1 malformed. */
-static long rdb_get_str(const uint8_t *d, size_t len, const char **s,
-                        size_t *n, char *nb) {
+ * Sets the bytes and length (ints formatted into nb) and returns the bytes
+ * taken, 0 for more, -1 malformed. */
+static long rdb_get_str(const uint8_t *d, size_t len, const char **s, size_t *n,
+                        char *nb) {
     uint64_t v;
     int enc;
     long h = rdb_get_len(d, len, &v, &enc);
@@ -1456,7 +1453,8 @@ static int zset_deserialize(void *ctx, unsigned format, const void *data,
             return DICE_EPROTO;
         /* Rebuilt through the API: duplicates and disorder are refused,
          * and a set past the thresholds loads big, as Redis converts. */
-        dice__zset *z = dice__zs_new(cnt / 2 > (size_t)l->zset_max_listpack_entries);
+        dice__zset *z =
+            dice__zs_new(cnt / 2 > (size_t)l->zset_max_listpack_entries);
         if (!z)
             return DICE_ENOMEM;
         unsigned char *lp = (unsigned char *)d + h;
@@ -1504,8 +1502,8 @@ static int zset_deserialize(void *ctx, unsigned format, const void *data,
         double s;
         memcpy(&s, &u, 8);
         int out;
-        if (isnan(s) || dice__zs_add(z, l, s, m, n, DICE__ZADD_NX, &out,
-                                     NULL) < 0 ||
+        if (isnan(s) ||
+            dice__zs_add(z, l, s, m, n, DICE__ZADD_NX, &out, NULL) < 0 ||
             !(out & DICE__ZADD_ADDED)) {
             dice__zs_free(z);
             return isnan(s) || (out & DICE__ZADD_NOP) ? DICE_EPROTO

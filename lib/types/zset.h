@@ -104,8 +104,7 @@ typedef struct dice__zs_iter {
     int idx;
     unsigned char buf[DICE__LP_INTBUF];
 } dice__zs_iter;
-void dice__zs_iter_init(dice__zs_iter *it, dice__zset *z, size_t rank,
-                        int rev);
+void dice__zs_iter_init(dice__zs_iter *it, dice__zset *z, size_t rank, int rev);
 /* The next member: 1 with its bytes, length and score set, 0 at the end. */
 int dice__zs_iter_next(dice__zs_iter *it, const char **m, size_t *n,
                        double *score);
