@@ -457,7 +457,7 @@ static const uint8_t *bt_delete(btree *t, size_t r) {
                         t->tail = a;
                 }
                 free(b);
-                in->cnt[li] = tot;
+                in->cnt[li] = node_count(a, ch);
                 refresh_child(in, li, ch);
                 int m = in->n - (li + 1) - 1;
                 memmove(&in->cnt[li + 1], &in->cnt[li + 2], (size_t)m * 8);
