@@ -656,13 +656,14 @@ static DICE__CMD_FN(cmd_zpop) {
         return;
     }
     if (argc == 3) {
-        if (parse_long(c, argv[2], argvlen[2], &count) < 0)
-            return;
-        if (count < 0) {
+        long long v;
+        /* getPositiveLongFromObjectOrReply: one text for both faults. */
+        if (!dice__str2ll(argv[2], argvlen[2], &v) || v < 0) {
             dice__reply_errstr(c,
                                "ERR value is out of range, must be positive");
             return;
         }
+        count = (long)v;
         if (count == 0) {
             dice_reply_array(c, 0);
             return;
@@ -674,12 +675,13 @@ static DICE__CMD_FN(cmd_zpop) {
 /* numkeys as getRangeLongFromObjectOrReply(1, LONG_MAX) reads it. */
 static int parse_numkeys(dice_client_t *c, const char *s, size_t n, long *out,
                          const char *err) {
-    if (parse_long(c, s, n, out) < 0)
-        return -1;
-    if (*out < 1) {
+    long long v;
+    /* getRangeLongFromObjectOrReply with a message: one text for both. */
+    if (!dice__str2ll(s, n, &v) || v < 1 || v > LONG_MAX) {
         dice__reply_errstr(c, err);
         return -1;
     }
+    *out = (long)v;
     return 0;
 }
 
@@ -741,7 +743,8 @@ static DICE__CMD_FN(cmd_zrandmember) {
     if (dice__parse_ll_or_reply(c, argv[2], argvlen[2], &l) < 0)
         return;
     if (l < -LONG_MAX) {
-        dice__reply_err(c, DICE__ERR_NOT_INT);
+        dice__reply_errstr(c, "ERR value is out of range, value must between "
+                              "-9223372036854775807 and 9223372036854775807");
         return;
     }
     int withscores = 0;
@@ -780,7 +783,8 @@ static DICE__CMD_FN(cmd_zrandmember) {
     }
     size_t cnt = (size_t)l;
     if (cnt >= len) {
-        reply_walk(c, z, 0, len, 0, withscores);
+        /* The whole set, highest first, as redis-server 7.0 replies. */
+        reply_walk(c, z, 0, len, 1, withscores);
         return;
     }
     /* Distinct members: a partial Fisher-Yates over the ranks. */
@@ -1090,8 +1094,11 @@ static void setop_generic(dice_client_t *c, int argc, const char *const *argv,
     size_t n;
     double s, os;
     int out_flags;
-    if (f->op == OP_INTER) {
+    /* Smallest first, as Redis orders the inputs of a union or an
+     * intersection (the order shows: float sums, the sign of a zero). */
+    if (f->op != OP_DIFF)
         qsort(src, (size_t)setnum, sizeof(*src), cmp_src);
+    if (f->op == OP_INTER) {
         if (src[0].z) {
             dice__zs_iter_init(&it, src[0].z, 0, 0);
             while (dice__zs_iter_next(&it, &m, &n, &s)) {

@@ -626,6 +626,16 @@ static double lp_score(const unsigned char *p) {
     return strtod(buf, NULL);
 }
 
+/* A score as a listpack holds it: Redis's d2string, which writes an
+ * integral value within +-2^52 as an integer (so -0.0 becomes "0") and
+ * anything else as "%.17g". */
+static size_t lp_score_text(char *buf, double d) {
+    if (d > -4503599627370495.0 && d < 4503599627370496.0 &&
+        d == (double)(long long)d)
+        return dice__fmt_ll(buf, (long long)d);
+    return dice__fmt_double(buf, d);
+}
+
 static const char *lp_member(const unsigned char *p, size_t *n,
                              unsigned char *buf) {
     uint32_t len;
@@ -647,7 +657,7 @@ static int lp_insert(unsigned char **lpp, const char *m, size_t n,
                      double score) {
     unsigned char *lp = *lpp;
     char sb[DICE_FMT_DOUBLE_MAX];
-    size_t sl = dice__fmt_double(sb, score);
+    size_t sl = lp_score_text(sb, score);
     unsigned char buf[DICE__LP_INTBUF];
     unsigned char *p = dice__lp_first(lp);
     while (p) {
@@ -1110,7 +1120,7 @@ dice__zset *dice__zs_fit(dice__zset *z, const dice__enc_limits *l,
             dice__lp_append(r->lp, (const unsigned char *)m, (uint32_t)n);
         if (a)
             r->lp = a;
-        size_t sl = dice__fmt_double(sb, s);
+        size_t sl = lp_score_text(sb, s);
         a = a ? dice__lp_append(r->lp, (const unsigned char *)sb, (uint32_t)sl)
               : NULL;
         if (!a) {
