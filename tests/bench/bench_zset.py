@@ -22,6 +22,7 @@ Every process started is ended by its pid. Not a test: it prints figures.
 import argparse
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -219,6 +220,7 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
