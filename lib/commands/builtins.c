@@ -13,6 +13,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_transactions(srv);
     if (rc == 0)
         rc = dice__builtin_hashes(srv);
+    if (rc == 0)
+        rc = dice__builtin_zsets(srv);
     return rc;
 }
 

@@ -65,6 +65,8 @@ int dice__builtin_transactions(dice_server_t *srv);
 /* The collection families (lib/commands/hash.c ...): each registers its
  * type's methods with the keyspace and its commands. */
 int dice__builtin_hashes(dice_server_t *srv);
+/* Sorted sets: lib/commands/zset.c (registers the type too). */
+int dice__builtin_zsets(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);

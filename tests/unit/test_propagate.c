@@ -340,6 +340,33 @@ static corpus_cmd HASHES[] = {
     {"MOVE", "h6", "1"},
 };
 
+static corpus_cmd ZSETS[] = {
+    {"ZADD", "z1", "1", "a", "2", "b", "3", "c", "4", "d"},
+    {"ZADD", "z1", "NX", "CH", "5", "a", "6", "e"},
+    {"ZADD", "z1", "XX", "GT", "CH", "9", "b", "0", "c"},
+    {"ZADD", "z1", "LT", "0.5", "d"},
+    {"ZADD", "z1", "INCR", "2.5", "a"},
+    {"ZINCRBY", "z1", "-1", "e"},
+    {"ZADD", "z2", "1", "x", "2", "y", "3", "b"},
+    {"ZREM", "z2", "x", "nope"},
+    {"ZREMRANGEBYRANK", "z1", "0", "0"},
+    {"ZADD", "z3", "0", "a", "0", "b", "0", "c", "0", "d"},
+    {"ZREMRANGEBYLEX", "z3", "[a", "(c"},
+    {"ZREMRANGEBYSCORE", "z1", "(5", "+inf"},
+    {"ZPOPMIN", "z3"},
+    {"ZPOPMAX", "z1", "2"},
+    {"ZADD", "z4", "1", "p", "2", "q", "3", "r"},
+    {"ZMPOP", "2", "nokey", "z4", "MAX", "COUNT", "2"},
+    {"ZMPOP", "1", "z4", "MIN"},
+    {"ZUNIONSTORE", "u1", "2", "z1", "z2", "WEIGHTS", "2", "3", "AGGREGATE",
+     "MAX"},
+    {"ZINTERSTORE", "u2", "2", "z1", "z2"},
+    {"ZDIFFSTORE", "u3", "2", "z2", "z1"},
+    {"ZRANGESTORE", "u4", "z2", "0", "-1", "REV"},
+    {"ZINTERSTORE", "u4", "2", "z1", "nokey"},
+    {"ZADD", "zbig", "1", "m1", "2", "m2", "3", "m3", "4", "m4"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -350,6 +377,7 @@ static const struct {
     FAMILY(STRINGS_AND_KEYS),
     FAMILY(TRANSACTIONS),
     FAMILY(HASHES),
+    FAMILY(ZSETS),
 };
 
 static void run_corpus(fixture *f, seen *s) {
