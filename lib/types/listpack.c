@@ -239,6 +239,10 @@ size_t dice__lp_bytes(const unsigned char *lp) {
     return hdr_bytes(lp);
 }
 
+size_t dice__lp_alloc_size(const unsigned char *lp) {
+    return malloc_usable_size((void *)lp);
+}
+
 int dice__lp_safe_to_add(const unsigned char *lp, size_t add) {
     size_t cur = lp ? hdr_bytes(lp) : 0;
     return cur + add <= DICE__LP_SAFETY_BYTES;
