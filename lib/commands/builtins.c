@@ -15,6 +15,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_hashes(srv);
     if (rc == 0)
         rc = dice__builtin_zsets(srv);
+    if (rc == 0)
+        rc = dice__builtin_lists(srv);
     return rc;
 }
 

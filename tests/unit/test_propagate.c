@@ -367,6 +367,40 @@ static corpus_cmd ZSETS[] = {
     {"ZADD", "zbig", "1", "m1", "2", "m2", "3", "m3", "4", "m4"},
 };
 
+/* Lists (lib/commands/list.c): every write, blocking forms served at once
+ * (propagated as LPOP/RPOP/LMOVE/RPOPLPUSH) and not served. */
+static corpus_cmd LISTS[] = {
+    {"RPUSH", "l1", "a", "b", "c", "1", "2", "3"},
+    {"LPUSH", "l1", "z", "-7"},
+    {"RPUSHX", "l1", "tail"},
+    {"LPUSHX", "l1", "head"},
+    {"LPUSHX", "nolist", "x"},
+    {"LPOP", "l1"},
+    {"RPOP", "l1", "2"},
+    {"LPOP", "l1", "0"},
+    {"LSET", "l1", "1", "set"},
+    {"LINSERT", "l1", "BEFORE", "b", "ins"},
+    {"LINSERT", "l1", "AFTER", "nope", "x"},
+    {"RPUSH", "l2", "a", "b", "a", "c", "a"},
+    {"LREM", "l2", "-1", "a"},
+    {"LREM", "l2", "0", "a"},
+    {"LTRIM", "l1", "1", "-2"},
+    {"RPOPLPUSH", "l1", "l2"},
+    {"LMOVE", "l2", "l3", "LEFT", "RIGHT"},
+    {"LMOVE", "l3", "l3", "RIGHT", "LEFT"},
+    {"LMPOP", "2", "nolist", "l1", "RIGHT", "COUNT", "2"},
+    {"BLPOP", "nolist", "l2", "0"},
+    {"BRPOP", "l2", "1"},
+    {"BLMOVE", "l1", "l4", "LEFT", "LEFT", "0"},
+    {"BRPOPLPUSH", "l3", "l4", "0"},
+    {"BLMPOP", "0", "1", "l4", "LEFT", "COUNT", "10"},
+    {"BLPOP", "nolist", "0.01"},
+    {"BLMOVE", "nolist", "l4", "LEFT", "LEFT", "0"},
+    {"RPUSH", "l5", "x"},
+    {"LTRIM", "l5", "1", "0"},
+    {"RPUSH", "l6", "keep"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -378,6 +412,7 @@ static const struct {
     FAMILY(TRANSACTIONS),
     FAMILY(HASHES),
     FAMILY(ZSETS),
+    FAMILY(LISTS),
 };
 
 static void run_corpus(fixture *f, seen *s) {

@@ -1,0 +1,328 @@
+/* The list type (lib/types/list.c): node sizes per fill setting,
+ * randomized operations compared with a plain array model (push, pop,
+ * index, insert, replace, delete while iterating both ways, range
+ * deletes), copies, the RDB payload round trip, and hostile payloads
+ * (truncated, bit-flipped, random) that must be refused or loaded without
+ * reading out of bounds (run under the sanitizer build). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dice/common.h"
+#include "types/list.h"
+
+/* ---- a model: an array of owned strings --------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t *n;
+    size_t len, cap;
+} model;
+
+static void m_insert(model *m, size_t at, const char *s, size_t n) {
+    if (m->len == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 64;
+        m->v = realloc(m->v, m->cap * sizeof(*m->v));
+        m->n = realloc(m->n, m->cap * sizeof(*m->n));
+    }
+    memmove(m->v + at + 1, m->v + at, (m->len - at) * sizeof(*m->v));
+    memmove(m->n + at + 1, m->n + at, (m->len - at) * sizeof(*m->n));
+    m->v[at] = malloc(n ? n : 1);
+    memcpy(m->v[at], s, n);
+    m->n[at] = n;
+    m->len++;
+}
+
+static void m_delete(model *m, size_t at) {
+    free(m->v[at]);
+    memmove(m->v + at, m->v + at + 1, (m->len - at - 1) * sizeof(*m->v));
+    memmove(m->n + at, m->n + at + 1, (m->len - at - 1) * sizeof(*m->n));
+    m->len--;
+}
+
+static void m_free(model *m) {
+    for (size_t i = 0; i < m->len; i++)
+        free(m->v[i]);
+    free(m->v);
+    free(m->n);
+}
+
+static void expect_pos(const dice__list_pos *pos, const char *s, size_t n) {
+    unsigned char buf[DICE__LP_INTBUF];
+    uint32_t len;
+    const unsigned char *p = dice__lp_get_str(pos->p, &len, buf);
+    assert_int_equal(len, n);
+    assert_memory_equal(p, s, n);
+}
+
+/* The whole list equals the model, walked both ways, and node invariants
+ * hold (counts, sizes, links). */
+static void check(dice__list *l, const model *m) {
+    assert_int_equal(dice__list_len(l), m->len);
+    size_t cnt = 0, nodes = 0;
+    const dice__qlnode *prev = NULL;
+    for (const dice__qlnode *n = l->head; n; prev = n, n = n->next) {
+        assert_ptr_equal(n->prev, prev);
+        assert_true(n->count > 0);
+        assert_int_equal(n->count, dice__lp_length(n->lp));
+        assert_int_equal(n->sz, dice__lp_bytes(n->lp));
+        cnt += n->count;
+        nodes++;
+    }
+    assert_ptr_equal(l->tail, prev);
+    assert_int_equal(cnt, m->len);
+    assert_int_equal(nodes, l->nnodes);
+    dice__list_pos pos;
+    size_t i = 0;
+    for (int ok = dice__list_end(l, DICE__LIST_HEAD, &pos); ok;
+         ok = dice__list_step(&pos, DICE__LIST_TAIL))
+        expect_pos(&pos, m->v[i], m->n[i]), i++;
+    assert_int_equal(i, m->len);
+    for (int ok = dice__list_end(l, DICE__LIST_TAIL, &pos); ok;
+         ok = dice__list_step(&pos, DICE__LIST_HEAD))
+        i--, expect_pos(&pos, m->v[i], m->n[i]);
+    assert_int_equal(i, 0);
+}
+
+static size_t rnd_value(char *buf, unsigned *seed) {
+    int kind = rand_r(seed) % 10;
+    if (kind < 3)
+        return (size_t)snprintf(buf, 32, "%d", rand_r(seed) % 20000 - 10000);
+    size_t n =
+        kind == 9 ? (size_t)(rand_r(seed) % 9000) : (size_t)(rand_r(seed) % 40);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)('a' + rand_r(seed) % 3);
+    return n;
+}
+
+static void test_random_vs_model(void **state) {
+    (void)state;
+    static const int fills[] = {-2, -1, -5, 1, 2, 5, 128, 0};
+    char *buf = malloc(10000);
+    for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
+        unsigned seed = 1234 + (unsigned)f;
+        dice__list *l = dice__list_new(fills[f], 0);
+        model m = {0};
+        for (int step = 0; step < 4000; step++) {
+            int op = rand_r(&seed) % 10;
+            size_t n = rnd_value(buf, &seed);
+            dice__list_pos pos;
+            if (op < 3) {
+                int where = rand_r(&seed) % 2;
+                assert_int_equal(dice__list_push(l, where, buf, n), 0);
+                m_insert(&m, where == DICE__LIST_HEAD ? 0 : m.len, buf, n);
+            } else if (op == 3 && m.len) {
+                int where = rand_r(&seed) % 2;
+                dice__list_pop(l, where);
+                m_delete(&m, where == DICE__LIST_HEAD ? 0 : m.len - 1);
+            } else if (op == 4 && m.len) {
+                size_t at = (size_t)rand_r(&seed) % m.len;
+                int where = rand_r(&seed) % 2;
+                assert_true(dice__list_index(l, (long long)at, &pos));
+                assert_int_equal(dice__list_insert(l, &pos, where, buf, n), 0);
+                m_insert(&m, where == DICE__LP_AFTER ? at + 1 : at, buf, n);
+            } else if (op == 5 && m.len) {
+                long long at = rand_r(&seed) % (long long)m.len;
+                long long neg = at - (long long)m.len;
+                assert_true(
+                    dice__list_index(l, rand_r(&seed) % 2 ? at : neg, &pos));
+                expect_pos(&pos, m.v[at], m.n[at]);
+                assert_int_equal(dice__list_replace(l, &pos, buf, n), 0);
+                free(m.v[at]);
+                m.v[at] = malloc(n ? n : 1);
+                memcpy(m.v[at], buf, n);
+                m.n[at] = n;
+            } else if (op == 6 && m.len) {
+                /* Delete every element of a value class while walking. */
+                int dir = rand_r(&seed) % 2;
+                char first = (char)('a' + rand_r(&seed) % 3);
+                size_t i = dir == DICE__LIST_TAIL ? 0 : m.len - 1;
+                int ok = dice__list_end(
+                    l,
+                    dir == DICE__LIST_TAIL ? DICE__LIST_HEAD : DICE__LIST_TAIL,
+                    &pos);
+                while (ok) {
+                    if (m.n[i] > 0 && m.v[i][0] == first) {
+                        dice__list_delete(l, &pos, dir);
+                        m_delete(&m, i);
+                        ok = pos.p != NULL;
+                        if (dir == DICE__LIST_HEAD)
+                            i--;
+                    } else {
+                        ok = dice__list_step(&pos, dir);
+                        if (dir == DICE__LIST_TAIL)
+                            i++;
+                        else
+                            i--;
+                    }
+                }
+            } else if (op == 7 && m.len) {
+                size_t at = (size_t)rand_r(&seed) % m.len;
+                size_t cnt = (size_t)rand_r(&seed) % 50;
+                dice__list_delete_range(l, at, cnt);
+                for (size_t k = 0; k < cnt && at < m.len; k++)
+                    m_delete(&m, at);
+            } else if (op == 8) {
+                assert_false(dice__list_index(l, (long long)m.len, &pos));
+                assert_false(dice__list_index(l, -(long long)m.len - 1, &pos));
+            }
+            if (step % 97 == 0)
+                check(l, &m);
+        }
+        check(l, &m);
+        dice__list *c = dice__list_dup(l);
+        check(c, &m);
+        dice__list_free(c);
+        dice__list_free(l);
+        m_free(&m);
+    }
+    free(buf);
+}
+
+/* Node sizes: fill -2 caps listpacks at 8 KB, a positive fill at that
+ * many entries; a big element gets a node of its own. */
+static void test_node_limits(void **state) {
+    (void)state;
+    dice__list *l = dice__list_new(-2, 0);
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(dice__list_push(l, DICE__LIST_TAIL, "abcdefgh", 8), 0);
+    for (const dice__qlnode *n = l->head; n; n = n->next)
+        assert_true(n->sz <= 8192);
+    assert_true(l->nnodes >= 10000 * 10 / 8192);
+    assert_true(l->nnodes <= 10000 * 10 / 8192 + 2);
+    dice__list_free(l);
+
+    l = dice__list_new(3, 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(dice__list_push(l, DICE__LIST_HEAD, "x", 1), 0);
+    assert_int_equal(l->nnodes, 4);
+    char *big = calloc(1, 20000);
+    assert_int_equal(dice__list_push(l, DICE__LIST_TAIL, big, 20000), 0);
+    assert_int_equal(l->nnodes, 5);
+    assert_int_equal(l->tail->count, 1);
+    free(big);
+    dice__list_free(l);
+    /* Clamping as Redis: below -5 is -5, above 32767 is 32767. */
+    l = dice__list_new(-9, 0);
+    assert_int_equal(l->fill, -5);
+    dice__list_free(l);
+    l = dice__list_new(1 << 20, 0);
+    assert_int_equal(l->fill, 32767);
+    dice__list_free(l);
+}
+
+/* ---- serialization ------------------------------------------------------ */
+
+typedef struct {
+    unsigned char *b;
+    size_t len, cap;
+} wbuf;
+
+static int wr(void *ctx, const void *data, size_t len) {
+    wbuf *w = ctx;
+    if (w->len + len > w->cap) {
+        w->cap = (w->len + len) * 2;
+        w->b = realloc(w->b, w->cap);
+    }
+    memcpy(w->b + w->len, data, len);
+    w->len += len;
+    return 0;
+}
+
+static void test_serialize_roundtrip_and_hostile(void **state) {
+    (void)state;
+    const dice_type_methods *m = &dice__list_methods;
+    dice__list *l = dice__list_new(4, 0);
+    model md = {0};
+    char buf[64];
+    for (int i = 0; i < 50; i++) {
+        size_t n = (size_t)snprintf(buf, sizeof(buf), i % 3 ? "elem-%d" : "%d",
+                                    i * 37 - 500);
+        dice__list_push(l, DICE__LIST_TAIL, buf, n);
+        m_insert(&md, md.len, buf, n);
+    }
+    wbuf w = {0};
+    unsigned fmt;
+    assert_int_equal(m->serialize(NULL, l, &fmt, wr, &w), 0);
+    assert_int_equal(fmt, DICE__RDB_TYPE_LIST_QUICKLIST_2);
+    void *obj;
+    size_t used;
+    assert_int_equal(m->deserialize(NULL, fmt, w.b, w.len, &used, &obj), 0);
+    assert_int_equal(used, w.len);
+    check(obj, &md);
+    dice__list_free(obj);
+    /* Every truncation asks for more (or is malformed), never reads past. */
+    for (size_t cut = 0; cut < w.len; cut++) {
+        unsigned char *t = malloc(cut ? cut : 1);
+        memcpy(t, w.b, cut);
+        int rc = m->deserialize(NULL, fmt, t, cut, &used, &obj);
+        assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO);
+        free(t);
+    }
+    /* Bit flips and random bytes: refused, or a well-formed list. */
+    unsigned seed = 99;
+    for (int round = 0; round < 3000; round++) {
+        unsigned char *t = malloc(w.len);
+        memcpy(t, w.b, w.len);
+        int flips = 1 + rand_r(&seed) % 4;
+        for (int k = 0; k < flips; k++)
+            t[(size_t)rand_r(&seed) % w.len] ^=
+                (unsigned char)(1u << (rand_r(&seed) % 8));
+        if (round % 10 == 0)
+            for (size_t k = 0; k < w.len; k++)
+                t[k] = (unsigned char)rand_r(&seed);
+        int rc = m->deserialize(NULL, round % 7 ? fmt : DICE__RDB_TYPE_LIST, t,
+                                w.len, &used, &obj);
+        if (rc == 0) {
+            dice__list *g = obj;
+            size_t cnt = 0;
+            dice__list_pos pos;
+            for (int ok = dice__list_end(g, DICE__LIST_HEAD, &pos); ok;
+                 ok = dice__list_step(&pos, DICE__LIST_TAIL))
+                cnt++;
+            assert_int_equal(cnt, dice__list_len(g));
+            assert_true(used <= w.len);
+            dice__list_free(g);
+        } else {
+            assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO ||
+                        rc == DICE_ENOMEM);
+        }
+        free(t);
+    }
+    assert_int_equal(m->deserialize(NULL, 5, w.b, w.len, &used, &obj),
+                     DICE_EINVAL);
+    /* An empty list is refused, as Redis refuses it. */
+    unsigned char zero = 0;
+    assert_int_equal(m->deserialize(NULL, fmt, &zero, 1, &used, &obj),
+                     DICE_EPROTO);
+    /* RDB_TYPE_LIST: 2 strings, one int-encoded. */
+    unsigned char old[] = {2, 3, 'a', 'b', 'c', 0xC0, 0xF6};
+    assert_int_equal(m->deserialize(NULL, DICE__RDB_TYPE_LIST, old, sizeof(old),
+                                    &used, &obj),
+                     0);
+    model m2 = {0};
+    m_insert(&m2, 0, "abc", 3);
+    m_insert(&m2, 1, "-10", 3);
+    check(obj, &m2);
+    assert_string_equal(m->encoding(NULL, obj), "quicklist");
+    assert_true(m->mem_usage(NULL, obj) > 0);
+    dice__list_free(obj);
+    m_free(&m2);
+    free(w.b);
+    dice__list_free(l);
+    m_free(&md);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_vs_model),
+        cmocka_unit_test(test_node_limits),
+        cmocka_unit_test(test_serialize_roundtrip_and_hostile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
