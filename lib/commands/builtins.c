@@ -8,6 +8,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_strings(srv);
     if (rc == 0)
         rc = dice__builtin_keys(srv);
+    if (rc == 0)
+        rc = dice__builtin_sets(srv);
     return rc;
 }
 

@@ -59,6 +59,8 @@ int dice__builtin_server(dice_server_t *srv);
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);
 int dice__builtin_keys(dice_server_t *srv);
+/* The set family (lib/commands/set.c), with the set type's methods. */
+int dice__builtin_sets(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);
@@ -78,6 +80,11 @@ int dice__parse_ll_or_reply(dice_client_t *c, const char *s, size_t n,
                             long long *out);
 int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
                                 double *out);
+/* A SCAN/SSCAN/HSCAN/ZSCAN cursor as Redis's strtoul() reads it (an
+ * optional sign, "-1" wrapping to 2^64-1, leading zeros, the empty string
+ * as 0, up to a NUL byte, no leading space, 64 bits). Returns 0 or -1 (the
+ * caller replies "ERR invalid cursor"). */
+int dice__parse_scan_cursor(const char *s, size_t len, uint64_t *out);
 /* "Now" for every command: the keyspace's clock, which dispatch sets from
  * the loop's cached wall clock before each command, so a relative expire
  * time and the expiry check that follows it agree. Unix ms. */

@@ -97,6 +97,37 @@ int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
     return -1;
 }
 
+/* Redis parses the SCAN cursor with strtoul() and accepts what it accepts,
+ * except a leading space: an optional sign ("-1" wraps to 2^64-1), leading
+ * zeros, and an empty string (cursor 0). Parsing stops at a NUL byte. The
+ * value must fit 64 bits. Returns 0 or -1. */
+int dice__parse_scan_cursor(const char *s, size_t len, uint64_t *out) {
+    len = strnlen(s, len);
+    size_t i = 0;
+    bool neg = false;
+    if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == len) {
+        /* No digits: strtoul leaves its end pointer at the start, which
+         * Redis accepts only for the empty string. */
+        *out = 0;
+        return len == 0 ? 0 : -1;
+    }
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? 0 - v : v;
+    return 0;
+}
+
 int64_t dice__cmd_now(dice_client_t *c) {
     return dice_keyspace_now(c->srv->keyspace);
 }
