@@ -25,6 +25,7 @@
 
 #include "types/rdb.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,31 +217,56 @@ static void chunk_trim(dice__set_ints *iv, size_t i) {
     }
 }
 
-/* Merge chunk i with chunk i + 1 when they fit in one, else even them out.
- * Never fails (an allocation failure leaves them as they are). */
+/* Make room for want values in chunk i (false when out of memory). */
+static bool chunk_fit(dice__set_ints *iv, size_t i, size_t want) {
+    dice__set_chunk *c = iv->c[i];
+    if (c->cap >= want)
+        return true;
+    dice__set_chunk *g =
+        realloc(c, sizeof(*c) + round_cap(want) * sizeof(int64_t));
+    if (!g)
+        return false;
+    g->cap = (uint32_t)round_cap(want);
+    iv->c[i] = g;
+    return true;
+}
+
+/* Merge chunk i with chunk i + 1 when they fit in one, else even them out
+ * (either may be the small one). Never fails: an allocation failure
+ * leaves them as they are. */
 static void chunk_merge(dice__set_ints *iv, size_t i) {
-    dice__set_chunk *a = iv->c[i], *b = iv->c[i + 1];
-    size_t total = (size_t)a->len + b->len;
+    size_t alen = iv->c[i]->len, blen = iv->c[i + 1]->len;
+    size_t total = alen + blen;
     size_t keep = total <= CHUNK_MAX ? total : total / 2;
-    if (a->cap < keep) {
-        dice__set_chunk *g =
-            realloc(a, sizeof(*a) + round_cap(keep) * sizeof(int64_t));
-        if (!g)
+    if (keep >= alen) {
+        /* Values move from b's front to a's end. */
+        if (!chunk_fit(iv, i, keep))
             return;
-        g->cap = (uint32_t)round_cap(keep);
-        a = iv->c[i] = g;
-    }
-    size_t moved = keep - a->len;
-    memcpy(a->v + a->len, b->v, moved * sizeof(int64_t));
-    a->len = (uint32_t)keep;
-    if (moved == b->len) {
-        dir_remove(iv, i + 1);
-    } else {
-        memmove(b->v, b->v + moved, (b->len - moved) * sizeof(int64_t));
+        dice__set_chunk *a = iv->c[i], *b = iv->c[i + 1];
+        size_t moved = keep - alen;
+        memcpy(a->v + alen, b->v, moved * sizeof(int64_t));
+        a->len = (uint32_t)keep;
+        if (moved == blen) {
+            dir_remove(iv, i + 1);
+            return;
+        }
+        memmove(b->v, b->v + moved, (blen - moved) * sizeof(int64_t));
         b->len -= (uint32_t)moved;
         iv->first[i + 1] = b->v[0];
         chunk_trim(iv, i + 1);
+        return;
     }
+    /* Values move from a's end to b's front. */
+    size_t moved = alen - keep;
+    if (!chunk_fit(iv, i + 1, blen + moved))
+        return;
+    dice__set_chunk *a = iv->c[i], *b = iv->c[i + 1];
+    memmove(b->v + moved, b->v, blen * sizeof(int64_t));
+    memcpy(b->v, a->v + keep, moved * sizeof(int64_t));
+    b->len += (uint32_t)moved;
+    a->len = (uint32_t)keep;
+    iv->first[i + 1] = b->v[0];
+    chunk_trim(iv, i);
 }
 
 static int ints_del(dice__set_ints *iv, int64_t v) {

@@ -185,6 +185,41 @@ static void test_ints_extremes(void **state) {
     dice__set_free(s);
 }
 
+/* Chunks loaded in order are full; deleting from the last one until it is
+ * under a quarter full evens it out with its full neighbour (the small one
+ * is the right one), then random deletions down to nothing. */
+static void test_ints_rebalance(void **state) {
+    (void)state;
+    dice__set *s = dice__set_new(1);
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(add_ll(s, i, 0), 1);
+    assert_int_equal(s->u.iv.nc, 4);
+    assert_int_equal(s->u.iv.c[0]->len, DICE__SET_CHUNK_MAX);
+    for (int i = 1999; i >= 1000; i--) {
+        assert_int_equal(del_ll(s, i), 1);
+        for (size_t k = 0; k < s->u.iv.nc; k++) {
+            assert_true(s->u.iv.c[k]->len > 0);
+            assert_true(s->u.iv.c[k]->len <= s->u.iv.c[k]->cap);
+            assert_true(s->u.iv.first[k] == s->u.iv.c[k]->v[0]);
+            if (k)
+                assert_true(s->u.iv.c[k - 1]->v[s->u.iv.c[k - 1]->len - 1] <
+                            s->u.iv.c[k]->v[0]);
+        }
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_true(has_ll(s, i));
+    assert_int_equal(dice__set_len(s), 1000);
+    while (dice__set_len(s)) {
+        dice__set_member m;
+        dice__set_random(s, &m);
+        char b[32];
+        memcpy(b, m.p, m.n);
+        b[m.n] = 0;
+        assert_int_equal(dice__set_del(s, b, m.n), 1);
+    }
+    dice__set_free(s);
+}
+
 /* Random members are uniform in every form (chi-square, loose bound). */
 static void test_random_uniform(void **state) {
     (void)state;
@@ -340,6 +375,7 @@ int main(void) {
         cmocka_unit_test(test_conversions),
         cmocka_unit_test(test_ints_model),
         cmocka_unit_test(test_ints_extremes),
+        cmocka_unit_test(test_ints_rebalance),
         cmocka_unit_test(test_random_uniform),
         cmocka_unit_test(test_serialize_roundtrip),
         cmocka_unit_test(test_hostile_payloads),
