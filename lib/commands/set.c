@@ -62,7 +62,7 @@ static void mlist_add(void *ctx, const char *m, size_t n) {
     mlist *l = ctx;
     if (l->oom)
         return;
-    if (l->used + n > l->cap) {
+    if (l->used + n > l->cap || !l->buf) {
         size_t nc = l->cap ? l->cap * 2 : 256;
         while (nc < l->used + n)
             nc *= 2;
@@ -86,7 +86,8 @@ static void mlist_add(void *ctx, const char *m, size_t n) {
     }
     if (l->n == 0)
         l->off[0] = 0;
-    memcpy(l->buf + l->used, m, n);
+    if (n)
+        memcpy(l->buf + l->used, m, n);
     l->used += n;
     l->off[++l->n] = l->used;
 }
@@ -243,8 +244,8 @@ static DICE__CMD_FN(cmd_spop) {
         return;
     }
     long long count = -1;
-    if (argc == 3 && (!dice__str2ll(argv[2], argvlen[2], &count) ||
-                      count < 0)) {
+    if (argc == 3 &&
+        (!dice__str2ll(argv[2], argvlen[2], &count) || count < 0)) {
         REPLY_ERR(c, "ERR value is out of range, must be positive");
         return;
     }
@@ -297,8 +298,7 @@ static void reply_list(dice_client_t *c, const mlist *l, size_t from,
 /* SRANDMEMBER key count, distinct members, 0 < count < size. Redis's two
  * cases: many of the members wanted (count * 3 > size), a partial shuffle
  * of all of them; few, random picks until count distinct ones. */
-static void srandmember_distinct(dice_client_t *c, dice__set *s,
-                                 size_t count) {
+static void srandmember_distinct(dice_client_t *c, dice__set *s, size_t count) {
     size_t size = dice__set_len(s);
     if (count * 3 > size) {
         mlist l = {0};
@@ -377,8 +377,8 @@ static DICE__CMD_FN(cmd_srandmember) {
     size_t size = dice__set_len(s);
     if (count < 0 || count == 1) {
         /* Repetitions allowed: each pick on its own. */
-        unsigned long long n = count < 0 ? 0ull - (unsigned long long)count
-                                         : 1ull;
+        unsigned long long n =
+            count < 0 ? 0ull - (unsigned long long)count : 1ull;
         dice_reply_array(c, (size_t)n);
         for (unsigned long long i = 0; i < n; i++) {
             dice__set_random(s, &m);
@@ -451,7 +451,7 @@ static int lookup_all(dice_client_t *c, int n, const char *const *keys,
 typedef struct op_ctx {
     dice__set *const *sets;
     int n;
-    size_t skip;   /* SINTER: index of the smallest set (the one walked) */
+    size_t skip;    /* SINTER: index of the smallest set (the one walked) */
     dice__set *out; /* members kept, or NULL to only count */
     size_t count, limit;
     long long lim;

@@ -118,8 +118,8 @@ static int lzf_unpack(const uint8_t *ip, size_t in_len, uint8_t *op,
     return o == out_len ? 0 : -1;
 }
 
-int dice__rdb_read_str(dice__rdb_in *in, size_t max, char *numbuf,
-                       char **heap, const char **s, size_t *n) {
+int dice__rdb_read_str(dice__rdb_in *in, size_t max, char *numbuf, char **heap,
+                       const char **s, size_t *n) {
     *heap = NULL;
     if (in->pos >= in->len)
         return DICE_EAGAIN;

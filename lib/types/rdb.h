@@ -35,7 +35,7 @@ int dice__rdb_read_len(dice__rdb_in *in, uint64_t *n);
  * it; NULL otherwise) for an LZF string. Strings longer than max are
  * refused (DICE_EPROTO). Returns 0, DICE_EAGAIN, DICE_EPROTO or
  * DICE_ENOMEM. */
-int dice__rdb_read_str(dice__rdb_in *in, size_t max, char *numbuf,
-                       char **heap, const char **s, size_t *n);
+int dice__rdb_read_str(dice__rdb_in *in, size_t max, char *numbuf, char **heap,
+                       const char **s, size_t *n);
 
 #endif

@@ -489,9 +489,8 @@ int dice__set_random(dice__set *s, dice__set_member *out) {
         out->n = it.klen;
         return 1;
     }
-    int64_t v = s->enc == DICE__SET_INTS
-                    ? ints_random(s)
-                    : dice__intset_random(s->u.is, rnd(s));
+    int64_t v = s->enc == DICE__SET_INTS ? ints_random(s)
+                                         : dice__intset_random(s->u.is, rnd(s));
     out->n = dice__fmt_ll(out->buf, v);
     out->p = out->buf;
     return 1;

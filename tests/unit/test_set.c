@@ -323,8 +323,8 @@ static void test_hostile_payloads(void **state) {
     assert_int_equal(
         m->deserialize(NULL, DICE__RDB_TYPE_SET, dup, sizeof(dup), &used, &o),
         DICE_EPROTO);
-    static const unsigned char badint[] = {0x0c, 2, 0, 0, 0, 2, 0, 0, 0,
-                                           5, 0, 5, 0}; /* not ascending */
+    static const unsigned char badint[] = {
+        0x0c, 2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 5, 0}; /* not ascending */
     assert_int_equal(m->deserialize(NULL, DICE__RDB_TYPE_SET_INTSET, badint,
                                     sizeof(badint), &used, &o),
                      DICE_EPROTO);
@@ -334,8 +334,8 @@ static void test_hostile_payloads(void **state) {
                      DICE_EPROTO);
     static const unsigned char huge[] = {0x81, 0xff, 0xff, 0xff, 0xff,
                                          0xff, 0xff, 0xff, 0xff, 0x01};
-    int rc = m->deserialize(NULL, DICE__RDB_TYPE_SET, huge, sizeof(huge),
-                            &used, &o);
+    int rc =
+        m->deserialize(NULL, DICE__RDB_TYPE_SET, huge, sizeof(huge), &used, &o);
     assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO);
     assert_int_equal(m->deserialize(NULL, 99, huge, sizeof(huge), &used, &o),
                      DICE_EINVAL);
