@@ -17,6 +17,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_zsets(srv);
     if (rc == 0)
         rc = dice__builtin_lists(srv);
+    if (rc == 0)
+        rc = dice__builtin_sets(srv);
     return rc;
 }
 

@@ -69,6 +69,8 @@ int dice__builtin_hashes(dice_server_t *srv);
 int dice__builtin_zsets(dice_server_t *srv);
 /* Lists (lib/commands/list.c): registers the list type and its commands. */
 int dice__builtin_lists(dice_server_t *srv);
+/* The set family (lib/commands/set.c), with the set type's methods. */
+int dice__builtin_sets(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);

@@ -186,3 +186,21 @@ int dice__rdb_read_string(const uint8_t *d, size_t len, size_t max,
     *used = hl + (size_t)v;
     return 0;
 }
+
+int dice__rdb_in_len(dice__rdb_in *in, uint64_t *v) {
+    size_t used;
+    int rc = dice__rdb_read_len(in->p + in->pos, in->len - in->pos, v, &used);
+    if (rc == 0)
+        in->pos += used;
+    return rc;
+}
+
+int dice__rdb_in_string(dice__rdb_in *in, size_t max, char *numbuf,
+                        char **owned, const char **s, size_t *n) {
+    size_t used;
+    int rc = dice__rdb_read_string(in->p + in->pos, in->len - in->pos, max,
+                                   numbuf, owned, s, n, &used);
+    if (rc == 0)
+        in->pos += used;
+    return rc;
+}

@@ -39,4 +39,16 @@ int dice__rdb_read_string(const uint8_t *d, size_t len, size_t max,
                           char *numbuf, char **owned, const char **s, size_t *n,
                           size_t *used);
 
+/* A cursor over len bytes at p, for deserializers that read item after
+ * item: pos advances past what each call read (on error it stays). */
+typedef struct dice__rdb_in {
+    const uint8_t *p;
+    size_t len, pos;
+} dice__rdb_in;
+
+/* dice__rdb_read_len / dice__rdb_read_string at the cursor. */
+int dice__rdb_in_len(dice__rdb_in *in, uint64_t *v);
+int dice__rdb_in_string(dice__rdb_in *in, size_t max, char *numbuf,
+                        char **owned, const char **s, size_t *n);
+
 #endif

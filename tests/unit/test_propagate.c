@@ -401,6 +401,32 @@ static corpus_cmd LISTS[] = {
     {"RPUSH", "l6", "keep"},
 };
 
+/* Sets: SPOP is random and propagates SREM of what it popped, or DEL when
+ * it popped the whole set. */
+static corpus_cmd SETS[] = {
+    {"SADD", "st1", "1", "2", "3", "4", "5", "6", "7", "8"},
+    {"SADD", "st2", "a", "b", "c", "d", "e", "1", "2"},
+    {"SADD", "st3", "x"},
+    {"SADD", "st1", "1"},
+    {"SREM", "st1", "8", "nope"},
+    {"SREM", "st3", "x"},
+    {"SMOVE", "st2", "st1", "a"},
+    {"SMOVE", "st2", "st4", "b"},
+    {"SMOVE", "st2", "st4", "nope"},
+    {"SPOP", "st1"},
+    {"SPOP", "st1", "2"},
+    {"SPOP", "st2", "2"},
+    {"SPOP", "st4", "100"},
+    {"SINTERSTORE", "st5", "st1", "st2"},
+    {"SUNIONSTORE", "st6", "st1", "st2"},
+    {"SDIFFSTORE", "st7", "st1", "st2"},
+    {"SINTERSTORE", "st6", "st1", "missing"},
+    {"SADD", "st8", "1", "2", "3"},
+    {"SPOP", "st8"},
+    {"SPOP", "st8"},
+    {"SPOP", "st8"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -413,6 +439,7 @@ static const struct {
     FAMILY(HASHES),
     FAMILY(ZSETS),
     FAMILY(LISTS),
+    FAMILY(SETS),
 };
 
 static void run_corpus(fixture *f, seen *s) {
