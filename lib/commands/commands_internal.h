@@ -94,6 +94,27 @@ int dice__parse_double_or_reply(dice_client_t *c, const char *s, size_t n,
  * "-1" wrapping, the empty string 0, stopping at a NUL, 64 bits). Returns
  * 0 or -1 (the caller replies "invalid cursor"). */
 int dice__parse_cursor(const char *s, size_t len, uint64_t *out);
+/* The same, replying "ERR invalid cursor" on failure: 0 or -1. */
+int dice__parse_cursor_or_reply(dice_client_t *c, const char *s, size_t len,
+                                uint64_t *out);
+/* The options of SCAN, HSCAN, SSCAN and ZSCAN from argv[from]: MATCH
+ * pattern (pat NULL for none, or for "*", which matches everything), COUNT
+ * n (>= 1; 10 by default) and, for SCAN (allow_type), TYPE name. Redis
+ * parses them after the key's lookup, so a missing key answers an empty
+ * scan (dice__reply_empty_scan) whatever they say. 0, or -1 after
+ * replying. */
+typedef struct dice__scan_opts {
+    long long count;
+    const char *pat, *type;
+    size_t plen, tlen;
+} dice__scan_opts;
+int dice__parse_scan_opts(dice_client_t *c, int argc, const char *const *argv,
+                          const size_t *argvlen, int from, bool allow_type,
+                          dice__scan_opts *o);
+/* The reply of a scan: the next cursor; the caller then replies the array
+ * of what it found. An empty scan is cursor 0 and an empty array. */
+void dice__reply_scan_cursor(dice_client_t *c, uint64_t next);
+void dice__reply_empty_scan(dice_client_t *c);
 /* "Now" for every command: the keyspace's clock, which dispatch sets from
  * the loop's cached wall clock before each command, so a relative expire
  * time and the expiry check that follows it agree. Unix ms. */

@@ -429,47 +429,25 @@ static int scan_pair(void *ctx, const char *f, size_t fn, const char *v,
 /* HSCAN key cursor [MATCH pattern] [COUNT count] */
 static DICE__CMD_FN(cmd_hscan) {
     uint64_t cursor;
-    if (dice__parse_cursor(argv[2], argvlen[2], &cursor) < 0) {
-        REPLY_ERR(c, "ERR invalid cursor");
+    if (dice__parse_cursor_or_reply(c, argv[2], argvlen[2], &cursor) < 0)
         return;
-    }
     dice__hash *h;
     int rc = lookup_read(c, argv[1], argvlen[1], &h);
-    if (rc < 0)
-        return;
-    if (rc == 0) {
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, "0", 1);
-        dice_reply_array(c, 0);
+    if (rc <= 0) {
+        if (rc == 0)
+            dice__reply_empty_scan(c);
         return;
     }
-    long long count = 10;
+    dice__scan_opts o;
+    if (dice__parse_scan_opts(c, argc, argv, argvlen, 3, false, &o) < 0)
+        return;
+    long long count = o.count;
     scan_ctx s = {c, NULL, 0, 0, 0, 0, NULL, NULL, 0, 0};
-    for (int i = 3; i < argc; i += 2) {
-        bool has_value = argc - i >= 2;
-        if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
-            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1],
-                                        &count) < 0)
-                return;
-            if (count < 1) {
-                dice__reply_err(c, DICE__ERR_SYNTAX);
-                return;
-            }
-        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "match")) {
-            s.pat = argv[i + 1];
-            s.plen = argvlen[i + 1];
-            /* "*" matches everything: skip the matching. */
-            if (s.plen == 1 && s.pat[0] == '*')
-                s.pat = NULL;
-        } else {
-            dice__reply_err(c, DICE__ERR_SYNTAX);
-            return;
-        }
-    }
+    s.pat = o.pat;
+    s.plen = o.plen;
     if (dice__hash_encoding(h) == DICE__HASH_LISTPACK) {
         dice__hash_scan(h, 0, 0, scan_pair, &s);
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, "0", 1);
+        dice__reply_scan_cursor(c, 0);
         dice_reply_array(c, s.n * 2);
         s.emit = 1;
         dice__hash_scan(h, 0, 0, scan_pair, &s);
@@ -480,9 +458,7 @@ static DICE__CMD_FN(cmd_hscan) {
     if (s.oom) {
         dice__reply_err(c, DICE__ERR_NOMEM);
     } else {
-        char buf[DICE_FMT_LL_MAX];
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, buf, dice__fmt_ull(buf, next));
+        dice__reply_scan_cursor(c, next);
         dice_reply_array(c, s.n * 2);
         for (size_t i = 0; i < s.n * 2; i++)
             dice_reply_bulk(c, s.items[i], s.lens[i]);

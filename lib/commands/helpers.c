@@ -241,3 +241,51 @@ int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
     dice_db_signal_modify(db, key, klen);
     return 0;
 }
+
+int dice__parse_cursor_or_reply(dice_client_t *c, const char *s, size_t len,
+                                uint64_t *out) {
+    if (dice__parse_cursor(s, len, out) == 0)
+        return 0;
+    dice__reply_errstr(c, "ERR invalid cursor");
+    return -1;
+}
+
+int dice__parse_scan_opts(dice_client_t *c, int argc, const char *const *argv,
+                          const size_t *argvlen, int from, bool allow_type,
+                          dice__scan_opts *o) {
+    *o = (dice__scan_opts){.count = 10};
+    for (int i = from; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return dice__reply_err(c, DICE__ERR_SYNTAX), -1;
+        const char *v = argv[i + 1];
+        size_t vl = argvlen[i + 1];
+        if (dice__opt_is(argv[i], argvlen[i], "count")) {
+            if (dice__parse_ll_or_reply(c, v, vl, &o->count) < 0)
+                return -1;
+            if (o->count < 1)
+                return dice__reply_err(c, DICE__ERR_SYNTAX), -1;
+        } else if (dice__opt_is(argv[i], argvlen[i], "match")) {
+            /* "*" matches everything: skip the matching. */
+            bool all = vl == 1 && v[0] == '*';
+            o->pat = all ? NULL : v;
+            o->plen = all ? 0 : vl;
+        } else if (allow_type && dice__opt_is(argv[i], argvlen[i], "type")) {
+            o->type = v;
+            o->tlen = vl;
+        } else {
+            return dice__reply_err(c, DICE__ERR_SYNTAX), -1;
+        }
+    }
+    return 0;
+}
+
+void dice__reply_scan_cursor(dice_client_t *c, uint64_t next) {
+    char buf[DICE_FMT_LL_MAX];
+    dice_reply_array(c, 2);
+    dice_reply_bulk(c, buf, dice__fmt_ull(buf, next));
+}
+
+void dice__reply_empty_scan(dice_client_t *c) {
+    dice__reply_scan_cursor(c, 0);
+    dice_reply_array(c, 0);
+}

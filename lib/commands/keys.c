@@ -173,36 +173,13 @@ static DICE__CMD_FN(cmd_keys) {
 
 static DICE__CMD_FN(cmd_scan) {
     uint64_t cursor;
-    if (dice__parse_cursor(argv[1], argvlen[1], &cursor) < 0) {
-        dice__reply_errstr(c, "ERR invalid cursor");
+    dice__scan_opts o;
+    if (dice__parse_cursor_or_reply(c, argv[1], argvlen[1], &cursor) < 0 ||
+        dice__parse_scan_opts(c, argc, argv, argvlen, 2, true, &o) < 0)
         return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t plen = 0;
-    const char *tname = NULL;
-    size_t tlen = 0;
-    for (int i = 2; i < argc; i += 2) {
-        bool has_value = argc - i >= 2;
-        if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
-            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1],
-                                        &count) < 0)
-                return;
-            if (count < 1) {
-                dice__reply_err(c, DICE__ERR_SYNTAX);
-                return;
-            }
-        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "match")) {
-            pat = argv[i + 1];
-            plen = argvlen[i + 1];
-        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "type")) {
-            tname = argv[i + 1];
-            tlen = argvlen[i + 1];
-        } else {
-            dice__reply_err(c, DICE__ERR_SYNTAX);
-            return;
-        }
-    }
+    const char *tname = o.type, *pat = o.pat;
+    size_t tlen = o.tlen, plen = o.plen;
+    long long count = o.count;
     /* An unknown type name matches no key, as in Redis; the keyspace has
      * at most DICE_TYPE_COUNT types, so that index never matches. */
     int type = -1;
@@ -222,10 +199,7 @@ static DICE__CMD_FN(cmd_scan) {
     if (l.oom) {
         dice__reply_err(c, DICE__ERR_NOMEM);
     } else {
-        char buf[24];
-        int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, buf, (size_t)n);
+        dice__reply_scan_cursor(c, next);
         keylist_reply(c, &l);
     }
     keylist_free(&l);

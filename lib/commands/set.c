@@ -661,37 +661,20 @@ static void scan_one(void *ctx, const char *m, size_t n) {
 /* SSCAN key cursor [MATCH pattern] [COUNT count] */
 static DICE__CMD_FN(cmd_sscan) {
     uint64_t cursor;
-    if (dice__parse_cursor(argv[2], argvlen[2], &cursor) < 0) {
-        dice__reply_errstr(c, "ERR invalid cursor");
+    if (dice__parse_cursor_or_reply(c, argv[2], argvlen[2], &cursor) < 0)
         return;
-    }
     dice__set *s;
     int rc = lookup(c, argv[1], argvlen[1], &s);
-    if (rc < 0)
+    if (rc <= 0) {
+        if (rc == 0)
+            dice__reply_empty_scan(c);
         return;
-    long long count = 10;
-    scan_ctx x = {{0}, NULL, 0};
-    for (int i = 3; i < argc; i += 2) {
-        bool has_value = argc - i >= 2;
-        if (has_value && dice__opt_is(argv[i], argvlen[i], "count")) {
-            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1],
-                                        &count) < 0)
-                return;
-            if (count < 1) {
-                dice__reply_err(c, DICE__ERR_SYNTAX);
-                return;
-            }
-        } else if (has_value && dice__opt_is(argv[i], argvlen[i], "match")) {
-            x.pat = argv[i + 1];
-            x.plen = argvlen[i + 1];
-            /* "*" matches everything: skip the match. */
-            if (x.plen == 1 && x.pat[0] == '*')
-                x.pat = NULL;
-        } else {
-            dice__reply_err(c, DICE__ERR_SYNTAX);
-            return;
-        }
     }
+    dice__scan_opts o;
+    if (dice__parse_scan_opts(c, argc, argv, argvlen, 3, false, &o) < 0)
+        return;
+    long long count = o.count;
+    scan_ctx x = {{0}, o.pat, o.plen};
     uint64_t next = 0;
     if (rc)
         next = dice__set_scan(s, cursor, (size_t)count, scan_one, &x);
@@ -700,9 +683,7 @@ static DICE__CMD_FN(cmd_sscan) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
-    char buf[DICE_FMT_LL_MAX];
-    dice_reply_array(c, 2);
-    dice_reply_bulk(c, buf, dice__fmt_ull(buf, next));
+    dice__reply_scan_cursor(c, next);
     dice_reply_array(c, x.l.n);
     reply_list(c, &x.l, 0, x.l.n);
     mlist_free(&x.l);

@@ -848,58 +848,22 @@ static void zscan_one(void *ctx, const char *m, size_t n, double s) {
 }
 
 static DICE__CMD_FN(cmd_zscan) {
-    unsigned long long cursor = 0;
-    const char *cs = argv[2];
-    size_t cl = argvlen[2];
-    /* parseScanCursorOrReply: strtoull over the whole argument. */
-    {
-        char b[32];
-        char *end;
-        if (cl == 0 || cl >= sizeof(b)) {
-            dice__reply_errstr(c, "ERR invalid cursor");
-            return;
-        }
-        memcpy(b, cs, cl);
-        b[cl] = 0;
-        errno = 0;
-        cursor = strtoull(b, &end, 10);
-        if (*end || errno == ERANGE) {
-            dice__reply_errstr(c, "ERR invalid cursor");
-            return;
-        }
-    }
+    uint64_t cursor;
+    if (dice__parse_cursor_or_reply(c, argv[2], argvlen[2], &cursor) < 0)
+        return;
     dice__zset *z;
     int rc = zs_read(c, argv[1], argvlen[1], &z);
-    if (rc < 0)
-        return;
-    long count = 10;
-    const char *pat = NULL;
-    size_t plen = 0;
-    for (int i = 3; i < argc; i += 2) {
-        int left = argc - i - 1;
-        if (dice__opt_is(argv[i], argvlen[i], "count") && left >= 1) {
-            if (parse_long(c, argv[i + 1], argvlen[i + 1], &count) < 0)
-                return;
-            if (count < 1) {
-                dice__reply_err(c, DICE__ERR_SYNTAX);
-                return;
-            }
-        } else if (dice__opt_is(argv[i], argvlen[i], "match") && left >= 1) {
-            pat = argv[i + 1];
-            plen = argvlen[i + 1];
-            if (plen == 1 && pat[0] == '*')
-                pat = NULL;
-        } else {
-            dice__reply_err(c, DICE__ERR_SYNTAX);
-            return;
-        }
-    }
-    if (rc == 0) {
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, "0", 1);
-        dice_reply_array(c, 0);
+    if (rc <= 0) {
+        if (rc == 0)
+            dice__reply_empty_scan(c);
         return;
     }
+    dice__scan_opts o;
+    if (dice__parse_scan_opts(c, argc, argv, argvlen, 3, false, &o) < 0)
+        return;
+    const char *pat = o.pat;
+    size_t plen = o.plen;
+    long long count = o.count;
     zscan_ctx x = {pat, plen, NULL, NULL, NULL, NULL, 0, 0, 0};
     uint64_t next = dice__zs_scan(z, cursor, (size_t)count, zscan_one, &x);
     if (x.oom) {
@@ -907,9 +871,7 @@ static DICE__CMD_FN(cmd_zscan) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
-    char num[DICE_FMT_LL_MAX];
-    dice_reply_array(c, 2);
-    dice_reply_bulk(c, num, dice__fmt_ull(num, next));
+    dice__reply_scan_cursor(c, next);
     dice_reply_array(c, 2 * x.n);
     for (size_t i = 0; i < x.n; i++) {
         char sb[DICE_FMT_DOUBLE_MAX];
