@@ -28,8 +28,56 @@ enum {
     /* An in-process session (lib/server/session.c): no socket (fd -1),
      * never queued for a flush; its output is handed to the caller. The
      * client is the first member of a dice_session, freed with it. */
-    CLIENT_SESSION = 1u << 7
+    CLIENT_SESSION = 1u << 7,
+    /* Subscribed to some channel, pattern or shard channel (Redis's
+     * CLIENT_PUBSUB): RESP2 allows only the subscriber-context commands,
+     * and the pubsub class of client-output-buffer-limit applies. */
+    CLIENT_PUBSUB = 1u << 8
 };
+
+/* Keyspace event classes, one list: XX(name, bit, letter of
+ * notify-keyspace-events). The settings table parses and prints the
+ * setting from it (lib/server/config.c); the pub/sub layer fires events
+ * of these classes (dice__notify, lib/pubsub/pubsub_internal.h). */
+#define DICE__NOTIFY_MAP(XX)                                                   \
+    XX(KEYSPACE, 0, 'K')                                                       \
+    XX(KEYEVENT, 1, 'E')                                                       \
+    XX(GENERIC, 2, 'g')                                                        \
+    XX(STRING, 3, '$')                                                         \
+    XX(LIST, 4, 'l')                                                           \
+    XX(SET, 5, 's')                                                            \
+    XX(HASH, 6, 'h')                                                           \
+    XX(ZSET, 7, 'z')                                                           \
+    XX(EXPIRED, 8, 'x')                                                        \
+    XX(EVICTED, 9, 'e')                                                        \
+    XX(STREAM, 10, 't')                                                        \
+    XX(KEY_MISS, 11, 'm')                                                      \
+    XX(MODULE, 12, 'd')                                                        \
+    XX(NEW, 13, 'n')
+
+enum {
+#define DICE__NOTIFY_ENUM(name, bit, letter) DICE__NOTIFY_##name = 1 << bit,
+    DICE__NOTIFY_MAP(DICE__NOTIFY_ENUM)
+#undef DICE__NOTIFY_ENUM
+    /* 'A': Redis's NOTIFY_ALL, every class but key-miss and new. */
+    DICE__NOTIFY_ALL =
+        DICE__NOTIFY_GENERIC | DICE__NOTIFY_STRING | DICE__NOTIFY_LIST |
+        DICE__NOTIFY_SET | DICE__NOTIFY_HASH | DICE__NOTIFY_ZSET |
+        DICE__NOTIFY_EXPIRED | DICE__NOTIFY_EVICTED | DICE__NOTIFY_STREAM |
+        DICE__NOTIFY_MODULE
+};
+
+/* Client classes of client-output-buffer-limit, in the order CONFIG GET
+ * prints them (Redis's CLIENT_TYPE_NORMAL, _SLAVE, _PUBSUB). */
+enum {
+    DICE__OBUF_NORMAL,
+    DICE__OBUF_REPLICA,
+    DICE__OBUF_PUBSUB,
+    DICE__OBUF_CLASSES
+};
+typedef struct dice__obuf_limit {
+    long long hard, soft, soft_seconds; /* bytes, bytes, seconds; 0 = none */
+} dice__obuf_limit;
 
 struct dice_client {
     dice_server_t *srv;
@@ -69,6 +117,12 @@ struct dice_client {
     bool authenticated;
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
+    /* Since when (loop ms) the output has been over its class's soft
+     * limit, 0 while under it (Redis's obuf_soft_limit_reached_time). */
+    uint64_t obuf_soft_since;
+    /* The client's subscriptions, owned by the pub/sub layer (NULL when it
+     * has none); freed through srv->pubsub_hooks.client_free. */
+    void *pubsub;
     void *userdata;
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
 };
@@ -106,6 +160,10 @@ typedef struct dice_settings {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    /* notify-keyspace-events as DICE__NOTIFY_* bits (the pub/sub layer's
+     * lib/pubsub/pubsub_internal.h), 0 = off. */
+    int notify_flags;
+    dice__obuf_limit obuf[DICE__OBUF_CLASSES]; /* client-output-buffer-limit */
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -214,6 +272,21 @@ struct dice_server {
     uint64_t ks_cron_id;
 
     dice__prop_t prop;
+    /* The pub/sub layer (lib/pubsub/, above this one): its state, and what
+     * the server core calls into it for, set when it is attached. */
+    void *pubsub;
+    struct {
+        void (*client_free)(dice_client_t *c); /* c has subscriptions */
+        void (*server_free)(dice_server_t *srv);
+        /* c's channels, patterns and shard channels (CLIENT LIST). */
+        void (*client_counts)(const dice_client_t *c, size_t n[3]);
+        /* A key was added to db (Redis's dbAdd: the "new" event), or
+         * deleted because its TTL passed ("expired"). */
+        void (*key_new)(dice_server_t *srv, int db, const char *key,
+                        size_t klen);
+        void (*key_expired)(dice_server_t *srv, int db, const char *key,
+                            size_t klen);
+    } pubsub_hooks;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -306,6 +379,18 @@ void dice__client_call(dice_client_t *c, int argc, const char *const *argv,
  * the memory (client and session together) goes. */
 void dice__session_release(dice_client_t *c);
 size_t dice__client_output_pending(const dice_client_t *c);
+/* Enforce client-output-buffer-limit for c's class (pubsub while
+ * subscribed, else normal) after output was added: past the hard limit,
+ * or past the soft one for soft_seconds, c is logged and its socket
+ * closed (the object goes once nothing refers to it, as Redis's
+ * asynchronous close). Returns true if c was closed. */
+bool dice__client_obuf_check(dice_client_t *c);
+/* One CLIENT LIST line for cl (no newline), in Redis 7.0.15's field
+ * order, appended to b; self is the client asking, argv_mem its argv's
+ * size (CLIENT LIST, CLIENT INFO, and the log line of a client closed for
+ * its output buffer). */
+void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
+                            dice_client_t *self, size_t argv_mem);
 size_t dice__server_effective_maxclients(dice_server_t *srv);
 /* Side effects of settings, called from the settings table (config.c).
  * 0 if the server can take n clients: always before it starts (start fits
