@@ -440,7 +440,7 @@ static const setting_t settings[] = {
     {"client-query-buffer-limit", K_MEM, 0, FIELD(query_buf_limit),
      .def = 1024 * MB, .lo = MB, .hi = LLONG_MAX},
     {"client-output-pause-limit", K_MEM, 0, FIELD(output_pause), .def = MB,
-     .lo = 1024, .hi = LLONG_MAX},
+     .lo = 1024, .hi = LLONG_MAX, .apply = dice__server_apply_output_limits},
     /* Redis's defaults: normal 0 0 0, replica 256mb 64mb 60, pubsub 32mb
      * 8mb 60 (dice__settings_init). */
     {"client-output-buffer-limit", K_OBUF, 0, FIELD(obuf)},

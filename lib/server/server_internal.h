@@ -272,6 +272,10 @@ struct dice_server {
     uint64_t ks_cron_id;
 
     dice__prop_t prop;
+    /* Output a client may have after a command before the read path looks
+     * at its limits: the smaller of client-output-pause-limit and the
+     * 16 KB client-output-buffer-limit ignores. */
+    size_t out_check;
     /* The pub/sub layer (lib/pubsub/, above this one): its state, and what
      * the server core calls into it for, set when it is attached. */
     void *pubsub;
@@ -402,6 +406,8 @@ void dice__server_apply_maxclients(dice_server_t *srv);
 /* Put the request limits of the settings (proto-max-bulk-len) into the
  * shared parser and every client's own, for the next command parsed. */
 void dice__server_apply_request_limits(dice_server_t *srv);
+/* Recompute srv->out_check after client-output-pause-limit changed. */
+void dice__server_apply_output_limits(dice_server_t *srv);
 /* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
 bool dice__client_allowed(const dice_client_t *c, int policy);
 
