@@ -85,6 +85,7 @@ enum {
     DICE_BUILTIN_CONNECTION = 1u << 0, /* PING ECHO QUIT HELLO SELECT CLIENT */
     DICE_BUILTIN_SERVER = 1u << 1,   /* COMMAND INFO CONFIG TIME SHUTDOWN... */
     DICE_BUILTIN_KEYSPACE = 1u << 2, /* strings, keys, expiry, MULTI/WATCH */
+    DICE_BUILTIN_PUBSUB = 1u << 3,   /* (P|S)SUBSCRIBE PUBLISH PUBSUB... */
     DICE_BUILTIN_ALL = 0x7fffffff
 };
 /* Register the built-in families selected by mask. A host may add its own

@@ -48,6 +48,15 @@ enum {
 #undef DICE__ACL_ENUM
 };
 
+/* Internal command flags, beyond DICE_CMD_* (COMMAND INFO never shows
+ * them: it prints only the names of DICE_CMD_FLAG_MAP). */
+enum {
+    /* Allowed in RESP2's subscriber context (Redis's list in
+     * processCommand: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT,
+     * RESET). */
+    DICE__CMD_SUBSCRIBER_OK = 1u << 30
+};
+
 /* Keys of a call for commands whose keys cannot be described by
  * first/last/step (Redis's movablekeys: EVAL's numkeys, SORT's STORE...).
  * Writes up to max argument positions into pos; returns how many, or -1

@@ -42,7 +42,6 @@ static unsigned group_acl(const char *group) {
                {"hyperloglog", DICE_ACL_HYPERLOGLOG},
                {"geo", DICE_ACL_GEO},
                {"stream", DICE_ACL_STREAM},
-               {"pubsub", DICE_ACL_PUBSUB},
                {"connection", DICE_ACL_CONNECTION},
                {"transactions", DICE_ACL_TRANSACTION},
                {"scripting", DICE_ACL_SCRIPTING}};

@@ -35,5 +35,7 @@ int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
         return rc;
     if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = builtin_keyspace(srv)) < 0)
         return rc;
+    if ((mask & DICE_BUILTIN_PUBSUB) && (rc = dice__builtin_pubsub(srv)) < 0)
+        return rc;
     return 0;
 }

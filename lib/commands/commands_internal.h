@@ -8,6 +8,7 @@
 #define DICE_COMMANDS_INTERNAL_H
 
 #include "core/core_internal.h"
+#include "pubsub/pubsub_internal.h"
 #include "server/blocking.h"
 #include "server/server_internal.h"
 
@@ -71,9 +72,43 @@ int dice__builtin_zsets(dice_server_t *srv);
 int dice__builtin_lists(dice_server_t *srv);
 /* The set family (lib/commands/set.c), with the set type's methods. */
 int dice__builtin_sets(dice_server_t *srv);
+/* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
+int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) */
 dice_db_t *dice__cmd_db(dice_client_t *c);
+
+/* ---- keyspace events ------------------------------------------------------
+
+ * How a family fires its events (Redis's notifyKeyspaceEvent calls at the
+ * end of each write in t_string.c, t_list.c...): once the change is made,
+ * and before the command's reply (a RESP3 client subscribed to its own
+ * keys sees the push first, as with Redis), call
+ *
+ *     dice__cmd_notify(c, DICE__NOTIFY_<CLASS>, "<event>", key, klen);
+ *
+ * once per event, with Redis's class and event name: lists
+ * DICE__NOTIFY_LIST "lpush" "rpush" "lpop" "rpop" "linsert" "lset" "lrem"
+ * "ltrim" "lmove"...; hashes DICE__NOTIFY_HASH "hset" "hdel" "hincrby"
+ * "hincrbyfloat"; sets DICE__NOTIFY_SET "sadd" "srem" "spop" "sinterstore"
+ * "sunionstore" "sdiffstore" "smove"...; sorted sets DICE__NOTIFY_ZSET
+ * "zadd" "zincr" "zrem" "zrembyscore" "zrembyrank" "zrembylex" "zpopmin"
+ * "zpopmax" "zrangestore"...; and DICE__NOTIFY_GENERIC "del" when the
+ * command emptied the collection (dice__obj_written deleted the key: fire
+ * the type's event first, then "del", as Redis does). A key in another
+ * db than c's (MOVE, COPY DB, SMOVE is same-db) takes
+ * dice__notify(c->srv, cls, event, key, klen, db). A read that finds no key
+ * fires DICE__NOTIFY_KEY_MISS "keymiss" (Redis's lookupKeyRead); writes
+ * never do. "new" (a key added) and "expired" come from the keyspace
+ * itself, so families never fire those. Each call costs one test while
+ * notify-keyspace-events leaves the class out (the default: all out). Test
+ * the sequence against redis-server with tests/integration/test_pubsub.py
+ * (its NOTIFY_CASES table takes a family's commands). */
+static inline void dice__cmd_notify(dice_client_t *c, int cls,
+                                    const char *event, const char *key,
+                                    size_t klen) {
+    dice__notify(c->srv, cls, event, key, klen, c->db);
+}
 
 /* Small helpers shared by command families (lib/commands/helpers.c). */
 bool dice__eqci(const char *a, size_t alen, const char *lit);
@@ -166,9 +201,5 @@ int dice__obj_lookup_create(dice_client_t *c, const char *key, size_t klen,
  * 1 if the key was deleted, else 0. */
 int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
                       size_t len);
-
-/* printf-style append to a buffer. */
-int dice__buf_printf(dice_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -90,10 +90,18 @@ static DICE__CMD_FN(cmd_ping) {
                            "ERR wrong number of arguments for 'ping' command");
         return;
     }
-    if (argc == 1)
+    /* A RESP2 subscriber's stream is pushes: PING answers as one, the
+     * array [pong, message or ""]. */
+    if ((c->flags & CLIENT_PUBSUB) && c->proto == 2) {
+        dice_reply_array(c, 2);
+        dice_reply_bulk(c, "pong", 4);
+        dice_reply_bulk(c, argc == 2 ? argv[1] : "",
+                        argc == 2 ? argvlen[1] : 0);
+    } else if (argc == 1) {
         dice_reply_simple(c, "PONG", 4);
-    else
+    } else {
         dice_reply_bulk(c, argv[1], argvlen[1]);
+    }
 }
 
 static DICE__CMD_FN(cmd_echo) {
@@ -229,6 +237,7 @@ static DICE__CMD_FN(cmd_reset) {
     dice__multi_discard(c); /* leaves MULTI and unwatches */
     c->db = 0;
     c->proto = 2;
+    dice__pubsub_drop_client(c);
     free(c->name);
     c->name = NULL;
     set_authenticated(c, c->srv->cfg.requirepass == NULL);
@@ -289,53 +298,6 @@ static DICE__CMD_FN(cmd_client_no_evict) {
         dice__reply_err(c, DICE__ERR_SYNTAX);
 }
 
-/* One CLIENT LIST line (without the newline), in Redis 7.0.15's field
- * order. Fields for features we do not have (pub/sub, MULTI, the reply
- * list) carry the values Redis shows for a client not using them. self
- * is the client running the command: only its argv size is known. */
-static void client_info_line(dice_buf_t *b, dice_client_t *cl,
-                             dice_client_t *self, size_t argv_mem) {
-    dice_server_t *srv = cl->srv;
-    uint64_t now = dice_loop_now_ms(srv->loop);
-    char flags[8];
-    int nf = 0;
-    if (cl->multi) /* queueing, or EXEC running the queue */
-        flags[nf++] = 'x';
-    if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
-        flags[nf++] = 'b';
-    if (cl->flags & CLIENT_DIRTY_CAS)
-        flags[nf++] = 'd';
-    if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
-        flags[nf++] = 'c';
-    if (nf == 0)
-        flags[nf++] = 'N';
-    flags[nf] = '\0';
-    char events[3];
-    int ne = 0;
-    if (!(cl->flags & (CLIENT_PAUSED | CLIENT_CLOSED)))
-        events[ne++] = 'r';
-    if (cl->flags & CLIENT_WANT_WRITE)
-        events[ne++] = 'w';
-    events[ne] = '\0';
-    size_t omem = cl->out.cap;
-    size_t tot =
-        sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
-    dice__buf_printf(
-        b,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
-        "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%lld qbuf=%zu "
-        "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
-        "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
-        "redir=-1 resp=%d",
-        (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
-        cl->name ? cl->name : "",
-        (unsigned long long)((now - cl->created_ms) / 1000),
-        (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
-        cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
-        cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
-        omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
-}
-
 static size_t argv_total(int argc, const size_t *argvlen) {
     size_t n = 0;
     for (int i = 0; i < argc; i++)
@@ -351,7 +313,7 @@ static void reply_text(dice_client_t *c, dice_buf_t *b) {
 static DICE__CMD_FN(cmd_client_info) {
     dice_buf_t b;
     dice__buf_init(&b);
-    client_info_line(&b, c, c, argv_total(argc, argvlen));
+    dice__client_info_line(&b, c, c, argv_total(argc, argvlen));
     dice_buf_append(&b, "\n", 1);
     reply_text(c, &b);
 }
@@ -400,7 +362,7 @@ static DICE__CMD_FN(cmd_client_list) {
             for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
                 if (cl->flags & CLIENT_CLOSED)
                     continue;
-                client_info_line(&b, cl, c, amem);
+                dice__client_info_line(&b, cl, c, amem);
                 dice_buf_append(&b, "\n", 1);
             }
         }
@@ -414,7 +376,7 @@ static DICE__CMD_FN(cmd_client_list) {
             }
             dice_client_t *cl = client_by_id(srv, id);
             if (cl) {
-                client_info_line(&b, cl, c, amem);
+                dice__client_info_line(&b, cl, c, amem);
                 dice_buf_append(&b, "\n", 1);
             }
         }
@@ -425,7 +387,7 @@ static DICE__CMD_FN(cmd_client_list) {
         for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
             if (cl->flags & CLIENT_CLOSED)
                 continue;
-            client_info_line(&b, cl, c, amem);
+            dice__client_info_line(&b, cl, c, amem);
             dice_buf_append(&b, "\n", 1);
         }
     }
@@ -615,15 +577,15 @@ static const dice__cmd_desc top[] = {
     {"client", -2, 0, 0, 0, 0, NULL, NULL,
      "A container for connection commands", "2.4.0", "Depends on subcommand.",
      0, NULL, NULL, NULL},
-    {"ping", -1, DICE_CMD_FAST, 0, 0, 0, cmd_ping, NULL,
-     "Check the connection: PONG, or the given message", "1.0.0", "O(1)", 0,
-     "request_policy:all_shards response_policy:all_succeeded", NULL, NULL},
+    {"ping", -1, DICE_CMD_FAST | DICE__CMD_SUBSCRIBER_OK, 0, 0, 0, cmd_ping,
+     NULL, "Check the connection: PONG, or the given message", "1.0.0", "O(1)",
+     0, "request_policy:all_shards response_policy:all_succeeded", NULL, NULL},
     {"echo", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_echo, NULL, "Reply with the given string", "1.0.0", "O(1)", 0, NULL,
      NULL, NULL},
-    {"quit", -1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_quit, NULL,
-     "Close this connection once the reply is sent", "1.0.0", "O(1)", 0, NULL,
-     NULL, NULL},
+    {"quit", -1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW | DICE__CMD_SUBSCRIBER_OK, 0,
+     0, 0, cmd_quit, NULL, "Close this connection once the reply is sent",
+     "1.0.0", "O(1)", 0, NULL, NULL, NULL},
     {"hello", -1, F_CONN_NOAUTH, 0, 0, 0, cmd_hello, NULL,
      "Choose the protocol (2 or 3), optionally authenticate and name the "
      "connection, and describe the server",
@@ -635,9 +597,9 @@ static const dice__cmd_desc top[] = {
     {"select", 2, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_select, NULL, "Switch this connection to another numbered database",
      "1.0.0", "O(1)", 0, NULL, NULL, NULL},
-    {"reset", 1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW, 0, 0, 0, cmd_reset, NULL,
-     "Return this connection to its initial state", "6.2.0", "O(1)", 0, NULL,
-     NULL, NULL},
+    {"reset", 1, F_CONN_NOAUTH | DICE__CMD_TXN_NOW | DICE__CMD_SUBSCRIBER_OK, 0,
+     0, 0, cmd_reset, NULL, "Return this connection to its initial state",
+     "6.2.0", "O(1)", 0, NULL, NULL, NULL},
 };
 
 static const dice__cmd_desc client_subs[] = {

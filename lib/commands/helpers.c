@@ -66,21 +66,6 @@ void dice__reply_help(dice_client_t *c, const char *const *lines, size_t n) {
         dice_reply_simple(c, lines[i], strlen(lines[i]));
 }
 
-int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
-    char tmp[1024];
-    size_t n;
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = dice__vformat(tmp, sizeof(tmp), &n, fmt, ap);
-    va_end(ap);
-    if (!text)
-        return DICE_ENOMEM;
-    int rc = dice_buf_append(b, text, n);
-    if (text != tmp)
-        free(text);
-    return rc;
-}
-
 int dice__parse_ll_or_reply(dice_client_t *c, const char *s, size_t n,
                             long long *out) {
     if (dice__str2ll(s, n, out))

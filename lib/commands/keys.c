@@ -82,15 +82,29 @@ static void count_keys(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_int(c, n);
 }
 
+/* Keyspace events of this family (see lib/commands/commands_internal.h). */
+#define GENERIC_EVENT(c, event, key, klen)                                     \
+    dice__cmd_notify(c, DICE__NOTIFY_GENERIC, event, key, klen)
+#define KEYMISS(c, key, klen)                                                  \
+    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
+
 /* DEL and UNLINK: UNLINK always frees big values (a collection of more
  * than 64 elements) on the lazy-free thread, DEL when
  * lazyfree-lazy-user-del says so; strings and small values are freed at
  * once either way. */
 static void del_generic(dice_client_t *c, int argc, const char *const *argv,
                         const size_t *argvlen, bool lazy) {
+    dice_db_t *db = dice__cmd_db(c);
     unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_DEL, lazy);
-    count_keys(c, argc, argv, argvlen, dice_db_delete);
+    long long n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (dice_db_delete(db, argv[i], argvlen[i])) {
+            GENERIC_EVENT(c, "del", argv[i], argvlen[i]);
+            n++;
+        }
+    }
     dice__lazyfree_end(c->srv, saved);
+    dice_reply_int(c, n);
 }
 
 /* DEL <key> [<key> ...] */
@@ -103,16 +117,38 @@ static DICE__CMD_FN(cmd_unlink) {
     del_generic(c, argc, argv, argvlen, true);
 }
 
+/* EXISTS and TOUCH look keys up for reading: a missing one is a keymiss
+ * event (Redis's lookupKeyRead). */
+static void count_read(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen,
+                       int (*fn)(dice_db_t *, const char *, size_t)) {
+    if (!(c->srv->cfg.notify_flags & DICE__NOTIFY_KEY_MISS)) {
+        count_keys(c, argc, argv, argvlen, fn);
+        return;
+    }
+    dice_db_t *db = dice__cmd_db(c);
+    long long n = 0;
+    for (int i = 1; i < argc; i++) {
+        int found = fn(db, argv[i], argvlen[i]);
+        if (!found)
+            KEYMISS(c, argv[i], argvlen[i]);
+        n += found;
+    }
+    dice_reply_int(c, n);
+}
+
 static DICE__CMD_FN(cmd_exists) {
-    count_keys(c, argc, argv, argvlen, dice_db_exists);
+    count_read(c, argc, argv, argvlen, dice_db_exists);
 }
 
 static DICE__CMD_FN(cmd_touch) {
-    count_keys(c, argc, argv, argvlen, dice_db_touch);
+    count_read(c, argc, argv, argvlen, dice_db_touch);
 }
 
 static DICE__CMD_FN(cmd_type) {
     int t = dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]);
+    if (t < 0)
+        KEYMISS(c, argv[1], argvlen[1]);
     const char *name = t < 0 ? "none" : type_name(t);
     dice_reply_simple(c, name, strlen(name));
 }
@@ -227,6 +263,12 @@ static void rename_generic(dice_client_t *c, const char *const *argv,
      * keeps its clock across the rename. */
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_rename(db, argv[1], argvlen[1], argv[2], argvlen[2], nx);
+    bool same =
+        argvlen[1] == argvlen[2] && memcmp(argv[1], argv[2], argvlen[1]) == 0;
+    if (rc == 0 && !same) {
+        GENERIC_EVENT(c, "rename_from", argv[1], argvlen[1]);
+        GENERIC_EVENT(c, "rename_to", argv[2], argvlen[2]);
+    }
     if (rc == DICE_ENOENT)
         dice__reply_errstr(c, "ERR no such key");
     else if (rc == DICE_EEXIST)
@@ -276,9 +318,11 @@ static DICE__CMD_FN(cmd_copy) {
     dice_db_touch(src, argv[1], argvlen[1]);
     int rc = dice_db_copy(src, argv[1], argvlen[1], dst, argv[2], argvlen[2],
                           replace);
-    if (rc == 0)
+    if (rc == 0) {
+        dice__notify(c->srv, DICE__NOTIFY_GENERIC, "copy_to", argv[2],
+                     argvlen[2], dice_db_index(dst));
         dice_reply_int(c, 1);
-    else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
+    } else if (rc == DICE_ENOENT || rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc == DICE_EINVAL)
         dice__reply_errstr(c, "ERR this value type cannot be copied");
@@ -299,6 +343,11 @@ static DICE__CMD_FN(cmd_move) {
     }
     dice_db_touch(src, argv[1], argvlen[1]);
     int rc = dice_db_move(src, argv[1], argvlen[1], dst);
+    if (rc == 0) {
+        GENERIC_EVENT(c, "move_from", argv[1], argvlen[1]);
+        dice__notify(c->srv, DICE__NOTIFY_GENERIC, "move_to", argv[1],
+                     argvlen[1], index);
+    }
     dice_reply_int(c, rc == 0 ? 1 : 0);
 }
 
@@ -485,10 +534,13 @@ static void expire_generic(dice_client_t *c, int argc, const char *const *argv,
     }
     int rc = dice_db_set_expire(db, argv[1], argvlen[1], when, cond);
     /* Logged as an absolute time, or as the DEL a past time amounts to. */
-    if (rc == 1 && when <= dice__cmd_now(c))
+    if (rc == 1 && when <= dice__cmd_now(c)) {
+        GENERIC_EVENT(c, "del", argv[1], argvlen[1]);
         dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
-    else if (rc == 1)
+    } else if (rc == 1) {
+        GENERIC_EVENT(c, "expire", argv[1], argvlen[1]);
         dice__propagate_pexpireat(c, argv[1], argvlen[1], when);
+    }
     if (rc == DICE_ENOENT)
         dice_reply_int(c, 0);
     else if (rc < 0)
@@ -515,6 +567,7 @@ static DICE__CMD_FN(cmd_ttl) {
     dice_db_t *db = dice__cmd_db(c);
     int64_t at;
     if (dice_db_get_expire(db, argv[1], argvlen[1], &at) < 0) {
+        KEYMISS(c, argv[1], argvlen[1]);
         dice_reply_int(c, -2);
         return;
     }
@@ -536,6 +589,8 @@ static DICE__CMD_FN(cmd_persist) {
     dice_db_t *db = dice__cmd_db(c);
     dice_db_touch(db, argv[1], argvlen[1]);
     int rc = dice_db_persist(db, argv[1], argvlen[1]);
+    if (rc > 0)
+        GENERIC_EVENT(c, "persist", argv[1], argvlen[1]);
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else

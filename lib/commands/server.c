@@ -74,6 +74,11 @@ static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
         dice_reply_set(c, 2);
         dice_reply_simple(c, "RO", 2);
         dice_reply_simple(c, "access", 6);
+    } else if (cmd->flags & DICE_CMD_PUBSUB) {
+        /* The shard channels of SSUBSCRIBE and friends: positions Redis
+         * routes by, which are not keys. */
+        dice_reply_set(c, 1);
+        dice_reply_simple(c, "not_key", 7);
     } else {
         dice_reply_set(c, 0);
     }

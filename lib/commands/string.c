@@ -108,6 +108,13 @@ static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
 
 /* ---- GET / SET family --------------------------------------------------- */
 
+/* Keyspace events of this family (see lib/commands/commands_internal.h):
+ * "keymiss" when a read finds no key, and the string events. */
+#define KEYMISS(c, key, klen)                                                  \
+    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
+#define STRING_EVENT(c, event, key, klen)                                      \
+    dice__cmd_notify(c, DICE__NOTIFY_STRING, event, key, klen)
+
 /* GET's reply for key; returns 0, or -1 after a WRONGTYPE error. */
 static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
                      size_t klen) {
@@ -120,6 +127,7 @@ static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
         return 0;
     }
     if (rc == DICE_ENOENT) {
+        KEYMISS(c, key, klen);
         dice_reply_null(c);
         return 0;
     }
@@ -156,6 +164,11 @@ static void set_generic(dice_client_t *c, const char *key, size_t klen,
     if (expire)
         df |= DICE_SET_EXPIRE;
     int rc = dice_db_set(db, key, klen, val, vlen, df, at);
+    if (rc >= 0) {
+        STRING_EVENT(c, "set", key, klen);
+        if (expire)
+            dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "expire", key, klen);
+    }
     if (f & O_GET) {
         if (rc == 0 && expire && !(f & O_PXAT))
             dice__propagate_set(c, key, klen, val, vlen, &at);
@@ -186,10 +199,12 @@ static DICE__CMD_FN(cmd_set) {
     if (argc == 3) { /* the benchmark path: plain SET key value */
         int rc = dice_db_set(dice__cmd_db(c), argv[1], argvlen[1], argv[2],
                              argvlen[2], 0, 0);
-        if (rc == 0)
+        if (rc == 0) {
+            STRING_EVENT(c, "set", argv[1], argvlen[1]);
             dice_reply_ok(c);
-        else
+        } else {
             dice__reply_dberr(c, rc);
+        }
         return;
     }
     unsigned f;
@@ -223,6 +238,7 @@ static DICE__CMD_FN(cmd_getset) {
         dice_client_close_after_reply(c); /* the reply is already out */
         return;
     }
+    STRING_EVENT(c, "set", argv[1], argvlen[1]);
     /* Logged as the SET it amounts to, as Redis does. */
     if (dice__propagating(c)) {
         const char *v[3] = {"SET", argv[1], argv[2]};
@@ -235,8 +251,10 @@ static DICE__CMD_FN(cmd_getdel) {
     dice_db_t *db = dice__cmd_db(c);
     if (reply_get(c, db, argv[1], argvlen[1]) < 0)
         return;
-    if (dice_db_delete(db, argv[1], argvlen[1]))
+    if (dice_db_delete(db, argv[1], argvlen[1])) {
+        dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", argv[1], argvlen[1]);
         dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
+    }
 }
 
 static DICE__CMD_FN(cmd_getex) {
@@ -250,6 +268,7 @@ static DICE__CMD_FN(cmd_getex) {
     size_t n;
     int rc = dice_db_get(db, argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
+        KEYMISS(c, argv[1], argvlen[1]);
         dice_reply_null(c); /* before the expire value is even looked at */
         return;
     }
@@ -266,13 +285,20 @@ static DICE__CMD_FN(cmd_getex) {
      * PERSIST. */
     if ((f & (O_EXAT | O_PXAT)) && at <= dice__cmd_now(c)) {
         dice_db_delete(db, argv[1], argvlen[1]);
+        dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", argv[1], argvlen[1]);
         dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
     } else if (ei) {
-        if (dice_db_set_expire(db, argv[1], argvlen[1], at, 0) > 0)
+        if (dice_db_set_expire(db, argv[1], argvlen[1], at, 0) > 0) {
+            dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "expire", argv[1],
+                             argvlen[1]);
             dice__propagate_pexpireat(c, argv[1], argvlen[1], at);
+        }
     } else if (f & O_PERSIST) {
-        if (dice_db_persist(db, argv[1], argvlen[1]) > 0)
+        if (dice_db_persist(db, argv[1], argvlen[1]) > 0) {
+            dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "persist", argv[1],
+                             argvlen[1]);
             dice__propagate_key(c, "PERSIST", argv[1], argvlen[1]);
+        }
     }
 }
 
@@ -285,10 +311,14 @@ static DICE__CMD_FN(cmd_mget) {
         char nb[DICE_DB_NUMBUF];
         const char *v;
         size_t n;
-        if (dice_db_get(db, argv[j], argvlen[j], nb, &v, &n) == 0)
+        int rc = dice_db_get(db, argv[j], argvlen[j], nb, &v, &n);
+        if (rc == 0) {
             dice_reply_bulk(c, v, n);
-        else
+        } else {
+            if (rc == DICE_ENOENT)
+                KEYMISS(c, argv[j], argvlen[j]);
             dice_reply_null(c); /* missing or not a string */
+        }
     }
 }
 
@@ -317,6 +347,7 @@ static void mset_generic(dice_client_t *c, int argc, const char *const *argv,
             dice__reply_dberr(c, rc);
             return;
         }
+        STRING_EVENT(c, "set", argv[j], argvlen[j]);
     }
     if (nx)
         dice_reply_int(c, 1);
@@ -360,9 +391,10 @@ static DICE__CMD_FN(cmd_append) {
     size_t newlen;
     int rc =
         dice_db_append(db, argv[1], argvlen[1], argv[2], argvlen[2], &newlen);
-    if (rc == 0)
+    if (rc == 0) {
+        STRING_EVENT(c, "append", argv[1], argvlen[1]);
         dice_reply_int(c, (long long)newlen);
-    else if (rc == DICE_ERANGE)
+    } else if (rc == DICE_ERANGE)
         dice__reply_err(c, DICE__ERR_BULK_LEN);
     else
         dice__reply_dberr(c, rc);
@@ -373,12 +405,14 @@ static DICE__CMD_FN(cmd_strlen) {
     const char *v;
     size_t n;
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
-    if (rc == 0)
+    if (rc == 0) {
         dice_reply_int(c, (long long)n);
-    else if (rc == DICE_ENOENT)
+    } else if (rc == DICE_ENOENT) {
+        KEYMISS(c, argv[1], argvlen[1]);
         dice_reply_int(c, 0);
-    else
+    } else {
         dice__reply_dberr(c, rc);
+    }
 }
 
 /* GETRANGE and SUBSTR. Negative indexes count from the end; both are then
@@ -397,6 +431,7 @@ static DICE__CMD_FN(cmd_getrange) {
     size_t n;
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
+        KEYMISS(c, argv[1], argvlen[1]);
         dice_reply_bulk(c, "", 0);
         return;
     }
@@ -448,9 +483,12 @@ static DICE__CMD_FN(cmd_setrange) {
     size_t newlen;
     int rc = dice_db_setrange(db, argv[1], argvlen[1], (size_t)off, argv[3],
                               argvlen[3], &newlen);
-    if (rc == 0)
+    if (rc == 0) {
+        /* An empty value changes nothing, and Redis says nothing. */
+        if (argvlen[3] > 0)
+            STRING_EVENT(c, "setrange", argv[1], argvlen[1]);
         dice_reply_int(c, (long long)newlen);
-    else if (rc == DICE_ERANGE)
+    } else if (rc == DICE_ERANGE)
         dice__reply_err(c, DICE__ERR_BULK_LEN);
     else
         dice__reply_dberr(c, rc);
@@ -462,9 +500,10 @@ static void incr_generic(dice_client_t *c, const char *key, size_t klen,
                          long long delta) {
     long long v;
     int rc = dice_db_incrby(dice__cmd_db(c), key, klen, delta, &v);
-    if (rc == 0)
+    if (rc == 0) {
+        STRING_EVENT(c, "incrby", key, klen);
         dice_reply_int(c, v);
-    else if (rc == DICE_EINVAL)
+    } else if (rc == DICE_EINVAL)
         dice__reply_err(c, DICE__ERR_NOT_INT);
     else if (rc == DICE_ERANGE)
         dice__reply_err(c, DICE__ERR_OVERFLOW);
@@ -507,6 +546,7 @@ static DICE__CMD_FN(cmd_incrbyfloat) {
         /* The sum as stored, so a replay does not depend on how another
          * machine rounds long doubles. */
         dice__propagate_set(c, argv[1], argvlen[1], v, n, NULL);
+        STRING_EVENT(c, "incrbyfloat", argv[1], argvlen[1]);
         dice_reply_bulk(c, v, n);
     } else if (rc == DICE_EINVAL)
         dice__reply_err(c, DICE__ERR_NOT_FLOAT);
@@ -621,6 +661,10 @@ static DICE__CMD_FN(cmd_lcs) {
     lcs_job j = {.a = "", .b = ""};
     int ra = dice_db_get(db, argv[1], argvlen[1], nba, &j.a, &j.alen);
     int rb = dice_db_get(db, argv[2], argvlen[2], nbb, &j.b, &j.blen);
+    if (ra == DICE_ENOENT)
+        KEYMISS(c, argv[1], argvlen[1]);
+    if (rb == DICE_ENOENT)
+        KEYMISS(c, argv[2], argvlen[2]);
     if (ra == DICE_EWRONGTYPE || rb == DICE_EWRONGTYPE) {
         REPLY_ERR(c, "ERR The specified keys must contain string values");
         return;

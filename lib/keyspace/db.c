@@ -251,6 +251,18 @@ static int link_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
     return 0;
 }
 
+/* link_entry for a key that was not there (dbAdd): tells on_new. */
+static int link_new(dice_db_t *db, uint8_t *e, uint64_t h) {
+    int rc = link_entry(db, e, h);
+    if (rc == 0 && db->ks->on_new) {
+        const char *k;
+        size_t kl;
+        entry_getkey(e, &k, &kl);
+        db->ks->on_new(db->ks->on_new_ctx, db->index, k, kl);
+    }
+    return rc;
+}
+
 /* Put ne (same key as old) where old was and fix the expires table. The
  * only fallible step runs first, so on DICE_ENOMEM nothing changed and the
  * caller still owns ne. On success the caller frees old. */
@@ -335,7 +347,7 @@ int dice__ks_store(dice_db_t *db, const char *key, size_t klen, uint8_t hdr,
         entry_build(ks, hdr, clock_new(ks), has_exp, exp, key, klen, val, vsz);
     if (!e)
         return DICE_ENOMEM;
-    int rc = old ? swap_entry(db, slot, old, e) : link_entry(db, e, h);
+    int rc = old ? swap_entry(db, slot, old, e) : link_new(db, e, h);
     if (rc < 0) {
         entry_dealloc(ks, e);
         return rc;
@@ -475,6 +487,12 @@ void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx) {
     ks->on_touch = fn;
     ks->on_touch_ctx = ctx;
+}
+
+void dice__keyspace_on_new(dice_keyspace_t *ks, dice__ks_expired_fn fn,
+                           void *ctx) {
+    ks->on_new = fn;
+    ks->on_new_ctx = ctx;
 }
 
 void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
@@ -790,7 +808,7 @@ int dice_db_rename(dice_db_t *db, const char *src, size_t slen, const char *dst,
         entry_free(db->ks, d);
     }
     unlink_entry(db, e, hs);
-    if (link_entry(db, ne, hd) < 0) {
+    if (link_new(db, ne, hd) < 0) {
         /* Put the source back; the value stays owned by e. */
         entry_dealloc(db->ks, ne);
         link_entry(db, e, hs);
@@ -845,7 +863,7 @@ int dice_db_copy(dice_db_t *sdb, const char *src, size_t slen, dice_db_t *ddb,
         unlink_entry(ddb, d, hd);
         entry_free(ks, d);
     }
-    if (link_entry(ddb, ne, hd) < 0) {
+    if (link_new(ddb, ne, hd) < 0) {
         entry_free(ks, ne);
         return DICE_ENOMEM;
     }
@@ -863,7 +881,7 @@ int dice_db_move(dice_db_t *db, const char *key, size_t klen, dice_db_t *dst) {
     if (dice__ks_lookup(dst, key, klen, &hd, NULL, 0))
         return DICE_EEXIST;
     unlink_entry(db, e, hs);
-    if (link_entry(dst, e, hd) < 0) {
+    if (link_new(dst, e, hd) < 0) {
         link_entry(db, e, hs);
         return DICE_ENOMEM;
     }

@@ -86,6 +86,8 @@ struct dice_keyspace {
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
     void *on_expired_ctx;
+    dice__ks_expired_fn on_new; /* dice__keyspace_on_new */
+    void *on_new_ctx;
     dice__enc_limits limits; /* collection encoding thresholds */
     /* The server's watch on writes, for blocked clients: set only while
      * some client is blocked, so a write pays one test of a NULL pointer

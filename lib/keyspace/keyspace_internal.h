@@ -81,6 +81,12 @@ typedef void (*dice__ks_touch_fn)(void *ctx, int db, const char *key,
                                   size_t klen, int ev, int other);
 void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx);
+/* Called for each key added to a db (a store of a missing key, the
+ * destination of RENAME, COPY and MOVE: Redis's dbAdd, whose "new"
+ * keyspace event it serves), after the key is linked and before the hook
+ * of the change that added it. One per keyspace; fn NULL removes it. */
+void dice__keyspace_on_new(dice_keyspace_t *ks, dice__ks_expired_fn fn,
+                           void *ctx);
 
 #include <stddef.h>
 #include <stdint.h>

@@ -40,4 +40,9 @@ size_t dice__req_parser_parsed(const dice_req_parser_t *p);
  * value, or values not asked for). */
 size_t dice__reader_buffered(const dice_reader_t *r);
 
+/* printf-style append to a buffer (lib/resp/writer.c): 0 or
+ * DICE_ENOMEM. */
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

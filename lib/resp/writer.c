@@ -4,6 +4,7 @@
 #include "resp/resp_internal.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -253,4 +254,19 @@ int dice_resp_write_blob_error(dice_buf_t *b, int proto, const char *s,
     if (proto == 3)
         return write_blob(b, '!', s, len);
     return dice_resp_write_error(b, s, len);
+}
+
+int dice__buf_printf(dice_buf_t *b, const char *fmt, ...) {
+    char tmp[1024];
+    size_t n;
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = dice__vformat(tmp, sizeof(tmp), &n, fmt, ap);
+    va_end(ap);
+    if (!text)
+        return DICE_ENOMEM;
+    int rc = dice_buf_append(b, text, n);
+    if (text != tmp)
+        free(text);
+    return rc;
 }

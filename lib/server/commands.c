@@ -172,5 +172,16 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
             return NULL;
         }
     }
+    /* A RESP2 subscriber's connection carries pushes: only commands whose
+     * replies fit in that stream may run (RESP3 tells pushes apart). */
+    if (__builtin_expect((c->flags & CLIENT_PUBSUB) != 0, 0) && c->proto == 2 &&
+        !(cmd->flags & DICE__CMD_SUBSCRIBER_OK)) {
+        dice__reply_errorf(c,
+                           "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                           "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                           "in this context",
+                           cmd->fullname);
+        return NULL;
+    }
     return cmd;
 }

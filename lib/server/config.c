@@ -81,6 +81,7 @@ typedef struct setting setting_t;
 typedef struct setting_value {
     long long n;
     char *s;
+    dice__obuf_limit obuf[DICE__OBUF_CLASSES]; /* the OBUF kind's */
 } setting_value_t;
 
 /* How text becomes a value: 0, or DICE_EINVAL with Redis's reason in
@@ -97,7 +98,9 @@ typedef int (*setting_format_fn)(dice_server_t *srv, const setting_t *st,
     X(MEM, parse_mem_value, format_number)                                     \
     X(BOOL, parse_bool_value, format_bool)                                     \
     X(ENUM, parse_enum_value, format_enum)                                     \
-    X(STR, parse_str_value, format_str)
+    X(STR, parse_str_value, format_str)                                        \
+    X(NOTIFY, parse_notify_value, format_notify)                               \
+    X(OBUF, parse_obuf_value, format_obuf)
 
 enum {
 #define X(tag, parse, format) K_##tag,
@@ -244,6 +247,135 @@ static int format_str(dice_server_t *srv, const setting_t *st, char *buf,
     return snprintf(buf, size, "%s", s ? s : "");
 }
 
+/* notify-keyspace-events: Redis's keyspaceEventsStringToFlags, letters
+ * in any order, 'A' for every class of DICE__NOTIFY_ALL. */
+static int parse_notify_value(dice_server_t *srv, const setting_t *st,
+                              const char *text, setting_value_t *out) {
+    (void)st;
+    static const struct {
+        char letter;
+        int bit;
+    } letters[] = {
+#define LETTER(name, bit, letter) {letter, DICE__NOTIFY_##name},
+        DICE__NOTIFY_MAP(LETTER)
+#undef LETTER
+    };
+    int flags = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == 'A') {
+            flags |= DICE__NOTIFY_ALL;
+            continue;
+        }
+        size_t i;
+        for (i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+            if (letters[i].letter == *p)
+                break;
+        if (i == sizeof(letters) / sizeof(letters[0]))
+            return config_fail(srv, "Invalid event class character. Use "
+                                    "'Ag$lshzxeKEtmdn'.");
+        flags |= letters[i].bit;
+    }
+    out->n = flags;
+    return 0;
+}
+
+/* Redis's keyspaceEventsFlagsToString: "A" or the class letters in its
+ * order (g$lshzxetdn), then K, E, m. ("An" shows as "A", as in Redis.) */
+static int format_notify(dice_server_t *srv, const setting_t *st, char *buf,
+                         size_t size) {
+    (void)st;
+    static const struct {
+        char letter;
+        int bit;
+    } order[] = {{'g', DICE__NOTIFY_GENERIC}, {'$', DICE__NOTIFY_STRING},
+                 {'l', DICE__NOTIFY_LIST},    {'s', DICE__NOTIFY_SET},
+                 {'h', DICE__NOTIFY_HASH},    {'z', DICE__NOTIFY_ZSET},
+                 {'x', DICE__NOTIFY_EXPIRED}, {'e', DICE__NOTIFY_EVICTED},
+                 {'t', DICE__NOTIFY_STREAM},  {'d', DICE__NOTIFY_MODULE},
+                 {'n', DICE__NOTIFY_NEW}},
+      tail[] = {{'K', DICE__NOTIFY_KEYSPACE},
+                {'E', DICE__NOTIFY_KEYEVENT},
+                {'m', DICE__NOTIFY_KEY_MISS}};
+    int flags = srv->cfg.notify_flags;
+    char out[32];
+    size_t n = 0;
+    if ((flags & DICE__NOTIFY_ALL) == DICE__NOTIFY_ALL) {
+        out[n++] = 'A';
+    } else {
+        for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+            if (flags & order[i].bit)
+                out[n++] = order[i].letter;
+    }
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+        if (flags & tail[i].bit)
+            out[n++] = tail[i].letter;
+    out[n] = '\0';
+    return snprintf(buf, size, "%s", out);
+}
+
+/* client-output-buffer-limit: groups of "<class> <hard> <soft> <seconds>"
+ * (Redis's setConfigClientOutputBufferLimitOption), each replacing its
+ * class's limits; the other classes keep theirs. All groups are checked
+ * before any is taken. Classes: normal, replica (or slave), pubsub. */
+static int parse_obuf_value(dice_server_t *srv, const setting_t *st,
+                            const char *text, setting_value_t *out) {
+    (void)st;
+    memcpy(out->obuf, srv->cfg.obuf, sizeof(out->obuf));
+    char **argv = NULL;
+    int argc = dice__split_args(text, strlen(text), &argv);
+    if (argc < 0 || argc % 4) {
+        dice__split_free(argv, argc);
+        return config_fail(srv, "Wrong number of arguments in buffer limit "
+                                "configuration.");
+    }
+    int rc = 0;
+    for (int j = 0; j < argc && rc == 0; j += 4) {
+        int cls;
+        if (strcasecmp(argv[j], "normal") == 0)
+            cls = DICE__OBUF_NORMAL;
+        else if (strcasecmp(argv[j], "replica") == 0 ||
+                 strcasecmp(argv[j], "slave") == 0)
+            cls = DICE__OBUF_REPLICA;
+        else if (strcasecmp(argv[j], "pubsub") == 0)
+            cls = DICE__OBUF_PUBSUB;
+        else {
+            rc = config_fail(srv, "Invalid client class specified in buffer "
+                                  "limit configuration.");
+            break;
+        }
+        long long hard, soft, secs;
+        bool o1, o2;
+        char *end;
+        errno = 0;
+        secs = strtoll(argv[j + 3], &end, 10);
+        if (!parse_memory(argv[j + 1], &hard, &o1) || o1 ||
+            !parse_memory(argv[j + 2], &soft, &o2) || o2 || errno ||
+            *end != '\0' || end == argv[j + 3] || secs < 0) {
+            rc = config_fail(srv, "Error in hard, soft or soft_seconds "
+                                  "setting in buffer limit configuration.");
+            break;
+        }
+        out->obuf[cls].hard = hard;
+        out->obuf[cls].soft = soft;
+        out->obuf[cls].soft_seconds = secs;
+    }
+    dice__split_free(argv, argc);
+    return rc;
+}
+
+/* As Redis prints it: every class, bytes, the replica class as "slave". */
+static int format_obuf(dice_server_t *srv, const setting_t *st, char *buf,
+                       size_t size) {
+    (void)st;
+    const dice__obuf_limit *l = srv->cfg.obuf;
+    return snprintf(buf, size,
+                    "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld "
+                    "%lld %lld",
+                    l[0].hard, l[0].soft, l[0].soft_seconds, l[1].hard,
+                    l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft,
+                    l[2].soft_seconds);
+}
+
 static const struct {
     setting_parse_fn parse;
     setting_format_fn format;
@@ -309,7 +441,11 @@ static const setting_t settings[] = {
     {"client-query-buffer-limit", K_MEM, 0, FIELD(query_buf_limit),
      .def = 1024 * MB, .lo = MB, .hi = LLONG_MAX},
     {"client-output-pause-limit", K_MEM, 0, FIELD(output_pause), .def = MB,
-     .lo = 1024, .hi = LLONG_MAX},
+     .lo = 1024, .hi = LLONG_MAX, .apply = dice__server_apply_output_limits},
+    /* Redis's defaults: normal 0 0 0, replica 256mb 64mb 60, pubsub 32mb
+     * 8mb 60 (dice__settings_init). */
+    {"client-output-buffer-limit", K_OBUF, 0, FIELD(obuf)},
+    {"notify-keyspace-events", K_NOTIFY, 0, FIELD(notify_flags), .def = 0},
     /* The keyspace is sized when the built-in keyspace commands are
      * added: after that, databases is as fixed as a started server's port. */
     {"databases", K_INT, S_IMMUTABLE | S_KEYSPACE, FIELD(databases), .def = 16,
@@ -384,7 +520,13 @@ int dice__settings_init(dice_settings_t *s) {
     s->inline_max = 64 * 1024;
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *st = &settings[i];
-        if (st->kind != K_STR) {
+        if (st->kind == K_OBUF) {
+            static const dice__obuf_limit def[DICE__OBUF_CLASSES] = {
+                [DICE__OBUF_NORMAL] = {0, 0, 0},
+                [DICE__OBUF_REPLICA] = {256LL << 20, 64LL << 20, 60},
+                [DICE__OBUF_PUBSUB] = {32LL << 20, 8LL << 20, 60}};
+            memcpy(field(s, st), def, sizeof(def));
+        } else if (st->kind != K_STR) {
             set_number(s, st, st->def);
         } else if (st->sdef && !(*(char **)field(s, st) = strdup(st->sdef))) {
             dice__settings_free(s);
@@ -478,7 +620,7 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
     }
     if (setting_frozen(srv, st, NULL))
         return DICE_ESTATE;
-    setting_value_t v = {0, NULL};
+    setting_value_t v = {0, NULL, {{0, 0, 0}}};
     int rc = kinds[st->kind].parse(srv, st, value, &v);
     if (rc == 0 && st->check)
         rc = st->check(srv, v.n);
@@ -490,6 +632,8 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
         char **f = field(&srv->cfg, st);
         free(*f);
         *f = v.s;
+    } else if (st->kind == K_OBUF) {
+        memcpy(field(&srv->cfg, st), v.obuf, sizeof(v.obuf));
     } else {
         set_number(&srv->cfg, st, v.n);
     }

@@ -28,6 +28,13 @@ int dice__keyspace_arm_cron(dice_server_t *srv, uint64_t period_ms) {
                                srv, &srv->ks_cron_id);
 }
 
+/* A key added to a db: the pub/sub layer's "new" event, when attached. */
+static void on_new(void *ctx, int db, const char *key, size_t klen) {
+    dice_server_t *srv = ctx;
+    if (srv->pubsub_hooks.key_new)
+        srv->pubsub_hooks.key_new(srv, db, key, klen);
+}
+
 int dice__server_keyspace_attach(dice_server_t *srv) {
     if (srv->keyspace)
         return 0;
@@ -35,6 +42,7 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
     if (rc < 0)
         return rc;
     dice__propagate_attach(srv);
+    dice__keyspace_on_new(srv->keyspace, on_new, srv);
     dice__server_apply_enc_limits(srv);
     dice__lazyfree_apply(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;

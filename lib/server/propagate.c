@@ -93,6 +93,9 @@ static void flush(dice_server_t *srv) {
 
 static void on_expired(void *ctx, int db, const char *key, size_t klen) {
     dice_server_t *srv = ctx;
+    /* Redis's deleteExpiredKeyAndPropagate: the "expired" event first. */
+    if (srv->pubsub_hooks.key_expired)
+        srv->pubsub_hooks.key_expired(srv, db, key, klen);
     if (srv->prop.nsinks == 0)
         return;
     const char *argv[2] = {"DEL", key};

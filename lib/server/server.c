@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define READ_CHUNK (16 * 1024)
+#define REPLY_BUF (16 * 1024) /* Redis's PROTO_REPLY_CHUNK_BYTES */
 #define SHARED_RBUF (64 * 1024)
 #define POOL_MAX 64
 /* Output buffers go back to a server-wide pool after each flush, so a
@@ -68,6 +69,7 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         dice_server_free(srv);
         return rc;
     }
+    dice__server_apply_output_limits(srv);
     srv->start_ms = dice_loop_now_ms(loop);
     srv->start_unix_ms = dice_loop_unix_ms(loop);
     *out = srv;
@@ -103,6 +105,8 @@ void dice_server_free(dice_server_t *srv) {
         dice__client_free_now(c);
     }
     dice__blocking_free(srv);
+    if (srv->pubsub_hooks.server_free)
+        srv->pubsub_hooks.server_free(srv);
     if (srv->hook_id)
         dice_loop_hook_remove(srv->loop, srv->hook_id);
     if (srv->cron_id)
@@ -299,6 +303,11 @@ static int fit_maxclients(dice_server_t *srv) {
 void dice__server_apply_maxclients(dice_server_t *srv) {
     if (srv->started)
         srv->maxclients_effective = (size_t)srv->cfg.maxclients;
+}
+
+void dice__server_apply_output_limits(dice_server_t *srv) {
+    size_t pause = (size_t)srv->cfg.output_pause;
+    srv->out_check = pause < REPLY_BUF ? pause : REPLY_BUF;
 }
 
 void dice__server_apply_request_limits(dice_server_t *srv) {
@@ -565,6 +574,8 @@ void dice__client_free_now(dice_client_t *c) {
         c->next->prev = c->prev;
     if (!(c->flags & CLIENT_SESSION))
         srv->nclients--;
+    if (c->pubsub)
+        srv->pubsub_hooks.client_free(c);
     pool_put(srv, &c->out);
     dice_req_parser_free(c->parser);
     free(c->qbuf);
@@ -579,6 +590,59 @@ void dice__client_free_now(dice_client_t *c) {
 }
 
 /* ---- Output ------------------------------------------------------------- */
+
+/* One CLIENT LIST line (without the newline), in Redis 7.0.15's field
+ * order. Fields for features we do not have (MULTI, the reply list)
+ * carry the values Redis shows for a client not using them. self
+ * is the client running the command: only its argv size is known. */
+void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
+                            dice_client_t *self, size_t argv_mem) {
+    dice_server_t *srv = cl->srv;
+    uint64_t now = dice_loop_now_ms(srv->loop);
+    char flags[8];
+    int nf = 0;
+    if (cl->flags & CLIENT_PUBSUB)
+        flags[nf++] = 'P';
+    if (cl->multi) /* queueing, or EXEC running the queue */
+        flags[nf++] = 'x';
+    if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
+        flags[nf++] = 'b';
+    if (cl->flags & CLIENT_DIRTY_CAS)
+        flags[nf++] = 'd';
+    if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
+        flags[nf++] = 'c';
+    if (nf == 0)
+        flags[nf++] = 'N';
+    flags[nf] = '\0';
+    char events[3];
+    int ne = 0;
+    if (!(cl->flags & (CLIENT_PAUSED | CLIENT_CLOSED)))
+        events[ne++] = 'r';
+    if (cl->flags & CLIENT_WANT_WRITE)
+        events[ne++] = 'w';
+    events[ne] = '\0';
+    size_t subs[3] = {0, 0, 0}; /* channels, patterns, shard channels */
+    if (cl->pubsub && srv->pubsub_hooks.client_counts)
+        srv->pubsub_hooks.client_counts(cl, subs);
+    size_t omem = cl->out.cap;
+    size_t tot =
+        sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
+    dice__buf_printf(
+        b,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
+        "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
+        "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+        "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+        "redir=-1 resp=%d",
+        (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
+        cl->name ? cl->name : "",
+        (unsigned long long)((now - cl->created_ms) / 1000),
+        (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
+        subs[0], subs[1], subs[2],
+        cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
+        cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
+        omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
+}
 
 size_t dice__client_output_pending(const dice_client_t *c) {
     return c->out.len - c->sent;
@@ -702,6 +766,51 @@ int dice__reply_errorf(dice_client_t *c, const char *fmt, ...) {
     return rc;
 }
 
+/* Redis's checkClientOutputBufferLimits + closeClientOnOutputBufferLimit
+ * Reached(async): the class is pubsub while c is subscribed, else normal
+ * (replicas do not exist yet). What counts is the output not yet written,
+ * as Redis counts its reply list beyond the static buffer. */
+bool dice__client_obuf_check(dice_client_t *c) {
+    if (c->flags & CLIENT_CLOSED)
+        return true;
+    dice_server_t *srv = c->srv;
+    const dice__obuf_limit *l =
+        &srv->cfg.obuf[(c->flags & CLIENT_PUBSUB) ? DICE__OBUF_PUBSUB
+                                                  : DICE__OBUF_NORMAL];
+    /* Redis counts only its reply list, past the 16 KB buffer each client
+     * has: small replies never count. */
+    size_t pending = dice__client_output_pending(c);
+    unsigned long long used = pending > REPLY_BUF ? pending - REPLY_BUF : 0;
+    bool hard = l->hard && used >= (unsigned long long)l->hard;
+    bool soft = l->soft && used >= (unsigned long long)l->soft;
+    uint64_t now = dice_loop_now_ms(srv->loop);
+    if (soft && !hard) {
+        if (c->obuf_soft_since == 0) {
+            c->obuf_soft_since = now; /* the soft limit's clock starts */
+            soft = false;
+        } else if ((now - c->obuf_soft_since) / 1000 <=
+                   (uint64_t)l->soft_seconds) {
+            soft = false; /* not for long enough yet */
+        }
+    } else if (!soft) {
+        c->obuf_soft_since = 0;
+    }
+    if (!hard && !soft)
+        return false;
+    dice_buf_t b;
+    dice__buf_init(&b);
+    dice__client_info_line(&b, c, NULL, 0);
+    dice__logf(srv, DICE_LOG_WARNING,
+               "Client %.*s scheduled to be closed ASAP for overcoming of "
+               "output buffer limits.",
+               (int)b.len, b.data ? b.data : "");
+    dice__buf_release(&b);
+    /* What is queued is dropped, as Redis frees the client with it: a
+     * subscriber that does not read gets nothing more. */
+    client_close_socket(c);
+    return true;
+}
+
 /* Write as much pending output as the socket takes. Returns 0 when all is
  * written, 1 when some remains (WRITABLE interest is then set), negative
  * when the connection failed (the socket is closed). */
@@ -739,6 +848,7 @@ static int client_flush(dice_client_t *c) {
         return DICE_ECLOSED;
     }
     c->sent = 0;
+    c->obuf_soft_since = 0; /* all written: under every soft limit */
     pool_put(srv, &c->out);
     if (c->flags & CLIENT_WANT_WRITE) {
         c->flags &= ~CLIENT_WANT_WRITE;
@@ -881,6 +991,15 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
         dice__blocking_serve(srv, false);
 }
 
+/* Whether c's class of client-output-buffer-limit has a limit at all
+ * (normal clients have none by default). */
+static inline bool obuf_has_limit(const dice_client_t *c) {
+    const dice__obuf_limit *l =
+        &c->srv->cfg.obuf[(c->flags & CLIENT_PUBSUB) ? DICE__OBUF_PUBSUB
+                                                     : DICE__OBUF_NORMAL];
+    return (l->hard | l->soft) != 0;
+}
+
 /* Run the commands in buf[0..len); returns how many bytes were consumed.
  * Stops early when the client is paused, held, closing or closed. */
 static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
@@ -906,7 +1025,16 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
         pos += (size_t)r;
         dice__client_call(c, dice_req_argc(p), dice_req_argv(p),
                           dice_req_argvlen(p));
-        if (dice__client_output_pending(c) > (size_t)c->srv->cfg.output_pause &&
+        /* One compare in the common case: output below both the pause
+         * limit and the 16 KB that client-output-buffer-limit ignores (see
+         * dice__client_obuf_check). */
+        size_t pending = dice__client_output_pending(c);
+        if (pending <= c->srv->out_check)
+            continue;
+        if (pending > REPLY_BUF && obuf_has_limit(c) &&
+            dice__client_obuf_check(c))
+            break;
+        if (pending > (size_t)c->srv->cfg.output_pause &&
             !(c->flags & CLIENT_CLOSED)) {
             /* A client that sends faster than it reads: stop taking its
              * input until the socket drains our output. */

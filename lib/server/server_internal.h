@@ -47,7 +47,11 @@ enum {
     CLIENT_DIRTY_EXEC = 1u << 12,
     /* EXEC is running the queued commands (dispatch neither queues them
      * nor records them as the client's last command). */
-    CLIENT_IN_EXEC = 1u << 13
+    CLIENT_IN_EXEC = 1u << 13,
+    /* Subscribed to some channel, pattern or shard channel (Redis's
+     * CLIENT_PUBSUB): RESP2 allows only the subscriber-context commands,
+     * and the pubsub class of client-output-buffer-limit applies. */
+    CLIENT_PUBSUB = 1u << 14
 };
 
 struct dice__bstate;
@@ -55,6 +59,50 @@ struct dice__blocking;
 struct dice__lazyfree;
 typedef struct dice__multi_state dice__multi_state;
 typedef struct dice__watch_rec dice__watch_rec;
+
+/* Keyspace event classes, one list: XX(name, bit, letter of
+ * notify-keyspace-events). The settings table parses and prints the
+ * setting from it (lib/server/config.c); the pub/sub layer fires events
+ * of these classes (dice__notify, lib/pubsub/pubsub_internal.h). */
+#define DICE__NOTIFY_MAP(XX)                                                   \
+    XX(KEYSPACE, 0, 'K')                                                       \
+    XX(KEYEVENT, 1, 'E')                                                       \
+    XX(GENERIC, 2, 'g')                                                        \
+    XX(STRING, 3, '$')                                                         \
+    XX(LIST, 4, 'l')                                                           \
+    XX(SET, 5, 's')                                                            \
+    XX(HASH, 6, 'h')                                                           \
+    XX(ZSET, 7, 'z')                                                           \
+    XX(EXPIRED, 8, 'x')                                                        \
+    XX(EVICTED, 9, 'e')                                                        \
+    XX(STREAM, 10, 't')                                                        \
+    XX(KEY_MISS, 11, 'm')                                                      \
+    XX(MODULE, 12, 'd')                                                        \
+    XX(NEW, 13, 'n')
+
+enum {
+#define DICE__NOTIFY_ENUM(name, bit, letter) DICE__NOTIFY_##name = 1 << bit,
+    DICE__NOTIFY_MAP(DICE__NOTIFY_ENUM)
+#undef DICE__NOTIFY_ENUM
+    /* 'A': Redis's NOTIFY_ALL, every class but key-miss and new. */
+    DICE__NOTIFY_ALL =
+        DICE__NOTIFY_GENERIC | DICE__NOTIFY_STRING | DICE__NOTIFY_LIST |
+        DICE__NOTIFY_SET | DICE__NOTIFY_HASH | DICE__NOTIFY_ZSET |
+        DICE__NOTIFY_EXPIRED | DICE__NOTIFY_EVICTED | DICE__NOTIFY_STREAM |
+        DICE__NOTIFY_MODULE
+};
+
+/* Client classes of client-output-buffer-limit, in the order CONFIG GET
+ * prints them (Redis's CLIENT_TYPE_NORMAL, _SLAVE, _PUBSUB). */
+enum {
+    DICE__OBUF_NORMAL,
+    DICE__OBUF_REPLICA,
+    DICE__OBUF_PUBSUB,
+    DICE__OBUF_CLASSES
+};
+typedef struct dice__obuf_limit {
+    long long hard, soft, soft_seconds; /* bytes, bytes, seconds; 0 = none */
+} dice__obuf_limit;
 
 struct dice_client {
     dice_server_t *srv;
@@ -94,6 +142,12 @@ struct dice_client {
     bool authenticated;
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
+    /* Since when (loop ms) the output has been over its class's soft
+     * limit, 0 while under it (Redis's obuf_soft_limit_reached_time). */
+    uint64_t obuf_soft_since;
+    /* The client's subscriptions, owned by the pub/sub layer (NULL when it
+     * has none); freed through srv->pubsub_hooks.client_free. */
+    void *pubsub;
     void *userdata;
     struct dice__bstate *blk;   /* while CLIENT_BLOCKED, else NULL */
     dice_client_t *prev, *next; /* all clients, for CLIENT LIST and free */
@@ -142,6 +196,10 @@ typedef struct dice_settings {
      * commands; user-flush: FLUSHALL/FLUSHDB without SYNC/ASYNC). */
     int lazy_eviction, lazy_expire, lazy_server_del, lazy_user_del,
         lazy_user_flush;
+    /* notify-keyspace-events as DICE__NOTIFY_* bits (the pub/sub layer's
+     * lib/pubsub/pubsub_internal.h), 0 = off. */
+    int notify_flags;
+    dice__obuf_limit obuf[DICE__OBUF_CLASSES]; /* client-output-buffer-limit */
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -283,6 +341,25 @@ struct dice_server {
     dict *watched_keys;
     int nwatched_dbs;
     size_t nwatched_keys;
+    /* Output a client may have after a command before the read path looks
+     * at its limits: the smaller of client-output-pause-limit and the
+     * 16 KB client-output-buffer-limit ignores. */
+    size_t out_check;
+    /* The pub/sub layer (lib/pubsub/, above this one): its state, and what
+     * the server core calls into it for, set when it is attached. */
+    void *pubsub;
+    struct {
+        void (*client_free)(dice_client_t *c); /* c has subscriptions */
+        void (*server_free)(dice_server_t *srv);
+        /* c's channels, patterns and shard channels (CLIENT LIST). */
+        void (*client_counts)(const dice_client_t *c, size_t n[3]);
+        /* A key was added to db (Redis's dbAdd: the "new" event), or
+         * deleted because its TTL passed ("expired"). */
+        void (*key_new)(dice_server_t *srv, int db, const char *key,
+                        size_t klen);
+        void (*key_expired)(dice_server_t *srv, int db, const char *key,
+                            size_t klen);
+    } pubsub_hooks;
 };
 
 /* Printf-style logging for the library's own messages. */
@@ -406,6 +483,18 @@ void dice__client_call(dice_client_t *c, int argc, const char *const *argv,
  * the memory (client and session together) goes. */
 void dice__session_release(dice_client_t *c);
 size_t dice__client_output_pending(const dice_client_t *c);
+/* Enforce client-output-buffer-limit for c's class (pubsub while
+ * subscribed, else normal) after output was added: past the hard limit,
+ * or past the soft one for soft_seconds, c is logged and its socket
+ * closed (the object goes once nothing refers to it, as Redis's
+ * asynchronous close). Returns true if c was closed. */
+bool dice__client_obuf_check(dice_client_t *c);
+/* One CLIENT LIST line for cl (no newline), in Redis 7.0.15's field
+ * order, appended to b; self is the client asking, argv_mem its argv's
+ * size (CLIENT LIST, CLIENT INFO, and the log line of a client closed for
+ * its output buffer). */
+void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
+                            dice_client_t *self, size_t argv_mem);
 size_t dice__server_effective_maxclients(dice_server_t *srv);
 /* Side effects of settings, called from the settings table (config.c).
  * 0 if the server can take n clients: always before it starts (start fits
@@ -417,6 +506,8 @@ void dice__server_apply_maxclients(dice_server_t *srv);
 /* Put the request limits of the settings (proto-max-bulk-len) into the
  * shared parser and every client's own, for the next command parsed. */
 void dice__server_apply_request_limits(dice_server_t *srv);
+/* Recompute srv->out_check after client-output-pause-limit changed. */
+void dice__server_apply_output_limits(dice_server_t *srv);
 /* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
 bool dice__client_allowed(const dice_client_t *c, int policy);
 

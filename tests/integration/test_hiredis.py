@@ -35,14 +35,18 @@ class Hiredis(unittest.TestCase):
                                     "hiredis failed)")
         cls.tmp = tempfile.mkdtemp(prefix="dice-hiredis-")
         cls.exe = os.path.join(cls.tmp, "hiredis_smoke")
-        src = os.path.join(HERE, "hiredis_smoke.c")
-        p = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
-                            "-Werror", "-O1", "-o", cls.exe, src] + flags,
-                           capture_output=True, text=True, timeout=120)
-        if p.returncode != 0:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise AssertionError("compiling hiredis_smoke.c failed:\n" +
-                                 p.stdout + p.stderr)
+        cls.pubsub_exe = os.path.join(cls.tmp, "hiredis_pubsub")
+        for exe, name in ((cls.exe, "hiredis_smoke.c"),
+                          (cls.pubsub_exe, "hiredis_pubsub.c")):
+            src = os.path.join(HERE, name)
+            p = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall",
+                                "-Wextra", "-Werror", "-O1", "-o", exe, src] +
+                               flags, capture_output=True, text=True,
+                               timeout=120)
+            if p.returncode != 0:
+                shutil.rmtree(cls.tmp, ignore_errors=True)
+                raise AssertionError("compiling %s failed:\n" % name +
+                                     p.stdout + p.stderr)
         cls.srv = dicetest.Server("dice")
 
     @classmethod
@@ -56,6 +60,12 @@ class Hiredis(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("all replies as expected", p.stdout)
+
+    def test_pubsub(self):
+        p = subprocess.run([self.pubsub_exe, "127.0.0.1", str(self.srv.port)],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("pub/sub as expected", p.stdout)
 
 
 if __name__ == "__main__":

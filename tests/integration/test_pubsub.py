@@ -1,0 +1,422 @@
+"""Pub/sub and keyspace notifications (lib/pubsub/, lib/commands/pubsub.c):
+
+- the subscriber protocol byte for byte against redis-server 7.0 (RESP2
+  subscriber context and its errors, PING's shape, the null/0 replies of
+  unsubscribing from nothing, RESET, RESP3 pushes among replies);
+- keyspace notifications: the events every existing command fires, in
+  order, compared with redis-server's, in RESP2 and RESP3, plus lazy and
+  active expiry;
+- message order per publisher with several publishers and subscribers;
+- python3-redis's PubSub and keyspace listeners, redis-cli subscribe;
+- client-output-buffer-limit: a subscriber that stops reading while a
+  publisher floods it is disconnected and logged, and the server's RSS
+  stays bounded."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dicetest  # noqa: E402
+from dicetest import encode  # noqa: E402
+
+
+def raw(port, cmds, wait=0.2):
+    """Send cmds on one connection, return every byte answered in wait s."""
+    c = dicetest.Conn(port)
+    c.send(b"".join(encode(*x) for x in cmds))
+    time.sleep(wait)
+    c.sock.settimeout(0.2)
+    out = b""
+    try:
+        while True:
+            d = c.sock.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    c.close()
+    return out
+
+
+# Scripts of one connection: replies compared byte for byte. (UNSUBSCRIBE
+# with no argument walks a client's channels in Redis's dict order, which
+# is seeded at random: the scripts unsubscribe from at most one that way.)
+PROTO_CASES = [
+    [("SUBSCRIBE", "a"), ("GET", "x"), ("PING",), ("PING", "hi"),
+     ("PSUBSCRIBE", "h*"), ("UNSUBSCRIBE",), ("PUNSUBSCRIBE",),
+     ("UNSUBSCRIBE",), ("PUNSUBSCRIBE",), ("SUNSUBSCRIBE",), ("PING",),
+     ("SSUBSCRIBE", "s1"), ("PING",), ("RESET",), ("PING",), ("QUIT",)],
+    [("SUBSCRIBE", "a"), ("SSUBSCRIBE", "s1", "s2"), ("UNSUBSCRIBE", "a"),
+     ("GET", "x"), ("SUNSUBSCRIBE", "s1"), ("SUNSUBSCRIBE",), ("GET", "x")],
+    [("SUBSCRIBE", "a", "a"), ("UNSUBSCRIBE", "zz"), ("PSUBSCRIBE",),
+     ("SUBSCRIBE",), ("SET", "k", "v"), ("PUBLISH", "a", "b"),
+     ("UNSUBSCRIBE", "a", "a")],
+    [("HELLO", "3"), ("SUBSCRIBE", "a"), ("GET", "x"), ("PING",),
+     ("PING", "x"), ("UNSUBSCRIBE",), ("UNSUBSCRIBE",), ("SSUBSCRIBE", "q"),
+     ("RESET",), ("PING",)],
+    [("PUBLISH", "a", "b"), ("PUBSUB", "CHANNELS"), ("PUBSUB", "NUMSUB", "a"),
+     ("PUBSUB", "NUMPAT"), ("PUBSUB", "SHARDCHANNELS"),
+     ("PUBSUB", "SHARDNUMSUB", "x"), ("PUBSUB", "HELP"), ("PUBSUB", "FOO"),
+     ("PUBSUB", "CHANNELS", "a", "b"), ("pubsub", "numsub", "a", "b"),
+     ("SPUBLISH", "a", "b"), ("PUBSUB",), ("PUBSUB", "NUMPAT", "x")],
+    [("HELLO", "3"), ("SUBSCRIBE", "a"), ("PSUBSCRIBE", "a*"),
+     ("SSUBSCRIBE", "a"), ("PUBLISH", "a", "x"), ("SPUBLISH", "a", "y"),
+     ("PUBSUB", "NUMSUB", "a"), ("PUBSUB", "NUMPAT"),
+     ("PUBSUB", "CHANNELS", "a*"), ("PUBSUB", "SHARDCHANNELS"),
+     ("PUBSUB", "SHARDNUMSUB", "a"), ("PSUBSCRIBE", "a*"),
+     ("PUNSUBSCRIBE", "a*", "zz"), ("PUBLISH", "a", "z")],
+    [("SUBSCRIBE", "a"), ("PSUBSCRIBE", "a*"), ("PUBLISH", "a", "x")],
+    [("PSUBSCRIBE", "[a"), ("PSUBSCRIBE", "*" * 2 + "x"), ("RESET",),
+     ("HELLO", "3"), ("PSUBSCRIBE", "n?ws.[a-c]*"),
+     ("PUBLISH", "news.b1", "m"), ("PUBLISH", "news.d1", "m"),
+     ("PUBLISH", "nxws.a", "m")],
+    [("CONFIG", "SET", "notify-keyspace-events", "KEA"), ("HELLO", "3"),
+     ("SUBSCRIBE", "__keyspace@0__:k"), ("SET", "k", "1"), ("INCR", "k"),
+     ("DEL", "k"), ("CONFIG", "SET", "notify-keyspace-events", "")],
+]
+
+# Commands whose events are compared with redis-server's, in order, with
+# every class on ("KEA" plus n and m). A family adds its commands here.
+NOTIFY_CASES = [
+    ("SET", "k", "v"), ("SET", "k", "v2", "EX", "100"),
+    ("SET", "k", "v", "GET"), ("SETNX", "k", "x"), ("SETNX", "n", "x"),
+    ("SETEX", "s", 10, "v"), ("PSETEX", "p", 10000, "v"),
+    ("GETSET", "k", "z"), ("GETDEL", "k"), ("GETDEL", "k"), ("SET", "g", "1"),
+    ("GETEX", "g", "EX", "100"), ("GETEX", "g", "PERSIST"),
+    ("GETEX", "g", "PXAT", "1"), ("GETEX", "nosuch"),
+    ("MSET", "a", "1", "b", "2"), ("MSETNX", "a", "1", "c", "2"),
+    ("MSETNX", "c", "1", "d", "2"), ("APPEND", "ap", "x"),
+    ("APPEND", "ap", "y"), ("SETRANGE", "sr", 0, "x"),
+    ("SETRANGE", "sr2", 0, ""), ("SETRANGE", "sr", 0, ""), ("INCR", "i"),
+    ("DECR", "i"), ("INCRBY", "i", 5), ("DECRBY", "i", 5),
+    ("INCRBYFLOAT", "f", "1.5"), ("INCR", "ap"), ("LCS", "ap", "nosuch"),
+    ("DEL", "a", "b", "zz"), ("UNLINK", "c"), ("EXPIRE", "d", 100),
+    ("PEXPIRE", "d", 100000), ("EXPIREAT", "d", 1), ("PERSIST", "i"),
+    ("EXPIRE", "i", 100), ("PERSIST", "i"), ("EXPIRE", "i", "100", "NX"),
+    ("EXPIRE", "i", "100", "NX"), ("EXPIRE", "nosuch", 1),
+    ("RENAME", "i", "j"), ("SET", "x", "1"), ("RENAME", "x", "j"),
+    ("RENAMENX", "j", "y"), ("RENAME", "y", "y"), ("RENAME", "nosuch", "q"),
+    ("COPY", "y", "z"), ("COPY", "y", "z"), ("COPY", "y", "z", "REPLACE"),
+    ("COPY", "y", "w", "DB", "1"), ("MOVE", "z", 2), ("MOVE", "z", 2),
+    ("SET", "e", "1", "PX", "1"), ("GET", "nosuch"), ("FLUSHDB",),
+    ("SET", "m", "1"), ("SWAPDB", 0, 1), ("SET", "k", "v", "KEEPTTL"),
+    ("SET", "k", "v", "NX"), ("SET", "k", "v", "XX", "EX", "1000"),
+    ("MGET", "k", "zz"), ("TOUCH", "k", "zz"), ("GETRANGE", "zz", 0, 1),
+    ("STRLEN", "zz"), ("EXISTS", "zz", "k"), ("TYPE", "zz"), ("TTL", "zz"),
+    ("TTL", "k"), ("SELECT", 3), ("SET", "db3", "x"), ("DEL", "db3"),
+    ("FLUSHALL",),
+]
+
+
+def events(port, cmds, proto=2, flags="KEAnm"):
+    """Run cmds on one connection while another listens on "*"; return
+    [(cmd, reply, [event bytes])] (a marker message after each command
+    tells where its events end)."""
+    ctl, lis = dicetest.Conn(port), dicetest.Conn(port)
+    ctl.cmd("FLUSHALL")
+    ctl.cmd("CONFIG", "SET", "notify-keyspace-events", flags)
+    if proto == 3:
+        lis.cmd("HELLO", "3")
+    lis.cmd("PSUBSCRIBE", "*")
+    out = []
+    for i, c in enumerate(cmds):
+        r = ctl.cmd(*c)
+        ctl.cmd("PUBLISH", "__marker__", str(i))
+        evs = []
+        while True:
+            m = lis.read_reply()
+            if b"__marker__" in m:
+                break
+            evs.append(m)
+        out.append((c, r, evs))
+    ctl.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+    ctl.close()
+    lis.close()
+    return out
+
+
+class PubSubTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dice = dicetest.Server("dice")
+        cls.redis = (dicetest.Server("redis") if dicetest.have_redis_server()
+                     else None)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.dice.stop()
+        if cls.redis:
+            cls.redis.stop()
+        assert rc == 0, "dice-server exit code %r" % rc
+
+    def need_redis(self):
+        if not self.redis:
+            self.skipTest("redis-server not installed")
+
+    # ---- protocol, against redis-server ---------------------------------
+
+    def test_protocol_bytes(self):
+        self.need_redis()
+        for script in PROTO_CASES:
+            want = raw(self.redis.port, script)
+            got = raw(self.dice.port, script)
+            # HELLO's id differs between servers.
+            hid = re.compile(rb"\$2\r\nid\r\n:\d+\r\n")
+            self.assertEqual(hid.sub(b"", got), hid.sub(b"", want), script)
+
+    def test_notifications_match_redis(self):
+        self.need_redis()
+        for proto in (2, 3):
+            want = events(self.redis.port, NOTIFY_CASES, proto)
+            got = events(self.dice.port, NOTIFY_CASES, proto)
+            for w, g in zip(want, got):
+                self.assertEqual(g, w, "RESP%d %r" % (proto, w[0]))
+
+    def test_notification_classes(self):
+        self.need_redis()
+        cmds = [("SET", "k", "1"), ("EXPIRE", "k", 100), ("DEL", "k"),
+                ("GET", "k"), ("INCR", "n")]
+        for flags in ("K$", "E$", "Kg", "Eg", "KEA", "Em", "Kn", "A", "KE",
+                      "Ex", "gE$K"):
+            self.assertEqual(events(self.dice.port, cmds, 2, flags),
+                             events(self.redis.port, cmds, 2, flags), flags)
+
+    def test_expired_events(self):
+        # Lazy (a read finds the key expired) and active (the cycle).
+        for srv in (self.dice, self.redis) if self.redis else (self.dice,):
+            r = srv.redis()
+            r.config_set("notify-keyspace-events", "Ex")
+            p = r.pubsub()
+            p.subscribe("__keyevent@0__:expired")
+            self.assertEqual(p.get_message(timeout=2)["type"], "subscribe")
+            r.set("lazy", "1", px=50)
+            r.set("active", "1", px=50)
+            time.sleep(0.1)
+            r.get("lazy")
+            got = set()
+            deadline = time.time() + 5
+            while len(got) < 2 and time.time() < deadline:
+                m = p.get_message(timeout=1)
+                if m and m["type"] == "message":
+                    got.add(m["data"])
+            self.assertEqual(got, {b"lazy", b"active"}, srv.kind)
+            p.close()
+            r.config_set("notify-keyspace-events", "")
+
+    # ---- delivery ---------------------------------------------------------
+
+    def test_order_per_publisher(self):
+        """Three publishers, four subscribers (two by pattern): every
+        subscriber sees each publisher's messages in the order sent, and
+        PUBLISH counts its receivers."""
+        r = self.dice.redis()
+        subs = []
+        for i in range(4):
+            p = r.pubsub()
+            if i < 2:
+                p.subscribe("ord")
+            else:
+                p.psubscribe("o*")
+            p.get_message(timeout=2)
+            subs.append(p)
+        counts = []
+
+        def publish(tag):
+            pr = self.dice.redis()
+            for n in range(300):
+                counts.append(pr.publish("ord", "%s:%d" % (tag, n)))
+        ts = [threading.Thread(target=publish, args=(t,)) for t in "abc"]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(set(counts), {4})
+        for p in subs:
+            seen = {"a": [], "b": [], "c": []}
+            while sum(len(v) for v in seen.values()) < 900:
+                m = p.get_message(timeout=5)
+                self.assertIsNotNone(m)
+                tag, n = m["data"].decode().split(":")
+                seen[tag].append(int(n))
+            for v in seen.values():
+                self.assertEqual(v, list(range(300)))
+            p.close()
+
+    def test_redis_py_pubsub(self):
+        r = self.dice.redis()
+        p = r.pubsub()
+        p.subscribe("chat")
+        p.psubscribe("ch*")
+        self.assertEqual(p.get_message(timeout=2)["type"], "subscribe")
+        self.assertEqual(p.get_message(timeout=2)["type"], "psubscribe")
+        self.assertEqual(r.publish("chat", "hello"), 2)
+        m1, m2 = p.get_message(timeout=2), p.get_message(timeout=2)
+        self.assertEqual((m1["type"], m1["channel"], m1["data"]),
+                         ("message", b"chat", b"hello"))
+        self.assertEqual((m2["type"], m2["pattern"], m2["data"]),
+                         ("pmessage", b"ch*", b"hello"))
+        self.assertEqual(r.pubsub_numsub("chat"), [(b"chat", 1)])
+        self.assertEqual(r.pubsub_numpat(), 1)
+        self.assertEqual(r.pubsub_channels(), [b"chat"])
+        p.unsubscribe()
+        p.punsubscribe()
+        p.close()
+        time.sleep(0.1)
+        self.assertEqual(r.pubsub_numpat(), 0)
+        self.assertEqual(r.pubsub_channels(), [])
+
+    def test_redis_py_keyspace_listener(self):
+        r = self.dice.redis()
+        r.config_set("notify-keyspace-events", "KA")
+        self.assertEqual(r.config_get("notify-keyspace-events"),
+                         {"notify-keyspace-events": "AK"})
+        p = r.pubsub()
+        p.psubscribe("__keyspace@0__:user:*")
+        p.get_message(timeout=2)
+        r.set("user:1", "x")
+        r.expire("user:1", 100)
+        r.delete("user:1")
+        got = []
+        while len(got) < 3:
+            m = p.get_message(timeout=2)
+            self.assertIsNotNone(m)
+            got.append((m["channel"], m["data"]))
+        self.assertEqual(got, [(b"__keyspace@0__:user:1", b"set"),
+                               (b"__keyspace@0__:user:1", b"expire"),
+                               (b"__keyspace@0__:user:1", b"del")])
+        p.close()
+        r.config_set("notify-keyspace-events", "")
+
+    def test_redis_cli_subscribe(self):
+        p = subprocess.Popen(["redis-cli", "-p", str(self.dice.port),
+                              "subscribe", "news"], stdout=subprocess.PIPE,
+                             text=True)
+        try:
+            r = self.dice.redis()
+            deadline = time.time() + 5
+            while r.pubsub_numsub("news")[0][1] == 0:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.02)
+            self.assertEqual(r.publish("news", "flash"), 1)
+            lines = [p.stdout.readline().strip() for _ in range(6)]
+            self.assertEqual(lines, ["subscribe", "news", "1", "message",
+                                     "news", "flash"])
+        finally:
+            p.terminate()
+            p.wait()
+
+    def test_disconnect_cleans_up(self):
+        r = self.dice.redis()
+        conns = [dicetest.Conn(self.dice.port) for _ in range(5)]
+        for i, c in enumerate(conns):
+            c.cmd("SUBSCRIBE", "gone", "gone%d" % i)
+            c.read_reply()
+            c.cmd("PSUBSCRIBE", "gone*")
+            c.cmd("SSUBSCRIBE", "sgone")
+        self.assertEqual(r.pubsub_numsub("gone"), [(b"gone", 5)])
+        for c in conns:
+            c.close()
+        deadline = time.time() + 5
+        while r.pubsub_numsub("gone")[0][1] or r.pubsub_numpat():
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.02)
+        self.assertEqual(r.publish("gone", "x"), 0)
+        self.assertEqual(r.execute_command("PUBSUB", "SHARDNUMSUB", "sgone"),
+                         [b"sgone", 0])
+
+    def test_client_list_counts(self):
+        c = dicetest.Conn(self.dice.port)
+        c.cmd("CLIENT", "SETNAME", "sub")
+        c.cmd("SUBSCRIBE", "x", "y")
+        c.read_reply()
+        c.cmd("PSUBSCRIBE", "p*")
+        c.cmd("SSUBSCRIBE", "s")
+        r = self.dice.redis()
+        line = [x for x in r.execute_command("CLIENT", "LIST").decode()
+                .splitlines() if "name=sub " in x][0]
+        self.assertIn(" flags=P ", line)
+        self.assertIn(" sub=2 psub=1 ssub=1 ", line)
+        c.close()
+
+    # ---- output buffer limits ---------------------------------------------
+
+    def test_slow_subscriber_disconnected(self):
+        """A subscriber that never reads while a publisher floods: past the
+        pubsub hard limit it is closed (and logged as Redis logs it); the
+        server's RSS stays near the limit, not the flood's size."""
+        srv = dicetest.Server("dice")
+        try:
+            r = srv.redis()
+            r.config_set("client-output-buffer-limit", "pubsub 4mb 2mb 60")
+            s = dicetest.Conn(srv.port)
+            s.sock.setsockopt(socket.SOL_SOCKET,
+                              socket.SO_RCVBUF, 4096)
+            s.cmd("SUBSCRIBE", "flood")
+            pid = srv.proc.pid
+            msg = "x" * 10000
+            pipe = r.pipeline(transaction=False)
+            delivered = 0
+            for _ in range(40):  # 40 x 100 x 10 KB = 40 MB offered
+                for _ in range(100):
+                    pipe.publish("flood", msg)
+                delivered += sum(pipe.execute())
+            rss_kb = int([x for x in open("/proc/%d/status" % pid)
+                          if x.startswith("VmRSS")][0].split()[1])
+            self.assertLess(delivered, 1000)  # it was dropped early
+            self.assertEqual(r.pubsub_numsub("flood"), [(b"flood", 0)])
+            self.assertLess(rss_kb, 40 * 1024, "RSS %d kB" % rss_kb)
+            self.assertIn("scheduled to be closed ASAP for overcoming of "
+                          "output buffer limits.", srv.output())
+            self.assertIn("flags=P", srv.output())
+            # (Reading to the end would drain what the kernel holds at a
+            # 4 KB window: CLIENT LIST tells it is gone.)
+            self.assertNotIn("cmd=subscribe", r.execute_command(
+                "CLIENT", "LIST").decode())
+            s.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_soft_limit_and_normal_class(self):
+        srv = dicetest.Server("dice")
+        try:
+            r = srv.redis()
+            # Soft limit: over it for longer than 1 s closes the client.
+            r.config_set("client-output-buffer-limit", "pubsub 0 64kb 1")
+            s = dicetest.Conn(srv.port)
+            s.sock.setsockopt(socket.SOL_SOCKET,
+                              socket.SO_RCVBUF, 4096)
+            s.cmd("SUBSCRIBE", "soft")
+            msg = "y" * 100000
+            r.publish("soft", msg)
+            r.publish("soft", msg)
+            self.assertEqual(r.pubsub_numsub("soft"), [(b"soft", 1)])
+            # The kernel takes some of it first (its send buffer grows to a
+            # few MB): keep publishing until our buffer has been over the
+            # soft limit for more than a second.
+            deadline = time.time() + 15
+            while r.pubsub_numsub("soft")[0][1]:
+                self.assertLess(time.time(), deadline)
+                for _ in range(5):
+                    r.publish("soft", msg)
+                time.sleep(0.1)
+            self.assertIn("scheduled to be closed ASAP", srv.output())
+            # The normal class: a big reply past the hard limit closes.
+            r.config_set("client-output-buffer-limit", "normal 1mb 0 0")
+            r.set("big", "z" * 3000000)
+            c = dicetest.Conn(srv.port)
+            c.send(encode("GET", "big"))
+            self.assertTrue(c.closed_by_peer())
+            r.config_set("client-output-buffer-limit", "normal 0 0 0")
+            self.assertEqual(len(r.get("big")), 3000000)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
+if __name__ == "__main__":
+    dicetest.main(globals())
