@@ -273,6 +273,9 @@ struct dice_server {
      * the dispatcher tests only this flag after a command. */
     struct dice__blocking *blk;
     bool blk_ready;
+    /* Command handlers running now (EXEC's queued commands nest inside
+     * EXEC): blocked clients are served only when it drops back to 0. */
+    unsigned call_depth;
     /* The lazy-free thread and its queue (lib/server/lazyfree.c; NULL
      * until first used). */
     struct dice__lazyfree *lazy;

@@ -370,7 +370,11 @@ class ZsetTest(unittest.TestCase):
                      ("COMMAND", "GETKEYS", "ZINTERCARD", "1", "a", "LIMIT", "1"),
                      ("COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"),
                      ("COMMAND", "GETKEYS", "ZRANGESTORE", "d", "s", "0", "1"),
-                     ("COMMAND", "GETKEYS", "ZDIFFSTORE", "d", "5", "a")):
+                     ("COMMAND", "GETKEYS", "ZDIFFSTORE", "d", "5", "a"),
+                     ("COMMAND", "GETKEYS", "BZMPOP", "0", "2", "a", "b", "MIN"),
+                     ("COMMAND", "GETKEYS", "BZMPOP", "0", "3", "a", "b", "MIN"),
+                     ("COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "0"),
+                     ("COMMAND", "GETKEYS", "BZPOPMAX", "a", "0")):
             self.same(d, r, *args)
         for name in ("zadd", "zincrby", "zrem", "zcard", "zcount", "zlexcount", "zscore",
                      "zmscore", "zrank", "zrevrank", "zrange", "zrangestore",
@@ -378,7 +382,7 @@ class ZsetTest(unittest.TestCase):
                      "zrevrange", "zremrangebyrank", "zremrangebyscore", "zremrangebylex",
                      "zpopmin", "zpopmax", "zmpop", "zrandmember", "zunion", "zinter",
                      "zdiff", "zintercard", "zunionstore", "zinterstore", "zdiffstore",
-                     "zscan"):
+                     "zscan", "bzpopmin", "bzpopmax", "bzmpop"):
             a = d.cmd("COMMAND", "INFO", name)
             b = r.cmd("COMMAND", "INFO", name)
             # Everything up to the key specs (name, arity, flags, key
