@@ -1549,12 +1549,65 @@ static const dice__cmd_desc zset_cmds[] = {
      0, ND, NULL, NULL},
 };
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_bzmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 2, 0, 1, 1)};
+static const dice__key_spec ks_bzpopmax[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, -2, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__key_spec ks_zdiff[] = {
+    DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 1, 0, 1, 1)};
+static const dice__key_spec ks_zdiffstore[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 2, 0, 1, 1)};
+static const dice__key_spec ks_rw_access_update[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_zmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 1)};
+static const dice__key_spec ks_rw_access_delete[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_zrangestore[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RO | DICE__KS_ACCESS, 2, 0, 1, 0)};
+static const dice__key_spec ks_rw_delete[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs zset_keyspecs[] = {
+    {"bzmpop", KS_OF(ks_bzmpop)},
+    {"bzpopmax", KS_OF(ks_bzpopmax)},
+    {"bzpopmin", KS_OF(ks_bzpopmax)},
+    {"zcard", KS_OF(ks_ro)},
+    {"zdiff", KS_OF(ks_zdiff)},
+    {"zdiffstore", KS_OF(ks_zdiffstore)},
+    {"zincrby", KS_OF(ks_rw_access_update)},
+    {"zinter", KS_OF(ks_zdiff)},
+    {"zintercard", KS_OF(ks_zdiff)},
+    {"zinterstore", KS_OF(ks_zdiffstore)},
+    {"zmpop", KS_OF(ks_zmpop)},
+    {"zpopmax", KS_OF(ks_rw_access_delete)},
+    {"zpopmin", KS_OF(ks_rw_access_delete)},
+    {"zrangestore", KS_OF(ks_zrangestore)},
+    {"zrem", KS_OF(ks_rw_delete)},
+    {"zremrangebylex", KS_OF(ks_rw_delete)},
+    {"zremrangebyrank", KS_OF(ks_rw_delete)},
+    {"zremrangebyscore", KS_OF(ks_rw_delete)},
+    {"zunion", KS_OF(ks_zdiff)},
+    {"zunionstore", KS_OF(ks_zdiffstore)},
+};
+#undef KS_OF
+
 int dice__builtin_zsets(dice_server_t *srv) {
     dice_keyspace_t *ks = srv->keyspace;
     int rc = dice_keyspace_register_type(ks, DICE_TYPE_ZSET,
                                          &dice__zset_methods, ks);
     if (rc < 0)
         return rc;
-    return dice__command_register(srv, NULL, "sorted_set", zset_cmds,
-                                  DICE__COUNT(zset_cmds));
+    int krc = dice__command_register(srv, NULL, "sorted_set", zset_cmds,
+                                     DICE__COUNT(zset_cmds));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, zset_keyspecs,
+                                      DICE__COUNT(zset_keyspecs));
 }
