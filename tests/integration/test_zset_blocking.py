@@ -121,8 +121,11 @@ class ZsetBlocking(unittest.TestCase):
                 c1, c2, c3, p = (s.conn() for _ in range(4))
                 for c in (c1, c2, c3):
                     c.cmd("HELLO", proto)
+                # One at a time, so they block in this order.
                 c1.send(dicetest.encode("BZPOPMIN", "k", "0"))
+                time.sleep(0.05)
                 c2.send(dicetest.encode("BZPOPMAX", "k", "0"))
+                time.sleep(0.05)
                 c3.send(dicetest.encode("BZMPOP", "0", "1", "k", "MAX",
                                         "COUNT", "2"))
                 time.sleep(0.05)
@@ -268,6 +271,7 @@ class ZsetBlocking(unittest.TestCase):
             id1 = c1.cmd("CLIENT", "ID")[1:-2]
             id2 = c2.cmd("CLIENT", "ID")[1:-2]
             c1.send(dicetest.encode("BZPOPMIN", "u", "0"))
+            time.sleep(0.05)
             c2.send(dicetest.encode("BZMPOP", "0", "1", "u", "MAX"))
             time.sleep(0.05)
             out = [p.cmd("CLIENT", "UNBLOCK", id1),
