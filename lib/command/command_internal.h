@@ -57,6 +57,74 @@ enum {
     DICE__CMD_SUBSCRIBER_OK = 1u << 30
 };
 
+/* Key-spec flags, one list, in the order COMMAND INFO prints them:
+ * XX(enum suffix, bit, name) (Redis's CMD_KEY_* and their names). */
+#define DICE__KSF_MAP(XX)                                                      \
+    XX(RO, 0, "RO")                                                            \
+    XX(RW, 1, "RW")                                                            \
+    XX(OW, 2, "OW")                                                            \
+    XX(RM, 3, "RM")                                                            \
+    XX(ACCESS, 4, "access")                                                    \
+    XX(UPDATE, 5, "update")                                                    \
+    XX(INSERT, 6, "insert")                                                    \
+    XX(DELETE, 7, "delete")                                                    \
+    XX(NOT_KEY, 8, "not_key")                                                  \
+    XX(INCOMPLETE, 9, "incomplete")                                            \
+    XX(VARIABLE_FLAGS, 10, "variable_flags")
+
+enum {
+#define DICE__KSF_ENUM(name, bit, text) DICE__KS_##name = 1u << bit,
+    DICE__KSF_MAP(DICE__KSF_ENUM)
+#undef DICE__KSF_ENUM
+};
+
+/* How a key spec finds where its keys begin and which they are. */
+enum { DICE__BS_INDEX = 0, DICE__BS_KEYWORD = 1, DICE__BS_UNKNOWN = 2 };
+enum { DICE__FK_RANGE = 0, DICE__FK_KEYNUM = 1, DICE__FK_UNKNOWN = 2 };
+
+/* One of Redis 7.0's key specs, as COMMAND INFO shows it: flags, a
+ * begin_search (index: the argument index; keyword: the keyword and the
+ * index to search from, negative from the end) and a find_keys (range:
+ * lastkey, keystep, limit; keynum: keynumidx, firstkey, keystep, relative
+ * to where the search began). COMMAND INFO shows a command's specs when
+ * it has them, else one derived from first/last/step. Only the reply is
+ * made from them: key positions still come from first/last/step or the
+ * command's getkeys. */
+typedef struct dice__key_spec {
+    const char *notes; /* NULL: none */
+    unsigned flags;    /* DICE__KS_* */
+    int bs_type;       /* DICE__BS_* */
+    int bs_index;      /* index, or keyword's startfrom */
+    const char *bs_keyword;
+    int fk_type; /* DICE__FK_* */
+    int fk[3];   /* range: lastkey keystep limit; keynum: keynumidx
+                    firstkey keystep */
+} dice__key_spec;
+
+/* The two shapes built-in commands use. */
+#define DICE__KS_RANGE(fl, index, lastkey, keystep, limit)                     \
+    {                                                                          \
+        NULL, (fl), DICE__BS_INDEX, (index), NULL, DICE__FK_RANGE, {           \
+            (lastkey), (keystep), (limit)                                      \
+        }                                                                      \
+    }
+#define DICE__KS_KEYNUM(fl, index, keynumidx, firstkey, keystep)               \
+    {                                                                          \
+        NULL, (fl), DICE__BS_INDEX, (index), NULL, DICE__FK_KEYNUM, {          \
+            (keynumidx), (firstkey), (keystep)                                 \
+        }                                                                      \
+    }
+
+/* A family's key specs for its commands, by full name ("memory|usage"),
+ * attached after registration (see dice__command_set_keyspecs): a table
+ * beside the descriptors, so descriptor arrays need not spell an empty
+ * entry for every command that has none. */
+typedef struct dice__cmd_keyspecs {
+    const char *name;
+    const dice__key_spec *specs; /* static */
+    int n;
+} dice__cmd_keyspecs;
+
 /* Keys of a call for commands whose keys cannot be described by
  * first/last/step (Redis's movablekeys: EVAL's numkeys, SORT's STORE...).
  * Writes up to max argument positions into pos; returns how many, or -1
@@ -126,6 +194,9 @@ struct dice_command {
     const char *tips;
     unsigned acl; /* DICE_ACL_* bits added to the derived ones */
     dice__getkeys_fn getkeys;
+    /* Redis's key specs for COMMAND INFO (static), or NULL: derived. */
+    const dice__key_spec *keyspecs;
+    int nkeyspecs;
 };
 
 /* Command table: open addressing on the case-folded name hash. */
@@ -195,5 +266,8 @@ unsigned dice__command_acl(const dice_command_t *cmd);
  * number, or NULL past the last. */
 const char *dice__command_flag_name(unsigned bit);
 const char *dice__acl_category_name(unsigned bit);
+/* Name of the DICE__KS_* key-spec flag with this bit number, or NULL past
+ * the last. */
+const char *dice__keyspec_flag_name(unsigned bit);
 
 #endif

@@ -17,6 +17,18 @@ static const char *const acl_names[] = {
 #undef ACL_NAME
 };
 
+static const char *const keyspec_flag_names[] = {
+#define KSF_NAME(name, bit, text) [bit] = text,
+    DICE__KSF_MAP(KSF_NAME)
+#undef KSF_NAME
+};
+
+const char *dice__keyspec_flag_name(unsigned bit) {
+    return bit < sizeof(keyspec_flag_names) / sizeof(keyspec_flag_names[0])
+               ? keyspec_flag_names[bit]
+               : NULL;
+}
+
 const char *dice__command_flag_name(unsigned bit) {
     return bit < sizeof(flag_names) / sizeof(flag_names[0]) ? flag_names[bit]
                                                             : NULL;

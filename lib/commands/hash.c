@@ -538,11 +538,37 @@ static const dice__cmd_desc hash_cmds[] = {
 #undef M
 #undef F
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_rw_delete[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__key_spec ks_rw_access_update[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_rw_insert[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs hash_keyspecs[] = {
+    {"hdel", KS_OF(ks_rw_delete)},
+    {"hexists", KS_OF(ks_ro)},
+    {"hincrby", KS_OF(ks_rw_access_update)},
+    {"hincrbyfloat", KS_OF(ks_rw_access_update)},
+    {"hlen", KS_OF(ks_ro)},
+    {"hsetnx", KS_OF(ks_rw_insert)},
+    {"hstrlen", KS_OF(ks_ro)},
+};
+#undef KS_OF
+
 int dice__builtin_hashes(dice_server_t *srv) {
     int rc = dice_keyspace_register_type(srv->keyspace, DICE_TYPE_HASH,
                                          &dice__hash_methods, srv->keyspace);
     if (rc < 0)
         return rc;
-    return dice__command_register(srv, NULL, "hash", hash_cmds,
-                                  DICE__COUNT(hash_cmds));
+    int krc = dice__command_register(srv, NULL, "hash", hash_cmds,
+                                     DICE__COUNT(hash_cmds));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, hash_keyspecs,
+                                      DICE__COUNT(hash_keyspecs));
 }

@@ -792,6 +792,45 @@ static const dice__cmd_desc OBJECT_CMD = {
     GEN,
     NULL};
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_copy[] = {
+    DICE__KS_RANGE(DICE__KS_RO | DICE__KS_ACCESS, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 2, 0, 1, 0)};
+static const dice__key_spec ks_del[] = {
+    DICE__KS_RANGE(DICE__KS_RM | DICE__KS_DELETE, 1, -1, 1, 0)};
+static const dice__key_spec ks_exists[] = {
+    DICE__KS_RANGE(DICE__KS_RO, 1, -1, 1, 0)};
+static const dice__key_spec ks_rw_access_update[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_object_encoding[] = {
+    DICE__KS_RANGE(DICE__KS_RO, 2, 0, 1, 0)};
+static const dice__key_spec ks_rename[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 2, 0, 1, 0)};
+static const dice__key_spec ks_renamenx[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_INSERT, 2, 0, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs keys_keyspecs[] = {
+    {"copy", KS_OF(ks_copy)},
+    {"del", KS_OF(ks_del)},
+    {"exists", KS_OF(ks_exists)},
+    {"move", KS_OF(ks_rw_access_update)},
+    {"object|encoding", KS_OF(ks_object_encoding)},
+    {"object|freq", KS_OF(ks_object_encoding)},
+    {"object|idletime", KS_OF(ks_object_encoding)},
+    {"object|refcount", KS_OF(ks_object_encoding)},
+    {"rename", KS_OF(ks_rename)},
+    {"renamenx", KS_OF(ks_renamenx)},
+    {"touch", KS_OF(ks_exists)},
+    {"type", KS_OF(ks_ro)},
+    {"unlink", KS_OF(ks_del)},
+};
+#undef KS_OF
+
 int dice__builtin_keys(dice_server_t *srv) {
     int rc;
     if ((rc = dice__command_register(srv, NULL, NULL, KEY_CMDS,
@@ -799,6 +838,11 @@ int dice__builtin_keys(dice_server_t *srv) {
             0 ||
         (rc = dice__command_register(srv, NULL, NULL, &OBJECT_CMD, 1)) < 0)
         return rc;
-    return dice__command_register(srv, "object", NULL, OBJECT_SUBS,
-                                  sizeof(OBJECT_SUBS) / sizeof(OBJECT_SUBS[0]));
+    int krc =
+        dice__command_register(srv, "object", NULL, OBJECT_SUBS,
+                               sizeof(OBJECT_SUBS) / sizeof(OBJECT_SUBS[0]));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, keys_keyspecs,
+                                      DICE__COUNT(keys_keyspecs));
 }

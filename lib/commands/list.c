@@ -973,11 +973,57 @@ static const dice__cmd_desc list_cmds[] = {
 #undef B
 #undef K
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_lmove[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 2, 0, 1, 0)};
+static const dice__key_spec ks_blmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 2, 0, 1, 1)};
+static const dice__key_spec ks_blpop[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, -2, 1, 0)};
+static const dice__key_spec ks_rw_insert[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 1, 0, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__key_spec ks_lmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 1)};
+static const dice__key_spec ks_rw_access_delete[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_rw_delete[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs list_keyspecs[] = {
+    {"blmove", KS_OF(ks_lmove)},
+    {"blmpop", KS_OF(ks_blmpop)},
+    {"blpop", KS_OF(ks_blpop)},
+    {"brpop", KS_OF(ks_blpop)},
+    {"brpoplpush", KS_OF(ks_lmove)},
+    {"linsert", KS_OF(ks_rw_insert)},
+    {"llen", KS_OF(ks_ro)},
+    {"lmove", KS_OF(ks_lmove)},
+    {"lmpop", KS_OF(ks_lmpop)},
+    {"lpop", KS_OF(ks_rw_access_delete)},
+    {"lpush", KS_OF(ks_rw_insert)},
+    {"lpushx", KS_OF(ks_rw_insert)},
+    {"lrem", KS_OF(ks_rw_delete)},
+    {"ltrim", KS_OF(ks_rw_delete)},
+    {"rpop", KS_OF(ks_rw_access_delete)},
+    {"rpoplpush", KS_OF(ks_lmove)},
+    {"rpush", KS_OF(ks_rw_insert)},
+    {"rpushx", KS_OF(ks_rw_insert)},
+};
+#undef KS_OF
+
 int dice__builtin_lists(dice_server_t *srv) {
     int rc = dice_keyspace_register_type(srv->keyspace, DICE_TYPE_LIST,
                                          &dice__list_methods, NULL);
     if (rc < 0)
         return rc;
-    return dice__command_register(srv, NULL, "list", list_cmds,
-                                  sizeof(list_cmds) / sizeof(list_cmds[0]));
+    int krc = dice__command_register(srv, NULL, "list", list_cmds,
+                                     sizeof(list_cmds) / sizeof(list_cmds[0]));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, list_keyspecs,
+                                      DICE__COUNT(list_keyspecs));
 }

@@ -93,7 +93,22 @@ static const dice__cmd_desc txn_cmds[] = {
      NULL, NULL, NULL},
 };
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_watch[] = {
+    DICE__KS_RANGE(DICE__KS_RO, 1, -1, 1, 0)};
+static const dice__cmd_keyspecs multi_keyspecs[] = {
+    {"watch", KS_OF(ks_watch)},
+};
+#undef KS_OF
+
 int dice__builtin_transactions(dice_server_t *srv) {
-    return dice__command_register(srv, NULL, "transactions", txn_cmds,
-                                  DICE__COUNT(txn_cmds));
+    int krc = dice__command_register(srv, NULL, "transactions", txn_cmds,
+                                     DICE__COUNT(txn_cmds));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, multi_keyspecs,
+                                      DICE__COUNT(multi_keyspecs));
 }

@@ -54,55 +54,96 @@ static void reply_tips(dice_client_t *c, const char *tips) {
     }
 }
 
-/* One key spec derived from first/last/step: an index begin-search and a
- * range find-keys, the form Redis uses for fixed key positions. Access
- * flags are approximated from the command flags (RO for readonly, RW for
- * write); Redis's hand-written specs can be finer (OW, RM, insert...). */
+static void reply_keyspec_flags(dice_client_t *c, unsigned flags) {
+    dice_reply_set(c, popcount(flags));
+    for (unsigned i = 0; dice__keyspec_flag_name(i); i++)
+        if (flags & (1u << i))
+            dice_reply_simple(c, dice__keyspec_flag_name(i),
+                              strlen(dice__keyspec_flag_name(i)));
+}
+
+/* One key spec's map, as Redis 7.0's addReplyCommandKeySpecs writes it. */
+static void reply_key_spec(dice_client_t *c, const dice__key_spec *ks) {
+    dice_reply_map(c, ks->notes ? 4 : 3);
+    if (ks->notes) {
+        dice_reply_cstr(c, "notes");
+        dice_reply_cstr(c, ks->notes);
+    }
+    dice_reply_cstr(c, "flags");
+    reply_keyspec_flags(c, ks->flags);
+    dice_reply_cstr(c, "begin_search");
+    dice_reply_map(c, 2);
+    dice_reply_cstr(c, "type");
+    if (ks->bs_type == DICE__BS_INDEX) {
+        dice_reply_cstr(c, "index");
+        dice_reply_cstr(c, "spec");
+        dice_reply_map(c, 1);
+        dice_reply_cstr(c, "index");
+        dice_reply_int(c, ks->bs_index);
+    } else if (ks->bs_type == DICE__BS_KEYWORD) {
+        dice_reply_cstr(c, "keyword");
+        dice_reply_cstr(c, "spec");
+        dice_reply_map(c, 2);
+        dice_reply_cstr(c, "keyword");
+        dice_reply_cstr(c, ks->bs_keyword);
+        dice_reply_cstr(c, "startfrom");
+        dice_reply_int(c, ks->bs_index);
+    } else {
+        dice_reply_cstr(c, "unknown");
+        dice_reply_cstr(c, "spec");
+        dice_reply_map(c, 0);
+    }
+    static const char *const fk_names[2][3] = {
+        {"lastkey", "keystep", "limit"}, {"keynumidx", "firstkey", "keystep"}};
+    dice_reply_cstr(c, "find_keys");
+    dice_reply_map(c, 2);
+    dice_reply_cstr(c, "type");
+    if (ks->fk_type == DICE__FK_UNKNOWN) {
+        dice_reply_cstr(c, "unknown");
+        dice_reply_cstr(c, "spec");
+        dice_reply_map(c, 0);
+        return;
+    }
+    dice_reply_cstr(c, ks->fk_type == DICE__FK_RANGE ? "range" : "keynum");
+    dice_reply_cstr(c, "spec");
+    dice_reply_map(c, 3);
+    for (int i = 0; i < 3; i++) {
+        dice_reply_cstr(c, fk_names[ks->fk_type][i]);
+        dice_reply_int(c, ks->fk[i]);
+    }
+}
+
+/* The command's own key specs (Redis's, from its family's table), or one
+ * derived from first/last/step: an index begin-search and a range
+ * find-keys, the form Redis uses for fixed key positions, with access
+ * flags approximated from the command flags (RO access for readonly, RW
+ * update for write). */
 static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
+    if (cmd->nkeyspecs > 0) {
+        dice_reply_set(c, (size_t)cmd->nkeyspecs);
+        for (int i = 0; i < cmd->nkeyspecs; i++)
+            reply_key_spec(c, &cmd->keyspecs[i]);
+        return;
+    }
     if (cmd->first_key <= 0) {
         dice_reply_set(c, 0);
         return;
     }
-    dice_reply_set(c, 1);
-    dice_reply_map(c, 3);
-    dice_reply_cstr(c, "flags");
-    if (cmd->flags & DICE_CMD_WRITE) {
-        dice_reply_set(c, 2);
-        dice_reply_simple(c, "RW", 2);
-        dice_reply_simple(c, "update", 6);
-    } else if (cmd->flags & DICE_CMD_READONLY) {
-        dice_reply_set(c, 2);
-        dice_reply_simple(c, "RO", 2);
-        dice_reply_simple(c, "access", 6);
-    } else if (cmd->flags & DICE_CMD_PUBSUB) {
+    unsigned fl = 0;
+    if (cmd->flags & DICE_CMD_WRITE)
+        fl = DICE__KS_RW | DICE__KS_UPDATE;
+    else if (cmd->flags & DICE_CMD_READONLY)
+        fl = DICE__KS_RO | DICE__KS_ACCESS;
+    else if (cmd->flags & DICE_CMD_PUBSUB)
         /* The shard channels of SSUBSCRIBE and friends: positions Redis
          * routes by, which are not keys. */
-        dice_reply_set(c, 1);
-        dice_reply_simple(c, "not_key", 7);
-    } else {
-        dice_reply_set(c, 0);
-    }
-    dice_reply_cstr(c, "begin_search");
-    dice_reply_map(c, 2);
-    dice_reply_cstr(c, "type");
-    dice_reply_cstr(c, "index");
-    dice_reply_cstr(c, "spec");
-    dice_reply_map(c, 1);
-    dice_reply_cstr(c, "index");
-    dice_reply_int(c, cmd->first_key);
-    dice_reply_cstr(c, "find_keys");
-    dice_reply_map(c, 2);
-    dice_reply_cstr(c, "type");
-    dice_reply_cstr(c, "range");
-    dice_reply_cstr(c, "spec");
-    dice_reply_map(c, 3);
-    dice_reply_cstr(c, "lastkey");
-    dice_reply_int(c, cmd->last_key < 0 ? cmd->last_key
-                                        : cmd->last_key - cmd->first_key);
-    dice_reply_cstr(c, "keystep");
-    dice_reply_int(c, cmd->key_step > 0 ? cmd->key_step : 1);
-    dice_reply_cstr(c, "limit");
-    dice_reply_int(c, 0);
+        fl = DICE__KS_NOT_KEY;
+    dice__key_spec ks = DICE__KS_RANGE(
+        fl, cmd->first_key,
+        cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key,
+        cmd->key_step > 0 ? cmd->key_step : 1, 0);
+    dice_reply_set(c, 1);
+    reply_key_spec(c, &ks);
 }
 
 /* COMMAND INFO's 10-element entry. */
@@ -1273,6 +1314,17 @@ static const dice__cmd_desc config_subs[] = {
      "Describe the CONFIG sub-commands", "5.0.0", "O(1)", 0, NULL, NULL, NULL},
 };
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_memory_usage[] = {
+    DICE__KS_RANGE(DICE__KS_RO, 2, 0, 1, 0)};
+static const dice__cmd_keyspecs server_keyspecs[] = {
+    {"memory|usage", KS_OF(ks_memory_usage)},
+};
+#undef KS_OF
+
 int dice__builtin_server(dice_server_t *srv) {
     int rc = dice__command_register(srv, NULL, "server", top, DICE__COUNT(top));
     if (rc == 0)
@@ -1284,5 +1336,8 @@ int dice__builtin_server(dice_server_t *srv) {
     if (rc == 0)
         rc = dice__command_register(srv, "memory", "server", memory_subs,
                                     DICE__COUNT(memory_subs));
+    if (rc == 0)
+        rc = dice__command_set_keyspecs(srv, server_keyspecs,
+                                        DICE__COUNT(server_keyspecs));
     return rc;
 }

@@ -770,11 +770,50 @@ static const dice__cmd_desc SET_CMDS[] = {
      0, NONDET, NULL, NULL},
 };
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_insert[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 1, 0, 1, 0)};
+static const dice__key_spec ks_delete[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_pop[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_smove[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 2, 0, 1, 0)};
+static const dice__key_spec ks_interstore[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RO | DICE__KS_ACCESS, 2, -1, 1, 0)};
+static const dice__key_spec ks_ow_store[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RO | DICE__KS_ACCESS, 2, -1, 1, 0)};
+static const dice__key_spec ks_intercard[] = {
+    DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 1, 0, 1, 1)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs set_keyspecs[] = {
+    {"sadd", KS_OF(ks_insert)},
+    {"srem", KS_OF(ks_delete)},
+    {"spop", KS_OF(ks_pop)},
+    {"smove", KS_OF(ks_smove)},
+    {"sinterstore", KS_OF(ks_interstore)},
+    {"sunionstore", KS_OF(ks_ow_store)},
+    {"sdiffstore", KS_OF(ks_ow_store)},
+    {"sintercard", KS_OF(ks_intercard)},
+    {"scard", KS_OF(ks_ro)},
+    {"sismember", KS_OF(ks_ro)},
+};
+#undef KS_OF
+
 int dice__builtin_sets(dice_server_t *srv) {
     int rc = dice_keyspace_register_type(srv->keyspace, DICE_TYPE_SET,
                                          &dice__set_methods, NULL);
-    if (rc < 0)
-        return rc;
-    return dice__command_register(srv, NULL, "set", SET_CMDS,
-                                  DICE__COUNT(SET_CMDS));
+    if (rc == 0)
+        rc = dice__command_register(srv, NULL, "set", SET_CMDS,
+                                    DICE__COUNT(SET_CMDS));
+    if (rc == 0)
+        rc = dice__command_set_keyspecs(srv, set_keyspecs,
+                                        DICE__COUNT(set_keyspecs));
+    return rc;
 }

@@ -832,7 +832,67 @@ static const dice__cmd_desc string_cmds[] = {
 #undef M
 #undef F
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_rw_insert[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_INSERT, 1, 0, 1, 0)};
+static const dice__key_spec ks_rw_access_update[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_rw_access_delete[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_getex[] = {
+    {"RW and UPDATE because it changes the TTL",
+     DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE,
+     DICE__BS_INDEX,
+     1,
+     NULL,
+     DICE__FK_RANGE,
+     {0, 1, 0}}};
+static const dice__key_spec ks_mset[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, -1, 2, 0)};
+static const dice__key_spec ks_msetnx[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_INSERT, 1, -1, 2, 0)};
+static const dice__key_spec ks_ow_update[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_ow_insert[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_INSERT, 1, 0, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__key_spec ks_set[] = {
+    {"RW and ACCESS due to the optional `GET` argument",
+     DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE | DICE__KS_VARIABLE_FLAGS,
+     DICE__BS_INDEX,
+     1,
+     NULL,
+     DICE__FK_RANGE,
+     {0, 1, 0}}};
+static const dice__cmd_keyspecs string_keyspecs[] = {
+    {"append", KS_OF(ks_rw_insert)},
+    {"decr", KS_OF(ks_rw_access_update)},
+    {"decrby", KS_OF(ks_rw_access_update)},
+    {"getdel", KS_OF(ks_rw_access_delete)},
+    {"getex", KS_OF(ks_getex)},
+    {"getset", KS_OF(ks_rw_access_update)},
+    {"incr", KS_OF(ks_rw_access_update)},
+    {"incrby", KS_OF(ks_rw_access_update)},
+    {"incrbyfloat", KS_OF(ks_rw_access_update)},
+    {"mset", KS_OF(ks_mset)},
+    {"msetnx", KS_OF(ks_msetnx)},
+    {"psetex", KS_OF(ks_ow_update)},
+    {"set", KS_OF(ks_set)},
+    {"setex", KS_OF(ks_ow_update)},
+    {"setnx", KS_OF(ks_ow_insert)},
+    {"strlen", KS_OF(ks_ro)},
+};
+#undef KS_OF
+
 int dice__builtin_strings(dice_server_t *srv) {
-    return dice__command_register(srv, NULL, "string", string_cmds,
-                                  sizeof(string_cmds) / sizeof(string_cmds[0]));
+    int rc =
+        dice__command_register(srv, NULL, "string", string_cmds,
+                               sizeof(string_cmds) / sizeof(string_cmds[0]));
+    if (rc < 0)
+        return rc;
+    return dice__command_set_keyspecs(srv, string_keyspecs,
+                                      DICE__COUNT(string_keyspecs));
 }

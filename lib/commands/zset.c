@@ -1,7 +1,10 @@
 /* Sorted set commands, on the type's C API (lib/types/zset.h), in Redis
  * 7.0's t_zset.c shape: the parsing and reply helpers first ("API"), then
  * the commands, each headed by its syntax. Argument checks run in Redis's
- * order with its texts, so the same bytes get the same reply. */
+ * order with its texts, so the same bytes get the same reply. The
+ * blocking BZPOPMIN, BZPOPMAX and BZMPOP sit on the server's blocking
+ * machinery (lib/server/blocking.h) and, like ZMPOP, propagate their
+ * effect as ZPOPMIN/ZPOPMAX key [count], never their own form. */
 #include "types/zset.h"
 #include "commands/commands_internal.h"
 
@@ -606,6 +609,54 @@ static void pop_one(void *ctx, const char *m, size_t n, double s) {
     dice_reply_double(p->c, s);
 }
 
+/* Reply shapes of the pops. */
+enum {
+    ZP_POP,  /* ZPOPMIN/ZPOPMAX: [m, s, ...] (RESP3 with count: pairs) */
+    ZP_BPOP, /* BZPOPMIN/BZPOPMAX: [key, m, s] */
+    ZP_MPOP  /* ZMPOP/BZMPOP: [key, [[m, s], ...]] */
+};
+
+/* Pop up to count (-1: not given, one) members of the non-empty z at key
+ * and reply them in shape; deletes the emptied key. Returns how many were
+ * popped. */
+static size_t zpop_from(dice_client_t *c, dice__zset *z, const char *key,
+                        size_t klen, int max, long count, int shape) {
+    size_t want = count < 0 ? 1 : (size_t)count;
+    size_t len = dice__zs_len(z);
+    size_t n = want < len ? want : len;
+    /* RESP3 nests pairs when a count was given (ZMPOP: always). */
+    int nested = shape == ZP_MPOP ||
+                 (shape == ZP_POP && count >= 0 && dice_client_proto(c) > 2);
+    if (shape == ZP_MPOP) {
+        dice_reply_array(c, 2);
+        dice_reply_bulk(c, key, klen);
+        dice_reply_array(c, n);
+    } else if (shape == ZP_BPOP) {
+        dice_reply_array(c, 3);
+        dice_reply_bulk(c, key, klen);
+    } else {
+        dice_reply_array(c, nested ? n : 2 * n);
+    }
+    pop_reply pr = {c, nested};
+    dice__zs_pop(z, max, n, pop_one, &pr);
+    dice__obj_written(c, key, klen, dice__zs_len(z));
+    return n;
+}
+
+/* Propagate a pop's effect: "ZPOPMIN key" (count -1) or "ZPOPMIN key
+ * count" (ZPOPMAX for max). */
+static void propagate_zpop(dice_client_t *c, const char *key, size_t klen,
+                           int max, long count) {
+    if (!dice__propagating(c))
+        return;
+    char num[DICE_FMT_LL_MAX];
+    const char *pv[3] = {max ? "ZPOPMAX" : "ZPOPMIN", key, num};
+    size_t pl[3] = {7, klen, 0};
+    if (count >= 0)
+        pl[2] = dice__fmt_ll(num, (long long)count);
+    dice_client_propagate(c, count >= 0 ? 3 : 2, pv, pl);
+}
+
 /* Pop from the first non-empty key of keys (argv indexes first..last),
  * as Redis's genericZpopCommand; count -1: not given. */
 static void zpop_generic(dice_client_t *c, const char *const *argv,
@@ -627,25 +678,11 @@ static void zpop_generic(dice_client_t *c, const char *const *argv,
             dice_reply_array(c, 0);
         return;
     }
-    size_t want = count < 0 ? 1 : (size_t)count;
-    size_t len = dice__zs_len(z);
-    size_t n = want < len ? want : len;
-    /* RESP3 nests pairs when a count was given (ZMPOP: always). */
-    int nested = zmpop || (count >= 0 && dice_client_proto(c) > 2);
-    if (zmpop) {
-        dice_reply_array(c, 2);
-        dice_reply_bulk(c, argv[k], argvlen[k]);
-    }
-    dice_reply_array(c, nested ? n : 2 * n);
-    pop_reply pr = {c, nested};
-    dice__zs_pop(z, max, n, pop_one, &pr);
-    dice__obj_written(c, argv[k], argvlen[k], dice__zs_len(z));
-    if (zmpop && dice__propagating(c)) {
-        char num[DICE_FMT_LL_MAX];
-        const char *pv[3] = {max ? "ZPOPMAX" : "ZPOPMIN", argv[k], num};
-        size_t pl[3] = {7, argvlen[k], dice__fmt_ll(num, (long long)want)};
-        dice_client_propagate(c, 3, pv, pl);
-    }
+    zpop_from(c, z, argv[k], argvlen[k], max, count, zmpop ? ZP_MPOP : ZP_POP);
+    /* ZMPOP goes out as ZPOPMIN/ZPOPMAX key count (the count asked for,
+     * as Redis rewrites it). */
+    if (zmpop)
+        propagate_zpop(c, argv[k], argvlen[k], max, count);
 }
 
 /* ZPOPMIN key [count] ; ZPOPMAX key [count] (arg non-NULL) */
@@ -685,41 +722,132 @@ static int parse_numkeys(dice_client_t *c, const char *s, size_t n, long *out,
     return 0;
 }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-static DICE__CMD_FN(cmd_zmpop) {
-    long numkeys, count = -1;
-    if (parse_numkeys(c, argv[1], argvlen[1], &numkeys,
-                      "ERR numkeys should be greater than 0") < 0)
-        return;
-    long wi = 2 + numkeys;
-    if (numkeys > argc || wi >= argc) {
-        dice__reply_err(c, DICE__ERR_SYNTAX);
-        return;
-    }
+/* The parsed form of ZMPOP / BZMPOP. */
+typedef struct {
+    int first, last; /* keys at argv[first..last] */
     int max;
+    long count;
+} zmpop_args;
+
+/* numkeys at argv[at], keys, MIN|MAX, [COUNT count], as Redis's
+ * zmpopGenericCommand parses them. Returns 0, or -1 after an error reply. */
+static int parse_zmpop(dice_client_t *c, int argc, const char *const *argv,
+                       const size_t *argvlen, int at, zmpop_args *a) {
+    long numkeys, count = -1;
+    if (parse_numkeys(c, argv[at], argvlen[at], &numkeys,
+                      "ERR numkeys should be greater than 0") < 0)
+        return -1;
+    if (numkeys > argc || at + 1 + numkeys >= argc) {
+        dice__reply_err(c, DICE__ERR_SYNTAX);
+        return -1;
+    }
+    int wi = at + 1 + (int)numkeys;
     if (dice__opt_is(argv[wi], argvlen[wi], "min"))
-        max = 0;
+        a->max = 0;
     else if (dice__opt_is(argv[wi], argvlen[wi], "max"))
-        max = 1;
+        a->max = 1;
     else {
         dice__reply_err(c, DICE__ERR_SYNTAX);
-        return;
+        return -1;
     }
-    for (int j = (int)wi + 1; j < argc; j++) {
+    for (int j = wi + 1; j < argc; j++) {
         int more = argc - 1 - j;
         if (count == -1 && dice__opt_is(argv[j], argvlen[j], "count") && more) {
             j++;
             if (parse_numkeys(c, argv[j], argvlen[j], &count,
                               "ERR count should be greater than 0") < 0)
-                return;
+                return -1;
         } else {
             dice__reply_err(c, DICE__ERR_SYNTAX);
+            return -1;
+        }
+    }
+    a->first = at + 1;
+    a->last = wi - 1;
+    a->count = count == -1 ? 1 : count;
+    return 0;
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+static DICE__CMD_FN(cmd_zmpop) {
+    zmpop_args a;
+    if (parse_zmpop(c, argc, argv, argvlen, 1, &a) < 0)
+        return;
+    zpop_generic(c, argv, argvlen, a.first, a.last, a.max, a.count, 1);
+}
+
+/* ---- blocking forms ------------------------------------------------------ */
+
+/* What a client blocked in BZPOPMIN/BZPOPMAX/BZMPOP waits to do. */
+typedef struct {
+    int max;
+    long count; /* -1: BZPOPMIN/BZPOPMAX, else BZMPOP's */
+} bzpop_pd;
+
+/* Serve c from key if it holds a non-empty zset now (else stay blocked,
+ * also when it holds another type, as Redis 7.0 does): the reply, then
+ * the effect as ZPOPMIN/ZPOPMAX key [n], n the members popped. */
+static int retry_zset(dice_client_t *c, const char *key, size_t klen,
+                      void *arg) {
+    bzpop_pd *pd = arg;
+    void *o;
+    if (dice_db_get_object(dice__cmd_db(c), key, klen, DICE_TYPE_ZSET, &o) <
+            0 ||
+        dice__zs_len(o) == 0)
+        return 0;
+    size_t n = zpop_from(c, o, key, klen, pd->max, pd->count,
+                         pd->count < 0 ? ZP_BPOP : ZP_MPOP);
+    propagate_zpop(c, key, klen, pd->max, pd->count < 0 ? -1 : (long)n);
+    return 1;
+}
+
+/* BZPOPMIN/BZPOPMAX/BZMPOP once the arguments are parsed: pop from the
+ * first non-empty key at once (WRONGTYPE on a key of another type met
+ * before it), else block on all of them (inside MULTI or a session: the
+ * timeout's null array at once). */
+static void bzpop_generic(dice_client_t *c, int nkeys, const char *const *keys,
+                          const size_t *klens, const char *tmo, size_t tlen,
+                          int max, long count) {
+    int64_t deadline;
+    if (dice__block_timeout_parse(c, tmo, tlen, DICE__TIMEOUT_SECONDS,
+                                  &deadline) < 0)
+        return;
+    for (int i = 0; i < nkeys; i++) {
+        dice__zset *z;
+        int rc = zs_read(c, keys[i], klens[i], &z);
+        if (rc < 0)
+            return;
+        if (rc) {
+            zpop_from(c, z, keys[i], klens[i], max, count,
+                      count < 0 ? ZP_BPOP : ZP_MPOP);
+            propagate_zpop(c, keys[i], klens[i], max, count);
             return;
         }
     }
-    if (count == -1)
-        count = 1;
-    zpop_generic(c, argv, argvlen, 2, (int)wi - 1, max, count, 1);
+    bzpop_pd *pd = malloc(sizeof(*pd));
+    if (!pd) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
+    pd->max = max;
+    pd->count = count;
+    dice__block_spec spec = {retry_zset, NULL, free, pd};
+    dice__client_block(c, nkeys, keys, klens, deadline, &spec);
+}
+
+/* BZPOPMIN key [key ...] timeout ; BZPOPMAX (arg non-NULL) */
+static DICE__CMD_FN(cmd_bzpop) {
+    bzpop_generic(c, argc - 2, argv + 1, argvlen + 1, argv[argc - 1],
+                  argvlen[argc - 1], arg != NULL, -1);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
+static DICE__CMD_FN(cmd_bzmpop) {
+    zmpop_args a;
+    if (parse_zmpop(c, argc, argv, argvlen, 2, &a) < 0)
+        return;
+    bzpop_generic(c, a.last - a.first + 1, argv + a.first, argvlen + a.first,
+                  argv[1], argvlen[1], a.max, a.count);
 }
 
 /* ZRANDMEMBER key [count [WITHSCORES]] */
@@ -1175,6 +1303,11 @@ static int keys_numkeys1(int argc, const char *const *argv,
     return numkeys_keys(argc, argv, argvlen, 1, 0, pos, max);
 }
 
+static int keys_numkeys2(int argc, const char *const *argv,
+                         const size_t *argvlen, int *pos, int max) {
+    return numkeys_keys(argc, argv, argvlen, 2, 0, pos, max);
+}
+
 static int keys_store(int argc, const char *const *argv, const size_t *argvlen,
                       int *pos, int max) {
     return numkeys_keys(argc, argv, argvlen, 2, 1, pos, max);
@@ -1187,6 +1320,7 @@ static int keys_store(int argc, const char *const *argv, const size_t *argvlen,
 #define M DICE_CMD_DENYOOM
 #define F DICE_CMD_FAST
 #define K DICE_CMD_MOVABLE_KEYS
+#define B (DICE_CMD_BLOCKING | DICE_CMD_NOSCRIPT)
 #define ND "nondeterministic_output"
 
 static const dice__cmd_desc zset_cmds[] = {
@@ -1307,6 +1441,26 @@ static const dice__cmd_desc zset_cmds[] = {
      "number of elements in the sorted set, and M being the number of "
      "elements popped.",
      0, NULL, NULL, keys_numkeys1},
+    {"bzpopmin", -3, W | F | B, 1, -2, 1, cmd_bzpop, NULL,
+     "Remove and return the member with the lowest score from one or more "
+     "sorted sets, or block until one is available",
+     "5.0.0",
+     "O(log(N)) with N being the number of elements in the sorted set.", 0,
+     NULL, NULL, NULL},
+    {"bzpopmax", -3, W | F | B, 1, -2, 1, cmd_bzpop, (void *)1,
+     "Remove and return the member with the highest score from one or more "
+     "sorted sets, or block until one is available",
+     "5.0.0",
+     "O(log(N)) with N being the number of elements in the sorted set.", 0,
+     NULL, NULL, NULL},
+    {"bzmpop", -5, W | DICE_CMD_BLOCKING | K, 0, 0, 0, cmd_bzmpop, NULL,
+     "Remove and return members with scores in a sorted set or block until "
+     "one is available",
+     "7.0.0",
+     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
+     "number of elements in the sorted set, and M being the number of "
+     "elements popped.",
+     0, NULL, NULL, keys_numkeys2},
     {"zrandmember", -2, R, 1, 1, 1, cmd_zrandmember, NULL,
      "Return random members of a sorted set", "6.2.0",
      "O(N) where N is the number of elements returned", 0, ND, NULL, NULL},
@@ -1357,12 +1511,65 @@ static const dice__cmd_desc zset_cmds[] = {
      0, ND, NULL, NULL},
 };
 
+#define KS_OF(a) a, (int)DICE__COUNT(a)
+
+/* Redis 7.0's key specs, for COMMAND INFO, where they differ from the
+ * one derived from first/last/step (see lib/commands/server.c). */
+static const dice__key_spec ks_bzmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 2, 0, 1, 1)};
+static const dice__key_spec ks_bzpopmax[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, -2, 1, 0)};
+static const dice__key_spec ks_ro[] = {DICE__KS_RANGE(DICE__KS_RO, 1, 0, 1, 0)};
+static const dice__key_spec ks_zdiff[] = {
+    DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 1, 0, 1, 1)};
+static const dice__key_spec ks_zdiffstore[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 2, 0, 1, 1)};
+static const dice__key_spec ks_rw_access_update[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE, 1, 0, 1, 0)};
+static const dice__key_spec ks_zmpop[] = {DICE__KS_KEYNUM(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 1)};
+static const dice__key_spec ks_rw_access_delete[] = {DICE__KS_RANGE(
+    DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__key_spec ks_zrangestore[] = {
+    DICE__KS_RANGE(DICE__KS_OW | DICE__KS_UPDATE, 1, 0, 1, 0),
+    DICE__KS_RANGE(DICE__KS_RO | DICE__KS_ACCESS, 2, 0, 1, 0)};
+static const dice__key_spec ks_rw_delete[] = {
+    DICE__KS_RANGE(DICE__KS_RW | DICE__KS_DELETE, 1, 0, 1, 0)};
+static const dice__cmd_keyspecs zset_keyspecs[] = {
+    {"bzmpop", KS_OF(ks_bzmpop)},
+    {"bzpopmax", KS_OF(ks_bzpopmax)},
+    {"bzpopmin", KS_OF(ks_bzpopmax)},
+    {"zcard", KS_OF(ks_ro)},
+    {"zdiff", KS_OF(ks_zdiff)},
+    {"zdiffstore", KS_OF(ks_zdiffstore)},
+    {"zincrby", KS_OF(ks_rw_access_update)},
+    {"zinter", KS_OF(ks_zdiff)},
+    {"zintercard", KS_OF(ks_zdiff)},
+    {"zinterstore", KS_OF(ks_zdiffstore)},
+    {"zmpop", KS_OF(ks_zmpop)},
+    {"zpopmax", KS_OF(ks_rw_access_delete)},
+    {"zpopmin", KS_OF(ks_rw_access_delete)},
+    {"zrangestore", KS_OF(ks_zrangestore)},
+    {"zrem", KS_OF(ks_rw_delete)},
+    {"zremrangebylex", KS_OF(ks_rw_delete)},
+    {"zremrangebyrank", KS_OF(ks_rw_delete)},
+    {"zremrangebyscore", KS_OF(ks_rw_delete)},
+    {"zunion", KS_OF(ks_zdiff)},
+    {"zunionstore", KS_OF(ks_zdiffstore)},
+};
+#undef KS_OF
+
 int dice__builtin_zsets(dice_server_t *srv) {
     dice_keyspace_t *ks = srv->keyspace;
     int rc = dice_keyspace_register_type(ks, DICE_TYPE_ZSET,
                                          &dice__zset_methods, ks);
     if (rc < 0)
         return rc;
-    return dice__command_register(srv, NULL, "sorted_set", zset_cmds,
-                                  DICE__COUNT(zset_cmds));
+    int krc = dice__command_register(srv, NULL, "sorted_set", zset_cmds,
+                                     DICE__COUNT(zset_cmds));
+    if (krc < 0)
+        return krc;
+    return dice__command_set_keyspecs(srv, zset_keyspecs,
+                                      DICE__COUNT(zset_keyspecs));
 }

@@ -62,6 +62,19 @@ int dice__command_register(dice_server_t *srv, const char *parent,
     return 0;
 }
 
+int dice__command_set_keyspecs(dice_server_t *srv, const dice__cmd_keyspecs *t,
+                               size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        dice_command_t *cmd = dice__cmdtable_lookup_full(
+            &srv->commands, t[i].name, strlen(t[i].name));
+        if (!cmd)
+            return DICE_ENOENT;
+        cmd->keyspecs = t[i].specs;
+        cmd->nkeyspecs = t[i].n;
+    }
+    return 0;
+}
+
 static bool arity_ok(const dice_command_t *cmd, int argc) {
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }

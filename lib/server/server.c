@@ -979,15 +979,18 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
     if (propagate)
         dice__propagate_begin(c, &frame);
     c->busy++;
+    srv->call_depth++;
     cmd->fn(c, argc, argv, argvlen, cmd->arg);
+    srv->call_depth--;
     c->busy--;
     if (propagate)
         dice__propagate_end(c, &frame, argc, argv, argvlen);
     cmd->calls++;
     /* Keys that blocked clients wait on were written: serve them now,
      * after the outermost command (a whole transaction or script), so the
-     * next command sees what they took, as in Redis. */
-    if (srv->blk_ready && !srv->prop.current)
+     * next command sees what they took, as in Redis. (The propagation
+     * frame is no guide: it is open only while a sink listens.) */
+    if (srv->blk_ready && srv->call_depth == 0)
         dice__blocking_serve(srv, false);
 }
 

@@ -331,6 +331,9 @@ struct dice_server {
      * the dispatcher tests only this flag after a command. */
     struct dice__blocking *blk;
     bool blk_ready;
+    /* Command handlers running now (EXEC's queued commands nest inside
+     * EXEC): blocked clients are served only when it drops back to 0. */
+    unsigned call_depth;
     /* The lazy-free thread and its queue (lib/server/lazyfree.c; NULL
      * until first used). */
     struct dice__lazyfree *lazy;
@@ -383,6 +386,10 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
 int dice__command_register(dice_server_t *srv, const char *parent,
                            const char *group, const dice__cmd_desc *d,
                            size_t n);
+/* Attach key specs to registered commands, by full name (the specs stay
+ * the caller's: static). DICE_ENOENT when a name is not registered. */
+int dice__command_set_keyspecs(dice_server_t *srv, const dice__cmd_keyspecs *t,
+                               size_t n);
 
 /* Propagation (lib/server/propagate.c). The dispatcher brackets every
  * command with begin/end; end hands the command's effect to the sinks. */

@@ -235,8 +235,9 @@ class Lists(unittest.TestCase):
         for name in LIST_CMDS:
             d = dicetest_parse(cs[0].cmd("COMMAND", "INFO", name))[0]
             r = dicetest_parse(cs[1].cmd("COMMAND", "INFO", name))[0]
-            # name, arity, flags, first/last/step, ACL categories, tips
-            self.assertEqual(d[:8], r[:8], name)
+            # name, arity, flags, first/last/step, ACL categories, tips,
+            # key specs
+            self.assertEqual(d[:9], r[:9], name)
         for c in cs:
             c.close()
 

@@ -431,6 +431,32 @@ static void test_free_while_blocked(void **state) {
     close(a), close(b);
 }
 
+/* The sorted-set blocking pops propagate their effect: ZPOPMIN/ZPOPMAX
+ * key (BZPOPMIN/BZPOPMAX), ZPOPMIN/ZPOPMAX key n (BZMPOP: n the count
+ * asked for when served at once, the members popped when served later),
+ * never the blocking form. */
+static void test_zset_propagation(void **state) {
+    fixture_t *f = *state;
+    int a = conn(f), b = conn(f), w = conn(f);
+    put(f, a, "BZPOPMIN z 0\r\n");
+    pump(f, 20);
+    put(f, b, "BZMPOP 0 1 z MAX COUNT 5\r\n");
+    pump(f, 20);
+    put(f, w, "ZADD z 1 a 2 b 3 c\r\n");
+    expect(f, w, ":3\r\n");
+    expect(f, a, "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
+    expect(f, b,
+           "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+           "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    put(f, w, "ZADD y 1 a 2 b\r\nBZPOPMAX y 0\r\nBZMPOP 0 1 y MIN COUNT 3\r\n");
+    expect(f, w,
+           ":2\r\n*3\r\n$1\r\ny\r\n$1\r\nb\r\n$1\r\n2\r\n"
+           "*2\r\n$1\r\ny\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_string_equal(f->prop, "ZADD z 1 a 2 b 3 c;ZPOPMIN z;ZPOPMAX z 2;"
+                                 "ZADD y 1 a 2 b;ZPOPMAX y;ZPOPMIN y 3;");
+    close(a), close(b), close(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order, setup, teardown),
@@ -446,6 +472,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_blocked, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_zset_propagation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -365,6 +365,15 @@ static corpus_cmd ZSETS[] = {
     {"ZRANGESTORE", "u4", "z2", "0", "-1", "REV"},
     {"ZINTERSTORE", "u4", "2", "z1", "nokey"},
     {"ZADD", "zbig", "1", "m1", "2", "m2", "3", "m3", "4", "m4"},
+    /* Blocking forms served at once (ZPOPMIN/ZPOPMAX key [count]) and not
+     * served (a session may not block: nothing written). */
+    {"ZADD", "z5", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"},
+    {"BZPOPMIN", "nokey", "z5", "0"},
+    {"BZPOPMAX", "z5", "1"},
+    {"BZMPOP", "0", "2", "nokey", "z5", "MIN", "COUNT", "2"},
+    {"BZMPOP", "0", "1", "z5", "MAX", "COUNT", "10"},
+    {"BZPOPMIN", "nokey", "0.01"},
+    {"BZMPOP", "0", "1", "nokey", "MAX"},
 };
 
 /* Lists (lib/commands/list.c): every write, blocking forms served at once
