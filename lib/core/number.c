@@ -21,6 +21,15 @@ static int digits_to_ll(const char *s, size_t i, size_t n, int neg,
     if (i == n)
         return 0;
     unsigned long long v = 0;
+    /* 19 digits cannot overflow (10^19 < 2^64): the overflow test, a
+       division, is only needed for the 20th. */
+    size_t safe = n - i > 19 ? i + 19 : n;
+    for (; i < safe; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return 0;
+        v = v * 10 + d;
+    }
     for (; i < n; i++) {
         unsigned d = (unsigned char)s[i] - '0';
         if (d > 9)
