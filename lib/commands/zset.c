@@ -168,6 +168,8 @@ static DICE__CMD_FN(cmd_zadd) {
         for (; si < argc; si++) {
             const char *o = argv[si];
             size_t ol = argvlen[si];
+            if (ol == 0 || !((o[0] | 0x20) >= 'a' && (o[0] | 0x20) <= 'z'))
+                break; /* a score: no option starts without a letter */
             if (dice__opt_is(o, ol, "nx"))
                 in |= DICE__ZADD_NX;
             else if (dice__opt_is(o, ol, "xx"))

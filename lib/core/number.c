@@ -70,8 +70,53 @@ int dice__str2ll_lenient(const char *s, size_t n, long long *out) {
     return digits_to_ll(s, i, n, i == 1 && s[0] == '-', out);
 }
 
+/* Plain decimals ("[+-]digits[.digits]") of at most 15 significant
+   digits as m / 10^k: m < 2^53 and 10^k (k <= 22) are exact doubles, so
+   the one IEEE division is the correctly rounded value, what strtod
+   returns. 0 when s is of another shape (strtod reads it). */
+static int str2d_plain(const char *s, size_t n, double *out) {
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    unsigned long long m = 0;
+    unsigned sig = 0, frac = 0, digits = 0;
+    int dot = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9) {
+            if (s[i] == '.' && !dot) {
+                dot = 1;
+                continue;
+            }
+            return 0;
+        }
+        digits++;
+        if (m == 0 && d == 0) {
+            /* a leading zero: no significant digit yet */
+        } else if (++sig > 15) {
+            return 0;
+        }
+        m = m * 10 + d;
+        if (dot)
+            frac++;
+    }
+    if (digits == 0 || frac > 22)
+        return 0;
+    double v = (double)m / p10[frac];
+    *out = neg ? -v : v;
+    return 1;
+}
+
 int dice__str2d(const char *s, size_t n, double *out) {
     char buf[DICE__STR2D_MAX + 1];
+    if (n > 0 && n <= 24 && str2d_plain(s, n, out))
+        return 1;
     /* Redis's string2d: no leading or trailing space, every byte part of
      * the number, no NaN, no overflow or underflow to a limit. */
     if (n == 0 || n > DICE__STR2D_MAX || isspace((unsigned char)s[0]) ||

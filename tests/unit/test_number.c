@@ -203,6 +203,53 @@ static void test_fmt_double_random(void **state) {
     }
 }
 
+/* dice__str2d's fast path for plain decimals against strtod. */
+static void test_str2d_plain(void **state) {
+    (void)state;
+    rng_state = 12345;
+    const char *fixed[] = {"0",
+                           "-0",
+                           "+0",
+                           "0.1",
+                           ".5",
+                           "5.",
+                           "-.25",
+                           "000000123456",
+                           "999999999999999",
+                           "9999999999999999",
+                           "0.30000000000000004",
+                           "123456789012345.6",
+                           "1.0000000000000000000",
+                           "0.0000000000000000000001",
+                           "3.14159"};
+    for (size_t i = 0; i < DICE__COUNT(fixed); i++) {
+        double d;
+        assert_true(dice__str2d(fixed[i], strlen(fixed[i]), &d));
+        double want = strtod(fixed[i], NULL);
+        assert_memory_equal(&d, &want, sizeof(d));
+    }
+    for (int i = 0; i < 1000000; i++) {
+        char t[40];
+        uint64_t r = rnd();
+        int ip = (int)(r % 10), fp = (int)((r >> 8) % 12);
+        int n = 0;
+        if ((r >> 20) & 1)
+            t[n++] = '-';
+        for (int j = 0; j < ip; j++)
+            t[n++] = (char)('0' + rnd() % 10);
+        if (fp || !ip) {
+            t[n++] = '.';
+            for (int j = 0; j < fp || (!ip && j == 0); j++)
+                t[n++] = (char)('0' + rnd() % 10);
+        }
+        t[n] = '\0';
+        double d, want = strtod(t, NULL);
+        assert_true(dice__str2d(t, (size_t)n, &d));
+        if (memcmp(&d, &want, sizeof(d)) != 0)
+            fail_msg("\"%s\": %.17g, strtod %.17g", t, d, want);
+    }
+}
+
 static char *fmt(char *stack, size_t cap, size_t *len, const char *f, ...) {
     va_list ap;
     va_start(ap, f);
@@ -234,6 +281,7 @@ int main(void) {
         cmocka_unit_test(test_vformat),
         cmocka_unit_test(test_fmt_double_edges),
         cmocka_unit_test(test_fmt_double_random),
+        cmocka_unit_test(test_str2d_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
