@@ -171,6 +171,8 @@ static DICE__CMD_FN(cmd_zadd) {
         for (; si < argc; si++) {
             const char *o = argv[si];
             size_t ol = argvlen[si];
+            if (ol == 0 || !((o[0] | 0x20) >= 'a' && (o[0] | 0x20) <= 'z'))
+                break; /* a score: no option starts without a letter */
             if (dice__opt_is(o, ol, "nx"))
                 in |= DICE__ZADD_NX;
             else if (dice__opt_is(o, ol, "xx"))
@@ -211,11 +213,17 @@ static DICE__CMD_FN(cmd_zadd) {
             c, "ERR INCR option supports a single increment-element pair");
         return;
     }
+    /* Every score is checked before anything is written (as Redis); the
+       first few are kept so that the loop below need not parse them
+       again. */
+    double parsed[16];
     for (int j = 0; j < elements; j++) {
         double d;
         if (dice__parse_double_or_reply(c, argv[si + 2 * j],
                                         argvlen[si + 2 * j], &d) < 0)
             return;
+        if (j < (int)DICE__COUNT(parsed))
+            parsed[j] = d;
     }
     void *o;
     int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
@@ -245,7 +253,10 @@ static DICE__CMD_FN(cmd_zadd) {
     for (int j = 0; j < elements; j++) {
         double d, ns;
         int out;
-        dice__str2d(argv[si + 2 * j], argvlen[si + 2 * j], &d);
+        if (j < (int)DICE__COUNT(parsed))
+            d = parsed[j];
+        else
+            dice__str2d(argv[si + 2 * j], argvlen[si + 2 * j], &d);
         if (dice__zs_add(z, limits(c), d, argv[si + 2 * j + 1],
                          argvlen[si + 2 * j + 1], in, &out, &ns) < 0) {
             if (added || updated || created)

@@ -761,8 +761,21 @@ int dice__zs_add(dice__zset *z, const dice__enc_limits *l, double score,
     int nx = in & DICE__ZADD_NX, xx = in & DICE__ZADD_XX;
     int gt = in & DICE__ZADD_GT, lt = in & DICE__ZADD_LT;
     *out = 0;
-    double cur;
-    if (dice__zs_score(z, m, n, &cur)) {
+    double cur = 0;
+    /* One lookup: the listpack position or the table entry serves the
+       update below too. */
+    unsigned char *lpp = NULL;
+    void *e = NULL;
+    if (z->enc == DICE__ZS_LISTPACK) {
+        lpp = lp_find(z->lp, m, n);
+        if (lpp)
+            cur = lp_score(dice__lp_next(z->lp, lpp));
+    } else {
+        e = dice__mt_find(z->map, m, n);
+        if (e)
+            cur = ent_score(e);
+    }
+    if (lpp || e) {
         if (nx) {
             *out = DICE__ZADD_NOP;
             return 0;
@@ -783,15 +796,13 @@ int dice__zs_add(dice__zset *z, const dice__enc_limits *l, double score,
         if (score == cur)
             return 0;
         if (z->enc == DICE__ZS_LISTPACK) {
-            unsigned char *p = lp_find(z->lp, m, n);
-            z->lp = dice__lp_delete_range_at(z->lp, &p, 2);
+            z->lp = dice__lp_delete_range_at(z->lp, &lpp, 2);
             if (lp_insert(&z->lp, m, n, score) < 0) {
                 lp_insert(&z->lp, m, n, cur); /* shrunk: room for it */
                 return DICE_ENOMEM;
             }
         } else {
             size_t r = big_rank_of(z, m, n, cur);
-            void *e = dice__mt_find(z->map, m, n);
             bt_delete(&z->bt, r);
             ent_set_score(e, score);
             keybound k = {score, m, n};

@@ -29,7 +29,7 @@ def free_port():
     return p
 
 
-def start(kind, binary, valgrind=None):
+def start(kind, binary, valgrind=None, extra=()):
     port = free_port()
     if kind == "dice":
         cmd = [binary, "--bind", "127.0.0.1", "--port", str(port)]
@@ -38,7 +38,7 @@ def start(kind, binary, valgrind=None):
                "--appendonly", "no"]
     if valgrind:
         cmd = ["valgrind", "--tool=callgrind",
-               "--callgrind-out-file=" + valgrind] + cmd
+               "--callgrind-out-file=" + valgrind] + list(extra) + cmd
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     for _ in range(600):
@@ -172,18 +172,37 @@ def total_ir(path):
 
 
 def instr(binary, n, tmp, r):
+    """One server per command and kind, loaded with instrumentation off
+    (--instr-atstart=no), then R and 2R requests each followed by a dump:
+    (Ir(2R) - Ir(R)) / R without loading anything under instrumentation
+    (loading both shapes under full callgrind, twice a figure, took hours)."""
     rows = []
     for name, args in CASES:
         row = [name % n if "%d" in name else name]
         for kind in ("redis", "dice"):
+            out = os.path.join(tmp, "cg-%s.out" % kind)
+            for f in os.listdir(tmp):
+                if f.startswith("cg-%s.out" % kind):
+                    os.unlink(os.path.join(tmp, f))
+            p, port = start(kind, binary, valgrind=out + ".%p",
+                            extra=["--instr-atstart=no"])
+            pipe(port, os.path.join(tmp, "small.proto" if "HGETALL" in name
+                                    else "big.proto"))
+            bench(port, args, 2000, n)  # warm-up, not counted
+            subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
+                           capture_output=True)
             irs = []
             for count in (r, 2 * r):
-                out = os.path.join(tmp, "cg.out")
-                p, port = start(kind, binary, valgrind=out)
-                prepare(port, tmp, n)
                 bench(port, args, count, n)
-                stop(p)
-                irs.append(total_ir(out))
+                subprocess.run(["callgrind_control", "-d", str(p.pid)],
+                               capture_output=True)
+                dumps = sorted(f for f in os.listdir(tmp)
+                               if f.startswith("cg-%s.out.%d." % (kind, p.pid)))
+                dumps.sort(key=lambda f: int(f.rsplit(".", 1)[1]))
+                irs.append(total_ir(os.path.join(tmp, dumps[-1])))
+            stop(p)
+            # Each dump holds the counts since the one before: the R run,
+            # then the 2R run.
             row.append((irs[1] - irs[0]) / r)
         rows.append(row)
         print("instr %-48s redis %6.0f  dice %6.0f" % tuple(row), flush=True)

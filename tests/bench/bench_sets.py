@@ -11,7 +11,7 @@ sent pipelined by redis-benchmark (-P 16 -c 4); with --callgrind also the
 instructions per request, (Ir(2M) - Ir(M)) / M, instrumenting only the
 requests (callgrind_control toggles collection after the load).
 
-  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind]
+  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem]
 Not a test: it prints figures (Markdown rows)."""
 import os
 import socket
@@ -99,10 +99,27 @@ def bench(port, cmd, n):
                    capture_output=True)
 
 
+def pipe_ints(port, cmd, n, seed):
+    """n requests `cmd big <random integer>` sent with redis-cli --pipe.
+    Not redis-benchmark: its __rand_int__ is zero-padded ("000000123456"),
+    which is not an integer to Redis or dice, so the set would stop being
+    a set of integers with the first request."""
+    import random
+    rng = random.Random(seed)
+    name = cmd.encode()
+    out = []
+    for _ in range(n):
+        m = b"%d" % rng.randrange(0, 2 * 10 ** 9)
+        out.append(b"*3\r\n$%d\r\n%s\r\n$3\r\nbig\r\n$%d\r\n%s\r\n" %
+                   (len(name), name, len(m), m))
+    load(port, b"".join(out))
+
+
+# A request kind: a callable (port, n, seed).
 CMDS = {
-    "SADD": ["SADD", "big", "__rand_int__"],
-    "SISMEMBER": ["SISMEMBER", "big", "__rand_int__"],
-    "SPOP": ["SPOP", "big"],
+    "SADD": lambda port, n, seed: pipe_ints(port, "SADD", n, seed),
+    "SISMEMBER": lambda port, n, seed: pipe_ints(port, "SISMEMBER", n, seed),
+    "SPOP": lambda port, n, seed: bench(port, ["SPOP", "big"], n),
 }
 
 
@@ -149,12 +166,12 @@ def cpu_rows(binary, n, m, callgrind):
                 subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
                                capture_output=True)
             c0 = cpu_s(p.pid)
-            bench(port, cmd, m)
+            cmd(port, m, 1)
             if callgrind:
                 subprocess.run(["callgrind_control", "-d", str(p.pid)],
                                capture_output=True)
             c1 = cpu_s(p.pid)
-            bench(port, cmd, 2 * m)
+            cmd(port, 2 * m, 2)
             c2 = cpu_s(p.pid)
             if callgrind:
                 subprocess.run(["callgrind_control", "-d", str(p.pid)],
@@ -164,15 +181,22 @@ def cpu_rows(binary, n, m, callgrind):
             us = (c2 - c1) / (2 * m) * 1e6  # the 2M run alone: less tick noise
             ir = None
             if callgrind:
-                irs = []
-                for f in sorted(os.listdir(os.path.dirname(out))):
+                # out.PID.1 and out.PID.2 are the two dumps (the M and the
+                # 2M run), out.PID what was left at exit.
+                parts = {}
+                for f in os.listdir(os.path.dirname(out)):
                     path = os.path.join(os.path.dirname(out), f)
                     if f.startswith(os.path.basename(out)):
+                        tail = f.rsplit(".", 2)
                         with open(path) as fh:
                             for line in fh:
                                 if line.startswith("summary:"):
-                                    irs.append(int(line.split()[1]))
+                                    if len(tail) == 3 and tail[2].isdigit() \
+                                            and tail[1].isdigit():
+                                        parts[int(tail[2])] = int(
+                                            line.split()[1])
                         os.unlink(path)
+                irs = [parts[k] for k in sorted(parts)]
                 if len(irs) >= 2:
                     ir = (irs[1] - irs[0]) / m
             res[kind] = (us, ir)
@@ -188,11 +212,12 @@ def main():
     args = [a for a in sys.argv[2:] if not a.startswith("--")]
     n = int(args[0]) if args else 1000000
     callgrind = "--callgrind" in sys.argv
-    print("| shape | dice-server | redis-server | target |")
-    print("|---|---:|---:|---:|")
-    for r in mem_rows(binary, n):
-        print(r)
-    print()
+    if "--no-mem" not in sys.argv:
+        print("| shape | dice-server | redis-server | target |")
+        print("|---|---:|---:|---:|")
+        for r in mem_rows(binary, n):
+            print(r)
+        print()
     print("| request (set of %d) | dice Ir/req | redis Ir/req | "
           "dice CPU us/req | redis CPU us/req |" % n)
     print("|---|---:|---:|---:|---:|")
