@@ -13,6 +13,7 @@
  * GET and SET are the benchmark commands: dice_db_get is one inline lookup
  * and a copy of a pointer; dice_db_set encodes the value on the stack and
  * makes one call into the keyspace's write path. */
+#include "types/rdb.h"
 #include "types/types_internal.h"
 
 #include "core/core_internal.h"
@@ -406,8 +407,9 @@ static int string_emit(void *ctx, const char *key, size_t klen, const void *obj,
 /* RDB string encoding (what follows type byte 0, RDB_TYPE_STRING): a
  * canonical integer in int32 range as 0xC0/0xC1/0xC2 and 1, 2 or 4 bytes
  * little-endian; anything else as an RDB length (6-bit, 14-bit, 0x80 +
- * 32-bit or 0x81 + 64-bit big-endian) and the bytes. LZF-compressed
- * strings (0xC3) are the RDB work's to add. */
+ * 32-bit or 0x81 + 64-bit big-endian) and the bytes. Read with
+ * dice__rdb_read_string (lib/types/rdb.c), which also expands
+ * LZF-compressed strings (0xC3). */
 #define RDB_TYPE_STRING 0
 
 static int string_serialize(void *ctx, const void *obj, unsigned *format,
@@ -457,64 +459,24 @@ static int string_serialize(void *ctx, const void *obj, unsigned *format,
 static int string_deserialize(void *ctx, unsigned format, const void *data,
                               size_t len, size_t *used, void **obj) {
     (void)ctx;
-    const uint8_t *d = data;
     char nb[DICE_DB_NUMBUF];
+    char *owned;
     const char *src;
     size_t n, hl;
     if (format != RDB_TYPE_STRING)
         return DICE_EINVAL;
-    if (len < 1)
-        return DICE_EAGAIN;
-    unsigned kind = d[0] >> 6;
-    if (kind == 3) {
-        unsigned w = d[0] & 0x3f;
-        if (w > 2)
-            return DICE_EPROTO; /* 3 is LZF: not read yet */
-        w = 1u << w;
-        if (len < 1 + w)
-            return DICE_EAGAIN;
-        uint32_t u = 0;
-        for (unsigned i = 0; i < w; i++)
-            u |= (uint32_t)d[1 + i] << (8 * i);
-        long long iv = w == 1   ? (int8_t)u
-                       : w == 2 ? (int16_t)u
-                                : (long long)(int32_t)u;
-        n = dice__fmt_ll(nb, iv);
-        src = nb;
-        hl = 1 + w;
-    } else {
-        uint64_t v;
-        if (kind == 0) {
-            v = d[0] & 0x3f;
-            hl = 1;
-        } else if (kind == 1) {
-            if (len < 2)
-                return DICE_EAGAIN;
-            v = ((uint64_t)(d[0] & 0x3f) << 8) | d[1];
-            hl = 2;
-        } else if (d[0] == 0x80 || d[0] == 0x81) {
-            hl = d[0] == 0x80 ? 5 : 9;
-            if (len < hl)
-                return DICE_EAGAIN;
-            v = 0;
-            for (size_t i = 1; i < hl; i++)
-                v = (v << 8) | d[i];
-        } else {
-            return DICE_EPROTO;
-        }
-        if (v > STR_MAX)
-            return DICE_EPROTO;
-        if (len - hl < v)
-            return DICE_EAGAIN;
-        n = (size_t)v;
-        src = (const char *)d + hl;
-        hl += n;
-    }
+    int rc =
+        dice__rdb_read_string(data, len, STR_MAX, nb, &owned, &src, &n, &hl);
+    if (rc < 0)
+        return rc;
     rawstr *r = malloc(sizeof(rawstr) + (n ? n : 1));
+    if (r) {
+        r->len = r->cap = n;
+        memcpy(r->data, src, n);
+    }
+    free(owned);
     if (!r)
         return DICE_ENOMEM;
-    r->len = r->cap = n;
-    memcpy(r->data, src, n);
     *used = hl;
     *obj = r;
     return 0;
