@@ -57,11 +57,12 @@ static int node_allows(const dice__qlnode *n, int fill, size_t sz) {
     return (int)n->count < fill;
 }
 
-static dice__qlnode *node_new(void) {
+/* A new empty node whose listpack has room for cap bytes. */
+static dice__qlnode *node_new(size_t cap) {
     dice__qlnode *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
-    n->lp = dice__lp_new(0);
+    n->lp = dice__lp_new(cap);
     if (!n->lp) {
         free(n);
         return NULL;
@@ -187,6 +188,24 @@ static void node_update(dice__qlnode *n, unsigned char *lp) {
     n->sz = (uint32_t)dice__lp_bytes(lp);
 }
 
+/* Room to give the listpack of a node started at an end because the end
+ * node `full` had none left for an element of n bytes. A list that has
+ * filled one node will likely fill the next: allocating the next at its
+ * full size spares the ~900 reallocs of growing it, which with glibc
+ * leave holes behind (RSS of 1,000,000 short elements: 9.44 B each grown,
+ * 9.0 B allocated at once). The first node of a list grows as needed (a
+ * small list stays small). */
+static size_t fresh_capacity(const dice__list *l, const dice__qlnode *full,
+                             size_t n) {
+    if (!full)
+        return 0;
+    size_t cap = l->fill < 0 ? fill_bytes[-l->fill - 1] : full->sz;
+    if (cap > SIZE_SAFETY_LIMIT && l->fill >= 0)
+        cap = SIZE_SAFETY_LIMIT;
+    /* A big element gets a node of its own, sized by the element. */
+    return full->sz > cap || n + 11 > cap / 2 ? 0 : cap;
+}
+
 int dice__list_push(dice__list *l, int where, const char *s, size_t n) {
     if (n > UINT32_MAX)
         return DICE_ENOMEM;
@@ -194,7 +213,7 @@ int dice__list_push(dice__list *l, int where, const char *s, size_t n) {
     int fresh = 0;
     node_access(l, node);
     if (!node_allows(node, l->fill, n)) {
-        node = node_new();
+        node = node_new(fresh_capacity(l, node, n));
         if (!node)
             return DICE_ENOMEM;
         fresh = 1;
@@ -330,7 +349,7 @@ void dice__list_delete(dice__list *l, dice__list_pos *pos, int dir) {
  * Returns the new node, or NULL out of memory (n unchanged). */
 static dice__qlnode *node_split(dice__list *l, dice__qlnode *n,
                                 unsigned char *p) {
-    dice__qlnode *m = node_new();
+    dice__qlnode *m = node_new(0);
     if (!m)
         return NULL;
     uint32_t moved = 0;
@@ -410,7 +429,7 @@ int dice__list_insert(dice__list *l, dice__list_pos *pos, int where,
     } else if (at_head) {
         after = node->prev;
     }
-    dice__qlnode *m = node_new();
+    dice__qlnode *m = node_new(0);
     if (!m)
         return DICE_ENOMEM;
     lp = dice__lp_append(m->lp, us, (uint32_t)n);
