@@ -63,4 +63,15 @@ char *dice__vformat(char *stack, size_t cap, size_t *len, const char *fmt,
  * overflow or underflow to zero. Returns 1 and sets *out, or 0. */
 int dice__str2ld(const char *s, size_t n, long double *out);
 
+/* ---- LZF (lib/core/lzf.c) --------------------------------------------- */
+
+/* Compress n bytes at src into dst (cap bytes) in LZF's format (liblzf's,
+ * what Redis writes in RDB files and quicklist nodes). Returns the
+ * compressed size, or 0 when it does not fit in cap (or n is 0). */
+size_t dice__lzf_compress(const void *src, size_t n, void *dst, size_t cap);
+/* Expand n bytes of LZF at src into dst (cap bytes). Returns the bytes
+ * made, or 0 for a malformed stream or one that would pass cap; hostile
+ * input never reads or writes out of bounds. */
+size_t dice__lzf_decompress(const void *src, size_t n, void *dst, size_t cap);
+
 #endif

@@ -8,8 +8,13 @@
  * is created, as in Redis): negative -1..-5 caps each node's listpack at
  * 4, 8, 16, 32 or 64 KB; positive caps its entry count (and its size at 8
  * KB). An element that does not fit any node gets a node of its own.
- * list-compress-depth is accepted and kept with the list, but nodes are
- * never compressed (no LZF yet).
+ * list-compress-depth (fixed at creation too) keeps the nodes farther
+ * than depth nodes from either end LZF-compressed (lib/core/lzf.c), by
+ * Redis 7.0's rules: a node of at least 48 bytes whose compressed form
+ * saves more than 8 of them. A compressed node is expanded when a
+ * position lands in it; the list keeps at most one such node open (the
+ * last one landed in) and compresses it again when another is opened or
+ * when it is in the way of a node change at the ends.
  *
  * Positions: a dice__list_pos names one element (its node and its entry
  * in the node's listpack). It stays valid until the list is changed other
@@ -28,20 +33,23 @@ enum { DICE__LIST_HEAD = 0, DICE__LIST_TAIL = 1 };
 
 typedef struct dice__qlnode {
     struct dice__qlnode *prev, *next;
-    unsigned char *lp;
-    uint32_t sz;    /* dice__lp_bytes(lp) */
-    uint32_t count; /* entries in lp */
+    unsigned char *lp; /* the listpack; its LZF form while csz != 0 */
+    uint32_t sz;       /* dice__lp_bytes of the listpack */
+    uint32_t count;    /* entries in the listpack */
+    uint32_t csz;      /* bytes at lp while compressed, else 0 */
 } dice__qlnode;
 
 typedef struct dice__list {
     dice__qlnode *head, *tail;
-    size_t count;  /* elements */
-    size_t nnodes; /* nodes */
-    int fill;      /* list-max-listpack-size when created */
-    int depth;     /* list-compress-depth when created (not applied) */
+    size_t count;       /* elements */
+    size_t nnodes;      /* nodes */
+    int fill;           /* list-max-listpack-size when created */
+    int depth;          /* list-compress-depth when created */
+    dice__qlnode *open; /* compressible node expanded for access, or NULL */
 } dice__list;
 
 typedef struct dice__list_pos {
+    struct dice__list *list; /* set by dice__list_end / dice__list_index */
     dice__qlnode *node;
     unsigned char *p; /* entry in node->lp; NULL: no element */
 } dice__list_pos;

@@ -1,6 +1,7 @@
 /* Redis's RDB length and string encodings (see rdb.h), with LZF
- * decompression for strings Redis saved compressed (rdbcompression, the
- * default, compresses strings over 20 bytes, DUMP payloads included). */
+ * decompression (lib/core/lzf.c) for strings Redis saved compressed
+ * (rdbcompression, the default, compresses strings over 20 bytes, DUMP
+ * payloads included). */
 #include "types/rdb.h"
 
 #include "core/core_internal.h"
@@ -84,42 +85,6 @@ int dice__rdb_read_len(const uint8_t *d, size_t len, uint64_t *v,
     return 0;
 }
 
-/* LZF (liblzf's format): literal runs (ctrl < 32: ctrl+1 bytes follow)
- * and back references (len = ctrl >> 5, 7 meaning "add the next byte";
- * offset from the low 5 bits and the next byte). Every read and write is
- * bounds-checked; returns 0 only when exactly outlen bytes were made. */
-static int lzf_expand(const uint8_t *in, size_t inlen, uint8_t *out,
-                      size_t outlen) {
-    size_t ip = 0, op = 0;
-    while (ip < inlen) {
-        unsigned ctrl = in[ip++];
-        if (ctrl < 32) {
-            size_t run = ctrl + 1;
-            if (inlen - ip < run || outlen - op < run)
-                return -1;
-            memcpy(out + op, in + ip, run);
-            ip += run;
-            op += run;
-            continue;
-        }
-        size_t n = ctrl >> 5;
-        if (n == 7) {
-            if (ip >= inlen)
-                return -1;
-            n += in[ip++];
-        }
-        n += 2;
-        if (ip >= inlen)
-            return -1;
-        size_t back = ((size_t)(ctrl & 0x1f) << 8) + in[ip++] + 1;
-        if (back > op || outlen - op < n)
-            return -1;
-        for (size_t i = 0; i < n; i++, op++)
-            out[op] = out[op - back];
-    }
-    return op == outlen ? 0 : -1;
-}
-
 int dice__rdb_read_string(const uint8_t *d, size_t len, size_t max,
                           char *numbuf, char **owned, const char **s, size_t *n,
                           size_t *used) {
@@ -145,8 +110,8 @@ int dice__rdb_read_string(const uint8_t *d, size_t len, size_t max,
             char *buf = malloc((size_t)ulen);
             if (!buf)
                 return DICE_ENOMEM;
-            if (lzf_expand(d + hl, (size_t)clen, (uint8_t *)buf, (size_t)ulen) <
-                0) {
+            if (dice__lzf_decompress(d + hl, (size_t)clen, buf, (size_t)ulen) !=
+                ulen) {
                 free(buf);
                 return DICE_EPROTO;
             }

@@ -6,9 +6,10 @@
   cpu:    server user+sys time per pipelined request (/proc/PID/stat) of
           LPUSH, RPOP and LRANGE 0 99 on a list of 1,000,000 elements;
   ir:     instructions per request under callgrind, (Ir(2N) - Ir(N)) / N,
-          for the same commands (--ir; slow).
+          for the same commands (--ir: N = 20,000, 4,000 for LRANGE, the
+          list loaded with instrumentation off; a few minutes).
 
-  /usr/bin/python3 tests/bench/bench_list.py [--ir] [dice-server path]
+  /usr/bin/python3 tests/bench/bench_list.py [--ir|--ir-only] [dice-server path]
 
 Not a test: it prints figures."""
 import os
@@ -39,7 +40,7 @@ def enc(*args):
 
 
 class Srv:
-    def __init__(self, kind, binary, valgrind=None):
+    def __init__(self, kind, binary, valgrind=None, extra=()):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="benchlist-")
         if kind == "dice":
@@ -49,7 +50,7 @@ class Srv:
                    "--appendonly", "no", "--dir", self.dir]
         if valgrind:
             cmd = ["valgrind", "--tool=callgrind",
-                   "--callgrind-out-file=" + valgrind] + cmd
+                   "--callgrind-out-file=" + valgrind] + list(extra) + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, cwd=self.dir)
         for _ in range(600):
@@ -200,29 +201,46 @@ def cpu(binary, n=1000000):
     return out
 
 
-def ir_total(kind, binary, which, n):
-    f = tempfile.mktemp(prefix="cg-")
-    s = Srv(kind, binary, valgrind=f)
-    load(s)
-    run_requests(s, which, n)
-    s.stop()
-    total = 0
-    with open(f) as fh:
-        for ln in fh:
-            if ln.startswith("summary:"):
-                total = int(ln.split()[1])
-    os.unlink(f)
-    return total
+IR_CMDS = (("lpush", 20000), ("rpop", 20000), ("lrange", 4000))
 
 
 def ir(binary):
+    """One callgrind process per server: the 1,000,000-element list is
+    loaded with instrumentation off (--instr-atstart=no, fast), then for
+    each command N requests and 2N requests are run, each closed by a
+    dump (callgrind_control -d, which also zeroes the counters); the
+    figure is (Ir(2N) - Ir(N)) / N, fixed costs cancelling out."""
     out = {}
     for kind in ("dice", "redis"):
+        base = tempfile.mktemp(prefix="cg-list-")
+        s = Srv(kind, binary, valgrind=base + ".%p",
+                extra=["--instr-atstart=no"])
+        load(s)
+        subprocess.run(["callgrind_control", "-i", "on", str(s.pid)],
+                       capture_output=True, check=True)
+        subprocess.run(["callgrind_control", "-z", str(s.pid)],
+                       capture_output=True, check=True)
+        for which, n in IR_CMDS:
+            for k in (n, 2 * n):
+                run_requests(s, which, k)
+                subprocess.run(["callgrind_control", "-d", str(s.pid)],
+                               capture_output=True, check=True)
+        s.stop()
+        totals = {}
+        d = os.path.dirname(base)
+        for f in os.listdir(d):
+            if not f.startswith(os.path.basename(base)):
+                continue
+            path = os.path.join(d, f)
+            suffix = f.rsplit(".", 1)[1]
+            with open(path) as fh:
+                for ln in fh:
+                    if ln.startswith("summary:") and f.count(".") >= 2:
+                        totals[int(suffix)] = int(ln.split()[1])
+            os.unlink(path)
         res = {}
-        for which, n in (("lpush", 20000), ("rpop", 20000), ("lrange", 4000)):
-            a = ir_total(kind, binary, which, n)
-            b = ir_total(kind, binary, which, 2 * n)
-            res[which] = (b - a) / n
+        for i, (which, n) in enumerate(IR_CMDS):
+            res[which] = (totals[2 * i + 2] - totals[2 * i + 1]) / n
         out[kind] = res
     return out
 
@@ -231,6 +249,13 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     binary = os.path.abspath(args[0]) if args else os.path.join(HERE, "..", "..", "build",
                                                "examples", "dice-server")
+    if "--ir-only" in sys.argv:
+        r = ir(binary)
+        print("instructions per request (callgrind):")
+        for which, _ in IR_CMDS:
+            print("  %-7s dice %.0f  redis %.0f" % (which, r["dice"][which],
+                                                    r["redis"][which]))
+        return
     m = memory(binary)
     print("memory, one list of 1,000,000 vN (RSS growth per element):")
     for k, v in m.items():

@@ -69,8 +69,15 @@ static void check(dice__list *l, const model *m) {
     for (const dice__qlnode *n = l->head; n; prev = n, n = n->next) {
         assert_ptr_equal(n->prev, prev);
         assert_true(n->count > 0);
-        assert_int_equal(n->count, dice__lp_length(n->lp));
-        assert_int_equal(n->sz, dice__lp_bytes(n->lp));
+        if (n->csz) { /* compressed: never in the plain windows at the ends */
+            assert_true(n->csz + 8 < n->sz);
+            assert_true(nodes >= (size_t)l->depth);
+            assert_true(l->nnodes - nodes > (size_t)l->depth);
+            assert_ptr_not_equal(n, l->open);
+        } else {
+            assert_int_equal(n->count, dice__lp_length(n->lp));
+            assert_int_equal(n->sz, dice__lp_bytes(n->lp));
+        }
         cnt += n->count;
         nodes++;
     }
@@ -100,13 +107,33 @@ static size_t rnd_value(char *buf, unsigned *seed) {
     return n;
 }
 
+/* ---- serialization ------------------------------------------------------ */
+
+typedef struct {
+    unsigned char *b;
+    size_t len, cap;
+} wbuf;
+
+static int wr(void *ctx, const void *data, size_t len) {
+    wbuf *w = ctx;
+    if (w->len + len > w->cap) {
+        w->cap = (w->len + len) * 2;
+        w->b = realloc(w->b, w->cap);
+    }
+    memcpy(w->b + w->len, data, len);
+    w->len += len;
+    return 0;
+}
+
 static void test_random_vs_model(void **state) {
     (void)state;
     static const int fills[] = {-2, -1, -5, 1, 2, 5, 128, 0};
     char *buf = malloc(10000);
-    for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
+    for (size_t f = 0; f < 3 * sizeof(fills) / sizeof(fills[0]); f++) {
         unsigned seed = 1234 + (unsigned)f;
-        dice__list *l = dice__list_new(fills[f], 0);
+        int depth = (int)(f / (sizeof(fills) / sizeof(fills[0])));
+        dice__list *l = dice__list_new(
+            fills[f % (sizeof(fills) / sizeof(fills[0]))], depth);
         model m = {0};
         for (int step = 0; step < 4000; step++) {
             int op = rand_r(&seed) % 10;
@@ -178,10 +205,125 @@ static void test_random_vs_model(void **state) {
         dice__list *c = dice__list_dup(l);
         check(c, &m);
         dice__list_free(c);
+        /* Through the payload (compressed nodes as LZF strings) and back. */
+        if (m.len) {
+            wbuf w = {0};
+            unsigned fmt;
+            void *obj;
+            size_t used;
+            assert_int_equal(
+                dice__list_methods.serialize(NULL, l, &fmt, wr, &w), 0);
+            assert_int_equal(dice__list_methods.deserialize(NULL, fmt, w.b,
+                                                            w.len, &used, &obj),
+                             0);
+            assert_int_equal(used, w.len);
+            check(obj, &m);
+            dice__list_free(obj);
+            free(w.b);
+        }
         dice__list_free(l);
         m_free(&m);
     }
     free(buf);
+}
+
+/* list-compress-depth: inner nodes of compressible data are kept as LZF
+ * and the list takes less memory; incompressible nodes stay plain. */
+static void test_compression(void **state) {
+    (void)state;
+    for (int depth = 1; depth <= 3; depth++) {
+        dice__list *plain = dice__list_new(-2, 0);
+        dice__list *packed = dice__list_new(-2, depth);
+        char buf[64];
+        for (int i = 0; i < 20000; i++) {
+            size_t n =
+                (size_t)snprintf(buf, sizeof(buf), "element-%08d-padding", i);
+            assert_int_equal(dice__list_push(plain, i % 2, buf, n), 0);
+            assert_int_equal(dice__list_push(packed, i % 2, buf, n), 0);
+        }
+        size_t nc = 0, i = 0;
+        for (const dice__qlnode *n = packed->head; n; n = n->next, i++) {
+            int inner =
+                i >= (size_t)depth && packed->nnodes - i > (size_t)depth;
+            assert_int_equal(n->csz != 0, inner);
+            nc += n->csz != 0;
+        }
+        assert_true(nc > 0);
+        assert_true(dice__list_mem(packed) < dice__list_mem(plain) * 6 / 10);
+        /* Reading the middle opens one node at a time. */
+        dice__list_pos p1, p2;
+        for (long long at = 0; at < 20000; at += 777) {
+            assert_true(dice__list_index(plain, at, &p1));
+            assert_true(dice__list_index(packed, at, &p2));
+            uint32_t l1, l2;
+            long long v1, v2;
+            const unsigned char *s1 = dice__list_get(&p1, &l1, &v1);
+            const unsigned char *s2 = dice__list_get(&p2, &l2, &v2);
+            assert_int_equal(l1, l2);
+            assert_memory_equal(s1, s2, l1);
+            size_t open = 0;
+            for (const dice__qlnode *n = packed->head; n; n = n->next)
+                open += !n->csz;
+            assert_true(open <= 2 * (size_t)depth + 1);
+        }
+        dice__list_free(plain);
+        dice__list_free(packed);
+    }
+    /* Incompressible elements: every node stays plain. */
+    dice__list *l = dice__list_new(-2, 1);
+    unsigned seed = 5;
+    char buf[32];
+    for (int i = 0; i < 5000; i++) {
+        for (int k = 0; k < 16; k++)
+            buf[k] = (char)rand_r(&seed);
+        assert_int_equal(dice__list_push(l, DICE__LIST_TAIL, buf, 16), 0);
+    }
+    for (const dice__qlnode *n = l->head; n; n = n->next)
+        assert_int_equal(n->csz, 0);
+    dice__list_free(l);
+}
+
+/* A DUMP payload of redis-server 7.0.15 (list-compress-depth 1,
+ * list-max-listpack-size 4, RPUSH l aaa..a1 .. aaa..a12 with 36 a's):
+ * three nodes, each saved as an LZF string (rdbcompression). */
+static void test_redis_lzf_payload(void **state) {
+    (void)state;
+    static const char hex[] =
+        "0302c32040a307a30000000400a561e01a00013126e01c260032e01d260033e01d"
+        "26023426ff02c32040a307a30000000400a561e01a00013526e01c260036e01d26"
+        "0037e01d26023826ff02c32440a607a60000000400a561e01a00023926a6e01a25"
+        "0361313027e01d270031e01e27023227ff";
+    unsigned char d[sizeof(hex) / 2];
+    for (size_t i = 0; i < sizeof(d); i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        d[i] = (unsigned char)v;
+    }
+    void *obj;
+    size_t used;
+    assert_int_equal(
+        dice__list_methods.deserialize(NULL, DICE__RDB_TYPE_LIST_QUICKLIST_2, d,
+                                       sizeof(d), &used, &obj),
+        0);
+    assert_int_equal(used, sizeof(d));
+    model m = {0};
+    char buf[64];
+    for (int i = 1; i <= 12; i++)
+        m_insert(&m, m.len, buf,
+                 (size_t)snprintf(buf, sizeof(buf),
+                                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%d", i));
+    check(obj, &m);
+    dice__list_free(obj);
+    /* Truncated anywhere: refused, never read past the end. */
+    for (size_t cut = 0; cut < sizeof(d); cut++) {
+        unsigned char *t = malloc(cut ? cut : 1);
+        memcpy(t, d, cut);
+        int rc = dice__list_methods.deserialize(
+            NULL, DICE__RDB_TYPE_LIST_QUICKLIST_2, t, cut, &used, &obj);
+        assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO);
+        free(t);
+    }
+    m_free(&m);
 }
 
 /* Node sizes: fill -2 caps listpacks at 8 KB, a positive fill at that
@@ -214,24 +356,6 @@ static void test_node_limits(void **state) {
     l = dice__list_new(1 << 20, 0);
     assert_int_equal(l->fill, 32767);
     dice__list_free(l);
-}
-
-/* ---- serialization ------------------------------------------------------ */
-
-typedef struct {
-    unsigned char *b;
-    size_t len, cap;
-} wbuf;
-
-static int wr(void *ctx, const void *data, size_t len) {
-    wbuf *w = ctx;
-    if (w->len + len > w->cap) {
-        w->cap = (w->len + len) * 2;
-        w->b = realloc(w->b, w->cap);
-    }
-    memcpy(w->b + w->len, data, len);
-    w->len += len;
-    return 0;
 }
 
 static void test_serialize_roundtrip_and_hostile(void **state) {
@@ -323,6 +447,8 @@ int main(void) {
         cmocka_unit_test(test_random_vs_model),
         cmocka_unit_test(test_node_limits),
         cmocka_unit_test(test_serialize_roundtrip_and_hostile),
+        cmocka_unit_test(test_compression),
+        cmocka_unit_test(test_redis_lzf_payload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
