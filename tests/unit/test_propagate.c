@@ -473,8 +473,9 @@ static void run_corpus(fixture *f, seen *s) {
             see(s, argv[0]);
             if (argc > 1) { /* "parent|sub" for a sub-command */
                 char full[64];
-                snprintf(full, sizeof(full), "%s|%s", argv[0], argv[1]);
-                see(s, full);
+                if (snprintf(full, sizeof(full), "%s|%s", argv[0], argv[1]) <
+                    (int)sizeof(full))
+                    see(s, full);
             }
             run_v(f->sa, argv);
         }
