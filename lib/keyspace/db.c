@@ -453,10 +453,17 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
     ks->on_expired_ctx = ctx;
 }
 
+/* Whether dice__ks_fire has anyone to call beyond the counters. */
+static void observed_update(dice_keyspace_t *ks) {
+    ks->observed = (ks->on_write != NULL) | (ks->on_touch != NULL) << 1 |
+                   (ks->hook != NULL) << 2;
+}
+
 void dice__keyspace_on_write(dice_keyspace_t *ks, dice__ks_write_fn fn,
                              void *ctx) {
     ks->on_write = fn;
     ks->on_write_ctx = ctx;
+    observed_update(ks);
 }
 
 void dice__keyspace_set_free_hook(dice_keyspace_t *ks, dice__ks_free_fn fn,
@@ -475,18 +482,24 @@ unsigned dice__keyspace_lazy(const dice_keyspace_t *ks) {
     return ks->lazy_mask;
 }
 
-__attribute__((noinline)) void dice__ks_touch(dice_db_t *db, const char *k,
-                                              size_t kl, int ev) {
-    /* A FLUSHDB or SWAPDB was announced before it happened; the call
-     * after it (key NULL) has nothing to add. */
-    if (k)
-        db->ks->on_touch(db->ks->on_touch_ctx, db->index, k, kl, ev, -1);
+__attribute__((noinline)) void dice__ks_observe(dice_db_t *db, const char *k,
+                                                size_t kl, int ev) {
+    dice_keyspace_t *ks = db->ks;
+    if (ks->on_write)
+        ks->on_write(ks->on_write_ctx, db->index, k, kl, ev);
+    /* A FLUSHDB or SWAPDB was announced to WATCH before it happened; the
+     * call after it (key NULL) has nothing to add. */
+    if (ks->on_touch && k)
+        ks->on_touch(ks->on_touch_ctx, db->index, k, kl, ev, -1);
+    if (ks->hook)
+        ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }
 
 void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx) {
     ks->on_touch = fn;
     ks->on_touch_ctx = ctx;
+    observed_update(ks);
 }
 
 void dice__keyspace_on_new(dice_keyspace_t *ks, dice__ks_expired_fn fn,
@@ -499,6 +512,7 @@ void dice_keyspace_set_hook(dice_keyspace_t *ks, dice_ks_hook_fn fn,
                             void *ctx) {
     ks->hook = fn;
     ks->hook_ctx = ctx;
+    observed_update(ks);
 }
 
 /* The registry of type methods. Tables are copied by the size their version

@@ -82,6 +82,9 @@ struct dice_keyspace {
      * client watches a key, so the write path pays one test. */
     dice__ks_touch_fn on_touch;
     void *on_touch_ctx;
+    /* Non-zero while on_write, on_touch or the host's hook is set: the one
+     * field dice__ks_fire tests (see dice__ks_observe). */
+    unsigned observed;
     /* The server's view of expiry deletions (which it propagates as DEL),
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
@@ -166,9 +169,10 @@ static inline int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
     return (e[0] & HDR_EXP) && entry_exp(e) < ks->now;
 }
 
-/* The WATCH observer's call, out of line so that the write path's inlined
- * copies of dice__ks_fire stay one test while nobody watches. */
-void dice__ks_touch(dice_db_t *db, const char *k, size_t kl, int ev);
+/* The out-of-line half of dice__ks_fire: the server's watch for blocked
+ * clients (on_write), WATCH (on_touch) and the host's hook, in that
+ * order, for whichever are set. */
+void dice__ks_observe(dice_db_t *db, const char *k, size_t kl, int ev);
 
 static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
                                  int ev) {
@@ -177,12 +181,10 @@ static inline void dice__ks_fire(dice_db_t *db, const char *k, size_t kl,
         ks->dirty++;
     else if (ks->on_expired)
         ks->on_expired(ks->on_expired_ctx, db->index, k, kl);
-    if (ks->on_write)
-        ks->on_write(ks->on_write_ctx, db->index, k, kl, ev);
-    if (__builtin_expect(ks->on_touch != NULL, 0))
-        dice__ks_touch(db, k, kl, ev);
-    if (ks->hook)
-        ks->hook(ks->hook_ctx, db->index, k, kl, ev);
+    /* Who else watches writes (blocked clients, WATCH, the host's hook)
+     * is one test on the write path while nobody does. */
+    if (__builtin_expect(ks->observed != 0, 0))
+        dice__ks_observe(db, k, kl, ev);
 }
 
 /* Fire with the key as stored in e (after a change that moved the entry,
