@@ -100,6 +100,61 @@ static void upper_name(const dice_command_t *cmd, char *out, size_t size) {
     out[n] = '\0';
 }
 
+/* The checks that refuse a resolved command for who is asking: DEBUG's
+ * protection, authentication, a RESP2 subscriber's context, in Redis's
+ * order. Out of line: a client that needs none of them (the common case)
+ * pays one test in dice__command_resolve. Returns cmd or NULL after
+ * replying. */
+static __attribute__((noinline)) dice_command_t *
+refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
+    /* Protected commands (sub-commands inherit it from their parent when
+     * registered) are refused before authentication is checked, as Redis
+     * does. */
+    if ((cmd->flags & DICE_CMD_PROTECTED) &&
+        !dice__client_allowed(c, c->srv->cfg.enable_debug_cmd)) {
+        char upper[64];
+        upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));
+        dice__reply_errorf(c,
+                           "ERR %s command not allowed. If the "
+                           "enable-debug-command option is set to \"local\", "
+                           "you can run it from a local connection, otherwise "
+                           "you need to set this option in the configuration "
+                           "file, and then restart the server.",
+                           upper);
+        return NULL;
+    }
+    /* Redis checks authentication after the command and its arity. A
+     * client stays unauthenticated only while a password is set, so a
+     * password removed by CONFIG SET frees it. */
+    if (!c->authenticated) {
+        bool need = c->srv->cfg.requirepass != NULL;
+        dice__client_sync_auth(c);
+        if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
+            if (cmd->flags & DICE__CMD_EXEC) {
+                dice__multi_discard(c);
+                dice__reply_errorf(c, "EXECABORT Transaction discarded "
+                                      "because of: NOAUTH Authentication "
+                                      "required.");
+                return NULL;
+            }
+            dice_reply_error(c, "NOAUTH Authentication required.", 31);
+            return NULL;
+        }
+    }
+    /* A RESP2 subscriber's connection carries pushes: only commands whose
+     * replies fit in that stream may run (RESP3 tells pushes apart). */
+    if (__builtin_expect((c->flags & CLIENT_PUBSUB) != 0, 0) && c->proto == 2 &&
+        !(cmd->flags & DICE__CMD_SUBSCRIBER_OK)) {
+        dice__reply_errorf(c,
+                           "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                           "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                           "in this context",
+                           cmd->fullname);
+        return NULL;
+    }
+    return cmd;
+}
+
 dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
                                       const char *const *argv,
                                       const size_t *argvlen) {
@@ -151,50 +206,9 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         dice__reply_arity_error(c, cmd);
         return NULL;
     }
-    /* Protected commands (sub-commands inherit it from their parent when
-     * registered) are refused before authentication is checked, as Redis
-     * does. */
-    if ((cmd->flags & DICE_CMD_PROTECTED) &&
-        !dice__client_allowed(c, c->srv->cfg.enable_debug_cmd)) {
-        char upper[64];
-        upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));
-        dice__reply_errorf(c,
-                           "ERR %s command not allowed. If the "
-                           "enable-debug-command option is set to \"local\", "
-                           "you can run it from a local connection, otherwise "
-                           "you need to set this option in the configuration "
-                           "file, and then restart the server.",
-                           upper);
-        return NULL;
-    }
-    /* Redis checks authentication after the command and its arity. A
-     * client stays unauthenticated only while a password is set, so a
-     * password removed by CONFIG SET frees it. */
-    if (!c->authenticated) {
-        bool need = c->srv->cfg.requirepass != NULL;
-        dice__client_sync_auth(c);
-        if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
-            if (cmd->flags & DICE__CMD_EXEC) {
-                dice__multi_discard(c);
-                dice__reply_errorf(c, "EXECABORT Transaction discarded "
-                                      "because of: NOAUTH Authentication "
-                                      "required.");
-                return NULL;
-            }
-            dice_reply_error(c, "NOAUTH Authentication required.", 31);
-            return NULL;
-        }
-    }
-    /* A RESP2 subscriber's connection carries pushes: only commands whose
-     * replies fit in that stream may run (RESP3 tells pushes apart). */
-    if (__builtin_expect((c->flags & CLIENT_PUBSUB) != 0, 0) && c->proto == 2 &&
-        !(cmd->flags & DICE__CMD_SUBSCRIBER_OK)) {
-        dice__reply_errorf(c,
-                           "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
-                           "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
-                           "in this context",
-                           cmd->fullname);
-        return NULL;
-    }
+    if (__builtin_expect((cmd->flags & DICE_CMD_PROTECTED) ||
+                             !c->authenticated || (c->flags & CLIENT_PUBSUB),
+                         0))
+        return refuse_for_client(c, cmd);
     return cmd;
 }
