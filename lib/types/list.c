@@ -642,11 +642,10 @@ static int list_serialize(void *ctx, const void *obj, unsigned *format,
     for (const dice__qlnode *n = l->head; rc == 0 && n; n = n->next) {
         unsigned char hb[2 + 2 * DICE__RDB_LEN_MAX];
         size_t hl = dice__rdb_put_len(hb, 2);
-        if (n->csz) {
-            hb[hl++] = 0xC3;
-            hl += dice__rdb_put_len(hb + hl, n->csz);
-        }
-        hl += dice__rdb_put_len(hb + hl, n->sz);
+        if (n->csz)
+            hl += dice__rdb_put_lzf_header(hb + hl, n->csz, n->sz);
+        else
+            hl += dice__rdb_put_len(hb + hl, n->sz);
         rc = write(wctx, hb, hl);
         if (rc == 0)
             rc = write(wctx, n->lp, n->csz ? n->csz : n->sz);
