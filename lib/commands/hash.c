@@ -40,6 +40,15 @@ static dice__hash *lookup_write(dice_client_t *c, const char *key,
     return o;
 }
 
+/* After a write moved the hash (a listpack's realloc, the conversion to a
+ * table: see hash.h), store its new pointer at key. Call it before
+ * dice__obj_written (which may free the hash through the stored pointer). */
+static void store_back(dice_client_t *c, const char *key, size_t klen,
+                       const dice__hash *old, dice__hash *h) {
+    if (h != old)
+        dice__db_replace_object(dice__cmd_db(c), key, klen, h);
+}
+
 /* The hash at key for a read: 1 with *h, 0 missing, -1 after WRONGTYPE. */
 static int lookup_read(dice_client_t *c, const char *key, size_t klen,
                        dice__hash **h) {
@@ -92,13 +101,15 @@ static DICE__CMD_FN(cmd_hset) {
     dice__hash *h = lookup_write(c, argv[1], argvlen[1]);
     if (!h)
         return;
+    dice__hash *h0 = h;
     long long created = 0;
-    int rc = dice__hash_try_convert(h, limits(c), argc - 2, argvlen + 2);
+    int rc = dice__hash_try_convert(&h, limits(c), argc - 2, argvlen + 2);
     for (int i = 2; rc >= 0 && i < argc; i += 2) {
-        rc = dice__hash_set(h, limits(c), argv[i], argvlen[i], argv[i + 1],
+        rc = dice__hash_set(&h, limits(c), argv[i], argvlen[i], argv[i + 1],
                             argvlen[i + 1]);
         created += rc == 1;
     }
+    store_back(c, argv[1], argvlen[1], h0, h);
     dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
@@ -121,10 +132,12 @@ static DICE__CMD_FN(cmd_hsetnx) {
         return;
     }
     /* Only a field that is set converts on the arguments' lengths. */
-    int rc = dice__hash_try_convert(h, limits(c), 2, argvlen + 2);
+    dice__hash *h0 = h;
+    int rc = dice__hash_try_convert(&h, limits(c), 2, argvlen + 2);
     if (rc == 0)
-        rc = dice__hash_set(h, limits(c), argv[2], argvlen[2], argv[3],
+        rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], argv[3],
                             argvlen[3]);
+    store_back(c, argv[1], argvlen[1], h0, h);
     dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
@@ -174,9 +187,11 @@ static DICE__CMD_FN(cmd_hdel) {
             dice_reply_int(c, 0);
         return;
     }
+    dice__hash *h0 = h;
     long long n = 0;
     for (int i = 2; i < argc && dice__hash_len(h); i++)
-        n += dice__hash_del(h, argv[i], argvlen[i]);
+        n += dice__hash_del(&h, argv[i], argvlen[i]);
+    store_back(c, argv[1], argvlen[1], h0, h);
     if (n)
         dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     dice_reply_int(c, n);
@@ -264,7 +279,9 @@ static DICE__CMD_FN(cmd_hincrby) {
     long long nv = old + incr;
     char buf[DICE_FMT_LL_MAX];
     size_t bn = dice__fmt_ll(buf, nv);
-    int rc = dice__hash_set(h, limits(c), argv[2], argvlen[2], buf, bn);
+    dice__hash *h0 = h;
+    int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
+    store_back(c, argv[1], argvlen[1], h0, h);
     dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
@@ -306,7 +323,9 @@ static DICE__CMD_FN(cmd_hincrbyfloat) {
     }
     /* Text too long for the buffer: empty, as Redis's ld2string gives. */
     size_t bn = dice__fmt_long_double_human(buf, nv);
-    int rc = dice__hash_set(h, limits(c), argv[2], argvlen[2], buf, bn);
+    dice__hash *h0 = h;
+    int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
+    store_back(c, argv[1], argvlen[1], h0, h);
     dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0) {
         dice__reply_err(c, DICE__ERR_NOMEM);

@@ -765,6 +765,15 @@ int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
     return 0;
 }
 
+int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
+                            void *obj) {
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
+    if (!e || HDR_ENC(e[0]) != ENC_OBJ)
+        return DICE_ENOENT;
+    memcpy(entry_val(e), &obj, sizeof(obj));
+    return 0;
+}
+
 void dice_db_signal_modify(dice_db_t *db, const char *key, size_t klen) {
     dice__ks_fire(db, key, klen, DICE_KS_MODIFY);
 }

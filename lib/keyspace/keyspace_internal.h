@@ -115,6 +115,13 @@ typedef struct dice__enc_limits {
 void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l);
 const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks);
 
+/* Replace the object pointer stored at key (an OBJ value, found live by the
+ * command that is changing it) by obj, in place: for a type whose object
+ * is a block that moves when it grows (a small hash is its listpack). No
+ * hook fires, nothing is freed. Returns 0 or DICE_ENOENT. */
+int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
+                            void *obj);
+
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4
 #define DICT_MIN_BITS 4

@@ -4,8 +4,9 @@
  * (so RDB_TYPE_HASH_LISTPACK payloads are the listpack itself); big ones
  * are the member table in map mode (lib/types/strset.c): one pooled
  * headerless entry per field, [len][field][len][value], in an open
- * addressing table of 8-byte slots. The object is two pointers, one of
- * them NULL: 16 bytes (a 32-byte malloc chunk) besides the encoding. */
+ * addressing table of 8-byte slots. The object is one tagged pointer (see
+ * hash.h): a small hash costs its listpack's malloc chunk and nothing
+ * more, the keyspace's 8-byte value slot pointing at the listpack. */
 #include "types/hash.h"
 
 #include "core/core_internal.h"
@@ -19,43 +20,56 @@
 /* ---- API ----------------------------------------------------------------
  */
 
+#define TABLE_BIT ((uintptr_t)1)
+
+/* The table of a converted hash, NULL while it is a listpack. */
+static inline dice__mtab *mt_of(const dice__hash *h) {
+    uintptr_t u = (uintptr_t)h;
+    return (u & TABLE_BIT) ? (dice__mtab *)(u & ~TABLE_BIT) : NULL;
+}
+
+/* The listpack of a small hash, NULL once converted. */
+static inline unsigned char *lp_of(const dice__hash *h) {
+    uintptr_t u = (uintptr_t)h;
+    return (u & TABLE_BIT) ? NULL : (unsigned char *)u;
+}
+
+static inline dice__hash *of_lp(unsigned char *lp) {
+    return (dice__hash *)lp;
+}
+
+static inline dice__hash *of_mt(dice__mtab *t) {
+    return (dice__hash *)((uintptr_t)t | TABLE_BIT);
+}
+
 dice__hash *dice__hash_new(void) {
-    dice__hash *h = malloc(sizeof(*h));
-    if (!h)
-        return NULL;
-    h->mt = NULL;
-    h->lp = dice__lp_new(0);
-    if (!h->lp) {
-        free(h);
-        return NULL;
-    }
-    return h;
+    return of_lp(dice__lp_new(0));
 }
 
 void dice__hash_free(dice__hash *h) {
     if (!h)
         return;
-    if (h->mt) {
-        dice__mt_free(h->mt);
-        free(h->mt);
+    dice__mtab *t = mt_of(h);
+    if (t) {
+        dice__mt_free(t);
+        free(t);
+    } else {
+        dice__lp_free(lp_of(h));
     }
-    dice__lp_free(h->lp);
-    free(h);
 }
 
 int dice__hash_encoding(const dice__hash *h) {
-    return h->mt ? DICE__HASH_TABLE : DICE__HASH_LISTPACK;
+    return mt_of(h) ? DICE__HASH_TABLE : DICE__HASH_LISTPACK;
 }
 
 size_t dice__hash_len(const dice__hash *h) {
-    return h->mt ? dice__mt_len(h->mt) : dice__lp_length(h->lp) / 2;
+    return mt_of(h) ? dice__mt_len(mt_of(h)) : dice__lp_length(lp_of(h)) / 2;
 }
 
 size_t dice__hash_mem(const dice__hash *h, size_t samples) {
-    size_t n = malloc_usable_size((void *)h);
-    if (h->mt)
-        return n + dice__mt_mem(h->mt, samples);
-    return n + dice__lp_alloc_size(h->lp);
+    if (mt_of(h))
+        return malloc_usable_size(mt_of(h)) + dice__mt_mem(mt_of(h), samples);
+    return dice__lp_alloc_size(lp_of(h));
 }
 
 /* A listpack entry's text, integers formatted into buf. */
@@ -106,10 +120,10 @@ static void mt_pair_stop(void *c, const dice__mt_item *it) {
 }
 
 int dice__hash_foreach(const dice__hash *h, dice__hash_visit_fn fn, void *ctx) {
-    if (!h->mt)
-        return lp_foreach(h->lp, fn, ctx);
+    if (!mt_of(h))
+        return lp_foreach(lp_of(h), fn, ctx);
     stop_ctx s = {fn, ctx, 0};
-    dice__mt_foreach(h->mt, mt_pair_stop, &s);
+    dice__mt_foreach(mt_of(h), mt_pair_stop, &s);
     return s.rc;
 }
 
@@ -118,63 +132,52 @@ static int add_to_table(void *t, const char *f, size_t fn, const char *v,
     return dice__strmap_set(t, f, fn, v, vn) < 0;
 }
 
-int dice__hash_convert(dice__hash *h) {
-    if (h->mt)
+int dice__hash_convert(dice__hash **hp) {
+    unsigned char *lp = lp_of(*hp);
+    if (!lp)
         return 0;
     dice__mtab *t = malloc(sizeof(*t));
     if (!t)
         return DICE_ENOMEM;
     dice__mt_init(t, DICE__MT_BYTES);
-    if (lp_foreach(h->lp, add_to_table, t)) {
+    if (lp_foreach(lp, add_to_table, t)) {
         dice__mt_free(t);
         free(t);
         return DICE_ENOMEM;
     }
-    dice__lp_free(h->lp);
-    h->lp = NULL;
-    h->mt = t;
+    dice__lp_free(lp);
+    *hp = of_mt(t);
     return 0;
 }
 
 dice__hash *dice__hash_copy(const dice__hash *h) {
-    dice__hash *c = malloc(sizeof(*c));
-    if (!c)
+    if (!mt_of(h))
+        return of_lp(dice__lp_from_bytes(lp_of(h), dice__lp_bytes(lp_of(h))));
+    dice__mtab *t = malloc(sizeof(*t));
+    if (!t)
         return NULL;
-    c->lp = NULL;
-    c->mt = NULL;
-    if (!h->mt) {
-        c->lp = dice__lp_from_bytes(h->lp, dice__lp_bytes(h->lp));
-        if (!c->lp) {
-            free(c);
-            return NULL;
-        }
-        return c;
-    }
-    c->mt = malloc(sizeof(*c->mt));
-    if (!c->mt) {
-        free(c);
+    dice__mt_init(t, DICE__MT_BYTES);
+    if (dice__hash_foreach(h, add_to_table, t)) {
+        dice__mt_free(t);
+        free(t);
         return NULL;
     }
-    dice__mt_init(c->mt, DICE__MT_BYTES);
-    if (dice__hash_foreach(h, add_to_table, c->mt)) {
-        dice__hash_free(c);
-        return NULL;
-    }
-    return c;
+    return of_mt(t);
 }
 
-int dice__hash_try_convert(dice__hash *h, const dice__enc_limits *lim, int n,
+int dice__hash_try_convert(dice__hash **hp, const dice__enc_limits *lim, int n,
                            const size_t *argvlen) {
-    if (h->mt)
+    unsigned char *lp = lp_of(*hp);
+    if (!lp)
         return 0;
     size_t sum = 0;
     for (int i = 0; i < n; i++) {
         if ((long long)argvlen[i] > lim->hash_max_listpack_value)
-            return dice__hash_convert(h);
+            return dice__hash_convert(hp);
         sum += argvlen[i];
     }
-    if (!dice__lp_safe_to_add(h->lp, sum))
-        return dice__hash_convert(h);
+    if (!dice__lp_safe_to_add(lp, sum))
+        return dice__hash_convert(hp);
     return 0;
 }
 
@@ -188,78 +191,80 @@ static unsigned char *lp_field(unsigned char *lp, const char *f, size_t fn) {
 
 int dice__hash_get(dice__hash *h, const char *f, size_t fn, char *numbuf,
                    const char **v, size_t *vn) {
-    if (h->mt) {
+    if (mt_of(h)) {
         dice__mt_item it;
-        if (!dice__mt_get(h->mt, f, fn, &it))
+        if (!dice__mt_get(mt_of(h), f, fn, &it))
             return 0;
         *v = it.val;
         *vn = it.vlen;
         return 1;
     }
-    unsigned char *p = lp_field(h->lp, f, fn);
+    unsigned char *p = lp_field(lp_of(h), f, fn);
     if (!p)
         return 0;
-    *v = lp_text(dice__lp_next(h->lp, p), (unsigned char *)numbuf, vn);
+    *v = lp_text(dice__lp_next(lp_of(h), p), (unsigned char *)numbuf, vn);
     return 1;
 }
 
-int dice__hash_set(dice__hash *h, const dice__enc_limits *lim, const char *f,
+int dice__hash_set(dice__hash **hp, const dice__enc_limits *lim, const char *f,
                    size_t fn, const char *v, size_t vn) {
-    if (!h->mt && ((long long)fn > lim->hash_max_listpack_value ||
-                   (long long)vn > lim->hash_max_listpack_value)) {
-        if (dice__hash_convert(h) < 0)
+    if (!mt_of(*hp) && ((long long)fn > lim->hash_max_listpack_value ||
+                        (long long)vn > lim->hash_max_listpack_value)) {
+        if (dice__hash_convert(hp) < 0)
             return DICE_ENOMEM;
     }
-    if (h->mt)
-        return dice__strmap_set(h->mt, f, fn, v, vn);
-    unsigned char *p = lp_field(h->lp, f, fn);
+    if (mt_of(*hp))
+        return dice__strmap_set(mt_of(*hp), f, fn, v, vn);
+    unsigned char *lp = lp_of(*hp);
+    unsigned char *p = lp_field(lp, f, fn);
     if (p) {
-        unsigned char *vp = dice__lp_next(h->lp, p);
-        unsigned char *nl = dice__lp_replace(
-            h->lp, &vp, (const unsigned char *)v, (uint32_t)vn);
+        unsigned char *vp = dice__lp_next(lp, p);
+        unsigned char *nl =
+            dice__lp_replace(lp, &vp, (const unsigned char *)v, (uint32_t)vn);
         if (!nl)
             return DICE_ENOMEM;
-        h->lp = nl;
+        *hp = of_lp(nl);
         return 0;
     }
     unsigned char *nl =
-        dice__lp_append(h->lp, (const unsigned char *)f, (uint32_t)fn);
+        dice__lp_append(lp, (const unsigned char *)f, (uint32_t)fn);
     if (!nl)
         return DICE_ENOMEM;
-    h->lp = nl;
-    nl = dice__lp_append(h->lp, (const unsigned char *)v, (uint32_t)vn);
+    lp = nl;
+    nl = dice__lp_append(lp, (const unsigned char *)v, (uint32_t)vn);
     if (!nl) {
-        h->lp = dice__lp_delete(h->lp, dice__lp_last(h->lp), NULL);
+        *hp = of_lp(dice__lp_delete(lp, dice__lp_last(lp), NULL));
         return DICE_ENOMEM;
     }
-    h->lp = nl;
-    if ((long long)dice__hash_len(h) > lim->hash_max_listpack_entries &&
-        dice__hash_convert(h) < 0) {
+    *hp = of_lp(nl);
+    if ((long long)dice__hash_len(*hp) > lim->hash_max_listpack_entries &&
+        dice__hash_convert(hp) < 0) {
         /* Keep the hash as it was: take the new pair back out. */
-        h->lp = dice__lp_delete_range(h->lp, -2, 2);
+        *hp = of_lp(dice__lp_delete_range(lp_of(*hp), -2, 2));
         return DICE_ENOMEM;
     }
     return 1;
 }
 
-int dice__hash_del(dice__hash *h, const char *f, size_t fn) {
-    if (h->mt)
-        return dice__mt_del(h->mt, f, fn);
-    unsigned char *p = lp_field(h->lp, f, fn);
+int dice__hash_del(dice__hash **hp, const char *f, size_t fn) {
+    if (mt_of(*hp))
+        return dice__mt_del(mt_of(*hp), f, fn);
+    unsigned char *lp = lp_of(*hp);
+    unsigned char *p = lp_field(lp, f, fn);
     if (!p)
         return 0;
-    h->lp = dice__lp_delete_range_at(h->lp, &p, 2);
+    *hp = of_lp(dice__lp_delete_range_at(lp, &p, 2));
     return 1;
 }
 
 uint64_t dice__hash_scan(dice__hash *h, uint64_t cursor, size_t count,
                          dice__hash_visit_fn fn, void *ctx) {
-    if (!h->mt) {
-        lp_foreach(h->lp, fn, ctx);
+    if (!mt_of(h)) {
+        lp_foreach(lp_of(h), fn, ctx);
         return 0;
     }
     pairs_ctx p = {fn, ctx};
-    return dice__mt_scan(h->mt, cursor, count, mt_pair, &p);
+    return dice__mt_scan(mt_of(h), cursor, count, mt_pair, &p);
 }
 
 /* ---- random picks ------------------------------------------------------- */
@@ -292,15 +297,16 @@ static void lp_visit_at(unsigned char *lp, unsigned char *p,
 }
 
 void dice__hash_random(dice__hash *h, dice__hash_visit_fn fn, void *ctx) {
-    if (h->mt) {
+    if (mt_of(h)) {
         dice__mt_item it;
-        if (dice__mt_random(h->mt, &it))
+        if (dice__mt_random(mt_of(h), &it))
             fn(ctx, it.key, it.klen, it.val, it.vlen);
         return;
     }
     size_t n = dice__hash_len(h);
     if (n)
-        lp_visit_at(h->lp, dice__lp_seek(h->lp, (long)(2 * rand_below(n))), fn,
+        lp_visit_at(lp_of(h),
+                    dice__lp_seek(lp_of(h), (long)(2 * rand_below(n))), fn,
                     ctx);
 }
 
@@ -323,20 +329,20 @@ int dice__hash_random_many(dice__hash *h, size_t count, int distinct,
         dice__hash_foreach(h, fn, ctx);
         return 0;
     }
-    if (!h->mt) {
+    if (!mt_of(h)) {
         /* At most hash-max-listpack-entries fields: index them. */
-        unsigned char **a = lp_fields(h->lp, n);
+        unsigned char **a = lp_fields(lp_of(h), n);
         if (!a)
             return DICE_ENOMEM;
         if (!distinct) {
             for (size_t i = 0; i < count; i++)
-                lp_visit_at(h->lp, a[rand_below(n)], fn, ctx);
+                lp_visit_at(lp_of(h), a[rand_below(n)], fn, ctx);
         } else {
             /* Selection sampling: count distinct, in listpack order. */
             size_t need = count;
             for (size_t i = 0; i < n && need; i++) {
                 if (rand_below(n - i) < need) {
-                    lp_visit_at(h->lp, a[i], fn, ctx);
+                    lp_visit_at(lp_of(h), a[i], fn, ctx);
                     need--;
                 }
             }
@@ -347,7 +353,7 @@ int dice__hash_random_many(dice__hash *h, size_t count, int distinct,
     if (!distinct) {
         for (size_t i = 0; i < count; i++) {
             dice__mt_item it;
-            dice__mt_random(h->mt, &it);
+            dice__mt_random(mt_of(h), &it);
             fn(ctx, it.key, it.klen, it.val, it.vlen);
         }
         return 0;
@@ -357,7 +363,7 @@ int dice__hash_random_many(dice__hash *h, size_t count, int distinct,
         grab_ctx g = {malloc(n * sizeof(dice__mt_item)), 0};
         if (!g.items)
             return DICE_ENOMEM;
-        dice__mt_foreach(h->mt, grab, &g);
+        dice__mt_foreach(mt_of(h), grab, &g);
         for (size_t i = 0; i < count; i++) {
             size_t j = i + rand_below(n - i);
             dice__mt_item t = g.items[i];
@@ -374,7 +380,7 @@ int dice__hash_random_many(dice__hash *h, size_t count, int distinct,
     dice__mt_init(&seen, DICE__MT_SET);
     for (size_t got = 0; got < count;) {
         dice__mt_item it;
-        dice__mt_random(h->mt, &it);
+        dice__mt_random(mt_of(h), &it);
         int rc = dice__strset_add(&seen, it.key, it.klen);
         if (rc < 0) {
             dice__mt_free(&seen);
@@ -495,10 +501,10 @@ static int m_serialize(void *ctx, const void *obj, unsigned *format,
                        dice_type_write_fn write, void *wctx) {
     (void)ctx;
     const dice__hash *h = obj;
-    if (!h->mt) {
+    if (!mt_of(h)) {
         *format = DICE__RDB_TYPE_HASH_LISTPACK;
-        return dice__rdb_write_string(write, wctx, (const char *)h->lp,
-                                      dice__lp_bytes(h->lp));
+        return dice__rdb_write_string(write, wctx, (const char *)lp_of(h),
+                                      dice__lp_bytes(lp_of(h)));
     }
     *format = DICE__RDB_TYPE_HASH;
     int rc = dice__rdb_write_len(write, wctx, dice__hash_len(h));
@@ -532,23 +538,17 @@ static int load_listpack(const dice__enc_limits *lim, const uint8_t *d,
         free(owned);
         return DICE_EPROTO;
     }
-    dice__hash *h = malloc(sizeof(*h));
-    if (h) {
-        h->mt = NULL;
-        h->lp = dice__lp_from_bytes((const unsigned char *)s, n);
-    }
+    dice__hash *h = of_lp(dice__lp_from_bytes((const unsigned char *)s, n));
     free(owned);
-    if (!h || !h->lp) {
-        free(h);
+    if (!h)
         return DICE_ENOMEM;
-    }
     dice__mtab seen;
     dice__mt_init(&seen, DICE__MT_SET);
-    rc = lp_foreach(h->lp, dup_field, &seen);
+    rc = lp_foreach(lp_of(h), dup_field, &seen);
     dice__mt_free(&seen);
     if (rc == 0 &&
         (long long)dice__hash_len(h) > lim->hash_max_listpack_entries)
-        rc = dice__hash_convert(h);
+        rc = dice__hash_convert(&h);
     if (rc < 0) {
         dice__hash_free(h);
         return rc;
@@ -573,7 +573,7 @@ static int load_table(const dice__enc_limits *lim, const uint8_t *d, size_t len,
     if (!h)
         return DICE_ENOMEM;
     if ((long long)count > lim->hash_max_listpack_entries &&
-        (rc = dice__hash_convert(h)) < 0)
+        (rc = dice__hash_convert(&h)) < 0)
         goto fail;
     for (uint64_t i = 0; i < count; i++) {
         char fb[DICE__LP_INTBUF], vb[DICE__LP_INTBUF], *fo, *vo;
@@ -590,7 +590,7 @@ static int load_table(const dice__enc_limits *lim, const uint8_t *d, size_t len,
             goto fail;
         }
         o += a + b;
-        rc = dice__hash_set(h, lim, f, fn, v, vn);
+        rc = dice__hash_set(&h, lim, f, fn, v, vn);
         free(fo);
         free(vo);
         if (rc == 0)

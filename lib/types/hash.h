@@ -15,11 +15,14 @@
 
 enum { DICE__HASH_LISTPACK = 0, DICE__HASH_TABLE = 1 };
 
-/* 16 bytes per hash besides its encoding. */
-typedef struct dice__hash {
-    unsigned char *lp; /* the listpack, NULL once converted */
-    dice__mtab *mt;    /* the table (DICE__MT_BYTES), NULL while small */
-} dice__hash;
+/* Opaque and never dereferenced: a hash is ONE pointer with no header of
+ * its own. While small it is the listpack's own address; once converted it
+ * is the address of its member table (DICE__MT_BYTES) with bit 0 set
+ * (malloc's blocks are at least 8-aligned, so a listpack's bit 0 is clear).
+ * A write may move a listpack (realloc), so the writers take a dice__hash **
+ * and leave the new pointer there: the caller stores it back wherever it
+ * keeps the hash (the keyspace: dice__db_replace_object). */
+typedef struct dice__hash dice__hash;
 
 /* Room a value formatted from a listpack integer needs. */
 #define DICE__HASH_NUMBUF 24
@@ -41,10 +44,10 @@ size_t dice__hash_mem(const dice__hash *h, size_t samples);
  * argv (their lengths, argvlen): converts a listpack when one is longer than
  * the value limit, or when their total would not be safe to add to the
  * listpack. Returns 0 or DICE_ENOMEM (unchanged). */
-int dice__hash_try_convert(dice__hash *h, const dice__enc_limits *lim, int n,
+int dice__hash_try_convert(dice__hash **h, const dice__enc_limits *lim, int n,
                            const size_t *argvlen);
 /* Convert to the table now (0 or DICE_ENOMEM, unchanged). */
-int dice__hash_convert(dice__hash *h);
+int dice__hash_convert(dice__hash **h);
 
 /* The value of field f: 1 with *v and *vn set (pointing into h, or into numbuf
  * of DICE__HASH_NUMBUF bytes), 0 when missing. */
@@ -53,10 +56,10 @@ int dice__hash_get(dice__hash *h, const char *f, size_t fn, char *numbuf,
 /* Set field f to value v (Redis's hashTypeSet: a field or value longer
  * than the value limit converts first, more fields than the entries limit
  * converts after). Returns 1 added, 0 updated, DICE_ENOMEM (unchanged). */
-int dice__hash_set(dice__hash *h, const dice__enc_limits *lim, const char *f,
+int dice__hash_set(dice__hash **h, const dice__enc_limits *lim, const char *f,
                    size_t fn, const char *v, size_t vn);
 /* Delete field f: 1 deleted, 0 missing. */
-int dice__hash_del(dice__hash *h, const char *f, size_t fn);
+int dice__hash_del(dice__hash **h, const char *f, size_t fn);
 
 /* A visitor of field/value pairs; returning nonzero stops the walk. */
 typedef int (*dice__hash_visit_fn)(void *ctx, const char *f, size_t fn,

@@ -601,55 +601,15 @@ static int list_emit(void *ctx, const char *key, size_t klen, const void *obj,
     return argc > 2 ? emit(emit_ctx, argc, argv, lens) : 0;
 }
 
-/* RDB length encoding (rdbSaveLen): 6, 14, 32 or 64 bits, big-endian. */
-static size_t rdb_len(unsigned char *h, uint64_t n) {
-    if (n < 64) {
-        h[0] = (unsigned char)n;
-        return 1;
-    }
-    if (n < 16384) {
-        h[0] = (unsigned char)(0x40 | (n >> 8));
-        h[1] = (unsigned char)n;
-        return 2;
-    }
-    int w = n <= UINT32_MAX ? 4 : 8;
-    h[0] = w == 4 ? 0x80 : 0x81;
-    for (int i = 0; i < w; i++)
-        h[1 + i] = (unsigned char)(n >> (8 * (w - 1 - i)));
-    return 1 + (size_t)w;
-}
-
-/* Read an RDB length at d[*off]: 0, DICE_EAGAIN or DICE_EPROTO (an
- * encoded-string marker where a length must be). */
+/* An RDB length at d[*off] (dice__rdb_read_len): 0, DICE_EAGAIN or
+ * DICE_EPROTO. */
 static int rdb_read_len(const unsigned char *d, size_t len, size_t *off,
                         uint64_t *out) {
-    if (*off >= len)
-        return DICE_EAGAIN;
-    unsigned char b = d[*off];
-    unsigned kind = b >> 6;
-    if (kind == 0) {
-        *out = b & 0x3f;
-        *off += 1;
-        return 0;
-    }
-    if (kind == 1) {
-        if (len - *off < 2)
-            return DICE_EAGAIN;
-        *out = ((uint64_t)(b & 0x3f) << 8) | d[*off + 1];
-        *off += 2;
-        return 0;
-    }
-    if (b != 0x80 && b != 0x81)
-        return DICE_EPROTO;
-    size_t w = b == 0x80 ? 4 : 8;
-    if (len - *off < 1 + w)
-        return DICE_EAGAIN;
-    uint64_t v = 0;
-    for (size_t i = 0; i < w; i++)
-        v = (v << 8) | d[*off + 1 + i];
-    *off += 1 + w;
-    *out = v;
-    return 0;
+    size_t used;
+    int rc = dice__rdb_read_len(d + *off, len - *off, out, &used);
+    if (rc == 0)
+        *off += used;
+    return rc;
 }
 
 /* An RDB string at d[*off] (dice__rdb_read_string: plain, int-encoded
@@ -678,15 +638,14 @@ static int list_serialize(void *ctx, const void *obj, unsigned *format,
     const dice__list *l = obj;
     unsigned char h[9];
     *format = DICE__RDB_TYPE_LIST_QUICKLIST_2;
-    int rc = write(wctx, h, rdb_len(h, l->nnodes));
+    int rc = write(wctx, h, dice__rdb_put_len(h, l->nnodes));
     for (const dice__qlnode *n = l->head; rc == 0 && n; n = n->next) {
         unsigned char hb[2 + 2 * DICE__RDB_LEN_MAX];
-        size_t hl = rdb_len(hb, 2);
-        if (n->csz) {
-            hb[hl++] = 0xC3;
-            hl += rdb_len(hb + hl, n->csz);
-        }
-        hl += rdb_len(hb + hl, n->sz);
+        size_t hl = dice__rdb_put_len(hb, 2);
+        if (n->csz)
+            hl += dice__rdb_put_lzf_header(hb + hl, n->csz, n->sz);
+        else
+            hl += dice__rdb_put_len(hb + hl, n->sz);
         rc = write(wctx, hb, hl);
         if (rc == 0)
             rc = write(wctx, n->lp, n->csz ? n->csz : n->sz);

@@ -31,6 +31,12 @@ size_t dice__rdb_put_len(uint8_t *h, uint64_t n) {
     return 9;
 }
 
+size_t dice__rdb_put_lzf_header(uint8_t *dst, uint64_t clen, uint64_t ulen) {
+    dst[0] = 0xC3;
+    size_t n = 1 + dice__rdb_put_len(dst + 1, clen);
+    return n + dice__rdb_put_len(dst + n, ulen);
+}
+
 int dice__rdb_write_len(dice_type_write_fn write, void *wctx, uint64_t v) {
     uint8_t h[DICE__RDB_LEN_MAX];
     return write(wctx, h, dice__rdb_put_len(h, v));

@@ -19,6 +19,11 @@
 /* An RDB length (6-bit, 14-bit, 0x80 + 32-bit or 0x81 + 64-bit big-endian)
  * into dst; returns its size. */
 size_t dice__rdb_put_len(uint8_t *dst, uint64_t v);
+/* The header of an LZF-compressed RDB string (0xC3, then the compressed
+ * length clen and the plain length ulen), for bytes already compressed
+ * (a quicklist's compressed node), into dst (1 + 2 * DICE__RDB_LEN_MAX
+ * bytes); returns its size. The clen LZF bytes follow it. */
+size_t dice__rdb_put_lzf_header(uint8_t *dst, uint64_t clen, uint64_t ulen);
 /* Write a length, or a string: a canonical integer in int32 range as
  * 0xC0/0xC1/0xC2 and 1, 2 or 4 bytes little-endian (as Redis), anything
  * else as a length and the bytes. Return write's result. */

@@ -22,6 +22,7 @@
 #include "types/zset.h"
 
 #include "core/core_internal.h"
+#include "types/rdb.h"
 #include "types/types_internal.h"
 
 #include <errno.h>
@@ -1296,30 +1297,8 @@ static int zset_emit(void *ctx, const char *key, size_t klen, const void *obj,
 
 #define RDB_TYPE_ZSET_2 5
 #define RDB_TYPE_ZSET_LISTPACK 17
-
-static int rdb_len(dice_type_write_fn write, void *wctx, uint64_t n) {
-    uint8_t h[9];
-    size_t hl;
-    if (n < 64) {
-        h[0] = (uint8_t)n;
-        hl = 1;
-    } else if (n < 16384) {
-        h[0] = (uint8_t)(0x40 | (n >> 8));
-        h[1] = (uint8_t)n;
-        hl = 2;
-    } else if (n <= UINT32_MAX) {
-        h[0] = 0x80;
-        for (int i = 0; i < 4; i++)
-            h[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-        hl = 5;
-    } else {
-        h[0] = 0x81;
-        for (int i = 0; i < 8; i++)
-            h[1 + i] = (uint8_t)(n >> (56 - 8 * i));
-        hl = 9;
-    }
-    return write(wctx, h, hl);
-}
+/* Longest member a payload may carry (Redis's 512 MB strings). */
+#define MEMBER_MAX ((size_t)512 * 1024 * 1024)
 
 static int zset_serialize(void *ctx, const void *obj, unsigned *format,
                           dice_type_write_fn write, void *wctx) {
@@ -1328,14 +1307,12 @@ static int zset_serialize(void *ctx, const void *obj, unsigned *format,
     int rc;
     if (z->enc == DICE__ZS_LISTPACK) {
         *format = RDB_TYPE_ZSET_LISTPACK;
-        size_t n = dice__lp_bytes(z->lp);
-        if ((rc = rdb_len(write, wctx, n)) < 0)
-            return rc;
-        return write(wctx, z->lp, n);
+        return dice__rdb_write_string(write, wctx, (const char *)z->lp,
+                                      dice__lp_bytes(z->lp));
     }
     *format = RDB_TYPE_ZSET_2;
     size_t len = dice__zs_len(z);
-    if ((rc = rdb_len(write, wctx, len)) < 0)
+    if ((rc = dice__rdb_write_len(write, wctx, len)) < 0)
         return rc;
     /* Greatest first, as Redis saves them (loading then appends). */
     dice__zs_iter it;
@@ -1344,7 +1321,7 @@ static int zset_serialize(void *ctx, const void *obj, unsigned *format,
     double s;
     dice__zs_iter_init(&it, (dice__zset *)z, 0, 1);
     while (dice__zs_iter_next(&it, &m, &n, &s)) {
-        if ((rc = rdb_len(write, wctx, n)) < 0 || (rc = write(wctx, m, n)) < 0)
+        if ((rc = dice__rdb_write_string(write, wctx, m, n)) < 0)
             return rc;
         uint8_t d[8];
         uint64_t u;
@@ -1355,73 +1332,6 @@ static int zset_serialize(void *ctx, const void *obj, unsigned *format,
             return rc;
     }
     return 0;
-}
-
-/* An RDB length at d (len bytes): its size, 0 when more bytes are
- * needed, -1 when malformed (or an encoded string: *enc gets its 0xC0..
- * kind). */
-static long rdb_get_len(const uint8_t *d, size_t len, uint64_t *v, int *enc) {
-    *enc = -1;
-    if (len < 1)
-        return 0;
-    unsigned kind = d[0] >> 6;
-    if (kind == 0) {
-        *v = d[0] & 0x3f;
-        return 1;
-    }
-    if (kind == 1) {
-        if (len < 2)
-            return 0;
-        *v = ((uint64_t)(d[0] & 0x3f) << 8) | d[1];
-        return 2;
-    }
-    if (kind == 3) {
-        *enc = d[0] & 0x3f;
-        return 1;
-    }
-    if (d[0] != 0x80 && d[0] != 0x81)
-        return -1;
-    size_t hl = d[0] == 0x80 ? 5 : 9;
-    if (len < hl)
-        return 0;
-    uint64_t x = 0;
-    for (size_t i = 1; i < hl; i++)
-        x = (x << 8) | d[i];
-    *v = x;
-    return (long)hl;
-}
-
-/* An RDB string: plain or int-encoded (LZF is the RDB work's to add).
- * Sets the bytes and length (ints formatted into nb) and returns the bytes
- * taken, 0 for more, -1 malformed. */
-static long rdb_get_str(const uint8_t *d, size_t len, const char **s, size_t *n,
-                        char *nb) {
-    uint64_t v;
-    int enc;
-    long h = rdb_get_len(d, len, &v, &enc);
-    if (h <= 0)
-        return h;
-    if (enc >= 0) {
-        if (enc > 2)
-            return -1;
-        size_t w = (size_t)1 << enc;
-        if (len < 1 + w)
-            return 0;
-        uint32_t u = 0;
-        for (size_t i = 0; i < w; i++)
-            u |= (uint32_t)d[1 + i] << (8 * i);
-        long long iv = w == 1   ? (int8_t)u
-                       : w == 2 ? (int16_t)u
-                                : (long long)(int32_t)u;
-        *n = dice__fmt_ll(nb, iv);
-        *s = nb;
-        return (long)(1 + w);
-    }
-    if (v > len - (size_t)h)
-        return v > (1ull << 40) ? -1 : 0;
-    *s = (const char *)d + h;
-    *n = (size_t)v;
-    return h + (long)v;
 }
 
 typedef struct lpcheck {
@@ -1454,31 +1364,33 @@ static int lp_entry_ok(const unsigned char *p, void *ud) {
 static int zset_deserialize(void *ctx, unsigned format, const void *data,
                             size_t len, size_t *used, void **obj) {
     const dice__enc_limits *l = dice__keyspace_limits(ctx);
-    const uint8_t *d = data;
-    uint64_t v;
-    int enc;
     if (format != RDB_TYPE_ZSET_LISTPACK && format != RDB_TYPE_ZSET_2)
         return DICE_EINVAL;
-    long h = rdb_get_len(d, len, &v, &enc);
-    if (h == 0)
-        return DICE_EAGAIN;
-    if (h < 0 || enc >= 0)
-        return DICE_EPROTO;
+    dice__rdb_in in = {data, len, 0};
     if (format == RDB_TYPE_ZSET_LISTPACK) {
-        if (v > len - (size_t)h)
-            return v > UINT32_MAX ? DICE_EPROTO : DICE_EAGAIN;
+        /* The listpack as one string, possibly LZF-compressed. */
+        char nb[DICE__LP_INTBUF], *owned = NULL;
+        const char *blob;
+        size_t bn;
+        int rc = dice__rdb_in_string(&in, UINT32_MAX, nb, &owned, &blob, &bn);
+        if (rc < 0)
+            return rc;
         lpcheck c = {0, 0};
         unsigned long cnt;
-        if (dice__lp_validate(d + h, (size_t)v, lp_entry_ok, &c, &cnt) < 0 ||
-            cnt % 2 || cnt == 0)
+        unsigned char *lp = (unsigned char *)blob;
+        if (dice__lp_validate(lp, bn, lp_entry_ok, &c, &cnt) < 0 || cnt % 2 ||
+            cnt == 0) {
+            free(owned);
             return DICE_EPROTO;
+        }
         /* Rebuilt through the API: duplicates and disorder are refused,
          * and a set past the thresholds loads big, as Redis converts. */
         dice__zset *z =
             dice__zs_new(cnt / 2 > (size_t)l->zset_max_listpack_entries);
-        if (!z)
+        if (!z) {
+            free(owned);
             return DICE_ENOMEM;
-        unsigned char *lp = (unsigned char *)d + h;
+        }
         unsigned char buf[DICE__LP_INTBUF];
         for (unsigned char *p = dice__lp_first(lp); p;) {
             unsigned char *sp = dice__lp_next(lp, p);
@@ -1489,49 +1401,55 @@ static int zset_deserialize(void *ctx, unsigned format, const void *data,
                              NULL) < 0 ||
                 !(out & DICE__ZADD_ADDED)) {
                 dice__zs_free(z);
+                free(owned);
                 return out & DICE__ZADD_NOP ? DICE_EPROTO : DICE_ENOMEM;
             }
             p = dice__lp_next(lp, sp);
         }
-        *used = (size_t)h + (size_t)v;
+        free(owned);
+        *used = in.pos;
         *obj = z;
         return 0;
     }
+    uint64_t v;
+    int rc = dice__rdb_in_len(&in, &v);
+    if (rc < 0)
+        return rc;
     if (v == 0 || v > (1ull << 40))
         return DICE_EPROTO;
     dice__zset *z = dice__zs_new(v > (uint64_t)l->zset_max_listpack_entries);
     if (!z)
         return DICE_ENOMEM;
-    size_t off = (size_t)h;
     for (uint64_t i = 0; i < v; i++) {
         const char *m;
         size_t n;
-        char nb[DICE_FMT_LL_MAX];
-        long k = rdb_get_str(d + off, len - off, &m, &n, nb);
-        int rc = k == 0 ? DICE_EAGAIN : DICE_EPROTO;
-        if (k <= 0 || len - off - (size_t)k < 8) {
-            if (k > 0)
-                rc = DICE_EAGAIN;
+        char nb[DICE_DB_NUMBUF], *owned = NULL;
+        rc = dice__rdb_in_string(&in, MEMBER_MAX, nb, &owned, &m, &n);
+        if (rc == 0 && in.len - in.pos < 8)
+            rc = DICE_EAGAIN;
+        if (rc < 0) {
+            free(owned);
             dice__zs_free(z);
             return rc;
         }
-        off += (size_t)k;
+        const uint8_t *d = in.p + in.pos;
         uint64_t u = 0;
         for (int b = 0; b < 8; b++)
-            u |= (uint64_t)d[off + (size_t)b] << (8 * b);
-        off += 8;
+            u |= (uint64_t)d[b] << (8 * b);
+        in.pos += 8;
         double s;
         memcpy(&s, &u, 8);
-        int out;
-        if (isnan(s) ||
-            dice__zs_add(z, l, s, m, n, DICE__ZADD_NX, &out, NULL) < 0 ||
-            !(out & DICE__ZADD_ADDED)) {
+        int out = 0;
+        rc = isnan(s) ? DICE_EPROTO
+                      : dice__zs_add(z, l, s, m, n, DICE__ZADD_NX, &out, NULL);
+        free(owned);
+        if (rc < 0 || !(out & DICE__ZADD_ADDED)) {
             dice__zs_free(z);
             return isnan(s) || (out & DICE__ZADD_NOP) ? DICE_EPROTO
                                                       : DICE_ENOMEM;
         }
     }
-    *used = off;
+    *used = in.pos;
     *obj = z;
     return 0;
 }

@@ -21,7 +21,7 @@
 
 static const dice__enc_limits LIM = DICE__ENC_LIMITS_DEFAULT;
 
-static int set_s(dice__hash *h, const dice__enc_limits *l, const char *f,
+static int set_s(dice__hash **h, const dice__enc_limits *l, const char *f,
                  const char *v) {
     return dice__hash_set(h, l, f, strlen(f), v, strlen(v));
 }
@@ -42,9 +42,9 @@ static void test_basic_and_conversions(void **state) {
     char buf[128];
     dice__hash *h = dice__hash_new();
     assert_non_null(h);
-    assert_int_equal(set_s(h, &LIM, "a", "1"), 1);
-    assert_int_equal(set_s(h, &LIM, "a", "22"), 0);
-    assert_int_equal(set_s(h, &LIM, "b", "-7"), 1);
+    assert_int_equal(set_s(&h, &LIM, "a", "1"), 1);
+    assert_int_equal(set_s(&h, &LIM, "a", "22"), 0);
+    assert_int_equal(set_s(&h, &LIM, "b", "-7"), 1);
     assert_string_equal(get_s(h, "a", buf), "22");
     assert_string_equal(get_s(h, "b", buf), "-7");
     assert_null(get_s(h, "c", buf));
@@ -54,15 +54,15 @@ static void test_basic_and_conversions(void **state) {
     char v64[66];
     memset(v64, 'v', 65);
     v64[64] = 0;
-    assert_int_equal(set_s(h, &LIM, "c", v64), 1);
+    assert_int_equal(set_s(&h, &LIM, "c", v64), 1);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_LISTPACK);
     v64[64] = 'v';
     v64[65] = 0;
-    assert_int_equal(set_s(h, &LIM, "c", v64), 0);
+    assert_int_equal(set_s(&h, &LIM, "c", v64), 0);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_TABLE);
     assert_string_equal(get_s(h, "a", buf), "22");
-    assert_int_equal(dice__hash_del(h, "c", 1), 1);
-    assert_int_equal(dice__hash_del(h, "c", 1), 0);
+    assert_int_equal(dice__hash_del(&h, "c", 1), 1);
+    assert_int_equal(dice__hash_del(&h, "c", 1), 0);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_TABLE); /* never back */
     dice__hash_free(h);
 
@@ -72,12 +72,12 @@ static void test_basic_and_conversions(void **state) {
     h = dice__hash_new();
     for (int i = 0; i < 4; i++) {
         snprintf(buf, sizeof(buf), "f%d", i);
-        assert_int_equal(set_s(h, &l, buf, "v"), 1);
+        assert_int_equal(set_s(&h, &l, buf, "v"), 1);
     }
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_LISTPACK);
-    assert_int_equal(set_s(h, &l, "f0", "w"), 0);
+    assert_int_equal(set_s(&h, &l, "f0", "w"), 0);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_LISTPACK);
-    assert_int_equal(set_s(h, &l, "f4", "v"), 1);
+    assert_int_equal(set_s(&h, &l, "f4", "v"), 1);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_TABLE);
     assert_int_equal(dice__hash_len(h), 5);
     dice__hash_free(h);
@@ -85,12 +85,12 @@ static void test_basic_and_conversions(void **state) {
     /* The arguments' check converts before anything is set. */
     h = dice__hash_new();
     size_t lens[2] = {3, 65};
-    assert_int_equal(dice__hash_try_convert(h, &LIM, 2, lens), 0);
+    assert_int_equal(dice__hash_try_convert(&h, &LIM, 2, lens), 0);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_TABLE);
     dice__hash_free(h);
     h = dice__hash_new();
     lens[1] = 64;
-    assert_int_equal(dice__hash_try_convert(h, &LIM, 2, lens), 0);
+    assert_int_equal(dice__hash_try_convert(&h, &LIM, 2, lens), 0);
     assert_int_equal(dice__hash_encoding(h), DICE__HASH_LISTPACK);
     dice__hash_free(h);
 }
@@ -146,7 +146,7 @@ static void test_random_model(void **state) {
             snprintf(f, sizeof(f), "%d", i * 37 - 500);
             if (rand() % 3 == 0) {
                 int had = m.present[i];
-                assert_int_equal(dice__hash_del(h, f, strlen(f)), had);
+                assert_int_equal(dice__hash_del(&h, f, strlen(f)), had);
                 m.present[i] = 0;
             } else {
                 char v[80];
@@ -158,7 +158,7 @@ static void test_random_model(void **state) {
                              "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw"
                              "xyzabcdefghijklmnopqrstuvwxyz");
                 int had = m.present[i];
-                assert_int_equal(set_s(h, &l, f, v), !had);
+                assert_int_equal(set_s(&h, &l, f, v), !had);
                 m.present[i] = 1;
                 strcpy(m.val[i], v);
             }
@@ -202,10 +202,10 @@ static void test_random_picks(void **state) {
         char f[16];
         for (int i = 0; i < 30; i++) {
             snprintf(f, sizeof(f), "f%d", i);
-            set_s(h, &LIM, f, "v");
+            set_s(&h, &LIM, f, "v");
         }
         if (enc)
-            assert_int_equal(dice__hash_convert(h), 0);
+            assert_int_equal(dice__hash_convert(&h), 0);
         for (size_t count = 1; count <= 40; count += 3) {
             pick_ctx p = {0, 1, {{0}}};
             assert_int_equal(dice__hash_random_many(h, count, 1, pick, &p), 0);
@@ -272,16 +272,16 @@ static dice__hash *roundtrip(dice__hash *h, unsigned want_format) {
 static void test_serialize_roundtrip(void **state) {
     (void)state;
     dice__hash *h = dice__hash_new();
-    set_s(h, &LIM, "a", "1");
-    set_s(h, &LIM, "bb", "-300000");
-    set_s(h, &LIM, "ccc", "text value");
+    set_s(&h, &LIM, "a", "1");
+    set_s(&h, &LIM, "bb", "-300000");
+    set_s(&h, &LIM, "ccc", "text value");
     dice__hash *r = roundtrip(h, DICE__RDB_TYPE_HASH_LISTPACK);
     char buf[128];
     assert_int_equal(dice__hash_encoding(r), DICE__HASH_LISTPACK);
     assert_string_equal(get_s(r, "bb", buf), "-300000");
     assert_int_equal(dice__hash_len(r), 3);
     dice__hash_free(r);
-    assert_int_equal(dice__hash_convert(h), 0);
+    assert_int_equal(dice__hash_convert(&h), 0);
     r = roundtrip(h, DICE__RDB_TYPE_HASH);
     /* Three small fields load as a listpack, as Redis loads them. */
     assert_int_equal(dice__hash_encoding(r), DICE__HASH_LISTPACK);
@@ -367,7 +367,7 @@ static void test_hostile_payloads(void **state) {
     char f[16];
     for (int i = 0; i < 20; i++) {
         snprintf(f, sizeof(f), "f%d", i);
-        set_s(h, &LIM, f, i % 2 ? "12345" : "some text");
+        set_s(&h, &LIM, f, i % 2 ? "12345" : "some text");
     }
     for (int enc = 0; enc < 2; enc++) {
         wbuf good = {0};
@@ -392,7 +392,7 @@ static void test_hostile_payloads(void **state) {
             free(m);
         }
         free(good.b);
-        dice__hash_convert(h);
+        dice__hash_convert(&h);
     }
     dice__hash_free(h);
 }

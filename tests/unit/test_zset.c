@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "core/core_internal.h"
+#include "types/rdb.h"
 #include "types/types_internal.h"
 #include "types/zset.h"
 
@@ -311,12 +313,112 @@ static void test_methods(void **state) {
     dice_keyspace_free(ks);
 }
 
+/* An LZF-compressed RDB string (0xC3, compressed and plain lengths, the
+ * LZF bytes) of the n bytes at src, appended to w. */
+static void put_lzf(wbuf *w, const void *src, size_t n) {
+    unsigned char *c = malloc(n + 64);
+    size_t cn = dice__lzf_compress(src, n, c, n + 64);
+    assert_true(cn > 0 && cn < n);
+    unsigned char h[1 + 2 * DICE__RDB_LEN_MAX];
+    size_t hl = 0;
+    h[hl++] = 0xC3;
+    hl += dice__rdb_put_len(h + hl, cn);
+    hl += dice__rdb_put_len(h + hl, n);
+    wr(w, h, hl);
+    wr(w, c, cn);
+    free(c);
+}
+
+/* Payloads whose strings Redis compressed (rdbcompression yes, strings
+ * over 20 bytes): an RDB_TYPE_ZSET_2 member and a whole
+ * RDB_TYPE_ZSET_LISTPACK listpack, both LZF strings, load. */
+static void test_lzf_payloads(void **state) {
+    (void)state;
+    dice_keyspace_t *ks;
+    assert_int_equal(dice_keyspace_new(&ks, 1), 0);
+    const dice_type_methods *m = &dice__zset_methods;
+    char member[120];
+    memset(member, 'a', 100);
+    memcpy(member + 100, "-compressed-member", 18);
+    size_t mn = 118;
+    /* RDB_TYPE_ZSET_2 (5): count 2, then member, 8-byte LE double each. */
+    wbuf w = {0};
+    unsigned char cnt = 2;
+    wr(&w, &cnt, 1);
+    put_lzf(&w, member, mn);
+    double s1 = 1.5, s2 = -2;
+    wr(&w, &s1, 8); /* little-endian host */
+    unsigned char plain[2] = {1, 'b'};
+    wr(&w, plain, 2);
+    wr(&w, &s2, 8);
+    void *o;
+    size_t used;
+    assert_int_equal(m->deserialize(ks, 5, w.b, w.n, &used, &o), 0);
+    assert_int_equal(used, w.n);
+    double sc;
+    assert_int_equal(dice__zs_len(o), 2);
+    assert_int_equal(dice__zs_score(o, member, mn, &sc), 1);
+    assert_true(sc == 1.5);
+    assert_int_equal(dice__zs_score(o, "b", 1, &sc), 1);
+    assert_true(sc == -2);
+    /* Cut anywhere: more bytes asked for or refused, never a crash. */
+    for (size_t cut = 0; cut < w.n; cut++) {
+        void *x;
+        int rc = m->deserialize(ks, 5, w.b, cut, &used, &x);
+        assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO);
+    }
+    m->free(ks, o);
+    free(w.b);
+
+    /* RDB_TYPE_ZSET_LISTPACK (17): serialize a small set, then write its
+     * listpack back as an LZF string. */
+    dice__zset *z = dice__zs_new(0);
+    int out;
+    mn = 60; /* within zset-max-listpack-value */
+    assert_int_equal(dice__zs_add(z, &lim, 3, member, mn, 0, &out, NULL), 0);
+    assert_int_equal(dice__zs_add(z, &lim, 1, "b", 1, 0, &out, NULL), 0);
+    assert_int_equal(dice__zs_encoding(z), DICE__ZS_LISTPACK);
+    wbuf raw = {0};
+    unsigned fmt;
+    assert_int_equal(m->serialize(ks, z, &fmt, wr, &raw), 0);
+    assert_int_equal(fmt, 17);
+    uint64_t lpn;
+    size_t hl;
+    assert_int_equal(dice__rdb_read_len(raw.b, raw.n, &lpn, &hl), 0);
+    assert_int_equal(hl + lpn, raw.n);
+    wbuf cw = {0};
+    put_lzf(&cw, raw.b + hl, (size_t)lpn);
+    assert_int_equal(m->deserialize(ks, 17, cw.b, cw.n, &used, &o), 0);
+    assert_int_equal(used, cw.n);
+    assert_int_equal(dice__zs_len(o), 2);
+    assert_int_equal(dice__zs_score(o, member, mn, &sc), 1);
+    assert_true(sc == 3);
+    /* A corrupted compressed payload is refused, never a crash. */
+    for (size_t i = 0; i < cw.n; i++) {
+        unsigned char *b = malloc(cw.n);
+        memcpy(b, cw.b, cw.n);
+        b[i] ^= 0x5a;
+        void *x;
+        if (m->deserialize(ks, 17, b, cw.n, &used, &x) == 0) {
+            assert_int_equal(dice__zs_check(x), 0);
+            m->free(ks, x);
+        }
+        free(b);
+    }
+    m->free(ks, o);
+    dice__zs_free(z);
+    free(raw.b);
+    free(cw.b);
+    dice_keyspace_free(ks);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listpack_and_conversion),
         cmocka_unit_test(test_big_random),
         cmocka_unit_test(test_big_sequential_and_pop),
         cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_lzf_payloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
