@@ -22,10 +22,6 @@ static int builtin_keyspace(dice_server_t *srv) {
     return rc;
 }
 
-dice_db_t *dice__cmd_db(dice_client_t *c) {
-    return dice_keyspace_db(c->srv->keyspace, c->db);
-}
-
 int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
     int rc = 0;
     if ((mask & DICE_BUILTIN_CONNECTION) &&

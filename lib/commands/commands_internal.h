@@ -8,6 +8,7 @@
 #define DICE_COMMANDS_INTERNAL_H
 
 #include "core/core_internal.h"
+#include "keyspace/db_internal.h"
 #include "pubsub/pubsub_internal.h"
 #include "server/blocking.h"
 #include "server/server_internal.h"
@@ -75,8 +76,12 @@ int dice__builtin_sets(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
- * keyspace's "now" from the loop's cached wall clock.) */
-dice_db_t *dice__cmd_db(dice_client_t *c);
+ * keyspace's "now" from the loop's cached wall clock.) Inline: every
+ * keyspace command starts with it, and SELECT, SWAPDB and HELLO keep
+ * c->db in range. */
+static inline dice_db_t *dice__cmd_db(dice_client_t *c) {
+    return &c->srv->keyspace->dbs[c->db];
+}
 
 /* ---- keyspace events ------------------------------------------------------
 
