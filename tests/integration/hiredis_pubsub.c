@@ -40,8 +40,8 @@ int main(int argc, char **argv) {
     freeReplyObject(r);
     for (int i = 0; i < 1000; i++) {
         r = redisCommand(pub, "PUBLISH news msg:%d", i);
-        check(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1,
-              "publish", r);
+        check(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1, "publish",
+              r);
         freeReplyObject(r);
     }
     for (int i = 0; i < 1000; i++) {

@@ -56,7 +56,8 @@ static size_t make_key(char *buf, uint64_t i) {
 }
 
 static void insert(dict *d, const char *k, size_t n) {
-    assert_int_equal(dice__dict_insert(d, mk(k, n), dice__dict_hash(d, k, n)), 0);
+    assert_int_equal(dice__dict_insert(d, mk(k, n), dice__dict_hash(d, k, n)),
+                     0);
 }
 
 static void *del(dict *d, const char *k, size_t n) {
