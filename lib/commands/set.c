@@ -462,8 +462,11 @@ static void inter_one(void *ctx, const char *m, size_t n) {
     op_ctx *o = ctx;
     if (o->oom || (o->limit && o->count >= o->limit))
         return;
+    /* A key named twice is the set being walked: m is in it, no lookup
+     * needed. */
+    dice__set *walked = o->sets[o->skip];
     for (int i = 0; i < o->n; i++)
-        if ((size_t)i != o->skip && !dice__set_has(o->sets[i], m, n))
+        if (o->sets[i] != walked && !dice__set_has(o->sets[i], m, n))
             return;
     o->count++;
     if (o->out && dice__set_add(o->out, m, n, o->lim) < 0)
@@ -481,8 +484,9 @@ static void diff_one(void *ctx, const char *m, size_t n) {
     if (o->oom)
         return;
     for (int i = 1; i < o->n; i++)
-        if (o->sets[i] && dice__set_has(o->sets[i], m, n))
-            return;
+        if (o->sets[i] &&
+            (o->sets[i] == o->sets[0] || dice__set_has(o->sets[i], m, n)))
+            return; /* (the walked set itself: see inter_one) */
     if (dice__set_add(o->out, m, n, o->lim) < 0)
         o->oom = 1;
 }

@@ -448,13 +448,21 @@ void *dice__dict_random(dict *d) {
 }
 
 void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx) {
+    /* fn may look entries up in this same table (SINTER s s walks s and
+     * asks s about each member): lookups do rehash work, which would move
+     * entries from the old table to the new one under the walk and show
+     * some twice. No rehashing while the walk lasts. */
+    d->pause_rehash++;
     for (int ti = 0; ti < 2; ti++) {
         dict_table *t = &d->t[ti];
         for (size_t i = 0; i < t->size; i++) {
             uint64_t s = t->slots[i];
             if (s != SLOT_EMPTY && s != SLOT_TOMB &&
-                fn(ctx, dice__dict_slot_entry(s)))
+                fn(ctx, dice__dict_slot_entry(s))) {
+                d->pause_rehash--;
                 return;
+            }
         }
     }
+    d->pause_rehash--;
 }
