@@ -1,6 +1,8 @@
 """dice-server under valgrind: serve a mix of traffic (pipelines, partial
-commands, protocol errors, held clients, abrupt disconnects), shut down
-with SIGTERM, and require no memory errors and no leaks."""
+commands, protocol errors, held clients, abrupt disconnects, every
+collection type in both encodings, lazy frees, a transaction, blocked and
+subscribed clients left connected), shut down with SIGTERM, and require no
+memory errors and no leaks."""
 import os
 import shutil
 import subprocess
@@ -40,6 +42,40 @@ class Valgrind(unittest.TestCase):
                         ["EXPIRE", "k", "100"], ["DEL", "k"], ["CLIENT", "SETNAME", "x"],
                         ["COMMAND", "INFO", "get"], ["INFO"], ["CONFIG", "GET", "*"]):
                 c.cmd(*cmd)
+            # Every collection type, big enough to leave its compact
+            # encoding, freed at once, lazily (UNLINK: the lazy-free
+            # thread) and at shutdown.
+            for t in range(3):
+                pairs = [x for i in range(300) for x in ("f%d" % i, "v")]
+                scored = [x for i in range(300) for x in (str(i), "m%d" % i)]
+                c.send(encode("RPUSH", "l%d" % t, *["e%d" % i for i in range(300)]) +
+                       encode("HSET", "h%d" % t, *pairs) +
+                       encode("SADD", "s%d" % t, *["m%d" % i for i in range(300)]) +
+                       encode("SADD", "i%d" % t, *[str(i) for i in range(600)]) +
+                       encode("ZADD", "z%d" % t, *scored))
+                for _ in range(5):
+                    c.read_reply()
+            self.assertEqual(c.cmd("DEL", "l0", "h0", "s0", "i0", "z0"), b":5\r\n")
+            self.assertEqual(c.cmd("UNLINK", "l1", "h1", "s1", "i1", "z1"),
+                             b":5\r\n")
+            for cmd in (["SINTERSTORE", "d", "s2", "s2"],
+                        ["ZUNIONSTORE", "zu", "1", "z2"],
+                        ["LRANGE", "l2", "0", "-1"], ["HGETALL", "h2"],
+                        ["MULTI"], ["SET", "a", "1"], ["LPUSH", "q", "x"], ["EXEC"],
+                        ["WATCH", "a"], ["UNWATCH"], ["PUBLISH", "ch", "m"]):
+                c.cmd(*cmd)
+            # A client blocked when the server goes away, one served, one
+            # subscribed.
+            b = dicetest.Conn(port, timeout=30)
+            b.send(encode("BLPOP", "nokey", "0"))
+            s = dicetest.Conn(port, timeout=30)
+            s.send(encode("SUBSCRIBE", "ch") + encode("PSUBSCRIBE", "c*"))
+            w = dicetest.Conn(port, timeout=30)
+            w.send(encode("BRPOP", "q2", "0"))
+            time.sleep(0.3)
+            c.cmd("LPUSH", "q2", "v")
+            self.assertTrue(w.read_reply().startswith(b"*2"))
+            c.cmd("PUBLISH", "ch", "hello")
             # A partial command left behind by a client that goes away.
             p = dicetest.Conn(port, timeout=30)
             p.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
