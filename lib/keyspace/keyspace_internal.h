@@ -1,5 +1,5 @@
 /* Keyspace internals: the open-addressing hash table (lib/keyspace/dict.c) that
- * lib/db.c builds the databases on.
+ * lib/keyspace/db.c builds the databases on.
  *
  * The table stores 8-byte slots. A slot is 0 (empty), 1 (tombstone, only in
  * the old table while rehashing) or an entry pointer in the low 48 bits with
