@@ -3,8 +3,8 @@
  *
  * It builds a server the way dice-server does (DICE_BUILTIN_ALL), then
  * walks the table through the library's internal view of it: that is why
- * it includes lib/server/server_internal.h and links the static library. Nothing
- * is started, so no socket is opened.
+ * it includes lib/server/server_internal.h and links the static library.
+ * Nothing is started, so no socket is opened.
  *
  *   cc -std=c11 -D_GNU_SOURCE -I$SRC/include -I$SRC/lib \
  *      tests/tools/dump_commands.c $BUILD/libdice.a -lpthread -lm
