@@ -183,8 +183,15 @@ struct dice_command {
     dice_command_t **subs;
     size_t nsubs;
     dice_command_t *next_retired; /* see dice_cmdtable_t.retired */
-    uint64_t calls;               /* for INFO commandstats */
-    uint64_t usec;
+    /* INFO commandstats and latencystats, LATENCY HISTOGRAM: calls run,
+     * their time, calls refused before running (arity, NOAUTH...) and
+     * calls that replied an error; the latency histogram (NULL until the
+     * first call while latency-tracking is on). Times are in ticks of the
+     * server's command clock (lib/server/stats.c), converted when shown. */
+    uint64_t calls;
+    uint64_t ticks;
+    uint64_t rejected_calls, failed_calls;
+    uint64_t *hist;
     /* What COMMAND INFO / DOCS show beyond the registration arguments:
      * static strings from the descriptor, NULL when unknown (a host's
      * dice_command_add gives none). */

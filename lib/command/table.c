@@ -31,6 +31,7 @@ static void command_free(dice_command_t *cmd) {
         free(cmd->fullname);
     free(cmd->name);
     free(cmd->summary);
+    free(cmd->hist);
     free(cmd);
 }
 

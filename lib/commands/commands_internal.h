@@ -58,6 +58,9 @@ int dice__reply_dberr(dice_client_t *c, int rc);
  * (lib/commands/builtins.c). */
 int dice__builtin_connection(dice_server_t *srv);
 int dice__builtin_server(dice_server_t *srv);
+/* SLOWLOG LATENCY MONITOR and MEMORY STATS... (lib/commands/introspect.c),
+ * registered with the server family. */
+int dice__builtin_introspect(dice_server_t *srv);
 /* The keyspace families: lib/commands/string.c and lib/commands/keys.c,
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);

@@ -418,10 +418,11 @@ enum {
     SEC_ERRORSTATS = 1u << 9,
     SEC_CLUSTER = 1u << 10,
     SEC_KEYSPACE = 1u << 11,
+    SEC_LATENCYSTATS = 1u << 12,
     SEC_DEFAULT = SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE |
                   SEC_STATS | SEC_REPLICATION | SEC_CPU | SEC_MODULES |
                   SEC_ERRORSTATS | SEC_CLUSTER | SEC_KEYSPACE,
-    SEC_ALL = SEC_DEFAULT | SEC_COMMANDSTATS
+    SEC_ALL = SEC_DEFAULT | SEC_COMMANDSTATS | SEC_LATENCYSTATS
 };
 
 static const struct {
@@ -437,6 +438,7 @@ static const struct {
                 {"modules", SEC_MODULES},
                 {"commandstats", SEC_COMMANDSTATS},
                 {"errorstats", SEC_ERRORSTATS},
+                {"latencystats", SEC_LATENCYSTATS},
                 {"cluster", SEC_CLUSTER},
                 {"keyspace", SEC_KEYSPACE}};
 
@@ -502,6 +504,20 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int hz = srv->cfg.hz;
+    /* The command clock (lib/server/server_internal.h), named as Redis
+     * names its monotonic clocks. */
+    char clock_name[64];
+#if defined(__x86_64__) || defined(__i386__)
+    snprintf(clock_name, sizeof(clock_name), "X86 TSC @ %llu ticks/us",
+             (unsigned long long)(((uint64_t)1000 << DICE__NS_SHIFT) /
+                                  srv->intro.ns_mult));
+#elif defined(__aarch64__)
+    snprintf(clock_name, sizeof(clock_name), "ARM CNTVCT @ %llu ticks/us",
+             (unsigned long long)(((uint64_t)1000 << DICE__NS_SHIFT) /
+                                  srv->intro.ns_mult));
+#else
+    snprintf(clock_name, sizeof(clock_name), "POSIX clock_gettime");
+#endif
     dice__buf_printf(b,
                      "# Server\r\n"
                      "redis_version:" COMPAT_VERSION "\r\n"
@@ -511,7 +527,7 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
                      "redis_mode:standalone\r\n"
                      "os:%s %s %s\r\n"
                      "arch_bits:%d\r\n"
-                     "monotonic_clock:POSIX clock_gettime\r\n"
+                     "monotonic_clock:%s\r\n"
                      "multiplexing_api:epoll\r\n"
                      "atomicvar_api:c11-builtin\r\n"
                      "gcc_version:%d.%d.%d\r\n"
@@ -526,11 +542,11 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
                      "configured_hz:%d\r\n"
                      "lru_clock:%llu\r\n"
                      "executable:%s\r\n"
-                     "config_file:\r\n"
+                     "config_file:%s\r\n"
                      "io_threads_active:0\r\n"
                      "dice_version:%s\r\n",
                      un.sysname, un.release, un.machine,
-                     (int)(sizeof(void *) * 8),
+                     (int)(sizeof(void *) * 8), clock_name,
 #ifdef __GNUC__
                      __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
@@ -540,7 +556,8 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
                      (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
                      (unsigned long long)up, (unsigned long long)(up / 86400),
                      hz, hz, (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)),
-                     exe, dice_version_string());
+                     exe, srv->config_file ? srv->config_file : "",
+                     dice_version_string());
 }
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
@@ -607,20 +624,50 @@ static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
                      "# Persistence\r\n"
                      "loading:0\r\n"
                      "async_loading:0\r\n"
+                     "current_cow_peak:0\r\n"
+                     "current_cow_size:0\r\n"
+                     "current_cow_size_age:0\r\n"
+                     "current_fork_perc:0.00\r\n"
+                     "current_save_keys_processed:0\r\n"
+                     "current_save_keys_total:0\r\n"
                      "rdb_changes_since_last_save:0\r\n"
                      "rdb_bgsave_in_progress:0\r\n"
                      "rdb_last_save_time:%lld\r\n"
                      "rdb_last_bgsave_status:ok\r\n"
                      "rdb_last_bgsave_time_sec:-1\r\n"
                      "rdb_current_bgsave_time_sec:-1\r\n"
+                     "rdb_saves:0\r\n"
+                     "rdb_last_cow_size:0\r\n"
+                     "rdb_last_load_keys_expired:0\r\n"
+                     "rdb_last_load_keys_loaded:0\r\n"
                      "aof_enabled:0\r\n"
                      "aof_rewrite_in_progress:0\r\n"
                      "aof_rewrite_scheduled:0\r\n"
                      "aof_last_rewrite_time_sec:-1\r\n"
                      "aof_current_rewrite_time_sec:-1\r\n"
                      "aof_last_bgrewrite_status:ok\r\n"
-                     "aof_last_write_status:ok\r\n",
+                     "aof_rewrites:0\r\n"
+                     "aof_rewrites_consecutive_failures:0\r\n"
+                     "aof_last_write_status:ok\r\n"
+                     "aof_last_cow_size:0\r\n"
+                     "module_fork_in_progress:0\r\n"
+                     "module_fork_last_cow_size:0\r\n",
                      (long long)(srv->start_unix_ms / 1000));
+}
+
+/* Every command run counts one call of its command. */
+static unsigned long long commands_processed(dice_server_t *srv) {
+    unsigned long long n = 0;
+    const dice_cmdtable_t *t = &srv->commands;
+    for (size_t i = 0; i < t->cap; i++) {
+        const dice_command_t *cmd = t->slots[i];
+        if (!cmd)
+            continue;
+        n += cmd->calls;
+        for (size_t j = 0; j < cmd->nsubs; j++)
+            n += cmd->subs[j]->calls;
+    }
+    return n;
 }
 
 static void info_stats(dice_server_t *srv, dice_buf_t *b) {
@@ -632,14 +679,18 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "instantaneous_ops_per_sec:0\r\n"
                      "total_net_input_bytes:%llu\r\n"
                      "total_net_output_bytes:%llu\r\n"
+                     "total_net_repl_input_bytes:0\r\n"
+                     "total_net_repl_output_bytes:0\r\n"
                      "instantaneous_input_kbps:0.00\r\n"
                      "instantaneous_output_kbps:0.00\r\n"
+                     "instantaneous_input_repl_kbps:0.00\r\n"
+                     "instantaneous_output_repl_kbps:0.00\r\n"
                      "rejected_connections:%llu\r\n"
                      "sync_full:0\r\n"
                      "sync_partial_ok:0\r\n"
                      "sync_partial_err:0\r\n",
                      (unsigned long long)s->connections_received,
-                     (unsigned long long)s->commands_processed,
+                     (unsigned long long)commands_processed(srv),
                      (unsigned long long)s->net_input_bytes,
                      (unsigned long long)s->net_output_bytes,
                      (unsigned long long)s->rejected_connections);
@@ -648,7 +699,13 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
         dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
     dice__buf_printf(b,
                      "expired_keys:%llu\r\n"
+                     "expired_stale_perc:0.00\r\n"
+                     "expired_time_cap_reached_count:0\r\n"
+                     "expire_cycle_cpu_milliseconds:0\r\n"
                      "evicted_keys:0\r\n"
+                     "evicted_clients:0\r\n"
+                     "total_eviction_exceeded_time:0\r\n"
+                     "current_eviction_exceeded_time:0\r\n"
                      "keyspace_hits:%llu\r\n"
                      "keyspace_misses:%llu\r\n",
                      (unsigned long long)expired, (unsigned long long)hits,
@@ -656,8 +713,33 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
     dice__buf_printf(b,
                      "pubsub_channels:0\r\n"
                      "pubsub_patterns:0\r\n"
-                     "unexpected_error_replies:%llu\r\n",
-                     (unsigned long long)s->unexpected_errors);
+                     "pubsubshard_channels:0\r\n"
+                     "latest_fork_usec:0\r\n"
+                     "total_forks:0\r\n"
+                     "migrate_cached_sockets:0\r\n"
+                     "slave_expires_tracked_keys:0\r\n"
+                     "active_defrag_hits:0\r\n"
+                     "active_defrag_misses:0\r\n"
+                     "active_defrag_key_hits:0\r\n"
+                     "active_defrag_key_misses:0\r\n"
+                     "total_active_defrag_time:0\r\n"
+                     "current_active_defrag_time:0\r\n"
+                     "tracking_total_keys:0\r\n"
+                     "tracking_total_items:0\r\n"
+                     "tracking_total_prefixes:0\r\n"
+                     "unexpected_error_replies:%llu\r\n"
+                     "total_error_replies:%llu\r\n"
+                     "dump_payload_sanitizations:0\r\n"
+                     "total_reads_processed:%llu\r\n"
+                     "total_writes_processed:%llu\r\n"
+                     "io_threaded_reads_processed:0\r\n"
+                     "io_threaded_writes_processed:0\r\n"
+                     "reply_buffer_shrinks:0\r\n"
+                     "reply_buffer_expands:0\r\n",
+                     (unsigned long long)s->unexpected_errors,
+                     (unsigned long long)srv->intro.error_replies,
+                     (unsigned long long)s->reads_processed,
+                     (unsigned long long)s->writes_processed);
 }
 
 /* One "dbN:keys=..,expires=..,avg_ttl=.." line per non-empty database. */
@@ -700,28 +782,61 @@ static void info_cpu(dice_buf_t *b) {
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
+    struct rusage th;
+    if (getrusage(RUSAGE_THREAD, &th) < 0)
+        th = self;
     dice__buf_printf(b,
                      "# CPU\r\n"
                      "used_cpu_sys:%ld.%06ld\r\n"
                      "used_cpu_user:%ld.%06ld\r\n"
                      "used_cpu_sys_children:%ld.%06ld\r\n"
-                     "used_cpu_user_children:%ld.%06ld\r\n",
+                     "used_cpu_user_children:%ld.%06ld\r\n"
+                     "used_cpu_sys_main_thread:%ld.%06ld\r\n"
+                     "used_cpu_user_main_thread:%ld.%06ld\r\n",
                      (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                      (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
                      (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
-                     (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+                     (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec,
+                     (long)th.ru_stime.tv_sec, (long)th.ru_stime.tv_usec,
+                     (long)th.ru_utime.tv_sec, (long)th.ru_utime.tv_usec);
 }
 
-static void info_cmdstat(dice_buf_t *b, const dice_command_t *cmd) {
-    if (cmd->calls > 0)
+/* Redis 7.0's cmdstat line, for a command called or refused. */
+static void info_cmdstat(dice_server_t *b_srv, dice_buf_t *b,
+                         const dice_command_t *cmd) {
+    if (cmd->calls || cmd->rejected_calls || cmd->failed_calls) {
+        unsigned long long usec = dice__ticks_to_ns(b_srv, cmd->ticks) / 1000;
         dice__buf_printf(b,
                          "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
-                         "rejected_calls=0,failed_calls=0\r\n",
-                         cmd->fullname, (unsigned long long)cmd->calls,
-                         (unsigned long long)cmd->usec,
-                         (double)cmd->usec / (double)cmd->calls);
+                         "rejected_calls=%llu,failed_calls=%llu\r\n",
+                         cmd->fullname, (unsigned long long)cmd->calls, usec,
+                         cmd->calls ? (double)usec / (double)cmd->calls : 0.0,
+                         (unsigned long long)cmd->rejected_calls,
+                         (unsigned long long)cmd->failed_calls);
+    }
     for (size_t i = 0; i < cmd->nsubs; i++)
-        info_cmdstat(b, cmd->subs[i]);
+        info_cmdstat(b_srv, b, cmd->subs[i]);
+}
+
+/* Redis's latency_percentiles_usec_<cmd> line, from the histogram. */
+static void info_latencystat(dice_server_t *srv, dice_buf_t *b,
+                             const dice_command_t *cmd) {
+    if (cmd->hist && cmd->calls) {
+        dice__buf_printf(b, "latency_percentiles_usec_%s:", cmd->fullname);
+        for (int i = 0; i < srv->intro.npctl; i++) {
+            char p[32];
+            dice__format_pctl(p, sizeof(p), srv->intro.pctl[i]);
+            dice__buf_printf(
+                b, "%sp%s=%.3f", i ? "," : "", p,
+                (double)dice__ticks_to_ns(
+                    srv, dice__hist_percentile(cmd->hist, cmd->calls,
+                                               srv->intro.pctl[i])) /
+                    1000.0);
+        }
+        dice_buf_append(b, "\r\n", 2);
+    }
+    for (size_t i = 0; i < cmd->nsubs; i++)
+        info_latencystat(srv, b, cmd->subs[i]);
 }
 
 static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
@@ -748,10 +863,24 @@ static void info_generate(dice_server_t *srv, unsigned which, dice_buf_t *b) {
             const dice_cmdtable_t *t = &srv->commands;
             for (size_t j = 0; j < t->cap; j++)
                 if (t->slots[j])
-                    info_cmdstat(b, t->slots[j]);
+                    info_cmdstat(srv, b, t->slots[j]);
             break;
         }
-        case SEC_ERRORSTATS: dice__buf_printf(b, "# Errorstats\r\n"); break;
+        case SEC_ERRORSTATS:
+            dice__buf_printf(b, "# Errorstats\r\n");
+            for (size_t j = 0; j < srv->intro.nerrs; j++)
+                dice__buf_printf(b, "errorstat_%s:count=%llu\r\n",
+                                 srv->intro.errs[j].code,
+                                 (unsigned long long)srv->intro.errs[j].count);
+            break;
+        case SEC_LATENCYSTATS: {
+            dice__buf_printf(b, "# Latencystats\r\n");
+            const dice_cmdtable_t *t = &srv->commands;
+            for (size_t j = 0; j < t->cap; j++)
+                if (t->slots[j])
+                    info_latencystat(srv, b, t->slots[j]);
+            break;
+        }
         case SEC_CLUSTER:
             dice__buf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
             break;
@@ -966,15 +1095,7 @@ static DICE__CMD_FN(cmd_config_resetstat) {
     srv->info_mem_peak = 0;
     if (srv->keyspace)
         dice_keyspace_reset_stats(srv->keyspace);
-    const dice_cmdtable_t *t = &srv->commands;
-    for (size_t i = 0; i < t->cap; i++) {
-        dice_command_t *cmd = t->slots[i];
-        if (!cmd)
-            continue;
-        cmd->calls = cmd->usec = 0;
-        for (size_t j = 0; j < cmd->nsubs; j++)
-            cmd->subs[j]->calls = cmd->subs[j]->usec = 0;
-    }
+    dice__intro_resetstat(srv);
     dice_reply_ok(c);
 }
 

@@ -155,6 +155,16 @@ refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
     return cmd;
 }
 
+/* A command refused after its error reply (Redis's rejectCommand): its
+ * rejected_calls, and the error is not the next command's failure. cmd
+ * is NULL for an unknown command or sub-command. */
+static __attribute__((noinline)) void rejected(dice_client_t *c,
+                                               dice_command_t *cmd) {
+    if (cmd)
+        cmd->rejected_calls++;
+    dice__intro_errors_seen(c->srv);
+}
+
 dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
                                       const char *const *argv,
                                       const size_t *argvlen) {
@@ -188,6 +198,7 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
                            "ERR unknown command '%.*s', with args beginning "
                            "with: %s",
                            nl, argv[0], args);
+        rejected(c, NULL);
         return NULL;
     }
     if (cmd->nsubs > 0 && argc >= 2) {
@@ -198,17 +209,23 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
             int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
             dice__reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
                                sl, argv[1], upper);
+            rejected(c, NULL);
             return NULL;
         }
         cmd = sub;
     }
     if (!arity_ok(cmd, argc) || !cmd->fn) {
         dice__reply_arity_error(c, cmd);
+        rejected(c, cmd);
         return NULL;
     }
     if (__builtin_expect((cmd->flags & DICE_CMD_PROTECTED) ||
                              !c->authenticated || (c->flags & CLIENT_PUBSUB),
-                         0))
-        return refuse_for_client(c, cmd);
+                         0)) {
+        dice_command_t *ok = refuse_for_client(c, cmd);
+        if (!ok)
+            rejected(c, cmd);
+        return ok;
+    }
     return cmd;
 }

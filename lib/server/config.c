@@ -109,10 +109,11 @@ enum {
 };
 
 enum {
-    S_IMMUTABLE = 1u << 0, /* cannot change once the server is started */
-    S_KEYSPACE = 1u << 1,  /* cannot change once the keyspace exists */
-    S_PROTECTED = 1u << 2, /* CONFIG SET needs enable-protected-configs */
-    S_EMPTY_NONE = 1u << 3 /* a string: "" stores NULL ("no password") */
+    S_IMMUTABLE = 1u << 0,  /* cannot change once the server is started */
+    S_KEYSPACE = 1u << 1,   /* cannot change once the keyspace exists */
+    S_PROTECTED = 1u << 2,  /* CONFIG SET needs enable-protected-configs */
+    S_EMPTY_NONE = 1u << 3, /* a string: "" stores NULL ("no password") */
+    S_PCTL = 1u << 4 /* a string of percentiles (latency-tracking-info-...) */
 };
 
 struct setting {
@@ -217,10 +218,12 @@ static int parse_enum_value(dice_server_t *srv, const setting_t *st,
 
 static int parse_str_value(dice_server_t *srv, const setting_t *st,
                            const char *text, setting_value_t *out) {
-    (void)srv;
     out->s = NULL;
     if (!*text && (st->flags & S_EMPTY_NONE))
         return 0;
+    if ((st->flags & S_PCTL) && dice__intro_check_pctl(text) < 0)
+        return config_fail(srv, "Invalid latency-tracking-info-percentiles "
+                                "parameters");
     out->s = strdup(text);
     return out->s ? 0 : DICE_ENOMEM;
 }
@@ -498,6 +501,18 @@ static const setting_t settings[] = {
     {"lazyfree-lazy-user-del", K_BOOL, 0, FIELD(lazy_user_del), .def = 0},
     {"lazyfree-lazy-user-flush", K_BOOL, 0, FIELD(lazy_user_flush), .def = 0,
      .apply = dice__lazyfree_apply},
+    {"slowlog-log-slower-than", K_INT, 0, FIELD(slowlog_slower_than),
+     .def = 10000, .lo = -1, .hi = LLONG_MAX, .apply = dice__intro_apply},
+    {"slowlog-max-len", K_INT, 0, FIELD(slowlog_max_len), .def = 128, .lo = 0,
+     .hi = LONG_MAX, .apply = dice__intro_apply},
+    {"latency-monitor-threshold", K_INT, 0, FIELD(latency_threshold), .def = 0,
+     .lo = 0, .hi = LLONG_MAX, .apply = dice__intro_apply},
+    {"latency-tracking", K_BOOL, 0, FIELD(latency_tracking), .def = 1,
+     .apply = dice__intro_apply},
+    {"latency-tracking-info-percentiles", K_STR, S_PCTL, FIELD(latency_pctl),
+     .sdef = "50 99 99.9", .apply = dice__intro_apply},
+    {"shutdown-timeout", K_INT, 0, FIELD(shutdown_timeout), .def = 10, .lo = 0,
+     .hi = INT_MAX},
 };
 #undef FIELD
 #undef MB

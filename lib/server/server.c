@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +71,7 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         return rc;
     }
     dice__server_apply_output_limits(srv);
+    dice__intro_init(srv);
     srv->start_ms = dice_loop_now_ms(loop);
     srv->start_unix_ms = dice_loop_unix_ms(loop);
     *out = srv;
@@ -128,6 +130,8 @@ void dice_server_free(dice_server_t *srv) {
     dice__cmdtable_free(&srv->commands);
     dice__propagate_free(srv);
     dice__watch_free(srv);
+    dice__intro_free(srv);
+    free(srv->config_file);
     dice__settings_free(&srv->cfg);
     free(srv);
 }
@@ -325,6 +329,10 @@ bool dice__client_allowed(const dice_client_t *c, int policy) {
 int dice_server_start(dice_server_t *srv) {
     if (srv->started)
         return DICE_ESTATE;
+    {
+        struct mallinfo2 mi = mallinfo2();
+        srv->mem_startup = (unsigned long long)(mi.uordblks + mi.hblkhd);
+    }
     int frc = fit_maxclients(srv);
     if (frc < 0)
         return frc;
@@ -576,6 +584,8 @@ void dice__client_free_now(dice_client_t *c) {
         srv->nclients--;
     if (c->pubsub)
         srv->pubsub_hooks.client_free(c);
+    if (c->flags & CLIENT_MONITOR)
+        dice__monitor_remove(c);
     pool_put(srv, &c->out);
     dice_req_parser_free(c->parser);
     free(c->qbuf);
@@ -601,6 +611,8 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
     uint64_t now = dice_loop_now_ms(srv->loop);
     char flags[8];
     int nf = 0;
+    if (cl->flags & CLIENT_MONITOR)
+        flags[nf++] = 'O';
     if (cl->flags & CLIENT_PUBSUB)
         flags[nf++] = 'P';
     if (cl->multi) /* queueing, or EXEC running the queue */
@@ -702,6 +714,7 @@ int dice_reply_ok(dice_client_t *c) {
     REPLY(c, dice_buf_append(&c->out, "+OK\r\n", 5));
 }
 int dice_reply_error(dice_client_t *c, const char *msg, size_t len) {
+    dice__intro_error(c->srv, msg, len);
     REPLY(c, dice_resp_write_error(&c->out, msg, len));
 }
 int dice_reply_int(dice_client_t *c, long long v) {
@@ -820,6 +833,7 @@ static int client_flush(dice_client_t *c) {
         return DICE_ECLOSED;
     while (c->sent < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->sent, c->out.len - c->sent);
+        srv->stats.writes_processed++;
         if (n > 0) {
             c->sent += (size_t)n;
             srv->stats.net_output_bytes += (uint64_t)n;
@@ -925,7 +939,7 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
  * QUIT, RESET), and the ones EXEC runs (CLIENT_IN_EXEC). Out of line: the
  * dispatcher's common path pays one flag test. */
 static __attribute__((noinline)) bool
-multi_intercept(dice_client_t *c, const dice_command_t *cmd, int argc,
+multi_intercept(dice_client_t *c, dice_command_t *cmd, int argc,
                 const char *const *argv, const size_t *argvlen) {
     if (c->flags & CLIENT_IN_EXEC) {
         /* Run by EXEC: CLIENT LIST still shows cmd=exec, as Redis. */
@@ -941,12 +955,14 @@ multi_intercept(dice_client_t *c, const dice_command_t *cmd, int argc,
     if (cmd->flags & DICE_CMD_NO_MULTI) {
         c->flags |= CLIENT_DIRTY_EXEC;
         dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
-        return true;
-    }
-    if (dice__multi_queue(c, argc, argv, argvlen) == 0)
+        cmd->rejected_calls++;
+    } else if (dice__multi_queue(c, argc, argv, argvlen) == 0) {
         dice_reply_simple(c, "QUEUED", 6);
-    else
+    } else {
         dice__reply_errorf(c, "ERR out of memory");
+    }
+    /* A refusal is not the next command's failure (INFO commandstats). */
+    dice__intro_errors_seen(c->srv);
     return true;
 }
 
@@ -958,7 +974,6 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
                   const size_t *argvlen) {
     dice_server_t *srv = c->srv;
     dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
-    srv->stats.commands_processed++;
     if (__builtin_expect((c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) != 0,
                          0)) {
         if (multi_intercept(c, cmd, argc, argv, argvlen))
@@ -980,12 +995,25 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
         dice__propagate_begin(c, &frame);
     c->busy++;
     srv->call_depth++;
+    uint64_t t0 = dice__ticks();
     cmd->fn(c, argc, argv, argvlen, cmd->arg);
+    uint64_t dt = dice__ticks() - t0;
     srv->call_depth--;
     c->busy--;
     if (propagate)
         dice__propagate_end(c, &frame, argc, argv, argvlen);
-    cmd->calls++;
+    /* INFO commandstats / latencystats, SLOWLOG, LATENCY, MONITOR: the
+     * common path is two adds, a histogram bucket and two tests; slow_ticks is
+     * 0 while a monitor listens or an error reply is not yet accounted, so one
+     * compare covers every rare case (lib/server/stats.c). */
+    cmd->calls++; /* total_commands_processed is their sum */
+    cmd->ticks += dt;
+    uint64_t *hist = cmd->hist;
+    if (__builtin_expect(hist != NULL, 1) ||
+        (srv->cfg.latency_tracking && (hist = dice__intro_hist(cmd))))
+        hist[dice__hist_index(dt)]++;
+    if (__builtin_expect(dt >= srv->intro.slow_ticks, 0))
+        dice__intro_after(c, cmd, dt, argc, argv, argvlen);
     /* Keys that blocked clients wait on were written: serve them now,
      * after the outermost command (a whole transaction or script), so the
      * next command sees what they took, as in Redis. (The propagation
@@ -1153,6 +1181,7 @@ void dice__client_sync_auth(dice_client_t *c) {
  * there is nothing to process. */
 static ssize_t read_input(dice_client_t *c, int fd, char *buf, size_t cap) {
     ssize_t n = read(fd, buf, cap);
+    c->srv->stats.reads_processed++;
     if (n <= 0) {
         if (!(n < 0 &&
               (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
@@ -1343,6 +1372,7 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     (void)id;
     dice_server_t *srv = arg;
     pool_trim(srv);
+    dice__intro_cron(srv);
     if (srv->cfg.timeout > 0) {
         uint64_t now = dice_loop_now_ms(loop);
         uint64_t limit = (uint64_t)srv->cfg.timeout * 1000;

@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <time.h>
 
 /* Client flags. */
 enum {
@@ -51,7 +52,9 @@ enum {
     /* Subscribed to some channel, pattern or shard channel (Redis's
      * CLIENT_PUBSUB): RESP2 allows only the subscriber-context commands,
      * and the pubsub class of client-output-buffer-limit applies. */
-    CLIENT_PUBSUB = 1u << 14
+    CLIENT_PUBSUB = 1u << 14,
+    /* Receives every command run (MONITOR; flag O in CLIENT LIST). */
+    CLIENT_MONITOR = 1u << 15
 };
 
 struct dice__bstate;
@@ -200,6 +203,16 @@ typedef struct dice_settings {
      * lib/pubsub/pubsub_internal.h), 0 = off. */
     int notify_flags;
     dice__obuf_limit obuf[DICE__OBUF_CLASSES]; /* client-output-buffer-limit */
+    /* Introspection (lib/server/stats.c): slowlog-log-slower-than (us,
+     * -1 off), slowlog-max-len, latency-monitor-threshold (ms, 0 off),
+     * latency-tracking, latency-tracking-info-percentiles (text; parsed
+     * into srv->intro.pctl). */
+    long long slowlog_slower_than;
+    long long slowlog_max_len;
+    long long latency_threshold;
+    int latency_tracking;
+    char *latency_pctl;
+    long long shutdown_timeout; /* seconds; for when there is a save */
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -217,6 +230,7 @@ typedef struct dice_stats {
     uint64_t net_input_bytes;
     uint64_t net_output_bytes;
     uint64_t unexpected_errors;
+    uint64_t reads_processed, writes_processed;
 } dice_stats_t;
 
 /* A command vector copied out of a borrowed argv: the pointers, lengths
@@ -265,6 +279,139 @@ typedef struct dice__prop_frame {
     uint64_t dirty;
     size_t first; /* queue length when the frame began */
 } dice__prop_frame;
+
+/* ---- Introspection (lib/server/stats.c) ---------------------------------
+ * What the dispatcher records about commands for INFO commandstats,
+ * errorstats and latencystats, SLOWLOG, LATENCY and MONITOR. */
+
+/* The command clock: the CPU's time-stamp counter where it has one (one
+ * instruction and no syscall, Redis's monotonic "X86 TSC" clock), else
+ * CLOCK_MONOTONIC in ns through the vDSO. Ticks become ns with
+ * dice__intro.ns_mult (calibrated against CLOCK_MONOTONIC). */
+static inline uint64_t dice__ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+#define DICE__NS_SHIFT 20
+/* The latency histogram, in ticks: 3 bits of mantissa per power of two
+ * (12.5% resolution), every 64-bit value (so no clamp on the hot path). */
+#define DICE__HIST_SUB 3
+#define DICE__HIST_BUCKETS (62 << DICE__HIST_SUB)
+static inline unsigned dice__hist_index(uint64_t ticks) {
+    uint64_t v = ticks | (1u << DICE__HIST_SUB);
+    unsigned shift = (63u ^ (unsigned)__builtin_clzll(v)) - DICE__HIST_SUB;
+    return (shift << DICE__HIST_SUB) + (unsigned)(v >> shift);
+}
+
+typedef struct dice__slowlog_entry {
+    uint64_t id;
+    int64_t time;  /* unix seconds */
+    uint64_t usec; /* duration */
+    int argc;      /* kept arguments (at most 32) */
+    char **argv;   /* each malloc'd with its length in argvlen */
+    size_t *argvlen;
+    char *peer, *name; /* "ip:port", client name ("" when none) */
+} dice__slowlog_entry;
+
+#define DICE__LAT_SAMPLES 160
+typedef struct dice__lat_event {
+    char name[48];
+    struct {
+        int32_t time; /* unix seconds */
+        uint32_t ms;
+    } samples[DICE__LAT_SAMPLES];
+    unsigned idx; /* next slot */
+    uint32_t max; /* all-time highest (ms) */
+} dice__lat_event;
+
+typedef struct dice__errstat {
+    char code[32];
+    uint64_t count;
+} dice__errstat;
+#define DICE__ERRSTATS_MAX 128
+
+typedef struct dice__intro {
+    /* ns = ticks * ns_mult >> DICE__NS_SHIFT; calibration origin. */
+    uint64_t ns_mult;
+    uint64_t cal_ticks, cal_ns;
+    /* The smaller of the slowlog and latency-monitor thresholds, in
+     * ticks (UINT64_MAX when both are off); slow_ticks is that, or 0
+     * while a monitor is attached or an error reply is not yet counted as
+     * its command's failure: the dispatcher's one compare. */
+    uint64_t slow_ticks, base_slow_ticks;
+    /* SLOWLOG: newest first, up to slowlog-max-len. */
+    dice__slowlog_entry **slow;
+    size_t nslow, slow_cap;
+    uint64_t slow_next_id;
+    /* LATENCY: events by name (few). */
+    dice__lat_event *events;
+    size_t nevents;
+    /* Errorstats, and the error count the last command left (Redis's
+     * prev_err_count): a command whose replies moved it failed. */
+    dice__errstat *errs;
+    size_t nerrs;
+    bool errs_full_logged;
+    uint64_t error_replies, err_seen;
+    /* MONITOR clients. */
+    dice_client_t **monitors;
+    size_t nmonitors, monitors_cap;
+    /* latency-tracking-info-percentiles, parsed. */
+    double pctl[16];
+    int npctl;
+} dice__intro;
+
+/* Calibrate the clock (server creation) and refine it (cron). */
+void dice__intro_init(dice_server_t *srv);
+void dice__intro_cron(dice_server_t *srv);
+void dice__intro_free(dice_server_t *srv);
+/* Settings' apply callbacks: thresholds, percentiles, slowlog length. */
+void dice__intro_apply(dice_server_t *srv);
+static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t);
+/* A command took dt ticks, not less than srv->intro.slow_ticks: its
+ * failure (an error was replied), slowlog entry and latency sample as
+ * their thresholds say, the MONITOR feed. */
+void dice__intro_after(dice_client_t *c, dice_command_t *cmd, uint64_t dt,
+                       int argc, const char *const *argv,
+                       const size_t *argvlen);
+/* Errors replied so far are accounted (a rejected command's). */
+void dice__intro_errors_seen(dice_server_t *srv);
+/* First call of cmd while latency-tracking is on: its histogram. */
+uint64_t *dice__intro_hist(dice_command_t *cmd);
+/* An error reply (counted by its first word, Redis's errorstats). */
+void dice__intro_error(dice_server_t *srv, const char *msg, size_t len);
+/* A latency sample of an event, if latency-monitor-threshold lets it. */
+void dice__latency_add(dice_server_t *srv, const char *event, uint64_t ms);
+/* c becomes / stops being a monitor (0 or DICE_ENOMEM). */
+int dice__monitor_add(dice_client_t *c);
+void dice__monitor_remove(dice_client_t *c);
+/* Whether argument i of a command line is a secret shown as
+ * "(redacted)" by SLOWLOG and MONITOR (AUTH's, HELLO AUTH's). */
+bool dice__arg_redacted(const dice_command_t *cmd, int argc,
+                        const char *const *argv, const size_t *argvlen, int i);
+/* 0 if text is a valid latency-tracking-info-percentiles, else
+ * DICE_EINVAL. */
+int dice__intro_check_pctl(const char *text);
+/* Append s quoted as Redis's sdscatrepr does (MONITOR, CONFIG REWRITE). */
+void dice__buf_catrepr(dice_buf_t *b, const char *s, size_t len);
+/* The value (ticks, the bucket's top) under which pct percent of a
+ * histogram's n samples fall; the percentile as Redis prints it. */
+uint64_t dice__hist_percentile(const uint64_t *hist, uint64_t n, double pct);
+/* The top (ticks) of bucket i. */
+uint64_t dice__hist_bucket_top(unsigned i);
+void dice__format_pctl(char *out, size_t size, double pct);
+/* Reset the counters (CONFIG RESETSTAT), free the slowlog (SLOWLOG
+ * RESET). */
+void dice__intro_resetstat(dice_server_t *srv);
+void dice__slowlog_reset(dice_server_t *srv);
 
 struct dice_server {
     dice_loop_t *loop;
@@ -316,8 +463,10 @@ struct dice_server {
     dice_server_cb shutdown_cb;
     void *shutdown_arg;
 
-    /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT). */
+    /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT), and
+     * the heap in use when the server started (MEMORY STATS). */
     unsigned long long info_mem_peak;
+    unsigned long long mem_startup;
 
     /* Keyspace of the built-in keyspace commands (NULL until added), and
      * the timer that runs active expiry and incremental rehashing. */
@@ -363,7 +512,15 @@ struct dice_server {
         void (*key_expired)(dice_server_t *srv, int db, const char *key,
                             size_t klen);
     } pubsub_hooks;
+    dice__intro intro;
+    /* The config file the server was loaded from (CONFIG REWRITE), NULL
+     * when none; malloc'd. */
+    char *config_file;
 };
+
+static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t) {
+    return (t * srv->intro.ns_mult) >> DICE__NS_SHIFT;
+}
 
 /* Printf-style logging for the library's own messages. */
 void dice__logf(dice_server_t *srv, int level, const char *fmt, ...)
