@@ -691,25 +691,24 @@ static DICE__CMD_FN(cmd_georadius) {
 
 /* ---- registration -------------------------------------------------------- */
 
-/* GEORADIUS and GEORADIUSBYMEMBER: the source, then STORE/STOREDIST keys
- * where they appear (Redis's georadiusGetKeys). */
+/* GEORADIUS and GEORADIUSBYMEMBER: the source, then the key after each
+ * STORE and STOREDIST (what Redis 7.0's keyword key specs find). */
 static int keys_georadius(int argc, const char *const *argv,
                           const size_t *argvlen, int *pos, int max) {
     if (argc < 2 || max < 1)
         return -1;
     int n = 0;
     pos[n++] = 1;
-    int store = -1;
-    for (int i = 5; i < argc; i++) {
-        if ((dice__opt_is(argv[i], argvlen[i], "store") ||
-             dice__opt_is(argv[i], argvlen[i], "storedist")) &&
-            i + 1 < argc) {
-            store = i + 1;
-            i++;
+    static const char *const kw[] = {"store", "storedist"};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 5; i + 1 < argc; i++) {
+            if (dice__opt_is(argv[i], argvlen[i], kw[k])) {
+                if (n < max)
+                    pos[n++] = i + 1;
+                break;
+            }
         }
     }
-    if (store >= 0 && n < max)
-        pos[n++] = store;
     return n;
 }
 
