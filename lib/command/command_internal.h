@@ -48,6 +48,10 @@ enum {
 #undef DICE__ACL_ENUM
 };
 
+/* In a descriptor's acl: take no category from the command's group
+ * (SORT is in Redis's "generic" group without @keyspace). Never shown. */
+#define DICE__ACL_NOGROUP (1u << 31)
+
 /* Internal command flags, beyond DICE_CMD_* (COMMAND INFO never shows
  * them: it prints only the names of DICE_CMD_FLAG_MAP). */
 enum {

@@ -82,7 +82,7 @@ unsigned dice__command_acl(const dice_command_t *cmd) {
     if (f & DICE_CMD_BLOCKING)
         a |= DICE_ACL_BLOCKING;
     a |= (f & DICE_CMD_FAST) ? DICE_ACL_FAST : DICE_ACL_SLOW;
-    if (!(cmd->nsubs > 0 && !cmd->fn))
+    if (!(cmd->nsubs > 0 && !cmd->fn) && !(a & DICE__ACL_NOGROUP))
         a |= group_acl(cmd->group);
-    return a;
+    return a & ~DICE__ACL_NOGROUP;
 }

@@ -76,6 +76,10 @@ int dice__builtin_zsets(dice_server_t *srv);
 int dice__builtin_lists(dice_server_t *srv);
 /* The set family (lib/commands/set.c), with the set type's methods. */
 int dice__builtin_sets(dice_server_t *srv);
+/* Geo commands on sorted sets (lib/commands/geo.c). */
+int dice__builtin_geo(dice_server_t *srv);
+/* SORT and SORT_RO (lib/commands/sort.c). */
+int dice__builtin_sort(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the

@@ -1171,6 +1171,52 @@ static DICE__CMD_FN(cmd_memory_help) {
                      sizeof(memory_help) / sizeof(memory_help[0]));
 }
 
+/* LOLWUT [VERSION version]: Redis 7.0 draws art for versions 5 and 6;
+ * every version gets the closing line, which is all Redis 7.0 prints for
+ * the others (its own version, 7, included). */
+static DICE__CMD_FN(cmd_lolwut) {
+    long long ver = 7;
+    if (argc >= 3 && dice__opt_is(argv[1], argvlen[1], "version") &&
+        dice__parse_ll_or_reply(c, argv[2], argvlen[2], &ver) < 0)
+        return;
+    static const char line[] = "Redis ver. " COMPAT_VERSION "\n";
+    dice_reply_verbatim(c, "txt", line, sizeof(line) - 1);
+}
+
+/* WAIT numreplicas timeout: with no replicas the count of replicas that
+ * acknowledged is 0; asking for more waits out the timeout (0: forever)
+ * as Redis does, unless the client may not block (MULTI). */
+static int wait_retry(dice_client_t *c, const char *key, size_t klen,
+                      void *pd) {
+    (void)c, (void)key, (void)klen, (void)pd;
+    return 0;
+}
+
+static void wait_timeout(dice_client_t *c, void *pd) {
+    (void)pd;
+    dice_reply_int(c, 0);
+}
+
+static DICE__CMD_FN(cmd_wait) {
+    long long n;
+    int64_t deadline;
+    if (dice__parse_ll_or_reply(c, argv[1], argvlen[1], &n) < 0 ||
+        dice__block_timeout_parse(c, argv[2], argvlen[2], DICE__TIMEOUT_MS,
+                                  &deadline) < 0)
+        return;
+    if (n <= 0 || !dice__client_may_block(c)) {
+        dice_reply_int(c, 0);
+        return;
+    }
+    /* Blocked on a key no one waits for (the machinery wants one): its
+     * writes find the client still waiting. */
+    static const char key[] = "\0wait";
+    const char *keys[1] = {key};
+    size_t klens[1] = {sizeof(key) - 1};
+    dice__block_spec spec = {wait_retry, wait_timeout, NULL, NULL};
+    dice__client_block(c, 1, keys, klens, deadline, &spec);
+}
+
 /* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
 
 static DICE__CMD_FN(cmd_time) {
@@ -1367,6 +1413,14 @@ static const dice__cmd_desc top[] = {
      "nondeterministic_output request_policy:all_shards "
      "response_policy:special",
      NULL, NULL},
+    {"lolwut", -1, DICE_CMD_READONLY | DICE_CMD_FAST, 0, 0, 0, cmd_lolwut, NULL,
+     "Display some computer art and the Redis version", "5.0.0", NULL, 0, NULL,
+     "server", NULL},
+    {"wait", 3, DICE_CMD_NOSCRIPT, 0, 0, 0, cmd_wait, NULL,
+     "Wait for the synchronous replication of all the write commands sent "
+     "in the context of the current connection",
+     "3.0.0", "O(1)", DICE_ACL_CONNECTION | DICE__ACL_NOGROUP,
+     "request_policy:all_shards response_policy:agg_min", "generic", NULL},
     {"time", 1, F_LS | DICE_CMD_FAST, 0, 0, 0, cmd_time, NULL,
      "Reply with the server's clock: seconds and microseconds", "2.6.0", "O(1)",
      0, "nondeterministic_output", NULL, NULL},

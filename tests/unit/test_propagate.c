@@ -436,6 +436,26 @@ static corpus_cmd SETS[] = {
     {"SPOP", "st8"},
 };
 
+/* Geo and SORT: GEOADD propagates as the ZADD it runs; the STORE forms
+ * as themselves (deterministic: a set stored by SORT is sorted). */
+static corpus_cmd GEO_SORT[] = {
+    {"GEOADD", "geo1", "13.361389", "38.115556", "Palermo", "15.087269",
+     "37.502669", "Catania"},
+    {"GEOADD", "geo1", "CH", "13.3", "38.1", "Palermo", "1", "1", "x"},
+    {"GEOADD", "geo1", "NX", "13.3", "38.1", "Palermo"},
+    {"GEOSEARCHSTORE", "geo2", "geo1", "FROMLONLAT", "15", "37", "BYRADIUS",
+     "200", "km", "STOREDIST"},
+    {"GEORADIUS", "geo1", "15", "37", "200", "km", "STORE", "geo3"},
+    {"GEOSEARCHSTORE", "geo3", "geo1", "FROMLONLAT", "0", "0", "BYRADIUS", "1",
+     "m"},
+    {"GEORADIUSBYMEMBER", "geo1", "Palermo", "300", "km", "STOREDIST", "geo4"},
+    {"RPUSH", "sl1", "3", "1", "2"},
+    {"SORT", "sl1", "STORE", "sl2"},
+    {"SADD", "ss1", "b", "a", "c"},
+    {"SORT", "ss1", "BY", "nosort", "STORE", "sl3"},
+    {"SORT", "missing", "STORE", "sl3"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -449,6 +469,7 @@ static const struct {
     FAMILY(ZSETS),
     FAMILY(LISTS),
     FAMILY(SETS),
+    FAMILY(GEO_SORT),
 };
 
 static void run_corpus(fixture *f, seen *s) {
