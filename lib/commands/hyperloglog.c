@@ -296,7 +296,10 @@ static DICE__CMD_FN(cmd_pfdebug) {
         dice_reply_bulk(c, text, strlen(text));
         free(text);
     } else if (dice__opt_is(sub, sn, "encoding")) {
-        dice_reply_cstr(c, s[4] == DICE__HLL_DENSE ? "dense" : "sparse");
+        if (s[4] == DICE__HLL_DENSE)
+            dice_reply_simple(c, "dense", 5);
+        else
+            dice_reply_simple(c, "sparse", 6);
     } else {
         /* The name as Redis prints it: up to a NUL byte. */
         char msg[160];

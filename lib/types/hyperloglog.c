@@ -174,9 +174,10 @@ static int dense_set(uint8_t *regs, unsigned i, unsigned val) {
 
 /* ---- sparse -> dense ----------------------------------------------------- */
 
-/* Every register of a sparse body into out (one byte each): 0, or
- * DICE_EINVAL when the runs do not cover exactly 16384 registers. VAL runs
- * past the end stop the walk, as in Redis. */
+/* Every register of a sparse body into out (one byte each, raised to the
+ * body's value): 0, or DICE_EINVAL when the runs do not cover exactly
+ * 16384 registers (a VAL run past the last register is refused at once,
+ * as Redis does). */
 static int sparse_walk(const uint8_t *p, const uint8_t *end, uint8_t *out) {
     size_t idx = 0;
     while (p < end) {
@@ -191,7 +192,7 @@ static int sparse_walk(const uint8_t *p, const uint8_t *end, uint8_t *out) {
         } else {
             unsigned len = VAL_LEN(*p), v = VAL_VALUE(*p);
             if (idx + len > M)
-                break;
+                return DICE_EINVAL;
             while (len--) {
                 if (out[idx] < v)
                     out[idx] = (uint8_t)v;
