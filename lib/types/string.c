@@ -394,7 +394,8 @@ rawstr *dice__string_create(dice_db_t *db, const char *key, size_t klen,
     if (!r)
         return NULL;
     r->len = r->cap = len;
-    memcpy(r->data, init, initlen);
+    if (initlen)
+        memcpy(r->data, init, initlen);
     memset(r->data + initlen, 0, len - initlen);
     ref->slot = NULL;
     int rc = dice__ks_store(db, key, klen, DICE__HDR(ENC_RAW, DICE_TYPE_STRING),

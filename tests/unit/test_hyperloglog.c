@@ -145,9 +145,10 @@ static void test_header_checks(void **state) {
 
 /* Every operation on a hostile sparse body, in an exact-size buffer. */
 static void hostile(const uint8_t *body, size_t blen) {
-    uint8_t *v = malloc(DICE__HLL_HDR + blen + 1);
+    uint8_t *v = malloc(DICE__HLL_HDR + blen + 1), hdr[DICE__HLL_HDR + 2];
     assert_non_null(v);
-    dice__hll_empty(v);
+    dice__hll_empty(hdr);
+    memcpy(v, hdr, DICE__HLL_HDR);
     memcpy(v + DICE__HLL_HDR, body, blen);
     size_t n = DICE__HLL_HDR + blen;
     uint8_t regs[DICE__HLL_REGISTERS] = {0};
