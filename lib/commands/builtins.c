@@ -1,28 +1,31 @@
 /* dice_command_add_builtins: the built-in families a host selects. */
 #include "commands/commands_internal.h"
 
-/* Strings, keys, expiry and transactions (WATCH) need the server's keyspace:
- * create it first. */
+/* The families that need the server's keyspace, in registration order
+ * (strings, keys and transactions first: WATCH and the collections build
+ * on them). One line per family, so families land without touching each
+ * other's lines. */
+static int (*const keyspace_families[])(dice_server_t *) = {
+    dice__builtin_strings,      /* string.c */
+    dice__builtin_keys,         /* keys.c */
+    dice__builtin_transactions, /* multi.c */
+    dice__builtin_hashes,       /* hash.c */
+    dice__builtin_zsets,        /* zset.c */
+    dice__builtin_lists,        /* list.c */
+    dice__builtin_sets,         /* set.c */
+    dice__builtin_geo,          /* geo.c */
+    dice__builtin_sort,         /* sort.c */
+    dice__builtin_bitmaps,      /* bitops.c */
+    dice__builtin_hyperloglog,  /* hyperloglog.c */
+};
+
+/* Create the keyspace first, then register each family. */
 static int builtin_keyspace(dice_server_t *srv) {
     int rc = dice__server_keyspace_attach(srv);
-    if (rc == 0)
-        rc = dice__builtin_strings(srv);
-    if (rc == 0)
-        rc = dice__builtin_keys(srv);
-    if (rc == 0)
-        rc = dice__builtin_transactions(srv);
-    if (rc == 0)
-        rc = dice__builtin_hashes(srv);
-    if (rc == 0)
-        rc = dice__builtin_zsets(srv);
-    if (rc == 0)
-        rc = dice__builtin_lists(srv);
-    if (rc == 0)
-        rc = dice__builtin_sets(srv);
-    if (rc == 0)
-        rc = dice__builtin_geo(srv);
-    if (rc == 0)
-        rc = dice__builtin_sort(srv);
+    for (size_t i = 0; rc == 0 && i < sizeof(keyspace_families) /
+                                          sizeof(keyspace_families[0]);
+         i++)
+        rc = keyspace_families[i](srv);
     return rc;
 }
 

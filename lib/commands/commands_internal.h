@@ -80,6 +80,10 @@ int dice__builtin_sets(dice_server_t *srv);
 int dice__builtin_geo(dice_server_t *srv);
 /* SORT and SORT_RO (lib/commands/sort.c). */
 int dice__builtin_sort(dice_server_t *srv);
+/* Bitmaps (lib/commands/bitops.c) and HyperLogLog
+ * (lib/commands/hyperloglog.c), both on the string type. */
+int dice__builtin_bitmaps(dice_server_t *srv);
+int dice__builtin_hyperloglog(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the

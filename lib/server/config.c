@@ -411,6 +411,7 @@ void dice__server_apply_enc_limits(dice_server_t *srv) {
         .set_max_intset_entries = c->set_max_intset_entries,
         .zset_max_listpack_entries = c->zset_max_listpack_entries,
         .zset_max_listpack_value = c->zset_max_listpack_value,
+        .hll_sparse_max_bytes = c->hll_sparse_max_bytes,
     };
     dice__keyspace_set_limits(srv->keyspace, &l);
 }
@@ -490,6 +491,10 @@ static const setting_t settings[] = {
     {"zset-max-listpack-value", K_MEM, 0, FIELD(zset_max_listpack_value),
      .alias = "zset-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
+    /* A sparse HyperLogLog past this many bytes (header included) turns
+     * dense; memory notation, as in Redis. */
+    {"hll-sparse-max-bytes", K_MEM, 0, FIELD(hll_sparse_max_bytes), .def = 3000,
+     .lo = 0, .hi = LLONG_MAX, .apply = dice__server_apply_enc_limits},
     /* Which drops of big values free them on the lazy-free thread
      * (lib/server/lazyfree.c); all "no" in Redis 7.0. */
     {"lazyfree-lazy-eviction", K_BOOL, 0, FIELD(lazy_eviction), .def = 0,

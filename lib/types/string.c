@@ -363,6 +363,58 @@ int dice_db_setrange(dice_db_t *db, const char *key, size_t klen, size_t offset,
     return 0;
 }
 
+/* ---- in-place edits (types_internal.h) --------------------------------- */
+
+int dice__string_find(dice_db_t *db, const char *key, size_t klen,
+                      dice__strref *ref) {
+    uint64_t h;
+    ref->e = dice__ks_lookup(db, key, klen, &h, &ref->slot, LK_TOUCH);
+    if (!ref->e)
+        return DICE_ENOENT;
+    return is_string(ref->e) ? 0 : DICE_EWRONGTYPE;
+}
+
+rawstr *dice__string_raw(dice_db_t *db, dice__strref *ref, size_t minlen) {
+    rawstr *r;
+    uint8_t *ne = make_raw(db, ref->slot, ref->e, minlen, &r);
+    if (!ne)
+        return NULL;
+    ref->e = ne;
+    if (r->len < minlen) {
+        memset(r->data + r->len, 0, minlen - r->len);
+        r->len = minlen;
+    }
+    return r;
+}
+
+rawstr *dice__string_create(dice_db_t *db, const char *key, size_t klen,
+                            const void *init, size_t initlen, size_t len,
+                            dice__strref *ref) {
+    rawstr *r = malloc(sizeof(rawstr) + (len ? len : 1));
+    if (!r)
+        return NULL;
+    r->len = r->cap = len;
+    if (initlen)
+        memcpy(r->data, init, initlen);
+    memset(r->data + initlen, 0, len - initlen);
+    ref->slot = NULL;
+    int rc = dice__ks_store(db, key, klen, DICE__HDR(ENC_RAW, DICE_TYPE_STRING),
+                            &r, sizeof(r), 0, 0, &ref->e);
+    if (rc != 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void dice__string_reseat(dice__strref *ref, rawstr *r) {
+    memcpy(entry_val(ref->e), &r, sizeof(r));
+}
+
+void dice__string_changed(dice_db_t *db, dice__strref *ref) {
+    dice__ks_fire_entry(db, ref->e, DICE_KS_SET);
+}
+
 int dice__string_adopt(dice_db_t *db, const char *key, size_t klen, rawstr *r) {
     int rc = dice__ks_store(db, key, klen, DICE__HDR(ENC_RAW, DICE_TYPE_STRING),
                             &r, sizeof(r), 0, 0, NULL);

@@ -28,6 +28,38 @@ void dice__string_text(uint8_t *e, char *numbuf, const char **p, size_t *n);
  * or DICE_ENOMEM. */
 int dice__string_adopt(dice_db_t *db, const char *key, size_t klen, rawstr *r);
 
+/* ---- a string's bytes edited in place ----------------------------------
+
+ * What SETBIT, BITFIELD and the HyperLogLog commands build on: find the
+ * string, make it RAW (Redis's dbUnshareStringValue) with room for what
+ * the command writes, edit r->data, then say so. A ref is valid until the
+ * keyspace next changes, except through these calls. */
+typedef struct dice__strref {
+    uint8_t *e;     /* the key's entry */
+    uint64_t *slot; /* its table slot (NULL for a key just created) */
+} dice__strref;
+
+/* The string at key, for a write (touches its access clock, counts no
+ * hit or miss): 0, DICE_ENOENT or DICE_EWRONGTYPE. Its text is
+ * dice__string_text(ref->e, ...). */
+int dice__string_find(dice_db_t *db, const char *key, size_t klen,
+                      dice__strref *ref);
+/* The value as a RAW string of at least minlen bytes (bytes added are
+ * zero; capacity grows geometrically, as APPEND's): its rawstr, or NULL
+ * when out of memory (nothing changed). */
+rawstr *dice__string_raw(dice_db_t *db, dice__strref *ref, size_t minlen);
+/* A new RAW string at the missing key: len bytes, the first initlen from
+ * init, the rest zero, capacity len (Redis creates these at their exact
+ * size). Fires DICE_KS_SET. NULL when out of memory. */
+rawstr *dice__string_create(dice_db_t *db, const char *key, size_t klen,
+                            const void *init, size_t initlen, size_t len,
+                            dice__strref *ref);
+/* After an edit that reallocated the rawstr: r is the value now. */
+void dice__string_reseat(dice__strref *ref, rawstr *r);
+/* After the bytes changed: fires DICE_KS_SET (WATCH, the dirty counter
+ * that makes the dispatcher propagate). */
+void dice__string_changed(dice_db_t *db, dice__strref *ref);
+
 /* The methods and ctx in effect for a type (the string table for
  * DICE_TYPE_STRING), NULL when no table is registered. */
 const dice_type_methods *dice__type_methods(const dice_keyspace_t *ks,

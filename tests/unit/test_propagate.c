@@ -456,6 +456,37 @@ static corpus_cmd GEO_SORT[] = {
     {"SORT", "missing", "STORE", "sl3"},
 };
 
+/* Bitmaps and HyperLogLog: each write propagates as itself; PFCOUNT of
+ * one key that refreshes the cached cardinality changes the value and so
+ * propagates too (as in Redis), PFDEBUG TODENSE / GETREG when they convert. */
+static corpus_cmd BITS_AND_HLL[] = {
+    {"SETBIT", "b1", "7", "1"},
+    {"SETBIT", "b1", "7", "1"},
+    {"SETBIT", "b1", "100", "0"},
+    {"SETBIT", "b2", "3", "1"},
+    {"BITFIELD", "b1", "SET", "u8", "#2", "200", "INCRBY", "i5", "3", "-7"},
+    {"BITFIELD", "b1", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9"},
+    {"BITFIELD", "b3", "GET", "u8", "0"},
+    {"BITFIELD_RO", "b1", "GET", "u8", "0"},
+    {"BITOP", "AND", "b4", "b1", "b2"},
+    {"BITOP", "OR", "b5", "b1", "nope"},
+    {"BITOP", "XOR", "b6", "b1", "b2", "b4"},
+    {"BITOP", "NOT", "b7", "b1"},
+    {"BITOP", "AND", "b7", "nope"},
+    {"PFADD", "h1", "a", "b", "c"},
+    {"PFADD", "h1", "a"},
+    {"PFADD", "h2"},
+    {"PFADD", "h3", "x", "y"},
+    {"PFCOUNT", "h1"},
+    {"PFCOUNT", "h1"},
+    {"PFCOUNT", "h1", "h3"},
+    {"PFMERGE", "h4", "h1", "h3"},
+    {"PFMERGE", "h3"},
+    {"PFDEBUG", "TODENSE", "h3"},
+    {"PFDEBUG", "GETREG", "h1"},
+    {"PFADD", "h1", "d"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -470,6 +501,7 @@ static const struct {
     FAMILY(LISTS),
     FAMILY(SETS),
     FAMILY(GEO_SORT),
+    FAMILY(BITS_AND_HLL),
 };
 
 static void run_corpus(fixture *f, seen *s) {
