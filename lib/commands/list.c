@@ -1041,7 +1041,7 @@ static const dice__cmd_keyspecs list_keyspecs[] = {
 
 int dice__builtin_lists(dice_server_t *srv) {
     int rc = dice_keyspace_register_type(srv->keyspace, DICE_TYPE_LIST,
-                                         &dice__list_methods, NULL);
+                                         &dice__list_methods, srv->keyspace);
     if (rc < 0)
         return rc;
     int krc = dice__command_register(srv, NULL, "list", list_cmds,
