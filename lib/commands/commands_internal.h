@@ -98,28 +98,40 @@ static inline dice_db_t *dice__cmd_db(dice_client_t *c) {
 
  * How a family fires its events (Redis's notifyKeyspaceEvent calls at the
  * end of each write in t_string.c, t_list.c...): once the change is made,
- * and before the command's reply (a RESP3 client subscribed to its own
- * keys sees the push first, as with Redis), call
+ * call
  *
  *     dice__cmd_notify(c, DICE__NOTIFY_<CLASS>, "<event>", key, klen);
  *
  * once per event, with Redis's class and event name: lists
  * DICE__NOTIFY_LIST "lpush" "rpush" "lpop" "rpop" "linsert" "lset" "lrem"
- * "ltrim" "lmove"...; hashes DICE__NOTIFY_HASH "hset" "hdel" "hincrby"
+ * "ltrim" (LMOVE: the push's event on the destination, then the pop's on
+ * the source); hashes DICE__NOTIFY_HASH "hset" "hdel" "hincrby"
  * "hincrbyfloat"; sets DICE__NOTIFY_SET "sadd" "srem" "spop" "sinterstore"
- * "sunionstore" "sdiffstore" "smove"...; sorted sets DICE__NOTIFY_ZSET
- * "zadd" "zincr" "zrem" "zrembyscore" "zrembyrank" "zrembylex" "zpopmin"
- * "zpopmax" "zrangestore"...; and DICE__NOTIFY_GENERIC "del" when the
- * command emptied the collection (dice__obj_written deleted the key: fire
- * the type's event first, then "del", as Redis does). A key in another
- * db than c's (MOVE, COPY DB, SMOVE is same-db) takes
- * dice__notify(c->srv, cls, event, key, klen, db). A read that finds no key
- * fires DICE__NOTIFY_KEY_MISS "keymiss" (Redis's lookupKeyRead); writes
- * never do. "new" (a key added) and "expired" come from the keyspace
- * itself, so families never fire those. Each call costs one test while
- * notify-keyspace-events leaves the class out (the default: all out). Test
- * the sequence against redis-server with tests/integration/test_pubsub.py
- * (its NOTIFY_CASES table takes a family's commands). */
+ * "sunionstore" "sdiffstore" (SMOVE: "srem" then "sadd"); sorted sets
+ * DICE__NOTIFY_ZSET "zadd" "zincr" "zrem" "zremrangebyscore"
+ * "zremrangebyrank" "zremrangebylex" "zpopmin" "zpopmax" "zrangestore"
+ * "zunionstore" "zinterstore" "zdiffstore"; and DICE__NOTIFY_GENERIC "del"
+ * when the command emptied the collection (dice__obj_written fires it as
+ * it deletes the key: fire the type's event before calling it, as Redis
+ * fires "del" after the type's event). A write that changes nothing fires
+ * nothing (LTRIM excepted: Redis fires "ltrim" always).
+ *
+ * Redis replies before or after notifying depending on the command (SET,
+ * LREM, SADD, HDEL notify first; LPUSH, HSET, ZADD and the STORE forms
+ * reply first), which a RESP3 client subscribed to its own keys sees:
+ * follow it. Where Redis 7.0 sends the push inside an array reply
+ * (ZPOPMIN's family), send it after the whole reply, as Redis 7.2 does.
+ *
+ * A key in another db than c's (MOVE, COPY DB) takes dice__notify(c->srv,
+ * cls, event, key, klen, db). A read that finds no key fires
+ * DICE__NOTIFY_KEY_MISS "keymiss" (Redis's lookupKeyRead: use
+ * dice__obj_lookup_read); writes never do. "new" (a key added) and
+ * "expired" come from the keyspace itself, so families never fire those.
+ * Each call costs one test while notify-keyspace-events leaves the class
+ * out (the default: all out). Test the sequence against redis-server with
+ * tests/integration/test_pubsub.py (its NOTIFY_CASES table takes a
+ * family's commands; test_notification_reply_order checks reply/push
+ * order). */
 static inline void dice__cmd_notify(dice_client_t *c, int cls,
                                     const char *event, const char *key,
                                     size_t klen) {
@@ -195,12 +207,17 @@ void dice__propagate_set(dice_client_t *c, const char *key, size_t klen,
                          const char *val, size_t vlen, const int64_t *pxat);
 /* ---- collection plumbing (what every collection family shares) ----------
 
- * The object at key if it has the given type (Redis's lookupKeyRead +
+ * The object at key if it has the given type (Redis's lookupKeyWrite +
  * checkType): returns 1 with *obj set, 0 when the key is missing (nothing
  * replied: the family answers its own empty reply), or -1 after replying
  * WRONGTYPE. Touches the key's access clock. */
 int dice__obj_lookup(dice_client_t *c, const char *key, size_t klen, int type,
                      void **obj);
+/* The same for a read (Redis's lookupKeyRead): a missing key also fires
+ * "keymiss". Use it where Redis reads: read commands, and the sources of
+ * SINTERSTORE/SUNIONSTORE/SDIFFSTORE, ZRANGESTORE and Z*STORE. */
+int dice__obj_lookup_read(dice_client_t *c, const char *key, size_t klen,
+                          int type, void **obj);
 /* For a write: the object at key, or a new one from create(arg) stored at
  * key when it is missing (*created set to 1). Returns 0, or -1 after
  * replying WRONGTYPE or out of memory (create returning NULL). The new
@@ -213,8 +230,10 @@ int dice__obj_lookup_create(dice_client_t *c, const char *key, size_t klen,
  * collection is now empty (len 0; Redis never keeps an empty collection:
  * fires DICE_KS_DEL), else fires DICE_KS_MODIFY (dice_db_signal_modify:
  * WATCH, notifications, blocked clients and the dirty counter that makes
- * the dispatcher propagate). Call it only when something changed. Returns
- * 1 if the key was deleted, else 0. */
+ * the dispatcher propagate). Call it only when something changed, after
+ * firing the command's own event: a deletion fires "del" here, as Redis
+ * fires it after the type's event. Returns 1 if the key was deleted, else
+ * 0. */
 int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
                       size_t len);
 

@@ -49,11 +49,12 @@ static void store_back(dice_client_t *c, const char *key, size_t klen,
         dice__db_replace_object(dice__cmd_db(c), key, klen, h);
 }
 
-/* The hash at key for a read: 1 with *h, 0 missing, -1 after WRONGTYPE. */
+/* The hash at key for a read: 1 with *h, 0 missing ("keymiss" fired), -1
+ * after WRONGTYPE. */
 static int lookup_read(dice_client_t *c, const char *key, size_t klen,
                        dice__hash **h) {
     void *o;
-    int rc = dice__obj_lookup(c, key, klen, DICE_TYPE_HASH, &o);
+    int rc = dice__obj_lookup_read(c, key, klen, DICE_TYPE_HASH, &o);
     if (rc > 0)
         *h = o;
     return rc;
@@ -90,6 +91,14 @@ static int reply_pair_nested(void *c, const char *f, size_t fn, const char *v,
 /* ---- Commands ------------------------------------------------------------
  */
 
+/* A hash write's end, as Redis's: the reply already sent, the event, then
+ * the key's modification (or deletion: HDEL fires before replying). */
+static void written(dice_client_t *c, const char *event, const char *key,
+                    size_t klen, const dice__hash *h) {
+    dice__cmd_notify(c, DICE__NOTIFY_HASH, event, key, klen);
+    dice__obj_written(c, key, klen, dice__hash_len(h));
+}
+
 /* HSET key field value [field value ...]  (arg NULL)
  * HMSET key field value [field value ...] (arg non-NULL: replies OK) */
 static DICE__CMD_FN(cmd_hset) {
@@ -110,13 +119,13 @@ static DICE__CMD_FN(cmd_hset) {
         created += rc == 1;
     }
     store_back(c, argv[1], argvlen[1], h0, h);
-    dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else if (arg)
         dice_reply_ok(c);
     else
         dice_reply_int(c, created);
+    written(c, "hset", argv[1], argvlen[1], h);
 }
 
 /* HSETNX key field value */
@@ -138,11 +147,11 @@ static DICE__CMD_FN(cmd_hsetnx) {
         rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], argv[3],
                             argvlen[3]);
     store_back(c, argv[1], argvlen[1], h0, h);
-    dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
         dice_reply_int(c, 1);
+    written(c, "hset", argv[1], argvlen[1], h);
 }
 
 /* HGET key field */
@@ -180,8 +189,9 @@ static DICE__CMD_FN(cmd_hmget) {
 
 /* HDEL key field [field ...] */
 static DICE__CMD_FN(cmd_hdel) {
-    dice__hash *h;
-    int rc = lookup_read(c, argv[1], argvlen[1], &h);
+    void *o = NULL;
+    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_HASH, &o);
+    dice__hash *h = o;
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_int(c, 0);
@@ -193,7 +203,7 @@ static DICE__CMD_FN(cmd_hdel) {
         n += dice__hash_del(&h, argv[i], argvlen[i]);
     store_back(c, argv[1], argvlen[1], h0, h);
     if (n)
-        dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
+        written(c, "hdel", argv[1], argvlen[1], h);
     dice_reply_int(c, n);
 }
 
@@ -282,11 +292,11 @@ static DICE__CMD_FN(cmd_hincrby) {
     dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
     store_back(c, argv[1], argvlen[1], h0, h);
-    dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
         dice_reply_int(c, nv);
+    written(c, "hincrby", argv[1], argvlen[1], h);
 }
 
 /* HINCRBYFLOAT key field increment */
@@ -326,11 +336,12 @@ static DICE__CMD_FN(cmd_hincrbyfloat) {
     dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
     store_back(c, argv[1], argvlen[1], h0, h);
-    dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     if (rc < 0) {
         dice__reply_err(c, DICE__ERR_NOMEM);
+        dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));
     } else {
         dice_reply_bulk(c, buf, bn);
+        written(c, "hincrbyfloat", argv[1], argvlen[1], h);
         if (dice__propagating(c)) {
             const char *pv[4] = {"HSET", argv[1], argv[2], buf};
             size_t pl[4] = {4, argvlen[1], argvlen[2], bn};

@@ -198,6 +198,14 @@ int dice__obj_lookup(dice_client_t *c, const char *key, size_t klen, int type,
     return -1;
 }
 
+int dice__obj_lookup_read(dice_client_t *c, const char *key, size_t klen,
+                          int type, void **obj) {
+    int rc = dice__obj_lookup(c, key, klen, type, obj);
+    if (rc == 0)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen);
+    return rc;
+}
+
 int dice__obj_lookup_create(dice_client_t *c, const char *key, size_t klen,
                             int type, void *(*create)(void *arg), void *arg,
                             void **obj, int *created) {
@@ -221,6 +229,7 @@ int dice__obj_written(dice_client_t *c, const char *key, size_t klen,
     dice_db_t *db = dice__cmd_db(c);
     if (len == 0) {
         dice_db_delete(db, key, klen);
+        dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", key, klen);
         return 1;
     }
     dice_db_signal_modify(db, key, klen);

@@ -106,6 +106,15 @@ static void propagate_pop(dice_client_t *c, int where, const char *key,
     dice_client_propagate(c, count >= 0 ? 3 : 2, argv, lens);
 }
 
+/* The list event of a pop or push at an end ("lpop" "rpop" "lpush"
+ * "rpush"), fired on key. */
+static void notify_end(dice_client_t *c, int where, int push, const char *key,
+                       size_t klen) {
+    const char *ev = where == DICE__LIST_HEAD ? (push ? "lpush" : "lpop")
+                                              : (push ? "rpush" : "rpop");
+    dice__cmd_notify(c, DICE__NOTIFY_LIST, ev, key, klen);
+}
+
 static const char *end_name(int where) {
     return where == DICE__LIST_HEAD ? "LEFT" : "RIGHT";
 }
@@ -147,6 +156,7 @@ static void mpop_reply(dice_client_t *c, dice__list *l, const char *key,
     dice_reply_bulk(c, key, klen);
     pop_range_reply(c, l, where, n);
     propagate_pop(c, where, key, klen, n);
+    notify_end(c, where, 0, key, klen);
     dice__obj_written(c, key, klen, dice__list_len(l));
 }
 
@@ -182,9 +192,11 @@ static int move_elem(dice_client_t *c, dice__list *src, const char *skey,
         dice__reply_err(c, DICE__ERR_NOMEM);
         return -1;
     }
+    notify_end(c, to, 1, dkey, dlen);
     dice__obj_written(c, dkey, dlen, dice__list_len(d));
     dice_reply_bulk(c, e.s, e.n);
     free(e.heap);
+    notify_end(c, from, 0, skey, slen);
     dice__obj_written(c, skey, slen, dice__list_len(src));
     return 0;
 }
@@ -219,12 +231,14 @@ static void push_generic(dice_client_t *c, int argc, const char *const *argv,
         }
     }
     size_t len = dice__list_len(o);
-    if (len || created)
-        dice__obj_written(c, argv[1], argvlen[1], len);
     if (failed)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
         dice_reply_int(c, (long long)len);
+    if (len && !failed)
+        notify_end(c, where, 1, argv[1], argvlen[1]);
+    if (len || created)
+        dice__obj_written(c, argv[1], argvlen[1], len);
 }
 
 /* LPUSH key element [element ...] */
@@ -274,6 +288,7 @@ static void pop_generic(dice_client_t *c, int argc, const char *const *argv,
         reply_pos(c, &pos);
         dice__list_pop(o, where);
     }
+    notify_end(c, where, 0, argv[1], argvlen[1]);
     dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
 }
 
@@ -289,7 +304,7 @@ static DICE__CMD_FN(cmd_rpop) {
 /* LLEN key */
 static DICE__CMD_FN(cmd_llen) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
     if (rc >= 0)
         dice_reply_int(c, rc ? (long long)dice__list_len(o) : 0);
 }
@@ -297,7 +312,7 @@ static DICE__CMD_FN(cmd_llen) {
 /* LINDEX key index */
 static DICE__CMD_FN(cmd_lindex) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_null(c);
@@ -336,7 +351,7 @@ static DICE__CMD_FN(cmd_lrange) {
         dice__parse_ll_or_reply(c, argv[3], argvlen[3], &end) < 0)
         return;
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_array(c, 0);
@@ -377,8 +392,9 @@ static DICE__CMD_FN(cmd_lset) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
-    dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
     dice_reply_ok(c);
+    dice__cmd_notify(c, DICE__NOTIFY_LIST, "lset", argv[1], argvlen[1]);
+    dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
 }
 
 /* LINSERT key <BEFORE | AFTER> pivot element */
@@ -410,8 +426,11 @@ static DICE__CMD_FN(cmd_linsert) {
                 dice__reply_err(c, DICE__ERR_NOMEM);
                 return;
             }
-            dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
-            dice_reply_int(c, (long long)dice__list_len(o));
+            size_t len = dice__list_len(o);
+            dice__cmd_notify(c, DICE__NOTIFY_LIST, "linsert", argv[1],
+                             argvlen[1]);
+            dice__obj_written(c, argv[1], argvlen[1], len);
+            dice_reply_int(c, (long long)len);
             return;
         }
     }
@@ -453,8 +472,10 @@ static DICE__CMD_FN(cmd_lrem) {
             ok = dice__list_step(&pos, dir);
         }
     }
-    if (removed)
+    if (removed) {
+        dice__cmd_notify(c, DICE__NOTIFY_LIST, "lrem", argv[1], argvlen[1]);
         dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
+    }
     dice_reply_int(c, (long long)removed);
 }
 
@@ -482,6 +503,8 @@ static DICE__CMD_FN(cmd_ltrim) {
     }
     dice__list_delete_range(o, 0, (size_t)ltrim);
     dice__list_delete_range(o, (size_t)(len - ltrim - rtrim), (size_t)rtrim);
+    /* Redis fires "ltrim" even when nothing was trimmed. */
+    dice__cmd_notify(c, DICE__NOTIFY_LIST, "ltrim", argv[1], argvlen[1]);
     if (ltrim + rtrim)
         dice__obj_written(c, argv[1], argvlen[1], dice__list_len(o));
     dice_reply_ok(c);
@@ -519,7 +542,7 @@ static DICE__CMD_FN(cmd_lpos) {
         }
     }
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
     if (rc <= 0) {
         if (rc == 0)
             count != -1 ? dice_reply_array(c, 0) : dice_reply_null(c);
@@ -711,6 +734,7 @@ static int retry_list(dice_client_t *c, const char *key, size_t klen,
     reply_pos(c, &pos);
     dice__list_pop(o, pd->where);
     propagate_pop(c, pd->where, key, klen, -1);
+    notify_end(c, pd->where, 0, key, klen);
     dice__obj_written(c, key, klen, dice__list_len(o));
     return 1;
 }
@@ -1017,7 +1041,7 @@ static const dice__cmd_keyspecs list_keyspecs[] = {
 
 int dice__builtin_lists(dice_server_t *srv) {
     int rc = dice_keyspace_register_type(srv->keyspace, DICE_TYPE_LIST,
-                                         &dice__list_methods, NULL);
+                                         &dice__list_methods, srv->keyspace);
     if (rc < 0)
         return rc;
     int krc = dice__command_register(srv, NULL, "list", list_cmds,

@@ -32,10 +32,24 @@ static void *create_for(void *arg) {
     return dice__set_new_for(m->p, m->n);
 }
 
-/* The set at key for a read: 1 (*s set), 0 missing, -1 WRONGTYPE replied. */
+/* The set at key for a read: 1 (*s set), 0 missing ("keymiss" fired), -1
+ * WRONGTYPE replied. */
 static int lookup(dice_client_t *c, const char *key, size_t klen,
                   dice__set **s) {
+    return dice__obj_lookup_read(c, key, klen, DICE_TYPE_SET, (void **)s);
+}
+
+/* The same for a write (no "keymiss"). */
+static int lookup_w(dice_client_t *c, const char *key, size_t klen,
+                    dice__set **s) {
     return dice__obj_lookup(c, key, klen, DICE_TYPE_SET, (void **)s);
+}
+
+/* A set write's event and the key's modification (or deletion). */
+static void written(dice_client_t *c, const char *event, const char *key,
+                    size_t klen, const dice__set *s) {
+    dice__cmd_notify(c, DICE__NOTIFY_SET, event, key, klen);
+    dice__obj_written(c, key, klen, dice__set_len(s));
 }
 
 static void reply_member(void *ctx, const char *m, size_t n) {
@@ -122,7 +136,9 @@ static DICE__CMD_FN(cmd_sadd) {
     for (int i = 2; i < argc; i++) {
         int rc = dice__set_add(s, argv[i], argvlen[i], lim);
         if (rc < 0) {
-            if (added || created)
+            if (added)
+                written(c, "sadd", argv[1], argvlen[1], s);
+            else if (created)
                 dice__obj_written(c, argv[1], argvlen[1], dice__set_len(s));
             dice__reply_err(c, DICE__ERR_NOMEM);
             return;
@@ -130,14 +146,14 @@ static DICE__CMD_FN(cmd_sadd) {
         added += rc;
     }
     if (added)
-        dice__obj_written(c, argv[1], argvlen[1], dice__set_len(s));
+        written(c, "sadd", argv[1], argvlen[1], s);
     dice_reply_int(c, added);
 }
 
 /* SREM key member [member ...] */
 static DICE__CMD_FN(cmd_srem) {
     dice__set *s;
-    int rc = lookup(c, argv[1], argvlen[1], &s);
+    int rc = lookup_w(c, argv[1], argvlen[1], &s);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_int(c, 0);
@@ -147,7 +163,7 @@ static DICE__CMD_FN(cmd_srem) {
     for (int i = 2; i < argc && dice__set_len(s) > 0; i++)
         n += dice__set_del(s, argv[i], argvlen[i]);
     if (n)
-        dice__obj_written(c, argv[1], argvlen[1], dice__set_len(s));
+        written(c, "srem", argv[1], argvlen[1], s);
     dice_reply_int(c, n);
 }
 
@@ -250,9 +266,10 @@ static DICE__CMD_FN(cmd_spop) {
         return;
     }
     dice__set *s;
-    int rc = lookup(c, argv[1], argvlen[1], &s);
+    int rc = lookup_w(c, argv[1], argvlen[1], &s);
     if (rc < 0)
         return;
+    /* Redis fires "spop" before replying, "del" after. */
     if (count < 0) {
         if (rc == 0) {
             dice_reply_null(c);
@@ -260,6 +277,7 @@ static DICE__CMD_FN(cmd_spop) {
         }
         dice__set_member m;
         dice__set_random(s, &m);
+        dice__cmd_notify(c, DICE__NOTIFY_SET, "spop", argv[1], argvlen[1]);
         dice_reply_bulk(c, m.p, m.n);
         if (dice__propagating(c)) {
             const char *av[3] = {"SREM", argv[1], m.p};
@@ -275,6 +293,7 @@ static DICE__CMD_FN(cmd_spop) {
         return;
     }
     size_t size = dice__set_len(s);
+    dice__cmd_notify(c, DICE__NOTIFY_SET, "spop", argv[1], argvlen[1]);
     if ((unsigned long long)count >= size) {
         reply_all(c, s);
         dice__propagate_key(c, "DEL", argv[1], argvlen[1]);
@@ -397,13 +416,13 @@ static DICE__CMD_FN(cmd_srandmember) {
 /* SMOVE source destination member */
 static DICE__CMD_FN(cmd_smove) {
     dice__set *src, *dst;
-    int rs = lookup(c, argv[1], argvlen[1], &src);
+    int rs = lookup_w(c, argv[1], argvlen[1], &src);
     if (rs <= 0) {
         if (rs == 0)
             dice_reply_int(c, 0);
         return;
     }
-    int rd = lookup(c, argv[2], argvlen[2], &dst);
+    int rd = lookup_w(c, argv[2], argvlen[2], &dst);
     if (rd < 0)
         return;
     if (rd && src == dst) {
@@ -414,7 +433,7 @@ static DICE__CMD_FN(cmd_smove) {
         dice_reply_int(c, 0);
         return;
     }
-    dice__obj_written(c, argv[1], argvlen[1], dice__set_len(src));
+    written(c, "srem", argv[1], argvlen[1], src);
     int created = 0;
     dice__set_member m = {argv[3], argvlen[3], {0}};
     if (dice__obj_lookup_create(c, argv[2], argvlen[2], DICE_TYPE_SET,
@@ -425,7 +444,9 @@ static DICE__CMD_FN(cmd_smove) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
-    if (rc || created)
+    if (rc)
+        written(c, "sadd", argv[2], argvlen[2], dst);
+    else if (created)
         dice__obj_written(c, argv[2], argvlen[2], dice__set_len(dst));
     dice_reply_int(c, 1);
 }
@@ -536,6 +557,18 @@ static void op_generic(dice_client_t *c, int op, const char *dst, size_t dlen,
     dice__set *out = NULL;
     if (lookup_all(c, n, keys, klen, sets) < 0)
         goto done;
+    dice_db_t *db = dice__cmd_db(c);
+    if (dst && op == OP_INTER) {
+        /* A missing source: Redis deletes dst before replying 0. */
+        for (int i = 0; i < n; i++) {
+            if (sets[i])
+                continue;
+            if (dice_db_delete(db, dst, dlen))
+                dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", dst, dlen);
+            dice_reply_int(c, 0);
+            goto done;
+        }
+    }
     out = dice__set_new(1);
     size_t count;
     if (!out || set_op(op, sets, n, max_intset(c), out, 0, &count) < 0) {
@@ -546,18 +579,24 @@ static void op_generic(dice_client_t *c, int op, const char *dst, size_t dlen,
         reply_all(c, out);
         goto done;
     }
-    dice_db_t *db = dice__cmd_db(c);
     if (count == 0) {
-        dice_db_delete(db, dst, dlen);
-    } else {
-        int rc = dice_db_set_object(db, dst, dlen, DICE_TYPE_SET, out, 0, 0);
-        out = NULL; /* the keyspace's now, even on failure */
-        if (rc < 0) {
-            dice__reply_err(c, DICE__ERR_NOMEM);
-            goto done;
-        }
+        dice_reply_int(c, 0);
+        if (dice_db_delete(db, dst, dlen))
+            dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", dst, dlen);
+        goto done;
+    }
+    int rc = dice_db_set_object(db, dst, dlen, DICE_TYPE_SET, out, 0, 0);
+    out = NULL; /* the keyspace's now, even on failure */
+    if (rc < 0) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        goto done;
     }
     dice_reply_int(c, (long long)count);
+    dice__cmd_notify(c, DICE__NOTIFY_SET,
+                     op == OP_INTER   ? "sinterstore"
+                     : op == OP_UNION ? "sunionstore"
+                                      : "sdiffstore",
+                     dst, dlen);
 done:
     dice__set_free(out);
     if (sets != stack)

@@ -129,26 +129,44 @@ static void reply_walk(dice_client_t *c, dice__zset *z, size_t rank,
         reply_pair(c, m, n, s, withscores);
 }
 
-/* The zset at key for reading: 1 found, 0 missing (nothing replied), -1
- * WRONGTYPE replied. */
+/* The zset at key for reading: 1 found, 0 missing (nothing replied,
+ * "keymiss" fired), -1 WRONGTYPE replied. */
 static int zs_read(dice_client_t *c, const char *key, size_t klen,
                    dice__zset **z) {
-    void *o;
+    void *o = NULL;
+    int rc = dice__obj_lookup_read(c, key, klen, DICE_TYPE_ZSET, &o);
+    *z = o;
+    return rc;
+}
+
+/* The same for a write (no "keymiss"). */
+static int zs_write(dice_client_t *c, const char *key, size_t klen,
+                    dice__zset **z) {
+    void *o = NULL;
     int rc = dice__obj_lookup(c, key, klen, DICE_TYPE_ZSET, &o);
     *z = o;
     return rc;
 }
 
+/* A zset write's event and the key's modification (or deletion). */
+static void written(dice_client_t *c, const char *event, const char *key,
+                    size_t klen, const dice__zset *z) {
+    dice__cmd_notify(c, DICE__NOTIFY_ZSET, event, key, klen);
+    dice__obj_written(c, key, klen, dice__zs_len(z));
+}
+
 /* Store a result at dst (replacing any value), or delete dst when the
- * result is empty (z may be NULL then); replies the length. Takes z. */
+ * result is empty (z may be NULL then); replies the length, then fires
+ * event (or "del"), as Redis. Takes z. */
 static void store_result(dice_client_t *c, const char *dst, size_t dl,
-                         dice__zset *z, size_t maxlen) {
+                         dice__zset *z, size_t maxlen, const char *event) {
     dice_db_t *db = dice__cmd_db(c);
     size_t len = z ? dice__zs_len(z) : 0;
     if (len == 0) {
         dice__zs_free(z);
-        dice_db_delete(db, dst, dl);
         dice_reply_int(c, 0);
+        if (dice_db_delete(db, dst, dl))
+            dice__cmd_notify(c, DICE__NOTIFY_GENERIC, "del", dst, dl);
         return;
     }
     /* set_object takes z even when it fails. */
@@ -158,6 +176,7 @@ static void store_result(dice_client_t *c, const char *dst, size_t dl,
         return;
     }
     dice_reply_int(c, (long long)len);
+    dice__cmd_notify(c, DICE__NOTIFY_ZSET, event, dst, dl);
 }
 
 /* ---- Commands ------------------------------------------------------------ */
@@ -225,7 +244,7 @@ static DICE__CMD_FN(cmd_zadd) {
         if (j < (int)DICE__COUNT(parsed))
             parsed[j] = d;
     }
-    void *o;
+    void *o = NULL;
     int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
     if (rc < 0)
         return;
@@ -277,8 +296,6 @@ static DICE__CMD_FN(cmd_zadd) {
             score = ns;
         }
     }
-    if (added || updated || created)
-        dice__obj_written(c, argv[1], argvlen[1], dice__zs_len(z));
     if (nan)
         dice__reply_errstr(c, ERR_NAN);
     else if (incr) {
@@ -289,12 +306,17 @@ static DICE__CMD_FN(cmd_zadd) {
     } else {
         dice_reply_int(c, ch ? added + updated : added);
     }
+    /* Redis replies, then fires "zadd" (or "zincr") if anything changed. */
+    if (added || updated)
+        written(c, incr ? "zincr" : "zadd", argv[1], argvlen[1], z);
+    else if (created)
+        dice__obj_written(c, argv[1], argvlen[1], dice__zs_len(z));
 }
 
 /* ZREM key member [member ...] */
 static DICE__CMD_FN(cmd_zrem) {
     dice__zset *z;
-    int rc = zs_read(c, argv[1], argvlen[1], &z);
+    int rc = zs_write(c, argv[1], argvlen[1], &z);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_int(c, 0);
@@ -304,7 +326,7 @@ static DICE__CMD_FN(cmd_zrem) {
     for (int i = 2; i < argc && dice__zs_len(z); i++)
         n += dice__zs_del(z, argv[i], argvlen[i]);
     if (n)
-        dice__obj_written(c, argv[1], argvlen[1], dice__zs_len(z));
+        written(c, "zrem", argv[1], argvlen[1], z);
     dice_reply_int(c, n);
 }
 
@@ -462,7 +484,7 @@ static void zrange_generic(dice_client_t *c, int argc, const char *const *argv,
     if (rc <= 0) {
         if (rc == 0) {
             if (f->store)
-                store_result(c, argv[1], argvlen[1], NULL, 0);
+                store_result(c, argv[1], argvlen[1], NULL, 0, "zrangestore");
             else
                 dice_reply_array(c, 0);
         }
@@ -525,7 +547,7 @@ static void zrange_generic(dice_client_t *c, int argc, const char *const *argv,
         if (n > maxlen)
             maxlen = n;
     }
-    store_result(c, argv[1], argvlen[1], dst, maxlen);
+    store_result(c, argv[1], argvlen[1], dst, maxlen, "zrangestore");
 }
 
 static const zrange_form F_ZRANGE = {RT_AUTO, DIR_AUTO, 0};
@@ -569,7 +591,7 @@ static DICE__CMD_FN(cmd_zremrange) {
         return;
     }
     dice__zset *z;
-    int rc = zs_read(c, argv[1], argvlen[1], &z);
+    int rc = zs_write(c, argv[1], argvlen[1], &z);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_int(c, 0);
@@ -602,7 +624,11 @@ static DICE__CMD_FN(cmd_zremrange) {
         return;
     }
     size_t n = dice__zs_del_ranks(z, lo, hi - 1);
-    dice__obj_written(c, argv[1], argvlen[1], dice__zs_len(z));
+    written(c,
+            kind == RT_RANK    ? "zremrangebyrank"
+            : kind == RT_SCORE ? "zremrangebyscore"
+                               : "zremrangebylex",
+            argv[1], argvlen[1], z);
     dice_reply_int(c, (long long)n);
 }
 
@@ -650,7 +676,9 @@ static size_t zpop_from(dice_client_t *c, dice__zset *z, const char *key,
     }
     pop_reply pr = {c, nested};
     dice__zs_pop(z, max, n, pop_one, &pr);
-    dice__obj_written(c, key, klen, dice__zs_len(z));
+    /* After the whole reply (Redis 7.0 sends the push inside the array
+     * reply, a bug 7.2 fixed). */
+    written(c, max ? "zpopmax" : "zpopmin", key, klen, z);
     return n;
 }
 
@@ -676,7 +704,7 @@ static void zpop_generic(dice_client_t *c, const char *const *argv,
     dice__zset *z = NULL;
     int k = first;
     for (; k <= last; k++) {
-        int rc = zs_read(c, argv[k], argvlen[k], &z);
+        int rc = zs_write(c, argv[k], argvlen[k], &z);
         if (rc < 0)
             return;
         if (rc)
@@ -825,7 +853,7 @@ static void bzpop_generic(dice_client_t *c, int nkeys, const char *const *keys,
         return;
     for (int i = 0; i < nkeys; i++) {
         dice__zset *z;
-        int rc = zs_read(c, keys[i], klens[i], &z);
+        int rc = zs_write(c, keys[i], klens[i], &z);
         if (rc < 0)
             return;
         if (rc) {
@@ -1136,6 +1164,9 @@ static void setop_generic(dice_client_t *c, int argc, const char *const *argv,
             dice__reply_err(c, DICE__ERR_WRONGTYPE);
             goto out;
         }
+        /* A missing source reads as empty (Redis's lookupKeyRead). */
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[j],
+                         argvlen[j]);
     }
     while (j < argc) {
         int remaining = argc - j;
@@ -1257,7 +1288,10 @@ static void setop_generic(dice_client_t *c, int argc, const char *const *argv,
     if (f->card) {
         dice_reply_int(c, card);
     } else if (f->store) {
-        store_result(c, argv[1], argvlen[1], dst, maxlen);
+        store_result(c, argv[1], argvlen[1], dst, maxlen,
+                     f->op == OP_UNION   ? "zunionstore"
+                     : f->op == OP_INTER ? "zinterstore"
+                                         : "zdiffstore");
         dst = NULL;
     } else {
         reply_walk(c, dst, 0, dice__zs_len(dst), 0, withscores);

@@ -645,24 +645,131 @@ int dice_keyspace_rehash(dice_keyspace_t *ks, long budget_us) {
     return more;
 }
 
+/* ---- flushing --------------------------------------------------------
+
+ * A lazy FLUSHALL / FLUSHDB (FLUSHALL ASYNC, lazyfree-lazy-user-flush)
+ * that empties every db that holds keys does not walk the entries on the
+ * loop: the dbs' tables and the entry pool move whole into a corpse, the
+ * keyspace starts again from empty tables and an empty pool, and the free
+ * hook (the lazy-free thread) walks the corpse: what the entries own
+ * outside the pool (raw strings, objects by their type's free, entries too
+ * big for a slot), then the tables and the pool's pages. The loop's part
+ * is a few struct copies. */
+typedef struct flush_corpse {
+    dice__type_slot types[DICE_TYPE_COUNT]; /* the free methods */
+    dice_pool_t pool;
+    size_t ndicts;
+    dict d[]; /* main, exp, main, exp... */
+} flush_corpse;
+
+static void corpse_entry_cb(void *ctx, void *entry) {
+    const flush_corpse *c = ctx;
+    uint8_t *e = entry;
+    unsigned enc = HDR_ENC(e[0]);
+    if (enc == ENC_RAW) {
+        free(entry_ptr(e));
+    } else if (enc == ENC_OBJ) {
+        const dice__type_slot *t = &c->types[HDR_TYPE(e[0])];
+        if (t->m.free)
+            t->m.free(t->ctx, entry_ptr(e));
+    }
+    if (!HDR_CLS(e[0]))
+        free(e); /* pooled ones go with the pool's pages */
+}
+
+/* Any thread: the corpse and everything in it. */
+static void corpse_free(void *ctx, void *obj) {
+    (void)ctx;
+    flush_corpse *c = obj;
+    for (size_t i = 0; i < c->ndicts; i++)
+        dice__dict_clear(&c->d[i], i % 2 ? NULL : corpse_entry_cb, c);
+    dice__pool_release(&c->pool);
+    free(c);
+}
+
+/* Move the tables of dbs [first, last] and the pool into a corpse for the
+ * free hook, when the flush is lazy and no db outside the range holds a
+ * key (the pool is shared by every db). Returns 1 if done (the tables are
+ * then empty), 0 to flush entry by entry. */
+static int flush_detach(dice_keyspace_t *ks, int first, int last) {
+    if (!ks->free_hook || !(ks->lazy_mask & (1u << DICE__FREE_FLUSH)))
+        return 0;
+    size_t n = 0;
+    for (int i = 0; i < ks->ndbs; i++) {
+        size_t k = dice__dict_size(&ks->dbs[i].main);
+        if (k && (i < first || i > last))
+            return 0;
+        n += k;
+    }
+    if (n == 0)
+        return 0;
+    size_t nd = 2 * (size_t)(last - first + 1);
+    flush_corpse *c = malloc(sizeof(*c) + nd * sizeof(dict));
+    if (!c)
+        return 0;
+    memcpy(c->types, ks->types, sizeof(c->types));
+    c->pool = ks->pool;
+    memset(&ks->pool, 0, sizeof(ks->pool));
+    c->ndicts = nd;
+    for (int i = first; i <= last; i++) {
+        dice_db_t *db = &ks->dbs[i];
+        dict *dm = &c->d[2 * (size_t)(i - first)], *dx = dm + 1;
+        *dm = db->main;
+        *dx = db->exp;
+        dice__dict_init(&db->main, dm->getkey);
+        dice__dict_init(&db->exp, dx->getkey);
+        db->main.step = dm->step;
+        db->exp.step = dx->step;
+    }
+    /* Whatever its size, as Redis's emptyDbAsync: the free hook takes an
+     * effort past any threshold to its thread. */
+    ks->free_hook(ks->free_hook_ctx, c, corpse_free, NULL, SIZE_MAX);
+    return 1;
+}
+
+/* FLUSHDB of dbs [first, last]: hooks before, tables emptied (lazily as a
+ * whole when it can be, else entry by entry), events after. */
+static size_t flush_range(dice_keyspace_t *ks, int first, int last) {
+    size_t total = 0;
+    for (int i = first; i <= last; i++) {
+        dice_db_t *db = &ks->dbs[i];
+        if (dice__dict_size(&db->main) && ks->on_touch)
+            ks->on_touch(ks->on_touch_ctx, db->index, NULL, 0, DICE_KS_FLUSHDB,
+                         -1);
+    }
+    size_t *sizes = NULL, one;
+    sizes = first == last ? &one
+                          : malloc((size_t)(last - first + 1) * sizeof(*sizes));
+    for (int i = first; i <= last; i++) {
+        size_t k = dice__dict_size(&ks->dbs[i].main);
+        if (sizes)
+            sizes[i - first] = k;
+        total += k;
+    }
+    if (!flush_detach(ks, first, last)) {
+        for (int i = first; i <= last; i++) {
+            dice_db_t *db = &ks->dbs[i];
+            dice__dict_clear(&db->exp, NULL, NULL);
+            dice__dict_clear(&db->main, entry_flush_cb, ks);
+        }
+    }
+    for (int i = first; i <= last; i++) {
+        dice_db_t *db = &ks->dbs[i];
+        db->avg_ttl = 0;
+        if (sizes ? sizes[i - first] : 1)
+            dice__ks_fire(db, NULL, 0, DICE_KS_FLUSHDB);
+    }
+    if (sizes != &one)
+        free(sizes);
+    return total;
+}
+
 size_t dice_db_flush(dice_db_t *db) {
-    size_t n = dice__dict_size(&db->main);
-    if (n && db->ks->on_touch)
-        db->ks->on_touch(db->ks->on_touch_ctx, db->index, NULL, 0,
-                         DICE_KS_FLUSHDB, -1);
-    dice__dict_clear(&db->exp, NULL, NULL);
-    dice__dict_clear(&db->main, entry_flush_cb, db->ks);
-    db->avg_ttl = 0;
-    if (n)
-        dice__ks_fire(db, NULL, 0, DICE_KS_FLUSHDB);
-    return n;
+    return flush_range(db->ks, db->index, db->index);
 }
 
 size_t dice_keyspace_flushall(dice_keyspace_t *ks) {
-    size_t n = 0;
-    for (int i = 0; i < ks->ndbs; i++)
-        n += dice_db_flush(&ks->dbs[i]);
-    return n;
+    return flush_range(ks, 0, ks->ndbs - 1);
 }
 
 int dice_keyspace_swapdb(dice_keyspace_t *ks, int a, int b) {

@@ -11,7 +11,7 @@
 #define SLOT_EMPTY 0ull
 #define SLOT_TOMB 1ull
 #define PTR_MASK 0xffffffffffffull
-#define CURSOR_BITS 48
+#define CURSOR_BITS DICE__DICT_CURSOR_BITS
 
 /* ---- hashing ---------------------------------------------------------- */
 

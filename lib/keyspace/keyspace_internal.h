@@ -194,7 +194,10 @@ int dice__dict_rehash_us(dict *d, long budget_us);
 
 /* One SCAN step: calls fn for every entry whose hash lies in the range the
  * cursor designates, returns the next cursor (0 when done). Cursors are
- * 48-bit hash prefixes. fn must not modify the table. */
+ * 48-bit hash prefixes: always below DICE__DICT_CURSOR_END (a cursor above
+ * is read modulo 2^48). fn must not modify the table. */
+#define DICE__DICT_CURSOR_BITS 48
+#define DICE__DICT_CURSOR_END (1ull << DICE__DICT_CURSOR_BITS)
 uint64_t dice__dict_scan(dict *d, uint64_t cursor,
                          void (*fn)(void *ctx, void *entry), void *ctx);
 /* A uniformly chosen entry or NULL if empty. */

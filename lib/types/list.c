@@ -653,8 +653,20 @@ static int list_serialize(void *ctx, const void *obj, unsigned *format,
     return rc;
 }
 
-/* Append a whole validated listpack as one node (empty ones are skipped,
- * as Redis skips them). */
+/* Whether a loaded node of cnt entries in sz bytes is one pushes under the
+ * list's fill could have made (a lone element always is). */
+static int node_fits(const dice__list *l, unsigned long cnt, size_t sz) {
+    if (cnt == 1)
+        return 1;
+    if (l->fill < 0)
+        return sz <= fill_bytes[-l->fill - 1];
+    return sz <= SIZE_SAFETY_LIMIT && cnt <= (unsigned long)l->fill;
+}
+
+/* Append a validated listpack: as one node when it fits the list's fill,
+ * else element by element, so the list is cut as pushes cut it; empty
+ * ones are skipped, as Redis skips them. Nodes past list-compress-depth
+ * are compressed as they come, as pushes compress them. */
 static int load_node(dice__list *l, const unsigned char *s, size_t n) {
     unsigned long cnt;
     if (dice__lp_validate(s, n, NULL, NULL, &cnt) < 0)
@@ -663,6 +675,19 @@ static int load_node(dice__list *l, const unsigned char *s, size_t n) {
         return 0;
     if (cnt > UINT32_MAX)
         return DICE_EPROTO;
+    if (!node_fits(l, cnt, n)) {
+        unsigned char *lp = (unsigned char *)s;
+        for (unsigned char *p = dice__lp_first(lp); p;
+             p = dice__lp_next(lp, p)) {
+            unsigned char buf[DICE__LP_INTBUF];
+            uint32_t len;
+            const unsigned char *e = dice__lp_get_str(p, &len, buf);
+            int rc = dice__list_push(l, DICE__LIST_TAIL, (const char *)e, len);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
     dice__qlnode *m = malloc(sizeof(*m));
     unsigned char *lp = m ? dice__lp_from_bytes(s, n) : NULL;
     if (!lp) {
@@ -675,12 +700,17 @@ static int load_node(dice__list *l, const unsigned char *s, size_t n) {
     m->csz = 0;
     node_link(l, l->tail, m);
     l->count += cnt;
+    compress_fix(l, NULL);
     return 0;
 }
 
+/* ctx: the keyspace (its list-max-listpack-size and list-compress-depth
+ * shape the list, as for a list built by pushes), or NULL for Redis's
+ * defaults. */
 static int list_deserialize(void *ctx, unsigned format, const void *data,
                             size_t len, size_t *used, void **obj) {
-    (void)ctx;
+    static const dice__enc_limits defaults = DICE__ENC_LIMITS_DEFAULT;
+    const dice__enc_limits *lim = ctx ? dice__keyspace_limits(ctx) : &defaults;
     if (format != DICE__RDB_TYPE_LIST &&
         format != DICE__RDB_TYPE_LIST_QUICKLIST_2)
         return DICE_EINVAL;
@@ -692,7 +722,8 @@ static int list_deserialize(void *ctx, unsigned format, const void *data,
         return rc;
     if (items == 0)
         return DICE_EPROTO; /* Redis refuses an empty list */
-    dice__list *l = dice__list_new(-2, 0);
+    dice__list *l =
+        dice__list_new(lim->list_max_listpack_size, lim->list_compress_depth);
     if (!l)
         return DICE_ENOMEM;
     char nb[DICE_DB_NUMBUF];

@@ -538,13 +538,20 @@ void dice__set_foreach(const dice__set *s, dice__set_visit_fn fn, void *ctx) {
 }
 
 /* An INTS cursor is the next value to visit, mapped to unsigned in order
- * (so 0, INT64_MIN's, is only ever the start). */
+ * (so 0, INT64_MIN's, is only ever the start). A step only stops before a
+ * value whose cursor is at least DICE__DICT_CURSOR_END (it goes on past the
+ * few values within 2^48 of INT64_MIN), so an INTS cursor is never one a
+ * table could give: a table handed one (the set converted mid-scan, when a
+ * member that is not an integer came) restarts its walk, and every member
+ * present throughout is still visited, as Redis promises. */
 #define ORDER_BIT 0x8000000000000000ull
 
 uint64_t dice__set_scan(dice__set *s, uint64_t cursor, size_t count,
                         dice__set_visit_fn fn, void *ctx) {
     if (s->enc == DICE__SET_STRS) {
         visit v = {fn, ctx, 0};
+        if (cursor >= DICE__DICT_CURSOR_END)
+            cursor = 0;
         return dice__mt_scan(&s->u.mt, cursor, count, visit_item, &v);
     }
     if (s->enc == DICE__SET_INTSET) {
@@ -562,8 +569,9 @@ uint64_t dice__set_scan(dice__set *s, uint64_t cursor, size_t count,
     for (; i < iv->nc; i++, j = 0) {
         const dice__set_chunk *c = iv->c[i];
         for (; j < c->len; j++) {
-            if (seen >= count)
-                return (uint64_t)c->v[j] ^ ORDER_BIT;
+            uint64_t next = (uint64_t)c->v[j] ^ ORDER_BIT;
+            if (seen >= count && next >= DICE__DICT_CURSOR_END)
+                return next;
             visit_int(fn, ctx, c->v[j]);
             seen++;
         }

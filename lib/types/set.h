@@ -95,7 +95,8 @@ void dice__set_foreach(const dice__set *s, dice__set_visit_fn fn, void *ctx);
 /* SSCAN step from cursor (0 starts): visits at least count members (an
  * intset all of them) unless the end comes first; returns the next cursor,
  * 0 at the end. Members present for the whole scan are visited at least
- * once while the form stays the same. */
+ * once, also when the set converts from INTS to a table mid-scan (INTS
+ * cursors are never a table's: the table restarts its walk). */
 uint64_t dice__set_scan(dice__set *s, uint64_t cursor, size_t count,
                         dice__set_visit_fn fn, void *ctx);
 /* Bytes the set uses (MEMORY USAGE). */

@@ -8,9 +8,11 @@ client sends PING after PING (each waiting for its reply) from 100 ms
 before the delete until 300 ms after its reply, and the max and p99 of
 those PINGs' round trips are printed, with how long the delete's own reply
 took. The deletes: DEL (lazyfree-lazy-user-del no, the default), DEL with
-lazyfree-lazy-user-del yes, UNLINK, FLUSHALL (sync) and FLUSHALL ASYNC.
+lazyfree-lazy-user-del yes, UNLINK, FLUSHALL (sync), FLUSHALL ASYNC, and for the string keys also
+FLUSHDB ASYNC.
 
   /usr/bin/python3 tests/bench/bench_lazyfree.py [dice-server path]
+      [--only=strings,list,...]
 
 Not a test: it prints figures (a markdown table)."""
 import os
@@ -103,14 +105,17 @@ OPS = [
     ("UNLINK", [b"UNLINK", b"big"], False),
     ("FLUSHALL", [b"FLUSHALL"], False),
     ("FLUSHALL ASYNC", [b"FLUSHALL", b"ASYNC"], False),
+    ("FLUSHDB ASYNC", [b"FLUSHDB", b"ASYNC"], False),
 ]
 
 
-def run(binary):
+def run(binary, shapes=("list", "hash", "set", "zset", "strings")):
     rows = []
-    for shape in ("list", "hash", "set", "zset", "strings"):
+    for shape in shapes:
         for name, op, lazy in OPS:
-            if shape == "strings" and not name.startswith("FLUSHALL"):
+            if shape == "strings" and not name.startswith("FLUSH"):
+                continue
+            if shape != "strings" and name == "FLUSHDB ASYNC":
                 continue
             res = {}
             for kind in ("dice", "redis"):
@@ -136,7 +141,10 @@ def main():
           "own reply")
     print("| shape (1,000,000) | delete | dice-server | redis-server |")
     print("|---|---|---:|---:|")
-    run(binary)
+    only = [a[len("--only="):] for a in sys.argv[1:]
+            if a.startswith("--only=")]
+    run(binary, tuple(only[0].split(",")) if only else
+        ("list", "hash", "set", "zset", "strings"))
 
 
 if __name__ == "__main__":

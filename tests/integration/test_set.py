@@ -328,6 +328,42 @@ class TestSetCommands(SetBase):
             else:
                 self.assertGreater(calls, 10)
 
+    def test_sscan_across_conversion(self):
+        """A scan that started on a big integer set continues after a
+        member that is not an integer converts it to a table (Redis's
+        guarantee: every member present throughout is returned); a small
+        encoding answers everything in one call with cursor 0, whatever
+        the cursor given."""
+        for conv_at in (1, 5, 30):
+            key = "cv%d" % conv_at
+            members = [str(i * 3 - 2000) for i in range(1500)]
+            self.d.cmd("SADD", key, *members)
+            seen, cur, calls = set(), b"0", 0
+            while True:
+                v, _ = parse(self.d.cmd("SSCAN", key, cur, "COUNT", 20))
+                cur = v[1][0][1]
+                seen.update(x[1] for x in v[1][1][1])
+                calls += 1
+                if calls == conv_at:
+                    self.d.cmd("SADD", key, "not-an-int")
+                    self.assertEqual(parse(self.d.cmd(
+                        "OBJECT", "ENCODING", key))[0][1], b"hashtable")
+                if cur == b"0":
+                    break
+                self.assertLess(calls, 5000)
+            self.assertTrue(set(m.encode() for m in members) <= seen,
+                            conv_at)
+        self.d.cmd("SADD", "small", "1", "2", "x")
+        for cur in ("0", "12345", "9223372036854775808"):
+            v, _ = parse(self.d.cmd("SSCAN", "small", cur))
+            self.assertEqual(v[1][0][1], b"0")
+            self.assertEqual(sorted(x[1] for x in v[1][1][1]),
+                             [b"1", b"2", b"x"])
+        # The same against redis-server where the encodings agree.
+        self.same("SADD", "sm", "1", "2", "3")
+        self.same("SSCAN", "sm", "0")
+        self.same("SSCAN", "sm", "777")
+
     def test_generic_commands(self):
         s = self.same
         for key, members in (("i", ["1", "2", "3"]),

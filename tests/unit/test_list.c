@@ -15,6 +15,7 @@
 
 #include "dice/common.h"
 #include "types/list.h"
+#include "types/types_internal.h"
 
 /* ---- a model: an array of owned strings --------------------------------- */
 
@@ -442,6 +443,104 @@ static void test_serialize_roundtrip_and_hostile(void **state) {
     m_free(&md);
 }
 
+/* A list loaded from a payload takes list-max-listpack-size and
+ * list-compress-depth from the keyspace it is loaded into (ctx), as a list
+ * built by pushes does: nodes too big for the fill are cut as pushes cut
+ * them, nodes that fit are kept, and the nodes past the depth are
+ * compressed. NULL ctx: Redis's defaults (-2, 0). */
+static void check_shape(const dice__list *l, int fill, int depth, int strict) {
+    assert_int_equal(l->fill, fill);
+    assert_int_equal(l->depth, depth);
+    size_t i = 0;
+    for (const dice__qlnode *n = l->head; n; n = n->next, i++) {
+        if (fill > 0)
+            assert_true(n->count <= (uint32_t)fill);
+        else
+            assert_true(n->sz <= 8192 || n->count == 1);
+        int inner = depth > 0 && i >= (size_t)depth &&
+                    l->nnodes - i > (size_t)depth &&
+                    l->nnodes >= 2 * (size_t)depth;
+        if (depth == 0 || !inner)
+            assert_int_equal(n->csz, 0);
+        else if (strict && n->sz >= 256) /* compressible, none opened yet */
+            assert_int_not_equal(n->csz, 0);
+    }
+}
+
+static void test_deserialize_settings(void **state) {
+    (void)state;
+    dice_keyspace_t *ks;
+    assert_int_equal(dice_keyspace_new(&ks, 1), 0);
+    static const struct {
+        int fill_from, depth_from, fill_to, depth_to;
+        int cut; /* every saved node too big for fill_to */
+    } cases[] = {{-2, 0, 5, 2, 1},
+                 {5, 0, -2, 1, 0},
+                 {-5, 3, 100, 0, 1},
+                 {1, 1, -1, 4, 0},
+                 {-1, 0, -2, 0, 0}};
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        dice__list *src =
+            dice__list_new(cases[ci].fill_from, cases[ci].depth_from);
+        dice__list *pushed =
+            dice__list_new(cases[ci].fill_to, cases[ci].depth_to);
+        model m = {0};
+        char buf[64];
+        for (int i = 0; i < 6000; i++) {
+            size_t n =
+                (size_t)snprintf(buf, sizeof(buf), "element-%08d-padding", i);
+            assert_int_equal(dice__list_push(src, DICE__LIST_TAIL, buf, n), 0);
+            assert_int_equal(dice__list_push(pushed, DICE__LIST_TAIL, buf, n),
+                             0);
+            m_insert(&m, m.len, buf, n);
+        }
+        wbuf w = {0};
+        unsigned fmt;
+        void *obj;
+        size_t used;
+        assert_int_equal(dice__list_methods.serialize(NULL, src, &fmt, wr, &w),
+                         0);
+        dice__enc_limits lim = DICE__ENC_LIMITS_DEFAULT;
+        lim.list_max_listpack_size = cases[ci].fill_to;
+        lim.list_compress_depth = cases[ci].depth_to;
+        dice__keyspace_set_limits(ks, &lim);
+        assert_int_equal(
+            dice__list_methods.deserialize(ks, fmt, w.b, w.len, &used, &obj),
+            0);
+        dice__list *l = obj;
+        check_shape(l, cases[ci].fill_to, cases[ci].depth_to, 1);
+        /* Cut to a smaller fill: exactly the nodes of pushes. */
+        if (cases[ci].cut) {
+            assert_int_equal(l->nnodes, pushed->nnodes);
+            const dice__qlnode *a = l->head, *b = pushed->head;
+            for (; a; a = a->next, b = b->next) {
+                assert_int_equal(a->count, b->count);
+                assert_int_equal(a->csz != 0, b->csz != 0);
+            }
+        }
+        check(l, &m); /* (opens nodes: after the shape's checks) */
+        /* Pushes after the load follow the same settings. */
+        for (int i = 0; i < 500; i++) {
+            assert_int_equal(dice__list_push(l, i % 2, "x", 1), 0);
+            m_insert(&m, i % 2 ? m.len : 0, "x", 1);
+        }
+        check(l, &m);
+        check_shape(l, cases[ci].fill_to, cases[ci].depth_to, 0);
+        dice__list_free(l);
+        /* No keyspace: Redis's defaults. */
+        assert_int_equal(
+            dice__list_methods.deserialize(NULL, fmt, w.b, w.len, &used, &obj),
+            0);
+        check_shape(obj, -2, 0, 1);
+        dice__list_free(obj);
+        free(w.b);
+        dice__list_free(src);
+        dice__list_free(pushed);
+        m_free(&m);
+    }
+    dice_keyspace_free(ks);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_vs_model),
@@ -449,6 +548,7 @@ int main(void) {
         cmocka_unit_test(test_serialize_roundtrip_and_hostile),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_redis_lzf_payload),
+        cmocka_unit_test(test_deserialize_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

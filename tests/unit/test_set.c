@@ -370,12 +370,75 @@ static void test_hostile_payloads(void **state) {
     }
 }
 
+/* Every member seen by a scan, by value (members are integers here, plus
+ * "x"). */
+typedef struct scan_seen {
+    long long *v;
+    size_t n;
+} scan_seen;
+
+static void seen_one(void *ctx, const char *m, size_t n) {
+    scan_seen *x = ctx;
+    char b[32];
+    if (n >= sizeof(b) || (n == 1 && m[0] == 'x'))
+        return;
+    memcpy(b, m, n);
+    b[n] = 0;
+    x->v[x->n++] = strtoll(b, NULL, 10);
+}
+
+/* SSCAN across the INTS -> table conversion: a scan begun on INTS goes on
+ * once a string member converts the set, and visits every member present
+ * throughout; INTS cursors never look like a table's, also for values
+ * within 2^48 of INT64_MIN (the step runs past them). */
+static void test_scan_across_conversion(void **state) {
+    (void)state;
+    enum { N = 3000 };
+    static long long want[N], got[4 * N];
+    for (int conv_at = 0; conv_at < 6; conv_at++) {
+        dice__set *s = dice__set_new(1);
+        for (int i = 0; i < N; i++) {
+            /* a third near INT64_MIN, the rest spread out */
+            want[i] = i < N / 3 ? INT64_MIN + (long long)i * 1000
+                                : (long long)i * 7919 - 5000000;
+            assert_int_equal(add_ll(s, want[i], 512), 1);
+        }
+        assert_int_equal(s->enc, DICE__SET_INTS);
+        scan_seen x = {got, 0};
+        uint64_t cur = 0;
+        int calls = 0;
+        do {
+            cur = dice__set_scan(s, cur, 11, seen_one, &x);
+            if (cur)
+                assert_true(cur >= DICE__DICT_CURSOR_END ||
+                            s->enc != DICE__SET_INTS);
+            if (++calls == conv_at * 30 + 1 && conv_at)
+                assert_int_equal(dice__set_add(s, "x", 1, 512), 1);
+            assert_true(x.n <= 3 * N);
+        } while (cur);
+        if (conv_at)
+            assert_int_equal(s->enc, DICE__SET_STRS);
+        else
+            assert_int_equal(x.n, N); /* no conversion: each once */
+        qsort(got, x.n, sizeof(long long), cmp64);
+        qsort(want, N, sizeof(long long), cmp64);
+        size_t k = 0;
+        for (size_t i = 0; i < N; i++) {
+            while (k < x.n && got[k] < want[i])
+                k++;
+            assert_true(k < x.n && got[k] == want[i]);
+        }
+        dice__set_free(s);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conversions),
         cmocka_unit_test(test_ints_model),
         cmocka_unit_test(test_ints_extremes),
         cmocka_unit_test(test_ints_rebalance),
+        cmocka_unit_test(test_scan_across_conversion),
         cmocka_unit_test(test_random_uniform),
         cmocka_unit_test(test_serialize_roundtrip),
         cmocka_unit_test(test_hostile_payloads),
