@@ -73,6 +73,8 @@ int dice__builtin_zsets(dice_server_t *srv);
 int dice__builtin_lists(dice_server_t *srv);
 /* The set family (lib/commands/set.c), with the set type's methods. */
 int dice__builtin_sets(dice_server_t *srv);
+/* Streams (lib/commands/stream.c, stream_group.c), with the type. */
+int dice__builtin_streams(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the

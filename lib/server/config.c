@@ -408,6 +408,8 @@ void dice__server_apply_enc_limits(dice_server_t *srv) {
         .set_max_intset_entries = c->set_max_intset_entries,
         .zset_max_listpack_entries = c->zset_max_listpack_entries,
         .zset_max_listpack_value = c->zset_max_listpack_value,
+        .stream_node_max_bytes = c->stream_node_max_bytes,
+        .stream_node_max_entries = c->stream_node_max_entries,
     };
     dice__keyspace_set_limits(srv->keyspace, &l);
 }
@@ -486,6 +488,12 @@ static const setting_t settings[] = {
      .apply = dice__server_apply_enc_limits},
     {"zset-max-listpack-value", K_MEM, 0, FIELD(zset_max_listpack_value),
      .alias = "zset-max-ziplist-value", .def = 64, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"stream-node-max-bytes", K_MEM, 0, FIELD(stream_node_max_bytes),
+     .def = 4096, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"stream-node-max-entries", K_INT, 0, FIELD(stream_node_max_entries),
+     .def = 100, .lo = 0, .hi = LLONG_MAX,
      .apply = dice__server_apply_enc_limits},
     /* Which drops of big values free them on the lazy-free thread
      * (lib/server/lazyfree.c); all "no" in Redis 7.0. */
