@@ -563,6 +563,9 @@ static DICE__CMD_FN(cmd_xdel) {
 
 /* XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count] */
 static DICE__CMD_FN(cmd_xtrim) {
+    add_args a;
+    if (parse_add_trim(c, argc, argv, argvlen, false, &a) < 0)
+        return;
     void *o;
     int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0)
@@ -571,9 +574,6 @@ static DICE__CMD_FN(cmd_xtrim) {
         dice_reply_int(c, 0);
         return;
     }
-    add_args a;
-    if (parse_add_trim(c, argc, argv, argvlen, false, &a) < 0)
-        return;
     dice__stream *s = o;
     int64_t deleted = dice__stream_trim(s, &a.trim);
     if (deleted) {
