@@ -84,6 +84,8 @@ int dice__builtin_sort(dice_server_t *srv);
  * (lib/commands/hyperloglog.c), both on the string type. */
 int dice__builtin_bitmaps(dice_server_t *srv);
 int dice__builtin_hyperloglog(dice_server_t *srv);
+/* Streams (lib/commands/stream.c, stream_group.c), with the type. */
+int dice__builtin_streams(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the

@@ -105,13 +105,15 @@ typedef struct dice__enc_limits {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
-    long long hll_sparse_max_bytes; /* a sparse HyperLogLog's largest size */
+    long long hll_sparse_max_bytes;    /* a sparse HyperLogLog's largest size */
+    long long stream_node_max_bytes;   /* 0: no limit */
+    long long stream_node_max_entries; /* 0: no limit */
 } dice__enc_limits;
 
 /* Redis 7.0.15's defaults (note hash-max-listpack-entries: 512 in the
  * server's own table, 128 only in the sample redis.conf). */
 #define DICE__ENC_LIMITS_DEFAULT                                               \
-    { -2, 0, 512, 64, 512, 128, 64, 3000 }
+    { -2, 0, 512, 64, 512, 128, 64, 3000, 4096, 100 }
 
 void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l);
 const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks);

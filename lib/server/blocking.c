@@ -173,8 +173,11 @@ static int mark_all_cb(void *ctx, void *e) {
 }
 
 /* The keyspace's on_write callback, set while anyone is blocked. Writes
- * that can make a waited-on key servable mark it ready; deletions,
- * expiry and TTL changes cannot. */
+ * that can make a waited-on key servable mark it ready, and so do
+ * deletions (DEL, expiry, the old name of RENAME, MOVE away): an
+ * XREADGROUP waiting on a stream that goes ends with -UNBLOCKED, as with
+ * Redis 7.0's signalDeletedKeyAsReady; other waiters find the key missing
+ * and stay blocked. TTL changes cannot. */
 static void on_write(void *ctx, int db, const char *key, size_t klen, int ev) {
     dice_server_t *srv = ctx;
     struct dice__blocking *b = srv->blk;
@@ -186,7 +189,11 @@ static void on_write(void *ctx, int db, const char *key, size_t klen, int ev) {
     case DICE_KS_MODIFY:
     case DICE_KS_RENAME_TO:
     case DICE_KS_MOVE_TO:
-    case DICE_KS_COPY_TO: {
+    case DICE_KS_COPY_TO:
+    case DICE_KS_DEL:
+    case DICE_KS_EXPIRED:
+    case DICE_KS_RENAME_FROM:
+    case DICE_KS_MOVE_FROM: {
         bkey *bk = dice__dict_find(b->keys[db], key, klen);
         if (bk)
             mark_ready(srv, bk);

@@ -412,6 +412,8 @@ void dice__server_apply_enc_limits(dice_server_t *srv) {
         .zset_max_listpack_entries = c->zset_max_listpack_entries,
         .zset_max_listpack_value = c->zset_max_listpack_value,
         .hll_sparse_max_bytes = c->hll_sparse_max_bytes,
+        .stream_node_max_bytes = c->stream_node_max_bytes,
+        .stream_node_max_entries = c->stream_node_max_entries,
     };
     dice__keyspace_set_limits(srv->keyspace, &l);
 }
@@ -495,6 +497,12 @@ static const setting_t settings[] = {
      * dense; memory notation, as in Redis. */
     {"hll-sparse-max-bytes", K_MEM, 0, FIELD(hll_sparse_max_bytes), .def = 3000,
      .lo = 0, .hi = LLONG_MAX, .apply = dice__server_apply_enc_limits},
+    {"stream-node-max-bytes", K_MEM, 0, FIELD(stream_node_max_bytes),
+     .def = 4096, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
+    {"stream-node-max-entries", K_INT, 0, FIELD(stream_node_max_entries),
+     .def = 100, .lo = 0, .hi = LLONG_MAX,
+     .apply = dice__server_apply_enc_limits},
     /* Which drops of big values free them on the lazy-free thread
      * (lib/server/lazyfree.c); all "no" in Redis 7.0. */
     {"lazyfree-lazy-eviction", K_BOOL, 0, FIELD(lazy_eviction), .def = 0,

@@ -195,6 +195,8 @@ typedef struct dice_settings {
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
     long long hll_sparse_max_bytes;
+    long long stream_node_max_bytes;
+    long long stream_node_max_entries;
     /* lazyfree-lazy-*: which drops free big values on the lazy-free
      * thread (user-del: DEL; server-del: overwrites and deletions by other
      * commands; user-flush: FLUSHALL/FLUSHDB without SYNC/ASYNC). */

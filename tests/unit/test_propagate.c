@@ -487,6 +487,53 @@ static corpus_cmd BITS_AND_HLL[] = {
     {"PFADD", "h1", "d"},
 };
 
+/* Streams: XADD * propagates the ID it made, `~` trimming its exact
+ * effect (MAXLEN = / MINID = what is left), XREADGROUP as XCLAIM ... FORCE
+ * JUSTID LASTID plus XGROUP SETID, XCLAIM / XAUTOCLAIM as such XCLAIMs,
+ * blocking reads served at once like the plain ones. */
+static corpus_cmd STREAMS[] = {
+    {"XADD", "x1", "*", "a", "1", "b", "2"},
+    {"XADD", "x1", "*", "a", "3"},
+    {"XADD", "x1", "5-*", "a", "4"},
+    {"XADD", "x1", "MAXLEN", "~", "1", "*", "a", "5"},
+    {"XADD", "x1", "NOMKSTREAM", "MAXLEN", "=", "10", "*", "c", "6"},
+    {"XADD", "x2", "1-1", "f", "v"},
+    {"XADD", "x2", "1-2", "f", "v"},
+    {"XADD", "x2", "MINID", "~", "0", "LIMIT", "5", "1-3", "f", "v"},
+    {"XADD", "x2", "2-*", "g", "w"},
+    {"XADD", "x2", "2-5", "f", "v"},
+    {"XADD", "nox", "NOMKSTREAM", "*", "a", "b"},
+    {"XDEL", "x2", "1-2", "9-9"},
+    {"XTRIM", "x2", "MAXLEN", "~", "0"},
+    {"XTRIM", "x2", "MINID", "1-3"},
+    {"XSETID", "x2", "99-0", "ENTRIESADDED", "50", "MAXDELETEDID", "3-0"},
+    {"XGROUP", "CREATE", "x1", "g1", "0"},
+    {"XGROUP", "CREATE", "x1", "g2", "$", "ENTRIESREAD", "3"},
+    {"XGROUP", "CREATE", "x3", "g", "$", "MKSTREAM"},
+    {"XGROUP", "CREATECONSUMER", "x1", "g1", "idle"},
+    {"XREADGROUP", "GROUP", "g1", "c1", "COUNT", "2", "STREAMS", "x1", ">"},
+    {"XREADGROUP", "GROUP", "g1", "c2", "NOACK", "COUNT", "1", "STREAMS", "x1",
+     ">"},
+    {"XREADGROUP", "GROUP", "g1", "c3", "BLOCK", "0", "STREAMS", "x1", ">"},
+    {"XREADGROUP", "GROUP", "g1", "c4", "STREAMS", "x1", "0"},
+    {"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "x1", "0"},
+    {"XACK", "x1", "g1", "0-1", "1-1"},
+    {"XCLAIM", "x1", "g1", "c5", "0", "5-0", "5-1", "RETRYCOUNT", "7"},
+    {"XCLAIM", "x1", "g1", "c5", "0", "5-1", "LASTID", "9999999999999-0"},
+    {"XAUTOCLAIM", "x1", "g1", "c6", "0", "0", "COUNT", "2"},
+    {"XAUTOCLAIM", "x1", "g1", "c6", "0", "0", "JUSTID"},
+    {"XGROUP", "SETID", "x1", "g2", "0", "ENTRIESREAD", "1"},
+    {"XGROUP", "DELCONSUMER", "x1", "g1", "c2"},
+    {"XGROUP", "DESTROY", "x1", "g2"},
+    {"XADD", "x4", "*", "k", "v"},
+    {"XGROUP", "CREATE", "x4", "g", "0"},
+    {"XREADGROUP", "GROUP", "g", "c", "STREAMS", "x4", ">"},
+    {"XDEL", "x4", "0-1"},
+    {"XTRIM", "x4", "MAXLEN", "0"},
+    {"XAUTOCLAIM", "x4", "g", "c2", "0", "0"},
+    {"XCLAIM", "x1", "g1", "c7", "0", "0-1", "FORCE"},
+};
+
 #define FAMILY(a)                                                              \
     { #a, a, sizeof(a) / sizeof(a[0]) }
 static const struct {
@@ -502,6 +549,7 @@ static const struct {
     FAMILY(SETS),
     FAMILY(GEO_SORT),
     FAMILY(BITS_AND_HLL),
+    FAMILY(STREAMS),
 };
 
 static void run_corpus(fixture *f, seen *s) {
