@@ -545,6 +545,8 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
     size_t connected = 0, blocked = 0;
+    unsigned long long trk[4];
+    dice__tracking_stats(srv, trk);
     for (dice_client_t *cl = srv->clients; cl; cl = cl->next) {
         if (cl->flags & CLIENT_CLOSED)
             continue;
@@ -560,10 +562,10 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
                      "client_recent_max_input_buffer:0\r\n"
                      "client_recent_max_output_buffer:0\r\n"
                      "blocked_clients:%zu\r\n"
-                     "tracking_clients:0\r\n"
+                     "tracking_clients:%llu\r\n"
                      "clients_in_timeout_table:0\r\n",
-                     connected, dice__server_effective_maxclients(srv),
-                     blocked);
+                     connected, dice__server_effective_maxclients(srv), blocked,
+                     trk[0]);
 }
 
 static void info_memory(dice_server_t *srv, dice_buf_t *b) {
@@ -653,10 +655,16 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "keyspace_misses:%llu\r\n",
                      (unsigned long long)expired, (unsigned long long)hits,
                      (unsigned long long)misses);
+    unsigned long long trk[4];
+    dice__tracking_stats(srv, trk);
     dice__buf_printf(b,
                      "pubsub_channels:0\r\n"
                      "pubsub_patterns:0\r\n"
+                     "tracking_total_keys:%llu\r\n"
+                     "tracking_total_items:%llu\r\n"
+                     "tracking_total_prefixes:%llu\r\n"
                      "unexpected_error_replies:%llu\r\n",
+                     trk[1], trk[2], trk[3],
                      (unsigned long long)s->unexpected_errors);
 }
 
