@@ -358,12 +358,13 @@ static DICE__CMD_FN(cmd_client_pause) {
         return;
     }
     dice_loop_t *loop = c->srv->loop;
-    if (ms > LLONG_MAX - (long long)dice_loop_unix_ms(loop)) {
-        dice__reply_errstr(c, "ERR timeout is out of range");
-        return;
-    }
-    if (dice__pause_start(c->srv, type, dice_loop_now_ms(loop) + (uint64_t)ms) <
-        0) {
+    uint64_t now = dice_loop_now_ms(loop);
+    /* Redis 7.0 adds the time with no overflow check, and a sum that wraps
+     * is an end already past: the pause lasts until it is next checked. */
+    uint64_t end = ms > LLONG_MAX - (long long)dice_loop_unix_ms(loop)
+                       ? now
+                       : now + (uint64_t)ms;
+    if (dice__pause_start(c->srv, type, end) < 0) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }

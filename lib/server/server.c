@@ -53,7 +53,6 @@ static bool grow_array(void **p, size_t *cap, size_t elem) {
     *cap = nc;
     return true;
 }
-#define dice__grow grow_array
 
 static void client_id_getkey(const void *entry, const char **key,
                              size_t *klen) {
@@ -1218,8 +1217,14 @@ static bool pause_holds(const dice_client_t *c, const dice_command_t *cmd) {
     if (type == DICE__PAUSE_ALL)
         return true;
     const unsigned w = DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE;
-    return (cmd->flags & w) ||
-           ((cmd->flags & DICE__CMD_EXEC) && (dice__multi_flags(c) & w));
+    if ((cmd->flags & w) ||
+        ((cmd->flags & DICE__CMD_EXEC) && (dice__multi_flags(c) & w)))
+        return true;
+    /* PUBLISH and SPUBLISH are held too (they reach replicas), though
+     * COMMAND INFO shows no may_replicate for them. */
+    return (cmd->flags & DICE_CMD_PUBSUB) &&
+           (strcmp(cmd->name, "publish") == 0 ||
+            strcmp(cmd->name, "spublish") == 0);
 }
 
 /* Hold c's command until the pause ends (a copy of argv: the input it
@@ -1229,7 +1234,7 @@ static void postpone(dice_client_t *c, int argc, const char *const *argv,
     dice_server_t *srv = c->srv;
     dice__argv *v = dice__argv_new(c->db, argc, argv, argvlen);
     if (!v || (srv->npostponed == srv->postponed_cap &&
-               !dice__grow((void **)&srv->postponed, &srv->postponed_cap,
+               !grow_array((void **)&srv->postponed, &srv->postponed_cap,
                            sizeof(*srv->postponed)))) {
         free(v);
         dice__reply_errorf(c, "ERR out of memory");
