@@ -186,6 +186,9 @@ static void send_msg(dice_server_t *srv, dice_client_t *c, const char *payload,
     else
         return; /* RESP2 without redirection: nowhere to say it */
     dice__reply_push_raw(to, payload, plen);
+    /* A reader that does not read is held to its class's output limit, as
+     * a subscriber is (the object stays until its reads fail). */
+    dice__client_obuf_check(to);
 }
 
 static void send_key(dice_server_t *srv, dice_client_t *c, const char *key,
