@@ -1305,6 +1305,7 @@ static __attribute__((noinline)) void slow_call(dice_client_t *c, int argc,
     if (cmd && (c->flags & CLIENT_PAUSE_CHECK) && pause_holds(c, cmd)) {
         c->last_cmd = cmd->fullname;
         postpone(c, argc, argv, argvlen);
+        srv->stats.commands_processed--; /* counted when it runs */
         return; /* not processed yet: the modes stay */
     }
     if (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) {
