@@ -3,6 +3,7 @@
  * (CLIENT SETINFO as 7.2 does, since clients send it on connect). */
 #include "commands/commands_internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,9 @@ static DICE__CMD_FN(cmd_reset) {
     /* Back to a fresh connection's state; with a password set, that means
      * unauthenticated again (Redis's clearClientConnectionState). */
     dice__multi_discard(c); /* leaves MULTI and unwatches */
+    if (c->flags & CLIENT_TRACKING)
+        dice__tracking_disable(c);
+    c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
     c->db = 0;
     c->proto = 2;
     dice__pubsub_drop_client(c);
@@ -288,14 +292,267 @@ static DICE__CMD_FN(cmd_client_setinfo) {
     dice_reply_ok(c);
 }
 
+/* CLIENT NO-EVICT ON|OFF: there is no client eviction (maxmemory-clients)
+ * here yet, so the mode is only recorded (the 'e' of CLIENT LIST). */
 static DICE__CMD_FN(cmd_client_no_evict) {
-    /* There is no client eviction here, so the mode has nothing to change;
-     * the argument is still checked as Redis does. */
-    if (dice__eqci(argv[2], argvlen[2], "on") ||
-        dice__eqci(argv[2], argvlen[2], "off"))
-        dice_reply_ok(c);
-    else
+    if (dice__eqci(argv[2], argvlen[2], "on")) {
+        c->flags |= CLIENT_NO_EVICT;
+    } else if (dice__eqci(argv[2], argvlen[2], "off")) {
+        c->flags &= ~CLIENT_NO_EVICT;
+    } else {
         dice__reply_err(c, DICE__ERR_SYNTAX);
+        return;
+    }
+    dice_reply_ok(c);
+}
+
+/* Redis's addReplySubcommandSyntaxError, for the sub-commands whose
+ * argument count their handler checks. */
+static void reply_subcommand_syntax(dice_client_t *c, const char *sub,
+                                    size_t len) {
+    int n = len < 128 ? (int)len : 128;
+    dice__reply_errorf(c,
+                       "ERR unknown subcommand or wrong number of arguments "
+                       "for '%.*s'. Try CLIENT HELP.",
+                       n, sub);
+}
+
+/* CLIENT REPLY ON|OFF|SKIP */
+static DICE__CMD_FN(cmd_client_reply) {
+    (void)argc;
+    if (dice__eqci(argv[2], argvlen[2], "on")) {
+        c->flags &= ~(CLIENT_REPLY_SKIP | CLIENT_REPLY_OFF);
+        dice_reply_ok(c);
+    } else if (dice__eqci(argv[2], argvlen[2], "off")) {
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (dice__eqci(argv[2], argvlen[2], "skip")) {
+        if (!(c->flags & CLIENT_REPLY_OFF))
+            c->flags |= CLIENT_REPLY_SKIP_NEXT;
+    } else {
+        dice__reply_err(c, DICE__ERR_SYNTAX);
+    }
+}
+
+/* CLIENT PAUSE <timeout> [WRITE|ALL] */
+static DICE__CMD_FN(cmd_client_pause) {
+    if (argc > 4) {
+        reply_subcommand_syntax(c, argv[1], argvlen[1]);
+        return;
+    }
+    int type = DICE__PAUSE_ALL;
+    if (argc == 4) {
+        if (dice__eqci(argv[3], argvlen[3], "write")) {
+            type = DICE__PAUSE_WRITE;
+        } else if (!dice__eqci(argv[3], argvlen[3], "all")) {
+            dice__reply_errstr(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (!dice__str2ll(argv[2], argvlen[2], &ms)) {
+        dice__reply_errstr(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        dice__reply_errstr(c, "ERR timeout is negative");
+        return;
+    }
+    dice_loop_t *loop = c->srv->loop;
+    uint64_t now = dice_loop_now_ms(loop);
+    /* Redis 7.0 adds the time with no overflow check, and a sum that wraps
+     * is an end already past: the pause lasts until it is next checked. */
+    uint64_t end = ms > LLONG_MAX - (long long)dice_loop_unix_ms(loop)
+                       ? now
+                       : now + (uint64_t)ms;
+    if (dice__pause_start(c->srv, type, end) < 0) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
+    dice_reply_ok(c);
+}
+
+/* CLIENT UNPAUSE */
+static DICE__CMD_FN(cmd_client_unpause) {
+    dice__pause_end(c->srv);
+    dice_reply_ok(c);
+}
+
+/* CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+ * [OPTOUT] [NOLOOP]: Redis 7.0's checks, in its order. */
+static DICE__CMD_FN(cmd_client_tracking) {
+    long long redir = 0;
+    unsigned options = 0;
+    size_t np = 0;
+    const char **prefix = NULL;
+    size_t *plen = NULL;
+    if (argc > 3) {
+        prefix = malloc((size_t)argc * sizeof(*prefix));
+        plen = malloc((size_t)argc * sizeof(*plen));
+        if (!prefix || !plen) {
+            dice__reply_err(c, DICE__ERR_NOMEM);
+            goto out;
+        }
+    }
+    for (int j = 3; j < argc; j++) {
+        bool more = j < argc - 1;
+        const char *o = argv[j];
+        size_t ol = argvlen[j];
+        if (more && dice__eqci(o, ol, "redirect")) {
+            j++;
+            if (redir != 0) {
+                dice__reply_errstr(c, "ERR A client can only redirect to a "
+                                      "single other client");
+                goto out;
+            }
+            if (!dice__str2ll(argv[j], argvlen[j], &redir)) {
+                dice__reply_err(c, DICE__ERR_NOT_INT);
+                goto out;
+            }
+            if (redir <= 0 || !dice__client_by_id(c->srv, (uint64_t)redir)) {
+                dice__reply_errstr(c, "ERR The client ID you want redirect to "
+                                      "does not exist");
+                goto out;
+            }
+        } else if (dice__eqci(o, ol, "bcast")) {
+            options |= CLIENT_TRACKING_BCAST;
+        } else if (dice__eqci(o, ol, "optin")) {
+            options |= CLIENT_TRACKING_OPTIN;
+        } else if (dice__eqci(o, ol, "optout")) {
+            options |= CLIENT_TRACKING_OPTOUT;
+        } else if (dice__eqci(o, ol, "noloop")) {
+            options |= CLIENT_TRACKING_NOLOOP;
+        } else if (more && dice__eqci(o, ol, "prefix")) {
+            j++;
+            prefix[np] = argv[j];
+            plen[np++] = argvlen[j];
+        } else {
+            dice__reply_err(c, DICE__ERR_SYNTAX);
+            goto out;
+        }
+    }
+    if (dice__eqci(argv[2], argvlen[2], "on")) {
+        const char *err = NULL;
+        unsigned f = c->flags;
+        if (!(options & CLIENT_TRACKING_BCAST) && np)
+            err = "ERR PREFIX option requires BCAST mode to be enabled";
+        else if ((f & CLIENT_TRACKING) &&
+                 !(f & CLIENT_TRACKING_BCAST) !=
+                     !(options & CLIENT_TRACKING_BCAST))
+            err = "ERR You can't switch BCAST mode on/off before disabling "
+                  "tracking for this client, and then re-enabling it with a "
+                  "different mode.";
+        else if ((options & CLIENT_TRACKING_BCAST) &&
+                 (options & (CLIENT_TRACKING_OPTIN | CLIENT_TRACKING_OPTOUT)))
+            err = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+        else if ((options & CLIENT_TRACKING_OPTIN) &&
+                 (options & CLIENT_TRACKING_OPTOUT))
+            err = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+        else if (((options & CLIENT_TRACKING_OPTIN) &&
+                  (f & CLIENT_TRACKING_OPTOUT)) ||
+                 ((options & CLIENT_TRACKING_OPTOUT) &&
+                  (f & CLIENT_TRACKING_OPTIN)))
+            err = "ERR You can't switch OPTIN/OPTOUT mode before disabling "
+                  "tracking for this client, and then re-enabling it with a "
+                  "different mode.";
+        if (err) {
+            dice__reply_errstr(c, err);
+            goto out;
+        }
+        if ((options & CLIENT_TRACKING_BCAST) &&
+            dice__tracking_prefix_clash(c, prefix, plen, np))
+            goto out;
+        if (dice__tracking_enable(c, (uint64_t)redir, options, prefix, plen,
+                                  np) < 0) {
+            dice__reply_err(c, DICE__ERR_NOMEM);
+            goto out;
+        }
+    } else if (dice__eqci(argv[2], argvlen[2], "off")) {
+        dice__tracking_disable(c);
+    } else {
+        dice__reply_err(c, DICE__ERR_SYNTAX);
+        goto out;
+    }
+    dice_reply_ok(c);
+out:
+    free(prefix);
+    free(plen);
+}
+
+/* CLIENT CACHING YES|NO */
+static DICE__CMD_FN(cmd_client_caching) {
+    (void)argc;
+    if (!(c->flags & CLIENT_TRACKING)) {
+        dice__reply_errstr(c, "ERR CLIENT CACHING can be called only when the "
+                              "client is in tracking mode with OPTIN or OPTOUT "
+                              "mode enabled");
+        return;
+    }
+    if (dice__eqci(argv[2], argvlen[2], "yes")) {
+        if (!(c->flags & CLIENT_TRACKING_OPTIN)) {
+            dice__reply_errstr(c, "ERR CLIENT CACHING YES is only valid when "
+                                  "tracking is enabled in OPTIN mode.");
+            return;
+        }
+    } else if (dice__eqci(argv[2], argvlen[2], "no")) {
+        if (!(c->flags & CLIENT_TRACKING_OPTOUT)) {
+            dice__reply_errstr(c, "ERR CLIENT CACHING NO is only valid when "
+                                  "tracking is enabled in OPTOUT mode.");
+            return;
+        }
+    } else {
+        dice__reply_err(c, DICE__ERR_SYNTAX);
+        return;
+    }
+    c->flags |= CLIENT_TRACKING_CACHING;
+    dice_reply_ok(c);
+}
+
+/* CLIENT GETREDIR: the redirection id, 0 for none, -1 when not tracking. */
+static DICE__CMD_FN(cmd_client_getredir) {
+    dice_reply_int(c, (c->flags & CLIENT_TRACKING)
+                          ? (long long)dice__tracking_redir(c)
+                          : -1);
+}
+
+/* CLIENT TRACKINGINFO */
+static DICE__CMD_FN(cmd_client_trackinginfo) {
+    unsigned f = c->flags;
+    const char *flags[8];
+    size_t nf = 0;
+    flags[nf++] = (f & CLIENT_TRACKING) ? "on" : "off";
+    if (f & CLIENT_TRACKING_BCAST)
+        flags[nf++] = "bcast";
+    if (f & CLIENT_TRACKING_OPTIN) {
+        flags[nf++] = "optin";
+        if (f & CLIENT_TRACKING_CACHING)
+            flags[nf++] = "caching-yes";
+    }
+    if (f & CLIENT_TRACKING_OPTOUT) {
+        flags[nf++] = "optout";
+        if (f & CLIENT_TRACKING_CACHING)
+            flags[nf++] = "caching-no";
+    }
+    if (f & CLIENT_TRACKING_NOLOOP)
+        flags[nf++] = "noloop";
+    if (f & CLIENT_TRACKING_BROKEN_REDIR)
+        flags[nf++] = "broken_redirect";
+    dice_reply_map(c, 3);
+    dice_reply_cstr(c, "flags");
+    dice_reply_set(c, nf);
+    for (size_t i = 0; i < nf; i++)
+        dice_reply_cstr(c, flags[i]);
+    dice_reply_cstr(c, "redirect");
+    dice_reply_int(c, (f & CLIENT_TRACKING) ? (long long)dice__tracking_redir(c)
+                                            : -1);
+    dice_reply_cstr(c, "prefixes");
+    const char *p;
+    size_t len;
+    size_t n = dice__tracking_prefixes(c, 0, &p, &len);
+    dice_reply_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        dice__tracking_prefixes(c, i, &p, &len);
+        dice_reply_bulk(c, p, len);
+    }
 }
 
 static size_t argv_total(int argc, const size_t *argvlen) {
@@ -318,17 +575,31 @@ static DICE__CMD_FN(cmd_client_info) {
     reply_text(c, &b);
 }
 
-/* Client types, as CLIENT LIST/KILL TYPE name them; every client here is a
- * normal one (no replication, no pub/sub). */
-enum { CTYPE_NORMAL = 0, CTYPE_OTHER = 1, CTYPE_UNKNOWN = -1 };
+/* Client types, as CLIENT LIST/KILL TYPE name them (Redis's
+ * getClientType): no replication yet, so no client is a master or a
+ * replica. */
+enum {
+    CTYPE_NORMAL = 0,
+    CTYPE_PUBSUB = 1,
+    CTYPE_REPLICA = 2,
+    CTYPE_MASTER = 3,
+    CTYPE_UNKNOWN = -1
+};
 
 static int client_type_by_name(const char *s, size_t len) {
     if (dice__eqci(s, len, "normal"))
         return CTYPE_NORMAL;
-    if (dice__eqci(s, len, "slave") || dice__eqci(s, len, "replica") ||
-        dice__eqci(s, len, "pubsub") || dice__eqci(s, len, "master"))
-        return CTYPE_OTHER;
+    if (dice__eqci(s, len, "pubsub"))
+        return CTYPE_PUBSUB;
+    if (dice__eqci(s, len, "slave") || dice__eqci(s, len, "replica"))
+        return CTYPE_REPLICA;
+    if (dice__eqci(s, len, "master"))
+        return CTYPE_MASTER;
     return CTYPE_UNKNOWN;
+}
+
+static int client_type(const dice_client_t *c) {
+    return (c->flags & CLIENT_PUBSUB) ? CTYPE_PUBSUB : CTYPE_NORMAL;
 }
 
 /* Oldest client first, as Redis lists them: the list is newest-first. */
@@ -340,10 +611,7 @@ static dice_client_t *oldest_client(dice_server_t *srv) {
 }
 
 static dice_client_t *client_by_id(dice_server_t *srv, long long id) {
-    for (dice_client_t *cl = srv->clients; cl; cl = cl->next)
-        if ((long long)cl->id == id && !(cl->flags & CLIENT_CLOSED))
-            return cl;
-    return NULL;
+    return id > 0 ? dice__client_by_id(srv, (uint64_t)id) : NULL;
 }
 
 static DICE__CMD_FN(cmd_client_list) {
@@ -358,9 +626,9 @@ static DICE__CMD_FN(cmd_client_list) {
             dice__reply_errorf(c, "ERR Unknown client type '%.*s'", n, argv[3]);
             return;
         }
-        if (type == CTYPE_NORMAL) {
+        {
             for (dice_client_t *cl = oldest_client(srv); cl; cl = cl->prev) {
-                if (cl->flags & CLIENT_CLOSED)
+                if ((cl->flags & CLIENT_CLOSED) || client_type(cl) != type)
                     continue;
                 dice__client_info_line(&b, cl, c, amem);
                 dice_buf_append(&b, "\n", 1);
@@ -467,7 +735,7 @@ static DICE__CMD_FN(cmd_client_kill) {
                       memcmp(cl->addr, addr, addrlen) != 0)) ||
             (laddr && (strlen(cl->laddr) != laddrlen ||
                        memcmp(cl->laddr, laddr, laddrlen) != 0)) ||
-            (type != CTYPE_UNKNOWN && type != CTYPE_NORMAL) ||
+            (type != CTYPE_UNKNOWN && client_type(cl) != type) ||
             (id != 0 && (long long)cl->id != id) || (cl == c && skipme)) {
             cl = next;
             continue;
@@ -497,11 +765,7 @@ static DICE__CMD_FN(cmd_client_kill) {
 static DICE__CMD_FN(cmd_client_unblock) {
     long long id;
     if (argc > 4) {
-        int n = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-        dice__reply_errorf(c,
-                           "ERR unknown subcommand or wrong number of "
-                           "arguments for '%.*s'. Try CLIENT HELP.",
-                           n, argv[1]);
+        reply_subcommand_syntax(c, argv[1], argvlen[1]);
         return;
     }
     if (!dice__str2ll(argv[2], argvlen[2], &id)) {
@@ -518,45 +782,61 @@ static DICE__CMD_FN(cmd_client_unblock) {
             return;
         }
     }
-    for (dice_client_t *cl = c->srv->clients; cl; cl = cl->next) {
-        if (cl->id == (uint64_t)id && !(cl->flags & CLIENT_CLOSED)) {
-            dice_reply_int(c, dice__client_unblock(cl, how));
-            return;
-        }
-    }
-    dice_reply_int(c, 0);
+    dice_client_t *cl = client_by_id(c->srv, id);
+    dice_reply_int(c, cl ? dice__client_unblock(cl, how) : 0);
 }
 
+/* Redis 7.0.15's CLIENT HELP, line for line. */
 static const char *const client_help[] = {
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT "
+    "modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
-    "    Reply with the name given to this connection, or nil.",
+    "    Return the name of the current connection.",
     "ID",
-    "    Reply with this connection's unique id.",
+    "    Return the ID of the current connection.",
     "INFO",
-    "    Describe this connection in the CLIENT LIST format.",
+    "    Return information about the current client connection.",
     "KILL <ip:port>",
-    "    Close the connection coming from <ip:port>.",
+    "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Close every connection matching all the options:",
-    "    * ID <client-id>",
-    "    * ADDR <ip:port>, LADDR <ip:port>",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
     "    * USER <username>",
-    "    * SKIPME (YES|NO): spare this connection (default: yes).",
-    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
-    "    Describe the connections, one per line.",
-    "NO-EVICT (ON|OFF)",
-    "    Accepted for compatibility; connections are never evicted.",
-    "SETINFO (LIB-NAME|LIB-VER) <value>",
-    "    Record the client library's name or version.",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
-    "    Give this connection a name (no spaces or special characters).",
+    "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-    "    End the wait of a client blocked in a blocking command: as a",
-    "    timeout (the default), or with an UNBLOCKED error.",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 };
 
 static DICE__CMD_FN(cmd_client_help) {
@@ -627,6 +907,29 @@ static const dice__cmd_desc client_subs[] = {
      "connection",
      "5.0.0", "O(log N) where N is the number of client connections", 0, NULL,
      NULL, NULL},
+    {"reply", 3, F_CLIENT, 0, 0, 0, cmd_client_reply, NULL,
+     "Instruct the server whether to reply to commands", "3.2.0", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"pause", -3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_pause, NULL,
+     "Stop processing commands from clients for some time", "2.9.50", "O(1)", 0,
+     NULL, NULL, NULL},
+    {"unpause", 2, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_unpause, NULL,
+     "Resume processing of clients that were paused", "6.2.0",
+     "O(N) Where N is the number of paused clients", 0, NULL, NULL, NULL},
+    {"tracking", -3, F_CLIENT, 0, 0, 0, cmd_client_tracking, NULL,
+     "Enable or disable server assisted client side caching support", "6.0.0",
+     "O(1). Some options may introduce additional complexity.", 0, NULL, NULL,
+     NULL},
+    {"caching", 3, F_CLIENT, 0, 0, 0, cmd_client_caching, NULL,
+     "Instruct the server about tracking or not keys in the next request",
+     "6.0.0", "O(1)", 0, NULL, NULL, NULL},
+    {"getredir", 2, F_CLIENT, 0, 0, 0, cmd_client_getredir, NULL,
+     "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)",
+     0, NULL, NULL, NULL},
+    {"trackinginfo", 2, F_CLIENT, 0, 0, 0, cmd_client_trackinginfo, NULL,
+     "Return information about server assisted client side caching for the "
+     "current connection",
+     "6.2.0", "O(1)", 0, NULL, NULL, NULL},
     {"no-evict", 3, F_CLIENT_ADMIN, 0, 0, 0, cmd_client_no_evict, NULL,
      "Set whether this connection may be evicted", "7.0.0", "O(1)", 0, NULL,
      NULL, NULL},

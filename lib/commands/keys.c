@@ -625,6 +625,7 @@ static DICE__CMD_FN(cmd_flushdb) {
     bool lazy;
     if (flush_mode(c, argc, argv, argvlen, &lazy) < 0)
         return;
+    dice__tracking_flush(c->srv); /* Redis's signalFlushedDb */
     unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_FLUSH, lazy);
     dice_db_flush(dice__cmd_db(c));
     dice__lazyfree_end(c->srv, saved);
@@ -638,6 +639,7 @@ static DICE__CMD_FN(cmd_flushall) {
     if (flush_mode(c, argc, argv, argvlen, &lazy) < 0)
         return;
     dice__cmd_db(c); /* sets the keyspace's clock */
+    dice__tracking_flush(c->srv);
     unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_FLUSH, lazy);
     dice_keyspace_flushall(c->srv->keyspace);
     dice__lazyfree_end(c->srv, saved);

@@ -562,6 +562,8 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
     size_t connected = 0, blocked = 0;
+    unsigned long long trk[4];
+    dice__tracking_stats(srv, trk);
     for (dice_client_t *cl = srv->clients; cl; cl = cl->next) {
         if (cl->flags & CLIENT_CLOSED)
             continue;
@@ -577,10 +579,10 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
                      "client_recent_max_input_buffer:0\r\n"
                      "client_recent_max_output_buffer:0\r\n"
                      "blocked_clients:%zu\r\n"
-                     "tracking_clients:0\r\n"
+                     "tracking_clients:%llu\r\n"
                      "clients_in_timeout_table:0\r\n",
-                     connected, dice__server_effective_maxclients(srv),
-                     blocked);
+                     connected, dice__server_effective_maxclients(srv), blocked,
+                     trk[0]);
 }
 
 static void info_memory(dice_server_t *srv, dice_buf_t *b) {
@@ -710,6 +712,8 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "keyspace_misses:%llu\r\n",
                      (unsigned long long)expired, (unsigned long long)hits,
                      (unsigned long long)misses);
+    unsigned long long trk[4];
+    dice__tracking_stats(srv, trk);
     dice__buf_printf(b,
                      "pubsub_channels:0\r\n"
                      "pubsub_patterns:0\r\n"
@@ -724,9 +728,9 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "active_defrag_key_misses:0\r\n"
                      "total_active_defrag_time:0\r\n"
                      "current_active_defrag_time:0\r\n"
-                     "tracking_total_keys:0\r\n"
-                     "tracking_total_items:0\r\n"
-                     "tracking_total_prefixes:0\r\n"
+                     "tracking_total_keys:%llu\r\n"
+                     "tracking_total_items:%llu\r\n"
+                     "tracking_total_prefixes:%llu\r\n"
                      "unexpected_error_replies:%llu\r\n"
                      "total_error_replies:%llu\r\n"
                      "dump_payload_sanitizations:0\r\n"
@@ -736,6 +740,7 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "io_threaded_writes_processed:0\r\n"
                      "reply_buffer_shrinks:0\r\n"
                      "reply_buffer_expands:0\r\n",
+                     trk[1], trk[2], trk[3],
                      (unsigned long long)s->unexpected_errors,
                      (unsigned long long)srv->intro.error_replies,
                      (unsigned long long)s->reads_processed,

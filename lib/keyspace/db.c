@@ -456,7 +456,7 @@ void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
 /* Whether dice__ks_fire has anyone to call beyond the counters. */
 static void observed_update(dice_keyspace_t *ks) {
     ks->observed = (ks->on_write != NULL) | (ks->on_touch != NULL) << 1 |
-                   (ks->hook != NULL) << 2;
+                   (ks->hook != NULL) << 2 | (ks->on_track != NULL) << 3;
 }
 
 void dice__keyspace_on_write(dice_keyspace_t *ks, dice__ks_write_fn fn,
@@ -491,6 +491,8 @@ __attribute__((noinline)) void dice__ks_observe(dice_db_t *db, const char *k,
      * call after it (key NULL) has nothing to add. */
     if (ks->on_touch && k)
         ks->on_touch(ks->on_touch_ctx, db->index, k, kl, ev, -1);
+    if (ks->on_track && k)
+        ks->on_track(ks->on_track_ctx, db->index, k, kl, ev);
     if (ks->hook)
         ks->hook(ks->hook_ctx, db->index, k, kl, ev);
 }
@@ -499,6 +501,13 @@ void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx) {
     ks->on_touch = fn;
     ks->on_touch_ctx = ctx;
+    observed_update(ks);
+}
+
+void dice__keyspace_on_track(dice_keyspace_t *ks, dice__ks_write_fn fn,
+                             void *ctx) {
+    ks->on_track = fn;
+    ks->on_track_ctx = ctx;
     observed_update(ks);
 }
 

@@ -97,6 +97,10 @@ struct dice_keyspace {
      * otherwise. */
     dice__ks_write_fn on_write;
     void *on_write_ctx;
+    /* Client-side caching's watch on changed keys (dice__keyspace_on_
+     * track): set only while the tracking table or a BCAST prefix is. */
+    dice__ks_write_fn on_track;
+    void *on_track_ctx;
     /* Dropped objects go to free_hook (the server's lazy free) when the
      * reason they are dropped (DICE__FREE_*) has its bit in lazy_mask;
      * otherwise their type's free method runs at once. */

@@ -81,6 +81,13 @@ typedef void (*dice__ks_touch_fn)(void *ctx, int db, const char *key,
                                   size_t klen, int ev, int other);
 void dice__keyspace_on_touch(dice_keyspace_t *ks, dice__ks_touch_fn fn,
                              void *ctx);
+/* Client-side caching's observer: called for every change of a key
+ * (expiry deletions included; not FLUSHDB or SWAPDB, whose key is NULL),
+ * after the change and before the host's hook, as Redis's
+ * signalModifiedKey reaches trackingInvalidateKey. One per keyspace; fn
+ * NULL removes it. fn must not modify the keyspace. */
+void dice__keyspace_on_track(dice_keyspace_t *ks, dice__ks_write_fn fn,
+                             void *ctx);
 /* Called for each key added to a db (a store of a missing key, the
  * destination of RENAME, COPY and MOVE: Redis's dbAdd, whose "new"
  * keyspace event it serves), after the key is linked and before the hook

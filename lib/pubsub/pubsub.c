@@ -311,7 +311,10 @@ static void deliver(const dice_buf_t *m, const chan *ch) {
         dice_client_t *c = ch->subs[i];
         if (c->flags & CLIENT_CLOSED)
             continue;
-        if (dice_reply_raw(c, m->data, m->len) < 0)
+        /* A push: CLIENT REPLY OFF does not stop it, as in Redis. */
+        size_t before = c->out.len;
+        if (dice__reply_push_raw(c, m->data, m->len) < 0 ||
+            c->out.len != before + m->len)
             continue;
         if (c->proto == 3)
             c->out.data[c->out.len - m->len] = '>';

@@ -100,7 +100,8 @@ typedef int (*setting_format_fn)(dice_server_t *srv, const setting_t *st,
     X(ENUM, parse_enum_value, format_enum)                                     \
     X(STR, parse_str_value, format_str)                                        \
     X(NOTIFY, parse_notify_value, format_notify)                               \
-    X(OBUF, parse_obuf_value, format_obuf)
+    X(OBUF, parse_obuf_value, format_obuf)                                     \
+    X(OCTAL, parse_octal_value, format_octal)
 
 enum {
 #define X(tag, parse, format) K_##tag,
@@ -178,6 +179,25 @@ static int parse_int_value(dice_server_t *srv, const setting_t *st,
     return 0;
 }
 
+/* Redis's OCTAL_CONFIG (unixsocketperm): digits 0-7, shown without the
+ * leading zero. */
+static int parse_octal_value(dice_server_t *srv, const setting_t *st,
+                             const char *text, setting_value_t *out) {
+    long long v = 0;
+    if (!*text)
+        return config_fail(srv, "argument couldn't be parsed into an integer");
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '7' || v > (LLONG_MAX >> 3))
+            return config_fail(srv,
+                               "argument couldn't be parsed into an integer");
+        v = v * 8 + (*p - '0');
+    }
+    out->n = v;
+    if (out->n < st->lo || out->n > st->hi)
+        return config_range_fail(srv, st);
+    return 0;
+}
+
 static int parse_mem_value(dice_server_t *srv, const setting_t *st,
                            const char *text, setting_value_t *out) {
     bool overflow;
@@ -232,6 +252,12 @@ static int format_number(dice_server_t *srv, const setting_t *st, char *buf,
                          size_t size) {
     long long v = st->shown ? st->shown(srv) : get_number(&srv->cfg, st);
     return snprintf(buf, size, "%lld", v);
+}
+
+static int format_octal(dice_server_t *srv, const setting_t *st, char *buf,
+                        size_t size) {
+    return snprintf(buf, size, "%llo",
+                    (unsigned long long)get_number(&srv->cfg, st));
 }
 
 static int format_bool(dice_server_t *srv, const setting_t *st, char *buf,
@@ -459,6 +485,11 @@ static const setting_t settings[] = {
     {"loglevel", K_ENUM, 0, FIELD(loglevel), .def = DICE_LOG_NOTICE,
      .names = loglevel_names},
     {"logfile", K_STR, S_IMMUTABLE, FIELD(logfile)},
+    {"unixsocket", K_STR, S_IMMUTABLE | S_EMPTY_NONE, FIELD(unixsocket)},
+    {"unixsocketperm", K_OCTAL, S_IMMUTABLE, FIELD(unixsocketperm), .def = 0,
+     .lo = 0, .hi = 0777},
+    {"tracking-table-max-keys", K_INT, 0, FIELD(tracking_max_keys),
+     .def = 1000000, .lo = 0, .hi = LLONG_MAX, .apply = dice__tracking_limit},
     {"tcp-backlog", K_INT, S_IMMUTABLE, FIELD(tcp_backlog), .def = 511, .lo = 0,
      .hi = INT_MAX},
     {"hz", K_INT, 0, FIELD(hz), .def = 10, .lo = 0, .hi = INT_MAX,

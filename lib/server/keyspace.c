@@ -15,8 +15,11 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_server_t *srv = arg;
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     long budget_us = 250000L / hz;
-    dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
-                                budget_us);
+    /* CLIENT PAUSE keeps the dataset still: no active expiry meanwhile (as
+     * Redis's activeExpireCycle under a pause). */
+    if (srv->pause_type == DICE__PAUSE_OFF)
+        dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
+                                    budget_us);
     dice_keyspace_rehash(srv->keyspace, 1000);
 }
 

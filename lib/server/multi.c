@@ -30,6 +30,7 @@
 struct dice__multi_state {
     dice__argv **cmds;
     size_t n, cap;
+    unsigned cmd_flags; /* or of the queued commands' DICE_CMD_* flags */
 };
 
 /* A watched key of one db: the records of every client watching it. */
@@ -61,9 +62,10 @@ int dice__multi_begin(dice_client_t *c) {
     return 0;
 }
 
-int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen) {
+int dice__multi_queue(dice_client_t *c, unsigned cmd_flags, int argc,
+                      const char *const *argv, const size_t *argvlen) {
     dice__multi_state *m = c->multi;
+    m->cmd_flags |= cmd_flags;
     if (m->n == m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 8;
         dice__argv **nv = realloc(m->cmds, nc * sizeof(*nv));
@@ -80,6 +82,10 @@ int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
 oom:
     c->flags |= CLIENT_DIRTY_EXEC;
     return DICE_ENOMEM;
+}
+
+unsigned dice__multi_flags(const dice_client_t *c) {
+    return c->multi ? c->multi->cmd_flags : 0;
 }
 
 size_t dice__multi_count(const dice_client_t *c) {

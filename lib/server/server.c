@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define READ_CHUNK (16 * 1024)
@@ -41,6 +43,31 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg);
 static void client_process_input(dice_client_t *c);
 static int client_flush(dice_client_t *c);
 
+/* Room for one more element of an array of elem-byte items holding *cap;
+ * false when out of memory. */
+static bool grow_array(void **p, size_t *cap, size_t elem) {
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *np = realloc(*p, nc * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = nc;
+    return true;
+}
+
+static void client_id_getkey(const void *entry, const char **key,
+                             size_t *klen) {
+    const dice_client_t *c = entry;
+    *key = (const char *)&c->id;
+    *klen = sizeof(c->id);
+}
+
+dice_client_t *dice__client_by_id(dice_server_t *srv, uint64_t id) {
+    dice_client_t *c =
+        dice__dict_find(&srv->clients_by_id, (const char *)&id, sizeof(id));
+    return c && !(c->flags & CLIENT_CLOSED) ? c : NULL;
+}
+
 /* ---- Creation and teardown --------------------------------------------- */
 
 static void flush_hook(dice_loop_t *loop, void *arg);
@@ -55,6 +82,7 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
         return DICE_ENOMEM;
     srv->loop = loop;
     srv->spare_fd = -1;
+    dice__dict_init(&srv->clients_by_id, client_id_getkey);
     int rc = dice__settings_init(&srv->cfg);
     dice__cmdtable_init(&srv->commands);
     srv->next_client_id = 1;
@@ -86,6 +114,8 @@ static void close_listeners(dice_server_t *srv) {
     for (size_t i = 0; i < srv->nlisteners; i++) {
         dice_loop_unwatch(srv->loop, srv->listeners[i].fd);
         close(srv->listeners[i].fd);
+        if (srv->listeners[i].unix_) /* as Redis at shutdown */
+            unlink(srv->listeners[i].addr);
     }
     free(srv->listeners);
     srv->listeners = NULL;
@@ -107,6 +137,11 @@ void dice_server_free(dice_server_t *srv) {
         dice__client_free_now(c);
     }
     dice__blocking_free(srv);
+    dice__tracking_free(srv);
+    dice__dict_clear(&srv->clients_by_id, NULL, NULL);
+    free(srv->postponed);
+    if (srv->pause_timer)
+        dice_loop_timer_cancel(srv->loop, srv->pause_timer);
     if (srv->pubsub_hooks.server_free)
         srv->pubsub_hooks.server_free(srv);
     if (srv->hook_id)
@@ -212,7 +247,59 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
     dice_listener_t *l = &srv->listeners[srv->nlisteners++];
     l->fd = fd;
     l->port = bound;
+    l->unix_ = false;
     snprintf(l->addr, sizeof(l->addr), "%s", a);
+    return 0;
+}
+
+/* Listen on the unix socket cfg.unixsocket (Redis's anetUnixServer: a
+ * stale socket file is removed first, unixsocketperm applied after
+ * bind). */
+static int listen_unix(dice_server_t *srv, const char *path, int perm) {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    size_t plen = strlen(path);
+    if (plen == 0 || plen >= sizeof(sa.sun_path)) {
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "Failed opening Unix socket: path too long");
+        errno = ENAMETOOLONG;
+        return DICE_ESYS;
+    }
+    memcpy(sa.sun_path, path, plen);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return DICE_ESYS;
+    unlink(path); /* a socket file left by an earlier run */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        (perm && chmod(path, (mode_t)perm) < 0) ||
+        listen(fd, srv->cfg.tcp_backlog) < 0) {
+        int e = errno;
+        close(fd);
+        dice__logf(srv, DICE_LOG_WARNING, "Failed opening Unix socket: %s",
+                   strerror(e));
+        errno = e;
+        return DICE_ESYS;
+    }
+    dice_listener_t *nl =
+        realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*nl));
+    if (!nl) {
+        close(fd);
+        unlink(path);
+        return DICE_ENOMEM;
+    }
+    srv->listeners = nl;
+    int rc = dice_loop_watch(srv->loop, fd, DICE_READABLE, accept_ready, srv);
+    if (rc < 0) {
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    dice_listener_t *l = &srv->listeners[srv->nlisteners++];
+    l->fd = fd;
+    l->port = 0;
+    l->unix_ = true;
+    memcpy(l->addr, path, plen + 1);
     return 0;
 }
 
@@ -356,6 +443,15 @@ int dice_server_start(dice_server_t *srv) {
             srv->cfg.port = srv->listeners[0].port;
     }
     dice__split_free(addrs, n);
+    if (srv->cfg.unixsocket && srv->cfg.unixsocket[0]) {
+        int rc = listen_unix(srv, srv->cfg.unixsocket, srv->cfg.unixsocketperm);
+        if (rc < 0) {
+            int e = errno;
+            close_listeners(srv);
+            errno = e;
+            return rc;
+        }
+    }
     if (srv->nlisteners == 0)
         return DICE_EINVAL;
     /* Keep one fd in reserve: when accept() fails with EMFILE we close it,
@@ -503,14 +599,41 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
         /* As Redis's default user: no password means authenticated. */
         c->authenticated = srv->cfg.requirepass == NULL;
         c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
-        format_peer(&ss, c->addr, sizeof(c->addr));
-        c->local = is_loopback(&ss);
-        struct sockaddr_storage ls;
-        socklen_t ll = sizeof(ls);
-        if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
-            format_peer(&ls, c->laddr, sizeof(c->laddr));
+        const dice_listener_t *l = NULL;
+        for (size_t j = 0; j < srv->nlisteners; j++)
+            if (srv->listeners[j].fd == lfd)
+                l = &srv->listeners[j];
+        if (l && l->unix_) {
+            /* Redis names both ends of a unix connection by the socket's
+             * path, port 0 (a path past 61 bytes is cut short here). */
+            snprintf(c->addr, sizeof(c->addr), "%.61s:0", l->addr);
+            snprintf(c->laddr, sizeof(c->laddr), "%.61s:0", l->addr);
+            c->flags |= CLIENT_UNIX;
+            c->local = true;
+        } else {
+            format_peer(&ss, c->addr, sizeof(c->addr));
+            c->local = is_loopback(&ss);
+            struct sockaddr_storage ls;
+            socklen_t ll = sizeof(ls);
+            if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
+                format_peer(&ls, c->laddr, sizeof(c->laddr));
+        }
+        if (srv->pause_type != DICE__PAUSE_OFF)
+            c->flags |= CLIENT_PAUSE_CHECK;
+        if (dice__dict_insert(&srv->clients_by_id, c,
+                              dice__dict_hash(&srv->clients_by_id,
+                                              (const char *)&c->id,
+                                              sizeof(c->id))) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
         if (dice_loop_watch(srv->loop, fd, DICE_READABLE, client_event, c) <
             0) {
+            dice__dict_delete(
+                &srv->clients_by_id, (const char *)&c->id, sizeof(c->id),
+                dice__dict_hash(&srv->clients_by_id, (const char *)&c->id,
+                                sizeof(c->id)));
             close(fd);
             free(c);
             continue;
@@ -580,10 +703,28 @@ void dice__client_free_now(dice_client_t *c) {
         *head = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (!(c->flags & CLIENT_SESSION))
+    if (!(c->flags & CLIENT_SESSION)) {
         srv->nclients--;
+        dice__dict_delete(&srv->clients_by_id, (const char *)&c->id,
+                          sizeof(c->id),
+                          dice__dict_hash(&srv->clients_by_id,
+                                          (const char *)&c->id, sizeof(c->id)));
+    }
     if (c->pubsub)
         srv->pubsub_hooks.client_free(c);
+    if (c->trk || (c->flags & CLIENT_TRACKING))
+        dice__tracking_disable(c);
+    if (c->flags & CLIENT_POSTPONED) {
+        for (size_t i = 0; i < srv->npostponed; i++) {
+            if (srv->postponed[i] == c) {
+                memmove(&srv->postponed[i], &srv->postponed[i + 1],
+                        (srv->npostponed - i - 1) * sizeof(*srv->postponed));
+                srv->npostponed--;
+                break;
+            }
+        }
+    }
+    free(c->postponed);
     if (c->flags & CLIENT_MONITOR)
         dice__monitor_remove(c);
     pool_put(srv, &c->out);
@@ -609,7 +750,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
                             dice_client_t *self, size_t argv_mem) {
     dice_server_t *srv = cl->srv;
     uint64_t now = dice_loop_now_ms(srv->loop);
-    char flags[8];
+    char flags[16];
     int nf = 0;
     if (cl->flags & CLIENT_MONITOR)
         flags[nf++] = 'O';
@@ -617,12 +758,22 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         flags[nf++] = 'P';
     if (cl->multi) /* queueing, or EXEC running the queue */
         flags[nf++] = 'x';
-    if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
+    if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED | CLIENT_POSTPONED))
         flags[nf++] = 'b';
+    if (cl->flags & CLIENT_TRACKING)
+        flags[nf++] = 't';
+    if (cl->flags & CLIENT_TRACKING_BROKEN_REDIR)
+        flags[nf++] = 'R';
+    if (cl->flags & CLIENT_TRACKING_BCAST)
+        flags[nf++] = 'B';
     if (cl->flags & CLIENT_DIRTY_CAS)
         flags[nf++] = 'd';
     if (cl->flags & CLIENT_CLOSE_AFTER_REPLY)
         flags[nf++] = 'c';
+    if (cl->flags & CLIENT_UNIX)
+        flags[nf++] = 'U';
+    if (cl->flags & CLIENT_NO_EVICT)
+        flags[nf++] = 'e';
     if (nf == 0)
         flags[nf++] = 'N';
     flags[nf] = '\0';
@@ -645,7 +796,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
         "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
         "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
-        "redir=-1 resp=%d",
+        "redir=%lld resp=%d",
         (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
         cl->name ? cl->name : "",
         (unsigned long long)((now - cl->created_ms) / 1000),
@@ -653,7 +804,10 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         subs[0], subs[1], subs[2],
         cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
         cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
-        omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL", cl->proto);
+        omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL",
+        (cl->flags & CLIENT_TRACKING) ? (long long)dice__tracking_redir(cl)
+                                      : -1LL,
+        cl->proto);
 }
 
 size_t dice__client_output_pending(const dice_client_t *c) {
@@ -664,7 +818,9 @@ size_t dice__client_output_pending(const dice_client_t *c) {
  * queue the client for the before-sleep flush. Returns false if the reply
  * must be dropped (closed client, or no memory). */
 static bool reply_prepare(dice_client_t *c) {
-    if (c->flags & CLIENT_CLOSED)
+    /* Closed, or CLIENT REPLY OFF|SKIP (which let pushes through). */
+    if (__builtin_expect((c->flags & CLIENT_NO_REPLY) != 0, 0) &&
+        ((c->flags & CLIENT_CLOSED) || !(c->flags & CLIENT_PUSHING)))
         return false;
     dice_server_t *srv = c->srv;
     if (!c->out.data && srv->npool > 0) {
@@ -703,7 +859,7 @@ static int reply_result(dice_client_t *c, int rc) {
 #define REPLY(c, call)                                                         \
     do {                                                                       \
         if (!reply_prepare(c))                                                 \
-            return (c->flags & CLIENT_CLOSED) ? 0 : DICE_ENOMEM;               \
+            return (c->flags & CLIENT_NO_REPLY) ? 0 : DICE_ENOMEM;             \
         return reply_result(c, call);                                          \
     } while (0)
 
@@ -759,6 +915,14 @@ int dice_reply_bignum(dice_client_t *c, const char *digits, size_t len) {
 }
 int dice_reply_raw(dice_client_t *c, const char *resp, size_t len) {
     REPLY(c, dice_buf_append(&c->out, resp, len));
+}
+
+int dice__reply_push_raw(dice_client_t *c, const char *resp, size_t len) {
+    unsigned was = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING;
+    int rc = dice_reply_raw(c, resp, len);
+    c->flags = (c->flags & ~CLIENT_PUSHING) | was;
+    return rc;
 }
 
 int dice__reply_errorf(dice_client_t *c, const char *fmt, ...) {
@@ -889,6 +1053,93 @@ static void client_maybe_resume(dice_client_t *c) {
         client_process_input(c);
 }
 
+/* ---- CLIENT PAUSE ------------------------------------------------------ */
+
+static void pause_mark(dice_server_t *srv, bool on) {
+    for (dice_client_t *c = srv->clients; c; c = c->next) {
+        if (on)
+            c->flags |= CLIENT_PAUSE_CHECK;
+        else
+            c->flags &= ~CLIENT_PAUSE_CHECK;
+    }
+}
+
+static void pause_timeout(dice_loop_t *loop, uint64_t id, void *arg) {
+    (void)loop;
+    (void)id;
+    dice_server_t *srv = arg;
+    srv->pause_timer = 0;
+    dice__pause_end(srv);
+}
+
+int dice__pause_start(dice_server_t *srv, int type, uint64_t end_ms) {
+    if (type > srv->pause_type)
+        srv->pause_type = type;
+    if (end_ms > srv->pause_end_ms || srv->pause_timer == 0) {
+        if (end_ms > srv->pause_end_ms)
+            srv->pause_end_ms = end_ms;
+        if (srv->pause_timer)
+            dice_loop_timer_cancel(srv->loop, srv->pause_timer);
+        srv->pause_timer = 0;
+        uint64_t now = dice_loop_now_ms(srv->loop);
+        uint64_t delay = srv->pause_end_ms > now ? srv->pause_end_ms - now : 0;
+        int rc = dice_loop_timer_add(srv->loop, delay, 0, pause_timeout, srv,
+                                     &srv->pause_timer);
+        if (rc < 0) {
+            dice__pause_end(srv);
+            return rc;
+        }
+    }
+    pause_mark(srv, true);
+    return 0;
+}
+
+void dice__pause_end(dice_server_t *srv) {
+    if (srv->pause_timer)
+        dice_loop_timer_cancel(srv->loop, srv->pause_timer);
+    srv->pause_timer = 0;
+    srv->pause_type = DICE__PAUSE_OFF;
+    srv->pause_end_ms = 0;
+    pause_mark(srv, false);
+    if (srv->npostponed)
+        srv->pause_release = true;
+}
+
+/* The pause is over: each held client runs its held command, then what it
+ * sent meanwhile, in the order they were held (Redis's unblocked clients
+ * of BLOCKED_POSTPONE). A command run here may start a new pause, which
+ * holds the clients after it again. */
+static void pause_release(dice_server_t *srv) {
+    srv->pause_release = false;
+    dice_client_t **list = srv->postponed;
+    size_t n = srv->npostponed;
+    srv->postponed = NULL;
+    srv->npostponed = srv->postponed_cap = 0;
+    for (size_t i = 0; i < n; i++)
+        list[i]->busy++;
+    for (size_t i = 0; i < n; i++) {
+        dice_client_t *c = list[i];
+        dice__argv *v = c->postponed;
+        c->postponed = NULL;
+        c->flags &= ~CLIENT_POSTPONED;
+        if (v && !(c->flags & CLIENT_CLOSED))
+            dice__client_call(c, v->argc, v->argv, v->argvlen);
+        free(v);
+        const unsigned waiting = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_PAUSED |
+                                 CLIENT_POSTPONED | CLIENT_CLOSED |
+                                 CLIENT_CLOSE_AFTER_REPLY;
+        if (!(c->flags & waiting) && c->qlen > 0)
+            client_process_input(c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        dice_client_t *c = list[i];
+        c->busy--;
+        if (c->flags & CLIENT_CLOSED)
+            dice__client_free_now(c);
+    }
+    free(list);
+}
+
 /* Before the loop sleeps: write every client's batched replies, one write
  * per client in the common case. */
 static void flush_hook(dice_loop_t *loop, void *arg) {
@@ -899,6 +1150,10 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
      * command (the host's own writes) serve their waiters now. */
     if (srv->blk)
         dice__blocking_serve(srv, true);
+    if (srv->pause_release)
+        pause_release(srv);
+    if (srv->trk)
+        dice__tracking_before_sleep(srv);
     /* A flush can resume a paused client, which may queue new replies and
      * append to srv->pending: index, do not cache the count. */
     for (size_t i = 0; i < srv->npending; i++) {
@@ -932,57 +1187,13 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     dice_req_parser_reset(p);
 }
 
-/* Between MULTI and EXEC: a refused command aborts the transaction
- * (Redis's flagTransaction), a no-multi one is refused, the others are
- * queued for EXEC and answered +QUEUED. Returns false for the commands
- * to run now: those of DICE__CMD_TXN_NOW (EXEC, DISCARD, MULTI, WATCH,
- * QUIT, RESET), and the ones EXEC runs (CLIENT_IN_EXEC). Out of line: the
- * dispatcher's common path pays one flag test. */
-static __attribute__((noinline)) bool
-multi_intercept(dice_client_t *c, dice_command_t *cmd, int argc,
-                const char *const *argv, const size_t *argvlen) {
-    if (c->flags & CLIENT_IN_EXEC) {
-        /* Run by EXEC: CLIENT LIST still shows cmd=exec, as Redis. */
-        return cmd == NULL;
-    }
-    if (!cmd) {
-        c->flags |= CLIENT_DIRTY_EXEC;
-        return true;
-    }
-    c->last_cmd = cmd->fullname; /* queued commands too, as Redis */
-    if (cmd->flags & DICE__CMD_TXN_NOW)
-        return false;
-    if (cmd->flags & DICE_CMD_NO_MULTI) {
-        c->flags |= CLIENT_DIRTY_EXEC;
-        dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
-        cmd->rejected_calls++;
-    } else if (dice__multi_queue(c, argc, argv, argvlen) == 0) {
-        dice_reply_simple(c, "QUEUED", 6);
-    } else {
-        dice__reply_errorf(c, "ERR out of memory");
-    }
-    /* A refusal is not the next command's failure (INFO commandstats). */
-    dice__intro_errors_seen(c->srv);
-    return true;
-}
-
-/* Sessions call it from session.c; the network path, just below, gets it
- * inlined, as it was when it was static: a call per pipelined command is
- * measurable (callgrind, docs/benchmarks.md). */
-__attribute__((always_inline)) inline void
-dice__client_call(dice_client_t *c, int argc, const char *const *argv,
-                  const size_t *argvlen) {
+/* The handler's part of a call, once the command is resolved and may run:
+ * the keyspace's clock, propagation, the handler, then the blocked
+ * clients its writes made ready. */
+static __attribute__((always_inline)) inline void
+call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
+         const char *const *argv, const size_t *argvlen) {
     dice_server_t *srv = c->srv;
-    dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
-    if (__builtin_expect((c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) != 0,
-                         0)) {
-        if (multi_intercept(c, cmd, argc, argv, argvlen))
-            return;
-    } else {
-        if (!cmd)
-            return;
-        c->last_cmd = cmd->fullname;
-    }
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)
@@ -1022,6 +1233,153 @@ dice__client_call(dice_client_t *c, int argc, const char *const *argv,
         dice__blocking_serve(srv, false);
 }
 
+/* Whether CLIENT PAUSE holds cmd back (Redis's processCommand: ALL holds
+ * every command, WRITE those that write or may replicate, and an EXEC
+ * whose queue holds one). Sessions cannot wait. */
+static bool pause_holds(const dice_client_t *c, const dice_command_t *cmd) {
+    int type = c->srv->pause_type;
+    if (type == DICE__PAUSE_OFF ||
+        (c->flags & (CLIENT_SESSION | CLIENT_IN_EXEC)))
+        return false;
+    if (type == DICE__PAUSE_ALL)
+        return true;
+    const unsigned w = DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE;
+    if ((cmd->flags & w) ||
+        ((cmd->flags & DICE__CMD_EXEC) && (dice__multi_flags(c) & w)))
+        return true;
+    /* PUBLISH and SPUBLISH are held too (they reach replicas), though
+     * COMMAND INFO shows no may_replicate for them. */
+    return (cmd->flags & DICE_CMD_PUBSUB) &&
+           (strcmp(cmd->name, "publish") == 0 ||
+            strcmp(cmd->name, "spublish") == 0);
+}
+
+/* Hold c's command until the pause ends (a copy of argv: the input it
+ * points into is reused, and an inline command was parsed in place). */
+static void postpone(dice_client_t *c, int argc, const char *const *argv,
+                     const size_t *argvlen) {
+    dice_server_t *srv = c->srv;
+    dice__argv *v = dice__argv_new(c->db, argc, argv, argvlen);
+    if (!v || (srv->npostponed == srv->postponed_cap &&
+               !grow_array((void **)&srv->postponed, &srv->postponed_cap,
+                           sizeof(*srv->postponed)))) {
+        free(v);
+        dice__reply_errorf(c, "ERR out of memory");
+        return;
+    }
+    c->postponed = v;
+    c->flags |= CLIENT_POSTPONED;
+    srv->postponed[srv->npostponed++] = c;
+}
+
+/* Redis's resetClient for the per-command modes: CLIENT CACHING lasts
+ * one command (or transaction; CLIENT sub-commands keep it), CLIENT REPLY
+ * SKIP drops the replies of the next command only. */
+static void reset_modes(dice_client_t *c, const dice_command_t *cmd) {
+    if (!(c->flags & CLIENT_MULTI) &&
+        !(cmd && cmd->parent && strcmp(cmd->parent->name, "client") == 0))
+        c->flags &= ~CLIENT_TRACKING_CACHING;
+    c->flags &= ~CLIENT_REPLY_SKIP;
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT)
+        c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+}
+
+/* Between MULTI and EXEC: a refused command aborts the transaction
+ * (Redis's flagTransaction), a no-multi one is refused, the others are
+ * queued for EXEC and answered +QUEUED. Returns false for the commands
+ * to run now: those of DICE__CMD_TXN_NOW (EXEC, DISCARD, MULTI, WATCH,
+ * QUIT, RESET), and the ones EXEC runs (CLIENT_IN_EXEC). */
+static bool multi_intercept(dice_client_t *c, dice_command_t *cmd, int argc,
+                            const char *const *argv, const size_t *argvlen) {
+    if (c->flags & CLIENT_IN_EXEC) {
+        /* Run by EXEC: CLIENT LIST still shows cmd=exec, as Redis. */
+        return cmd == NULL;
+    }
+    if (!cmd) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        return true;
+    }
+    c->last_cmd = cmd->fullname; /* queued commands too, as Redis */
+    if (cmd->flags & DICE__CMD_TXN_NOW)
+        return false;
+    if (cmd->flags & DICE_CMD_NO_MULTI) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
+        cmd->rejected_calls++;
+    } else if (dice__multi_queue(c, cmd->flags, argc, argv, argvlen) == 0) {
+        dice_reply_simple(c, "QUEUED", 6);
+    } else {
+        dice__reply_errorf(c, "ERR out of memory");
+    }
+    /* A refusal is not the next command's failure (INFO commandstats). */
+    dice__intro_errors_seen(c->srv);
+    return true;
+}
+
+/* The out-of-line path of dispatch, for a client in one of the modes of
+ * CLIENT_SLOW_CALL: a pause, MULTI (or EXEC running its queue), tracking,
+ * CLIENT REPLY SKIP. The common path pays the one flag test. */
+static __attribute__((noinline)) void slow_call(dice_client_t *c, int argc,
+                                                const char *const *argv,
+                                                const size_t *argvlen) {
+    dice_server_t *srv = c->srv;
+    bool top = !(c->flags & CLIENT_IN_EXEC);
+    /* CLIENT REPLY SKIP ran by the common path, which resets nothing: its
+     * skip starts now, before a rejection could be replied. */
+    if (top && (c->flags & CLIENT_REPLY_SKIP_NEXT))
+        c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+    dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
+    if (cmd && (c->flags & CLIENT_PAUSE_CHECK) && pause_holds(c, cmd)) {
+        c->last_cmd = cmd->fullname;
+        postpone(c, argc, argv, argvlen);
+        return; /* not processed yet: the modes stay */
+    }
+    if (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) {
+        if (multi_intercept(c, cmd, argc, argv, argvlen))
+            goto done;
+    } else {
+        if (!cmd)
+            goto done;
+        c->last_cmd = cmd->fullname;
+    }
+    if (c->flags & CLIENT_TRACKING) {
+        dice_client_t *prev = srv->current;
+        srv->current = c;
+        call_cmd(c, cmd, argc, argv, argvlen);
+        srv->current = prev;
+        if ((c->flags & (CLIENT_TRACKING | CLIENT_TRACKING_BCAST)) ==
+                CLIENT_TRACKING &&
+            (cmd->flags & DICE_CMD_READONLY))
+            dice__tracking_remember(c, cmd, argc, argv, argvlen);
+        if (srv->call_depth == 0) {
+            dice__tracking_pending(srv);
+            dice__tracking_limit(srv);
+        }
+    } else {
+        call_cmd(c, cmd, argc, argv, argvlen);
+    }
+done:
+    if (top)
+        reset_modes(c, cmd);
+}
+
+/* Sessions call it from session.c; the network path, just below, gets it
+ * inlined, as it was when it was static: a call per pipelined command is
+ * measurable (callgrind, docs/benchmarks.md). */
+__attribute__((always_inline)) inline void
+dice__client_call(dice_client_t *c, int argc, const char *const *argv,
+                  const size_t *argvlen) {
+    if (__builtin_expect((c->flags & CLIENT_SLOW_CALL) != 0, 0)) {
+        slow_call(c, argc, argv, argvlen);
+        return;
+    }
+    dice_command_t *cmd = dice__command_resolve(c, argc, argv, argvlen);
+    if (!cmd)
+        return;
+    c->last_cmd = cmd->fullname;
+    call_cmd(c, cmd, argc, argv, argvlen);
+}
+
 /* Whether c's class of client-output-buffer-limit has a limit at all
  * (normal clients have none by default). */
 static inline bool obuf_has_limit(const dice_client_t *c) {
@@ -1037,7 +1395,8 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                          size_t len) {
     size_t pos = 0;
     const unsigned stop = CLIENT_PAUSED | CLIENT_HELD | CLIENT_BLOCKED |
-                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+                          CLIENT_POSTPONED | CLIENT_CLOSE_AFTER_REPLY |
+                          CLIENT_CLOSED;
     while (pos < len && !(c->flags & stop)) {
         long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
@@ -1315,9 +1674,14 @@ int dice_client_is_closed(const dice_client_t *c) {
 
 void dice_client_close_after_reply(dice_client_t *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
-    /* Make sure a flush happens even if nothing else is queued. */
-    if (!(c->flags & CLIENT_CLOSED))
+    /* Make sure a flush happens even if nothing else is queued (and even
+     * under CLIENT REPLY OFF). */
+    if (!(c->flags & CLIENT_CLOSED)) {
+        unsigned was = c->flags & CLIENT_PUSHING;
+        c->flags |= CLIENT_PUSHING;
         reply_prepare(c);
+        c->flags = (c->flags & ~CLIENT_PUSHING) | was;
+    }
 }
 
 void dice_client_hold(dice_client_t *c) {
@@ -1343,7 +1707,8 @@ void dice_client_release(dice_client_t *c) {
 
 void dice__client_resume_input(dice_client_t *c) {
     const unsigned waiting = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_PAUSED |
-                             CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY;
+                             CLIENT_POSTPONED | CLIENT_CLOSED |
+                             CLIENT_CLOSE_AFTER_REPLY;
     if (!c->busy && !(c->flags & waiting) && c->qlen > 0)
         client_process_input(c);
 }
@@ -1373,6 +1738,10 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_server_t *srv = arg;
     pool_trim(srv);
     dice__intro_cron(srv);
+    /* As Redis's serverCron: the table may be over a lowered limit even
+     * with nobody reading. */
+    if (srv->trk)
+        dice__tracking_limit(srv);
     if (srv->cfg.timeout > 0) {
         uint64_t now = dice_loop_now_ms(loop);
         uint64_t limit = (uint64_t)srv->cfg.timeout * 1000;
@@ -1380,7 +1749,8 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
         while (c) {
             dice_client_t *next = c->next;
             /* Held and blocked clients wait for us, not the reverse. */
-            if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD | CLIENT_BLOCKED)) &&
+            if (!(c->flags & (CLIENT_CLOSED | CLIENT_HELD | CLIENT_BLOCKED |
+                              CLIENT_POSTPONED)) &&
                 now - c->last_ms > limit) {
                 dice__logf(srv, DICE_LOG_VERBOSE, "Closing idle client");
                 dice__client_free_now(c);

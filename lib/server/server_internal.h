@@ -53,12 +53,50 @@ enum {
      * CLIENT_PUBSUB): RESP2 allows only the subscriber-context commands,
      * and the pubsub class of client-output-buffer-limit applies. */
     CLIENT_PUBSUB = 1u << 14,
+    /* Client-side caching (lib/server/tracking.c), Redis's
+     * CLIENT_TRACKING_*: tracking on, in broadcast mode, OPTIN, OPTOUT,
+     * NOLOOP; CLIENT CACHING given for the next command; the redirection
+     * client is gone. */
+    CLIENT_TRACKING = 1u << 15,
+    CLIENT_TRACKING_BCAST = 1u << 16,
+    CLIENT_TRACKING_OPTIN = 1u << 17,
+    CLIENT_TRACKING_OPTOUT = 1u << 18,
+    CLIENT_TRACKING_NOLOOP = 1u << 19,
+    CLIENT_TRACKING_CACHING = 1u << 20,
+    CLIENT_TRACKING_BROKEN_REDIR = 1u << 21,
+    /* CLIENT REPLY OFF; SKIP (this command's replies are dropped), and
+     * SKIP given by the running command (the next one is skipped). */
+    CLIENT_REPLY_OFF = 1u << 22,
+    CLIENT_REPLY_SKIP = 1u << 23,
+    CLIENT_REPLY_SKIP_NEXT = 1u << 24,
+    CLIENT_NO_EVICT = 1u << 25, /* CLIENT NO-EVICT ON */
+    CLIENT_UNIX = 1u << 26,     /* connected over a unix socket */
+    /* Its command waits for CLIENT PAUSE to end (Redis's
+     * BLOCKED_POSTPONE): c->postponed holds it. */
+    CLIENT_POSTPONED = 1u << 27,
+    /* Set on every connection while a CLIENT PAUSE lasts, so dispatch
+     * looks at the pause through the same test as the other per-client
+     * modes. */
+    CLIENT_PAUSE_CHECK = 1u << 28,
+    /* Writing a push (pub/sub message, invalidation): delivered even under
+     * CLIENT REPLY OFF|SKIP, as Redis's CLIENT_PUSHING. */
+    CLIENT_PUSHING = 1u << 29,
     /* Receives every command run (MONITOR; flag O in CLIENT LIST). */
-    CLIENT_MONITOR = 1u << 15
+    CLIENT_MONITOR = 1u << 30
 };
+
+/* The modes that send a command through dispatch's out-of-line path
+ * (one test on the common path). */
+#define CLIENT_SLOW_CALL                                                       \
+    (CLIENT_MULTI | CLIENT_IN_EXEC | CLIENT_TRACKING | CLIENT_REPLY_SKIP |     \
+     CLIENT_REPLY_SKIP_NEXT | CLIENT_PAUSE_CHECK)
+/* The modes in which a reply may be dropped (reply_prepare's one test). */
+#define CLIENT_NO_REPLY (CLIENT_CLOSED | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)
 
 struct dice__bstate;
 struct dice__blocking;
+struct dice__ctrack;
+struct dice__tracking;
 struct dice__lazyfree;
 typedef struct dice__multi_state dice__multi_state;
 typedef struct dice__watch_rec dice__watch_rec;
@@ -159,12 +197,18 @@ struct dice_client {
     dice__multi_state *multi;
     dice__watch_rec **watched;
     size_t nwatched, watched_cap;
+    /* Client-side caching state (redirection, BCAST prefixes), NULL until
+     * CLIENT TRACKING ON (lib/server/tracking.c). */
+    struct dice__ctrack *trk;
+    /* The command CLIENT PAUSE holds back (with CLIENT_POSTPONED). */
+    struct dice__argv *postponed;
 };
 
 typedef struct dice_listener {
     int fd;
-    int port;
-    char addr[64];
+    int port;   /* 0 for a unix socket */
+    bool unix_; /* a unix domain socket; addr is its path */
+    char addr[108];
 } dice_listener_t;
 
 /* Settings. Names and defaults follow redis.conf (see lib/server/config.c). */
@@ -215,7 +259,10 @@ typedef struct dice_settings {
     long long latency_threshold;
     int latency_tracking;
     char *latency_pctl;
-    long long shutdown_timeout; /* seconds; for when there is a save */
+    long long shutdown_timeout;  /* seconds; for when there is a save */
+    long long tracking_max_keys; /* tracking-table-max-keys, 0 = no limit */
+    char *unixsocket;            /* path, or NULL for none */
+    int unixsocketperm;          /* octal mode bits, 0 = leave as umask */
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -240,12 +287,13 @@ typedef struct dice_stats {
  * and bytes (each NUL-terminated) in one allocation, freed with free().
  * What propagation queues and what MULTI queues. NULL when out of
  * memory. */
-typedef struct dice__argv {
+typedef struct dice__argv dice__argv;
+struct dice__argv {
     int db;
     int argc;
     const char **argv;
     size_t *argvlen;
-} dice__argv;
+};
 dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
                            const size_t *argvlen);
 
@@ -519,11 +567,30 @@ struct dice_server {
     /* The config file the server was loaded from (CONFIG REWRITE), NULL
      * when none; malloc'd. */
     char *config_file;
+    /* Client-side caching (lib/server/tracking.c; NULL until the first
+     * CLIENT TRACKING ON) and the client running a command for a tracking
+     * client (NOLOOP, and the invalidations it must get after its reply),
+     * NULL otherwise. */
+    struct dice__tracking *trk;
+    dice_client_t *current;
+    /* Connections by id (CLIENT KILL ID, UNBLOCK, tracking's redirection
+     * and invalidation targets): a dict whose entries are the clients. */
+    dict clients_by_id;
+    /* CLIENT PAUSE (Redis's pauseClients): DICE__PAUSE_*, the loop time it
+     * ends at and its timer; the clients whose commands wait, in the order
+     * they were held; set when they may run again (from before-sleep). */
+    int pause_type;
+    uint64_t pause_end_ms, pause_timer;
+    dice_client_t **postponed;
+    size_t npostponed, postponed_cap;
+    bool pause_release;
 };
 
 static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t) {
     return (t * srv->intro.ns_mult) >> DICE__NS_SHIFT;
 }
+
+enum { DICE__PAUSE_OFF = 0, DICE__PAUSE_WRITE = 1, DICE__PAUSE_ALL = 2 };
 
 /* Printf-style logging for the library's own messages. */
 void dice__logf(dice_server_t *srv, int level, const char *fmt, ...)
@@ -575,8 +642,11 @@ void dice__propagate_free(dice_server_t *srv);
 int dice__multi_begin(dice_client_t *c);
 /* Queue a command while in MULTI (argv copied); on DICE_ENOMEM the
  * transaction is flagged to abort. */
-int dice__multi_queue(dice_client_t *c, int argc, const char *const *argv,
-                      const size_t *argvlen);
+int dice__multi_queue(dice_client_t *c, unsigned cmd_flags, int argc,
+                      const char *const *argv, const size_t *argvlen);
+/* The DICE_CMD_* flags of every command c's MULTI queued, or'ed (a WRITE
+ * pause holds an EXEC that writes). */
+unsigned dice__multi_flags(const dice_client_t *c);
 /* Commands queued by c's MULTI (c->multi must be set: in MULTI, or while
  * EXEC runs them). */
 size_t dice__multi_count(const dice_client_t *c);
@@ -677,5 +747,55 @@ void dice__server_apply_request_limits(dice_server_t *srv);
 void dice__server_apply_output_limits(dice_server_t *srv);
 /* True if policy (DICE_ALLOW_*) lets client c use a protected action. */
 bool dice__client_allowed(const dice_client_t *c, int policy);
+/* The live (not closed) connection with this id, or NULL. */
+dice_client_t *dice__client_by_id(dice_server_t *srv, uint64_t id);
+/* Write a push (a pub/sub message, an invalidation) to c: delivered even
+ * under CLIENT REPLY OFF|SKIP. 0, or DICE_ENOMEM. */
+int dice__reply_push_raw(dice_client_t *c, const char *resp, size_t len);
+
+/* Client-side caching (lib/server/tracking.c), Redis's tracking.c. */
+/* CLIENT TRACKING ON with its options (CLIENT_TRACKING_BCAST, _OPTIN,
+ * _OPTOUT, _NOLOOP), after the caller checked them (see
+ * dice__tracking_prefix_clash): 0 or DICE_ENOMEM. */
+int dice__tracking_enable(dice_client_t *c, uint64_t redir, unsigned options,
+                          const char *const *prefix, const size_t *plen,
+                          size_t nprefix);
+/* CLIENT TRACKING OFF, RESET and disconnection. */
+void dice__tracking_disable(dice_client_t *c);
+/* Redis's checkPrefixCollisionsOrReply: replies with the error and
+ * returns true when a new prefix overlaps one of c's or another new one. */
+bool dice__tracking_prefix_clash(dice_client_t *c, const char *const *prefix,
+                                 const size_t *plen, size_t nprefix);
+/* c's prefixes in order, for CLIENT TRACKINGINFO. */
+size_t dice__tracking_prefixes(const dice_client_t *c, size_t i, const char **p,
+                               size_t *len);
+uint64_t dice__tracking_redir(const dice_client_t *c);
+/* FLUSHALL and FLUSHDB: every tracking client gets the null invalidation
+ * (the running client's after its reply), and the table is emptied. */
+void dice__tracking_flush(dice_server_t *srv);
+/* After a command of a tracking client: remember the keys a read-only one
+ * read (OPTIN/OPTOUT permitting). */
+void dice__tracking_remember(dice_client_t *c, const dice_command_t *cmd,
+                             int argc, const char *const *argv,
+                             const size_t *argvlen);
+/* Send the running client's deferred invalidations (after its reply). */
+void dice__tracking_pending(dice_server_t *srv);
+/* Before the loop sleeps: BCAST invalidations collected this iteration. */
+void dice__tracking_before_sleep(dice_server_t *srv);
+/* Keep the table within tracking-table-max-keys (invalidating keys at
+ * random, as Redis's trackingLimitUsedSlots). */
+void dice__tracking_limit(dice_server_t *srv);
+/* INFO figures: tracking clients, keys, items (key, client pairs),
+ * prefixes. */
+void dice__tracking_stats(dice_server_t *srv, unsigned long long out[4]);
+void dice__tracking_free(dice_server_t *srv);
+
+/* CLIENT PAUSE (lib/server/server.c). */
+/* Pause clients until end_ms (loop clock) for DICE__PAUSE_WRITE or _ALL:
+ * the more restrictive type and the later end win, as Redis. */
+int dice__pause_start(dice_server_t *srv, int type, uint64_t end_ms);
+/* CLIENT UNPAUSE: the held clients run again, in the order they were
+ * held, from the before-sleep step. */
+void dice__pause_end(dice_server_t *srv);
 
 #endif

@@ -76,6 +76,22 @@ class Valgrind(unittest.TestCase):
             c.cmd("LPUSH", "q2", "v")
             self.assertTrue(w.read_reply().startswith(b"*2"))
             c.cmd("PUBLISH", "ch", "hello")
+            # Tracking clients (default, BCAST, a redirection), keys in the
+            # table and a BCAST key pending, and a client held by CLIENT
+            # PAUSE with input behind its held command, at shutdown.
+            t = dicetest.Conn(port, timeout=30)
+            t.cmd("HELLO", "3")
+            t.cmd("CLIENT", "TRACKING", "on")
+            t.cmd("MGET", "tk1", "tk2")
+            tb = dicetest.Conn(port, timeout=30)
+            tid = t.cmd("CLIENT", "ID")[1:-2]
+            tb.cmd("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "tk",
+                   "REDIRECT", tid)
+            c.cmd("SET", "tk1", "x")
+            c.cmd("CLIENT", "PAUSE", "60000", "WRITE")
+            h = dicetest.Conn(port, timeout=30)
+            h.send(encode("SET", "held", "1") + b"GET held\r\nINCR x")
+            time.sleep(0.2)
             # A partial command left behind by a client that goes away.
             p = dicetest.Conn(port, timeout=30)
             p.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
