@@ -23,6 +23,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_geo(srv);
     if (rc == 0)
         rc = dice__builtin_sort(srv);
+    if (rc == 0)
+        rc = dice__builtin_scripting(srv);
     return rc;
 }
 
