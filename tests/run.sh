@@ -9,7 +9,7 @@ root=$(pwd)
 
 pkgs=(build-essential cmake pkg-config libcmocka-dev redis-server redis-tools
       python3 python3-redis libhiredis-dev valgrind clang libfuzzer-14-dev
-      libclang-rt-14-dev abigail-tools g++)
+      libclang-rt-14-dev abigail-tools g++ liblua5.1-0-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

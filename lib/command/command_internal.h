@@ -276,6 +276,10 @@ unsigned dice__command_acl(const dice_command_t *cmd);
 /* Names of the DICE_CMD_* flag and DICE_ACL_* category with this bit
  * number, or NULL past the last. */
 const char *dice__command_flag_name(unsigned bit);
+/* The i-th DICE_CMD_* flag in the order COMMAND INFO prints them (the
+ * list's, which is Redis's, not the bits'): its name, and its bit in
+ * *bit; NULL past the last. */
+const char *dice__command_flag_at(unsigned i, unsigned *bit);
 const char *dice__acl_category_name(unsigned bit);
 /* Name of the DICE__KS_* key-spec flag with this bit number, or NULL past
  * the last. */

@@ -11,6 +11,22 @@ static const char *const flag_names[] = {
 #undef FLAG_NAME
 };
 
+static const struct {
+    unsigned bit;
+    const char *name;
+} flag_order[] = {
+#define FLAG_AT(name, bit, text) {bit, text},
+    DICE_CMD_FLAG_MAP(FLAG_AT)
+#undef FLAG_AT
+};
+
+const char *dice__command_flag_at(unsigned i, unsigned *bit) {
+    if (i >= sizeof(flag_order) / sizeof(flag_order[0]))
+        return NULL;
+    *bit = flag_order[i].bit;
+    return flag_order[i].name;
+}
+
 static const char *const acl_names[] = {
 #define ACL_NAME(name, bit, text) [bit] = text,
     DICE__ACL_MAP(ACL_NAME)
@@ -73,7 +89,8 @@ unsigned dice__command_acl(const dice_command_t *cmd) {
     unsigned f = cmd->flags;
     if (f & DICE_CMD_WRITE)
         a |= DICE_ACL_WRITE;
-    if (f & DICE_CMD_READONLY)
+    /* Redis leaves scripting commands (EVAL_RO, FCALL_RO) out of @read. */
+    if ((f & DICE_CMD_READONLY) && !(a & DICE_ACL_SCRIPTING))
         a |= DICE_ACL_READ;
     if (f & DICE_CMD_ADMIN)
         a |= DICE_ACL_ADMIN | DICE_ACL_DANGEROUS;

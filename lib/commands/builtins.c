@@ -18,6 +18,7 @@ static int (*const keyspace_families[])(dice_server_t *) = {
     dice__builtin_bitmaps,      /* bitops.c */
     dice__builtin_hyperloglog,  /* hyperloglog.c */
     dice__builtin_streams,      /* stream.c, stream_group.c */
+    dice__builtin_scripting,    /* scripting.c (lib/scripting/) */
 };
 
 /* Create the keyspace first, then register each family. */

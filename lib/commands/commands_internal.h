@@ -88,6 +88,9 @@ int dice__builtin_hyperloglog(dice_server_t *srv);
 int dice__builtin_streams(dice_server_t *srv);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
+/* EVAL, SCRIPT, FUNCTION, FCALL (lib/commands/scripting.c; nothing
+ * without DICE_WITH_LUA). */
+int dice__builtin_scripting(dice_server_t *srv);
 /* The client's selected database. (Dispatch has already set the
  * keyspace's "now" from the loop's cached wall clock.) Inline: every
  * keyspace command starts with it, and SELECT, SWAPDB and HELLO keep

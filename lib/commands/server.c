@@ -151,14 +151,14 @@ static void reply_command_info(dice_client_t *c, const dice_command_t *cmd) {
     dice_reply_array(c, 10);
     dice_reply_cstr(c, cmd->fullname);
     dice_reply_int(c, cmd->arity);
-    unsigned f = 0;
-    for (unsigned i = 0; dice__command_flag_name(i); i++)
-        f |= cmd->flags & (1u << i);
+    unsigned f = 0, bit;
+    const char *fname;
+    for (unsigned i = 0; dice__command_flag_at(i, &bit); i++)
+        f |= cmd->flags & (1u << bit);
     dice_reply_set(c, popcount(f));
-    for (unsigned i = 0; dice__command_flag_name(i); i++)
-        if (f & (1u << i))
-            dice_reply_simple(c, dice__command_flag_name(i),
-                              strlen(dice__command_flag_name(i)));
+    for (unsigned i = 0; (fname = dice__command_flag_at(i, &bit)); i++)
+        if (f & (1u << bit))
+            dice_reply_simple(c, fname, strlen(fname));
     dice_reply_int(c, cmd->first_key);
     dice_reply_int(c, cmd->last_key);
     dice_reply_int(c, cmd->key_step);
@@ -1262,6 +1262,12 @@ static DICE__CMD_FN(cmd_shutdown) {
     }
     if (abort_) {
         dice__reply_errstr(c, "ERR No shutdown in progress.");
+        return;
+    }
+    /* A busy script: only SHUTDOWN NOSAVE may stop the server (Redis's
+     * shutdownCommand answers the BUSY error otherwise). */
+    if (c->srv->busy_err && !nosave) {
+        dice__reply_errstr(c, c->srv->busy_err);
         return;
     }
     dice__logf(c->srv, DICE_LOG_WARNING,

@@ -127,6 +127,24 @@ int dice__backend_poll(dice_backend_t *be, int timeout_ms,
     return n;
 }
 
+int dice__backend_poll_into(dice_backend_t *be, dice_backend_event_t *out,
+                            int cap) {
+    struct epoll_event evs[64];
+    if (cap > 64)
+        cap = 64;
+    int n = epoll_wait(be->epfd, evs, cap, 0);
+    if (n < 0)
+        return errno == EINTR ? 0 : DICE_ESYS;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = evs[i].events;
+        out[i].fd = evs[i].data.fd;
+        out[i].events = ((e & EPOLLIN) ? DICE_READABLE : 0) |
+                        ((e & EPOLLOUT) ? DICE_WRITABLE : 0) |
+                        ((e & (EPOLLERR | EPOLLHUP)) ? DICE_ERROR : 0);
+    }
+    return n;
+}
+
 int dice__backend_fd(const dice_backend_t *be) {
     return be->epfd;
 }

@@ -620,6 +620,15 @@ static int dispatch_fds(dice_loop_t *loop, dice_backend_event_t *ev, int n) {
     return calls;
 }
 
+int dice__loop_poll_nested(dice_loop_t *loop) {
+    dice_backend_event_t ev[64];
+    int n = dice__backend_poll_into(loop->be, ev, 64);
+    if (n <= 0)
+        return n;
+    dice_loop_update_time(loop);
+    return dispatch_fds(loop, ev, n);
+}
+
 int dice_loop_run_once(dice_loop_t *loop, int timeout_ms) {
     if (!loop)
         return DICE_EINVAL;

@@ -41,6 +41,18 @@ int dice__backend_delete(dice_backend_t *be, int fd);
 int dice__backend_poll(dice_backend_t *be, int timeout_ms,
                        dice_backend_event_t **events);
 
+/* As dice__backend_poll without waiting, into the caller's array of cap
+ * events (the poller's own array is left as it is: a poll nested inside
+ * the dispatch of another must not change what that one walks). */
+int dice__backend_poll_into(dice_backend_t *be, dice_backend_event_t *out,
+                            int cap);
+
+/* Serve the fd events ready now, from inside a callback of the loop's own
+ * iteration (a long command that lets other clients be answered: Redis's
+ * processEventsWhileBlocked). Timers, posted callbacks and hooks do not
+ * run. Returns how many callbacks ran. */
+int dice__loop_poll_nested(dice_loop_t *loop);
+
 /* The poller's own fd (readable when some watched fd is ready). */
 int dice__backend_fd(const dice_backend_t *be);
 

@@ -495,6 +495,8 @@ static const setting_t settings[] = {
     {"hz", K_INT, 0, FIELD(hz), .def = 10, .lo = 0, .hi = INT_MAX,
      .apply = apply_hz},
     {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
+    {"busy-reply-threshold", K_INT, 0, FIELD(busy_reply_threshold),
+     .alias = "lua-time-limit", .def = 5000, .lo = 0, .hi = LONG_MAX},
     {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
     {"dir", K_STR, S_PROTECTED, FIELD(dir)},
     {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),

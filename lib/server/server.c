@@ -5,6 +5,7 @@
  * buffer only while it has a partial (or paused) command, and an output
  * buffer only between a reply and the flush that writes it; both come and
  * go as the traffic does. */
+#include "loop/loop_internal.h"
 #include "server/blocking.h"
 #include "server/server_internal.h"
 
@@ -166,6 +167,8 @@ void dice_server_free(dice_server_t *srv) {
     dice__propagate_free(srv);
     dice__watch_free(srv);
     dice__intro_free(srv);
+    if (srv->scripting_free)
+        srv->scripting_free(srv);
     free(srv->config_file);
     dice__settings_free(&srv->cfg);
     free(srv);
@@ -501,6 +504,7 @@ void dice_server_on_shutdown(dice_server_t *srv, dice_server_cb cb, void *arg) {
 }
 
 void dice_server_shutdown(dice_server_t *srv) {
+    srv->shutdown_asked = true;
     if (srv->shutdown_cb)
         srv->shutdown_cb(srv, srv->shutdown_arg);
     else
@@ -1142,6 +1146,34 @@ static void pause_release(dice_server_t *srv) {
 
 /* Before the loop sleeps: write every client's batched replies, one write
  * per client in the common case. */
+void dice__server_process_events_nested(dice_server_t *srv) {
+    /* The running command's client may be parsing from the shared read
+     * buffer with the shared parser: others read into a buffer and parser
+     * of their own meanwhile. */
+    char *rbuf = srv->rbuf;
+    dice_req_parser_t *parser = srv->parser;
+    dice_client_t *parsing = srv->parsing;
+    srv->rbuf = malloc(srv->rbuf_cap);
+    srv->parser = parser_new(srv);
+    srv->parsing = NULL;
+    if (srv->rbuf && srv->parser)
+        dice__loop_poll_nested(srv->loop);
+    free(srv->rbuf);
+    dice_req_parser_free(srv->parser);
+    srv->rbuf = rbuf;
+    srv->parser = parser;
+    srv->parsing = parsing;
+    for (size_t i = 0; i < srv->npending; i++) {
+        dice_client_t *c = srv->pending[i];
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        if (!(c->flags & CLIENT_CLOSED))
+            client_flush(c);
+        if (c->flags & CLIENT_CLOSED)
+            dice__client_free_now(c); /* frees only if nothing holds it */
+    }
+    srv->npending = 0;
+}
+
 static void flush_hook(dice_loop_t *loop, void *arg) {
     (void)loop;
     dice_server_t *srv = arg;
@@ -1194,6 +1226,15 @@ static __attribute__((always_inline)) inline void
 call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
          const char *const *argv, const size_t *argvlen) {
     dice_server_t *srv = c->srv;
+    /* A script has run past busy-reply-threshold: only what may run
+     * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
+    if (__builtin_expect(srv->busy_err != NULL, 0) &&
+        !(c->flags & CLIENT_SCRIPT) && !(cmd->flags & DICE_CMD_ALLOW_BUSY)) {
+        dice_reply_error(c, srv->busy_err, strlen(srv->busy_err));
+        cmd->rejected_calls++;
+        dice__intro_errors_seen(srv);
+        return;
+    }
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)

@@ -82,7 +82,10 @@ enum {
      * CLIENT REPLY OFF|SKIP, as Redis's CLIENT_PUSHING. */
     CLIENT_PUSHING = 1u << 29,
     /* Receives every command run (MONITOR; flag O in CLIENT LIST). */
-    CLIENT_MONITOR = 1u << 30
+    CLIENT_MONITOR = 1u << 30,
+    /* The scripting layer's own client, which runs a script's
+     * redis.call()s (lib/scripting/): never refused as BUSY. */
+    CLIENT_SCRIPT = 1u << 31
 };
 
 /* The modes that send a command through dispatch's out-of-line path
@@ -225,6 +228,9 @@ typedef struct dice_settings {
     int tcp_backlog;
     int hz;
     long long timeout; /* idle client timeout, seconds, 0 = none */
+    /* busy-reply-threshold (alias lua-time-limit), ms: a script running
+     * longer makes other clients' commands answer BUSY. */
+    long long busy_reply_threshold;
     char *requirepass; /* NULL when no password */
     char *dir;
     char *logfile;
@@ -584,6 +590,16 @@ struct dice_server {
     dice_client_t **postponed;
     size_t npostponed, postponed_cap;
     bool pause_release;
+    /* The scripting layer (lib/scripting/, above this one; NULL until
+     * its commands are added) and its free function. While a script runs
+     * past busy-reply-threshold, busy_err is the BUSY error other clients'
+     * commands get (Redis's slowevalerr / slowscripterr), else NULL:
+     * dispatch tests only that. shutdown_asked: SHUTDOWN ran (a busy
+     * script then stops at its next hook). */
+    void *scripting;
+    void (*scripting_free)(dice_server_t *srv);
+    const char *busy_err;
+    bool shutdown_asked;
 };
 
 static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t) {
@@ -709,6 +725,10 @@ void dice__client_free_now(dice_client_t *c);
 /* Run the commands c received while it could not run them (held, blocked,
  * paused), if it can run them now and no handler of its is running. */
 void dice__client_resume_input(dice_client_t *c);
+/* While a command runs for long (a busy script): read and answer other
+ * clients now, from inside it (Redis's processEventsWhileBlocked). Only
+ * fd events are served, and replies written; timers wait. */
+void dice__server_process_events_nested(dice_server_t *srv);
 /* Run one parsed command for c: resolve it (unknown command, arity, auth
  * errors are replied here), count it, set the keyspace's clock, call the
  * handler, propagate its effect. The one dispatch function of every path:

@@ -71,6 +71,11 @@ class CommandsPage(unittest.TestCase):
                    "-I" + os.path.join(SRC, "lib"),
                    os.path.join(SRC, "tests", "tools", "dump_commands.c"),
                    lib, "-lpthread", "-lm", "-o", exe]
+            # A build with scripting links Lua 5.1 (CMakeCache says).
+            cache = os.path.join(BUILD, "CMakeCache.txt")
+            if os.path.exists(cache) and "DICE_WITH_LUA:BOOL=ON" in open(
+                    cache).read():
+                cmd.insert(-2, "-llua5.1")
             # A sanitizer build's library needs the sanitizer runtimes.
             if os.environ.get("DICE_SANITIZE", "").upper() in ("ON", "1",
                                                                "TRUE", "YES"):

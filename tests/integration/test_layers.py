@@ -26,7 +26,7 @@ LAYERS = [
     ["command"],
     ["server"],
     ["persist", "pubsub"],
-    ["script"],
+    ["scripting"],
     ["commands"],
 ]
 RANK = {name: i for i, row in enumerate(LAYERS) for name in row}

@@ -1,0 +1,1149 @@
+/* The Lua engine: one sandboxed Lua 5.1 state as Redis 7.0 sets it up, the
+ * redis library scripts call, the conversions between RESP and Lua, and
+ * one run of a script with Redis's error texts.
+ *
+ * The sandbox. Only the base, table, string and math libraries (plus our
+ * bit library) are opened: no io, os, package, require, loadfile, dofile
+ * or print. Redis patches Lua to make tables read-only; Debian's Lua has
+ * no such thing, so the same effect is made with metatables: every global
+ * lives in a hidden table `base`, the globals table itself stays empty
+ * (its metatable reads through to base and refuses every write with
+ * "Attempt to modify a readonly table"), and base's metatable answers a
+ * missing name with "Script attempted to access nonexistent global
+ * variable 'x'". Library tables (redis, string, math...) are replaced by
+ * empty proxies reading through to the real table, refusing writes the
+ * same way. So no script can change what another sees. (A proxy is empty
+ * to pairs() and #, which Redis's read-only tables are not.)
+ *
+ * math.random is Redis's: a 48-bit linear congruential generator reseeded
+ * to the same value before every run, so a script's random numbers are
+ * the same on every run and on every replica. */
+#include "core/sha1.h"
+#include "scripting/scripting_internal.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What redis.REDIS_VERSION says: the Redis version whose behaviour this
+ * server reproduces (INFO says the same). */
+#define COMPAT_VERSION "7.0.15"
+#define COMPAT_VERSION_NUM 0x07000f
+
+/* Instructions between two calls of the busy hook (Redis's). */
+#define HOOK_PERIOD 100000
+
+static const char RO_ERR[] = "Attempt to modify a readonly table";
+
+/* ---- Redis's rand48 (math.random) ---------------------------------------- */
+
+/* The state is the server's (dice__scripting), so two servers in one
+ * process do not share it. */
+typedef struct dice__rand48 rand48;
+
+/* drand48's state before any seed, where Redis's generator starts. */
+#define RAND48_INIT 0x1234abcd330eULL
+
+static void rand48_seed(rand48 *r, int32_t seed) {
+    r->x = ((uint64_t)(uint32_t)seed << 16) | 0x330e;
+}
+
+static int32_t rand48_next(rand48 *r) {
+    r->x = (r->x * 0x5deece66dULL + 0xb) & ((1ULL << 48) - 1);
+    return (int32_t)(r->x >> 17);
+}
+
+static int l_math_random(lua_State *L) {
+    rand48 *r = lua_touserdata(L, lua_upvalueindex(1));
+    /* Redis's: the 31-bit draw modulo INT32_MAX over INT32_MAX. */
+    lua_Number x = (lua_Number)(rand48_next(r) % 2147483647) / 2147483647.0;
+    switch (lua_gettop(L)) {
+    case 0: lua_pushnumber(L, x); break;
+    case 1: {
+        int u = luaL_checkint(L, 1);
+        luaL_argcheck(L, 1 <= u, 1, "interval is empty");
+        lua_pushnumber(L, floor(x * u) + 1);
+        break;
+    }
+    case 2: {
+        int l = luaL_checkint(L, 1), u = luaL_checkint(L, 2);
+        luaL_argcheck(L, l <= u, 2, "interval is empty");
+        lua_pushnumber(L, floor(x * (u - l + 1)) + l);
+        break;
+    }
+    default: return luaL_error(L, "wrong number of arguments");
+    }
+    return 1;
+}
+
+static int l_math_randomseed(lua_State *L) {
+    rand48 *r = lua_touserdata(L, lua_upvalueindex(1));
+    rand48_seed(r, (int32_t)luaL_checkint(L, 1));
+    return 0;
+}
+
+/* ---- Errors -------------------------------------------------------------- */
+
+void dice__lua_push_error(lua_State *L, const char *text, size_t len) {
+    const char *code = "ERR", *msg = text;
+    size_t codelen = 3, msglen = len;
+    if (len > 0 && text[0] == '-') {
+        const char *sp = memchr(text, ' ', len);
+        if (sp) {
+            code = text + 1;
+            codelen = (size_t)(sp - text) - 1;
+            msg = sp + 1;
+            msglen = len - (size_t)(sp + 1 - text);
+        } else {
+            msg = text + 1;
+            msglen = len - 1;
+        }
+    }
+    /* Redis trims CR and LF from the ends of the message. */
+    while (msglen && (msg[0] == '\r' || msg[0] == '\n'))
+        msg++, msglen--;
+    while (msglen && (msg[msglen - 1] == '\r' || msg[msglen - 1] == '\n'))
+        msglen--;
+    lua_newtable(L);
+    lua_pushliteral(L, "err");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, code, codelen);
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, msg, msglen);
+    luaL_pushresult(&b);
+    lua_rawset(L, -3);
+}
+
+/* Raise Redis's error table for a C string. */
+static int raise_error(lua_State *L, const char *text) {
+    dice__lua_push_error(L, text, strlen(text));
+    return lua_error(L);
+}
+
+/* The message handler of every run (Redis's __redis__err__handler): turn
+ * whatever was raised into {err=..., source=..., line=...}, the source
+ * and line being those of the Lua code that raised it. */
+static int l_err_handler(lua_State *L) {
+    lua_Debug ar;
+    bool have = false;
+    /* Level 1 raised the error; a C function there (error, redis.call, a
+     * metamethod) was called by level 2. */
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "nSl", &ar)) {
+        have = true;
+        if (strcmp(ar.what, "C") == 0)
+            have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "nSl", &ar);
+    }
+    if (!lua_istable(L, 1)) {
+        size_t n = 0;
+        const char *s = lua_tolstring(L, 1, &n);
+        lua_newtable(L);
+        lua_pushliteral(L, "err");
+        lua_pushliteral(L, "ERR ");
+        if (s)
+            lua_pushlstring(L, s, n);
+        else
+            lua_pushstring(L, luaL_typename(L, 1));
+        lua_concat(L, 2);
+        lua_rawset(L, -3);
+        lua_replace(L, 1);
+        lua_settop(L, 1);
+    }
+    if (have) {
+        lua_pushliteral(L, "source");
+        lua_pushstring(L, ar.source);
+        lua_rawset(L, 1);
+        lua_pushliteral(L, "line");
+        lua_pushinteger(L, ar.currentline);
+        lua_rawset(L, 1);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* pcall as Redis replaces it: an error table with an err field is caught
+ * as its err string (so `local ok, e = pcall(redis.call, ...)` gets the
+ * message). */
+static int l_pcall_lua(lua_State *L) {
+    int argc = lua_gettop(L);
+    luaL_checkany(L, 1);
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != 0) {
+        lua_remove(L, 1);
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "err");
+            if (lua_isstring(L, -1))
+                lua_replace(L, -2);
+            else
+                lua_pop(L, 1);
+        }
+        lua_pushboolean(L, 0);
+        lua_insert(L, 1);
+    }
+    return lua_gettop(L);
+}
+
+/* ---- The sandbox --------------------------------------------------------- */
+
+static int l_ro_newindex(lua_State *L) {
+    return luaL_error(L, RO_ERR);
+}
+
+static int l_missing_global(lua_State *L) {
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L,
+                      "Script attempted to access nonexistent global "
+                      "variable '%s'",
+                      name ? name : "?");
+}
+
+/* A read-only proxy of the table at idx, pushed. */
+static void push_proxy(lua_State *L, int idx) {
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, idx);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__newindex");
+    lua_pushcfunction(L, l_ro_newindex);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+    lua_setmetatable(L, -2);
+}
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
+    lua_pushcfunction(L, f);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 0);
+}
+
+/* Registry keys (their addresses). */
+static char KEY_BASE, KEY_HANDLER;
+
+static void registry_get(lua_State *L, void *key) {
+    lua_pushlightuserdata(L, key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+/* Move every global into base, then lock: globals empty and read-only. */
+static void lock_globals(lua_State *L) {
+    lua_newtable(L); /* base */
+    int base = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, LUA_GLOBALSINDEX)) {
+        /* key value */
+        const char *k =
+            lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (lua_istable(L, -1) && k && strcmp(k, "_G") != 0) {
+            push_proxy(L, -1);
+            lua_replace(L, -2);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, base);
+    }
+    /* Empty the globals table. */
+    for (;;) {
+        lua_pushnil(L);
+        if (!lua_next(L, LUA_GLOBALSINDEX))
+            break;
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_rawset(L, LUA_GLOBALSINDEX);
+    }
+    /* base's metatable: a missing name is an error. */
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushcfunction(L, l_missing_global);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+    lua_setmetatable(L, base);
+    /* The globals' metatable: read through base, write nothing. */
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, base);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__newindex");
+    lua_pushcfunction(L, l_ro_newindex);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+    lua_setmetatable(L, LUA_GLOBALSINDEX);
+    lua_pushlightuserdata(L, &KEY_BASE);
+    lua_pushvalue(L, base);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_settop(L, base - 1);
+}
+
+int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
+    e->sc = sc;
+    e->functions = functions;
+    lua_State *L = e->L = luaL_newstate();
+    if (!L)
+        return DICE_ENOMEM;
+    open_lib(L, "", luaopen_base); /* and coroutine */
+    open_lib(L, LUA_TABLIBNAME, luaopen_table);
+    open_lib(L, LUA_STRLIBNAME, luaopen_string);
+    open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    dice__luaopen_bit(L);
+    /* What Redis removes or never loads. */
+    static const char *const gone[] = {"print",   "dofile",  "loadfile",
+                                       "setfenv", "getfenv", "newproxy"};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, gone[i]);
+    }
+    lua_pushcfunction(L, l_pcall_lua);
+    lua_setglobal(L, "pcall");
+    /* math.random / randomseed: Redis's generator. */
+    lua_getglobal(L, LUA_MATHLIBNAME);
+    /* One generator for the server's life (SCRIPT FLUSH does not reset it,
+     * as Redis's is a process-wide static); not reseeded per run, as Redis
+     * 7.0 does not. */
+    if (!sc->rand_init) {
+        sc->rand.x = RAND48_INIT;
+        sc->rand_init = true;
+    }
+    lua_pushlightuserdata(L, &sc->rand);
+    lua_pushcclosure(L, l_math_random, 1);
+    lua_setfield(L, -2, "random");
+    lua_pushlightuserdata(L, &sc->rand);
+    lua_pushcclosure(L, l_math_randomseed, 1);
+    lua_setfield(L, -2, "randomseed");
+    lua_pop(L, 1);
+    /* The redis library. */
+    lua_newtable(L);
+    dice__engine_redis_lib(e);
+    lua_setglobal(L, "redis");
+    /* The message handler, in the registry and (as Redis) a global. */
+    lua_pushlightuserdata(L, &KEY_HANDLER);
+    lua_pushcfunction(L, l_err_handler);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    registry_get(L, &KEY_HANDLER);
+    lua_setglobal(L, "__redis__err__handler");
+    lock_globals(L);
+    return 0;
+}
+
+void dice__engine_close(dice__engine *e) {
+    if (e->L)
+        lua_close(e->L);
+    e->L = NULL;
+}
+
+int dice__engine_compile(dice__engine *e, const char *body, size_t len,
+                         const char *chunk) {
+    return luaL_loadbuffer(e->L, body, len, chunk) == 0 ? 0 : -1;
+}
+
+/* ---- RESP -> Lua --------------------------------------------------------- */
+
+/* One value of a reply our own writer produced (so well formed), pushed;
+ * returns the position after it. */
+static const char *push_resp(lua_State *L, const char *p, const char *end);
+
+static const char *line_end(const char *p, const char *end) {
+    const char *q = memchr(p, '\r', (size_t)(end - p));
+    return q ? q : end;
+}
+
+static long long line_ll(const char *p, const char *q) {
+    long long v = 0;
+    bool neg = false;
+    if (p < q && *p == '-')
+        neg = true, p++;
+    while (p < q && *p >= '0' && *p <= '9')
+        v = v * 10 + (*p++ - '0');
+    return neg ? -v : v;
+}
+
+/* A table {name = value}, with the value on top: replaces it. */
+static void wrap_field(lua_State *L, const char *name) {
+    lua_newtable(L);
+    lua_pushstring(L, name);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_replace(L, -2);
+}
+
+static const char *push_resp(lua_State *L, const char *p, const char *end) {
+    if (p >= end) {
+        lua_pushboolean(L, 0);
+        return end;
+    }
+    lua_checkstack(L, 8);
+    char t = *p++;
+    const char *q = line_end(p, end);
+    const char *next = q + 2 <= end ? q + 2 : end;
+    switch (t) {
+    case '+':
+        lua_pushlstring(L, p, (size_t)(q - p));
+        wrap_field(L, "ok");
+        return next;
+    case '-': {
+        dice__lua_push_error(L, p - 1, (size_t)(q - p + 1));
+        lua_pushliteral(L, "ignore_error_stats_update");
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        return next;
+    }
+    case ':': lua_pushnumber(L, (lua_Number)line_ll(p, q)); return next;
+    case '$':
+    case '=':
+    case '!': {
+        long long n = line_ll(p, q);
+        if (n < 0) {
+            lua_pushboolean(L, 0);
+            return next;
+        }
+        const char *s = next;
+        if (t == '=') {
+            /* {verbatim_string = {format = "txt", string = "..."}} */
+            lua_newtable(L);
+            lua_pushliteral(L, "format");
+            lua_pushlstring(L, s, 3);
+            lua_rawset(L, -3);
+            lua_pushliteral(L, "string");
+            lua_pushlstring(L, s + 4, (size_t)n - 4);
+            lua_rawset(L, -3);
+            wrap_field(L, "verbatim_string");
+        } else if (t == '!') {
+            char *tmp = malloc((size_t)n + 1);
+            if (tmp) {
+                tmp[0] = '-';
+                memcpy(tmp + 1, s, (size_t)n);
+                dice__lua_push_error(L, tmp, (size_t)n + 1);
+                free(tmp);
+            } else {
+                dice__lua_push_error(L, s, (size_t)n);
+            }
+        } else {
+            lua_pushlstring(L, s, (size_t)n);
+        }
+        return s + n + 2 <= end ? s + n + 2 : end;
+    }
+    case '*':
+    case '>':
+    case '~':
+    case '%': {
+        long long n = line_ll(p, q);
+        p = next;
+        if (n < 0) {
+            lua_pushboolean(L, 0);
+            return p;
+        }
+        lua_createtable(L, t == '*' ? (int)n : 0, 0);
+        for (long long i = 0; i < n; i++) {
+            if (t == '%') {
+                p = push_resp(L, p, end);
+                p = push_resp(L, p, end);
+                lua_rawset(L, -3);
+            } else if (t == '~') {
+                p = push_resp(L, p, end);
+                lua_pushboolean(L, 1);
+                lua_rawset(L, -3);
+            } else {
+                p = push_resp(L, p, end);
+                lua_rawseti(L, -2, (int)i + 1);
+            }
+        }
+        if (t == '%')
+            wrap_field(L, "map");
+        else if (t == '~')
+            wrap_field(L, "set");
+        return p;
+    }
+    case '_': lua_pushnil(L); return next;
+    case '#': lua_pushboolean(L, p < q && *p == 't'); return next;
+    case ',': {
+        char buf[64];
+        size_t n = (size_t)(q - p) < sizeof(buf) - 1 ? (size_t)(q - p)
+                                                     : sizeof(buf) - 1;
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        lua_pushnumber(L, strtod(buf, NULL));
+        wrap_field(L, "double");
+        return next;
+    }
+    case '(':
+        lua_pushlstring(L, p, (size_t)(q - p));
+        wrap_field(L, "big_number");
+        return next;
+    case '|': {
+        /* An attribute: skipped, the value after it is the reply. */
+        long long n = line_ll(p, q);
+        p = next;
+        for (long long i = 0; i < 2 * n; i++) {
+            p = push_resp(L, p, end);
+            lua_pop(L, 1);
+        }
+        return push_resp(L, p, end);
+    }
+    default: lua_pushboolean(L, 0); return end;
+    }
+}
+
+/* ---- Lua -> RESP --------------------------------------------------------- */
+
+/* The string field name of the table at idx, or NULL (pushes nothing). */
+static const char *field_str(lua_State *L, int idx, const char *name,
+                             size_t *len) {
+    lua_pushstring(L, name);
+    lua_rawget(L, idx);
+    const char *s = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s = lua_tolstring(L, -1, len);
+    lua_pop(L, 1); /* the string stays alive: the table holds it */
+    return s;
+}
+
+/* An error text with CR and LF as spaces (they would end the line). */
+static void reply_error_text(dice_client_t *c, const char *s, size_t len) {
+    dice_reply_error(c, s, len);
+}
+
+/* Reply the value at the top of the stack to c (popping it), as Redis's
+ * luaReplyToRedisReply; resp is the script's redis.setresp. */
+static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
+    if (!lua_checkstack(L, 4)) {
+        lua_pop(L, 1);
+        DICE__REPLY_LIT(c, "ERR reached lua stack limit");
+        return;
+    }
+    int t = lua_type(L, -1);
+    int idx = lua_gettop(L);
+    switch (t) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        dice_reply_bulk(c, s, n);
+        break;
+    }
+    case LUA_TBOOLEAN:
+        if (resp == 2) {
+            if (lua_toboolean(L, -1))
+                dice_reply_int(c, 1);
+            else
+                dice_reply_null(c);
+        } else {
+            dice_reply_bool(c, lua_toboolean(L, -1));
+        }
+        break;
+    case LUA_TNUMBER: dice_reply_int(c, (long long)lua_tonumber(L, -1)); break;
+    case LUA_TTABLE: {
+        size_t n;
+        const char *s;
+        if ((s = field_str(L, idx, "err", &n))) {
+            /* The error's text as it is (its code included). */
+            reply_error_text(c, s, n);
+            break;
+        }
+        if ((s = field_str(L, idx, "ok", &n))) {
+            char *tmp = malloc(n ? n : 1);
+            if (!tmp) {
+                dice_reply_simple(c, s, n);
+                break;
+            }
+            for (size_t i = 0; i < n; i++)
+                tmp[i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+            dice_reply_simple(c, tmp, n);
+            free(tmp);
+            break;
+        }
+        lua_pushliteral(L, "double");
+        lua_rawget(L, idx);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            dice_reply_double(c, lua_tonumber(L, -1));
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+        if ((s = field_str(L, idx, "big_number", &n))) {
+            char *tmp = malloc(n ? n : 1);
+            if (tmp) {
+                for (size_t i = 0; i < n; i++)
+                    tmp[i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+                dice_reply_bignum(c, tmp, n);
+                free(tmp);
+            }
+            break;
+        }
+        lua_pushliteral(L, "verbatim_string");
+        lua_rawget(L, idx);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            size_t fl, sl;
+            const char *f = field_str(L, lua_gettop(L), "format", &fl);
+            const char *str =
+                f ? field_str(L, lua_gettop(L), "string", &sl) : NULL;
+            if (f && str) {
+                char fmt[4] = "txt";
+                memcpy(fmt, f, fl < 3 ? fl : 3);
+                dice_reply_verbatim(c, fmt, str, sl);
+                lua_pop(L, 1);
+                break;
+            }
+        }
+        lua_pop(L, 1);
+        lua_pushliteral(L, "map");
+        lua_rawget(L, idx);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int m = lua_gettop(L);
+            size_t pairs = 0;
+            lua_pushnil(L);
+            while (lua_next(L, m)) {
+                pairs++;
+                lua_pop(L, 1);
+            }
+            dice_reply_map(c, pairs);
+            lua_pushnil(L);
+            while (lua_next(L, m)) {
+                lua_pushvalue(L, -2);
+                reply_lua(c, L, resp); /* key */
+                reply_lua(c, L, resp); /* value */
+            }
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+        lua_pushliteral(L, "set");
+        lua_rawget(L, idx);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int m = lua_gettop(L);
+            size_t count = 0;
+            lua_pushnil(L);
+            while (lua_next(L, m)) {
+                count++;
+                lua_pop(L, 1);
+            }
+            dice_reply_set(c, count);
+            lua_pushnil(L);
+            while (lua_next(L, m)) {
+                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                reply_lua(c, L, resp); /* the member */
+            }
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+        /* An array, up to the first nil. */
+        size_t len = 0;
+        for (;;) {
+            lua_rawgeti(L, idx, (int)len + 1);
+            bool nil = lua_isnil(L, -1);
+            lua_pop(L, 1);
+            if (nil)
+                break;
+            len++;
+        }
+        dice_reply_array(c, len);
+        for (size_t i = 0; i < len; i++) {
+            lua_rawgeti(L, idx, (int)i + 1);
+            reply_lua(c, L, resp);
+        }
+        break;
+    }
+    default: dice_reply_null(c); break;
+    }
+    lua_settop(L, idx - 1);
+}
+
+/* ---- The redis library --------------------------------------------------- */
+
+static dice__engine *engine_of(lua_State *L) {
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* argv of a redis.call from the Lua arguments: 0, or -1 with Redis's error
+ * table pushed. */
+static int lua_args(lua_State *L, dice__scripting *sc, int argc) {
+    if (argc == 0) {
+        dice__lua_push_error(
+            L, "Please specify at least one argument for this redis lib call",
+            60);
+        return -1;
+    }
+    if (argc > sc->argv_cap) {
+        int cap = sc->argv_cap ? sc->argv_cap : 16;
+        while (cap < argc)
+            cap *= 2;
+        const char **na = realloc(sc->argv, (size_t)cap * sizeof(*na));
+        if (na)
+            sc->argv = na;
+        size_t *nl = realloc(sc->argvlen, (size_t)cap * sizeof(*nl));
+        if (nl)
+            sc->argvlen = nl;
+        if (!na || !nl)
+            return luaL_error(L, "out of memory");
+        sc->argv_cap = cap;
+    }
+    for (int j = 1; j <= argc; j++) {
+        int t = lua_type(L, j);
+        if (t == LUA_TNUMBER) {
+            /* Not lua_tolstring: Lua's %.14g loses precision. */
+            char buf[64];
+            int n = snprintf(buf, sizeof(buf), "%.17g", lua_tonumber(L, j));
+            lua_pushlstring(L, buf, (size_t)n);
+            lua_replace(L, j);
+        } else if (t != LUA_TSTRING) {
+            dice__lua_push_error(
+                L,
+                "Lua redis lib command arguments must be strings or integers",
+                59);
+            return -1;
+        }
+        sc->argv[j - 1] = lua_tolstring(L, j, &sc->argvlen[j - 1]);
+    }
+    return 0;
+}
+
+/* Commands Redis 7.0 flags may_replicate but COMMAND INFO hides it for
+ * (so the descriptors do not carry the flag): a read-only script may not
+ * run them. */
+static bool may_replicate(const dice_command_t *cmd) {
+    static const char *const names[] = {"publish", "spublish", "pfcount"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(cmd->fullname, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Redis's scriptCall checks before the command runs: NULL when fine, else
+ * the error text. */
+static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
+    dice_server_t *srv = sc->srv;
+    dice_command_t *cmd =
+        dice__cmdtable_find(&srv->commands, sc->argv[0], sc->argvlen[0]);
+    if (cmd && cmd->nsubs && argc >= 2) {
+        cmd = dice__command_find_sub(cmd, sc->argv[1], sc->argvlen[1]);
+    } else if (cmd && cmd->nsubs) {
+        return "Wrong number of args calling Redis command from script";
+    }
+    if (!cmd || !cmd->fn)
+        return "Unknown Redis command called from script";
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity)
+        return "Wrong number of args calling Redis command from script";
+    if (cmd->flags & DICE_CMD_NOSCRIPT)
+        return "This Redis command is not allowed from script";
+    if (run->readonly &&
+        ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
+         may_replicate(cmd)))
+        return "Write commands are not allowed from read-only scripts.";
+    if (cmd->flags & DICE_CMD_WRITE)
+        run->wrote = true;
+    return NULL;
+}
+
+static int call_generic(lua_State *L, bool raise) {
+    dice__engine *e = engine_of(L);
+    dice__scripting *sc = e->sc;
+    dice__run *run = sc->run;
+    if (!run)
+        return raise_error(
+            L,
+            "redis.call/pcall can only be called inside a script invocation");
+    int argc = lua_gettop(L);
+    if (lua_args(L, sc, argc) < 0)
+        return raise ? lua_error(L) : 1;
+    const char *err = call_check(sc, run, argc);
+    if (err) {
+        dice__lua_push_error(L, err, strlen(err));
+        lua_pushliteral(L, "ignore_error_stats_update");
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        return raise ? lua_error(L) : 1;
+    }
+    dice_client_t *cl = sc->client;
+    cl->proto = run->resp;
+    cl->out.len = 0;
+    dice__client_call(cl, argc, sc->argv, sc->argvlen);
+    const char *data = cl->out.data ? cl->out.data : "";
+    push_resp(L, data, data + cl->out.len);
+    if (raise && cl->out.len && (data[0] == '-' || data[0] == '!'))
+        return lua_error(L);
+    return 1;
+}
+
+static int l_call(lua_State *L) {
+    return call_generic(L, true);
+}
+static int l_pcall(lua_State *L) {
+    return call_generic(L, false);
+}
+
+static int l_error_reply(lua_State *L) {
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
+        return raise_error(L, "wrong number or type of arguments");
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    if (n && s[0] == '-') {
+        dice__lua_push_error(L, s, n);
+    } else {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addchar(&b, '-');
+        luaL_addlstring(&b, s, n);
+        luaL_pushresult(&b);
+        size_t m;
+        const char *t = lua_tolstring(L, -1, &m);
+        dice__lua_push_error(L, t, m);
+    }
+    return 1;
+}
+
+static int l_status_reply(lua_State *L) {
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
+        return raise_error(L, "wrong number or type of arguments");
+    lua_newtable(L);
+    lua_pushliteral(L, "ok");
+    lua_pushvalue(L, 1);
+    lua_rawset(L, -3);
+    return 1;
+}
+
+static int l_sha1hex(lua_State *L) {
+    if (lua_gettop(L) != 1)
+        return luaL_error(L, "wrong number of arguments");
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    dice__sha1 h;
+    uint8_t d[DICE__SHA1_LEN];
+    char hex[2 * DICE__SHA1_LEN + 1];
+    dice__sha1_init(&h);
+    dice__sha1_update(&h, s ? s : "", s ? n : 0);
+    dice__sha1_final(&h, d);
+    dice__hex(d, DICE__SHA1_LEN, hex);
+    lua_pushlstring(L, hex, 2 * DICE__SHA1_LEN);
+    return 1;
+}
+
+static int l_log(lua_State *L) {
+    dice__engine *e = engine_of(L);
+    int argc = lua_gettop(L);
+    if (argc < 2)
+        return raise_error(L, "redis.log() requires two arguments or more.");
+    if (!lua_isnumber(L, 1))
+        return raise_error(L, "First argument must be a number.");
+    int level = (int)lua_tonumber(L, 1);
+    if (level < DICE_LOG_DEBUG || level > DICE_LOG_WARNING)
+        return raise_error(L, "Invalid debug level.");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int j = 2; j <= argc; j++) {
+        size_t n;
+        const char *s = lua_tolstring(L, j, &n);
+        if (!s)
+            continue;
+        if (j > 2)
+            luaL_addchar(&b, ' ');
+        luaL_addlstring(&b, s, n);
+    }
+    luaL_pushresult(&b);
+    dice__logf(e->sc->srv, level, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_setresp(lua_State *L) {
+    dice__engine *e = engine_of(L);
+    dice__run *run = e->sc->run;
+    if (!run)
+        return raise_error(
+            L, "redis.setresp can only be called inside a script invocation");
+    if (lua_gettop(L) != 1)
+        return raise_error(L, "redis.setresp() requires one argument.");
+    int v = (int)lua_tonumber(L, 1);
+    if (v != 2 && v != 3)
+        return raise_error(L, "RESP version must be 2 or 3.");
+    run->resp = v;
+    return 0;
+}
+
+static int l_set_repl(lua_State *L) {
+    dice__engine *e = engine_of(L);
+    if (!e->sc->run)
+        return raise_error(
+            L, "redis.set_repl can only be called inside a script invocation");
+    if (lua_gettop(L) != 1)
+        return raise_error(L, "redis.set_repl() requires two arguments.");
+    int flags = (int)lua_tonumber(L, 1);
+    if (flags & ~3)
+        return raise_error(L, "Invalid replication flags. Use REPL_AOF, "
+                              "REPL_REPLICA, REPL_ALL or REPL_NONE.");
+    /* Effects always go to every sink: there is one kind of sink here. */
+    return 0;
+}
+
+static int l_replicate_commands(lua_State *L) {
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_breakpoint(lua_State *L) {
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+static int l_debug(lua_State *L) {
+    (void)L;
+    return 0;
+}
+
+static int l_acl_check_cmd(lua_State *L) {
+    dice__engine *e = engine_of(L);
+    dice__scripting *sc = e->sc;
+    if (!sc->run)
+        return raise_error(L, "redis.acl_check_cmd can only be called inside "
+                              "a script invocation");
+    int argc = lua_gettop(L);
+    if (lua_args(L, sc, argc) < 0)
+        return lua_error(L);
+    dice_command_t *cmd =
+        dice__cmdtable_find(&sc->srv->commands, sc->argv[0], sc->argvlen[0]);
+    if (cmd && cmd->nsubs && argc >= 2)
+        cmd = dice__command_find_sub(cmd, sc->argv[1], sc->argvlen[1]);
+    if (!cmd)
+        return raise_error(L,
+                           "Invalid command passed to redis.acl_check_cmd()");
+    /* No ACL users: the default user may run everything. */
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+void dice__engine_redis_lib(dice__engine *e) {
+    lua_State *L = e->L;
+    static const struct {
+        const char *name;
+        lua_CFunction fn;
+    } fns[] = {{"call", l_call},
+               {"pcall", l_pcall},
+               {"error_reply", l_error_reply},
+               {"status_reply", l_status_reply},
+               {"sha1hex", l_sha1hex},
+               {"log", l_log},
+               {"setresp", l_setresp},
+               {"set_repl", l_set_repl},
+               {"replicate_commands", l_replicate_commands},
+               {"breakpoint", l_breakpoint},
+               {"debug", l_debug},
+               {"acl_check_cmd", l_acl_check_cmd}};
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+        lua_pushstring(L, fns[i].name);
+        lua_pushlightuserdata(L, e);
+        lua_pushcclosure(L, fns[i].fn, 1);
+        lua_rawset(L, -3);
+    }
+    static const struct {
+        const char *name;
+        int v;
+    } consts[] = {{"LOG_DEBUG", DICE_LOG_DEBUG},
+                  {"LOG_VERBOSE", DICE_LOG_VERBOSE},
+                  {"LOG_NOTICE", DICE_LOG_NOTICE},
+                  {"LOG_WARNING", DICE_LOG_WARNING},
+                  {"REPL_NONE", 0},
+                  {"REPL_AOF", 1},
+                  {"REPL_SLAVE", 2},
+                  {"REPL_REPLICA", 2},
+                  {"REPL_ALL", 3},
+                  {"REDIS_VERSION_NUM", COMPAT_VERSION_NUM}};
+    for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
+        lua_pushstring(L, consts[i].name);
+        lua_pushinteger(L, consts[i].v);
+        lua_rawset(L, -3);
+    }
+    lua_pushliteral(L, "REDIS_VERSION");
+    lua_pushliteral(L, COMPAT_VERSION);
+    lua_rawset(L, -3);
+}
+
+/* ---- Running ------------------------------------------------------------- */
+
+static uint64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static char KEY_ENGINE;
+
+/* Every HOOK_PERIOD instructions: past busy-reply-threshold, answer other
+ * clients (BUSY, or SCRIPT KILL / SHUTDOWN NOSAVE) from here; stop when
+ * killed. */
+static void busy_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    registry_get(L, &KEY_ENGINE);
+    dice__engine *e = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    dice__scripting *sc = e->sc;
+    dice__run *run = sc->run;
+    if (!run)
+        return;
+    dice_server_t *srv = sc->srv;
+    if (!run->timedout) {
+        uint64_t elapsed = mono_ms() - run->start_ms;
+        if ((long long)elapsed < srv->cfg.busy_reply_threshold)
+            return;
+        run->timedout = true;
+        dice__logf(srv, DICE_LOG_WARNING,
+                   "Slow script detected: still in execution after %llu "
+                   "milliseconds. You can try killing the script using the "
+                   "%s command.",
+                   (unsigned long long)elapsed,
+                   run->is_eval ? "SCRIPT KILL" : "FUNCTION KILL");
+        srv->busy_err = run->is_eval
+                            ? "BUSY Redis is busy running a script. You can "
+                              "only call SCRIPT KILL or SHUTDOWN NOSAVE."
+                            : "BUSY Redis is busy running a script. You can "
+                              "only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+        /* The caller runs nothing more until the script ends (Redis's
+         * protectClient). */
+        dice_client_t *c = run->caller;
+        if (c->fd >= 0) {
+            run->caller_mask = dice_loop_get_mask(srv->loop, c->fd);
+            if (run->caller_mask >= 0)
+                dice_loop_set_mask(srv->loop, c->fd, 0);
+        }
+    }
+    dice__server_process_events_nested(srv);
+    if (srv->shutdown_asked)
+        run->killed = true;
+    if (run->killed) {
+        /* Raised again on every line, so a pcall cannot swallow it. */
+        lua_sethook(L, busy_hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
+        raise_error(L, "Script killed by user with SCRIPT KILL...");
+    }
+}
+
+void dice__script_kill(dice_client_t *c, bool is_eval) {
+    dice__scripting *sc = c->srv->scripting;
+    dice__run *run = sc ? sc->run : NULL;
+    if (!run) {
+        DICE__REPLY_LIT(c, "NOTBUSY No scripts in execution right now.");
+        return;
+    }
+    if (run->wrote) {
+        static const char msg[] =
+            "UNKILLABLE Sorry the script already executed write commands "
+            "against the dataset. You can either wait the script termination "
+            "or kill the server in a hard way using the SHUTDOWN NOSAVE "
+            "command.";
+        dice_reply_error(c, msg, sizeof(msg) - 1);
+        return;
+    }
+    if (is_eval != run->is_eval) {
+        const char *m = c->srv->busy_err;
+        if (!m)
+            m = "BUSY Redis is busy running a script.";
+        dice_reply_error(c, m, strlen(m));
+        return;
+    }
+    run->killed = true;
+    dice_reply_ok(c);
+}
+
+/* Reply the error a run ended with (the value at the top of the stack). */
+static void reply_run_error(dice_client_t *c, lua_State *L, dice__run *run) {
+    if (!lua_istable(L, -1)) {
+        const char *m = lua_tostring(L, -1);
+        dice__reply_errorf(c, "ERR Error running script %s, %.100s", run->name,
+                           m ? m : "execution failure");
+        return;
+    }
+    int t = lua_gettop(L);
+    size_t n = 0, sl = 0;
+    const char *msg = field_str(L, t, "err", &n);
+    const char *source = field_str(L, t, "source", &sl);
+    lua_pushliteral(L, "line");
+    lua_rawget(L, t);
+    const char *line = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+    if (!msg)
+        msg = "ERR unknown error", n = strlen(msg);
+    if (line && source) {
+        dice__reply_errorf(c, "%.*s script: %s, on %s:%s.", (int)n, msg,
+                           run->name, source, line);
+    } else {
+        reply_error_text(c, msg, n);
+    }
+    lua_pop(L, 1);
+}
+
+/* A global array (KEYS, ARGV) of argv[from..to) into base. */
+static void set_array(lua_State *L, int base, const char *name, int from,
+                      int to, const char *const *argv, const size_t *argvlen) {
+    lua_pushstring(L, name);
+    lua_createtable(L, to - from, 0);
+    for (int i = from; i < to; i++) {
+        lua_pushlstring(L, argv[i], argvlen[i]);
+        lua_rawseti(L, -2, i - from + 1);
+    }
+    lua_rawset(L, base);
+}
+
+void dice__engine_run(dice__engine *e, dice__run *run, int ref, int nkeys,
+                      int argc, const char *const *argv,
+                      const size_t *argvlen) {
+    dice__scripting *sc = e->sc;
+    dice_server_t *srv = sc->srv;
+    lua_State *L = e->L;
+    dice_client_t *c = run->caller;
+    int top = lua_gettop(L);
+    registry_get(L, &KEY_HANDLER);
+    int handler = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (!e->functions) {
+        registry_get(L, &KEY_BASE);
+        int base = lua_gettop(L);
+        set_array(L, base, "KEYS", 3, 3 + nkeys, argv, argvlen);
+        set_array(L, base, "ARGV", 3 + nkeys, argc, argv, argvlen);
+        lua_pop(L, 1);
+    } else {
+        /* A function gets (keys, args) as two tables. */
+        for (int pass = 0; pass < 2; pass++) {
+            int from = pass ? 3 + nkeys : 3, to = pass ? argc : 3 + nkeys;
+            lua_createtable(L, to - from, 0);
+            for (int i = from; i < to; i++) {
+                lua_pushlstring(L, argv[i], argvlen[i]);
+                lua_rawseti(L, -2, i - from + 1);
+            }
+        }
+    }
+    lua_pushlightuserdata(L, &KEY_ENGINE);
+    lua_pushlightuserdata(L, e);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    /* The script's client starts where the caller is. */
+    dice_client_t *cl = sc->client;
+    cl->db = c->db;
+    cl->authenticated = true;
+    cl->flags |= CLIENT_DENY_BLOCKING;
+    run->L = L;
+    run->resp = 2;
+    run->caller_mask = -1;
+    run->start_ms = mono_ms();
+    sc->run = run;
+    lua_sethook(L, busy_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    int rc = lua_pcall(L, e->functions ? 2 : 0, 1, handler);
+    lua_sethook(L, NULL, 0, 0);
+    sc->run = NULL;
+    if (run->timedout) {
+        srv->busy_err = NULL;
+        if (run->caller_mask >= 0 && c->fd >= 0 && !(c->flags & CLIENT_CLOSED))
+            dice_loop_set_mask(srv->loop, c->fd, run->caller_mask);
+    }
+    if (rc != 0)
+        reply_run_error(c, L, run);
+    else
+        reply_lua(c, L, run->resp);
+    lua_settop(L, top);
+    /* Redis steps the collector every 50 runs. */
+    if (++e->runs % 50 == 0)
+        lua_gc(L, LUA_GCSTEP, 50);
+}
