@@ -30,6 +30,7 @@ extern "C" {
     XX(FAST, 11, "fast")      /* O(1) or O(log n) */                           \
     XX(NOAUTH, 12, "no_auth") /* allowed before AUTH */                        \
     XX(MAY_REPLICATE, 13, "may_replicate")                                     \
+    XX(NO_ASYNC_LOADING, 18, "no_async_loading")                               \
     XX(NO_MULTI, 14, "no_multi")                                               \
     XX(MOVABLE_KEYS, 15, "movablekeys") /* keys found by a function */         \
     XX(ALLOW_BUSY, 16, "allow_busy")

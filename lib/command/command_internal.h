@@ -265,6 +265,9 @@ unsigned dice__command_acl(const dice_command_t *cmd);
 /* Names of the DICE_CMD_* flag and DICE_ACL_* category with this bit
  * number, or NULL past the last. */
 const char *dice__command_flag_name(unsigned bit);
+/* The i-th flag in COMMAND INFO's order (the list's): its name and, in
+ * *bit, its bit; NULL past the last. */
+const char *dice__command_flag_nth(size_t i, unsigned *bit);
 const char *dice__acl_category_name(unsigned bit);
 /* Name of the DICE__KS_* key-spec flag with this bit number, or NULL past
  * the last. */

@@ -34,6 +34,24 @@ const char *dice__command_flag_name(unsigned bit) {
                                                             : NULL;
 }
 
+/* The flags in the list's order, which is the order COMMAND INFO prints
+ * them in (Redis's), independent of their bit values. */
+static const struct {
+    unsigned bit;
+    const char *name;
+} flag_order[] = {
+#define FLAG_ORDER(name, bit, text) {bit, text},
+    DICE_CMD_FLAG_MAP(FLAG_ORDER)
+#undef FLAG_ORDER
+};
+
+const char *dice__command_flag_nth(size_t i, unsigned *bit) {
+    if (i >= sizeof(flag_order) / sizeof(flag_order[0]))
+        return NULL;
+    *bit = flag_order[i].bit;
+    return flag_order[i].name;
+}
+
 const char *dice__acl_category_name(unsigned bit) {
     return bit < sizeof(acl_names) / sizeof(acl_names[0]) ? acl_names[bit]
                                                           : NULL;

@@ -19,6 +19,8 @@ static int builtin_keyspace(dice_server_t *srv) {
         rc = dice__builtin_lists(srv);
     if (rc == 0)
         rc = dice__builtin_sets(srv);
+    if (rc == 0)
+        rc = dice__builtin_persist(srv);
     return rc;
 }
 

@@ -151,14 +151,14 @@ static void reply_command_info(dice_client_t *c, const dice_command_t *cmd) {
     dice_reply_array(c, 10);
     dice_reply_cstr(c, cmd->fullname);
     dice_reply_int(c, cmd->arity);
-    unsigned f = 0;
-    for (unsigned i = 0; dice__command_flag_name(i); i++)
-        f |= cmd->flags & (1u << i);
+    unsigned f = 0, bit;
+    const char *fname;
+    for (size_t i = 0; (fname = dice__command_flag_nth(i, &bit)); i++)
+        f |= cmd->flags & (1u << bit);
     dice_reply_set(c, popcount(f));
-    for (unsigned i = 0; dice__command_flag_name(i); i++)
-        if (f & (1u << i))
-            dice_reply_simple(c, dice__command_flag_name(i),
-                              strlen(dice__command_flag_name(i)));
+    for (size_t i = 0; (fname = dice__command_flag_nth(i, &bit)); i++)
+        if (f & (1u << bit))
+            dice_reply_simple(c, fname, strlen(fname));
     dice_reply_int(c, cmd->first_key);
     dice_reply_int(c, cmd->last_key);
     dice_reply_int(c, cmd->key_step);
@@ -603,24 +603,15 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
-    dice__buf_printf(b,
-                     "# Persistence\r\n"
-                     "loading:0\r\n"
-                     "async_loading:0\r\n"
-                     "rdb_changes_since_last_save:0\r\n"
-                     "rdb_bgsave_in_progress:0\r\n"
-                     "rdb_last_save_time:%lld\r\n"
-                     "rdb_last_bgsave_status:ok\r\n"
-                     "rdb_last_bgsave_time_sec:-1\r\n"
-                     "rdb_current_bgsave_time_sec:-1\r\n"
-                     "aof_enabled:0\r\n"
-                     "aof_rewrite_in_progress:0\r\n"
-                     "aof_rewrite_scheduled:0\r\n"
-                     "aof_last_rewrite_time_sec:-1\r\n"
-                     "aof_current_rewrite_time_sec:-1\r\n"
-                     "aof_last_bgrewrite_status:ok\r\n"
-                     "aof_last_write_status:ok\r\n",
-                     (long long)(srv->start_unix_ms / 1000));
+    dice__buf_printf(b, "# Persistence\r\n");
+    dice__rdb_info(srv, b);
+    dice__buf_printf(b, "aof_enabled:0\r\n"
+                        "aof_rewrite_in_progress:0\r\n"
+                        "aof_rewrite_scheduled:0\r\n"
+                        "aof_last_rewrite_time_sec:-1\r\n"
+                        "aof_current_rewrite_time_sec:-1\r\n"
+                        "aof_last_bgrewrite_status:ok\r\n"
+                        "aof_last_write_status:ok\r\n");
 }
 
 static void info_stats(dice_server_t *srv, dice_buf_t *b) {
@@ -1069,14 +1060,16 @@ static DICE__CMD_FN(cmd_time) {
  * with no reply and the host is asked to stop. */
 static DICE__CMD_FN(cmd_shutdown) {
     bool nosave = false, save = false, other = false, abort_ = false;
+    bool force = false;
     for (int i = 1; i < argc; i++) {
         if (dice__eqci(argv[i], argvlen[i], "nosave"))
             nosave = true;
         else if (dice__eqci(argv[i], argvlen[i], "save"))
             save = true;
-        else if (dice__eqci(argv[i], argvlen[i], "now") ||
-                 dice__eqci(argv[i], argvlen[i], "force"))
+        else if (dice__eqci(argv[i], argvlen[i], "now"))
             other = true;
+        else if (dice__eqci(argv[i], argvlen[i], "force"))
+            other = force = true;
         else if (dice__eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
@@ -1090,6 +1083,10 @@ static DICE__CMD_FN(cmd_shutdown) {
     }
     if (abort_) {
         dice__reply_errstr(c, "ERR No shutdown in progress.");
+        return;
+    }
+    if (dice__shutdown_save(c->srv, nosave, save, force) < 0) {
+        dice__reply_errstr(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     dice__logf(c->srv, DICE_LOG_WARNING,
@@ -1198,6 +1195,11 @@ static DICE__CMD_FN(cmd_debug) {
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified "
             "keys.",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Options:",
+            "    * MERGE: Merge the content of the RDB instead of flushing it.",
+            "    * NOFLUSH: Do not flush the RAM before loading the RDB.",
+            "    * NOSAVE: Do not save the RDB, just load it.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds> (a decimal number).",
             "HELP",
@@ -1208,6 +1210,18 @@ static DICE__CMD_FN(cmd_debug) {
     }
     if (debug_digest(c, argc, argv, argvlen))
         return;
+    if (argc >= 2 && dice__eqci(argv[1], argvlen[1], "reload") &&
+        c->srv->keyspace) {
+        dice__debug_reload(c, argc, argv, argvlen);
+        return;
+    }
+    /* dice-server's own, for tests: make the next forks fail (1) or not
+     * (0), as when the system is out of processes or memory. */
+    if (argc == 3 && dice__eqci(argv[1], argvlen[1], "dice-fail-fork")) {
+        c->srv->rdb.fail_fork = argvlen[2] == 1 && argv[2][0] == '1';
+        dice_reply_ok(c);
+        return;
+    }
     if (argc == 3 && dice__eqci(argv[1], argvlen[1], "sleep")) {
         /* Like Redis (atof), text that is not a number sleeps 0 s. */
         char num[64];
