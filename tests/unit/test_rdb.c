@@ -442,6 +442,29 @@ static void test_legacy_encodings(void **state) {
                      DICE_EPROTO);
 }
 
+/* What Redis 7.0 writes that this server cannot use: unknown aux
+ * fields, a function library (FUNCTION2), module aux data; all skipped,
+ * the keys around them loaded. */
+static void test_skipped_sections(void **state) {
+    fixture *f = *state;
+    dice_keyspace_t *ks = dice_server_keyspace(f->srv);
+    static const uint8_t
+        file[] = {'R',  'E',  'D',  'I', 'S', '0', '0', '1', '0', 0xFA, 7,
+                  'u',  'n',  'k',  'n', 'o', 'w', 'n', 2,   'h', 'i', /* aux */
+                  0xF5, 4,    'c',  'o', 'd', 'e', /* FUNCTION2 */
+                  0xF7, 0x05, 2,    0,   5,   3,   'a', 'b', 'c', 1,    0x07,
+                  0,                          /* module aux */
+                  0xFE, 0,    0xFB, 1,   0,   /* db 0 */
+                  0,    1,    'k',  1,   'v', /* k = v */
+                  0xFF, 0,    0,    0,   0,   0,   0,   0,   0};
+    dice__rdb_load_opts o = load_opts(ks);
+    dice__rdb_load_info info;
+    assert_int_equal(dice__rdb_load(ks, file, sizeof(file), &o, &info), 0);
+    assert_int_equal(info.functions_skipped, 1);
+    assert_int_equal(info.keys_loaded, 1);
+    expect(f, "GET k", "$1\r\nv\r\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc64),
@@ -449,6 +472,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hostile_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_payloads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_encodings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skipped_sections, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
