@@ -21,7 +21,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DICE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+DICE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(
     HERE, "..", "..", "build", "release", "examples", "dice-server")
 N = 1000000
 procs = []
