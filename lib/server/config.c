@@ -484,9 +484,11 @@ static const setting_t settings[] = {
     {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
     {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
     {"dir", K_STR, S_PROTECTED, FIELD(dir)},
-    /* Snapshots (lib/server/rdb.c), with Redis 7.0's defaults. */
-    {"save", K_STR, 0, FIELD(save), .sdef = "3600 1 300 100 60 10000",
-     .check_str = check_save, .apply = dice__rdb_apply_save},
+    /* Snapshots (lib/server/rdb.c), with Redis 7.0's defaults but for
+     * save: a library writes no file unless its host asks (dice-server
+     * sets Redis's "3600 1 300 100 60 10000"). */
+    {"save", K_STR, 0, FIELD(save), .sdef = "", .check_str = check_save,
+     .apply = dice__rdb_apply_save},
     {"dbfilename", K_STR, S_PROTECTED, FIELD(dbfilename), .sdef = "dump.rdb",
      .check_str = check_dbfilename},
     {"rdbcompression", K_BOOL, 0, FIELD(rdbcompression), .def = 1},
