@@ -79,6 +79,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dice-server: %s\n", dice_strerror(rc));
         return 1;
     }
+    /* The library saves nothing unless told; the server snapshots as
+     * redis-server 7.0 does by default (a file or --save changes it). */
+    dice_server_config_set(srv, "save", "3600 1 300 100 60 10000");
     if (i < argc && strncmp(argv[i], "--", 2) != 0) {
         if (dice_server_config_load(srv, argv[i]) < 0) {
             fprintf(stderr, "%s\n", dice_server_config_error(srv));
@@ -142,6 +145,12 @@ int main(int argc, char **argv) {
     if (rc == DICE_ELIMIT) {
         /* The open-file limit leaves no room for clients: Redis's text. */
         dice_server_log(srv, DICE_LOG_WARNING, dice_server_config_error(srv));
+        return 1;
+    }
+    if (rc == DICE_EPROTO || rc == DICE_EAGAIN) {
+        /* The snapshot could not be loaded (the reason is logged). */
+        dice_server_log(srv, DICE_LOG_WARNING,
+                        "Fatal error loading the DB. Exiting.");
         return 1;
     }
     if (rc < 0) {

@@ -31,6 +31,7 @@ extern "C" {
     XX(NOAUTH, 12, "no_auth") /* allowed before AUTH */                        \
     XX(MAY_REPLICATE, 13, "may_replicate")                                     \
     XX(NO_MANDATORY_KEYS, 18, "no_mandatory_keys") /* keys may be absent */    \
+    XX(NO_ASYNC_LOADING, 19, "no_async_loading")                               \
     XX(NO_MULTI, 14, "no_multi")                                               \
     XX(MOVABLE_KEYS, 15, "movablekeys") /* keys found by a function */         \
     XX(ALLOW_BUSY, 16, "allow_busy")

@@ -19,6 +19,7 @@ static int (*const keyspace_families[])(dice_server_t *) = {
     dice__builtin_hyperloglog,  /* hyperloglog.c */
     dice__builtin_streams,      /* stream.c, stream_group.c */
     dice__builtin_scripting,    /* scripting.c (lib/scripting/) */
+    dice__builtin_persist,      /* persist.c */
 };
 
 /* Create the keyspace first, then register each family. */

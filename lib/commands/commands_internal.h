@@ -86,6 +86,15 @@ int dice__builtin_bitmaps(dice_server_t *srv);
 int dice__builtin_hyperloglog(dice_server_t *srv);
 /* Streams (lib/commands/stream.c, stream_group.c), with the type. */
 int dice__builtin_streams(dice_server_t *srv);
+/* Snapshots and DUMP/RESTORE (lib/commands/persist.c). */
+int dice__builtin_persist(dice_server_t *srv);
+/* RESTORE's longest argument vector it rewrites for propagation. */
+#define DICE__RESTORE_MAX_ARGS 16
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE], replying. */
+void dice__debug_reload(dice_client_t *c, int argc, const char *const *argv,
+                        const size_t *argvlen);
+/* SHUTDOWN's final snapshot: 0, or -1 when it failed (and not force). */
+int dice__shutdown_save(dice_server_t *srv, bool nosave, bool save, bool force);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* EVAL, SCRIPT, FUNCTION, FCALL (lib/commands/scripting.c; nothing

@@ -643,6 +643,12 @@ static DICE__CMD_FN(cmd_flushall) {
     unsigned saved = dice__lazyfree_begin(c->srv, DICE__FREE_FLUSH, lazy);
     dice_keyspace_flushall(c->srv->keyspace);
     dice__lazyfree_end(c->srv, saved);
+    /* With save points, the empty dataset is saved at once (and a BGSAVE
+     * running would write the old one): Redis's flushAllDataAndResetRDB. */
+    if (c->srv->rdb.npoints) {
+        dice__rdb_kill_child(c->srv);
+        dice__rdb_save(c->srv, NULL);
+    }
     dice__propagate_force(c);
     dice_reply_ok(c);
 }

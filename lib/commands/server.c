@@ -622,39 +622,20 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
-    dice__buf_printf(b,
-                     "# Persistence\r\n"
-                     "loading:0\r\n"
-                     "async_loading:0\r\n"
-                     "current_cow_peak:0\r\n"
-                     "current_cow_size:0\r\n"
-                     "current_cow_size_age:0\r\n"
-                     "current_fork_perc:0.00\r\n"
-                     "current_save_keys_processed:0\r\n"
-                     "current_save_keys_total:0\r\n"
-                     "rdb_changes_since_last_save:0\r\n"
-                     "rdb_bgsave_in_progress:0\r\n"
-                     "rdb_last_save_time:%lld\r\n"
-                     "rdb_last_bgsave_status:ok\r\n"
-                     "rdb_last_bgsave_time_sec:-1\r\n"
-                     "rdb_current_bgsave_time_sec:-1\r\n"
-                     "rdb_saves:0\r\n"
-                     "rdb_last_cow_size:0\r\n"
-                     "rdb_last_load_keys_expired:0\r\n"
-                     "rdb_last_load_keys_loaded:0\r\n"
-                     "aof_enabled:0\r\n"
-                     "aof_rewrite_in_progress:0\r\n"
-                     "aof_rewrite_scheduled:0\r\n"
-                     "aof_last_rewrite_time_sec:-1\r\n"
-                     "aof_current_rewrite_time_sec:-1\r\n"
-                     "aof_last_bgrewrite_status:ok\r\n"
-                     "aof_rewrites:0\r\n"
-                     "aof_rewrites_consecutive_failures:0\r\n"
-                     "aof_last_write_status:ok\r\n"
-                     "aof_last_cow_size:0\r\n"
-                     "module_fork_in_progress:0\r\n"
-                     "module_fork_last_cow_size:0\r\n",
-                     (long long)(srv->start_unix_ms / 1000));
+    dice__buf_printf(b, "# Persistence\r\n");
+    dice__rdb_info(srv, b);
+    dice__buf_printf(b, "aof_enabled:0\r\n"
+                        "aof_rewrite_in_progress:0\r\n"
+                        "aof_rewrite_scheduled:0\r\n"
+                        "aof_last_rewrite_time_sec:-1\r\n"
+                        "aof_current_rewrite_time_sec:-1\r\n"
+                        "aof_last_bgrewrite_status:ok\r\n"
+                        "aof_rewrites:0\r\n"
+                        "aof_rewrites_consecutive_failures:0\r\n"
+                        "aof_last_write_status:ok\r\n"
+                        "aof_last_cow_size:0\r\n"
+                        "module_fork_in_progress:0\r\n"
+                        "module_fork_last_cow_size:0\r\n");
 }
 
 /* Every command run counts one call of its command. */
@@ -1241,14 +1222,16 @@ static DICE__CMD_FN(cmd_time) {
  * with no reply and the host is asked to stop. */
 static DICE__CMD_FN(cmd_shutdown) {
     bool nosave = false, save = false, other = false, abort_ = false;
+    bool force = false;
     for (int i = 1; i < argc; i++) {
         if (dice__eqci(argv[i], argvlen[i], "nosave"))
             nosave = true;
         else if (dice__eqci(argv[i], argvlen[i], "save"))
             save = true;
-        else if (dice__eqci(argv[i], argvlen[i], "now") ||
-                 dice__eqci(argv[i], argvlen[i], "force"))
+        else if (dice__eqci(argv[i], argvlen[i], "now"))
             other = true;
+        else if (dice__eqci(argv[i], argvlen[i], "force"))
+            other = force = true;
         else if (dice__eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
@@ -1268,6 +1251,10 @@ static DICE__CMD_FN(cmd_shutdown) {
      * shutdownCommand answers the BUSY error otherwise). */
     if (c->srv->busy_err && !nosave) {
         dice__reply_errstr(c, c->srv->busy_err);
+        return;
+    }
+    if (dice__shutdown_save(c->srv, nosave, save, force) < 0) {
+        dice__reply_errstr(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     dice__logf(c->srv, DICE_LOG_WARNING,
@@ -1376,6 +1363,11 @@ static DICE__CMD_FN(cmd_debug) {
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified "
             "keys.",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Options:",
+            "    * MERGE: Merge the content of the RDB instead of flushing it.",
+            "    * NOFLUSH: Do not flush the RAM before loading the RDB.",
+            "    * NOSAVE: Do not save the RDB, just load it.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds> (a decimal number).",
             "HELP",
@@ -1386,6 +1378,18 @@ static DICE__CMD_FN(cmd_debug) {
     }
     if (debug_digest(c, argc, argv, argvlen))
         return;
+    if (argc >= 2 && dice__eqci(argv[1], argvlen[1], "reload") &&
+        c->srv->keyspace) {
+        dice__debug_reload(c, argc, argv, argvlen);
+        return;
+    }
+    /* dice-server's own, for tests: make the next forks fail (1) or not
+     * (0), as when the system is out of processes or memory. */
+    if (argc == 3 && dice__eqci(argv[1], argvlen[1], "dice-fail-fork")) {
+        c->srv->rdb.fail_fork = argvlen[2] == 1 && argv[2][0] == '1';
+        dice_reply_ok(c);
+        return;
+    }
     if (argc == 3 && dice__eqci(argv[1], argvlen[1], "sleep")) {
         /* Like Redis (atof), text that is not a number sleeps 0 s. */
         char num[64];

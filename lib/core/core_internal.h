@@ -74,4 +74,11 @@ size_t dice__lzf_compress(const void *src, size_t n, void *dst, size_t cap);
  * input never reads or writes out of bounds. */
 size_t dice__lzf_decompress(const void *src, size_t n, void *dst, size_t cap);
 
+/* ---- CRC-64 (lib/core/crc64.c) ------------------------------------------ */
+
+/* Redis's crc64 (Jones polynomial, reflected, as RDB files and DUMP
+ * payloads carry it): continue crc over n bytes at data (start with 0).
+ * Thread-safe. */
+uint64_t dice__crc64(uint64_t crc, const void *data, size_t n);
+
 #endif

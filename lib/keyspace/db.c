@@ -1207,6 +1207,34 @@ int dice__db_foreach_live(dice_db_t *db, int (*fn)(void *ctx, uint8_t *e),
     return v.rc;
 }
 
+/* ---- access clock as snapshots carry it ------------------------------- */
+
+long long dice__ks_entry_idle(const dice_keyspace_t *ks, const uint8_t *e) {
+    return (long long)((lru_now(ks) - entry_clock(e)) & 0xffffff);
+}
+
+unsigned dice__ks_entry_freq(const dice_keyspace_t *ks, const uint8_t *e) {
+    return lfu_decayed(ks, entry_clock(e));
+}
+
+/* Redis's objectSetLRUOrLFU: in LFU mode a frequency is taken, otherwise
+ * an idle time (-1: none given). */
+int dice__ks_entry_set_access(dice_keyspace_t *ks, uint8_t *e, long long freq,
+                              long long idle) {
+    if (ks->lfu) {
+        if (freq < 0)
+            return 0;
+        entry_set_clock(e, (lfu_minutes(ks) << 8) | (uint32_t)(freq & 0xff));
+        return 1;
+    }
+    if (idle < 0)
+        return 0;
+    if (idle > 0xffffff)
+        idle = 0xffffff;
+    entry_set_clock(e, (lru_now(ks) - (uint32_t)idle) & 0xffffff);
+    return 1;
+}
+
 /* ---- OBJECT ----------------------------------------------------------- */
 
 int dice_db_object_idletime(dice_db_t *db, const char *key, size_t klen,

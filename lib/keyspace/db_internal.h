@@ -282,4 +282,13 @@ size_t dice__ks_entry_bytes(uint8_t *e);
 int dice__db_foreach_live(dice_db_t *db, int (*fn)(void *ctx, uint8_t *e),
                           void *ctx);
 
+/* The access clock as RDB files and RESTORE carry it: idle seconds (LRU)
+ * or the decayed LFU counter of e, and setting it back (freq in LFU mode,
+ * idle otherwise, -1 for not given, as Redis's objectSetLRUOrLFU; returns
+ * 1 when one was applied). */
+long long dice__ks_entry_idle(const dice_keyspace_t *ks, const uint8_t *e);
+unsigned dice__ks_entry_freq(const dice_keyspace_t *ks, const uint8_t *e);
+int dice__ks_entry_set_access(dice_keyspace_t *ks, uint8_t *e, long long freq,
+                              long long idle);
+
 #endif

@@ -131,6 +131,8 @@ struct setting {
      * the table has a say in (0, or DICE_E* with the reason in cfg_err).
      * It changes nothing (it may log why). NULL: any value in range. */
     int (*check)(dice_server_t *srv, long long v);
+    /* The same for a string's text (the kind's parser has accepted it). */
+    int (*check_str)(dice_server_t *srv, const char *text);
     /* The side effect of a stored value. Run after every change, and for
      * every setting when CONFIG SET rolls back, so it cannot fail. */
     void (*apply)(dice_server_t *srv);
@@ -239,6 +241,11 @@ static int parse_enum_value(dice_server_t *srv, const setting_t *st,
 static int parse_str_value(dice_server_t *srv, const setting_t *st,
                            const char *text, setting_value_t *out) {
     out->s = NULL;
+    if (st->check_str) {
+        int rc = st->check_str(srv, text);
+        if (rc < 0)
+            return rc;
+    }
     if (!*text && (st->flags & S_EMPTY_NONE))
         return 0;
     if ((st->flags & S_PCTL) && dice__intro_check_pctl(text) < 0)
@@ -444,6 +451,24 @@ void dice__server_apply_enc_limits(dice_server_t *srv) {
     dice__keyspace_set_limits(srv->keyspace, &l);
 }
 
+/* save: pairs of <seconds> <changes>, Redis's "Invalid save parameters". */
+static int check_save(dice_server_t *srv, const char *text) {
+    dice__save_point *p;
+    size_t n;
+    int rc = dice__rdb_parse_save(text, &p, &n);
+    free(p);
+    if (rc == DICE_EINVAL)
+        return config_fail(srv, "Invalid save parameters");
+    return rc;
+}
+
+/* dbfilename: a name, not a path (Redis's isValidDBfilename). */
+static int check_dbfilename(dice_server_t *srv, const char *text) {
+    if (strchr(text, '/'))
+        return config_fail(srv, "dbfilename can't be a path, just a filename");
+    return 0;
+}
+
 static long long shown_maxclients(dice_server_t *srv) {
     return (long long)dice__server_effective_maxclients(srv);
 }
@@ -499,6 +524,17 @@ static const setting_t settings[] = {
      .alias = "lua-time-limit", .def = 5000, .lo = 0, .hi = LONG_MAX},
     {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
     {"dir", K_STR, S_PROTECTED, FIELD(dir)},
+    /* Snapshots (lib/server/rdb.c), with Redis 7.0's defaults but for
+     * save: a library writes no file unless its host asks (dice-server
+     * sets Redis's "3600 1 300 100 60 10000"). */
+    {"save", K_STR, 0, FIELD(save), .sdef = "", .check_str = check_save,
+     .apply = dice__rdb_apply_save},
+    {"dbfilename", K_STR, S_PROTECTED, FIELD(dbfilename), .sdef = "dump.rdb",
+     .check_str = check_dbfilename},
+    {"rdbcompression", K_BOOL, 0, FIELD(rdbcompression), .def = 1},
+    {"rdbchecksum", K_BOOL, S_IMMUTABLE, FIELD(rdbchecksum), .def = 1},
+    {"stop-writes-on-bgsave-error", K_BOOL, 0, FIELD(stop_writes_on_bgsave_err),
+     .def = 1, .apply = dice__rdb_update_denied},
     {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),
      .def = DICE_ALLOW_NO, .names = allow_names},
     {"enable-protected-configs", K_ENUM, S_IMMUTABLE,

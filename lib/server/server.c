@@ -103,6 +103,11 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
     dice__intro_init(srv);
     srv->start_ms = dice_loop_now_ms(loop);
     srv->start_unix_ms = dice_loop_unix_ms(loop);
+    srv->rdb.cow_fd = -1;
+    srv->rdb.last_bgsave_ok = true;
+    srv->rdb.last_bgsave_secs = -1;
+    srv->rdb.lastsave = srv->start_unix_ms / 1000;
+    dice__rdb_apply_save(srv);
     *out = srv;
     return 0;
 }
@@ -162,6 +167,8 @@ void dice_server_free(dice_server_t *srv) {
     dice__lazyfree_stop(srv);
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
+    dice__rdb_kill_child(srv);
+    dice__rdb_free(srv);
     dice_keyspace_free(srv->keyspace);
     dice__cmdtable_free(&srv->commands);
     dice__propagate_free(srv);
@@ -424,6 +431,11 @@ int dice_server_start(dice_server_t *srv) {
         srv->mem_startup = (unsigned long long)(mi.uordblks + mi.hblkhd);
     }
     int frc = fit_maxclients(srv);
+    if (frc < 0)
+        return frc;
+    /* The snapshot is loaded before a client is served (Redis answers
+     * -LOADING meanwhile; loading here is one step, before listening). */
+    frc = dice__rdb_load_startup(srv);
     if (frc < 0)
         return frc;
     char **addrs = NULL;
@@ -1219,6 +1231,26 @@ static void client_protocol_error(dice_client_t *c, dice_req_parser_t *p) {
     dice_req_parser_reset(p);
 }
 
+/* Redis's -MISCONF: while the last BGSAVE failed and save points are set
+ * (stop-writes-on-bgsave-error), write commands and PING are refused (a
+ * queued one aborts its transaction). */
+static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
+    if (!cmd ||
+        (!(cmd->flags & DICE_CMD_WRITE) && strcmp(cmd->fullname, "ping") != 0))
+        return false;
+    static const char msg[] =
+        "MISCONF Redis is configured to save RDB snapshots, but it's "
+        "currently unable to persist to disk. Commands that may modify the "
+        "data set are disabled, because this instance is configured to "
+        "report errors during writes if RDB snapshotting fails "
+        "(stop-writes-on-bgsave-error option). Please check the Redis logs "
+        "for details about the RDB error.";
+    if (c->flags & CLIENT_MULTI)
+        c->flags |= CLIENT_DIRTY_EXEC;
+    dice_reply_error(c, msg, sizeof(msg) - 1);
+    return true;
+}
+
 /* The handler's part of a call, once the command is resolved and may run:
  * the keyspace's clock, propagation, the handler, then the blocked
  * clients its writes made ready. */
@@ -1235,6 +1267,9 @@ call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
         dice__intro_errors_seen(srv);
         return;
     }
+    /* stop-writes-on-bgsave-error after a failed BGSAVE: one flag. */
+    if (__builtin_expect(srv->rdb.write_denied, 0) && misconf_refuse(c, cmd))
+        return;
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)
@@ -1343,7 +1378,10 @@ static bool multi_intercept(dice_client_t *c, dice_command_t *cmd, int argc,
     c->last_cmd = cmd->fullname; /* queued commands too, as Redis */
     if (cmd->flags & DICE__CMD_TXN_NOW)
         return false;
-    if (cmd->flags & DICE_CMD_NO_MULTI) {
+    if (__builtin_expect(c->srv->rdb.write_denied, 0) &&
+        misconf_refuse(c, cmd)) {
+        cmd->rejected_calls++;
+    } else if (cmd->flags & DICE_CMD_NO_MULTI) {
         c->flags |= CLIENT_DIRTY_EXEC;
         dice_reply_error(c, "ERR Command not allowed inside a transaction", 44);
         cmd->rejected_calls++;

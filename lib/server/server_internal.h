@@ -269,6 +269,11 @@ typedef struct dice_settings {
     long long tracking_max_keys; /* tracking-table-max-keys, 0 = no limit */
     char *unixsocket;            /* path, or NULL for none */
     int unixsocketperm;          /* octal mode bits, 0 = leave as umask */
+    /* Snapshots (lib/server/rdb.c): the save points as text ("" for
+     * none; parsed into srv->rdb.points), the file, and its options. */
+    char *save;
+    char *dbfilename;
+    int rdbcompression, rdbchecksum, stop_writes_on_bgsave_err;
 } dice_settings_t;
 
 /* Push the collection encoding settings into the keyspace (a no-op before
@@ -469,6 +474,30 @@ void dice__format_pctl(char *out, size_t size, double pct);
  * RESET). */
 void dice__intro_resetstat(dice_server_t *srv);
 void dice__slowlog_reset(dice_server_t *srv);
+/* One `save <seconds> <changes>` point. */
+typedef struct dice__save_point {
+    long long seconds, changes;
+} dice__save_point;
+
+/* Snapshot state (lib/server/rdb.c), Redis's rdb_* server fields. */
+typedef struct dice__rdb_state {
+    dice__save_point *points;
+    size_t npoints;
+    int child;  /* pid of the BGSAVE child, 0 when none */
+    int cow_fd; /* read end of the child's copy-on-write report */
+    long long child_start, lastsave, lastbgsave_try, last_bgsave_secs;
+    bool last_bgsave_ok, scheduled, loading;
+    /* stop-writes-on-bgsave-error in force: write commands (and PING)
+     * get -MISCONF; the dispatcher tests only this. */
+    bool write_denied;
+    bool fail_fork; /* DEBUG hook: the next forks fail (tests) */
+    uint64_t dirty_at_save, dirty_at_bgsave;
+    uint64_t saves;
+    unsigned long long last_cow;
+    uint64_t load_loaded, load_expired;
+    long long loading_start;
+    size_t loading_total;
+} dice__rdb_state;
 
 struct dice_server {
     dice_loop_t *loop;
@@ -531,6 +560,7 @@ struct dice_server {
     uint64_t ks_cron_id;
 
     dice__prop_t prop;
+    dice__rdb_state rdb;
 
     /* Blocked clients (lib/server/blocking.c; NULL until one blocks), and
      * whether keys they wait on were written since they were last served:
@@ -817,5 +847,39 @@ int dice__pause_start(dice_server_t *srv, int type, uint64_t end_ms);
 /* CLIENT UNPAUSE: the held clients run again, in the order they were
  * held, from the before-sleep step. */
 void dice__pause_end(dice_server_t *srv);
+
+/* Snapshots (lib/server/rdb.c). */
+/* Parse the "save" setting: pairs of seconds (>= 1) and changes (>= 0).
+ * *out (malloc'd, NULL for none) and *n get the points. 0, DICE_EINVAL or
+ * DICE_ENOMEM. */
+int dice__rdb_parse_save(const char *text, dice__save_point **out, size_t *n);
+/* Side effects of save and stop-writes-on-bgsave-error. */
+void dice__rdb_apply_save(dice_server_t *srv);
+void dice__rdb_update_denied(dice_server_t *srv);
+/* Write the keyspace to path (NULL: dir/dbfilename) from this thread,
+ * through temp-<pid>.rdb, fsync and rename (SAVE, SHUTDOWN, FLUSHALL,
+ * DEBUG RELOAD). Logs what failed. Returns 0, DICE_ESTATE (no keyspace)
+ * or the error (DICE_ESYS with errno). */
+int dice__rdb_save(dice_server_t *srv, const char *path);
+/* Fork a child that writes dir/dbfilename (BGSAVE). Returns 0 (started),
+ * DICE_EEXIST (a child is running), DICE_ESTATE (no keyspace) or
+ * DICE_ESYS (fork failed, logged; the bgsave status is then err). */
+int dice__rdb_bgsave(dice_server_t *srv);
+/* Kill a running child (SIGUSR1) and reap it; its temp file goes. */
+void dice__rdb_kill_child(dice_server_t *srv);
+/* From the keyspace cron: reap the child, fire save points and a
+ * scheduled BGSAVE. */
+void dice__rdb_cron(dice_server_t *srv);
+/* Load an RDB file into the keyspace (keys already there stay unless the
+ * file has them). DICE_ENOENT (no file, when quiet_enoent: not logged),
+ * DICE_ESYS, DICE_EAGAIN (truncated) or DICE_EPROTO (corrupt), logged
+ * with the file and the offset. */
+int dice__rdb_load_file(dice_server_t *srv, const char *path,
+                        bool quiet_enoent);
+/* At start: load dir/dbfilename if it exists. */
+int dice__rdb_load_startup(dice_server_t *srv);
+/* INFO persistence's loading and rdb_* lines. */
+void dice__rdb_info(dice_server_t *srv, dice_buf_t *b);
+void dice__rdb_free(dice_server_t *srv);
 
 #endif

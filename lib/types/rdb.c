@@ -42,10 +42,45 @@ int dice__rdb_write_len(dice_type_write_fn write, void *wctx, uint64_t v) {
     return write(wctx, h, dice__rdb_put_len(h, v));
 }
 
+/* Redis's rdbSaveLzfStringObject: worth it only when the compressed form
+ * saves at least 4 bytes (0 when it does not, and the string goes plain). */
+static int head_write(dice__rdb_sink *s);
+
+static int write_lzf(dice__rdb_sink *k, const char *s, size_t n) {
+    /* A pending head (its key may be compressed too) goes first: the
+     * scratch is then ours. */
+    if (k->hpending && *k->hformat != DICE__RDB_FORMAT_UNSET) {
+        int rc = head_write(k);
+        if (rc < 0)
+            return rc;
+    }
+    if (k->lzf_cap < n) {
+        uint8_t *b = realloc(k->lzf, n);
+        if (!b)
+            return 0; /* no scratch: plain is as correct */
+        k->lzf = b;
+        k->lzf_cap = n;
+    }
+    size_t c = dice__lzf_compress(s, n, k->lzf, n - 4);
+    if (c == 0)
+        return 0;
+    uint8_t h[1 + 2 * DICE__RDB_LEN_MAX];
+    int rc = dice__rdb_sink_write(k, h, dice__rdb_put_lzf_header(h, c, n));
+    if (rc == 0)
+        rc = dice__rdb_sink_write(k, k->lzf, c);
+    return rc < 0 ? rc : 1;
+}
+
 int dice__rdb_write_string(dice_type_write_fn write, void *wctx, const char *s,
                            size_t n) {
     long long iv;
     uint8_t h[DICE__RDB_LEN_MAX];
+    if (n > 20 && write == dice__rdb_sink_write &&
+        ((dice__rdb_sink *)wctx)->compress) {
+        int rc = write_lzf(wctx, s, n);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+    }
     if (n <= 11 && dice__str2ll(s, n, &iv) && iv >= INT32_MIN &&
         iv <= INT32_MAX) {
         size_t w = iv >= INT8_MIN && iv <= INT8_MAX     ? 1
@@ -174,4 +209,131 @@ int dice__rdb_in_string(dice__rdb_in *in, size_t max, char *numbuf,
     if (rc == 0)
         in->pos += used;
     return rc;
+}
+
+/* ---- sink --------------------------------------------------------------- */
+
+void dice__rdb_sink_init(dice__rdb_sink *s, dice_type_write_fn out,
+                         void *out_ctx, int compress, int checksum) {
+    s->out = out;
+    s->out_ctx = out_ctx;
+    s->compress = compress;
+    s->checksum = checksum;
+    s->crc = 0;
+    s->written = 0;
+    s->err = 0;
+    s->used = 0;
+    s->lzf = NULL;
+    s->lzf_cap = 0;
+    s->hpending = 0;
+    s->held = NULL;
+    s->hlen = s->hcap = 0;
+}
+
+void dice__rdb_sink_head(dice__rdb_sink *s, const unsigned *format,
+                         const char *key, size_t klen) {
+    s->hpending = 1;
+    s->hformat = format;
+    s->hkey = key;
+    s->hklen = klen;
+    s->hlen = 0;
+}
+
+static int sink_put(dice__rdb_sink *s, const void *data, size_t len);
+
+static int head_write(dice__rdb_sink *s) {
+    s->hpending = 0;
+    if (*s->hformat > 255)
+        return DICE_EINVAL;
+    uint8_t b = (uint8_t)*s->hformat;
+    int rc = sink_put(s, &b, 1);
+    if (rc == 0 && s->hkey)
+        rc = dice__rdb_write_string(dice__rdb_sink_write, s, s->hkey, s->hklen);
+    if (rc == 0 && s->hlen)
+        rc = sink_put(s, s->held, s->hlen);
+    s->hlen = 0;
+    return rc;
+}
+
+/* Payload bytes while the head waits for its format. */
+static int head_hold(dice__rdb_sink *s, const void *data, size_t len) {
+    if (s->hcap - s->hlen < len) {
+        size_t c = s->hcap ? s->hcap : 4096;
+        while (c - s->hlen < len)
+            c *= 2;
+        uint8_t *q = realloc(s->held, c);
+        if (!q)
+            return DICE_ENOMEM;
+        s->held = q;
+        s->hcap = c;
+    }
+    memcpy(s->held + s->hlen, data, len);
+    s->hlen += len;
+    return 0;
+}
+
+int dice__rdb_sink_end_value(dice__rdb_sink *s) {
+    return s->hpending ? head_write(s) : s->err;
+}
+
+static int sink_out(dice__rdb_sink *s, const void *d, size_t n) {
+    if (s->checksum)
+        s->crc = dice__crc64(s->crc, d, n);
+    int rc = s->out(s->out_ctx, d, n);
+    if (rc < 0)
+        s->err = rc;
+    return rc;
+}
+
+int dice__rdb_sink_flush(dice__rdb_sink *s) {
+    if (s->err)
+        return s->err;
+    if (s->used == 0)
+        return 0;
+    size_t n = s->used;
+    s->used = 0;
+    int rc = sink_out(s, s->buf, n);
+    return rc < 0 ? rc : 0;
+}
+
+int dice__rdb_sink_write(void *sink, const void *data, size_t len) {
+    dice__rdb_sink *s = sink;
+    if (s->hpending) {
+        if (*s->hformat == DICE__RDB_FORMAT_UNSET)
+            return head_hold(s, data, len);
+        int rc = head_write(s);
+        if (rc < 0)
+            return rc;
+    }
+    return sink_put(s, data, len);
+}
+
+static int sink_put(dice__rdb_sink *s, const void *data, size_t len) {
+    if (s->err)
+        return s->err;
+    s->written += len;
+    if (len <= sizeof(s->buf) - s->used) {
+        memcpy(s->buf + s->used, data, len);
+        s->used += len;
+        return 0;
+    }
+    int rc = dice__rdb_sink_flush(s);
+    if (rc < 0)
+        return rc;
+    if (len >= sizeof(s->buf) / 2) {
+        rc = sink_out(s, data, len);
+        return rc < 0 ? rc : 0;
+    }
+    memcpy(s->buf, data, len);
+    s->used = len;
+    return 0;
+}
+
+void dice__rdb_sink_release(dice__rdb_sink *s) {
+    free(s->held);
+    s->held = NULL;
+    s->hcap = s->hlen = 0;
+    free(s->lzf);
+    s->lzf = NULL;
+    s->lzf_cap = 0;
 }

@@ -13,6 +13,10 @@
 #define DICE__RDB_TYPE_HASH 4
 #define DICE__RDB_TYPE_HASH_LISTPACK 16
 
+/* RDB version this library writes (Redis 7.0's) and the newest it
+ * reads. */
+#define DICE__RDB_VERSION 10
+
 /* Longest header dice__rdb_put_len writes. */
 #define DICE__RDB_LEN_MAX 9
 
@@ -55,5 +59,173 @@ typedef struct dice__rdb_in {
 int dice__rdb_in_len(dice__rdb_in *in, uint64_t *v);
 int dice__rdb_in_string(dice__rdb_in *in, size_t max, char *numbuf,
                         char **owned, const char **s, size_t *n);
+
+/* ---- the buffered writer every RDB byte goes through ---------------------
+
+ * A sink collects what an encoder writes (the whole-file writer, DUMP, an
+ * AOF base later) in a 64 KB buffer and hands it on in big chunks to out,
+ * keeping Redis's CRC-64 of everything written when checksum is set. Pass
+ * dice__rdb_sink_write and the sink as a type's write/wctx: then
+ * dice__rdb_write_string LZF-compresses strings over 20 bytes when the
+ * sink's compress is set, as Redis's rdbcompression does. Errors stick:
+ * after out fails once every write returns its code. */
+#define DICE__RDB_SINK_BUF 65536
+typedef struct dice__rdb_sink {
+    dice_type_write_fn out; /* downstream: a file, a buffer */
+    void *out_ctx;
+    int compress; /* LZF for strings over 20 bytes */
+    int checksum; /* keep crc */
+    uint64_t crc;
+    uint64_t written; /* bytes accepted so far */
+    int err;          /* first error of out, sticky */
+    size_t used;      /* bytes in buf */
+    uint8_t *lzf;     /* compression scratch (malloc'd, grows) */
+    size_t lzf_cap;
+    /* A value's head (see dice__rdb_sink_head), written just before the
+     * first payload byte; payload bytes that come while *hformat is still
+     * unset are held until it is. */
+    int hpending, hkeyed;
+    const unsigned *hformat;
+    const char *hkey;
+    size_t hklen;
+    uint8_t *held;
+    size_t hlen, hcap;
+    uint8_t buf[DICE__RDB_SINK_BUF];
+} dice__rdb_sink;
+
+void dice__rdb_sink_init(dice__rdb_sink *s, dice_type_write_fn out,
+                         void *out_ctx, int compress, int checksum);
+/* A dice_type_write_fn: ctx is the sink. */
+int dice__rdb_sink_write(void *sink, const void *data, size_t len);
+/* Arm the head of a value: before the next byte written, the RDB type
+ * byte *format (set by a type's serialize method, to DICE__RDB_FORMAT_UNSET
+ * before the call) and, when key is not NULL, the key as an RDB string.
+ * dice__rdb_sink_end_value writes the head if nothing was written since,
+ * and returns DICE_EINVAL if the format was never set. */
+#define DICE__RDB_FORMAT_UNSET (~0u)
+void dice__rdb_sink_head(dice__rdb_sink *s, const unsigned *format,
+                         const char *key, size_t klen);
+int dice__rdb_sink_end_value(dice__rdb_sink *s);
+/* Hand the buffered bytes to out (the crc is then complete). */
+int dice__rdb_sink_flush(dice__rdb_sink *s);
+/* Free the scratch (not the sink itself, usually on the stack or heap of
+ * the caller). */
+void dice__rdb_sink_release(dice__rdb_sink *s);
+
+/* ---- encodings older Redis wrote (lib/types/rdb_legacy.c) ----------------
+
+ * Rewrite a payload of RDB object type fmt that only older Redis writes
+ * (3 zset with text scores, 9 zipmap, 10/12/13 ziplists, 14 quicklist of
+ * ziplists) at p (len bytes) into the encoding the types read (5, 16, 17,
+ * 18): *newfmt gets its type, *out a malloc'd payload of *outlen bytes the
+ * caller frees, *used the bytes of p it replaces. Returns 0, DICE_EINVAL
+ * (fmt is not one of these: load it as it is), DICE_ENOENT (an empty
+ * collection, which Redis skips; *used is set), DICE_EAGAIN, DICE_EPROTO or
+ * DICE_ENOMEM. */
+int dice__rdb_legacy_convert(unsigned fmt, const uint8_t *p, size_t len,
+                             unsigned *newfmt, uint8_t **out, size_t *outlen,
+                             size_t *used);
+
+/* ---- values and whole datasets (lib/types/rdb_file.c) --------------------
+
+ * Everything goes through the types' serialize/deserialize methods; this
+ * layer knows only the framing and which RDB object type (the byte before
+ * a value) belongs to which dice type. */
+
+/* The dice type (enum dice_type) of an RDB object type byte, or -1. */
+int dice__rdb_type_of(unsigned rdbtype);
+
+/* Write entry e's value (type byte, key as an RDB string unless key is
+ * NULL, then the payload from its type's serialize method) into s.
+ * Returns 0, DICE_ESTATE (the type has no serialize method) or an error
+ * of the method or the sink. */
+int dice__rdb_write_value(dice_keyspace_t *ks, uint8_t *e,
+                          struct dice__rdb_sink *s, const char *key,
+                          size_t klen);
+
+/* Build a value from the payload of RDB object type rdbtype at p (len
+ * bytes available): older encodings are rewritten first, then the type's
+ * deserialize method runs. On success *dtype gets the dice type, *obj the
+ * new value (a rawstr for a string; free with dice__rdb_free_object or
+ * store with dice__rdb_store) and *used the payload's bytes. Returns 0,
+ * DICE_ENOENT (an empty collection Redis skips; *used set), DICE_ESTATE
+ * (no type or method loads it; module values), DICE_EINVAL (the method
+ * does not read this encoding), DICE_EAGAIN, DICE_EPROTO or DICE_ENOMEM. */
+int dice__rdb_load_object(dice_keyspace_t *ks, unsigned rdbtype,
+                          const uint8_t *p, size_t len, size_t *used,
+                          int *dtype, void **obj);
+void dice__rdb_free_object(dice_keyspace_t *ks, int dtype, void *obj);
+/* Store a loaded value at key (replacing any), with expire_ms (-1: none),
+ * then its access clock from freq or idle (-1: not given; see
+ * dice__ks_entry_set_access). Takes obj, even on failure. Returns as
+ * dice_db_set / dice_db_set_object. */
+int dice__rdb_store(dice_db_t *db, const char *key, size_t klen, int dtype,
+                    void *obj, int64_t expire_ms, long long freq,
+                    long long idle);
+
+/* DUMP: entry e's payload as Redis makes it (type byte, payload, RDB
+ * version as 2 bytes little-endian, CRC-64 of all that as 8 bytes
+ * little-endian) into out. Strings over 20 bytes are LZF-compressed when
+ * compress is set (rdbcompression). Returns 0 or a negative code. */
+int dice__rdb_dump(dice_keyspace_t *ks, uint8_t *e, int compress,
+                   dice_type_write_fn out, void *out_ctx);
+/* RESTORE's check of a payload's footer: 0, or DICE_EPROTO for a version
+ * newer than this library's or a wrong checksum (Redis's "DUMP payload
+ * version or checksum are wrong"). */
+int dice__rdb_verify_payload(const uint8_t *p, size_t len);
+
+/* Which access clock a file carries for each key (Redis writes what its
+ * maxmemory-policy keeps: LRU idle seconds or the LFU counter). */
+enum { DICE__RDB_CLOCK_NONE = 0, DICE__RDB_CLOCK_IDLE, DICE__RDB_CLOCK_FREQ };
+
+typedef struct dice__rdb_save_opts {
+    int compress;        /* rdbcompression */
+    int checksum;        /* rdbchecksum: 0 writes a zero checksum */
+    int clock;           /* DICE__RDB_CLOCK_* */
+    int aof_base;        /* the aof-base aux field (an AOF's RDB preamble) */
+    int64_t now_ms;      /* ctime */
+    long long used_mem;  /* used-mem */
+    const char *version; /* redis-ver; NULL: the Redis version served */
+} dice__rdb_save_opts;
+
+/* Write every live key of every db as an RDB file (magic, aux fields,
+ * SELECTDB/RESIZEDB per non-empty db, the keys with their expire times and
+ * clocks, EOF, checksum) through out, buffered in 64 KB chunks. *nkeys
+ * (may be NULL) gets the keys written. Returns 0, or the first error of
+ * out or a type's serialize method (DICE_ESTATE: a type that cannot be
+ * serialized). */
+int dice__rdb_save_keyspace(dice_keyspace_t *ks, const dice__rdb_save_opts *o,
+                            dice_type_write_fn out, void *out_ctx,
+                            uint64_t *nkeys);
+
+typedef struct dice__rdb_load_opts {
+    int64_t now_ms;      /* keys whose expire time is before are dropped */
+    int keep_expired;    /* keep them (an AOF preamble) */
+    int verify_checksum; /* rdbchecksum: check a non-zero checksum */
+    /* Messages about what was read (producer version, skipped data), at a
+     * level of dice/server.h's DICE_LOG_*
+     * (0 debug .. 3 warning); may be NULL. */
+    void (*log)(void *ctx, int level, const char *msg);
+    void *log_ctx;
+} dice__rdb_load_opts;
+
+typedef struct dice__rdb_load_info {
+    int version;
+    long long ctime;
+    int aof_base;
+    uint64_t keys_loaded, keys_expired, keys_empty, functions_skipped;
+    size_t used;       /* bytes of the file, checksum included */
+    size_t err_offset; /* where the problem is, on failure */
+    char err[200];     /* what it is */
+} dice__rdb_load_info;
+
+/* Load an RDB file (len bytes at p) into ks (o must not be NULL). Keys
+ * replace existing ones of the same name. Returns 0 (info->used says
+ * where the file ended), DICE_EAGAIN (the bytes end before the file does:
+ * truncated), DICE_EPROTO (malformed, or a checksum mismatch) or
+ * DICE_ENOMEM, with info->err and info->err_offset saying what and
+ * where; keys loaded before the problem stay. */
+int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
+                   const dice__rdb_load_opts *o, dice__rdb_load_info *info);
 
 #endif

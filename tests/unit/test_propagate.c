@@ -166,6 +166,13 @@ static void assert_deterministic(const recorder *r) {
         for (size_t k = 0; relative[k]; k++)
             if (ieq(e->argv[0], relative[k]))
                 fail_msg("propagated as %s", e->argv[0]);
+        if (ieq(e->argv[0], "restore") && strcmp(e->argv[2], "0") != 0) {
+            bool abs = false;
+            for (int j = 4; j < e->argc; j++)
+                abs = abs || ieq(e->argv[j], "absttl");
+            if (!abs)
+                fail_msg("RESTORE propagated with a relative TTL");
+        }
         if (ieq(e->argv[0], "set"))
             for (int j = 3; j < e->argc; j++)
                 if (ieq(e->argv[j], "ex") || ieq(e->argv[j], "px") ||
@@ -620,10 +627,49 @@ static void run_corpus(fixture *f, seen *s) {
     assert_int_equal(RUN(f->sa, "GET", "t1"), '$');
 }
 
+/* RESTORE takes a binary payload (DUMP's), which the NUL-terminated
+ * corpus cannot hold: a relative TTL must arrive as an absolute one with
+ * ABSTTL, an already expired one replacing a key as DEL. */
+static void run_restores(fixture *f, seen *s) {
+    const char *reply;
+    size_t rlen;
+    RUN(f->sa, "RPUSH", "dumped", "a", "b", "1");
+    const char *dv[] = {"DUMP", "dumped"};
+    size_t dl[] = {4, 6};
+    assert_int_equal(dice_session_call(f->sa, 2, dv, dl, &reply, &rlen), 0);
+    assert_true(reply[0] == '$');
+    const char *nl = memchr(reply, '\n', rlen);
+    size_t plen = (size_t)strtoul(reply + 1, NULL, 10);
+    char *payload = malloc(plen);
+    memcpy(payload, nl + 1, plen);
+    static const char *const forms[][4] = {
+        {"r1", "0", NULL, NULL},
+        {"rst2", "100000", NULL, NULL},
+        {"rst3", "0", "IDLETIME", "5"},
+        {"dumped", "1", "ABSTTL", "REPLACE"}};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const char *v[6] = {"RESTORE", forms[i][0], forms[i][1], payload};
+        size_t l[6] = {7, strlen(forms[i][0]), strlen(forms[i][1]), plen};
+        int argc = 4;
+        for (int k = 2; k < 4 && forms[i][k]; k++) {
+            v[argc] = forms[i][k];
+            l[argc++] = strlen(forms[i][k]);
+        }
+        assert_int_equal(dice_session_call(f->sa, argc, v, l, &reply, &rlen),
+                         0);
+        if (reply[0] != '+')
+            fail_msg("RESTORE %s: %.*s", forms[i][0], (int)rlen, reply);
+    }
+    free(payload);
+    see(s, "RESTORE");
+    see(s, "DUMP");
+}
+
 static void test_replay_rebuilds_the_dataset(void **state) {
     fixture *f = *state;
     seen s = {.n = 0};
     run_corpus(f, &s);
+    run_restores(f, &s);
     /* FLUSHALL last but one, so the dataset is not trivially empty when
      * compared: compare first, then flush and compare again. */
     replay(f);
