@@ -14,7 +14,8 @@ extern "C" {
 #endif
 
 /* Flags, one list: the enum and the names COMMAND INFO prints (in this
- * order, which is Redis's) come from it. XX(enum suffix, bit, name). */
+ * order, which is Redis's; bits were given as flags were added, so they
+ * are not in order) come from it. XX(enum suffix, bit, name). */
 #define DICE_CMD_FLAG_MAP(XX)                                                  \
     XX(WRITE, 0, "write") /* may modify the keyspace */                        \
     XX(READONLY, 1, "readonly")                                                \
@@ -30,6 +31,7 @@ extern "C" {
     XX(FAST, 11, "fast")      /* O(1) or O(log n) */                           \
     XX(NOAUTH, 12, "no_auth") /* allowed before AUTH */                        \
     XX(MAY_REPLICATE, 13, "may_replicate")                                     \
+    XX(NO_ASYNC_LOADING, 18, "no_async_loading") /* bit 17: PROTECTED */       \
     XX(NO_MULTI, 14, "no_multi")                                               \
     XX(MOVABLE_KEYS, 15, "movablekeys") /* keys found by a function */         \
     XX(ALLOW_BUSY, 16, "allow_busy")

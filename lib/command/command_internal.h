@@ -276,6 +276,9 @@ unsigned dice__command_acl(const dice_command_t *cmd);
 /* Names of the DICE_CMD_* flag and DICE_ACL_* category with this bit
  * number, or NULL past the last. */
 const char *dice__command_flag_name(unsigned bit);
+/* The bit of the k-th flag in the order COMMAND INFO prints them
+ * (DICE_CMD_FLAG_MAP's), or -1 past the last. */
+int dice__command_flag_at(unsigned k);
 const char *dice__acl_category_name(unsigned bit);
 /* Name of the DICE__KS_* key-spec flag with this bit number, or NULL past
  * the last. */

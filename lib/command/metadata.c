@@ -34,6 +34,16 @@ const char *dice__command_flag_name(unsigned bit) {
                                                             : NULL;
 }
 
+static const unsigned char flag_order[] = {
+#define FLAG_BIT(name, bit, text) bit,
+    DICE_CMD_FLAG_MAP(FLAG_BIT)
+#undef FLAG_BIT
+};
+
+int dice__command_flag_at(unsigned k) {
+    return k < sizeof(flag_order) ? flag_order[k] : -1;
+}
+
 const char *dice__acl_category_name(unsigned bit) {
     return bit < sizeof(acl_names) / sizeof(acl_names[0]) ? acl_names[bit]
                                                           : NULL;
