@@ -298,6 +298,11 @@ static DICE__CMD_FN(cmd_sort) {
             }
         }
     }
+    /* Redis looks the source up for reading: a missing one is a keymiss
+     * (the BY and GET lookups' misses are not reported here). */
+    if (type < 0)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
+                         argvlen[1]);
     /* A set has no order of its own: stored (replicated) results must not
      * depend on the table's, so they are sorted by the members. */
     if (dontsort && type == DICE_TYPE_SET && store) {
