@@ -14,7 +14,8 @@ extern "C" {
 #endif
 
 /* Flags, one list: the enum and the names COMMAND INFO prints (in this
- * order, which is Redis's) come from it. XX(enum suffix, bit, name). */
+ * order, which is Redis's; bits were given as flags were added, so they
+ * are not in order) come from it. XX(enum suffix, bit, name). */
 #define DICE_CMD_FLAG_MAP(XX)                                                  \
     XX(WRITE, 0, "write") /* may modify the keyspace */                        \
     XX(READONLY, 1, "readonly")                                                \

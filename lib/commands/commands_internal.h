@@ -61,6 +61,8 @@ int dice__builtin_server(dice_server_t *srv);
 /* SLOWLOG LATENCY MONITOR and MEMORY STATS... (lib/commands/introspect.c),
  * registered with the server family. */
 int dice__builtin_introspect(dice_server_t *srv);
+/* MODULE (lib/commands/module.c), registered with the server family. */
+int dice__builtin_module(dice_server_t *srv);
 /* The keyspace families: lib/commands/string.c and lib/commands/keys.c,
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);

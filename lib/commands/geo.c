@@ -266,6 +266,34 @@ static void sort_points(geo_point *a, size_t n, int desc, geo_point *tmp) {
     memcpy(a, tmp, n * sizeof(*a));
 }
 
+/* Redis's sort_gp_asc / sort_gp_desc, for the partial sort. */
+static int cmp_dist(const void *a, const void *b, void *desc) {
+    double x = ((const geo_point *)a)->dist, y = ((const geo_point *)b)->dist;
+    int r = x > y ? 1 : x == y ? 0 : -1;
+    return *(const int *)desc ? -r : r;
+}
+
+/* Orders the first want of n points as Redis does: all of them with
+ * qsort (a merge sort in glibc) when all are wanted, else with its
+ * partial quicksort, whose order of equal distances differs. 0, or -1
+ * without memory. */
+static int order_points(geo_point *p, size_t n, size_t want, int desc) {
+    if (n < 2 || want == 0)
+        return 0;
+    if (want < n) {
+        dice__pqsort(p, n, sizeof(*p), cmp_dist, &desc, 0, want - 1);
+        return 0;
+    }
+    geo_point stack[32];
+    geo_point *tmp = n <= 32 ? stack : malloc(n * sizeof(*tmp));
+    if (!tmp)
+        return -1;
+    sort_points(p, n, desc, tmp);
+    if (tmp != stack)
+        free(tmp);
+    return 0;
+}
+
 /* ---- Commands ------------------------------------------------------------ */
 
 /* GEOADD key [NX|XX] [CH] longitude latitude member [longitude latitude
@@ -621,18 +649,10 @@ static DICE__CMD_FN(cmd_georadius) {
         return;
     }
     size_t n = (count == 0 || g.len < (size_t)count) ? g.len : (size_t)count;
-    if (sort && g.len > 1) {
-        geo_point stack[32];
-        geo_point *tmp =
-            g.len <= 32 ? stack : malloc(g.len * sizeof(geo_point));
-        if (!tmp) {
-            points_free(&g);
-            dice__reply_err(c, DICE__ERR_NOMEM);
-            return;
-        }
-        sort_points(g.p, g.len, sort == 2, tmp);
-        if (tmp != stack)
-            free(tmp);
+    if (sort && order_points(g.p, g.len, n, sort == 2) < 0) {
+        points_free(&g);
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
     }
     if (!store) {
         size_t opts = (size_t)(withdist + withhash + withcoord);

@@ -113,22 +113,19 @@ static void reply_key_spec(dice_client_t *c, const dice__key_spec *ks) {
     }
 }
 
-/* The command's own key specs (Redis's, from its family's table), or one
- * derived from first/last/step: an index begin-search and a range
- * find-keys, the form Redis uses for fixed key positions, with access
- * flags approximated from the command flags (RO access for readonly, RW
- * update for write). */
-static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
+/* The command's own key specs (Redis's, from its family's table) in
+ * *specs, or one derived from first/last/step into *derived: an index
+ * begin-search and a range find-keys, the form Redis uses for fixed key
+ * positions, with access flags approximated from the command flags (RO access
+ * for readonly, RW update for write). */
+static int key_specs(const dice_command_t *cmd, dice__key_spec *derived,
+                     const dice__key_spec **specs) {
     if (cmd->nkeyspecs > 0) {
-        dice_reply_set(c, (size_t)cmd->nkeyspecs);
-        for (int i = 0; i < cmd->nkeyspecs; i++)
-            reply_key_spec(c, &cmd->keyspecs[i]);
-        return;
+        *specs = cmd->keyspecs;
+        return cmd->nkeyspecs;
     }
-    if (cmd->first_key <= 0) {
-        dice_reply_set(c, 0);
-        return;
-    }
+    if (cmd->first_key <= 0)
+        return 0;
     unsigned fl = 0;
     if (cmd->flags & DICE_CMD_WRITE)
         fl = DICE__KS_RW | DICE__KS_UPDATE;
@@ -142,8 +139,18 @@ static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
         fl, cmd->first_key,
         cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key,
         cmd->key_step > 0 ? cmd->key_step : 1, 0);
-    dice_reply_set(c, 1);
-    reply_key_spec(c, &ks);
+    *derived = ks;
+    *specs = derived;
+    return 1;
+}
+
+static void reply_key_specs(dice_client_t *c, const dice_command_t *cmd) {
+    dice__key_spec derived;
+    const dice__key_spec *specs;
+    int n = key_specs(cmd, &derived, &specs);
+    dice_reply_set(c, (size_t)n);
+    for (int i = 0; i < n; i++)
+        reply_key_spec(c, &specs[i]);
 }
 
 /* COMMAND INFO's 10-element entry. */
@@ -336,7 +343,167 @@ static DICE__CMD_FN(cmd_command_list) {
     }
 }
 
-static DICE__CMD_FN(cmd_command_getkeys) {
+/* Keys of a call found by walking its key specs, as Redis 7.0's
+ * getKeysUsingKeySpecs: positions into pos and each key's spec flags into
+ * flags (at most max). Returns how many, or -1 when a spec cannot be
+ * followed (an unknown or incomplete one, or a range past the arguments),
+ * for the caller to fall back on the command's own key function; with
+ * partial, such a spec is skipped instead. */
+static int keys_by_specs(const dice__key_spec *specs, int nspecs, int argc,
+                         const char *const *argv, const size_t *argvlen,
+                         int *pos, unsigned *flags, int max, int partial) {
+    int n = 0;
+    for (int j = 0; j < nspecs; j++) {
+        const dice__key_spec *ks = &specs[j];
+        if (ks->flags & DICE__KS_NOT_KEY)
+            continue;
+        if (ks->flags & DICE__KS_INCOMPLETE) {
+            if (partial)
+                continue;
+            return -1;
+        }
+        int first = 0;
+        if (ks->bs_type == DICE__BS_INDEX) {
+            first = ks->bs_index;
+        } else if (ks->bs_type == DICE__BS_KEYWORD) {
+            /* Forward from startfrom, or backward from argc+startfrom. */
+            int from = ks->bs_index > 0 ? ks->bs_index : argc + ks->bs_index;
+            int to = ks->bs_index > 0 ? argc - 1 : 0;
+            for (int i = from; i != to; i += from <= to ? 1 : -1) {
+                if (i >= argc || i < 1)
+                    break;
+                if (dice__opt_is(argv[i], argvlen[i], ks->bs_keyword)) {
+                    first = i + 1;
+                    break;
+                }
+            }
+            if (!first)
+                continue;
+        } else {
+            {
+                if (partial)
+                    continue;
+                return -1;
+            }
+        }
+        int last, step;
+        if (ks->fk_type == DICE__FK_RANGE) {
+            step = ks->fk[1];
+            if (ks->fk[0] >= 0)
+                last = first + ks->fk[0];
+            else if (!ks->fk[2])
+                last = argc + ks->fk[0];
+            else
+                last = first + ((argc - first) / ks->fk[2] + ks->fk[0]);
+        } else if (ks->fk_type == DICE__FK_KEYNUM) {
+            step = ks->fk[2];
+            long long nk;
+            if (ks->fk[0] >= argc || first + ks->fk[0] >= argc ||
+                !dice__str2ll(argv[first + ks->fk[0]],
+                              argvlen[first + ks->fk[0]], &nk) ||
+                nk < 0 || nk > argc) {
+                if (partial)
+                    continue;
+                return -1;
+            }
+            first += ks->fk[1];
+            last = first + (int)nk - 1;
+        } else {
+            {
+                if (partial)
+                    continue;
+                return -1;
+            }
+        }
+        if (last >= argc || last < first || first >= argc) {
+            if (partial)
+                continue;
+            return -1;
+        }
+        for (int i = first; i <= last; i += step > 0 ? step : 1) {
+            if (n == max)
+                return n;
+            pos[n] = i;
+            flags[n++] = ks->flags;
+        }
+    }
+    return n;
+}
+
+/* The flags of a key found by the command's own key function: what
+ * Redis's key functions say for the commands whose specs have
+ * variable_flags (SET with or without GET, BITFIELD with or without a
+ * write), else the specs' flags. */
+static unsigned variable_key_flags(const dice_command_t *cmd, int argc,
+                                   const char *const *argv,
+                                   const size_t *argvlen,
+                                   const dice__key_spec *specs, int nspecs) {
+    if (strcmp(cmd->fullname, "set") == 0) {
+        for (int i = 3; i < argc; i++)
+            if (dice__opt_is(argv[i], argvlen[i], "get"))
+                return DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE;
+        return DICE__KS_OW | DICE__KS_UPDATE;
+    }
+    if (strcmp(cmd->fullname, "bitfield") == 0) {
+        for (int i = 2; i < argc; i++) {
+            int rest = argc - i - 1;
+            if (dice__opt_is(argv[i], argvlen[i], "get") && rest >= 2)
+                i += 2;
+            else if (dice__opt_is(argv[i], argvlen[i], "overflow") && rest >= 1)
+                i += 1;
+            else /* a write, or a syntax error: not read-only */
+                return DICE__KS_RW | DICE__KS_ACCESS | DICE__KS_UPDATE;
+        }
+        return DICE__KS_RO | DICE__KS_ACCESS;
+    }
+    return nspecs > 0 ? specs[0].flags & ~DICE__KS_VARIABLE_FLAGS : 0;
+}
+
+/* Flags for the keys the command's key function found when its specs
+ * could not be followed (SORT's STORE is an "unknown" spec): a key some
+ * followable spec finds has that spec's flags, the others those of the
+ * last spec that cannot be followed (the destination, listed last), as
+ * Redis's key functions give them (sortGetKeys: RO access, then the
+ * STORE key OW update). */
+static void fallback_flags(const dice_command_t *cmd, int argc,
+                           const char *const *argv, const size_t *argvlen,
+                           const dice__key_spec *specs, int nspecs,
+                           const int *pos, unsigned *flags, int n) {
+    unsigned all = 0;
+    for (int i = 0; i < nspecs; i++)
+        all |= specs[i].flags;
+    if (all & DICE__KS_VARIABLE_FLAGS) {
+        unsigned f =
+            variable_key_flags(cmd, argc, argv, argvlen, specs, nspecs);
+        for (int i = 0; i < n; i++)
+            flags[i] = f;
+        return;
+    }
+    unsigned other = 0;
+    for (int i = nspecs - 1; i >= 0; i--)
+        if (specs[i].bs_type == DICE__BS_UNKNOWN ||
+            specs[i].fk_type == DICE__FK_UNKNOWN ||
+            (specs[i].flags & DICE__KS_INCOMPLETE)) {
+            other = specs[i].flags & ~DICE__KS_INCOMPLETE;
+            break;
+        }
+    int spos[64];
+    unsigned sfl[64];
+    int sn =
+        keys_by_specs(specs, nspecs, argc, argv, argvlen, spos, sfl, 64, 1);
+    for (int i = 0; i < n; i++) {
+        flags[i] = other;
+        for (int j = 0; j < sn; j++)
+            if (spos[j] == pos[i]) {
+                flags[i] = sfl[j];
+                break;
+            }
+    }
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS: Redis's commandGetKeys. */
+static void getkeys(dice_client_t *c, int argc, const char *const *argv,
+                    const size_t *argvlen, int with_flags) {
     int cargc = argc - 2;
     const char *const *cargv = argv + 2;
     const size_t *clen = argvlen + 2;
@@ -348,7 +515,18 @@ static DICE__CMD_FN(cmd_command_getkeys) {
         dice__reply_errstr(c, "ERR Invalid command specified");
         return;
     }
-    if (cmd->first_key <= 0 && !cmd->getkeys) {
+    dice__key_spec derived;
+    const dice__key_spec *specs;
+    int nspecs = key_specs(cmd, &derived, &specs);
+    unsigned all = 0;
+    int some_key = 0;
+    for (int i = 0; i < nspecs; i++) {
+        all |= specs[i].flags;
+        some_key |= !(specs[i].flags & DICE__KS_NOT_KEY);
+    }
+    /* Redis's doesCommandHaveKeys: a key function, or a spec that is not
+     * not_key (SSUBSCRIBE's shard channels are not keys). */
+    if (!cmd->getkeys && !some_key) {
         dice__reply_errstr(c, "ERR The command has no key arguments");
         return;
     }
@@ -357,27 +535,66 @@ static DICE__CMD_FN(cmd_command_getkeys) {
             c, "ERR Invalid number of arguments specified for command");
         return;
     }
+    /* Redis prefers the key specs when some are keys and none has
+     * variable flags; else, or when they cannot be followed, the
+     * command's key function. */
     int pos[64];
-    int n = dice__command_key_positions(cmd, cargc, cargv, clen, pos, 64);
+    unsigned flags[64];
+    int n = -1;
+    if (some_key && !(all & DICE__KS_VARIABLE_FLAGS))
+        n = keys_by_specs(specs, nspecs, cargc, cargv, clen, pos, flags, 64, 0);
+    /* Redis falls back only to a key function; specs that cannot be
+     * followed (PFMERGE k0: its source range is empty) make no keys;
+     * SET and BITFIELD (variable flags) have key functions in Redis. */
+    if (n < 0 &&
+        (cmd->getkeys || !some_key || (all & DICE__KS_VARIABLE_FLAGS))) {
+        n = dice__command_key_positions(cmd, cargc, cargv, clen, pos, 64);
+        fallback_flags(cmd, cargc, cargv, clen, specs, nspecs, pos, flags, n);
+    }
+    if (n <= 0 && (cmd->flags & DICE_CMD_NO_MANDATORY_KEYS)) {
+        dice_reply_array(c, 0); /* EVAL with numkeys 0 names no key */
+        return;
+    }
     if (n <= 0) {
         dice__reply_errstr(c, "ERR Invalid arguments specified for command");
         return;
     }
     if (n < 64) {
         dice_reply_array(c, (size_t)n);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            if (with_flags)
+                dice_reply_array(c, 2);
             dice_reply_bulk(c, cargv[pos[i]], clen[pos[i]]);
+            if (with_flags)
+                reply_keyspec_flags(c, flags[i]);
+        }
         return;
     }
-    /* Many keys: walk the same rule without a fixed array. */
+    /* Many keys: walk the same rule without a fixed array (commands with
+     * fixed positions: MSET, DEL...; their one spec's flags). */
     int last = cmd->last_key < 0 ? cargc + cmd->last_key : cmd->last_key;
     int step = cmd->key_step > 0 ? cmd->key_step : 1;
     size_t cnt = 0;
     for (int i = cmd->first_key; i <= last; i += step)
         cnt++;
     dice_reply_array(c, cnt);
-    for (int i = cmd->first_key; i <= last; i += step)
+    for (int i = cmd->first_key; i <= last; i += step) {
+        if (with_flags)
+            dice_reply_array(c, 2);
         dice_reply_bulk(c, cargv[i], clen[i]);
+        if (with_flags)
+            reply_keyspec_flags(c, flags[0]);
+    }
+}
+
+/* COMMAND GETKEYS command [arg ...] */
+static DICE__CMD_FN(cmd_command_getkeys) {
+    getkeys(c, argc, argv, argvlen, 0);
+}
+
+/* COMMAND GETKEYSANDFLAGS command [arg ...] */
+static DICE__CMD_FN(cmd_command_getkeysandflags) {
+    getkeys(c, argc, argv, argvlen, 1);
 }
 
 static const char *const command_help[] = {
@@ -394,6 +611,9 @@ static const char *const command_help[] = {
     "    Reply with the documentation of the named commands (or all).",
     "GETKEYS <full-command>",
     "    Reply with the keys the given command line would access.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Reply with the keys the given command line would access, each with "
+    "its flags.",
     "HELP",
     "    Print this help.",
 };
@@ -1471,6 +1691,11 @@ static const dice__cmd_desc command_subs[] = {
     {"getkeys", -4, F_LS, 0, 0, 0, cmd_command_getkeys, NULL,
      "Reply with the keys a full command line would access", "2.8.13",
      "O(N) where N is the number of arguments to the command",
+     DICE_ACL_CONNECTION, NULL, NULL, NULL},
+    {"getkeysandflags", -4, F_LS, 0, 0, 0, cmd_command_getkeysandflags, NULL,
+     "Reply with the keys a full command line would access, and their "
+     "flags",
+     "7.0.0", "O(N) where N is the number of arguments to the command",
      DICE_ACL_CONNECTION, NULL, NULL, NULL},
     {"help", 2, F_LS, 0, 0, 0, cmd_command_help, NULL,
      "Describe the COMMAND sub-commands", "5.0.0", "O(1)", DICE_ACL_CONNECTION,

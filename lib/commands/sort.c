@@ -174,6 +174,10 @@ static int compare(const sort_how *h, const sort_elem *a, const sort_elem *b) {
     return h->desc ? -r : r;
 }
 
+static int compare_ctx(const void *a, const void *b, void *how) {
+    return compare(how, a, b);
+}
+
 /* A stable merge sort, as glibc's qsort (a merge sort) leaves elements
  * that compare equal in their input order. */
 static void msort(const sort_how *h, sort_elem *v, size_t n, sort_elem *tmp) {
@@ -294,6 +298,11 @@ static DICE__CMD_FN(cmd_sort) {
             }
         }
     }
+    /* Redis looks the source up for reading: a missing one is a keymiss
+     * (the BY and GET lookups' misses are not reported here). */
+    if (type < 0)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
+                         argvlen[1]);
     /* A set has no order of its own: stored (replicated) results must not
      * depend on the table's, so they are sorted by the members. */
     if (dontsort && type == DICE_TYPE_SET && store) {
@@ -429,7 +438,13 @@ static DICE__CMD_FN(cmd_sort) {
             dice__reply_err(c, DICE__ERR_NOMEM);
             goto out;
         }
-        msort(&how, x.v, x.len, tmp);
+        /* Redis sorts a LIMIT slice of a BY sort with its partial
+         * quicksort, which leaves equal weights in another order. */
+        if (by && (start != 0 || end != (long long)x.len - 1))
+            dice__pqsort(x.v, x.len, sizeof(*x.v), compare_ctx, &how,
+                         (size_t)start, (size_t)end);
+        else
+            msort(&how, x.v, x.len, tmp);
         free(tmp);
     }
     long long outlen =

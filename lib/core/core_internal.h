@@ -52,6 +52,15 @@ int dice__str2ll_lenient(const char *s, size_t n, long long *out);
  * sets *out, or 0. */
 int dice__str2d(const char *s, size_t n, double *out);
 
+/* Redis's partial quicksort (pqsort.c, lib/core/pqsort.c): orders the n
+ * elements of size bytes at base so that indexes lo..hi (inclusive) hold
+ * what a full sort would put there, leaving equal elements where Redis's
+ * does (it is not stable). cmp gets ctx as its third argument. hi may be
+ * lo - 1 (Redis's SORT LIMIT past the end); lo + hi > 0. */
+void dice__pqsort(void *base, size_t n, size_t size,
+                  int (*cmp)(const void *, const void *, void *), void *ctx,
+                  size_t lo, size_t hi);
+
 /* printf into stack (cap bytes) when the text fits, else into a malloc'd
  * buffer: returns the text, NUL-terminated, with its length in *len; the
  * caller frees it when it is not stack. NULL for a bad format or no

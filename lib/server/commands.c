@@ -110,18 +110,25 @@ refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
     /* Protected commands (sub-commands inherit it from their parent when
      * registered) are refused before authentication is checked, as Redis
      * does. */
-    if ((cmd->flags & DICE_CMD_PROTECTED) &&
-        !dice__client_allowed(c, c->srv->cfg.enable_debug_cmd)) {
+    if (cmd->flags & DICE_CMD_PROTECTED) {
+        /* MODULE's protected sub-commands follow enable-module-command;
+         * DEBUG and a host's protected commands enable-debug-command. */
         char upper[64];
         upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));
-        dice__reply_errorf(c,
-                           "ERR %s command not allowed. If the "
-                           "enable-debug-command option is set to \"local\", "
-                           "you can run it from a local connection, otherwise "
-                           "you need to set this option in the configuration "
-                           "file, and then restart the server.",
-                           upper);
-        return NULL;
+        int module = strcmp(upper, "MODULE") == 0;
+        if (!dice__client_allowed(c, module ? c->srv->cfg.enable_module_cmd
+                                            : c->srv->cfg.enable_debug_cmd)) {
+            dice__reply_errorf(c,
+                               "ERR %s command not allowed. If the %s option "
+                               "is set to \"local\", you can run it from a "
+                               "local connection, otherwise you need to set "
+                               "this option in the configuration file, and "
+                               "then restart the server.",
+                               upper,
+                               module ? "enable-module-command"
+                                      : "enable-debug-command");
+            return NULL;
+        }
     }
     /* Redis checks authentication after the command and its arity. A
      * client stays unauthenticated only while a password is set, so a

@@ -477,7 +477,8 @@ static long long shown_maxclients(dice_server_t *srv) {
 
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
-/* enable-debug-command, enable-protected-configs: DICE_ALLOW_* order. */
+/* enable-debug-command, enable-module-command, enable-protected-configs:
+ * DICE_ALLOW_* order. */
 static const char *const allow_names[] = {"no", "yes", "local", NULL};
 
 #define FIELD(f)                                                               \
@@ -536,6 +537,8 @@ static const setting_t settings[] = {
     {"stop-writes-on-bgsave-error", K_BOOL, 0, FIELD(stop_writes_on_bgsave_err),
      .def = 1, .apply = dice__rdb_update_denied},
     {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),
+     .def = DICE_ALLOW_NO, .names = allow_names},
+    {"enable-module-command", K_ENUM, S_IMMUTABLE, FIELD(enable_module_cmd),
      .def = DICE_ALLOW_NO, .names = allow_names},
     {"enable-protected-configs", K_ENUM, S_IMMUTABLE,
      FIELD(enable_protected_configs), .def = DICE_ALLOW_NO,

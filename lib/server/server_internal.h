@@ -235,6 +235,7 @@ typedef struct dice_settings {
     char *dir;
     char *logfile;
     int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
+    int enable_module_cmd;        /* DICE_ALLOW_*: who may MODULE LOAD/UNLOAD */
     int enable_protected_configs; /* DICE_ALLOW_*: who may CONFIG SET dir */
     /* Collection encodings, pushed into the keyspace on every change. */
     int list_max_listpack_size;

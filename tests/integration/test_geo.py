@@ -115,6 +115,16 @@ geodist str a b
 zadd z -5 neg 1e30 huge
 geopos z neg huge
 zrange g 0 -1 withscores
+geoadd same 13.36 38.11 same0 13.36 38.11 same1 13.36 38.11 same2 13.36 38.11 same3 13.36 38.11 same4 13.36 38.11 same5 13.36 38.11 same6 13.36 38.11 same7 13.36 38.11 same8 13.36 38.11 same9 13.36 38.11 same10 13.36 38.11 same11 13.36 38.11 same12 13.36 38.11 same13 13.36 38.11 same14 13.36 38.11 same15 13.36 38.11 same16 13.36 38.11 same17 13.36 38.11 same18 13.36 38.11 same19 13.36 38.11 same20 13.36 38.11 same21 13.36 38.11 same22 13.36 38.11 same23 13.36 38.11 same24 13.36 38.11 same25 13.36 38.11 same26 13.36 38.11 same27 13.36 38.11 same28 13.36 38.11 same29 13.36 38.11 same30 13.36 38.11 same31 13.36 38.11 same32 13.36 38.11 same33 13.36 38.11 same34 13.36 38.11 same35 13.36 38.11 same36 13.36 38.11 same37 13.36 38.11 same38 13.36 38.11 same39 13.36 38.11 same40 13.36 38.11 same41 13.36 38.11 same42 13.36 38.11 same43 13.36 38.11 same44 13.37 38.12 near
+geosearch same fromlonlat 13.36 38.11 byradius 100 km count 5 asc
+geosearch same fromlonlat 13.36 38.11 byradius 100 km count 10 desc withdist
+geosearch same fromlonlat 13.36 38.11 byradius 100 km count 44
+geosearch same fromlonlat 13.36 38.11 byradius 100 km count 46 asc
+geosearch same frommember same3 bybox 10 10 km count 3 asc
+georadius same 13.36 38.11 100 km count 7
+georadiusbymember same same0 100 km count 2 desc
+geosearchstore dsame same fromlonlat 13.36 38.11 byradius 100 km count 6 storedist
+zrange dsame 0 -1 withscores
 command info geoadd geodist geohash geopos georadius georadius_ro georadiusbymember georadiusbymember_ro geosearch geosearchstore
 command getkeys georadius g 1 1 1 km store a storedist b
 command getkeys geosearchstore d s frommember m byradius 1 km"""

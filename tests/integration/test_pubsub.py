@@ -219,6 +219,36 @@ NOTIFY_COLL_CASES = [
     ("ZPOPMIN", "z5"), ("FLUSHALL",),
 ]
 NOTIFY_CASES += NOTIFY_COLL_CASES
+# Geo and SORT (lib/commands/geo.c, sort.c): GEOADD as ZADD (zadd), the
+# STORE forms (zadd on the destination, del when the result is empty),
+# SORT STORE (sortstore, or del), and the reads that notify nothing.
+NOTIFY_CASES += [
+    ("GEOADD", "geo", "13.361389", "38.115556", "Palermo",
+     "15.087269", "37.502669", "Catania"),
+    ("GEOADD", "geo", "NX", "13.361389", "38.115556", "Palermo"),
+    ("GEOADD", "geo", "XX", "CH", "13.5", "38.1", "Palermo"),
+    ("GEOADD", "geo", "XX", "1", "1", "nosuch"), ("GEOADD", "geo", "1", "100", "bad"),
+    ("GEODIST", "geo", "Palermo", "Catania"), ("GEOPOS", "geo", "Palermo"),
+    ("GEOHASH", "geo", "Catania"),
+    ("GEOSEARCH", "geo", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+    ("GEOSEARCHSTORE", "gdst", "geo", "FROMLONLAT", "15", "37", "BYRADIUS",
+     "200", "km"),
+    ("GEOSEARCHSTORE", "gdst", "geo", "FROMLONLAT", "15", "37", "BYRADIUS",
+     "200", "km", "STOREDIST"),
+    ("GEOSEARCHSTORE", "gdst", "geo", "FROMLONLAT", "0", "0", "BYRADIUS",
+     "1", "m"),
+    ("GEORADIUS", "geo", "15", "37", "200", "km", "STORE", "gr"),
+    ("GEORADIUSBYMEMBER", "geo", "Palermo", "200", "km", "STOREDIST", "gr2"),
+    ("GEORADIUS", "geo", "0", "0", "1", "km", "STORE", "gr"),
+    ("GEORADIUS_RO", "geo", "15", "37", "200", "km"),
+    # (a geo set as SORT's source: the collection families' own events
+    # are another block's)
+    ("GEOADD", "sl", "0", "0", "3", "0", "1", "1", "0", "2", "2"), ("SORT", "sl"),
+    ("SORT", "sl", "STORE", "sd"), ("SORT", "sl", "LIMIT", "0", "1", "STORE", "sd"),
+    ("SORT", "nosuch", "STORE", "sd"), ("SORT_RO", "sl"),
+    ("SORT", "geo", "ALPHA", "STORE", "sd2"),
+    ("FLUSHALL",),
+]
 
 
 def events(port, cmds, proto=2, flags="KEAnm"):

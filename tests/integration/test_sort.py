@@ -45,6 +45,13 @@ sort n limit 1 x
 sort n limit 1
 sort l alpha
 sort l alpha desc limit 0 2
+rpush eq e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 e10 e11 e12 e13 e14 e15 e16 e17 e18 e19 e20 e21 e22 e23 e24 e25 e26 e27 e28 e29 e30 e31 e32 e33 e34 e35 e36 e37 e38 e39 e40 e41 e42 e43 e44
+sort eq by nokey_* alpha limit 0 5
+sort eq by nokey_* alpha desc limit 3 10
+sort eq by nokey_* limit 40 10
+sort eq by nokey_* alpha limit 100 3
+sort eq by nokey_* alpha limit 0 -1
+sort eq by nokey_*->f alpha limit 1 1
 sort n by nosort
 sort n by nosort desc
 sort n by nosort limit 2 3

@@ -22,11 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const flag_names[] = {
-    "write",        "readonly",  "denyoom", "admin",         "pubsub",
-    "noscript",     "blocking",  "loading", "stale",         "skip_monitor",
-    "skip_slowlog", "fast",      "no_auth", "may_replicate", "no_multi",
-    "movablekeys",  "allow_busy"};
+/* The flags in the order COMMAND INFO prints them, from the one list. */
+static const struct {
+    unsigned bit;
+    const char *name;
+} flags[] = {
+#define FLAG(name, bit, text) {bit, text},
+    DICE_CMD_FLAG_MAP(FLAG)
+#undef FLAG
+};
 
 static void print_field(const char *s) {
     if (!s || !*s) {
@@ -41,9 +45,9 @@ static void print_command(const dice_command_t *cmd) {
     fputs(cmd->fullname, stdout);
     printf("\t%d\t", cmd->arity);
     int any = 0;
-    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
-        if (cmd->flags & (1u << i)) {
-            printf("%s%s", any ? "," : "", flag_names[i]);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (cmd->flags & (1u << flags[i].bit)) {
+            printf("%s%s", any ? "," : "", flags[i].name);
             any = 1;
         }
     }

@@ -14,7 +14,9 @@ Every command of COMMAND LIST, and every container sub-command
 with flags comma-separated as COMMAND INFO gives them ("-" for none).
 Only these facts are kept, not Redis's summaries: docs/commands.md shows
 libdice's own summaries.
-Lines starting with '#' are comments (the server version)."""
+Lines starting with '#' are comments: the server version and its COMMAND
+COUNT ("# COMMAND COUNT 240"), which tests/tools/gen_commands_md.py checks
+against the list and prints beside dice-server's."""
 import socket
 import sys
 
@@ -108,7 +110,12 @@ def main():
     missing = listed - set(rows)
     if missing:
         sys.exit("not described: %s" % ", ".join(sorted(missing)))
+    count = c.cmd("COMMAND", "COUNT")
+    top = sum(1 for n in rows if "|" not in n)
+    if count != top:
+        sys.exit("COMMAND COUNT %d, but %d top-level commands listed" % (count, top))
     print("# redis-server %s: COMMAND LIST with container sub-commands" % version)
+    print("# COMMAND COUNT %d" % count)
     print("# name\tarity\tflags\tgroup\tsince")
     for name in sorted(rows):
         r = rows[name]
