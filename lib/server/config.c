@@ -424,6 +424,9 @@ static long long shown_maxclients(dice_server_t *srv) {
 
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
+/* acl-pubsub-default: what new users' channels start as. */
+static const char *const pubsub_default_names[] = {"resetchannels",
+                                                   "allchannels", NULL};
 /* enable-debug-command, enable-protected-configs: DICE_ALLOW_* order. */
 static const char *const allow_names[] = {"no", "yes", "local", NULL};
 
@@ -462,7 +465,15 @@ static const setting_t settings[] = {
     {"hz", K_INT, 0, FIELD(hz), .def = 10, .lo = 0, .hi = INT_MAX,
      .apply = apply_hz},
     {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
-    {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
+    /* The default user's password (resetpass, then >pass or nopass). */
+    {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass),
+     .apply = dice__acl_apply_requirepass},
+    {"aclfile", K_STR, S_IMMUTABLE, FIELD(aclfile)},
+    {"acllog-max-len", K_INT, 0, FIELD(acllog_max_len), .def = 128, .lo = 0,
+     .hi = LONG_MAX},
+    {"acl-pubsub-default", K_ENUM, 0, FIELD(acl_pubsub_default), .def = 0,
+     .names = pubsub_default_names},
+    {"protected-mode", K_BOOL, 0, FIELD(protected_mode), .def = 1},
     {"dir", K_STR, S_PROTECTED, FIELD(dir)},
     {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),
      .def = DICE_ALLOW_NO, .names = allow_names},
@@ -632,6 +643,12 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                            const char *value) {
     if (!srv || !name || !value)
         return DICE_EINVAL;
+    /* Directives of the config file (and --user, --rename-command) that
+     * are no settings: kept for when the server starts. */
+    if (!srv->started && strcasecmp(name, "user") == 0)
+        return dice__acl_config_user(srv, value);
+    if (!srv->started && strcasecmp(name, "rename-command") == 0)
+        return dice__acl_config_rename(srv, value);
     const setting_t *st = find_setting(name);
     if (!st) {
         snprintf(srv->cfg_err, sizeof(srv->cfg_err), "Unknown argument '%s'",

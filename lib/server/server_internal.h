@@ -13,6 +13,7 @@
 #include "dice/server.h"
 #include "keyspace/keyspace_internal.h"
 #include "resp/resp_internal.h"
+#include "server/acl.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -54,7 +55,10 @@ enum {
      * and the pubsub class of client-output-buffer-limit applies. */
     CLIENT_PUBSUB = 1u << 14,
     /* Receives every command run (MONITOR; flag O in CLIENT LIST). */
-    CLIENT_MONITOR = 1u << 15
+    CLIENT_MONITOR = 1u << 15,
+    /* Its user is not allowed everything: dispatch asks the ACL
+     * (lib/server/acl.c) before running a command. */
+    CLIENT_ACL = 1u << 16
 };
 
 struct dice__bstate;
@@ -143,6 +147,8 @@ struct dice_client {
      * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
      * refused with NOAUTH while requirepass is set and this is false. */
     bool authenticated;
+    /* The ACL user the client runs as (the default user until AUTH). */
+    struct dice__acl_user *user;
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
     /* Since when (loop ms) the output has been over its class's soft
@@ -182,6 +188,10 @@ typedef struct dice_settings {
     int hz;
     long long timeout; /* idle client timeout, seconds, 0 = none */
     char *requirepass; /* NULL when no password */
+    char *aclfile;     /* NULL: users come from the config file */
+    long long acllog_max_len;
+    int acl_pubsub_default; /* 0 resetchannels, 1 allchannels */
+    int protected_mode;
     char *dir;
     char *logfile;
     int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
@@ -514,6 +524,7 @@ struct dice_server {
                             size_t klen);
     } pubsub_hooks;
     dice__intro intro;
+    dice__acl acl; /* users, the ACL log (lib/server/acl.c) */
     /* The config file the server was loaded from (CONFIG REWRITE), NULL
      * when none; malloc'd. */
     char *config_file;
