@@ -1862,10 +1862,20 @@ static int apply_renames(dice_server_t *srv) {
     return 0;
 }
 
+static int start_users(dice_server_t *srv);
+
 int dice__acl_start(dice_server_t *srv) {
     int rc = apply_renames(srv);
+    if (rc == 0)
+        rc = start_users(srv);
+    /* A host sees the reason in dice_server_config_error; the log says it
+     * too, as Redis's fatal config errors do. */
     if (rc < 0)
-        return rc;
+        dice__logf(srv, DICE_LOG_WARNING, "%s", srv->cfg_err);
+    return rc;
+}
+
+static int start_users(dice_server_t *srv) {
     bool file = srv->cfg.aclfile && *srv->cfg.aclfile;
     if (file && srv->acl.ncfg_users) {
         snprintf(srv->cfg_err, sizeof(srv->cfg_err),
