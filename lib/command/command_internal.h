@@ -176,6 +176,9 @@ struct dice_command {
     char *name; /* lower case, NUL-terminated */
     size_t namelen;
     char *fullname; /* "parent|sub" for sub-commands, else == name */
+    /* Unique in its table (sub-commands have their own): the bit of ACL
+     * selectors' command bitmaps (lib/server/acl.c). */
+    unsigned acl_id;
     int arity;
     unsigned flags;
     int first_key, last_key, key_step;
@@ -222,6 +225,7 @@ typedef struct dice_cmdtable {
      * re-registering its own command, and clients' last_cmd point at their
      * names, so they are freed only with the table. */
     dice_command_t *retired;
+    unsigned next_acl_id; /* dice_command.acl_id of the next command */
 } dice_cmdtable_t;
 
 void dice__cmdtable_init(dice_cmdtable_t *t);
@@ -259,6 +263,10 @@ static inline bool dice__command_name_eq(const dice_command_t *cmd,
  * DICE_ENOMEM. */
 int dice__cmdtable_add(dice_cmdtable_t *t, const char *parent,
                        const char *group, const dice__cmd_desc *d);
+/* Rename a top-level command (rename-command); an empty newname removes
+ * it. DICE_ENOENT if absent, DICE_EEXIST if newname is taken. */
+int dice__cmdtable_rename(dice_cmdtable_t *t, const char *name,
+                          const char *newname);
 /* Remove a top-level command (and its sub-commands). DICE_ENOENT if
  * absent. */
 int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name);

@@ -73,7 +73,7 @@ static int table_grow(dice_cmdtable_t *t) {
     dice_command_t **ns = calloc(nc, sizeof(*ns));
     if (!ns)
         return DICE_ENOMEM;
-    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1, t->retired};
+    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1, t->retired, t->next_acl_id};
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i]) {
             nt.slots[find_slot(&nt, t->slots[i]->name, t->slots[i]->namelen)] =
@@ -98,7 +98,8 @@ static void table_remove_at(dice_cmdtable_t *t, size_t i) {
     }
 }
 
-static dice_command_t *command_new(const dice__cmd_desc *d, const char *group) {
+static dice_command_t *command_new(dice_cmdtable_t *t, const dice__cmd_desc *d,
+                                   const char *group) {
     const char *name = d->name;
     dice_command_t *cmd = calloc(1, sizeof(*cmd));
     if (!cmd)
@@ -112,6 +113,7 @@ static dice_command_t *command_new(const dice__cmd_desc *d, const char *group) {
     for (size_t i = 0; i <= cmd->namelen; i++)
         cmd->name[i] = (char)dice__fold((unsigned char)name[i]);
     cmd->fullname = cmd->name;
+    cmd->acl_id = t->next_acl_id++;
     cmd->arity = d->arity;
     cmd->flags = d->flags;
     cmd->first_key = d->first_key;
@@ -145,7 +147,7 @@ static int add_top(dice_cmdtable_t *t, const dice__cmd_desc *d,
                    const char *group) {
     if ((t->count + 1) * 2 > t->cap && table_grow(t) < 0)
         return DICE_ENOMEM;
-    dice_command_t *cmd = command_new(d, group);
+    dice_command_t *cmd = command_new(t, d, group);
     if (!cmd)
         return DICE_ENOMEM;
     size_t i = find_slot(t, cmd->name, cmd->namelen);
@@ -164,7 +166,7 @@ static int add_sub(dice_cmdtable_t *t, const char *parent,
     dice_command_t *p = dice__cmdtable_find(t, parent, strlen(parent));
     if (!p)
         return DICE_ENOENT;
-    dice_command_t *cmd = command_new(d, group);
+    dice_command_t *cmd = command_new(t, d, group);
     if (!cmd)
         return DICE_ENOMEM;
     size_t flen = p->namelen + 1 + cmd->namelen;
@@ -211,6 +213,53 @@ int dice__cmdtable_add(dice_cmdtable_t *t, const char *parent,
     if (!d->fn)
         return DICE_EINVAL;
     return add_sub(t, parent, d, group);
+}
+
+int dice__cmdtable_rename(dice_cmdtable_t *t, const char *name,
+                          const char *newname) {
+    if (!name || t->cap == 0)
+        return DICE_ENOENT;
+    size_t i = find_slot(t, name, strlen(name));
+    if (!t->slots[i])
+        return DICE_ENOENT;
+    if (!*newname)
+        return dice__cmdtable_remove(t, name);
+    if (!valid_name(newname))
+        return DICE_EINVAL;
+    size_t nl = strlen(newname);
+    if (dice__cmdtable_find(t, newname, nl))
+        return DICE_EEXIST;
+    dice_command_t *cmd = t->slots[i];
+    char *nn = malloc(nl + 1);
+    if (!nn)
+        return DICE_ENOMEM;
+    for (size_t k = 0; k <= nl; k++)
+        nn[k] = (char)dice__fold((unsigned char)newname[k]);
+    /* Sub-commands' full names follow their parent's new name. */
+    for (size_t k = 0; k < cmd->nsubs; k++) {
+        dice_command_t *sub = cmd->subs[k];
+        char *f = malloc(nl + 1 + sub->namelen + 1);
+        if (!f) {
+            free(nn);
+            return DICE_ENOMEM;
+        }
+        memcpy(f, nn, nl);
+        f[nl] = '|';
+        memcpy(f + nl + 1, sub->name, sub->namelen + 1);
+        free(sub->fullname);
+        sub->fullname = f;
+    }
+    table_remove_at(t, i);
+    if (cmd->fullname == cmd->name)
+        cmd->fullname = nn;
+    free(cmd->name);
+    cmd->name = nn;
+    cmd->namelen = nl;
+    size_t j = find_slot(t, nn, nl);
+    t->slots[j] = cmd;
+    t->count++;
+    t->gen++;
+    return 0;
 }
 
 int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name) {

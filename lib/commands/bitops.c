@@ -530,27 +530,49 @@ static int parse_bf_type(dice_client_t *c, const char *s, size_t n,
 
 /* The result of adding incr to value in a field of the op's width and
  * sign: 0 in range (*res the sum), else the overflow, with *res what the
- * op's policy writes (WRAP: the sum modulo 2^bits; SAT: the limit). */
+ * op's policy writes (WRAP: the sum modulo 2^bits; SAT: the limit).
+ * Redis's checkSignedBitfieldOverflow decides with int64 differences
+ * that may wrap (max - value, min - value), and a SET is checked as
+ * value + 0: a SET far below a signed field's range saturates to its
+ * maximum there. The same tests, with the wrap made explicit (unsigned
+ * arithmetic), so the bytes written are Redis's. */
+static int64_t wrap_sub(int64_t a, int64_t b) {
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
 static int bf_add(const bf_op *o, uint64_t value, int64_t incr, uint64_t *res) {
     unsigned bits = o->bits;
-    __int128 sum, lo, hi;
+    int dir = 0; /* 1 above the range, -1 below */
+    uint64_t limit = 0;
     if (o->sign) {
-        sum = (__int128)(int64_t)value + incr;
-        hi = bits == 64 ? INT64_MAX : ((__int128)1 << (bits - 1)) - 1;
-        lo = -hi - 1;
+        int64_t v = (int64_t)value;
+        int64_t max =
+            bits == 64 ? INT64_MAX : (int64_t)((1ULL << (bits - 1)) - 1);
+        int64_t min = -max - 1;
+        int64_t maxincr = wrap_sub(max, v), minincr = wrap_sub(min, v);
+        if (v > max || (bits != 64 && incr > maxincr) ||
+            (v >= 0 && incr > 0 && incr > maxincr)) {
+            dir = 1;
+            limit = (uint64_t)max;
+        } else if (v < min || (bits != 64 && incr < minincr) ||
+                   (v < 0 && incr < 0 && incr < minincr)) {
+            dir = -1;
+            limit = (uint64_t)min;
+        }
     } else {
-        sum = (__int128)value + incr;
-        hi = bits == 64 ? UINT64_MAX : ((__int128)1 << bits) - 1;
-        lo = 0;
+        uint64_t max = bits == 64 ? UINT64_MAX : (1ULL << bits) - 1;
+        int64_t maxincr = (int64_t)(max - value);
+        int64_t minincr = (int64_t)(0 - value);
+        if (value > max || (incr > 0 && incr > maxincr)) {
+            dir = 1;
+            limit = max;
+        } else if (incr < 0 && incr < minincr) {
+            dir = -1;
+            limit = 0;
+        }
     }
-    if (sum >= lo && sum <= hi) {
-        *res = (uint64_t)sum;
-        return 0;
-    }
-    if (o->overflow == OV_SAT) {
-        *res = (uint64_t)(sum > hi ? hi : lo);
-    } else {
-        uint64_t w = value + (uint64_t)incr;
+    uint64_t w = value + (uint64_t)incr;
+    if (dir == 0 || o->overflow != OV_SAT) {
         if (bits < 64) {
             uint64_t mask = ~0ULL << bits;
             if (o->sign && (w & (1ULL << (bits - 1))))
@@ -559,8 +581,10 @@ static int bf_add(const bf_op *o, uint64_t value, int64_t incr, uint64_t *res) {
                 w &= ~mask;
         }
         *res = w;
+    } else {
+        *res = limit;
     }
-    return 1;
+    return dir != 0;
 }
 
 static void bf_reply(dice_client_t *c, uint64_t v) {

@@ -1,6 +1,14 @@
 /* dice_command_add_builtins: the built-in families a host selects. */
 #include "commands/commands_internal.h"
 
+/* The server families (DICE_BUILTIN_SERVER), one line each. */
+static int (*const server_families[])(dice_server_t *) = {
+    dice__builtin_server,     /* server.c */
+    dice__builtin_introspect, /* introspect.c */
+    dice__builtin_module,     /* module.c */
+    dice__builtin_acl,        /* acl.c */
+};
+
 /* The families that need the server's keyspace, in registration order
  * (strings, keys and transactions first: WATCH and the collections build
  * on them). One line per family, so families land without touching each
@@ -37,11 +45,11 @@ int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
     if ((mask & DICE_BUILTIN_CONNECTION) &&
         (rc = dice__builtin_connection(srv)) < 0)
         return rc;
-    if ((mask & DICE_BUILTIN_SERVER) &&
-        ((rc = dice__builtin_server(srv)) < 0 ||
-         (rc = dice__builtin_introspect(srv)) < 0 ||
-         (rc = dice__builtin_module(srv)) < 0))
-        return rc;
+    for (size_t i = 0; (mask & DICE_BUILTIN_SERVER) &&
+                       i < sizeof(server_families) / sizeof(server_families[0]);
+         i++)
+        if ((rc = server_families[i](srv)) < 0)
+            return rc;
     if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = builtin_keyspace(srv)) < 0)
         return rc;
     if ((mask & DICE_BUILTIN_PUBSUB) && (rc = dice__builtin_pubsub(srv)) < 0)

@@ -58,6 +58,7 @@ int dice__reply_dberr(dice_client_t *c, int rc);
  * (lib/commands/builtins.c). */
 int dice__builtin_connection(dice_server_t *srv);
 int dice__builtin_server(dice_server_t *srv);
+int dice__builtin_acl(dice_server_t *srv); /* acl.c */
 /* SLOWLOG LATENCY MONITOR and MEMORY STATS... (lib/commands/introspect.c),
  * registered with the server family. */
 int dice__builtin_introspect(dice_server_t *srv);

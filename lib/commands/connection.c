@@ -14,29 +14,15 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-/* Compare a secret without an early exit, so the time taken says nothing
- * about how many leading bytes matched. */
-static bool secret_eq(const char *a, size_t alen, const char *b) {
-    size_t blen = strlen(b);
-    size_t n = alen > blen ? alen : blen;
-    unsigned diff = (unsigned)(alen ^ blen);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
-        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
-        diff |= (unsigned)(x ^ y);
-    }
-    return diff == 0;
-}
-
-/* Redis 7 has one user, "default" (user names are case-sensitive). With no
- * requirepass it has nopass: any password is accepted for it. */
-static bool auth_check(dice_server_t *srv, const char *user, size_t ulen,
+/* AUTH and HELLO AUTH: the ACL user's password (lib/server/acl.c compares
+ * SHA-256 digests in constant time and logs a failure); on success c runs
+ * as that user. */
+static bool auth_check(dice_client_t *c, const char *user, size_t ulen,
                        const char *pass, size_t plen) {
-    if (ulen != 7 || memcmp(user, "default", 7) != 0)
+    if (!dice__acl_authenticate(c, user, ulen, pass, plen))
         return false;
-    if (!srv->cfg.requirepass)
-        return true;
-    return secret_eq(pass, plen, srv->cfg.requirepass);
+    dice__client_sync_auth(c);
+    return true;
 }
 
 static void set_authenticated(dice_client_t *c, bool on) {
@@ -143,16 +129,16 @@ static DICE__CMD_FN(cmd_auth) {
     }
     bool ok;
     if (argc == 2) {
-        if (!srv->cfg.requirepass) {
+        if (srv->acl.def->flags & DICE__USER_NOPASS) {
             dice__reply_errstr(
                 c, "ERR AUTH <password> called without any password "
                    "configured for the default user. Are you sure "
                    "your configuration is correct?");
             return;
         }
-        ok = auth_check(srv, "default", 7, argv[1], argvlen[1]);
+        ok = auth_check(c, "default", 7, argv[1], argvlen[1]);
     } else {
-        ok = auth_check(srv, argv[1], argvlen[1], argv[2], argvlen[2]);
+        ok = auth_check(c, argv[1], argvlen[1], argv[2], argvlen[2]);
     }
     if (!ok) {
         dice__reply_errstr(
@@ -160,7 +146,6 @@ static DICE__CMD_FN(cmd_auth) {
                "disabled.");
         return;
     }
-    set_authenticated(c, true);
     dice_reply_ok(c);
 }
 
@@ -186,14 +171,13 @@ static DICE__CMD_FN(cmd_hello) {
     for (int j = next; j < argc; j++) {
         int more = argc - j - 1;
         if (dice__eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
-            if (!auth_check(srv, argv[j + 1], argvlen[j + 1], argv[j + 2],
+            if (!auth_check(c, argv[j + 1], argvlen[j + 1], argv[j + 2],
                             argvlen[j + 2])) {
                 dice__reply_errstr(
                     c, "WRONGPASS invalid username-password pair or user "
                        "is disabled.");
                 return;
             }
-            set_authenticated(c, true);
             j += 2;
         } else if (dice__eqci(argv[j], argvlen[j], "SETNAME") && more >= 1) {
             if (!client_setname(c, argv[j + 1], argvlen[j + 1]))
@@ -205,7 +189,7 @@ static DICE__CMD_FN(cmd_hello) {
             return;
         }
     }
-    if (!c->authenticated && srv->cfg.requirepass) {
+    if (!c->authenticated && dice__acl_auth_required(srv)) {
         dice__reply_errstr(
             c, "NOAUTH HELLO must be called with the client already "
                "authenticated, otherwise the HELLO AUTH <user> <pass> "
@@ -244,7 +228,9 @@ static DICE__CMD_FN(cmd_reset) {
     dice__pubsub_drop_client(c);
     free(c->name);
     c->name = NULL;
-    set_authenticated(c, c->srv->cfg.requirepass == NULL);
+    c->user = c->srv->acl.def; /* Redis's clientSetDefaultAuth */
+    dice__acl_client_refresh(c);
+    set_authenticated(c, !dice__acl_auth_required(c->srv));
     dice_reply_simple(c, "RESET", 5);
 }
 

@@ -106,7 +106,8 @@ static void upper_name(const dice_command_t *cmd, char *out, size_t size) {
  * pays one test in dice__command_resolve. Returns cmd or NULL after
  * replying. */
 static __attribute__((noinline)) dice_command_t *
-refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
+refuse_for_client(dice_client_t *c, dice_command_t *cmd, int argc,
+                  const char *const *argv, const size_t *argvlen) {
     /* Protected commands (sub-commands inherit it from their parent when
      * registered) are refused before authentication is checked, as Redis
      * does. */
@@ -134,7 +135,7 @@ refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
      * client stays unauthenticated only while a password is set, so a
      * password removed by CONFIG SET frees it. */
     if (!c->authenticated) {
-        bool need = c->srv->cfg.requirepass != NULL;
+        bool need = dice__acl_auth_required(c->srv);
         dice__client_sync_auth(c);
         if (need && !(cmd->flags & DICE_CMD_NOAUTH)) {
             if (cmd->flags & DICE__CMD_EXEC) {
@@ -148,6 +149,11 @@ refuse_for_client(dice_client_t *c, dice_command_t *cmd) {
             return NULL;
         }
     }
+    /* The user's permissions (lib/server/acl.c), after authentication,
+     * as Redis's ACLCheckAllPerm in processCommand. */
+    if ((c->flags & CLIENT_ACL) &&
+        !dice__acl_check_client(c, cmd, argc, argv, argvlen))
+        return NULL;
     /* A RESP2 subscriber's connection carries pushes: only commands whose
      * replies fit in that stream may run (RESP3 tells pushes apart). */
     if (__builtin_expect((c->flags & CLIENT_PUBSUB) != 0, 0) && c->proto == 2 &&
@@ -227,9 +233,10 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         return NULL;
     }
     if (__builtin_expect((cmd->flags & DICE_CMD_PROTECTED) ||
-                             !c->authenticated || (c->flags & CLIENT_PUBSUB),
+                             !c->authenticated ||
+                             (c->flags & (CLIENT_PUBSUB | CLIENT_ACL)),
                          0)) {
-        dice_command_t *ok = refuse_for_client(c, cmd);
+        dice_command_t *ok = refuse_for_client(c, cmd, argc, argv, argvlen);
         if (!ok)
             rejected(c, cmd);
         return ok;

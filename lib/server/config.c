@@ -477,6 +477,9 @@ static long long shown_maxclients(dice_server_t *srv) {
 
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
+/* acl-pubsub-default: what new users' channels start as. */
+static const char *const pubsub_default_names[] = {"resetchannels",
+                                                   "allchannels", NULL};
 /* enable-debug-command, enable-module-command, enable-protected-configs:
  * DICE_ALLOW_* order. */
 static const char *const allow_names[] = {"no", "yes", "local", NULL};
@@ -523,7 +526,15 @@ static const setting_t settings[] = {
     {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
     {"busy-reply-threshold", K_INT, 0, FIELD(busy_reply_threshold),
      .alias = "lua-time-limit", .def = 5000, .lo = 0, .hi = LONG_MAX},
-    {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass)},
+    /* The default user's password (resetpass, then >pass or nopass). */
+    {"requirepass", K_STR, S_EMPTY_NONE, FIELD(requirepass),
+     .apply = dice__acl_apply_requirepass},
+    {"aclfile", K_STR, S_IMMUTABLE, FIELD(aclfile)},
+    {"acllog-max-len", K_INT, 0, FIELD(acllog_max_len), .def = 128, .lo = 0,
+     .hi = LONG_MAX},
+    {"acl-pubsub-default", K_ENUM, 0, FIELD(acl_pubsub_default), .def = 0,
+     .names = pubsub_default_names},
+    {"protected-mode", K_BOOL, 0, FIELD(protected_mode), .def = 1},
     {"dir", K_STR, S_PROTECTED, FIELD(dir)},
     /* Snapshots (lib/server/rdb.c), with Redis 7.0's defaults but for
      * save: a library writes no file unless its host asks (dice-server
@@ -712,6 +723,12 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
                            const char *value) {
     if (!srv || !name || !value)
         return DICE_EINVAL;
+    /* Directives of the config file (and --user, --rename-command) that
+     * are no settings: kept for when the server starts. */
+    if (!srv->started && strcasecmp(name, "user") == 0)
+        return dice__acl_config_user(srv, value);
+    if (!srv->started && strcasecmp(name, "rename-command") == 0)
+        return dice__acl_config_rename(srv, value);
     const setting_t *st = find_setting(name);
     if (!st) {
         snprintf(srv->cfg_err, sizeof(srv->cfg_err), "Unknown argument '%s'",

@@ -85,6 +85,8 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
     srv->spare_fd = -1;
     dice__dict_init(&srv->clients_by_id, client_id_getkey);
     int rc = dice__settings_init(&srv->cfg);
+    if (rc == 0)
+        rc = dice__acl_init(srv);
     dice__cmdtable_init(&srv->commands);
     srv->next_client_id = 1;
     srv->rbuf_cap = SHARED_RBUF;
@@ -177,6 +179,7 @@ void dice_server_free(dice_server_t *srv) {
     if (srv->scripting_free)
         srv->scripting_free(srv);
     free(srv->config_file);
+    dice__acl_free(srv);
     dice__settings_free(&srv->cfg);
     free(srv);
 }
@@ -430,7 +433,10 @@ int dice_server_start(dice_server_t *srv) {
         struct mallinfo2 mi = mallinfo2();
         srv->mem_startup = (unsigned long long)(mi.uordblks + mi.hblkhd);
     }
-    int frc = fit_maxclients(srv);
+    int frc = dice__acl_start(srv);
+    if (frc < 0)
+        return frc;
+    frc = fit_maxclients(srv);
     if (frc < 0)
         return frc;
     /* The snapshot is loaded before a client is served (Redis answers
@@ -553,6 +559,25 @@ static bool is_loopback(const struct sockaddr_storage *ss) {
     return ss->ss_family == AF_UNIX;
 }
 
+/* Redis 7.0's refusal in protected mode, word for word. */
+#define PROTECTED_MODE_TEXT                                                    \
+    "-DENIED Redis is running in protected mode because protected mode is "    \
+    "enabled and no password is set for the default user. In this mode "       \
+    "connections are only accepted from the loopback interface. If you want "  \
+    "to connect from external computers to Redis you may adopt one of the "    \
+    "following solutions: 1) Just disable protected mode sending the "         \
+    "command 'CONFIG SET protected-mode no' from the loopback interface by "   \
+    "connecting to Redis from the same host the server is running, however "   \
+    "MAKE SURE Redis is not publicly accessible from internet if you do so. "  \
+    "Use CONFIG REWRITE to make this change permanent. 2) Alternatively you "  \
+    "can just disable the protected mode by editing the Redis configuration "  \
+    "file, and setting the protected mode option to 'no', and then "           \
+    "restarting the server. 3) If you started the server manually just for "   \
+    "testing, restart it with the '--protected-mode no' option. 4) Setup a "   \
+    "an authentication password for the default user. NOTE: You only need "    \
+    "to do one of the above things in order for the server to start "          \
+    "accepting connections from the outside.\r\n"
+
 static void reject_client(dice_server_t *srv, int fd, const char *msg) {
     /* Best effort, as Redis: the socket is fresh, so the short error fits in
      * its send buffer; a failure here only loses the courtesy message. */
@@ -599,6 +624,16 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
             reject_client(srv, fd, "-ERR max number of clients reached\r\n");
             continue;
         }
+        /* Protected mode, as Redis 7.0's clientAcceptHandler: while the
+         * default user has no password, only loopback peers (and unix
+         * sockets) may talk to us. */
+        if (srv->cfg.protected_mode &&
+            (srv->acl.def->flags & DICE__USER_NOPASS) &&
+            (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+            !is_loopback(&ss)) {
+            reject_client(srv, fd, PROTECTED_MODE_TEXT);
+            continue;
+        }
         srv->stats.connections_received++;
         int one = 1;
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
@@ -613,7 +648,9 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
         c->id = srv->next_client_id++;
         c->proto = 2;
         /* As Redis's default user: no password means authenticated. */
-        c->authenticated = srv->cfg.requirepass == NULL;
+        c->user = srv->acl.def;
+        c->authenticated = !dice__acl_auth_required(srv);
+        dice__acl_client_refresh(c);
         c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
         const dice_listener_t *l = NULL;
         for (size_t j = 0; j < srv->nlisteners; j++)
@@ -811,7 +848,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
         "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
         "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
-        "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+        "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=%s "
         "redir=%lld resp=%d",
         (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
         cl->name ? cl->name : "",
@@ -821,6 +858,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
         cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
         omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL",
+        cl->user ? cl->user->name : "default",
         (cl->flags & CLIENT_TRACKING) ? (long long)dice__tracking_redir(cl)
                                       : -1LL,
         cl->proto);
@@ -1607,7 +1645,7 @@ void dice__server_apply_limits(dice_server_t *srv, dice_req_parser_t *p) {
 /* Redis holds unauthenticated clients to smaller request limits. Applied
  * to whichever parser is reading this client's input right now. */
 void dice__client_sync_auth(dice_client_t *c) {
-    int unauth = !c->authenticated && c->srv->cfg.requirepass != NULL;
+    int unauth = !c->authenticated && dice__acl_auth_required(c->srv);
     if (c->parser)
         dice_req_parser_set_unauthenticated(c->parser, unauth);
     if (c->srv->parsing == c)

@@ -13,6 +13,7 @@
 #include "dice/server.h"
 #include "keyspace/keyspace_internal.h"
 #include "resp/resp_internal.h"
+#include "server/acl.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,7 +26,10 @@ enum {
     CLIENT_HELD = 1u << 2,          /* a deferred reply is outstanding */
     CLIENT_PENDING_WRITE = 1u << 3, /* queued in srv->pending */
     CLIENT_PAUSED = 1u << 4,        /* not reading: output above the limit */
-    CLIENT_WANT_WRITE = 1u << 6,    /* WRITABLE interest is set */
+    /* Its user is not allowed everything: dispatch asks the ACL
+     * (lib/server/acl.c) before running a command. */
+    CLIENT_ACL = 1u << 5,
+    CLIENT_WANT_WRITE = 1u << 6, /* WRITABLE interest is set */
     /* An in-process session (lib/server/session.c): no socket (fd -1),
      * never queued for a flush; its output is handed to the caller. The
      * client is the first member of a dice_session, freed with it. */
@@ -184,6 +188,8 @@ struct dice_client {
      * default user with nopass). Commands not flagged DICE_CMD_NOAUTH are
      * refused with NOAUTH while requirepass is set and this is false. */
     bool authenticated;
+    /* The ACL user the client runs as (the default user until AUTH). */
+    struct dice__acl_user *user;
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
     /* Since when (loop ms) the output has been over its class's soft
@@ -232,6 +238,10 @@ typedef struct dice_settings {
      * longer makes other clients' commands answer BUSY. */
     long long busy_reply_threshold;
     char *requirepass; /* NULL when no password */
+    char *aclfile;     /* NULL: users come from the config file */
+    long long acllog_max_len;
+    int acl_pubsub_default; /* 0 resetchannels, 1 allchannels */
+    int protected_mode;
     char *dir;
     char *logfile;
     int enable_debug_cmd;         /* DICE_ALLOW_*: who may run DEBUG */
@@ -601,6 +611,7 @@ struct dice_server {
                             size_t klen);
     } pubsub_hooks;
     dice__intro intro;
+    dice__acl acl; /* users, the ACL log (lib/server/acl.c) */
     /* The config file the server was loaded from (CONFIG REWRITE), NULL
      * when none; malloc'd. */
     char *config_file;

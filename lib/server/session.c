@@ -49,6 +49,8 @@ int dice_session_new(dice_server_t *srv, int proto, dice_session_t **out) {
     c->id = srv->next_client_id++;
     c->proto = proto;
     c->authenticated = true;
+    c->user = srv->acl.def;
+    dice__acl_client_refresh(c);
     c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
     c->next = srv->sessions;
     if (srv->sessions)

@@ -373,7 +373,9 @@ class TestBitDifferential(BitBase):
                               (seed, args, k))
 
     def test_seeds(self):
-        seeds = [1, 2, 3, 4, random.randrange(1 << 30)]
+        # 574615426: a SET far below a signed field's range under OVERFLOW
+        # SAT (Redis saturates it to the maximum: its checks wrap).
+        seeds = [1, 2, 3, 4, 574615426, random.randrange(1 << 30)]
         print("random seed", seeds[-1], file=sys.stderr)
         for seed in seeds:
             self.run_seed(seed)

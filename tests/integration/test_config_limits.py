@@ -99,6 +99,7 @@ class DebugCommand(unittest.TestCase):
             for mode in ("yes", "local"):
                 bind = ["--bind", "127.0.0.1"] + ([outside] if outside else [])
                 srv = server(kind, ["--enable-debug-command", mode] + bind,
+                             dice_args=["--protected-mode", "no"],
                              redis_args=["--protected-mode", "no"])
                 try:
                     c = srv.conn()
@@ -173,7 +174,8 @@ class ProtectedConfigs(unittest.TestCase):
                 for mode in ("yes", "local"):
                     bind = ["--bind", "127.0.0.1"] + ([outside] if outside else [])
                     srv = server(kind, ["--enable-protected-configs", mode] + bind,
-                                 redis_args=["--protected-mode", "no"])
+                                 dice_args=["--protected-mode", "no"],
+                             redis_args=["--protected-mode", "no"])
                     try:
                         c = srv.conn()
                         self.assertEqual(c.cmd("CONFIG", "SET", "dir", d), b"+OK\r\n")
