@@ -1099,10 +1099,24 @@ static DICE__CMD_FN(cmd_config_resetstat) {
     dice_reply_ok(c);
 }
 
+/* CONFIG REWRITE: the file the server was started with, rewritten as
+ * Redis 7.0 does (lib/server/config.c). */
 static DICE__CMD_FN(cmd_config_rewrite) {
-    /* The server does not keep the path of the file it was loaded from, so
-     * there is nothing to rewrite: Redis's answer for that case. */
-    dice__reply_errstr(c, "ERR The server is running without a config file");
+    dice_server_t *srv = c->srv;
+    int rc = dice__config_rewrite(srv);
+    if (rc == DICE_ESTATE) {
+        dice__reply_errstr(c, "ERR The server is running without a config "
+                              "file");
+        return;
+    }
+    if (rc < 0) {
+        const char *why = strerror(errno);
+        dice__logf(srv, DICE_LOG_WARNING, "CONFIG REWRITE failed: %s", why);
+        dice__reply_errorf(c, "ERR Rewriting config file: %s", why);
+        return;
+    }
+    dice__logf(srv, DICE_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+    dice_reply_ok(c);
 }
 
 static const char *const config_help[] = {
@@ -1184,20 +1198,23 @@ static DICE__CMD_FN(cmd_time) {
     dice_reply_bulk(c, u, (size_t)ul);
 }
 
-/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is nothing to save
- * and no shutdown is ever pending, so the options only get checked. On
- * success Redis exits without answering; here the connection is closed
- * with no reply and the host is asked to stop. */
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as redis-server 7.0:
+ * the options are checked, then dice_server_request_shutdown() saves if
+ * asked to and stops the server. On success Redis exits without
+ * answering; here the connection is closed with no reply (the replies
+ * of earlier commands still go out) and the host stops. */
 static DICE__CMD_FN(cmd_shutdown) {
-    bool nosave = false, save = false, other = false, abort_ = false;
+    unsigned flags = 0;
+    bool abort_ = false;
     for (int i = 1; i < argc; i++) {
         if (dice__eqci(argv[i], argvlen[i], "nosave"))
-            nosave = true;
+            flags |= DICE_SHUTDOWN_NOSAVE;
         else if (dice__eqci(argv[i], argvlen[i], "save"))
-            save = true;
-        else if (dice__eqci(argv[i], argvlen[i], "now") ||
-                 dice__eqci(argv[i], argvlen[i], "force"))
-            other = true;
+            flags |= DICE_SHUTDOWN_SAVE;
+        else if (dice__eqci(argv[i], argvlen[i], "now"))
+            flags |= DICE_SHUTDOWN_NOW;
+        else if (dice__eqci(argv[i], argvlen[i], "force"))
+            flags |= DICE_SHUTDOWN_FORCE;
         else if (dice__eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
@@ -1205,19 +1222,28 @@ static DICE__CMD_FN(cmd_shutdown) {
             return;
         }
     }
-    if ((abort_ && (nosave || save || other)) || (nosave && save)) {
+    if ((abort_ && flags) ||
+        ((flags & DICE_SHUTDOWN_NOSAVE) && (flags & DICE_SHUTDOWN_SAVE))) {
         dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     if (abort_) {
-        dice__reply_errstr(c, "ERR No shutdown in progress.");
+        if (dice__server_shutdown_abort(c->srv) == 0)
+            dice_reply_ok(c);
+        else
+            dice__reply_errstr(c, "ERR No shutdown in progress.");
         return;
     }
-    dice__logf(c->srv, DICE_LOG_WARNING,
-               "User requested shutdown (client id=%llu)...",
-               (unsigned long long)c->id);
+    if (!(flags & DICE_SHUTDOWN_NOW) && (c->flags & CLIENT_DENY_BLOCKING)) {
+        dice__reply_errstr(c, "ERR SHUTDOWN without NOW or ABORT isn't "
+                              "allowed for DENY BLOCKING client");
+        return;
+    }
+    if (dice_server_request_shutdown(c->srv, flags) < 0) {
+        dice__reply_errstr(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     dice_client_close_after_reply(c);
-    dice_server_shutdown(c->srv);
 }
 
 /* Stall the thread for secs seconds, or less if a shutdown signal

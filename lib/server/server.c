@@ -288,6 +288,7 @@ static int fit_maxclients(dice_server_t *srv) {
     }
     if (want == 0) {
         srv->cfg.maxclients = room == SIZE_MAX ? 10000 : (long long)room;
+        srv->maxclients_auto = srv->cfg.maxclients;
     } else if (room != SIZE_MAX && (unsigned long long)want > room) {
         srv->cfg.maxclients = (long long)room;
         dice__logf(srv, DICE_LOG_WARNING,

@@ -433,6 +433,9 @@ struct dice_server {
     dice_client_t *sessions;
     uint64_t next_client_id;
     size_t maxclients_effective;
+    /* What dice_server_start chose for a maxclients left unset (0 if it
+     * was set): the value CONFIG REWRITE leaves out as the default. */
+    long long maxclients_auto;
 
     /* Clients with output to write before the loop sleeps. */
     dice_client_t **pending;
@@ -461,6 +464,16 @@ struct dice_server {
     dice_log_fn log_fn;
     void *log_arg;
     dice_server_cb shutdown_cb;
+    /* The persistence layer's save before a shutdown (lib/server/
+     * shutdown.c): called unless DICE_SHUTDOWN_NOSAVE, with the
+     * DICE_SHUTDOWN_* flags; it saves when they have SAVE or save points
+     * are configured, and returns 0 (saved, or nothing to save) or
+     * negative (failed, the reason logged). NULL: nothing to save. */
+    int (*shutdown_save)(dice_server_t *srv, unsigned flags);
+    /* A shutdown waits (for replicas to catch up, within
+     * shutdown-timeout) until this deadline; 0: none in progress. */
+    uint64_t shutdown_deadline_ms;
+    unsigned shutdown_flags;
     void *shutdown_arg;
 
     /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT), and
@@ -615,11 +628,23 @@ const char *dice__config_name(const char *name);
  * all-or-nothing. */
 int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out);
 void dice__config_restore(dice_server_t *srv, dice_settings_t *saved);
+/* CONFIG REWRITE: rewrite the file the settings were loaded from
+ * (dice_server_config_load) as Redis 7.0 does. 0, DICE_ESTATE when no
+ * file was loaded, or DICE_ESYS with errno set. */
+int dice__config_rewrite(dice_server_t *srv);
 /* Split a line into arguments with Redis's inline quoting rules. Returns
  * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
  * in *out (free with dice__split_free), or -1 on unbalanced quotes. */
 int dice__split_args(const char *line, size_t len, char ***out);
 void dice__split_free(char **v, int n);
+
+/* Shutdown (lib/server/shutdown.c). */
+/* Save before stopping, through srv->shutdown_save when there is one:
+ * 0 (saved, or nothing to save) or negative (failed, reason logged). */
+int dice__server_shutdown_save(dice_server_t *srv, unsigned flags);
+/* SHUTDOWN ABORT: 0 if a shutdown in progress was cancelled, else
+ * DICE_ESTATE. */
+int dice__server_shutdown_abort(dice_server_t *srv);
 
 /* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */
