@@ -29,7 +29,8 @@ int dice_command_add_builtins(dice_server_t *srv, unsigned mask) {
         return rc;
     if ((mask & DICE_BUILTIN_SERVER) &&
         ((rc = dice__builtin_server(srv)) < 0 ||
-         (rc = dice__builtin_introspect(srv)) < 0))
+         (rc = dice__builtin_introspect(srv)) < 0 ||
+         (rc = dice__builtin_debug(srv)) < 0))
         return rc;
     if ((mask & DICE_BUILTIN_KEYSPACE) && (rc = builtin_keyspace(srv)) < 0)
         return rc;

@@ -39,7 +39,8 @@
     XX(SAME_OBJECT, "ERR source and destination objects are the same")         \
     XX(BULK_LEN,                                                               \
        "ERR string exceeds maximum allowed size (proto-max-bulk-len)")         \
-    XX(OFFSET, "ERR offset is out of range")
+    XX(OFFSET, "ERR offset is out of range")                                   \
+    XX(NO_SUCH_KEY, "ERR no such key")
 
 typedef enum dice__errtext {
 #define DICE__ERRTEXT_ENUM(name, text) DICE__ERR_##name,
@@ -61,6 +62,7 @@ int dice__builtin_server(dice_server_t *srv);
 /* SLOWLOG LATENCY MONITOR and MEMORY STATS... (lib/commands/introspect.c),
  * registered with the server family. */
 int dice__builtin_introspect(dice_server_t *srv);
+int dice__builtin_debug(dice_server_t *srv);
 /* The keyspace families: lib/commands/string.c and lib/commands/keys.c,
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);

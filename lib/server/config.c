@@ -27,7 +27,7 @@
  * is not of that shape; *overflow is set (and *out undefined) when it is
  * but the number does not fit a long long, which Redis reports as out of
  * the setting's range. */
-static bool parse_memory(const char *v, long long *out, bool *overflow) {
+bool dice__parse_memory(const char *v, long long *out, bool *overflow) {
     static const struct {
         const char *u;
         unsigned long long m;
@@ -190,7 +190,7 @@ static int parse_int_value(dice_server_t *srv, const setting_t *st,
 static int parse_mem_value(dice_server_t *srv, const setting_t *st,
                            const char *text, setting_value_t *out) {
     bool overflow;
-    if (!parse_memory(text, &out->n, &overflow))
+    if (!dice__parse_memory(text, &out->n, &overflow))
         return config_fail(srv, "argument must be a memory value");
     if (overflow || out->n < st->lo || out->n > st->hi)
         return config_range_fail(srv, st);
@@ -360,8 +360,8 @@ static int parse_obuf_value(dice_server_t *srv, const setting_t *st,
         char *end;
         errno = 0;
         secs = strtoll(argv[j + 3], &end, 10);
-        if (!parse_memory(argv[j + 1], &hard, &o1) || o1 ||
-            !parse_memory(argv[j + 2], &soft, &o2) || o2 || errno ||
+        if (!dice__parse_memory(argv[j + 1], &hard, &o1) || o1 ||
+            !dice__parse_memory(argv[j + 2], &soft, &o2) || o2 || errno ||
             *end != '\0' || end == argv[j + 3] || secs < 0) {
             rc = config_fail(srv, "Error in hard, soft or soft_seconds "
                                   "setting in buffer limit configuration.");
@@ -531,8 +531,7 @@ static const setting_t settings[] = {
     {"latency-tracking", K_BOOL, 0, FIELD(latency_tracking), .def = 1,
      .apply = dice__intro_apply},
     {"latency-tracking-info-percentiles", K_STR, S_PCTL, FIELD(latency_pctl),
-     .sdef = "50 99 99.9", .apply = dice__intro_apply,
-     .rewrite = rewrite_pctl},
+     .sdef = "50 99 99.9", .apply = dice__intro_apply, .rewrite = rewrite_pctl},
     {"shutdown-timeout", K_INT, 0, FIELD(shutdown_timeout), .def = 10, .lo = 0,
      .hi = INT_MAX},
 };
@@ -1127,8 +1126,8 @@ static int rw_write_file(const char *path, const char *content, size_t len) {
     }
     mode_t um = umask(0);
     umask(um);
-    if (rc == 0 && (fsync(fd) < 0 || fchmod(fd, 0644 & ~um) < 0 ||
-                    rename(tmp, path) < 0))
+    if (rc == 0 &&
+        (fsync(fd) < 0 || fchmod(fd, 0644 & ~um) < 0 || rename(tmp, path) < 0))
         rc = DICE_ESYS;
     int err = errno;
     close(fd);

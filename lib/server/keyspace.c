@@ -15,8 +15,9 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_server_t *srv = arg;
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     long budget_us = 250000L / hz;
-    dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
-                                budget_us);
+    if (!srv->no_active_expire)
+        dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
+                                    budget_us);
     dice_keyspace_rehash(srv->keyspace, 1000);
 }
 

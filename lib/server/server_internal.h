@@ -436,6 +436,12 @@ struct dice_server {
     /* What dice_server_start chose for a maxclients left unset (0 if it
      * was set): the value CONFIG REWRITE leaves out as the default. */
     long long maxclients_auto;
+    /* DEBUG's switches: SET-ACTIVE-EXPIRE 0 stops the active expiry
+     * cycle; CHANGE-REPL-ID draws a new master_replid; the threshold
+     * QUICKLIST-PACKED-THRESHOLD sets (bytes, 0 for Redis's 1 GB). */
+    bool no_active_expire;
+    unsigned repl_id_gen;
+    long long ql_packed_threshold;
 
     /* Clients with output to write before the loop sleeps. */
     dice_client_t **pending;
@@ -628,6 +634,10 @@ const char *dice__config_name(const char *name);
  * all-or-nothing. */
 int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out);
 void dice__config_restore(dice_server_t *srv, dice_settings_t *saved);
+/* Redis 7.0's memory notation (memtoull: digits, then nothing or b, k,
+ * kb, m, mb, g, gb in any case). False when v is not of that shape;
+ * *overflow when it is but does not fit a long long. */
+bool dice__parse_memory(const char *v, long long *out, bool *overflow);
 /* CONFIG REWRITE: rewrite the file the settings were loaded from
  * (dice_server_config_load) as Redis 7.0 does. 0, DICE_ESTATE when no
  * file was loaded, or DICE_ESYS with errno set. */
