@@ -821,7 +821,7 @@ static void info_cmdstat(dice_server_t *b_srv, dice_buf_t *b,
 /* Redis's latency_percentiles_usec_<cmd> line, from the histogram. */
 static void info_latencystat(dice_server_t *srv, dice_buf_t *b,
                              const dice_command_t *cmd) {
-    if (cmd->hist && cmd->calls) {
+    if (cmd->hist_own && cmd->calls) {
         dice__buf_printf(b, "latency_percentiles_usec_%s:", cmd->fullname);
         for (int i = 0; i < srv->intro.npctl; i++) {
             char p[32];

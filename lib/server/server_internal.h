@@ -348,6 +348,9 @@ typedef struct dice__intro {
      * while a monitor is attached or an error reply is not yet counted as
      * its command's failure: the dispatcher's one compare. */
     uint64_t slow_ticks, base_slow_ticks;
+    /* What commands without a histogram of their own count into
+     * (never read). */
+    uint64_t sink[DICE__HIST_BUCKETS];
     /* SLOWLOG: newest first, up to slowlog-max-len. */
     dice__slowlog_entry **slow;
     size_t nslow, slow_cap;
@@ -384,8 +387,11 @@ void dice__intro_after(dice_client_t *c, dice_command_t *cmd, uint64_t dt,
                        const size_t *argvlen);
 /* Errors replied so far are accounted (a rejected command's). */
 void dice__intro_errors_seen(dice_server_t *srv);
-/* First call of cmd while latency-tracking is on: its histogram. */
-uint64_t *dice__intro_hist(dice_command_t *cmd);
+/* Give a resolved command its histogram (latency-tracking on), else the
+ * sink; so cmd->hist is never NULL in the dispatcher. */
+void dice__intro_attach_hist(dice_server_t *srv, dice_command_t *cmd);
+/* Before the command table goes: forget the sink pointers. */
+void dice__intro_detach_hists(dice_server_t *srv);
 /* An error reply (counted by its first word, Redis's errorstats). */
 void dice__intro_error(dice_server_t *srv, const char *msg, size_t len);
 /* A latency sample of an event, if latency-monitor-threshold lets it. */
