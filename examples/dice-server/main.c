@@ -8,12 +8,15 @@
 #include <dice/dice.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *out) {
@@ -31,19 +34,90 @@ static void usage(FILE *out) {
 typedef struct {
     dice_server_t *srv;
     int sigfd;
+    bool signalled; /* a shutdown signal was received */
 } app_t;
 
+/* Where "You insist..." goes: the log file (opened in the handler) or
+ * stderr, as the other log lines. */
+static char insist_path[4096];
+
+/* Append the decimal v to p (async-signal-safe). */
+static char *put_num(char *p, long long v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* A second SIGINT while the first one's shutdown is still running: the
+ * user wants out now, as redis-server's "You insist..." (exit 1, this was
+ * no clean shutdown). Runs as a signal handler: only async-signal-safe
+ * calls, and the line in redis-server's from-a-handler format. */
+static void insist_handler(int sig) {
+    (void)sig;
+    char line[128], *p = line;
+    p = put_num(p, (long long)getpid());
+    memcpy(p, ":signal-handler (", 17);
+    p += 17;
+    p = put_num(p, (long long)time(NULL));
+    static const char msg[] = ") You insist... exiting now.\n";
+    memcpy(p, msg, sizeof(msg) - 1);
+    p += sizeof(msg) - 1;
+    int fd = insist_path[0]
+                 ? open(insist_path, O_WRONLY | O_APPEND | O_CREAT, 0644)
+                 : STDERR_FILENO;
+    if (fd >= 0 && write(fd, line, (size_t)(p - line)) < 0)
+        fd = -1;
+    _exit(1);
+}
+
+/* SIGTERM or SIGINT, read from the signalfd: shut down as SHUTDOWN with
+ * no option does (redis-server schedules it for its next cron tick; the
+ * loop has no other work in between, so it runs here). */
 static void on_signal(dice_loop_t *loop, int fd, int events, void *arg) {
     (void)events;
+    (void)loop;
     app_t *app = arg;
     struct signalfd_siginfo si;
     if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
+    if (app->signalled && si.ssi_signo == SIGINT)
+        insist_handler(SIGINT);
     char msg[96];
     snprintf(msg, sizeof(msg), "Received %s scheduling shutdown...",
              si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
     dice_server_log(app->srv, DICE_LOG_WARNING, msg);
-    dice_loop_stop(loop);
+    if (!app->signalled) {
+        /* From now on a SIGINT is taken at once, whatever the shutdown
+         * (a save, freeing a large dataset) is doing. */
+        app->signalled = true;
+        if (dice_server_config_get(app->srv, "logfile", insist_path,
+                                   sizeof(insist_path)) < 0)
+            insist_path[0] = '\0';
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = insist_handler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigset_t m;
+        sigemptyset(&m);
+        sigaddset(&m, SIGINT);
+        sigprocmask(SIG_UNBLOCK, &m, NULL);
+    }
+    /* A failed save keeps the server running, as in redis-server, and
+     * the next signal schedules a shutdown again. */
+    if (dice_server_request_shutdown(app->srv, 0) < 0) {
+        app->signalled = false;
+        sigset_t m;
+        sigemptyset(&m);
+        sigaddset(&m, SIGINT);
+        sigprocmask(SIG_BLOCK, &m, NULL);
+    }
 }
 
 /* Let the process use as many descriptors as it is allowed: the default
@@ -133,7 +207,7 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigprocmask(SIG_BLOCK, &mask, NULL);
-    app_t app = {srv, signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)};
+    app_t app = {srv, signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC), false};
     if (app.sigfd >= 0)
         dice_loop_watch(loop, app.sigfd, DICE_READABLE, on_signal, &app);
 

@@ -66,6 +66,22 @@ DICE_EXPORT int dice_server_port(dice_server_t *srv);
 /* Ask the host to stop: calls the shutdown callback (SHUTDOWN, signals),
  * whose default stops the loop. */
 DICE_EXPORT void dice_server_shutdown(dice_server_t *srv);
+/* SHUTDOWN's options, for dice_server_request_shutdown (or'ed). */
+enum {
+    DICE_SHUTDOWN_NOSAVE = 1u << 0, /* no save, even with save points set */
+    DICE_SHUTDOWN_SAVE = 1u << 1,   /* save, even with no save points */
+    DICE_SHUTDOWN_NOW = 1u << 2,    /* do not wait (shutdown-timeout) */
+    DICE_SHUTDOWN_FORCE = 1u << 3   /* stop even if the save fails */
+};
+/* Stop as redis-server's SHUTDOWN and SIGTERM do: log "User requested
+ * shutdown...", save if flags or the persistence settings ask for it
+ * (nothing to save yet: no persistence layer is attached), then call
+ * dice_server_shutdown(). Returns 0 once the host has been asked to stop,
+ * DICE_ESTATE if a shutdown is already in progress, or the save's
+ * negative DICE_E* when it failed without DICE_SHUTDOWN_FORCE (the server
+ * keeps running, the reasons are in the log). */
+DICE_EXPORT int dice_server_request_shutdown(dice_server_t *srv,
+                                             unsigned flags);
 typedef void (*dice_server_cb)(dice_server_t *srv, void *arg);
 DICE_EXPORT void dice_server_on_shutdown(dice_server_t *srv, dice_server_cb cb,
                                          void *arg);

@@ -31,7 +31,8 @@ static void command_free(dice_command_t *cmd) {
         free(cmd->fullname);
     free(cmd->name);
     free(cmd->summary);
-    free(cmd->hist);
+    if (cmd->hist_own)
+        free(cmd->hist);
     free(cmd);
 }
 

@@ -5,6 +5,7 @@
 static int (*const server_families[])(dice_server_t *) = {
     dice__builtin_server,     /* server.c */
     dice__builtin_introspect, /* introspect.c */
+    dice__builtin_debug,      /* debug.c */
     dice__builtin_module,     /* module.c */
     dice__builtin_acl,        /* acl.c */
 };

@@ -39,7 +39,8 @@
     XX(SAME_OBJECT, "ERR source and destination objects are the same")         \
     XX(BULK_LEN,                                                               \
        "ERR string exceeds maximum allowed size (proto-max-bulk-len)")         \
-    XX(OFFSET, "ERR offset is out of range")
+    XX(OFFSET, "ERR offset is out of range")                                   \
+    XX(NO_SUCH_KEY, "ERR no such key")
 
 typedef enum dice__errtext {
 #define DICE__ERRTEXT_ENUM(name, text) DICE__ERR_##name,
@@ -64,6 +65,8 @@ int dice__builtin_acl(dice_server_t *srv); /* acl.c */
 int dice__builtin_introspect(dice_server_t *srv);
 /* MODULE (lib/commands/module.c), registered with the server family. */
 int dice__builtin_module(dice_server_t *srv);
+/* DEBUG (lib/commands/debug.c), registered with the server family. */
+int dice__builtin_debug(dice_server_t *srv);
 /* The keyspace families: lib/commands/string.c and lib/commands/keys.c,
  * registered once the server has a keyspace. */
 int dice__builtin_strings(dice_server_t *srv);
@@ -96,8 +99,6 @@ int dice__builtin_persist(dice_server_t *srv);
 /* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE], replying. */
 void dice__debug_reload(dice_client_t *c, int argc, const char *const *argv,
                         const size_t *argvlen);
-/* SHUTDOWN's final snapshot: 0, or -1 when it failed (and not force). */
-int dice__shutdown_save(dice_server_t *srv, bool nosave, bool save, bool force);
 /* Pub/sub (lib/commands/pubsub.c): attaches the pub/sub layer too. */
 int dice__builtin_pubsub(dice_server_t *srv);
 /* EVAL, SCRIPT, FUNCTION, FCALL (lib/commands/scripting.c; nothing

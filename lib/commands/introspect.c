@@ -458,7 +458,7 @@ static void reply_histogram(dice_client_t *c, const dice_command_t *cmd) {
 }
 
 static bool has_histogram(const dice_command_t *cmd) {
-    return cmd->hist && cmd->calls;
+    return cmd->hist_own && cmd->calls;
 }
 
 static size_t count_histograms(const dice_command_t *cmd) {

@@ -270,7 +270,7 @@ static void rename_generic(dice_client_t *c, const char *const *argv,
         GENERIC_EVENT(c, "rename_to", argv[2], argvlen[2]);
     }
     if (rc == DICE_ENOENT)
-        dice__reply_errstr(c, "ERR no such key");
+        dice__reply_err(c, DICE__ERR_NO_SUCH_KEY);
     else if (rc == DICE_EEXIST)
         dice_reply_int(c, 0);
     else if (rc < 0)

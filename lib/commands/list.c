@@ -377,7 +377,7 @@ static DICE__CMD_FN(cmd_lset) {
     int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_LIST, &o);
     if (rc <= 0) {
         if (rc == 0)
-            dice__reply_errstr(c, "ERR no such key");
+            dice__reply_err(c, DICE__ERR_NO_SUCH_KEY);
         return;
     }
     long long index;

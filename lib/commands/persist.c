@@ -258,26 +258,20 @@ void dice__debug_reload(dice_client_t *c, int argc, const char *const *argv,
     dice_reply_ok(c);
 }
 
-/* SHUTDOWN's save (lib/commands/server.c): with save points and no
- * NOSAVE, or with SAVE, kill a BGSAVE child and write the snapshot.
- * Returns 0, or -1 when saving failed and force was not given. */
-int dice__shutdown_save(dice_server_t *srv, bool nosave, bool save,
-                        bool force) {
+/* The save before a shutdown (srv->shutdown_save, called by
+ * lib/server/shutdown.c with the DICE_SHUTDOWN_* flags): a running
+ * child is stopped, then the snapshot is written when SAVE was given or
+ * save points are set, unless NOSAVE. 0, or negative when the save
+ * failed (dice_server_request_shutdown logs and, without FORCE, keeps
+ * the server running). */
+static int shutdown_save(dice_server_t *srv, unsigned flags) {
     dice__rdb_kill_child(srv);
-    if (!srv->keyspace || nosave || (!save && srv->rdb.npoints == 0))
+    if (!srv->keyspace || (flags & DICE_SHUTDOWN_NOSAVE) ||
+        (!(flags & DICE_SHUTDOWN_SAVE) && srv->rdb.npoints == 0))
         return 0;
     dice__logf(srv, DICE_LOG_NOTICE,
                "Saving the final RDB snapshot before exiting.");
-    if (dice__rdb_save(srv, NULL) == 0)
-        return 0;
-    if (force) {
-        dice__logf(srv, DICE_LOG_WARNING,
-                   "Error trying to save the DB. Exit anyway.");
-        return 0;
-    }
-    dice__logf(srv, DICE_LOG_WARNING,
-               "Error trying to save the DB, can't exit.");
-    return -1;
+    return dice__rdb_save(srv, NULL) == 0 ? 0 : DICE_ESYS;
 }
 
 #define GEN "generic"
@@ -332,6 +326,7 @@ static const dice__cmd_keyspecs persist_keyspecs[] = {
 #undef KS_OF
 
 int dice__builtin_persist(dice_server_t *srv) {
+    srv->shutdown_save = shutdown_save;
     int rc = dice__command_register(srv, NULL, NULL, PERSIST_CMDS,
                                     DICE__COUNT(PERSIST_CMDS));
     if (rc < 0)

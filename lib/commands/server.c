@@ -1,5 +1,5 @@
 /* The SERVER family: COMMAND (and its introspection sub-commands), INFO,
- * CONFIG, TIME, SHUTDOWN and DEBUG SLEEP, answering as redis-server 7.0
+ * CONFIG, TIME and SHUTDOWN, answering as redis-server 7.0
  * does. Also the command metadata (group, ACL categories, key specs) that
  * COMMAND INFO / DOCS describe. */
 #include "commands/commands_internal.h"
@@ -966,7 +966,7 @@ static void info_keyspace(dice_server_t *srv, dice_buf_t *b) {
 
 static void info_replication(dice_server_t *srv, dice_buf_t *b) {
     char replid[41];
-    server_hex_id(srv, 2, replid);
+    server_hex_id(srv, 2 + (srv->repl_id_gen << 8), replid);
     dice__buf_printf(
         b,
         "# Replication\r\n"
@@ -1027,7 +1027,7 @@ static void info_cmdstat(dice_server_t *b_srv, dice_buf_t *b,
 /* Redis's latency_percentiles_usec_<cmd> line, from the histogram. */
 static void info_latencystat(dice_server_t *srv, dice_buf_t *b,
                              const dice_command_t *cmd) {
-    if (cmd->hist && cmd->calls) {
+    if (cmd->hist_own && cmd->calls) {
         dice__buf_printf(b, "latency_percentiles_usec_%s:", cmd->fullname);
         for (int i = 0; i < srv->intro.npctl; i++) {
             char p[32];
@@ -1305,10 +1305,24 @@ static DICE__CMD_FN(cmd_config_resetstat) {
     dice_reply_ok(c);
 }
 
+/* CONFIG REWRITE: the file the server was started with, rewritten as
+ * Redis 7.0 does (lib/server/config.c). */
 static DICE__CMD_FN(cmd_config_rewrite) {
-    /* The server does not keep the path of the file it was loaded from, so
-     * there is nothing to rewrite: Redis's answer for that case. */
-    dice__reply_errstr(c, "ERR The server is running without a config file");
+    dice_server_t *srv = c->srv;
+    int rc = dice__config_rewrite(srv);
+    if (rc == DICE_ESTATE) {
+        dice__reply_errstr(c, "ERR The server is running without a config "
+                              "file");
+        return;
+    }
+    if (rc < 0) {
+        const char *why = strerror(errno);
+        dice__logf(srv, DICE_LOG_WARNING, "CONFIG REWRITE failed: %s", why);
+        dice__reply_errorf(c, "ERR Rewriting config file: %s", why);
+        return;
+    }
+    dice__logf(srv, DICE_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+    dice_reply_ok(c);
 }
 
 static const char *const config_help[] = {
@@ -1423,7 +1437,7 @@ static DICE__CMD_FN(cmd_wait) {
     dice__client_block(c, 1, keys, klens, deadline, &spec);
 }
 
-/* ---- TIME SHUTDOWN DEBUG ------------------------------------------------ */
+/* ---- TIME SHUTDOWN ------------------------------------------------------- */
 
 static DICE__CMD_FN(cmd_time) {
     struct timespec ts;
@@ -1436,22 +1450,23 @@ static DICE__CMD_FN(cmd_time) {
     dice_reply_bulk(c, u, (size_t)ul);
 }
 
-/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is nothing to save
- * and no shutdown is ever pending, so the options only get checked. On
- * success Redis exits without answering; here the connection is closed
- * with no reply and the host is asked to stop. */
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as redis-server 7.0:
+ * the options are checked, then dice_server_request_shutdown() saves if
+ * asked to and stops the server. On success Redis exits without
+ * answering; here the connection is closed with no reply (the replies
+ * of earlier commands still go out) and the host stops. */
 static DICE__CMD_FN(cmd_shutdown) {
-    bool nosave = false, save = false, other = false, abort_ = false;
-    bool force = false;
+    unsigned flags = 0;
+    bool abort_ = false;
     for (int i = 1; i < argc; i++) {
         if (dice__eqci(argv[i], argvlen[i], "nosave"))
-            nosave = true;
+            flags |= DICE_SHUTDOWN_NOSAVE;
         else if (dice__eqci(argv[i], argvlen[i], "save"))
-            save = true;
+            flags |= DICE_SHUTDOWN_SAVE;
         else if (dice__eqci(argv[i], argvlen[i], "now"))
-            other = true;
+            flags |= DICE_SHUTDOWN_NOW;
         else if (dice__eqci(argv[i], argvlen[i], "force"))
-            other = force = true;
+            flags |= DICE_SHUTDOWN_FORCE;
         else if (dice__eqci(argv[i], argvlen[i], "abort"))
             abort_ = true;
         else {
@@ -1459,172 +1474,34 @@ static DICE__CMD_FN(cmd_shutdown) {
             return;
         }
     }
-    if ((abort_ && (nosave || save || other)) || (nosave && save)) {
+    if ((abort_ && flags) ||
+        ((flags & DICE_SHUTDOWN_NOSAVE) && (flags & DICE_SHUTDOWN_SAVE))) {
         dice__reply_err(c, DICE__ERR_SYNTAX);
         return;
     }
     if (abort_) {
-        dice__reply_errstr(c, "ERR No shutdown in progress.");
+        if (dice__server_shutdown_abort(c->srv) == 0)
+            dice_reply_ok(c);
+        else
+            dice__reply_errstr(c, "ERR No shutdown in progress.");
+        return;
+    }
+    if (!(flags & DICE_SHUTDOWN_NOW) && (c->flags & CLIENT_DENY_BLOCKING)) {
+        dice__reply_errstr(c, "ERR SHUTDOWN without NOW or ABORT isn't "
+                              "allowed for DENY BLOCKING client");
         return;
     }
     /* A busy script: only SHUTDOWN NOSAVE may stop the server (Redis's
      * shutdownCommand answers the BUSY error otherwise). */
-    if (c->srv->busy_err && !nosave) {
+    if (c->srv->busy_err && !(flags & DICE_SHUTDOWN_NOSAVE)) {
         dice__reply_errstr(c, c->srv->busy_err);
         return;
     }
-    if (dice__shutdown_save(c->srv, nosave, save, force) < 0) {
+    if (dice_server_request_shutdown(c->srv, flags) < 0) {
         dice__reply_errstr(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
-    dice__logf(c->srv, DICE_LOG_WARNING,
-               "User requested shutdown (client id=%llu)...",
-               (unsigned long long)c->id);
     dice_client_close_after_reply(c);
-    dice_server_shutdown(c->srv);
-}
-
-/* Stall the thread for secs seconds, or less if a shutdown signal
- * (SIGTERM, SIGINT) arrives: a DEBUG SLEEP must not outlive a kill. A host
- * that reads those signals from a signalfd (dice-server does) keeps them
- * blocked, so the sleep waits on a signalfd of its own: polling one shows
- * a pending signal without taking it, and the host's signalfd still reads
- * it once the loop runs again. When they are not blocked, a handler (or
- * the default action, which ends the process) cuts nanosleep short. */
-static void debug_sleep(double secs) {
-    /* inf or 1e19 would overflow time_t: a day is long enough for any
-     * test. NaN and negatives sleep 0 s. */
-    if (!(secs > 0))
-        return;
-    if (secs > 86400)
-        secs = 86400;
-    struct timespec ts;
-    ts.tv_sec = (time_t)secs;
-    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-    sigset_t blocked, stop;
-    sigemptyset(&stop);
-    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0) {
-        if (sigismember(&blocked, SIGTERM) == 1)
-            sigaddset(&stop, SIGTERM);
-        if (sigismember(&blocked, SIGINT) == 1)
-            sigaddset(&stop, SIGINT);
-    }
-    int sfd = -1;
-    if (sigismember(&stop, SIGTERM) == 1 || sigismember(&stop, SIGINT) == 1)
-        sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        nanosleep(&ts, NULL); /* EINTR ends it, as in Redis */
-        return;
-    }
-    struct timespec end, now;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += ts.tv_sec;
-    end.tv_nsec += ts.tv_nsec;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
-    for (;;) {
-        struct pollfd p = {.fd = sfd, .events = POLLIN};
-        int r = ppoll(&p, 1, &ts, NULL);
-        if (r != 0 && !(r < 0 && errno == EINTR))
-            break; /* a shutdown signal is pending (or poll failed) */
-        /* Timed out, or another signal's handler ran: sleep what is left. */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        ts.tv_sec = end.tv_sec - now.tv_sec;
-        ts.tv_nsec = end.tv_nsec - now.tv_nsec;
-        if (ts.tv_nsec < 0) {
-            ts.tv_sec--;
-            ts.tv_nsec += 1000000000L;
-        }
-        if (ts.tv_sec < 0 || (ts.tv_sec == 0 && ts.tv_nsec == 0))
-            break;
-    }
-    close(sfd);
-}
-
-/* DEBUG DIGEST and DEBUG DIGEST-VALUE <key> [<key> ...], as Redis 7.0
- * answers them: 40 hex digits as a status reply, all zeros for an empty
- * dataset or a missing key (see lib/types/type.c for what is digested).
- * Returns 1 when argv was one of them (and has been answered). */
-static int debug_digest(dice_client_t *c, int argc, const char *const *argv,
-                        const size_t *argvlen) {
-    uint8_t d[DICE_DIGEST_LEN] = {0};
-    char hex[2 * DICE_DIGEST_LEN + 1];
-    dice_keyspace_t *ks = c->srv->keyspace; /* NULL: no keyspace family */
-    if (argc == 2 && dice__eqci(argv[1], argvlen[1], "digest")) {
-        if (ks)
-            dice_keyspace_digest(ks, d);
-        dice__hex(d, sizeof(d), hex);
-        dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
-        return 1;
-    }
-    if (dice__eqci(argv[1], argvlen[1], "digest-value")) {
-        dice_reply_array(c, (size_t)(argc - 2));
-        for (int j = 2; j < argc; j++) {
-            if (ks)
-                dice_db_digest_value(dice__cmd_db(c), argv[j], argvlen[j], d);
-            dice__hex(d, sizeof(d), hex);
-            dice_reply_simple(c, hex, 2 * DICE_DIGEST_LEN);
-        }
-        return 1;
-    }
-    return 0;
-}
-
-/* DEBUG SLEEP <seconds>: stall the whole server (tests use it to make
- * commands queue up); DEBUG DIGEST and DIGEST-VALUE (debug_digest). */
-static DICE__CMD_FN(cmd_debug) {
-    if (argc == 2 && dice__eqci(argv[1], argvlen[1], "help")) {
-        static const char *const help[] = {
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "DIGEST",
-            "    Output a hex signature representing the current DB content.",
-            "DIGEST-VALUE <key> [<key> ...]",
-            "    Output a hex signature of the values of all the specified "
-            "keys.",
-            "RELOAD [option ...]",
-            "    Save the RDB on disk and reload it back to memory. Options:",
-            "    * MERGE: Merge the content of the RDB instead of flushing it.",
-            "    * NOFLUSH: Do not flush the RAM before loading the RDB.",
-            "    * NOSAVE: Do not save the RDB, just load it.",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds> (a decimal number).",
-            "HELP",
-            "    Print this help.",
-        };
-        dice__reply_help(c, help, sizeof(help) / sizeof(help[0]));
-        return;
-    }
-    if (debug_digest(c, argc, argv, argvlen))
-        return;
-    if (argc >= 2 && dice__eqci(argv[1], argvlen[1], "reload") &&
-        c->srv->keyspace) {
-        dice__debug_reload(c, argc, argv, argvlen);
-        return;
-    }
-    /* dice-server's own, for tests: make the next forks fail (1) or not
-     * (0), as when the system is out of processes or memory. */
-    if (argc == 3 && dice__eqci(argv[1], argvlen[1], "dice-fail-fork")) {
-        c->srv->rdb.fail_fork = argvlen[2] == 1 && argv[2][0] == '1';
-        dice_reply_ok(c);
-        return;
-    }
-    if (argc == 3 && dice__eqci(argv[1], argvlen[1], "sleep")) {
-        /* Like Redis (atof), text that is not a number sleeps 0 s. */
-        char num[64];
-        size_t n = argvlen[2] < sizeof(num) - 1 ? argvlen[2] : sizeof(num) - 1;
-        memcpy(num, argv[2], n);
-        num[n] = '\0';
-        debug_sleep(strtod(num, NULL));
-        dice_reply_ok(c);
-        return;
-    }
-    int n = argvlen[1] < 128 ? (int)argvlen[1] : 128;
-    dice__reply_errorf(c,
-                       "ERR unknown subcommand or wrong number of arguments "
-                       "for '%.*s'. Try DEBUG HELP.",
-                       n, argv[1]);
 }
 
 /* ---- Registration ------------------------------------------------------- */
@@ -1666,9 +1543,6 @@ static const dice__cmd_desc top[] = {
      0, NULL, NULL, NULL},
     {"memory", -2, 0, 0, 0, 0, NULL, NULL,
      "A container for memory diagnostics commands", "4.0.0",
-     "Depends on subcommand.", 0, NULL, NULL, NULL},
-    {"debug", -2, F_ADMIN | DICE_CMD_PROTECTED, 0, 0, 0, cmd_debug, NULL,
-     "Debugging aids (DEBUG SLEEP, DIGEST, DIGEST-VALUE)", "1.0.0",
      "Depends on subcommand.", 0, NULL, NULL, NULL},
 };
 

@@ -1246,6 +1246,59 @@ int dice_db_object_idletime(dice_db_t *db, const char *key, size_t klen,
     return 0;
 }
 
+int dice__db_object_clock(dice_db_t *db, const char *key, size_t klen,
+                          uint32_t *clock, int64_t *idle_secs) {
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
+    if (!e)
+        return DICE_ENOENT;
+    *clock = entry_clock(e);
+    *idle_secs = (int64_t)((lru_now(db->ks) - *clock) & 0xffffff);
+    return 0;
+}
+
+/* One table of a dict as Redis's dictGetStatsHt prints it. Every slot of
+ * the open-addressing table holds at most one entry, so in Redis's terms
+ * each used slot is a chain of length 1. */
+static void htstats_table(dice_buf_t *b, const dict_table *t, int which) {
+    char line[512];
+    int n = snprintf(line, sizeof(line), "Hash table %d stats (%s):\n", which,
+                     which ? "rehashing target" : "main hash table");
+    dice_buf_append(b, line, (size_t)n);
+    if (t->used == 0) {
+        static const char none[] =
+            "No stats available for empty dictionaries\n";
+        dice_buf_append(b, none, sizeof(none) - 1);
+        return;
+    }
+    n = snprintf(line, sizeof(line),
+                 " table size: %zu\n"
+                 " number of elements: %zu\n"
+                 " different slots: %zu\n"
+                 " max chain length: 1\n"
+                 " avg chain length (counted): 1.00\n"
+                 " avg chain length (computed): 1.00\n"
+                 " Chain length distribution:\n"
+                 "   0: %zu (%.02f%%)\n"
+                 "   1: %zu (%.02f%%)\n",
+                 t->size, t->used, t->used, t->size - t->used,
+                 100.0 * (double)(t->size - t->used) / (double)t->size, t->used,
+                 100.0 * (double)t->used / (double)t->size);
+    dice_buf_append(b, line, (size_t)n);
+}
+
+static void htstats_dict(dice_buf_t *b, const dict *d) {
+    htstats_table(b, &d->t[0], 0);
+    if (d->rehashing)
+        htstats_table(b, &d->t[1], 1);
+}
+
+void dice__db_htstats(dice_db_t *db, dice_buf_t *b) {
+    dice_buf_append(b, "[Dictionary HT]\n", 16);
+    htstats_dict(b, &db->main);
+    dice_buf_append(b, "[Expires HT]\n", 13);
+    htstats_dict(b, &db->exp);
+}
+
 int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
                         int *freq) {
     uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);

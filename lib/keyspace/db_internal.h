@@ -23,6 +23,7 @@
 #define DICE_KEYSPACE_DB_INTERNAL_H
 
 #include "dice/db.h"
+#include "dice/resp.h"
 #include "keyspace/keyspace_internal.h"
 
 #include <stdint.h>
@@ -277,6 +278,14 @@ static inline const dice__type_slot *dice__ks_type(const dice_keyspace_t *ks,
  * bytes (MEMORY USAGE; an OBJ value's object is its type's to count). */
 size_t dice__ks_entry_bytes(uint8_t *e);
 
+/* DEBUG OBJECT: the key's access clock (24 bits, LRU seconds or LFU
+ * minutes and counter) and its LRU idle seconds, read without touching
+ * them. Returns 0 or DICE_ENOENT. */
+int dice__db_object_clock(dice_db_t *db, const char *key, size_t klen,
+                          uint32_t *clock, int64_t *idle_secs);
+/* DEBUG HTSTATS: the key table's and the expire table's statistics in
+ * Redis's text form, appended to b. */
+void dice__db_htstats(dice_db_t *db, dice_buf_t *b);
 /* Visit every live (not expired) entry of db; stops when fn returns
  * non-zero, which it returns. fn must not modify the keyspace. */
 int dice__db_foreach_live(dice_db_t *db, int (*fn)(void *ctx, uint8_t *e),

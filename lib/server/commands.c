@@ -188,6 +188,10 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
         cmd = dice__cmdtable_find(t, argv[0], argvlen[0]);
         c->cmd_cache = cmd;
         c->cmd_cache_gen = t->gen;
+        /* Cached from here on: give it its histogram now (the table's
+         * generation moves when latency-tracking is turned on). */
+        if (cmd && !cmd->hist_own)
+            dice__intro_attach_hist(c->srv, cmd);
     }
     if (!cmd) {
         /* Redis quotes up to 128 bytes of the name and then arguments while
@@ -226,6 +230,8 @@ dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
             return NULL;
         }
         cmd = sub;
+        if (!cmd->hist_own)
+            dice__intro_attach_hist(c->srv, cmd);
     }
     if (!arity_ok(cmd, argc) || !cmd->fn) {
         dice__reply_arity_error(c, cmd);

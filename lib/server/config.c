@@ -11,10 +11,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- Value parsing ------------------------------------------------------ */
 
@@ -24,7 +27,7 @@
  * is not of that shape; *overflow is set (and *out undefined) when it is
  * but the number does not fit a long long, which Redis reports as out of
  * the setting's range. */
-static bool parse_memory(const char *v, long long *out, bool *overflow) {
+bool dice__parse_memory(const char *v, long long *out, bool *overflow) {
     static const struct {
         const char *u;
         unsigned long long m;
@@ -74,6 +77,7 @@ static bool parse_int(const char *v, long long *out) {
 /* ---- Kinds of setting --------------------------------------------------- */
 
 typedef struct setting setting_t;
+struct rewrite;
 
 /* A value read from text, before it is stored: a number (int, memory, bool
  * and enum kinds; an enum's is the index of its name) or a malloc'd string
@@ -141,6 +145,11 @@ struct setting {
     /* Redis's older name, accepted everywhere the name is and listed
      * beside it by CONFIG GET patterns (NULL: none). */
     const char *alias;
+    /* How CONFIG REWRITE writes the setting, when its kind's way is not
+     * Redis's (see rewrite_setting): calls rw_line once per line, in
+     * order, or not at all to drop the setting's old lines. */
+    void (*rewrite)(dice_server_t *srv, const setting_t *st,
+                    struct rewrite *rw);
 };
 
 static void *field(dice_settings_t *s, const setting_t *st) {
@@ -203,7 +212,7 @@ static int parse_octal_value(dice_server_t *srv, const setting_t *st,
 static int parse_mem_value(dice_server_t *srv, const setting_t *st,
                            const char *text, setting_value_t *out) {
     bool overflow;
-    if (!parse_memory(text, &out->n, &overflow))
+    if (!dice__parse_memory(text, &out->n, &overflow))
         return config_fail(srv, "argument must be a memory value");
     if (overflow || out->n < st->lo || out->n > st->hi)
         return config_range_fail(srv, st);
@@ -384,8 +393,8 @@ static int parse_obuf_value(dice_server_t *srv, const setting_t *st,
         char *end;
         errno = 0;
         secs = strtoll(argv[j + 3], &end, 10);
-        if (!parse_memory(argv[j + 1], &hard, &o1) || o1 ||
-            !parse_memory(argv[j + 2], &soft, &o2) || o2 || errno ||
+        if (!dice__parse_memory(argv[j + 1], &hard, &o1) || o1 ||
+            !dice__parse_memory(argv[j + 2], &soft, &o2) || o2 || errno ||
             *end != '\0' || end == argv[j + 3] || secs < 0) {
             rc = config_fail(srv, "Error in hard, soft or soft_seconds "
                                   "setting in buffer limit configuration.");
@@ -475,6 +484,18 @@ static long long shown_maxclients(dice_server_t *srv) {
 
 /* ---- The table ---------------------------------------------------------- */
 
+/* CONFIG REWRITE's ways for settings whose kind's way is not Redis's. */
+static void rewrite_bind(dice_server_t *srv, const setting_t *st,
+                         struct rewrite *rw);
+static void rewrite_dir(dice_server_t *srv, const setting_t *st,
+                        struct rewrite *rw);
+static void rewrite_pctl(dice_server_t *srv, const setting_t *st,
+                         struct rewrite *rw);
+static void rewrite_maxclients(dice_server_t *srv, const setting_t *st,
+                               struct rewrite *rw);
+static void rewrite_save(dice_server_t *srv, const setting_t *st,
+                         struct rewrite *rw);
+
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
 /* acl-pubsub-default: what new users' channels start as. */
@@ -490,13 +511,15 @@ static const char *const allow_names[] = {"no", "yes", "local", NULL};
 #define MB (1024LL * 1024)
 
 static const setting_t settings[] = {
-    {"bind", K_STR, S_IMMUTABLE, FIELD(bind), .sdef = "127.0.0.1"},
+    {"bind", K_STR, S_IMMUTABLE, FIELD(bind), .sdef = "127.0.0.1",
+     .rewrite = rewrite_bind},
     {"port", K_INT, S_IMMUTABLE, FIELD(port), .def = 7379, .lo = 0,
      .hi = 65535},
     /* 0 until the server starts: what the open-file limit allows. */
     {"maxclients", K_INT, 0, FIELD(maxclients), .def = 0, .lo = 1,
      .hi = 4294967295LL, .check = dice__server_check_maxclients,
-     .apply = dice__server_apply_maxclients, .shown = shown_maxclients},
+     .apply = dice__server_apply_maxclients, .shown = shown_maxclients,
+     .rewrite = rewrite_maxclients},
     {"proto-max-bulk-len", K_MEM, 0, FIELD(proto_max_bulk_len), .def = 512 * MB,
      .lo = MB, .hi = LLONG_MAX, .apply = dice__server_apply_request_limits},
     {"client-query-buffer-limit", K_MEM, 0, FIELD(query_buf_limit),
@@ -535,12 +558,12 @@ static const setting_t settings[] = {
     {"acl-pubsub-default", K_ENUM, 0, FIELD(acl_pubsub_default), .def = 0,
      .names = pubsub_default_names},
     {"protected-mode", K_BOOL, 0, FIELD(protected_mode), .def = 1},
-    {"dir", K_STR, S_PROTECTED, FIELD(dir)},
+    {"dir", K_STR, S_PROTECTED, FIELD(dir), .rewrite = rewrite_dir},
     /* Snapshots (lib/server/rdb.c), with Redis 7.0's defaults but for
      * save: a library writes no file unless its host asks (dice-server
      * sets Redis's "3600 1 300 100 60 10000"). */
     {"save", K_STR, 0, FIELD(save), .sdef = "", .check_str = check_save,
-     .apply = dice__rdb_apply_save},
+     .rewrite = rewrite_save, .apply = dice__rdb_apply_save},
     {"dbfilename", K_STR, S_PROTECTED, FIELD(dbfilename), .sdef = "dump.rdb",
      .check_str = check_dbfilename},
     {"rdbcompression", K_BOOL, 0, FIELD(rdbcompression), .def = 1},
@@ -606,7 +629,7 @@ static const setting_t settings[] = {
     {"latency-tracking", K_BOOL, 0, FIELD(latency_tracking), .def = 1,
      .apply = dice__intro_apply},
     {"latency-tracking-info-percentiles", K_STR, S_PCTL, FIELD(latency_pctl),
-     .sdef = "50 99 99.9", .apply = dice__intro_apply},
+     .sdef = "50 99 99.9", .apply = dice__intro_apply, .rewrite = rewrite_pctl},
     {"shutdown-timeout", K_INT, 0, FIELD(shutdown_timeout), .def = 10, .lo = 0,
      .hi = INT_MAX},
 };
@@ -820,6 +843,14 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
                  strerror(errno));
         return DICE_ESYS;
     }
+    /* Kept for CONFIG REWRITE and INFO, absolute as Redis keeps it. */
+    char *abs = realpath(path, NULL);
+    if (!abs)
+        abs = strdup(path);
+    if (abs) {
+        free(srv->config_file);
+        srv->config_file = abs;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -880,6 +911,414 @@ int dice_server_config_load(dice_server_t *srv, const char *path) {
     }
     free(line);
     fclose(f);
+    return rc;
+}
+
+/* ---- CONFIG REWRITE ----------------------------------------------------- */
+
+/* Redis 7.0's rewrite of the file the server was started with: the old
+ * file's lines (trimmed) are kept in order; each line of a known setting
+ * belongs to it (an alias's line to the setting), and each setting, in
+ * the table's order, writes its current lines over its own old ones, one
+ * by one; lines it does not reuse are blanked, and lines it has no old
+ * line for are appended after "# Generated by CONFIG REWRITE" (once per
+ * file), but only when the value is not the default ("force"). A line
+ * that names no setting, or does not parse, is kept as "# ??? <line>".
+ * Runs of empty lines are written as one. */
+
+#define REWRITE_SIGNATURE "# Generated by CONFIG REWRITE"
+
+typedef struct rewrite {
+    char **line;
+    int *owner; /* setting index; -1 none; -2 rewritten by its setting */
+    size_t n, cap;
+    bool signed_; /* the old file already has the signature line */
+    bool nomem;
+    dice_buf_t *b; /* the line being made */
+} rewrite_t;
+
+/* Append line (taken) with its owner. */
+static void rw_append(rewrite_t *rw, char *line, int owner) {
+    if (!line) {
+        rw->nomem = true;
+        return;
+    }
+    if (rw->n == rw->cap) {
+        size_t cap = rw->cap ? rw->cap * 2 : 64;
+        char **l = realloc(rw->line, cap * sizeof(*l));
+        if (l)
+            rw->line = l;
+        int *o = l ? realloc(rw->owner, cap * sizeof(*o)) : NULL;
+        if (!o) {
+            free(line);
+            rw->nomem = true;
+            return;
+        }
+        rw->owner = o;
+        rw->cap = cap;
+    }
+    rw->line[rw->n] = line;
+    rw->owner[rw->n++] = owner;
+}
+
+/* The next line of setting st is b's text: over its next old line, or
+ * appended when force (the value is not its default). Clears b. */
+static void rw_line(rewrite_t *rw, const setting_t *st, dice_buf_t *b,
+                    bool force) {
+    int si = (int)(st - settings);
+    size_t len = dice_buf_len(b);
+    char *text = malloc(len + 1);
+    if (text) {
+        memcpy(text, dice_buf_data(b), len);
+        text[len] = '\0';
+    }
+    dice_buf_clear(b);
+    if (!text) {
+        rw->nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < rw->n; i++) {
+        if (rw->owner[i] == si) {
+            free(rw->line[i]);
+            rw->line[i] = text;
+            rw->owner[i] = -2;
+            return;
+        }
+    }
+    if (!force) {
+        free(text);
+        return;
+    }
+    if (!rw->signed_) {
+        rw_append(rw, strdup(REWRITE_SIGNATURE), -1);
+        rw->signed_ = true;
+    }
+    rw_append(rw, text, -2);
+}
+
+/* "name " into b. */
+static void rw_name(dice_buf_t *b, const setting_t *st) {
+    dice_buf_append(b, st->name, strlen(st->name));
+    dice_buf_append(b, " ", 1);
+}
+
+/* Redis's rewriteConfigFormatMemory: the largest of gb, mb, kb that
+ * divides the value, else bytes. */
+static void rw_memory(dice_buf_t *b, long long v) {
+    static const struct {
+        long long m;
+        const char *u;
+    } units[] = {{1LL << 30, "gb"}, {1LL << 20, "mb"}, {1LL << 10, "kb"}};
+    char num[32];
+    int n = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !n; i++)
+        if (v && v % units[i].m == 0)
+            n = snprintf(num, sizeof(num), "%lld%s", v / units[i].m,
+                         units[i].u);
+    if (!n)
+        n = snprintf(num, sizeof(num), "%lld", v);
+    dice_buf_append(b, num, (size_t)n);
+}
+
+/* bind: the addresses as given, unquoted ("bind 127.0.0.1 ::1"). */
+static void rewrite_bind(dice_server_t *srv, const setting_t *st,
+                         rewrite_t *rw) {
+    const char *v = *(char **)field(&srv->cfg, st);
+    if (!v)
+        return;
+    dice_buf_t *b = rw->b;
+    rw_name(b, st);
+    dice_buf_append(b, v, strlen(v));
+    rw_line(rw, st, b, !st->sdef || strcmp(v, st->sdef) != 0);
+}
+
+/* dir: always written, the working directory when the setting is not set
+ * (Redis chdirs to dir and writes getcwd()). */
+static void rewrite_dir(dice_server_t *srv, const setting_t *st,
+                        rewrite_t *rw) {
+    const char *v = *(char **)field(&srv->cfg, st);
+    char cwd[4096];
+    if (!v && !(v = getcwd(cwd, sizeof(cwd))))
+        return;
+    dice_buf_t *b = rw->b;
+    rw_name(b, st);
+    dice__buf_catrepr(b, v, strlen(v));
+    rw_line(rw, st, b, true);
+}
+
+/* latency-tracking-info-percentiles: always written by Redis 7.0, the
+ * numbers unquoted, "" when there are none. */
+static void rewrite_pctl(dice_server_t *srv, const setting_t *st,
+                         rewrite_t *rw) {
+    const char *v = *(char **)field(&srv->cfg, st);
+    dice_buf_t *b = rw->b;
+    rw_name(b, st);
+    if (v && *v)
+        dice_buf_append(b, v, strlen(v));
+    else
+        dice_buf_append(b, "\"\"", 2);
+    rw_line(rw, st, b, true);
+}
+
+/* maxclients: written when it is not what the open-file limit gave a
+ * server that left it unset. */
+static void rewrite_maxclients(dice_server_t *srv, const setting_t *st,
+                               rewrite_t *rw) {
+    char val[32];
+    int n = format_setting(srv, st, val, sizeof(val));
+    long long v = get_number(&srv->cfg, st);
+    rw_name(rw->b, st);
+    dice_buf_append(rw->b, val, (size_t)n);
+    rw_line(rw, st, rw->b, v != st->def && v != srv->maxclients_auto);
+}
+
+/* save: one "save <seconds> <changes>" line per point, or save "" when
+ * there is none, always written (Redis's rewriteConfigSaveOption: an
+ * absent line would mean the defaults at the next start). */
+static void rewrite_save(dice_server_t *srv, const setting_t *st,
+                         rewrite_t *rw) {
+    if (srv->rdb.npoints == 0) {
+        rw_name(rw->b, st);
+        dice_buf_append(rw->b, "\"\"", 2);
+        rw_line(rw, st, rw->b, true);
+        return;
+    }
+    for (size_t i = 0; i < srv->rdb.npoints; i++) {
+        rw_name(rw->b, st);
+        char num[48];
+        int n =
+            snprintf(num, sizeof(num), "%lld %lld", srv->rdb.points[i].seconds,
+                     srv->rdb.points[i].changes);
+        dice_buf_append(rw->b, num, (size_t)n);
+        rw_line(rw, st, rw->b, true);
+    }
+}
+
+/* Redis's rewriteConfig*Option for each kind of setting. */
+static void rewrite_setting(dice_server_t *srv, const setting_t *st,
+                            rewrite_t *rw) {
+    if (st->rewrite) {
+        st->rewrite(srv, st, rw);
+        return;
+    }
+    dice_buf_t *b = rw->b;
+    dice_settings_t *cfg = &srv->cfg;
+    char val[64];
+    switch (st->kind) {
+    case K_INT:
+    case K_BOOL:
+    case K_ENUM: {
+        int n = format_setting(srv, st, val, sizeof(val));
+        rw_name(b, st);
+        dice_buf_append(b, val, (size_t)n);
+        rw_line(rw, st, b, get_number(cfg, st) != st->def);
+        break;
+    }
+    case K_MEM:
+        rw_name(b, st);
+        rw_memory(b, get_number(cfg, st));
+        rw_line(rw, st, b, get_number(cfg, st) != st->def);
+        break;
+    case K_STR: {
+        /* A string that is not set has no line at all, so that it is not
+         * set again at the next start. */
+        const char *v = *(char **)field(cfg, st);
+        if (!v)
+            break;
+        rw_name(b, st);
+        dice__buf_catrepr(b, v, strlen(v));
+        rw_line(rw, st, b, !st->sdef || strcmp(v, st->sdef) != 0);
+        break;
+    }
+    case K_NOTIFY: {
+        int n = format_notify(srv, st, val, sizeof(val));
+        rw_name(b, st);
+        dice__buf_catrepr(b, val, (size_t)n);
+        rw_line(rw, st, b, cfg->notify_flags != 0);
+        break;
+    }
+    case K_OBUF: {
+        /* One line per class that is not at its default. */
+        static const char *const cls[DICE__OBUF_CLASSES] = {
+            [DICE__OBUF_NORMAL] = "normal",
+            [DICE__OBUF_REPLICA] = "replica",
+            [DICE__OBUF_PUBSUB] = "pubsub"};
+        dice_settings_t def;
+        if (dice__settings_init(&def) < 0) {
+            rw->nomem = true;
+            break;
+        }
+        for (int k = 0; k < DICE__OBUF_CLASSES; k++) {
+            const dice__obuf_limit *l = &cfg->obuf[k], *d = &def.obuf[k];
+            rw_name(b, st);
+            dice_buf_append(b, cls[k], strlen(cls[k]));
+            dice_buf_append(b, " ", 1);
+            rw_memory(b, l->hard);
+            dice_buf_append(b, " ", 1);
+            rw_memory(b, l->soft);
+            int n = snprintf(val, sizeof(val), " %lld", l->soft_seconds);
+            dice_buf_append(b, val, (size_t)n);
+            rw_line(rw, st, b,
+                    l->hard != d->hard || l->soft != d->soft ||
+                        l->soft_seconds != d->soft_seconds);
+        }
+        dice__settings_free(&def);
+        break;
+    }
+    }
+}
+
+/* Trim " \t\r\n" at both ends, in place. */
+static char *rw_trim(char *s) {
+    size_t n = strlen(s);
+    while (n && strchr(" \t\r\n", s[n - 1]))
+        s[--n] = '\0';
+    size_t lead = strspn(s, " \t\r\n");
+    memmove(s, s + lead, n - lead + 1);
+    return s;
+}
+
+/* The old file into rw (a missing file is an empty one). 0 or DICE_ESYS
+ * (errno set). */
+static int rw_read(rewrite_t *rw, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : DICE_ESYS;
+    char *buf = NULL;
+    size_t cap = 0;
+    while (getline(&buf, &cap, f) >= 0 && !rw->nomem) {
+        char *line = rw_trim(buf);
+        if (line[0] == '#' || line[0] == '\0') {
+            if (strcmp(line, REWRITE_SIGNATURE) == 0)
+                rw->signed_ = true;
+            rw_append(rw, strdup(line), -1);
+            continue;
+        }
+        char **argv = NULL;
+        int argc = dice__split_args(line, strlen(line), &argv);
+        const setting_t *st = argc > 0 ? find_setting(argv[0]) : NULL;
+        dice__split_free(argv, argc);
+        if (!st) {
+            /* Unparsable, or not ours: kept as a comment, as Redis. */
+            size_t n = strlen(line);
+            char *c = malloc(n + 7);
+            if (c) {
+                memcpy(c, "# ??? ", 6);
+                memcpy(c + 6, line, n + 1);
+            }
+            rw_append(rw, c, -1);
+            continue;
+        }
+        rw_append(rw, strdup(line), (int)(st - settings));
+    }
+    int err = ferror(f) ? errno : 0;
+    free(buf);
+    fclose(f);
+    if (err) {
+        errno = err;
+        return DICE_ESYS;
+    }
+    /* Redis ends the old content with an empty line (runs of them are
+     * written as one), before what it appends. */
+    rw_append(rw, strdup(""), -1);
+    return 0;
+}
+
+/* Write content to path atomically: a temporary file beside it, written,
+ * fsync'd, renamed over it, and the directory fsync'd. 0 or DICE_ESYS
+ * (errno set). */
+static int rw_write_file(const char *path, const char *content, size_t len) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        errno = ENOMEM;
+        return DICE_ESYS;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return DICE_ESYS;
+    }
+    int rc = 0;
+    size_t off = 0;
+    while (off < len && rc == 0) {
+        ssize_t w = write(fd, content + off, len - off);
+        if (w < 0 && errno != EINTR)
+            rc = DICE_ESYS;
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (rc == 0 &&
+        (fsync(fd) < 0 || fchmod(fd, 0644 & ~um) < 0 || rename(tmp, path) < 0))
+        rc = DICE_ESYS;
+    int err = errno;
+    close(fd);
+    if (rc < 0) {
+        unlink(tmp);
+    } else {
+        /* The rename itself reaches the disk with the directory. */
+        char *slash = strrchr(tmp, '/');
+        const char *dir = ".";
+        if (slash) {
+            *slash = '\0';
+            dir = slash == tmp ? "/" : tmp;
+        }
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            if (fsync(dfd) < 0) {
+                err = errno;
+                rc = DICE_ESYS;
+            }
+            close(dfd);
+        }
+    }
+    free(tmp);
+    errno = err;
+    return rc;
+}
+
+int dice__config_rewrite(dice_server_t *srv) {
+    if (!srv->config_file)
+        return DICE_ESTATE;
+    rewrite_t rw = {0};
+    dice_buf_t *out = NULL;
+    if (dice_buf_new(&rw.b) < 0 || dice_buf_new(&out) < 0) {
+        dice_buf_free(rw.b);
+        errno = ENOMEM;
+        return DICE_ESYS;
+    }
+    int rc = rw_read(&rw, srv->config_file);
+    for (size_t i = 0; rc == 0 && i < NSETTINGS; i++)
+        rewrite_setting(srv, &settings[i], &rw);
+    bool was_empty = false;
+    for (size_t i = 0; rc == 0 && i < rw.n; i++) {
+        /* Old lines of a setting that it did not reuse go. */
+        const char *line = rw.owner[i] >= 0 ? "" : rw.line[i];
+        if (!*line && was_empty)
+            continue;
+        was_empty = !*line;
+        dice_buf_append(out, line, strlen(line));
+        dice_buf_append(out, "\n", 1);
+    }
+    if (rc == 0 && rw.nomem) {
+        errno = ENOMEM;
+        rc = DICE_ESYS;
+    }
+    if (rc == 0)
+        rc = rw_write_file(srv->config_file, dice_buf_data(out),
+                           dice_buf_len(out));
+    int err = errno;
+    for (size_t i = 0; i < rw.n; i++)
+        free(rw.line[i]);
+    free(rw.line);
+    free(rw.owner);
+    dice_buf_free(rw.b);
+    dice_buf_free(out);
+    errno = err;
     return rc;
 }
 

@@ -17,7 +17,7 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     long budget_us = 250000L / hz;
     /* CLIENT PAUSE keeps the dataset still: no active expiry meanwhile (as
      * Redis's activeExpireCycle under a pause). */
-    if (srv->pause_type == DICE__PAUSE_OFF)
+    if (srv->pause_type == DICE__PAUSE_OFF && !srv->no_active_expire)
         dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
                                     budget_us);
     dice_keyspace_rehash(srv->keyspace, 1000);

@@ -172,6 +172,7 @@ void dice_server_free(dice_server_t *srv) {
     dice__rdb_kill_child(srv);
     dice__rdb_free(srv);
     dice_keyspace_free(srv->keyspace);
+    dice__intro_detach_hists(srv);
     dice__cmdtable_free(&srv->commands);
     dice__propagate_free(srv);
     dice__watch_free(srv);
@@ -388,6 +389,7 @@ static int fit_maxclients(dice_server_t *srv) {
     }
     if (want == 0) {
         srv->cfg.maxclients = room == SIZE_MAX ? 10000 : (long long)room;
+        srv->maxclients_auto = srv->cfg.maxclients;
     } else if (room != SIZE_MAX && (unsigned long long)want > room) {
         srv->cfg.maxclients = (long long)room;
         dice__logf(srv, DICE_LOG_WARNING,
@@ -1289,9 +1291,35 @@ static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
     return true;
 }
 
+/* Run cmd's handler for c on the command clock; returns its ticks. */
+static inline __attribute__((always_inline)) uint64_t
+timed_call(dice_server_t *srv, dice_client_t *c, dice_command_t *cmd, int argc,
+           const char *const *argv, const size_t *argvlen) {
+    c->busy++;
+    srv->call_depth++;
+    uint64_t t0 = dice__ticks();
+    cmd->fn(c, argc, argv, argvlen, cmd->arg);
+    uint64_t dt = dice__ticks() - t0;
+    srv->call_depth--;
+    c->busy--;
+    return dt;
+}
+
+/* The same, inside a propagation frame (some sink listens). */
+static __attribute__((noinline)) uint64_t
+propagating_call(dice_client_t *c, dice_command_t *cmd, int argc,
+                 const char *const *argv, const size_t *argvlen) {
+    dice__prop_frame frame;
+    dice__propagate_begin(c, &frame);
+    uint64_t dt = timed_call(c->srv, c, cmd, argc, argv, argvlen);
+    dice__propagate_end(c, &frame, argc, argv, argvlen);
+    return dt;
+}
+
 /* The handler's part of a call, once the command is resolved and may run:
- * the keyspace's clock, propagation, the handler, then the blocked
- * clients its writes made ready. */
+ * the refusals that depend on the server's state (a busy script, a failed
+ * BGSAVE), the keyspace's clock, propagation, the handler, the
+ * introspection counters, then the blocked clients its writes made ready. */
 static __attribute__((always_inline)) inline void
 call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
          const char *const *argv, const size_t *argvlen) {
@@ -1313,30 +1341,19 @@ call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
     if (srv->keyspace)
         dice_keyspace_set_now(srv->keyspace, dice_loop_unix_ms(srv->loop));
     /* Effects are tracked only while some sink listens: without one the
-     * dispatcher's whole cost of propagation is this test. */
-    dice__prop_frame frame;
-    bool propagate = srv->prop.nsinks != 0;
-    if (propagate)
-        dice__propagate_begin(c, &frame);
-    c->busy++;
-    srv->call_depth++;
-    uint64_t t0 = dice__ticks();
-    cmd->fn(c, argc, argv, argvlen, cmd->arg);
-    uint64_t dt = dice__ticks() - t0;
-    srv->call_depth--;
-    c->busy--;
-    if (propagate)
-        dice__propagate_end(c, &frame, argc, argv, argvlen);
+     * dispatcher's whole cost of propagation is this test (the frame lives
+     * out of line, so nothing of it stays live across the handler). */
+    uint64_t dt = __builtin_expect(srv->prop.nsinks != 0, 0)
+                      ? propagating_call(c, cmd, argc, argv, argvlen)
+                      : timed_call(srv, c, cmd, argc, argv, argvlen);
     /* INFO commandstats / latencystats, SLOWLOG, LATENCY, MONITOR: the
-     * common path is two adds, a histogram bucket and two tests; slow_ticks is
-     * 0 while a monitor listens or an error reply is not yet accounted, so one
-     * compare covers every rare case (lib/server/stats.c). */
+     * common path is two adds, a histogram bucket (resolution gave the
+     * command one, or the sink: no test) and one compare; slow_ticks is 0
+     * while a monitor listens or an error reply is not yet accounted, so
+     * that compare covers every rare case (lib/server/stats.c). */
     cmd->calls++; /* total_commands_processed is their sum */
     cmd->ticks += dt;
-    uint64_t *hist = cmd->hist;
-    if (__builtin_expect(hist != NULL, 1) ||
-        (srv->cfg.latency_tracking && (hist = dice__intro_hist(cmd))))
-        hist[dice__hist_index(dt)]++;
+    cmd->hist[dice__hist_index(dt)]++;
     if (__builtin_expect(dt >= srv->intro.slow_ticks, 0))
         dice__intro_after(c, cmd, dt, argc, argv, argvlen);
     /* Keys that blocked clients wait on were written: serve them now,

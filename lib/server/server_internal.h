@@ -421,6 +421,9 @@ typedef struct dice__intro {
      * while a monitor is attached or an error reply is not yet counted as
      * its command's failure: the dispatcher's one compare. */
     uint64_t slow_ticks, base_slow_ticks;
+    /* What commands without a histogram of their own count into
+     * (never read). */
+    uint64_t sink[DICE__HIST_BUCKETS];
     /* SLOWLOG: newest first, up to slowlog-max-len. */
     dice__slowlog_entry **slow;
     size_t nslow, slow_cap;
@@ -457,8 +460,11 @@ void dice__intro_after(dice_client_t *c, dice_command_t *cmd, uint64_t dt,
                        const size_t *argvlen);
 /* Errors replied so far are accounted (a rejected command's). */
 void dice__intro_errors_seen(dice_server_t *srv);
-/* First call of cmd while latency-tracking is on: its histogram. */
-uint64_t *dice__intro_hist(dice_command_t *cmd);
+/* Give a resolved command its histogram (latency-tracking on), else the
+ * sink; so cmd->hist is never NULL in the dispatcher. */
+void dice__intro_attach_hist(dice_server_t *srv, dice_command_t *cmd);
+/* Before the command table goes: forget the sink pointers. */
+void dice__intro_detach_hists(dice_server_t *srv);
 /* An error reply (counted by its first word, Redis's errorstats). */
 void dice__intro_error(dice_server_t *srv, const char *msg, size_t len);
 /* A latency sample of an event, if latency-monitor-threshold lets it. */
@@ -530,6 +536,15 @@ struct dice_server {
     dice_client_t *sessions;
     uint64_t next_client_id;
     size_t maxclients_effective;
+    /* What dice_server_start chose for a maxclients left unset (0 if it
+     * was set): the value CONFIG REWRITE leaves out as the default. */
+    long long maxclients_auto;
+    /* DEBUG's switches: SET-ACTIVE-EXPIRE 0 stops the active expiry
+     * cycle; CHANGE-REPL-ID draws a new master_replid; the threshold
+     * QUICKLIST-PACKED-THRESHOLD sets (bytes, 0 for Redis's 1 GB). */
+    bool no_active_expire;
+    unsigned repl_id_gen;
+    long long ql_packed_threshold;
 
     /* Clients with output to write before the loop sleeps. */
     dice_client_t **pending;
@@ -558,6 +573,17 @@ struct dice_server {
     dice_log_fn log_fn;
     void *log_arg;
     dice_server_cb shutdown_cb;
+    /* The persistence layer's save before a shutdown (lib/server/
+     * shutdown.c; lib/commands/persist.c sets it): called with the
+     * DICE_SHUTDOWN_* flags, it stops a BGSAVE child and, unless NOSAVE,
+     * saves when they have SAVE or save points are configured; returns
+     * 0 (saved, or nothing to save) or
+     * negative (failed, the reason logged). NULL: nothing to save. */
+    int (*shutdown_save)(dice_server_t *srv, unsigned flags);
+    /* A shutdown waits (for replicas to catch up, within
+     * shutdown-timeout) until this deadline; 0: none in progress. */
+    uint64_t shutdown_deadline_ms;
+    unsigned shutdown_flags;
     void *shutdown_arg;
 
     /* Highest used_memory INFO has seen (reset by CONFIG RESETSTAT), and
@@ -746,11 +772,27 @@ const char *dice__config_name(const char *name);
  * all-or-nothing. */
 int dice__config_snapshot(dice_server_t *srv, dice_settings_t *out);
 void dice__config_restore(dice_server_t *srv, dice_settings_t *saved);
+/* Redis 7.0's memory notation (memtoull: digits, then nothing or b, k,
+ * kb, m, mb, g, gb in any case). False when v is not of that shape;
+ * *overflow when it is but does not fit a long long. */
+bool dice__parse_memory(const char *v, long long *out, bool *overflow);
+/* CONFIG REWRITE: rewrite the file the settings were loaded from
+ * (dice_server_config_load) as Redis 7.0 does. 0, DICE_ESTATE when no
+ * file was loaded, or DICE_ESYS with errno set. */
+int dice__config_rewrite(dice_server_t *srv);
 /* Split a line into arguments with Redis's inline quoting rules. Returns
  * the count (>= 0) and a malloc'd array of malloc'd NUL-terminated strings
  * in *out (free with dice__split_free), or -1 on unbalanced quotes. */
 int dice__split_args(const char *line, size_t len, char ***out);
 void dice__split_free(char **v, int n);
+
+/* Shutdown (lib/server/shutdown.c). */
+/* Save before stopping, through srv->shutdown_save when there is one:
+ * 0 (saved, or nothing to save) or negative (failed, reason logged). */
+int dice__server_shutdown_save(dice_server_t *srv, unsigned flags);
+/* SHUTDOWN ABORT: 0 if a shutdown in progress was cancelled, else
+ * DICE_ESTATE. */
+int dice__server_shutdown_abort(dice_server_t *srv);
 
 /* Server core (lib/server/server.c). */
 /* (Re)arm the server's and the keyspace's periodic timers at cfg.hz. */

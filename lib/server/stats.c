@@ -135,27 +135,53 @@ void dice__intro_apply(dice_server_t *srv) {
         }
     }
     slowlog_trim(srv);
-    /* latency-tracking off: the histograms go, so the dispatcher's test
-     * for one fails and records nothing. */
+    /* latency-tracking off: the histograms go and the commands write into
+     * the sink. On: every client resolves its next command afresh (the
+     * table's generation moves), which gives each one its histogram. */
+    dice_cmdtable_t *tb = &srv->commands;
     if (!cfg->latency_tracking) {
-        const dice_cmdtable_t *tb = &srv->commands;
         for (size_t i = 0; i < tb->cap; i++) {
             dice_command_t *cmd = tb->slots[i];
-            if (!cmd)
-                continue;
-            free(cmd->hist);
-            cmd->hist = NULL;
-            for (size_t j = 0; j < cmd->nsubs; j++) {
-                free(cmd->subs[j]->hist);
-                cmd->subs[j]->hist = NULL;
+            for (size_t j = 0; cmd && j <= cmd->nsubs; j++) {
+                dice_command_t *x = j < cmd->nsubs ? cmd->subs[j] : cmd;
+                if (x->hist_own)
+                    free(x->hist);
+                x->hist_own = false;
+                if (x->hist)
+                    x->hist = in->sink;
             }
         }
+    } else {
+        tb->gen++;
     }
 }
 
-uint64_t *dice__intro_hist(dice_command_t *cmd) {
-    cmd->hist = calloc(DICE__HIST_BUCKETS, sizeof(uint64_t));
-    return cmd->hist;
+void dice__intro_attach_hist(dice_server_t *srv, dice_command_t *cmd) {
+    if (cmd->hist_own)
+        return;
+    uint64_t *h = NULL;
+    if (srv->cfg.latency_tracking)
+        h = calloc(DICE__HIST_BUCKETS, sizeof(uint64_t));
+    cmd->hist = h ? h : srv->intro.sink;
+    cmd->hist_own = h != NULL;
+}
+
+void dice__intro_detach_hists(dice_server_t *srv) {
+    dice_cmdtable_t *tb = &srv->commands;
+    for (size_t i = 0; i < tb->cap; i++) {
+        dice_command_t *cmd = tb->slots[i];
+        for (size_t j = 0; cmd && j <= cmd->nsubs; j++) {
+            dice_command_t *x = j < cmd->nsubs ? cmd->subs[j] : cmd;
+            if (!x->hist_own)
+                x->hist = NULL;
+        }
+    }
+    for (dice_command_t *r = tb->retired; r; r = r->next_retired)
+        for (size_t j = 0; j <= r->nsubs; j++) {
+            dice_command_t *x = j < r->nsubs ? r->subs[j] : r;
+            if (!x->hist_own)
+                x->hist = NULL;
+        }
 }
 
 /* Bucket i covers [lo, lo + width): for i below 2 << SUB one value each;
@@ -599,8 +625,8 @@ void dice__intro_resetstat(dice_server_t *srv) {
         for (size_t j = 0; j <= cmd->nsubs; j++) {
             dice_command_t *x = j < cmd->nsubs ? cmd->subs[j] : cmd;
             x->calls = x->ticks = x->rejected_calls = x->failed_calls = 0;
-            free(x->hist);
-            x->hist = NULL;
+            if (x->hist_own)
+                memset(x->hist, 0, DICE__HIST_BUCKETS * sizeof(uint64_t));
         }
     }
 }

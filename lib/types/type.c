@@ -64,6 +64,35 @@ int dice_db_object_encoding(dice_db_t *db, const char *key, size_t klen,
     return 0;
 }
 
+/* ---- DEBUG OBJECT ------------------------------------------------------- */
+
+static int count_bytes(void *wctx, const void *data, size_t len) {
+    (void)data;
+    *(size_t *)wctx += len;
+    return 0;
+}
+
+int dice__db_object_info(dice_db_t *db, const char *key, size_t klen,
+                         dice__object_info *out) {
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
+    if (!e)
+        return DICE_ENOENT;
+    void *ctx;
+    unsigned type = HDR_TYPE(e[0]);
+    const dice_type_methods *m = dice__type_methods(db->ks, type, &ctx);
+    const void *obj = dice__type_obj(e);
+    out->addr = obj;
+    out->type = type;
+    out->obj = HDR_ENC(e[0]) == ENC_OBJ ? obj : NULL;
+    out->encoding = m && m->encoding ? m->encoding(ctx, obj) : "unknown";
+    out->serialized_len = 0;
+    unsigned format;
+    if (m && m->serialize)
+        return m->serialize(ctx, obj, &format, count_bytes,
+                            &out->serialized_len);
+    return 0;
+}
+
 /* ---- MEMORY USAGE ------------------------------------------------------- */
 
 int dice_db_memory_usage(dice_db_t *db, const char *key, size_t klen,

@@ -71,6 +71,22 @@ static inline const void *dice__type_obj(uint8_t *e) {
     return HDR_ENC(e[0]) == ENC_OBJ ? entry_ptr(e) : e;
 }
 
+/* What DEBUG OBJECT shows of a key's value: where it lives (the object,
+ * or the key's entry for a string kept in it), its type, its OBJECT
+ * ENCODING name, the bytes of its serialized payload (the type's
+ * serialize method: what follows the type byte in an RDB file; 0 when
+ * the type has none) and the object itself (NULL for a string). */
+typedef struct dice__object_info {
+    const void *addr;
+    unsigned type;
+    const char *encoding;
+    size_t serialized_len;
+    const void *obj;
+} dice__object_info;
+/* Returns 0, DICE_ENOENT, or serialize's error. */
+int dice__db_object_info(dice_db_t *db, const char *key, size_t klen,
+                         dice__object_info *out);
+
 /* ---- the member table (lib/types/strset.c) --------------------------------
 
  * Big collections keep their members in one of these: a set of byte

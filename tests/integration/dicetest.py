@@ -48,16 +48,23 @@ def wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
 class Server:
     """A running server process. kind is 'dice' or 'redis'."""
 
-    def __init__(self, kind="dice", args=(), port=None, preexec_fn=None):
+    def __init__(self, kind="dice", args=(), port=None, preexec_fn=None,
+                 conf=None):
+        """conf: a config file path, given first (before the options)."""
         self.kind = kind
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="dicetest-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        first = [conf] if conf else []
         if kind == "dice":
-            cmd = [server_path(), "--port", str(self.port)] + list(args)
+            # No save points unless a test asks (as for redis-server below):
+            # a stop by SIGTERM would otherwise write dump.rdb.
+            cmd = [server_path()] + first + [
+                "--port", str(self.port), "--save", ""] + list(args)
         else:
-            cmd = ["redis-server", "--port", str(self.port), "--save", "",
-                   "--appendonly", "no", "--dir", self.dir] + list(args)
+            cmd = ["redis-server"] + first + [
+                "--port", str(self.port), "--save", "",
+                "--appendonly", "no", "--dir", self.dir] + list(args)
         # preexec_fn runs in the child before exec (e.g. to lower its
         # open-file limit with resource.setrlimit).
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,

@@ -269,7 +269,8 @@ class Files(unittest.TestCase):
                     "rename-command FLUSHDB WIPE\n"
                     "rename-command KEYS \"\"\n")
         port = dicetest.free_port()
-        p = subprocess.Popen([dicetest.server_path(), conf, "--port", str(port)],
+        p = subprocess.Popen([dicetest.server_path(), conf, "--port", str(port),
+                              "--save", ""],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             dicetest.wait_port(port, p)

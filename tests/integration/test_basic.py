@@ -286,7 +286,7 @@ class Limits(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
             f.write("# a comment\nport %d\nbind \"127.0.0.1\"\nmaxclients 7\n" % port)
             path = f.name
-        proc = subprocess.Popen([dicetest.server_path(), path],
+        proc = subprocess.Popen([dicetest.server_path(), path, "--save", ""],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             dicetest.wait_port(port, proc)

@@ -310,7 +310,8 @@ class Files(unittest.TestCase):
 
     def test_shutdown_and_flushall_save(self):
         a = self.sub("sd")
-        s = dice(a)  # Redis's default save points
+        # Redis's default save points (the harness starts with none).
+        s = dice(a, "--save", "3600 1 300 100 60 10000")
         r = s.redis()
         r.set("k", "v")
         r.rpush("l", 1, 2, 3)
@@ -321,7 +322,7 @@ class Files(unittest.TestCase):
         s.proc.wait(timeout=10)
         self.assertIn("Saving the final RDB snapshot", s.output())
         s.stop()
-        s = dice(a)
+        s = dice(a, "--save", "3600 1 300 100 60 10000")
         try:
             r = s.redis()
             self.assertEqual(r.get("k"), b"v")

@@ -29,7 +29,7 @@ class Valgrind(unittest.TestCase):
             ["valgrind", "--leak-check=full", "--show-leak-kinds=all",
              "--errors-for-leak-kinds=definite,indirect,possible",
              "--error-exitcode=99", "--log-file=" + log.name,
-             dicetest.server_path(), "--port", str(port)],
+             dicetest.server_path(), "--port", str(port), "--save", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             dicetest.wait_port(port, proc, timeout=60)

@@ -1,0 +1,409 @@
+"""Server administration against redis-server 7.0: CONFIG REWRITE of the
+file the server was started with (the file's lines compared with what
+redis-server writes for the same sequence, then a restart on the
+rewritten file), SHUTDOWN's options and errors, SIGTERM/SIGINT (log
+lines, exit code, clients closed, a second SIGINT), and the DEBUG
+subcommands Redis's own test suite relies on. Differential parts are
+skipped without redis-server."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dicetest  # noqa: E402
+
+HAVE_REDIS = dicetest.have_redis_server()
+
+CONF = """# a comment that stays
+  # an indented one (trimmed, as Redis)
+hz 20
+Timeout 0
+hash-max-ziplist-entries 100
+slowlog-max-len 100
+slowlog-max-len 200
+client-output-buffer-limit pubsub 32mb 8mb 60
+loglevel notice
+latency-tracking yes
+
+# before the tail
+"""
+
+SETS = [
+    ("hz", "15"), ("slowlog-log-slower-than", "5"),
+    ("notify-keyspace-events", "KEA"),
+    ("client-output-buffer-limit", "replica 1gb 2kb 3 normal 1 2 3"),
+    ("timeout", "5"), ("loglevel", "verbose"),
+    ("hash-max-listpack-value", "1024"), ("proto-max-bulk-len", "10000000"),
+    ("slowlog-max-len", "128"), ("latency-tracking", "no"),
+    ("zset-max-listpack-entries", "7"), ("requirepass", 'a"b c'),
+    ("latency-tracking-info-percentiles", "50 99.99"),
+]
+
+
+def wait_exit(proc, timeout=20):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def file_lines(path, srv):
+    """The file's lines, the server's own port and directory masked."""
+    with open(path) as f:
+        text = f.read()
+    text = text.replace("port %d" % srv.port, "port N")
+    return text.replace('dir "%s"' % os.path.realpath(srv.dir), 'dir D').split("\n")
+
+
+class Rewrite(unittest.TestCase):
+    def start(self, kind, path):
+        with open(path, "w") as f:
+            f.write(CONF)
+        return dicetest.Server(kind, conf=path)
+
+    def rewrite_after_sets(self, srv, sets):
+        r = srv.redis()
+        for name, value in sets:
+            self.assertTrue(r.config_set(name, value), name)
+        self.assertTrue(r.execute_command("CONFIG", "REWRITE"))
+        r.close()
+
+    def test_no_config_file(self):
+        srv = dicetest.Server("dice")
+        try:
+            c = srv.conn()
+            self.assertEqual(c.cmd("CONFIG", "REWRITE"),
+                             b"-ERR The server is running without a config file\r\n")
+            c.close()
+        finally:
+            srv.stop()
+
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_rewrite_like_redis(self):
+        tmp = tempfile.mkdtemp(prefix="dicetest-rw-")
+        try:
+            d = self.start("dice", os.path.join(tmp, "dice.conf"))
+            rs = self.start("redis", os.path.join(tmp, "redis.conf"))
+            try:
+                c = d.conn()
+                info = c.cmd("INFO", "server").decode()
+                c.close()
+                self.assertIn("config_file:%s\r\n" % os.path.join(
+                    os.path.realpath(tmp), "dice.conf"), info)
+                known = set(self.dice_names(d))
+                self.rewrite_after_sets(d, SETS)
+                self.rewrite_after_sets(rs, SETS)
+                self.compare(tmp, d, rs, known)
+                # A second rewrite with nothing changed: still the same
+                # lines as redis-server's second one.
+                for srv in (d, rs):
+                    r = srv.redis(password='a"b c')
+                    r.execute_command("CONFIG", "REWRITE")
+                    r.close()
+                self.compare(tmp, d, rs, known)
+            finally:
+                self.shutdown(d)
+                self.shutdown(rs)
+            # Restarted on its rewritten file, dice-server has the values.
+            d2 = dicetest.Server("dice", conf=os.path.join(tmp, "dice.conf"))
+            try:
+                r = d2.redis(password='a"b c')
+                want = dict(SETS)
+                want["client-output-buffer-limit"] = (
+                    "normal 1 2 3 slave 1073741824 2048 3 pubsub 33554432 8388608 60")
+                want["hash-max-listpack-value"] = "1024"
+                want["hash-max-listpack-entries"] = "100"
+                for name, value in want.items():
+                    got = r.config_get(name)[name]
+                    if name == "notify-keyspace-events":
+                        value = "AKE"
+                    self.assertEqual(got, value, name)
+                r.close()
+            finally:
+                self.shutdown(d2)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def compare(self, tmp, d, rs, known):
+        dl = file_lines(os.path.join(tmp, "dice.conf"), d)
+        rl = file_lines(os.path.join(tmp, "redis.conf"), rs)
+        sig = "# Generated by CONFIG REWRITE"
+        self.assertIn(sig, dl)
+        # The kept part (in place, comments and order) is Redis's.
+        self.assertEqual(dl[:dl.index(sig)], rl[:rl.index(sig)])
+
+        def tail(lines):
+            out = set()
+            for ln in lines[lines.index(sig) + 1:]:
+                name = ln.split(" ", 1)[0]
+                if ln and name in known and name != "port":
+                    out.add(ln)
+            return out
+        self.assertEqual(tail(dl), tail(rl))
+        # Both end with an empty line, or neither does.
+        self.assertEqual(dl[-2] == "", rl[-2] == "")
+
+    def dice_names(self, srv):
+        r = srv.redis()
+        names = list(r.config_get("*").keys())
+        r.close()
+        return names
+
+    def shutdown(self, srv):
+        srv.proc.send_signal(signal.SIGTERM)
+        wait_exit(srv.proc)
+        srv.stop()
+
+    def test_rewrite_defaults_and_removal(self):
+        tmp = tempfile.mkdtemp(prefix="dicetest-rw-")
+        path = os.path.join(tmp, "d.conf")
+        with open(path, "w") as f:
+            f.write("requirepass foo\nhz 30\n# end\n")
+        d = dicetest.Server("dice", conf=path)
+        try:
+            r = d.redis(password="foo")
+            # Back at the default but in the file: kept; a string unset:
+            # its line goes; a setting at its default not in the file:
+            # not written.
+            r.config_set("hz", "10")
+            r.config_set("requirepass", "")
+            r.config_set("timeout", "0")
+            self.assertTrue(r.execute_command("CONFIG", "REWRITE"))
+            lines = open(path).read().split("\n")
+            self.assertIn("hz 10", lines)
+            self.assertNotIn("requirepass foo", "\n".join(lines))
+            self.assertNotIn("timeout 0", lines)
+            self.assertEqual(lines[:3], ["", "hz 10", "# end"])
+            # The directory is gone: Redis's error text.
+            shutil.rmtree(tmp)
+            with self.assertRaises(Exception) as cm:
+                r.execute_command("CONFIG", "REWRITE")
+            self.assertEqual(str(cm.exception),
+                             "Rewriting config file: No such file or directory")
+            r.close()
+        finally:
+            d.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Shutdown(unittest.TestCase):
+    ERRS = [("ABORT",), ("NOSAVE", "SAVE"), ("ABORT", "NOW"), ("FOO",),
+            ("SAVE", "ABORT"), ("nosave", "nosave", "abort")]
+
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_errors_like_redis(self):
+        d, rs = dicetest.Server("dice"), dicetest.Server("redis")
+        try:
+            for srv in (d, rs):
+                c = srv.conn()
+                srv.replies = [c.cmd("SHUTDOWN", *a) for a in self.ERRS]
+                srv.replies.append(c.cmd("MULTI"))
+                srv.replies.append(c.cmd("SHUTDOWN"))
+                srv.replies.append(c.cmd("EXEC"))
+                c.close()
+            self.assertEqual(d.replies, rs.replies)
+            self.assertEqual(d.replies[0], b"-ERR No shutdown in progress.\r\n")
+        finally:
+            d.stop()
+            rs.stop()
+
+    def test_shutdown_command(self):
+        d = dicetest.Server("dice")
+        idle = d.conn()
+        c = d.conn()
+        # Earlier replies still go out; SHUTDOWN itself gets none.
+        c.send(dicetest.encode("SET", "a", "1") + dicetest.encode("SHUTDOWN", "NOW", "FORCE"))
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(wait_exit(d.proc), 0)
+        self.assertTrue(idle.closed_by_peer())
+        out = d.output()
+        self.assertIn("# User requested shutdown...", out)
+        self.assertIn("# dice-server is now ready to exit, bye bye...", out)
+        d.stop()
+
+    def signal_case(self, sig, name):
+        d = dicetest.Server("dice")
+        idle = d.conn()
+        self.assertEqual(idle.cmd("PING"), b"+PONG\r\n")
+        d.proc.send_signal(sig)
+        self.assertEqual(wait_exit(d.proc), 0)
+        self.assertTrue(idle.closed_by_peer())
+        out = d.output()
+        a = out.index("# Received %s scheduling shutdown..." % name)
+        b = out.index("# User requested shutdown...", a)
+        out.index("# dice-server is now ready to exit, bye bye...", b)
+        d.stop()
+
+    def test_sigterm(self):
+        self.signal_case(signal.SIGTERM, "SIGTERM")
+
+    def test_sigint(self):
+        self.signal_case(signal.SIGINT, "SIGINT")
+
+    def test_second_sigint(self):
+        # The first SIGINT's shutdown frees a large dataset; a second one
+        # meanwhile exits at once with 1, as redis-server's "You insist".
+        d = dicetest.Server("dice", args=["--enable-debug-command", "yes"])
+        c = d.conn()
+        self.assertEqual(c.cmd("DEBUG", "POPULATE", "3000000"), b"+OK\r\n")
+        d.proc.send_signal(signal.SIGINT)
+        deadline = time.time() + 10
+        while "Received SIGINT" not in d.output() and time.time() < deadline:
+            time.sleep(0.001)
+        d.proc.send_signal(signal.SIGINT)
+        rc = wait_exit(d.proc)
+        out = d.output()
+        if rc == 0:
+            self.skipTest("the first shutdown ended before the second SIGINT")
+        self.assertEqual(rc, 1)
+        self.assertRegex(out, r"\d+:signal-handler \(\d+\) You insist\.\.\. exiting now\.")
+        d.stop()
+
+
+DEBUG_ARGS = ["--enable-debug-command", "yes"]
+
+
+def raw(srv, cmds, proto=2):
+    """Raw reply bytes of each command, on one connection."""
+    c = srv.conn()
+    if proto == 3:
+        c.cmd("HELLO", "3")
+    out = [c.cmd(*a) for a in cmds]
+    c.close()
+    return out
+
+
+class Debug(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = dicetest.Server("dice", args=DEBUG_ARGS)
+        cls.r = dicetest.Server("redis", args=DEBUG_ARGS) if HAVE_REDIS else None
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        if cls.r:
+            cls.r.stop()
+
+    def both(self, cmds, proto=2):
+        got = raw(self.d, cmds, proto)
+        if self.r:
+            self.assertEqual(got, raw(self.r, cmds, proto))
+        return got
+
+    def test_protocol(self):
+        types = ["string", "integer", "double", "bignum", "null", "array",
+                 "set", "map", "attrib", "push", "verbatim", "true", "false",
+                 "nosuch"]
+        for proto in (2, 3):
+            self.both([("DEBUG", "PROTOCOL", t) for t in types], proto)
+
+    def test_errors_and_simple_replies(self):
+        self.both([
+            ("DEBUG", "OBJECT", "nokey"), ("DEBUG", "OBJECT"),
+            ("DEBUG", "LOG", "two", "words"), ("DEBUG", "LOG", "hello"),
+            ("DEBUG", "SET-ACTIVE-EXPIRE"), ("DEBUG", "change-repl-id", "x"),
+            ("DEBUG", "HTSTATS", "99"), ("DEBUG", "HTSTATS", "x"),
+            ("DEBUG", "HTSTATS", "0", "full"), ("DEBUG", "HTSTATS", "15"),
+            ("DEBUG", "POPULATE", "-1"), ("DEBUG", "POPULATE", "x"),
+            ("DEBUG", "POPULATE", "1", "p", "-1"),
+            ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100"),
+            ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1kb"),
+            ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"),
+            ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"),
+            ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "x"),
+            ("DEBUG", "LISTPACK", "nokey"), ("DEBUG", "QUICKLIST", "nokey"),
+            ("DEBUG", "STRINGMATCH-TEST"), ("DEBUG", "SLEEP", "0"),
+            ("DEBUG", "NOSUCH"), ("DEBUG", "JMAP"),
+        ])
+        self.assertIn("# DEBUG LOG: hello", self.d.output())
+
+    def test_help_is_redis_subset(self):
+        mine = raw(self.d, [("DEBUG", "HELP")])[0].decode().split("\r\n")
+        lines = [ln[ln.index("+") + 1:] for ln in mine if ln.startswith("+")]
+        self.assertIn("OBJECT <key>", lines)
+        if not self.r:
+            return
+        theirs = raw(self.r, [("DEBUG", "HELP")])[0].decode().split("\r\n")
+        tl = [ln[ln.index("+") + 1:] for ln in theirs if ln.startswith("+")]
+        # Every subcommand we list is Redis's, with Redis's own words, and
+        # each listed one is answered (not "unknown subcommand").
+        heads = [ln for ln in lines if not ln.startswith(" ")]
+        for h in heads:
+            self.assertIn(h, tl)
+        pos = [tl.index(h) for h in heads]
+        self.assertEqual(pos, sorted(pos))
+
+    def test_object_and_populate(self):
+        setup = [("FLUSHALL",), ("RPUSH", "l", "a", "b", "c"),
+                 ("SET", "s", "hello"), ("SET", "n", "123"),
+                 ("SET", "big", "x" * 100), ("HSET", "h", "f", "v"),
+                 ("SADD", "st", "1", "2"), ("ZADD", "z", "1", "a"),
+                 ("DEBUG", "POPULATE", "3"), ("DEBUG", "POPULATE", "2", "foo", "10"),
+                 ("DEBUG", "POPULATE", "2", "foo", "3"),
+                 ("GET", "key:2"), ("GET", "foo:0"), ("GET", "foo:1"),
+                 ("DBSIZE",), ("DEBUG", "LISTPACK", "h"),
+                 ("DEBUG", "LISTPACK", "l"), ("DEBUG", "QUICKLIST", "l"),
+                 ("DEBUG", "QUICKLIST", "l", "1"),
+                 ("DEBUG", "QUICKLIST", "h")]
+        self.both(setup)
+        rx = re.compile(r"^\+Value at:0x[0-9a-f]+ refcount:(\d+) encoding:(\S+) "
+                        r"serializedlength:(\d+) lru:(\d+) lru_seconds_idle:(\d+)(.*)\r\n$")
+        keys = ["l", "s", "n", "big", "h", "st", "z", "key:0", "foo:0"]
+        mine = raw(self.d, [("DEBUG", "OBJECT", k) for k in keys])
+        parsed = []
+        for k, m in zip(keys, mine):
+            g = rx.match(m.decode())
+            self.assertIsNotNone(g, m)
+            parsed.append((k, g.group(1), g.group(2), g.group(3), g.group(6)))
+        if self.r:
+            theirs = raw(self.r, [("DEBUG", "OBJECT", k) for k in keys])
+            for k, m, p in zip(keys, theirs, parsed):
+                g = rx.match(m.decode())
+                if k == "big":
+                    # Redis's RDB strings over 20 bytes are LZF-compressed
+                    # (rdbcompression); our serializer does not compress.
+                    self.assertEqual(p[:3], (k, g.group(1), g.group(2)))
+                    continue
+                self.assertEqual(p, (k, g.group(1), g.group(2), g.group(3),
+                                     g.group(6)), k)
+
+    def test_set_active_expire(self):
+        c = self.d.conn()
+        c.cmd("FLUSHALL")
+        self.assertEqual(c.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), b"+OK\r\n")
+        c.cmd("SET", "gone", "1", "PX", "50")
+        time.sleep(0.4)
+        # Nobody touched it and no cycle ran: still counted.
+        self.assertEqual(c.cmd("DBSIZE"), b":1\r\n")
+        self.assertEqual(c.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "1"), b"+OK\r\n")
+        deadline = time.time() + 5
+        while c.cmd("DBSIZE") != b":0\r\n" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(c.cmd("DBSIZE"), b":0\r\n")
+        c.close()
+
+    def test_change_repl_id(self):
+        c = self.d.conn()
+        before = re.search(rb"master_replid:(\w+)", c.cmd("INFO", "replication")).group(1)
+        self.assertEqual(c.cmd("DEBUG", "CHANGE-REPL-ID"), b"+OK\r\n")
+        after = re.search(rb"master_replid:(\w+)", c.cmd("INFO", "replication")).group(1)
+        self.assertNotEqual(before, after)
+        self.assertEqual(len(after), 40)
+        c.close()
+        self.assertIn("Changing replication IDs after receiving DEBUG change-repl-id",
+                      self.d.output())
+
+
+if __name__ == "__main__":
+    dicetest.main(globals())
