@@ -13,6 +13,7 @@
 #include "dice/server.h"
 #include "keyspace/keyspace_internal.h"
 #include "resp/resp_internal.h"
+#include "server/conn.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -147,7 +148,9 @@ typedef struct dice__obuf_limit {
 
 struct dice_client {
     dice_server_t *srv;
-    int fd;
+    /* What the client's bytes travel over (lib/server/conn.h); conn.fd is
+     * -1 once closed and for an in-process session. */
+    dice__conn conn;
     unsigned flags;
     uint64_t id;
     int proto;
@@ -208,6 +211,7 @@ typedef struct dice_listener {
     int fd;
     int port;   /* 0 for a unix socket */
     bool unix_; /* a unix domain socket; addr is its path */
+    bool tls;   /* accepts TLS connections (tls-port) */
     char addr[108];
 } dice_listener_t;
 
@@ -263,7 +267,22 @@ typedef struct dice_settings {
     long long tracking_max_keys; /* tracking-table-max-keys, 0 = no limit */
     char *unixsocket;            /* path, or NULL for none */
     int unixsocketperm;          /* octal mode bits, 0 = leave as umask */
+    /* TLS (lib/server/conn_tls.c), Redis 7.0's tls-* settings. Strings
+     * are NULL when unset; tls-client-*, tls-replication and tls-cluster
+     * are accepted for replication and cluster links to come. */
+    int tls_port;
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir, *tls_dh_params_file;
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_auth_clients; /* DICE__TLS_AUTH_* */
+    int tls_prefer_server_ciphers, tls_session_caching;
+    long long tls_session_cache_size, tls_session_cache_timeout;
+    int tls_replication, tls_cluster;
 } dice_settings_t;
+
+/* tls-auth-clients, in Redis's order of names. */
+enum { DICE__TLS_AUTH_NO, DICE__TLS_AUTH_YES, DICE__TLS_AUTH_OPTIONAL };
 
 /* Push the collection encoding settings into the keyspace (a no-op before
  * it exists; attaching it pushes them too). */
@@ -584,7 +603,24 @@ struct dice_server {
     dice_client_t **postponed;
     size_t npostponed, postponed_cap;
     bool pause_release;
+    /* TLS (lib/server/conn_tls.c): the context and the connections with
+     * input waiting inside OpenSSL; NULL until configured. tls_dirty: a
+     * tls-* setting changed and the context is to be rebuilt when the
+     * change is committed (dice__config_commit). cfg_batch: CONFIG SET is
+     * setting several values, which are committed together. */
+    struct dice__tls *tls;
+    bool tls_dirty;
+    int cfg_batch;
+    const char *cfg_commit_name; /* the first setting that made it dirty */
 };
+
+/* A changed tls-* setting: the context is rebuilt at commit. */
+void dice__server_tls_changed(dice_server_t *srv);
+/* Carry out what changed settings left to do together (rebuild the TLS
+ * context, open or close the TLS listener for a new tls-port). 0, or
+ * DICE_E* with Redis's reason in cfg_err (the caller restores the old
+ * settings). */
+int dice__config_commit(dice_server_t *srv);
 
 static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t) {
     return (t * srv->intro.ns_mult) >> DICE__NS_SHIFT;

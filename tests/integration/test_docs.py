@@ -71,6 +71,10 @@ class CommandsPage(unittest.TestCase):
                    "-I" + os.path.join(SRC, "lib"),
                    os.path.join(SRC, "tests", "tools", "dump_commands.c"),
                    lib, "-lpthread", "-lm", "-o", exe]
+            # A TLS build's library needs OpenSSL (DICE_WITH_TLS).
+            cache = os.path.join(BUILD, "CMakeCache.txt")
+            if os.path.exists(cache) and "DICE_WITH_TLS:BOOL=ON" in read(cache):
+                cmd[-3:-3] = ["-lssl", "-lcrypto"]
             # A sanitizer build's library needs the sanitizer runtimes.
             if os.environ.get("DICE_SANITIZE", "").upper() in ("ON", "1",
                                                                "TRUE", "YES"):
@@ -98,7 +102,7 @@ class CommandsPage(unittest.TestCase):
                       "from the repository root with:\n"
                       "  cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib "
                       "tests/tools/dump_commands.c build/libdice.a -lpthread "
-                      "-lm -o /tmp/dump_commands\n"
+                      "-lm -lssl -lcrypto -o /tmp/dump_commands\n"
                       "  /tmp/dump_commands | /usr/bin/python3 "
                       "tests/tools/gen_commands_md.py - > docs/commands.md"
                       % first_diff(committed, gen.stdout))
