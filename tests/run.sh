@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-pkgs=(build-essential cmake pkg-config libcmocka-dev redis-server redis-tools
+pkgs=(build-essential cmake pkg-config libcmocka-dev libssl-dev openssl redis-server redis-tools
       python3 python3-redis libhiredis-dev valgrind clang libfuzzer-14-dev
       libclang-rt-14-dev abigail-tools g++ liblua5.1-0-dev)
 missing=()

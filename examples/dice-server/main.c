@@ -238,6 +238,12 @@ int main(int argc, char **argv) {
     snprintf(msg, sizeof(msg), "Ready to accept connections tcp (port %s)",
              port);
     dice_server_log(srv, DICE_LOG_NOTICE, msg);
+    dice_server_config_get(srv, "tls-port", port, sizeof(port));
+    if (strcmp(port, "0") != 0) {
+        snprintf(msg, sizeof(msg), "Ready to accept connections tls (port %s)",
+                 port);
+        dice_server_log(srv, DICE_LOG_NOTICE, msg);
+    }
 
     rc = dice_loop_run(loop);
 

@@ -764,7 +764,8 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
                      "executable:%s\r\n"
                      "config_file:%s\r\n"
                      "io_threads_active:0\r\n"
-                     "dice_version:%s\r\n",
+                     "dice_version:%s\r\n"
+                     "dice_tls:%s\r\n",
                      un.sysname, un.release, un.machine,
                      (int)(sizeof(void *) * 8), clock_name,
 #ifdef __GNUC__
@@ -777,7 +778,8 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
                      (unsigned long long)up, (unsigned long long)(up / 86400),
                      hz, hz, (unsigned long long)(ts.tv_sec & ((1 << 24) - 1)),
                      exe, srv->config_file ? srv->config_file : "",
-                     dice_version_string());
+                     dice_version_string(),
+                     dice__tls_available() ? "yes" : "no");
 }
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
@@ -1267,8 +1269,13 @@ static DICE__CMD_FN(cmd_config_set) {
     if (dice__config_snapshot(srv, &saved) < 0)
         goto oom;
     have_saved = 1;
+    /* Side effects that need all the new values at once (a TLS context
+     * from a new certificate and its key) wait for the commit. */
+    srv->cfg_batch++;
     for (int i = 0; i < npairs; i++) {
         if (dice_server_config_set(srv, names[i], values[i]) < 0) {
+            srv->cfg_batch--;
+            srv->cfg_commit_name = NULL;
             dice__reply_errorf(c,
                                "ERR CONFIG SET failed (possibly related to "
                                "argument '%s') - %s",
@@ -1278,6 +1285,18 @@ static DICE__CMD_FN(cmd_config_set) {
             have_saved = 0;
             goto out;
         }
+    }
+    srv->cfg_batch--;
+    if (dice__config_commit(srv) < 0) {
+        const char *arg = srv->cfg_commit_name;
+        srv->cfg_commit_name = NULL;
+        dice__reply_errorf(c,
+                           "ERR CONFIG SET failed (possibly related to "
+                           "argument '%s') - %s",
+                           arg ? arg : "", dice_server_config_error(srv));
+        dice__config_restore(srv, &saved);
+        have_saved = 0;
+        goto out;
     }
     dice_reply_ok(c);
     goto out;

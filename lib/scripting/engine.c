@@ -1007,10 +1007,9 @@ static void busy_hook(lua_State *L, lua_Debug *ar) {
         /* The caller runs nothing more until the script ends (Redis's
          * protectClient). */
         dice_client_t *c = run->caller;
-        if (c->fd >= 0) {
-            run->caller_mask = dice_loop_get_mask(srv->loop, c->fd);
-            if (run->caller_mask >= 0)
-                dice_loop_set_mask(srv->loop, c->fd, 0);
+        if (c->conn.fd >= 0 && (c->conn.flags & DICE__CONN_WATCHED)) {
+            run->caller_mask = c->conn.mask;
+            dice__conn_set_mask(&c->conn, 0);
         }
     }
     dice__server_process_events_nested(srv);
@@ -1135,8 +1134,9 @@ void dice__engine_run(dice__engine *e, dice__run *run, int ref, int nkeys,
     sc->run = NULL;
     if (run->timedout) {
         srv->busy_err = NULL;
-        if (run->caller_mask >= 0 && c->fd >= 0 && !(c->flags & CLIENT_CLOSED))
-            dice_loop_set_mask(srv->loop, c->fd, run->caller_mask);
+        if (run->caller_mask >= 0 && c->conn.fd >= 0 &&
+            !(c->flags & CLIENT_CLOSED))
+            dice__conn_set_mask(&c->conn, run->caller_mask);
     }
     if (rc != 0)
         reply_run_error(c, L, run);

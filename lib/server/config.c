@@ -504,6 +504,8 @@ static const char *const pubsub_default_names[] = {"resetchannels",
 /* enable-debug-command, enable-module-command, enable-protected-configs:
  * DICE_ALLOW_* order. */
 static const char *const allow_names[] = {"no", "yes", "local", NULL};
+/* tls-auth-clients: DICE__TLS_AUTH_* order. */
+static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
 #define FIELD(f)                                                               \
     .off = offsetof(dice_settings_t, f),                                       \
@@ -540,6 +542,49 @@ static const setting_t settings[] = {
     {"unixsocket", K_STR, S_IMMUTABLE | S_EMPTY_NONE, FIELD(unixsocket)},
     {"unixsocketperm", K_OCTAL, S_IMMUTABLE, FIELD(unixsocketperm), .def = 0,
      .lo = 0, .hi = 0777},
+    /* TLS (lib/server/conn_tls.c): a change rebuilds the context when
+     * it is committed (all of one CONFIG SET together), as Redis's
+     * applyTlsCfg; tls-port opens or closes the TLS listener. */
+    {"tls-port", K_INT, 0, FIELD(tls_port), .def = 0, .lo = 0, .hi = 65535,
+     .apply = dice__server_tls_changed},
+    {"tls-cert-file", K_STR, S_EMPTY_NONE, FIELD(tls_cert_file),
+     .apply = dice__server_tls_changed},
+    {"tls-key-file", K_STR, S_EMPTY_NONE, FIELD(tls_key_file),
+     .apply = dice__server_tls_changed},
+    {"tls-key-file-pass", K_STR, S_EMPTY_NONE, FIELD(tls_key_file_pass),
+     .apply = dice__server_tls_changed},
+    {"tls-client-cert-file", K_STR, S_EMPTY_NONE, FIELD(tls_client_cert_file),
+     .apply = dice__server_tls_changed},
+    {"tls-client-key-file", K_STR, S_EMPTY_NONE, FIELD(tls_client_key_file),
+     .apply = dice__server_tls_changed},
+    {"tls-client-key-file-pass", K_STR, S_EMPTY_NONE,
+     FIELD(tls_client_key_file_pass), .apply = dice__server_tls_changed},
+    {"tls-dh-params-file", K_STR, S_EMPTY_NONE, FIELD(tls_dh_params_file),
+     .apply = dice__server_tls_changed},
+    {"tls-ca-cert-file", K_STR, S_EMPTY_NONE, FIELD(tls_ca_cert_file),
+     .apply = dice__server_tls_changed},
+    {"tls-ca-cert-dir", K_STR, S_EMPTY_NONE, FIELD(tls_ca_cert_dir),
+     .apply = dice__server_tls_changed},
+    {"tls-protocols", K_STR, S_EMPTY_NONE, FIELD(tls_protocols),
+     .apply = dice__server_tls_changed},
+    {"tls-ciphers", K_STR, S_EMPTY_NONE, FIELD(tls_ciphers),
+     .apply = dice__server_tls_changed},
+    {"tls-ciphersuites", K_STR, S_EMPTY_NONE, FIELD(tls_ciphersuites),
+     .apply = dice__server_tls_changed},
+    {"tls-auth-clients", K_ENUM, 0, FIELD(tls_auth_clients),
+     .def = DICE__TLS_AUTH_YES, .names = tls_auth_names},
+    {"tls-prefer-server-ciphers", K_BOOL, 0, FIELD(tls_prefer_server_ciphers),
+     .def = 0, .apply = dice__server_tls_changed},
+    {"tls-session-caching", K_BOOL, 0, FIELD(tls_session_caching), .def = 1,
+     .apply = dice__server_tls_changed},
+    {"tls-session-cache-size", K_INT, 0, FIELD(tls_session_cache_size),
+     .def = 20480, .lo = 0, .hi = INT_MAX, .apply = dice__server_tls_changed},
+    {"tls-session-cache-timeout", K_INT, 0, FIELD(tls_session_cache_timeout),
+     .def = 300, .lo = 0, .hi = INT_MAX, .apply = dice__server_tls_changed},
+    {"tls-replication", K_BOOL, 0, FIELD(tls_replication), .def = 0,
+     .apply = dice__server_tls_changed},
+    {"tls-cluster", K_BOOL, 0, FIELD(tls_cluster), .def = 0,
+     .apply = dice__server_tls_changed},
     {"tracking-table-max-keys", K_INT, 0, FIELD(tracking_max_keys),
      .def = 1000000, .lo = 0, .hi = LLONG_MAX, .apply = dice__tracking_limit},
     {"tcp-backlog", K_INT, S_IMMUTABLE, FIELD(tcp_backlog), .def = 511, .lo = 0,
@@ -702,6 +747,9 @@ void dice__config_restore(dice_server_t *srv, dice_settings_t *saved) {
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].apply)
             settings[i].apply(srv);
+    /* The context in use was built from these values: nothing to rebuild
+     * (a failed commit never replaced it). */
+    srv->tls_dirty = false;
 }
 
 /* ---- Getting and setting ------------------------------------------------ */
@@ -779,6 +827,12 @@ int dice_server_config_set(dice_server_t *srv, const char *name,
     }
     if (st->apply)
         st->apply(srv);
+    if (srv->tls_dirty && !srv->cfg_commit_name)
+        srv->cfg_commit_name = st->name;
+    /* Outside CONFIG SET's batch (the host's own call), what the change
+     * leaves to do is done now. */
+    if (srv->cfg_batch == 0)
+        return dice__config_commit(srv);
     return 0;
 }
 

@@ -144,6 +144,7 @@ void dice_server_free(dice_server_t *srv) {
         c->flags &= ~CLIENT_PENDING_WRITE;
         dice__client_free_now(c);
     }
+    dice__tls_free(srv);
     dice__blocking_free(srv);
     dice__tracking_free(srv);
     dice__dict_clear(&srv->clients_by_id, NULL, NULL);
@@ -189,7 +190,8 @@ void dice_server_free(dice_server_t *srv) {
 
 static void accept_ready(dice_loop_t *loop, int fd, int events, void *arg);
 
-static int listen_one(dice_server_t *srv, const char *addr, int port) {
+static int listen_one(dice_server_t *srv, const char *addr, int port,
+                      bool tls) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -262,6 +264,7 @@ static int listen_one(dice_server_t *srv, const char *addr, int port) {
     l->fd = fd;
     l->port = bound;
     l->unix_ = false;
+    l->tls = tls;
     snprintf(l->addr, sizeof(l->addr), "%s", a);
     return 0;
 }
@@ -313,8 +316,95 @@ static int listen_unix(dice_server_t *srv, const char *path, int perm) {
     l->fd = fd;
     l->port = 0;
     l->unix_ = true;
+    l->tls = false;
     memcpy(l->addr, path, plen + 1);
     return 0;
+}
+
+/* Listen for TLS on port at every bind address (tls-port). The new
+ * listeners are added after the others; on failure none is kept. */
+static int listen_tls(dice_server_t *srv, int port) {
+    char **addrs = NULL;
+    int n = dice__split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
+    if (n <= 0) {
+        dice__split_free(addrs, n);
+        return DICE_EINVAL;
+    }
+    size_t before = srv->nlisteners;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = listen_one(srv, addrs[i], port, true);
+    dice__split_free(addrs, n);
+    if (rc < 0) {
+        int e = errno;
+        while (srv->nlisteners > before) {
+            dice_listener_t *l = &srv->listeners[--srv->nlisteners];
+            dice_loop_unwatch(srv->loop, l->fd);
+            close(l->fd);
+        }
+        errno = e;
+    }
+    return rc;
+}
+
+/* Close the TLS listeners on a port other than keep (0: all of them). */
+static void close_tls_listeners(dice_server_t *srv, int keep) {
+    size_t j = 0;
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        dice_listener_t *l = &srv->listeners[i];
+        if (l->tls && (keep == 0 || l->port != keep)) {
+            dice_loop_unwatch(srv->loop, l->fd);
+            close(l->fd);
+            continue;
+        }
+        srv->listeners[j++] = *l;
+    }
+    srv->nlisteners = j;
+}
+
+static int tls_listen_port(const dice_server_t *srv) {
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].tls)
+            return srv->listeners[i].port;
+    return 0;
+}
+
+void dice__server_tls_changed(dice_server_t *srv) {
+    srv->tls_dirty = true;
+}
+
+/* Redis's applyTlsCfg and applyTLSPort, once for all the tls-* settings
+ * one CONFIG SET changed: a new context from the new values (kept only if
+ * it builds), then the TLS listener moved to the new tls-port. */
+int dice__config_commit(dice_server_t *srv) {
+    const char *name = srv->cfg_commit_name;
+    srv->cfg_commit_name = NULL;
+    if (!srv->tls_dirty)
+        return 0;
+    srv->tls_dirty = false;
+    if (!srv->started)
+        return 0; /* dice_server_start configures what is set by then */
+    const dice_settings_t *s = &srv->cfg;
+    const char *why = NULL;
+    if ((s->tls_port || s->tls_replication || s->tls_cluster) &&
+        dice__tls_configure(srv) < 0) {
+        why = "Unable to update TLS configuration. Check server logs.";
+    } else if (s->tls_port != tls_listen_port(srv)) {
+        int old = tls_listen_port(srv);
+        if (s->tls_port && listen_tls(srv, s->tls_port) < 0)
+            why = "Unable to listen on this port. Check server logs.";
+        else if (old)
+            close_tls_listeners(srv, s->tls_port);
+    }
+    if (!why)
+        return 0;
+    dice__logf(srv, DICE_LOG_WARNING,
+               "Failed applying new configuration. Possibly related to new "
+               "%s setting. Restoring previous settings.",
+               name ? name : "tls-*");
+    snprintf(srv->cfg_err, sizeof(srv->cfg_err), "%s", why);
+    srv->cfg_commit_name = name; /* for the caller's error text */
+    return DICE_EINVAL;
 }
 
 /* Clients the open-file limit leaves room for once RESERVED_FDS are kept
@@ -453,7 +543,7 @@ int dice_server_start(dice_server_t *srv) {
         return DICE_EINVAL;
     }
     for (int i = 0; i < n; i++) {
-        int rc = listen_one(srv, addrs[i], srv->cfg.port);
+        int rc = listen_one(srv, addrs[i], srv->cfg.port, false);
         if (rc < 0) {
             int e = errno;
             dice__split_free(addrs, n);
@@ -466,6 +556,22 @@ int dice_server_start(dice_server_t *srv) {
             srv->cfg.port = srv->listeners[0].port;
     }
     dice__split_free(addrs, n);
+    srv->tls_dirty = false; /* the settings as they are now are used */
+    if (srv->cfg.tls_port || srv->cfg.tls_replication || srv->cfg.tls_cluster) {
+        int rc = dice__tls_configure(srv);
+        if (rc == 0 && srv->cfg.tls_port)
+            rc = listen_tls(srv, srv->cfg.tls_port);
+        if (rc < 0) {
+            int e = errno;
+            if (dice__tls_available())
+                dice__logf(srv, DICE_LOG_WARNING,
+                           "Failed to configure TLS. Check logs for more "
+                           "info.");
+            close_listeners(srv);
+            errno = e;
+            return rc;
+        }
+    }
     if (srv->cfg.unixsocket && srv->cfg.unixsocket[0]) {
         int rc = listen_unix(srv, srv->cfg.unixsocket, srv->cfg.unixsocketperm);
         if (rc < 0) {
@@ -583,8 +689,10 @@ static bool is_loopback(const struct sockaddr_storage *ss) {
 static void reject_client(dice_server_t *srv, int fd, const char *msg) {
     /* Best effort, as Redis: the socket is fresh, so the short error fits in
      * its send buffer; a failure here only loses the courtesy message. */
-    ssize_t w = write(fd, msg, strlen(msg));
-    (void)w;
+    if (*msg) {
+        ssize_t w = write(fd, msg, strlen(msg));
+        (void)w;
+    }
     close(fd);
     srv->stats.rejected_connections++;
 }
@@ -622,8 +730,15 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
                            strerror(errno));
             return;
         }
+        const dice_listener_t *l = NULL;
+        for (size_t j = 0; j < srv->nlisteners; j++)
+            if (srv->listeners[j].fd == lfd)
+                l = &srv->listeners[j];
+        bool tls = l && l->tls;
         if (srv->nclients >= srv->maxclients_effective) {
-            reject_client(srv, fd, "-ERR max number of clients reached\r\n");
+            /* No plain-text courtesy on a socket that speaks TLS. */
+            reject_client(srv, fd,
+                          tls ? "" : "-ERR max number of clients reached\r\n");
             continue;
         }
         /* Protected mode, as Redis 7.0's clientAcceptHandler: while the
@@ -646,7 +761,17 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
             continue;
         }
         c->srv = srv;
-        c->fd = fd;
+        if (tls) {
+            if (dice__tls_conn_init(&c->conn, fd, srv, client_event, c) < 0) {
+                close(fd);
+                free(c);
+                continue;
+            }
+        } else {
+            dice__conn_init(&c->conn,
+                            l && l->unix_ ? &dice__conn_unix : &dice__conn_tcp,
+                            fd, srv, client_event, c);
+        }
         c->id = srv->next_client_id++;
         c->proto = 2;
         /* As Redis's default user: no password means authenticated. */
@@ -654,10 +779,6 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
         c->authenticated = !dice__acl_auth_required(srv);
         dice__acl_client_refresh(c);
         c->created_ms = c->last_ms = dice_loop_now_ms(srv->loop);
-        const dice_listener_t *l = NULL;
-        for (size_t j = 0; j < srv->nlisteners; j++)
-            if (srv->listeners[j].fd == lfd)
-                l = &srv->listeners[j];
         if (l && l->unix_) {
             /* Redis names both ends of a unix connection by the socket's
              * path, port 0 (a path past 61 bytes is cut short here). */
@@ -679,17 +800,16 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
                               dice__dict_hash(&srv->clients_by_id,
                                               (const char *)&c->id,
                                               sizeof(c->id))) < 0) {
-            close(fd);
+            dice__conn_close(&c->conn);
             free(c);
             continue;
         }
-        if (dice_loop_watch(srv->loop, fd, DICE_READABLE, client_event, c) <
-            0) {
+        if (dice__conn_start(&c->conn, srv->loop) < 0) {
             dice__dict_delete(
                 &srv->clients_by_id, (const char *)&c->id, sizeof(c->id),
                 dice__dict_hash(&srv->clients_by_id, (const char *)&c->id,
                                 sizeof(c->id)));
-            close(fd);
+            dice__conn_close(&c->conn);
             free(c);
             continue;
         }
@@ -732,11 +852,9 @@ static void client_close_socket(dice_client_t *c) {
     if (c->flags & CLIENT_CLOSED)
         return;
     c->flags |= CLIENT_CLOSED;
-    if (c->fd < 0)
+    if (c->conn.fd < 0)
         return; /* an in-process session: no socket */
-    dice_loop_unwatch(c->srv->loop, c->fd);
-    close(c->fd);
-    c->fd = -1;
+    dice__conn_close(&c->conn);
 }
 
 /* Close c's socket and free c, unless something still refers to it: a
@@ -852,7 +970,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
         "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=%s "
         "redir=%lld resp=%d",
-        (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
+        (unsigned long long)cl->id, cl->addr, cl->laddr, cl->conn.fd,
         cl->name ? cl->name : "",
         (unsigned long long)((now - cl->created_ms) / 1000),
         (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
@@ -1052,7 +1170,8 @@ static int client_flush(dice_client_t *c) {
     if (c->flags & CLIENT_CLOSED)
         return DICE_ECLOSED;
     while (c->sent < c->out.len) {
-        ssize_t n = write(c->fd, c->out.data + c->sent, c->out.len - c->sent);
+        ssize_t n = dice__conn_write(&c->conn, c->out.data + c->sent,
+                                     c->out.len - c->sent);
         srv->stats.writes_processed++;
         if (n > 0) {
             c->sent += (size_t)n;
@@ -1067,7 +1186,7 @@ static int client_flush(dice_client_t *c) {
             if (!(c->flags & CLIENT_WANT_WRITE)) {
                 int mask = DICE_WRITABLE |
                            ((c->flags & CLIENT_PAUSED) ? 0 : DICE_READABLE);
-                dice_loop_set_mask(srv->loop, c->fd, mask);
+                dice__conn_set_mask(&c->conn, mask);
                 c->flags |= CLIENT_WANT_WRITE;
             }
             /* Drop what was sent once it is a large share of the buffer,
@@ -1086,8 +1205,8 @@ static int client_flush(dice_client_t *c) {
     pool_put(srv, &c->out);
     if (c->flags & CLIENT_WANT_WRITE) {
         c->flags &= ~CLIENT_WANT_WRITE;
-        dice_loop_set_mask(srv->loop, c->fd,
-                           (c->flags & CLIENT_PAUSED) ? 0 : DICE_READABLE);
+        dice__conn_set_mask(&c->conn,
+                            (c->flags & CLIENT_PAUSED) ? 0 : DICE_READABLE);
     }
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
         client_close_socket(c);
@@ -1102,8 +1221,8 @@ static void client_maybe_resume(dice_client_t *c) {
     if (dice__client_output_pending(c) > (size_t)c->srv->cfg.output_pause)
         return;
     c->flags &= ~CLIENT_PAUSED;
-    dice_loop_set_mask(
-        c->srv->loop, c->fd,
+    dice__conn_set_mask(
+        &c->conn,
         DICE_READABLE | ((c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0));
     if (c->qlen > 0)
         client_process_input(c);
@@ -1563,9 +1682,8 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
             /* A client that sends faster than it reads: stop taking its
              * input until the socket drains our output. */
             c->flags |= CLIENT_PAUSED;
-            dice_loop_set_mask(c->srv->loop, c->fd,
-                               (c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE
-                                                              : 0);
+            dice__conn_set_mask(
+                &c->conn, (c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0);
         }
     }
     return pos;
@@ -1672,8 +1790,8 @@ void dice__client_sync_auth(dice_client_t *c) {
 /* read() for c, counted; at end of stream or on an error other than
  * "try again" the client is freed. Returns the bytes read, or <= 0 when
  * there is nothing to process. */
-static ssize_t read_input(dice_client_t *c, int fd, char *buf, size_t cap) {
-    ssize_t n = read(fd, buf, cap);
+static ssize_t read_input(dice_client_t *c, char *buf, size_t cap) {
+    ssize_t n = dice__conn_read(&c->conn, buf, cap);
     c->srv->stats.reads_processed++;
     if (n <= 0) {
         if (!(n < 0 &&
@@ -1686,7 +1804,7 @@ static ssize_t read_input(dice_client_t *c, int fd, char *buf, size_t cap) {
     return n;
 }
 
-static void client_read(dice_client_t *c, int fd) {
+static void client_read(dice_client_t *c) {
     dice_server_t *srv = c->srv;
     if (c->qbuf) {
         /* A command is pending: read after it, into room sized by what the
@@ -1700,7 +1818,7 @@ static void client_read(dice_client_t *c, int fd) {
             dice__client_free_now(c);
             return;
         }
-        ssize_t n = read_input(c, fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+        ssize_t n = read_input(c, c->qbuf + c->qlen, c->qcap - c->qlen);
         if (n <= 0)
             return;
         c->qlen += (size_t)n;
@@ -1716,7 +1834,7 @@ static void client_read(dice_client_t *c, int fd) {
 
     /* The common case: whole commands arrive, are parsed from the shared
      * buffer by the shared parser, and the client keeps no input state. */
-    ssize_t n = read_input(c, fd, srv->rbuf, srv->rbuf_cap);
+    ssize_t n = read_input(c, srv->rbuf, srv->rbuf_cap);
     if (n <= 0)
         return;
     srv->parsing = c;
@@ -1765,6 +1883,7 @@ static void client_read(dice_client_t *c, int fd) {
  * read. An error or hang-up shows up as a failed read or write. */
 static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
     (void)loop;
+    (void)fd;
     dice_client_t *c = arg;
     if (events & DICE_WRITABLE) {
         c->busy++;
@@ -1779,7 +1898,7 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
     if (c->flags & CLIENT_PAUSED)
         return; /* not reading by choice; the output side sees errors */
     if (events & (DICE_READABLE | DICE_ERROR))
-        client_read(c, fd);
+        client_read(c);
 }
 
 /* ---- Client API --------------------------------------------------------- */

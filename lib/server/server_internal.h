@@ -14,6 +14,7 @@
 #include "keyspace/keyspace_internal.h"
 #include "resp/resp_internal.h"
 #include "server/acl.h"
+#include "server/conn.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -154,7 +155,9 @@ typedef struct dice__obuf_limit {
 
 struct dice_client {
     dice_server_t *srv;
-    int fd;
+    /* What the client's bytes travel over (lib/server/conn.h); conn.fd is
+     * -1 once closed and for an in-process session. */
+    dice__conn conn;
     unsigned flags;
     uint64_t id;
     int proto;
@@ -217,6 +220,7 @@ typedef struct dice_listener {
     int fd;
     int port;   /* 0 for a unix socket */
     bool unix_; /* a unix domain socket; addr is its path */
+    bool tls;   /* accepts TLS connections (tls-port) */
     char addr[108];
 } dice_listener_t;
 
@@ -285,7 +289,22 @@ typedef struct dice_settings {
     char *save;
     char *dbfilename;
     int rdbcompression, rdbchecksum, stop_writes_on_bgsave_err;
+    /* TLS (lib/server/conn_tls.c), Redis 7.0's tls-* settings. Strings
+     * are NULL when unset; tls-client-*, tls-replication and tls-cluster
+     * are accepted for replication and cluster links to come. */
+    int tls_port;
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir, *tls_dh_params_file;
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_auth_clients; /* DICE__TLS_AUTH_* */
+    int tls_prefer_server_ciphers, tls_session_caching;
+    long long tls_session_cache_size, tls_session_cache_timeout;
+    int tls_replication, tls_cluster;
 } dice_settings_t;
+
+/* tls-auth-clients, in Redis's order of names. */
+enum { DICE__TLS_AUTH_NO, DICE__TLS_AUTH_YES, DICE__TLS_AUTH_OPTIONAL };
 
 /* Push the collection encoding settings into the keyspace (a no-op before
  * it exists; attaching it pushes them too). */
@@ -668,7 +687,24 @@ struct dice_server {
     void (*scripting_free)(dice_server_t *srv);
     const char *busy_err;
     bool shutdown_asked;
+    /* TLS (lib/server/conn_tls.c): the context and the connections with
+     * input waiting inside OpenSSL; NULL until configured. tls_dirty: a
+     * tls-* setting changed and the context is to be rebuilt when the
+     * change is committed (dice__config_commit). cfg_batch: CONFIG SET is
+     * setting several values, which are committed together. */
+    struct dice__tls *tls;
+    bool tls_dirty;
+    int cfg_batch;
+    const char *cfg_commit_name; /* the first setting that made it dirty */
 };
+
+/* A changed tls-* setting: the context is rebuilt at commit. */
+void dice__server_tls_changed(dice_server_t *srv);
+/* Carry out what changed settings left to do together (rebuild the TLS
+ * context, open or close the TLS listener for a new tls-port). 0, or
+ * DICE_E* with Redis's reason in cfg_err (the caller restores the old
+ * settings). */
+int dice__config_commit(dice_server_t *srv);
 
 static inline uint64_t dice__ticks_to_ns(const dice_server_t *srv, uint64_t t) {
     return (t * srv->intro.ns_mult) >> DICE__NS_SHIFT;

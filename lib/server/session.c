@@ -44,7 +44,8 @@ int dice_session_new(dice_server_t *srv, int proto, dice_session_t **out) {
         return DICE_ENOMEM;
     dice_client_t *c = &s->c;
     c->srv = srv;
-    c->fd = -1;
+    /* No socket: fd -1 (the loop refuses any event mask for it). */
+    dice__conn_init(&c->conn, &dice__conn_tcp, -1, srv, NULL, c);
     c->flags = CLIENT_SESSION;
     c->id = srv->next_client_id++;
     c->proto = proto;

@@ -71,11 +71,14 @@ class CommandsPage(unittest.TestCase):
                    "-I" + os.path.join(SRC, "lib"),
                    os.path.join(SRC, "tests", "tools", "dump_commands.c"),
                    lib, "-lpthread", "-lm", "-o", exe]
-            # A build with scripting links Lua 5.1 (CMakeCache says).
+            # A build with scripting links Lua 5.1, one with TLS OpenSSL
+            # (CMakeCache says).
             cache = os.path.join(BUILD, "CMakeCache.txt")
-            if os.path.exists(cache) and "DICE_WITH_LUA:BOOL=ON" in open(
-                    cache).read():
+            text = read(cache) if os.path.exists(cache) else ""
+            if "DICE_WITH_LUA:BOOL=ON" in text:
                 cmd.insert(-2, "-llua5.1")
+            if "DICE_WITH_TLS:BOOL=ON" in text:
+                cmd[-3:-3] = ["-lssl", "-lcrypto"]
             # A sanitizer build's library needs the sanitizer runtimes.
             if os.environ.get("DICE_SANITIZE", "").upper() in ("ON", "1",
                                                                "TRUE", "YES"):
@@ -103,7 +106,7 @@ class CommandsPage(unittest.TestCase):
                       "from the repository root with:\n"
                       "  cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib "
                       "tests/tools/dump_commands.c build/libdice.a -lpthread "
-                      "-lm -o /tmp/dump_commands\n"
+                      "-lm -lssl -lcrypto -o /tmp/dump_commands\n"
                       "  /tmp/dump_commands | /usr/bin/python3 "
                       "tests/tools/gen_commands_md.py - > docs/commands.md"
                       % first_diff(committed, gen.stdout))
