@@ -163,6 +163,15 @@ static inline void *entry_ptr(uint8_t *e) {
     return p;
 }
 
+/* The tagged pointer to an inline object's bytes (an EMB value of a type
+ * other than string: see DICE__OBJ_INLINE). */
+static inline void *entry_inline_obj(uint8_t *e) {
+    size_t n;
+    uint8_t *v = entry_val(e);
+    v += varint_get(v, &n);
+    return (void *)((uintptr_t)v | DICE__OBJ_INLINE);
+}
+
 /* Redis: a key is expired once now > its time (at equality it is still
  * there, with PTTL 0). Setting a time <= now deletes at once instead. */
 static inline int is_expired(const dice_keyspace_t *ks, const uint8_t *e) {
