@@ -9,7 +9,8 @@
  *   bytes 1-3  24-bit access clock: LRU seconds, or LFU minutes(16)+count(8)
  *   [8 bytes]  expire time, unix ms, only when bit 5 is set
  *   varint     key length, then the key bytes
- *   value      EMB: varint length + bytes, inline
+ *   value      EMB: varint length + bytes, inline (a string's, or for
+ *                   another type an object kept inline: DICE__OBJ_INLINE)
  *              INT: 8-byte long long, inline
  *              RAW: 8-byte pointer to a rawstr (heap bytes with a capacity)
  *              OBJ: 8-byte pointer to an object owned through its type's

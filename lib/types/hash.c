@@ -5,8 +5,8 @@
  * are the member table in map mode (lib/types/strset.c): one pooled
  * headerless entry per field, [len][field][len][value], in an open
  * addressing table of 8-byte slots. The object is one tagged pointer (see
- * hash.h): a small hash costs its listpack's malloc chunk and nothing
- * more, the keyspace's 8-byte value slot pointing at the listpack. */
+ * hash.h). A small hash's listpack usually lives inside its key's entry
+ * (DICE__OBJ_INLINE): no chunk of its own, no pointer to it. */
 #include "types/hash.h"
 
 #include "core/core_internal.h"
