@@ -292,8 +292,8 @@ int dice__hash_del(dice__hash **hp, const char *f, size_t fn) {
     return 1;
 }
 
-int dice__hash_store(dice_db_t *db, const char *key, size_t klen,
-                     const dice__hash *old, dice__hash **hp) {
+int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
+                             const dice__hash *old, dice__hash **hp) {
     dice__hash *h = *hp;
     if (is_inline(h))
         return 0; /* unchanged */

@@ -72,8 +72,16 @@ int dice__hash_del(dice__hash **h, const char *f, size_t fn);
  * dice__obj_written (which may free the hash through the stored pointer).
  * Returns 0, or DICE_ENOMEM: then *h is freed and set back to old, which
  * the key still holds. */
-int dice__hash_store(dice_db_t *db, const char *key, size_t klen,
-                     const dice__hash *old, dice__hash **h);
+int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
+                             const dice__hash *old, dice__hash **h);
+static inline int dice__hash_store(dice_db_t *db, const char *key, size_t klen,
+                                   const dice__hash *old, dice__hash **h) {
+    uintptr_t u = (uintptr_t)*h;
+    /* An inline hash, or a table that did not move: nothing to store. */
+    if ((u & DICE__OBJ_INLINE) || (*h == old && (u & 1)))
+        return 0;
+    return dice__hash_store_changed(db, key, klen, old, h);
+}
 
 /* A visitor of field/value pairs; returning nonzero stops the walk. */
 typedef int (*dice__hash_visit_fn)(void *ctx, const char *f, size_t fn,
