@@ -40,13 +40,13 @@ static dice__hash *lookup_write(dice_client_t *c, const char *key,
     return o;
 }
 
-/* After a write moved the hash (a listpack's realloc, the conversion to a
- * table: see hash.h), store its new pointer at key. Call it before
- * dice__obj_written (which may free the hash through the stored pointer). */
+/* After a write changed the hash (a listpack's realloc or inline copy, the
+ * conversion to a table: see hash.h), store it back at key; *h is then the
+ * hash as stored. Call it before dice__obj_written (which may free the
+ * hash through the stored pointer). */
 static void store_back(dice_client_t *c, const char *key, size_t klen,
-                       const dice__hash *old, dice__hash *h) {
-    if (h != old)
-        dice__db_replace_object(dice__cmd_db(c), key, klen, h);
+                       const dice__hash *old, dice__hash **h) {
+    dice__hash_store(dice__cmd_db(c), key, klen, old, h);
 }
 
 /* The hash at key for a read: 1 with *h, 0 missing ("keymiss" fired), -1
@@ -118,7 +118,7 @@ static DICE__CMD_FN(cmd_hset) {
                             argvlen[i + 1]);
         created += rc == 1;
     }
-    store_back(c, argv[1], argvlen[1], h0, h);
+    store_back(c, argv[1], argvlen[1], h0, &h);
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else if (arg)
@@ -146,7 +146,7 @@ static DICE__CMD_FN(cmd_hsetnx) {
     if (rc == 0)
         rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], argv[3],
                             argvlen[3]);
-    store_back(c, argv[1], argvlen[1], h0, h);
+    store_back(c, argv[1], argvlen[1], h0, &h);
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
@@ -201,7 +201,7 @@ static DICE__CMD_FN(cmd_hdel) {
     long long n = 0;
     for (int i = 2; i < argc && dice__hash_len(h); i++)
         n += dice__hash_del(&h, argv[i], argvlen[i]);
-    store_back(c, argv[1], argvlen[1], h0, h);
+    store_back(c, argv[1], argvlen[1], h0, &h);
     if (n)
         written(c, "hdel", argv[1], argvlen[1], h);
     dice_reply_int(c, n);
@@ -291,7 +291,7 @@ static DICE__CMD_FN(cmd_hincrby) {
     size_t bn = dice__fmt_ll(buf, nv);
     dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
-    store_back(c, argv[1], argvlen[1], h0, h);
+    store_back(c, argv[1], argvlen[1], h0, &h);
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
@@ -335,7 +335,7 @@ static DICE__CMD_FN(cmd_hincrbyfloat) {
     size_t bn = dice__fmt_long_double_human(buf, nv);
     dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
-    store_back(c, argv[1], argvlen[1], h0, h);
+    store_back(c, argv[1], argvlen[1], h0, &h);
     if (rc < 0) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));

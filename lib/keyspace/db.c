@@ -875,19 +875,90 @@ int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
         dice__ks_lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
     if (!e)
         return DICE_ENOENT;
-    if (HDR_ENC(e[0]) != ENC_OBJ || (int)HDR_TYPE(e[0]) != type)
+    unsigned enc = HDR_ENC(e[0]);
+    if ((int)HDR_TYPE(e[0]) != type || type == DICE_TYPE_STRING ||
+        (enc != ENC_OBJ && enc != ENC_EMB))
         return DICE_EWRONGTYPE;
-    *obj = entry_ptr(e);
+    *obj = enc == ENC_OBJ ? entry_ptr(e) : entry_inline_obj(e);
     return 0;
+}
+
+/* An object stored inline: an EMB value of a type other than string. */
+static int is_inline_obj(const uint8_t *e) {
+    return HDR_ENC(e[0]) == ENC_EMB && HDR_TYPE(e[0]) != DICE_TYPE_STRING;
 }
 
 int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
                             void *obj) {
-    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
-    if (!e || HDR_ENC(e[0]) != ENC_OBJ)
+    uint64_t *slot;
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, &slot, 0);
+    if (!e || (HDR_ENC(e[0]) != ENC_OBJ && !is_inline_obj(e)))
         return DICE_ENOENT;
-    memcpy(entry_val(e), &obj, sizeof(obj));
-    return 0;
+    if ((uintptr_t)obj & DICE__OBJ_INLINE)
+        return 0;
+    if (HDR_ENC(e[0]) == ENC_OBJ) {
+        memcpy(entry_val(e), &obj, sizeof(obj));
+        return 0;
+    }
+    return dice__ks_revalue(db, slot, e, DICE__HDR(ENC_OBJ, HDR_TYPE(e[0])),
+                            &obj, sizeof(obj), 0)
+               ? 0
+               : DICE_ENOMEM;
+}
+
+/* What a malloc of n bytes costs with glibc: 8 bytes of chunk header,
+ * 16-byte steps, 32 bytes at least. An estimate elsewhere. */
+static size_t chunk_cost(size_t n) {
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
+/* What an entry of n bytes costs: its pool slot, or its chunk. */
+static size_t entry_cost(size_t n) {
+    unsigned cls = DICE_POOL_ENTRIES ? dice__pool_class(n) : 0;
+    return cls ? dice__pool_slot_size(cls) : chunk_cost(n);
+}
+
+int dice__db_store_inline(dice_db_t *db, const char *key, size_t klen,
+                          const void *bytes, size_t n, void **obj) {
+    uint64_t *slot;
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, &slot, 0);
+    if (!e)
+        return DICE_ENOENT;
+    unsigned enc = HDR_ENC(e[0]), type = HDR_TYPE(e[0]);
+    if (type == DICE_TYPE_STRING || (enc != ENC_OBJ && enc != ENC_EMB))
+        return DICE_EINVAL;
+    if (n > DICE__INLINE_MAX)
+        return 0;
+    int has_exp = (e[0] & HDR_EXP) != 0;
+    const char *k;
+    size_t kl;
+    entry_getkey(e, &k, &kl);
+    size_t vsz = varint_len(n) + n;
+    size_t in = entry_size_for(has_exp, kl, vsz);
+    if (entry_cost(in) >=
+        entry_cost(entry_size_for(has_exp, kl, 8)) + chunk_cost(n))
+        return 0;
+    uint8_t *v = entry_val(e);
+    if (enc == ENC_EMB) {
+        size_t on, cap = entry_capacity(e);
+        varint_get(v, &on);
+        if (varint_len(on) == varint_len(n) && in <= cap && cap < in + 16) {
+            /* Its own block holds it without much slack: in place. */
+            memmove(v + varint_put(v, n), bytes, n);
+            *obj = entry_inline_obj(e);
+            return 1;
+        }
+    }
+    uint8_t buf[DICE__INLINE_MAX + 2];
+    size_t h = varint_put(buf, n);
+    memcpy(buf + h, bytes, n);
+    uint8_t *ne =
+        dice__ks_revalue(db, slot, e, DICE__HDR(ENC_EMB, type), buf, vsz, 0);
+    if (!ne)
+        return DICE_ENOMEM;
+    *obj = entry_inline_obj(ne);
+    return 1;
 }
 
 void dice_db_signal_modify(dice_db_t *db, const char *key, size_t klen) {

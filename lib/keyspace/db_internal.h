@@ -9,7 +9,8 @@
  *   bytes 1-3  24-bit access clock: LRU seconds, or LFU minutes(16)+count(8)
  *   [8 bytes]  expire time, unix ms, only when bit 5 is set
  *   varint     key length, then the key bytes
- *   value      EMB: varint length + bytes, inline
+ *   value      EMB: varint length + bytes, inline (a string's, or for
+ *                   another type an object kept inline: DICE__OBJ_INLINE)
  *              INT: 8-byte long long, inline
  *              RAW: 8-byte pointer to a rawstr (heap bytes with a capacity)
  *              OBJ: 8-byte pointer to an object owned through its type's
@@ -166,6 +167,15 @@ static inline void *entry_ptr(uint8_t *e) {
     void *p;
     memcpy(&p, entry_val(e), sizeof(p));
     return p;
+}
+
+/* The tagged pointer to an inline object's bytes (an EMB value of a type
+ * other than string: see DICE__OBJ_INLINE). */
+static inline void *entry_inline_obj(uint8_t *e) {
+    size_t n;
+    uint8_t *v = entry_val(e);
+    v += varint_get(v, &n);
+    return (void *)((uintptr_t)v | DICE__OBJ_INLINE);
 }
 
 /* Redis: a key is expired once now > its time (at equality it is still

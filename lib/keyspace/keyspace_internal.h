@@ -125,12 +125,36 @@ typedef struct dice__enc_limits {
 void dice__keyspace_set_limits(dice_keyspace_t *ks, const dice__enc_limits *l);
 const dice__enc_limits *dice__keyspace_limits(const dice_keyspace_t *ks);
 
-/* Replace the object pointer stored at key (an OBJ value, found live by the
- * command that is changing it) by obj, in place: for a type whose object
- * is a block that moves when it grows (a small hash is its listpack). No
- * hook fires, nothing is freed. Returns 0 or DICE_ENOENT. */
+/* Replace the object pointer stored at key (an OBJ value, or an inline
+ * one, found live by the command that is changing it) by obj, in place:
+ * for a type whose object is a block that moves when it grows (a small
+ * hash is its listpack). An inline obj (DICE__OBJ_INLINE) changes nothing.
+ * No hook fires, nothing is freed. Returns 0, DICE_ENOENT or DICE_ENOMEM
+ * (replacing inline bytes by a pointer rebuilds the entry). */
 int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
                             void *obj);
+
+/* Objects inline in their key's entry. A type whose small objects are flat
+ * bytes (a small hash is its listpack) may keep them inside the entry, as
+ * an EMB value section under the type's header, instead of in a block of
+ * their own: that saves the block's allocator overhead and the entry's
+ * pointer. dice_db_get_object and the type methods then get a borrowed
+ * pointer to those bytes tagged with DICE__OBJ_INLINE (bit 63, never set in
+ * a user-space address), valid until the key next changes. The type must
+ * copy the bytes out before changing them, and never free them (the
+ * keyspace frees them with the entry: its free method is not called). */
+#define DICE__OBJ_INLINE ((uintptr_t)1 << 63)
+/* Largest object kept inline (each write copies it out and back). */
+#define DICE__INLINE_MAX 512
+
+/* Store n bytes (a copy) inline at key, an object of its type found live
+ * by the command changing it, when that takes less memory than a block of
+ * its own (and n <= DICE__INLINE_MAX). Returns 1 with *obj the new tagged
+ * pointer, 0 when not worth it (nothing changed), DICE_ENOENT, DICE_EINVAL
+ * (a string) or DICE_ENOMEM (nothing changed). An object the entry pointed
+ * to before is not freed: it is the caller's. No hook fires. */
+int dice__db_store_inline(dice_db_t *db, const char *key, size_t klen,
+                          const void *bytes, size_t n, void **obj);
 
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4

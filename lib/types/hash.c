@@ -5,8 +5,8 @@
  * are the member table in map mode (lib/types/strset.c): one pooled
  * headerless entry per field, [len][field][len][value], in an open
  * addressing table of 8-byte slots. The object is one tagged pointer (see
- * hash.h): a small hash costs its listpack's malloc chunk and nothing
- * more, the keyspace's 8-byte value slot pointing at the listpack. */
+ * hash.h). A small hash's listpack usually lives inside its key's entry
+ * (DICE__OBJ_INLINE): no chunk of its own, no pointer to it. */
 #include "types/hash.h"
 
 #include "core/core_internal.h"
@@ -21,17 +21,41 @@
  */
 
 #define TABLE_BIT ((uintptr_t)1)
+/* A listpack inline in its key's entry (see hash.h): any address, so bit 0
+ * means nothing with this bit set. */
+#define INLINE_BIT DICE__OBJ_INLINE
+
+static inline int is_table(uintptr_t u) {
+    return (u & (TABLE_BIT | INLINE_BIT)) == TABLE_BIT;
+}
 
 /* The table of a converted hash, NULL while it is a listpack. */
 static inline dice__mtab *mt_of(const dice__hash *h) {
     uintptr_t u = (uintptr_t)h;
-    return (u & TABLE_BIT) ? (dice__mtab *)(u & ~TABLE_BIT) : NULL;
+    return is_table(u) ? (dice__mtab *)(u & ~TABLE_BIT) : NULL;
 }
 
 /* The listpack of a small hash, NULL once converted. */
 static inline unsigned char *lp_of(const dice__hash *h) {
     uintptr_t u = (uintptr_t)h;
-    return (u & TABLE_BIT) ? NULL : (unsigned char *)u;
+    return is_table(u) ? NULL : (unsigned char *)(u & ~INLINE_BIT);
+}
+
+static inline int is_inline(const dice__hash *h) {
+    return ((uintptr_t)h & INLINE_BIT) != 0;
+}
+
+/* Before a change to an inline listpack: a copy of its own to change (the
+ * keyspace's bytes stay as they were until dice__hash_store). */
+static int detach(dice__hash **hp) {
+    if (!is_inline(*hp))
+        return 0;
+    unsigned char *lp = lp_of(*hp);
+    unsigned char *c = dice__lp_from_bytes(lp, dice__lp_bytes(lp));
+    if (!c)
+        return DICE_ENOMEM;
+    *hp = (dice__hash *)c;
+    return 0;
 }
 
 static inline dice__hash *of_lp(unsigned char *lp) {
@@ -47,8 +71,8 @@ dice__hash *dice__hash_new(void) {
 }
 
 void dice__hash_free(dice__hash *h) {
-    if (!h)
-        return;
+    if (!h || is_inline(h))
+        return; /* an inline one goes with its entry */
     dice__mtab *t = mt_of(h);
     if (t) {
         dice__mt_free(t);
@@ -69,7 +93,8 @@ size_t dice__hash_len(const dice__hash *h) {
 size_t dice__hash_mem(const dice__hash *h, size_t samples) {
     if (mt_of(h))
         return malloc_usable_size(mt_of(h)) + dice__mt_mem(mt_of(h), samples);
-    return dice__lp_alloc_size(lp_of(h));
+    return is_inline(h) ? dice__lp_bytes(lp_of(h))
+                        : dice__lp_alloc_size(lp_of(h));
 }
 
 /* A listpack entry's text, integers formatted into buf. */
@@ -145,7 +170,8 @@ int dice__hash_convert(dice__hash **hp) {
         free(t);
         return DICE_ENOMEM;
     }
-    dice__lp_free(lp);
+    if (!is_inline(*hp))
+        dice__lp_free(lp);
     *hp = of_mt(t);
     return 0;
 }
@@ -215,6 +241,8 @@ int dice__hash_set(dice__hash **hp, const dice__enc_limits *lim, const char *f,
     }
     if (mt_of(*hp))
         return dice__strmap_set(mt_of(*hp), f, fn, v, vn);
+    if (detach(hp) < 0)
+        return DICE_ENOMEM;
     unsigned char *lp = lp_of(*hp);
     unsigned char *p = lp_field(lp, f, fn);
     if (p) {
@@ -253,8 +281,41 @@ int dice__hash_del(dice__hash **hp, const char *f, size_t fn) {
     unsigned char *p = lp_field(lp, f, fn);
     if (!p)
         return 0;
+    if (is_inline(*hp)) {
+        size_t off = (size_t)(p - lp);
+        if (detach(hp) < 0)
+            return DICE_ENOMEM;
+        lp = lp_of(*hp);
+        p = lp + off;
+    }
     *hp = of_lp(dice__lp_delete_range_at(lp, &p, 2));
     return 1;
+}
+
+int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
+                             const dice__hash *old, dice__hash **hp) {
+    dice__hash *h = *hp;
+    if (is_inline(h))
+        return 0; /* unchanged */
+    unsigned char *lp = lp_of(h);
+    if (lp && dice__lp_length(lp)) {
+        void *o;
+        if (dice__db_store_inline(db, key, klen, lp, dice__lp_bytes(lp), &o) ==
+            1) {
+            dice__lp_free(lp);
+            *hp = o;
+            return 0;
+        }
+    }
+    if (h == old)
+        return 0;
+    int rc = dice__db_replace_object(db, key, klen, h);
+    if (rc < 0) {
+        /* The key still holds old (inline: see dice__db_replace_object). */
+        dice__hash_free(h);
+        *hp = (dice__hash *)old;
+    }
+    return rc;
 }
 
 uint64_t dice__hash_scan(dice__hash *h, uint64_t cursor, size_t count,

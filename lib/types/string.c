@@ -78,7 +78,7 @@ void dice__string_text(uint8_t *e, char *numbuf, const char **p, size_t *n) {
 }
 
 static int is_string(const uint8_t *e) {
-    return HDR_ENC(e[0]) != ENC_OBJ;
+    return HDR_TYPE(e[0]) == DICE_TYPE_STRING;
 }
 
 int dice_db_get(dice_db_t *db, const char *key, size_t klen, char *numbuf,

@@ -66,9 +66,12 @@ const dice_type_methods *dice__type_methods(const dice_keyspace_t *ks,
                                             unsigned type, void **ctx);
 
 /* The obj argument the methods of e's type take: the entry for a string,
- * the stored object pointer otherwise. */
+ * the stored object pointer otherwise (tagged, for one stored inline). */
 static inline const void *dice__type_obj(uint8_t *e) {
-    return HDR_ENC(e[0]) == ENC_OBJ ? entry_ptr(e) : e;
+    if (HDR_ENC(e[0]) == ENC_OBJ)
+        return entry_ptr(e);
+    return HDR_TYPE(e[0]) == DICE_TYPE_STRING ? (const void *)e
+                                              : entry_inline_obj(e);
 }
 
 /* What DEBUG OBJECT shows of a key's value: where it lives (the object,

@@ -375,6 +375,75 @@ class AgainstRedis(unittest.TestCase):
         finally:
             p.stop(self)
 
+    def test_inline_in_entry(self):
+        """Small hashes live inside their key's entry (dice-server): every
+        key operation that rebuilds or moves the entry (EXPIRE, PERSIST,
+        RENAME, COPY, MOVE, overwrite) keeps the hash intact, writes after
+        them work, and growth past the inline limit or the value limit, or
+        deletion of every field, behave as Redis."""
+        p = Pair()
+        try:
+            seq = [
+                ("HSET", "h", "f0", "v10000", "f1", "v10001", "f2", "2"),
+                ("EXPIRE", "h", "1000"),
+                ("HSET", "h", "f3", "v3"),
+                ("HGETALL", "h"),
+                ("HSET", "h", "f3", "v4"),  # same length: in place
+                ("HGET", "h", "f3"),
+                ("PERSIST", "h"),
+                ("HINCRBY", "h", "f2", "40"),
+                ("HINCRBYFLOAT", "h", "f2", "0.5"),
+                ("RENAME", "h", "r"),
+                ("HDEL", "r", "f0", "nope"),
+                ("COPY", "r", "c"),
+                ("HSET", "c", "f9", "x"),
+                ("HGETALL", "r"),
+                ("HGETALL", "c"),
+                ("MOVE", "c", "1"),
+                ("GET", "r"),
+                ("APPEND", "r", "x"),
+                ("HSETNX", "r", "f1", "no"),
+                ("HSETNX", "r", "new", "yes"),
+                ("HSTRLEN", "r", "new"),
+                ("HSET", "r", "long", "y" * 300),  # past the inline size
+                ("HSET", "r", "f1", "z"),
+                ("HGETALL", "r"),
+                ("HSET", "r", "big", LONG),  # converts
+                ("HLEN", "r"),
+                ("HSET", "s", "a", "1"),
+                ("HDEL", "s", "a"),
+                ("EXISTS", "s"),
+                ("HSET", "s", "a", "1", "b", "2"),
+                ("SET", "s", "str"),
+                ("GET", "s"),
+                ("HSET", "w", "k", "5"),
+                ("RPUSH", "l", "w"),
+                ("SORT", "l", "BY", "w->k", "GET", "w->k"),
+                ("HRANDFIELD", "w", "-3", "WITHVALUES"),
+            ]
+            for req in seq:
+                p.compare(self, req, 2)
+            keys = [sorted(x[1] for x in parse(g)[0][1][1][1])
+                    for g in p.both("SCAN", "0", "TYPE", "hash")]
+            self.assertEqual(keys[0], keys[1])
+            for i in range(200):
+                k = "k%d" % (i % 7)
+                op = random.Random(i).choice(("HSET", "HDEL", "EXPIRE"))
+                if op == "HSET":
+                    req = ("HSET", k, "f%d" % (i % 11), "v" * (i % 40))
+                elif op == "HDEL":
+                    req = ("HDEL", k, "f%d" % (i % 11))
+                else:
+                    req = ("EXPIRE", k, "100")
+                p.compare(self, req, 2)
+                p.compare(self, ("HGETALL", k), 2)
+            p.both("SELECT", "1")
+            p.compare(self, ("HGETALL", "c"), 2)
+            p.both("FLUSHALL", "ASYNC")
+            p.compare(self, ("DBSIZE",), 2)
+        finally:
+            p.stop(self)
+
 
 class DiceOnly(unittest.TestCase):
     def setUp(self):
@@ -418,6 +487,27 @@ class DiceOnly(unittest.TestCase):
         for k in ("h", "t"):
             m = c.cmd("MEMORY", "USAGE", k)
             self.assertTrue(m.startswith(b":") and int(m[1:]) > 16, m)
+
+    def test_inline_memory(self):
+        """A small hash lives inside its key's entry: MEMORY USAGE of ten
+        small fields (a 127-byte listpack) is one 160-byte chunk with glibc
+        (it was 168: a 24-byte pooled entry and a 144-byte chunk); an
+        expire, a rename and a write keep it there."""
+        c = self.c
+        args = []
+        for j in range(10):
+            args += ["f%d" % j, "v%d" % (12345 + j)]
+        c.cmd("HSET", "hash:12345", *args)
+        m = c.cmd("MEMORY", "USAGE", "hash:12345")
+        self.assertLessEqual(int(m[1:]), 160, m)
+        c.cmd("EXPIRE", "hash:12345", "100")
+        c.cmd("RENAME", "hash:12345", "hash:54321")
+        c.cmd("HSET", "hash:54321", "f0", "v99999")
+        m = c.cmd("MEMORY", "USAGE", "hash:54321")
+        self.assertLessEqual(int(m[1:]), 168, m)
+        self.assertEqual(c.cmd("HGET", "hash:54321", "f9"),
+                         b"$6\r\nv12354\r\n")
+        self.assertEqual(c.cmd("HLEN", "hash:54321"), b":10\r\n")
 
     def test_python_client(self):
         r = self.srv.redis(decode_responses=True)
