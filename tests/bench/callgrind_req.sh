@@ -24,7 +24,7 @@ run() {
     port=$(free_port)
     out="$TMP/cg.$1.$2"
     valgrind --tool=callgrind --callgrind-out-file="$out" \
-        "$BIN" --bind 127.0.0.1 --port "$port" >"$TMP/log" 2>&1 &
+        "$BIN" --bind 127.0.0.1 --port "$port" --save "" --dir "$TMP" >"$TMP/log" 2>&1 &
     pid=$!
     i=0
     until redis-cli -p "$port" PING >/dev/null 2>&1; do
