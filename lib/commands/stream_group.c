@@ -416,7 +416,7 @@ static DICE__CMD_FN(cmd_xread) {
         const char *key = argv[sarg + k];
         size_t klen = argvlen[sarg + k];
         void *o;
-        int rc = dice__obj_lookup(c, key, klen, DICE_TYPE_STREAM, &o);
+        int rc = dice__obj_lookup_read(c, key, klen, DICE_TYPE_STREAM, &o);
         if (rc < 0)
             goto out;
         dice__stream *s = rc ? o : NULL;
@@ -465,8 +465,10 @@ static DICE__CMD_FN(cmd_xread) {
     for (int k = 0; k < nstreams; k++) {
         void *o;
         serve[k] = 0;
-        if (dice_db_get_object(dice__cmd_db(c), argv[sarg + k],
-                               argvlen[sarg + k], DICE_TYPE_STREAM, &o) < 0)
+        /* Redis looks each key up for reading a second time here: a
+         * missing one is a second keymiss. */
+        if (dice__obj_lookup_read(c, argv[sarg + k], argvlen[sarg + k],
+                                  DICE_TYPE_STREAM, &o) <= 0)
             continue;
         dice__stream *s = o;
         dice__sid *gt = &ids[k];
@@ -836,10 +838,13 @@ static DICE__CMD_FN(cmd_xgroup_help) {
  * but WRONGTYPE: *err set). */
 static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
                                   const size_t *argvlen, dice__stream **s,
-                                  bool *err) {
+                                  bool *err, bool miss) {
     void *o;
     *err = false;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
+    int rc =
+        miss ? dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_STREAM,
+                                     &o)
+             : dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0) {
         *err = true;
         return NULL;
@@ -854,7 +859,7 @@ static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
 static DICE__CMD_FN(cmd_xack) {
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -932,7 +937,7 @@ static DICE__CMD_FN(cmd_xpending) {
     }
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -1026,7 +1031,7 @@ static void reply_claimed(dice_client_t *c, dice__stream *s,
 static DICE__CMD_FN(cmd_xclaim) {
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -1202,6 +1207,11 @@ static DICE__CMD_FN(cmd_xautoclaim) {
     bool justid = false;
     dice__sid start;
     bool sx;
+    /* Redis looks the key up before parsing (a missing one is a keymiss
+     * even when an argument is then refused), its type after. */
+    if (dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]) == DICE_ENOENT)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
+                         argvlen[1]);
     if (!dice__str2ll(argv[4], argvlen[4], &minidle)) {
         dice__reply_errstr(c,
                            "ERR Invalid min-idle-time argument for XAUTOCLAIM");
@@ -1235,7 +1245,7 @@ static DICE__CMD_FN(cmd_xautoclaim) {
     }
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, false);
     if (err)
         return;
     if (!g) {
@@ -1376,7 +1386,8 @@ static void cstr(dice_client_t *c, const char *s) {
 /* XINFO STREAM key [FULL [COUNT count]] */
 static DICE__CMD_FN(cmd_xinfo_stream) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1498,7 +1509,8 @@ static DICE__CMD_FN(cmd_xinfo_stream) {
 /* XINFO GROUPS key */
 static DICE__CMD_FN(cmd_xinfo_groups) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1528,7 +1540,8 @@ static DICE__CMD_FN(cmd_xinfo_groups) {
 /* XINFO CONSUMERS key group */
 static DICE__CMD_FN(cmd_xinfo_consumers) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
