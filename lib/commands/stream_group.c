@@ -1025,6 +1025,11 @@ static void reply_claimed(dice_client_t *c, dice__stream *s,
         dice_reply_null(c);
 }
 
+/* qsort's order of stream IDs. */
+static int sid_qcmp(const void *a, const void *b) {
+    return dice__sid_cmp(a, b);
+}
+
 /* XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME
  * unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID
  * lastid] */
@@ -1112,7 +1117,18 @@ static DICE__CMD_FN(cmd_xclaim) {
         dtime = now;
     }
     /* First pass: what will be claimed (the reply's length). Nothing
-     * changes between the passes but what the second pass does. */
+     * changes between the passes but what the second pass does. A claim
+     * sets the entry's delivery time to dtime: when that is too recent for
+     * min-idle-time, a second mention of a claimed ID is skipped, so the
+     * claimed IDs are counted once each (all mentions of an ID count in
+     * this pass or none do). */
+    bool again = !(minidle && now - dtime < minidle);
+    dice__sid *seen = NULL;
+    if (!again && last_arg > 5 &&
+        !(seen = malloc(sizeof(*seen) * (size_t)(last_arg - 4)))) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
     size_t n = 0;
     for (int k = 5; k <= last_arg; k++) {
         dice__sid id;
@@ -1122,18 +1138,28 @@ static DICE__CMD_FN(cmd_xclaim) {
         bool found;
         size_t at = dice__spel_find(&g->pel, &id, &found);
         if (!found) {
-            if (force)
+            if (force) {
+                if (seen)
+                    seen[n] = id;
                 n++;
+            }
             continue;
         }
         const dice__snack *nk = g->pel.v[at];
         if (nk->consumer && minidle && now - nk->delivery_time < minidle)
             continue;
+        if (seen)
+            seen[n] = id;
         n++;
     }
-    /* An ID named twice is claimed twice: count it as Redis does (the
-     * second time the NACK exists). The first pass counted a forced new
-     * one once per mention, which matches. */
+    if (seen) {
+        qsort(seen, n, sizeof(*seen), sid_qcmp);
+        size_t distinct = n ? 1 : 0;
+        for (size_t i = 1; i < n; i++)
+            distinct += dice__sid_cmp(&seen[i - 1], &seen[i]) != 0;
+        n = distinct;
+        free(seen);
+    }
     dice_reply_array(c, n);
     dice__sconsumer *cons = NULL;
     size_t done = 0;
