@@ -156,6 +156,15 @@ static inline void dice__cmd_notify(dice_client_t *c, int cls,
     dice__notify(c->srv, cls, event, key, klen, c->db);
 }
 
+/* LOLWUT's art (lib/commands/lolwut.c): the drawing of Redis 7.0's
+ * VERSION 5 (arg: columns, squares per row, squares per column) or 6
+ * (columns, rows), the given args (nargs of them, the rest default)
+ * clamped as Redis clamps them, chance drawn from seed; up to and
+ * including the caption's last space, before "Redis ver.". *out is
+ * malloc'ed (the caller frees it); returns 0, or DICE_ENOMEM. */
+int dice__lolwut_art(int version, const long long *arg, int nargs,
+                     uint64_t seed, char **out, size_t *outlen);
+
 /* Small helpers shared by command families (lib/commands/helpers.c). */
 bool dice__eqci(const char *a, size_t alen, const char *lit);
 bool dice__opt_is(const char *arg, size_t len, const char *lit);

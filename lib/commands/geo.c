@@ -415,7 +415,7 @@ static DICE__CMD_FN(cmd_geodist) {
         return;
     }
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
     if (rc <= 0) {
         if (rc == 0)
             dice_reply_null(c);
@@ -434,7 +434,7 @@ static DICE__CMD_FN(cmd_geodist) {
  * GEOPOS key [member ...] (arg non-NULL) */
 static DICE__CMD_FN(cmd_geohash) {
     void *o = NULL;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
+    int rc = dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_ZSET, &o);
     if (rc < 0)
         return;
     dice_reply_array(c, (size_t)(argc - 2));
@@ -484,7 +484,8 @@ static DICE__CMD_FN(cmd_georadius) {
     size_t storelen = 0;
     int storedist = 0;
     void *o = NULL;
-    int rc = dice__obj_lookup(c, argv[srci], argvlen[srci], DICE_TYPE_ZSET, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[srci], argvlen[srci], DICE_TYPE_ZSET, &o);
     if (rc < 0)
         return;
     dice__zset *z = o;

@@ -1410,16 +1410,47 @@ static DICE__CMD_FN(cmd_memory_help) {
                      sizeof(memory_help) / sizeof(memory_help[0]));
 }
 
-/* LOLWUT [VERSION version]: Redis 7.0 draws art for versions 5 and 6;
- * every version gets the closing line, which is all Redis 7.0 prints for
- * the others (its own version, 7, included). */
+/* LOLWUT [VERSION version [arg ...]]: Redis 7.0 draws art for versions 5
+ * (Schotter: columns, squares per row, squares per column) and 6 (a
+ * skyline: columns, rows), lib/commands/lolwut.c; every version gets the
+ * closing line, which is all Redis 7.0 prints for the others (its own
+ * version, 7, included). */
 static DICE__CMD_FN(cmd_lolwut) {
     long long ver = 7;
     if (argc >= 3 && dice__opt_is(argv[1], argvlen[1], "version") &&
         dice__parse_ll_or_reply(c, argv[2], argvlen[2], &ver) < 0)
         return;
     static const char line[] = "Redis ver. " COMPAT_VERSION "\n";
-    dice_reply_verbatim(c, "txt", line, sizeof(line) - 1);
+    if (ver != 5 && ver != 6) {
+        dice_reply_verbatim(c, "txt", line, sizeof(line) - 1);
+        return;
+    }
+    long long a[3];
+    int na = 0;
+    for (int i = 3; i < argc && na < (ver == 5 ? 3 : 2); i++, na++)
+        if (dice__parse_ll_or_reply(c, argv[i], argvlen[i], &a[na]) < 0)
+            return;
+    /* A different picture each call, as Redis's: chance from the clock
+     * and the client. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+                    ((uint64_t)(uintptr_t)c << 16);
+    char *art;
+    size_t n;
+    if (dice__lolwut_art((int)ver, a, na, seed, &art, &n) < 0) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
+    char *all = realloc(art, n + sizeof(line) - 1);
+    if (!all) {
+        free(art);
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
+    memcpy(all + n, line, sizeof(line) - 1);
+    dice_reply_verbatim(c, "txt", all, n + sizeof(line) - 1);
+    free(all);
 }
 
 /* WAIT numreplicas timeout: with no replicas the count of replicas that

@@ -416,7 +416,7 @@ static DICE__CMD_FN(cmd_xread) {
         const char *key = argv[sarg + k];
         size_t klen = argvlen[sarg + k];
         void *o;
-        int rc = dice__obj_lookup(c, key, klen, DICE_TYPE_STREAM, &o);
+        int rc = dice__obj_lookup_read(c, key, klen, DICE_TYPE_STREAM, &o);
         if (rc < 0)
             goto out;
         dice__stream *s = rc ? o : NULL;
@@ -465,8 +465,10 @@ static DICE__CMD_FN(cmd_xread) {
     for (int k = 0; k < nstreams; k++) {
         void *o;
         serve[k] = 0;
-        if (dice_db_get_object(dice__cmd_db(c), argv[sarg + k],
-                               argvlen[sarg + k], DICE_TYPE_STREAM, &o) < 0)
+        /* Redis looks each key up for reading a second time here: a
+         * missing one is a second keymiss. */
+        if (dice__obj_lookup_read(c, argv[sarg + k], argvlen[sarg + k],
+                                  DICE_TYPE_STREAM, &o) <= 0)
             continue;
         dice__stream *s = o;
         dice__sid *gt = &ids[k];
@@ -836,10 +838,13 @@ static DICE__CMD_FN(cmd_xgroup_help) {
  * but WRONGTYPE: *err set). */
 static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
                                   const size_t *argvlen, dice__stream **s,
-                                  bool *err) {
+                                  bool *err, bool miss) {
     void *o;
     *err = false;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
+    int rc =
+        miss ? dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_STREAM,
+                                     &o)
+             : dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0) {
         *err = true;
         return NULL;
@@ -854,7 +859,7 @@ static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
 static DICE__CMD_FN(cmd_xack) {
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -932,7 +937,7 @@ static DICE__CMD_FN(cmd_xpending) {
     }
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -1020,13 +1025,18 @@ static void reply_claimed(dice_client_t *c, dice__stream *s,
         dice_reply_null(c);
 }
 
+/* qsort's order of stream IDs. */
+static int sid_qcmp(const void *a, const void *b) {
+    return dice__sid_cmp(a, b);
+}
+
 /* XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME
  * unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID
  * lastid] */
 static DICE__CMD_FN(cmd_xclaim) {
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, true);
     if (err)
         return;
     if (!g) {
@@ -1107,7 +1117,18 @@ static DICE__CMD_FN(cmd_xclaim) {
         dtime = now;
     }
     /* First pass: what will be claimed (the reply's length). Nothing
-     * changes between the passes but what the second pass does. */
+     * changes between the passes but what the second pass does. A claim
+     * sets the entry's delivery time to dtime: when that is too recent for
+     * min-idle-time, a second mention of a claimed ID is skipped, so the
+     * claimed IDs are counted once each (all mentions of an ID count in
+     * this pass or none do). */
+    bool again = !(minidle && now - dtime < minidle);
+    dice__sid *seen = NULL;
+    if (!again && last_arg > 5 &&
+        !(seen = malloc(sizeof(*seen) * (size_t)(last_arg - 4)))) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
     size_t n = 0;
     for (int k = 5; k <= last_arg; k++) {
         dice__sid id;
@@ -1117,18 +1138,28 @@ static DICE__CMD_FN(cmd_xclaim) {
         bool found;
         size_t at = dice__spel_find(&g->pel, &id, &found);
         if (!found) {
-            if (force)
+            if (force) {
+                if (seen)
+                    seen[n] = id;
                 n++;
+            }
             continue;
         }
         const dice__snack *nk = g->pel.v[at];
         if (nk->consumer && minidle && now - nk->delivery_time < minidle)
             continue;
+        if (seen)
+            seen[n] = id;
         n++;
     }
-    /* An ID named twice is claimed twice: count it as Redis does (the
-     * second time the NACK exists). The first pass counted a forced new
-     * one once per mention, which matches. */
+    if (seen) {
+        qsort(seen, n, sizeof(*seen), sid_qcmp);
+        size_t distinct = n ? 1 : 0;
+        for (size_t i = 1; i < n; i++)
+            distinct += dice__sid_cmp(&seen[i - 1], &seen[i]) != 0;
+        n = distinct;
+        free(seen);
+    }
     dice_reply_array(c, n);
     dice__sconsumer *cons = NULL;
     size_t done = 0;
@@ -1202,6 +1233,11 @@ static DICE__CMD_FN(cmd_xautoclaim) {
     bool justid = false;
     dice__sid start;
     bool sx;
+    /* Redis looks the key up before parsing (a missing one is a keymiss
+     * even when an argument is then refused), its type after. */
+    if (dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]) == DICE_ENOENT)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
+                         argvlen[1]);
     if (!dice__str2ll(argv[4], argvlen[4], &minidle)) {
         dice__reply_errstr(c,
                            "ERR Invalid min-idle-time argument for XAUTOCLAIM");
@@ -1235,7 +1271,7 @@ static DICE__CMD_FN(cmd_xautoclaim) {
     }
     dice__stream *s;
     bool err;
-    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err);
+    dice__sgroup *g = lookup_group(c, argv, argvlen, &s, &err, false);
     if (err)
         return;
     if (!g) {
@@ -1376,7 +1412,8 @@ static void cstr(dice_client_t *c, const char *s) {
 /* XINFO STREAM key [FULL [COUNT count]] */
 static DICE__CMD_FN(cmd_xinfo_stream) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1498,7 +1535,8 @@ static DICE__CMD_FN(cmd_xinfo_stream) {
 /* XINFO GROUPS key */
 static DICE__CMD_FN(cmd_xinfo_groups) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1528,7 +1566,8 @@ static DICE__CMD_FN(cmd_xinfo_groups) {
 /* XINFO CONSUMERS key group */
 static DICE__CMD_FN(cmd_xinfo_consumers) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {

@@ -3,10 +3,13 @@ redis-server 7.0: BY (patterns, hash fields, nosort), LIMIT, GET (#,
 patterns, several), ASC/DESC, ALPHA, STORE on lists, sets and sorted sets,
 every error, reply bytes compared in RESP2 and RESP3; results whose order
 Redis leaves unspecified (a set's or a hash table's order among equal
-weights) are compared sorted. Also WAIT and LOLWUT, and a randomized
-differential run (fixed seeds plus one random seed, printed)."""
+weights) are compared sorted. Also WAIT and LOLWUT (its art: byte for
+byte where it does not depend on chance, its shape where it does), and a
+randomized differential run (fixed seeds plus one random seed,
+printed)."""
 import os
 import random
+import re
 import sys
 import unittest
 
@@ -117,6 +120,13 @@ command getkeys sort l limit 0 1 get store by store
 command getkeys sort_ro l get x"""
 
 
+def resp_bulk(raw):
+    """The payload of a RESP2 bulk or RESP3 verbatim reply."""
+    head, _, rest = raw.partition(b"\r\n")
+    body = rest[:int(head[1:])]
+    return body[4:] if raw[:1] == b"=" else body
+
+
 class SortTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -168,6 +178,44 @@ class SortTest(unittest.TestCase):
                      ("SORT", "z", "ALPHA", "BY", "h_*->f")):
             a, b = self.d.cmd(*args), self.r.cmd(*args)
             self.assertEqual(sorted(a.split(b"\r\n")), sorted(b.split(b"\r\n")))
+
+    def test_lolwut_art(self):
+        # What does not depend on chance is Redis's to the byte: Schotter
+        # (VERSION 5) with one or two rows of squares (Redis turns only
+        # the third row on), every argument clamped as Redis clamps it,
+        # the skyline's (VERSION 6) sizes, colors and caption. Redis draws
+        # the rest with rand(): there the shapes are compared.
+        for args in (("5", "1", "1", "1"), ("5", "0", "0", "0"),
+                     ("5", "2", "1", "1", "9"), ("5", "66", "8", "2"),
+                     ("5", "7", "3", "1"), ("5", "40", "5", "2"),
+                     ("5", "1000", "200", "1"), ("5", "13", "1", "2"),
+                     ("5", "3", "7", "2"), ("5", "5", "1", "1"),
+                     ("5", "12", "2", "2"), ("6", "1", "1"), ("6", "0", "-5"),
+                     ("6", "2", "1"), ("5", "x"), ("5", "1", "1", "1.5"),
+                     ("6", "1", "x"), ("5", "1", "99999999999999999999")):
+            for proto in (2, 3):
+                for c in (self.d, self.r):
+                    c.cmd("HELLO", str(proto))
+                self.same("LOLWUT", "VERSION", *args)
+        esc = re.compile(rb"\x1b\[0;(?:30;40|90;100|37;47|97;107)m \x1b\[0m")
+        for args, cols, rows in (((), 80, 20), (("33", "7"), 33, 7),
+                                 (("5000", "1"), 1000, 1)):
+            a = resp_bulk(self.d.cmd("LOLWUT", "VERSION", "6", *args))
+            b = resp_bulk(self.r.cmd("LOLWUT", "VERSION", "6", *args))
+            for out in (a, b):
+                lines = out.split(b"\n")
+                self.assertEqual(len(lines), rows + 3, args)
+                for ln in lines[:rows]:
+                    self.assertEqual(len(esc.findall(ln)), cols, args)
+                    self.assertEqual(esc.sub(b"", ln), b"", args)
+            self.assertEqual(a.split(b"\n")[rows:], b.split(b"\n")[rows:])
+        for args in ((), ("30",), ("50", "6", "9")):
+            a = resp_bulk(self.d.cmd("LOLWUT", "VERSION", "5", *args))
+            b = resp_bulk(self.r.cmd("LOLWUT", "VERSION", "5", *args))
+            la, lb = a.split(b"\n"), b.split(b"\n")
+            self.assertEqual([len(x) for x in la], [len(x) for x in lb], args)
+            self.assertEqual(la[0], lb[0], args)  # the first row's top edges
+            self.assertEqual(la[-3:], lb[-3:], args)
 
     def test_randomized(self):
         seeds = [1, 2, random.randrange(1 << 30)]

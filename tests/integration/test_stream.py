@@ -337,6 +337,35 @@ class StreamTest(unittest.TestCase):
                 self.assertEqual(mask_ints(d.cmd(*args)), mask_ints(r.cmd(*args)), args)
             d.close(), r.close()
 
+    def test_xclaim_same_id_twice_min_idle(self):
+        # A claim resets the entry's delivery time: naming the ID again
+        # with a min-idle-time that the new time fails skips it (the reply
+        # holds it once), unless IDLE/TIME leave it idle enough.
+        cmds = [("XCLAIM", "s", "g", "c2", "20", "1-1", "1-1", "2-1", "1-1"),
+                ("XCLAIM", "s", "g", "c3", "20", "1-1", "2-1", "1-1", "JUSTID"),
+                ("DEBUG", "SLEEP", "0.03"),
+                ("XCLAIM", "s", "g", "c3", "20", "2-1", "2-1", "IDLE", "100000",
+                 "JUSTID"),
+                ("XCLAIM", "s", "g", "c4", "20", "2-1", "2-1", "1-1", "TIME",
+                 "5", "JUSTID"),
+                ("XCLAIM", "s", "g", "c5", "20", "3-1", "3-1", "3-1", "FORCE",
+                 "JUSTID"),
+                ("XCLAIM", "s", "g", "c5", "0", "3-1", "3-1", "FORCE", "JUSTID"),
+                ("XCLAIM", "s", "g", "c6", "1", "3-1", "9-9", "3-1", "JUSTID"),
+                ("XPENDING", "s", "g")]
+        for proto in (2, 3):
+            d, r = self.pair(proto)
+            for c in (d, r):
+                for i in (1, 2):
+                    c.cmd("XADD", "s", "%d-1" % i, "f", str(i))
+                c.cmd("XGROUP", "CREATE", "s", "g", "0")
+                c.cmd("XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">")
+                c.cmd("XADD", "s", "3-1", "f", "3")
+                c.cmd("DEBUG", "SLEEP", "0.05")
+            for args in cmds:
+                self.same(d, r, *args)
+            d.close(), r.close()
+
     def test_node_boundaries_and_approx_trim(self):
         # Nodes split where Redis splits them, so radix-tree-keys and the
         # effect of `~` trimming match.
