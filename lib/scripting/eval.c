@@ -307,6 +307,8 @@ bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,
     memset(run, 0, sizeof(*run));
     run->caller = c;
     run->is_eval = is_eval;
+    run->flags = flags;
+    run->repl = 3;
     if (!(flags & DICE__SF_COMPAT) && !(flags & DICE__SF_NO_WRITES) && ro) {
         static const char m[] =
             "ERR Can not execute a script with write flag using *_ro command.";
