@@ -105,10 +105,11 @@ static DICE__CMD_FN(cmd_function_help) {
 }
 
 static const dice__cmd_desc function_subs[] = {
-    {"load", -3, DICE_CMD_WRITE | DICE_CMD_DENYOOM | DICE_CMD_NOSCRIPT, 0, 0,
-     0, dice__cmd_function, "load", "Create a function with the given arguments (name, code, description)",
-     "7.0.0", "O(1) (considering compilation time is redundant)", S,
-     ALL_SHARDS, NULL, NULL},
+    {"load", -3, DICE_CMD_WRITE | DICE_CMD_DENYOOM | DICE_CMD_NOSCRIPT, 0, 0, 0,
+     dice__cmd_function, "load",
+     "Create a function with the given arguments (name, code, description)",
+     "7.0.0", "O(1) (considering compilation time is redundant)", S, ALL_SHARDS,
+     NULL, NULL},
     {"kill", 2, DICE_CMD_NOSCRIPT | DICE_CMD_ALLOW_BUSY, 0, 0, 0,
      dice__cmd_function, "kill", "Kill the function currently in execution.",
      "7.0.0", "O(1)", S, KILL_TIPS, NULL, NULL},
@@ -116,21 +117,21 @@ static const dice__cmd_desc function_subs[] = {
      "List information about all the functions", "7.0.0",
      "O(N) where N is the number of functions", S,
      "nondeterministic_output_order", NULL, NULL},
-    {"restore", -3, DICE_CMD_WRITE | DICE_CMD_DENYOOM | DICE_CMD_NOSCRIPT, 0,
-     0, 0, dice__cmd_function, "restore",
+    {"restore", -3, DICE_CMD_WRITE | DICE_CMD_DENYOOM | DICE_CMD_NOSCRIPT, 0, 0,
+     0, dice__cmd_function, "restore",
      "Restore all the functions on the given payload", "7.0.0",
      "O(N) where N is the number of functions on the payload", S, ALL_SHARDS,
      NULL, NULL},
     {"delete", 3, DICE_CMD_WRITE | DICE_CMD_NOSCRIPT, 0, 0, 0,
-     dice__cmd_function, "delete", "Delete a function by name", "7.0.0",
-     "O(1)", S, ALL_SHARDS, NULL, NULL},
+     dice__cmd_function, "delete", "Delete a function by name", "7.0.0", "O(1)",
+     S, ALL_SHARDS, NULL, NULL},
     {"flush", -2, DICE_CMD_WRITE | DICE_CMD_NOSCRIPT, 0, 0, 0,
      dice__cmd_function, "flush", "Deleting all functions", "7.0.0",
      "O(N) where N is the number of functions deleted", S, ALL_SHARDS, NULL,
      NULL},
     {"help", 2, DICE_CMD_LOADING | DICE_CMD_STALE, 0, 0, 0, cmd_function_help,
-     NULL, "Show helpful text about the different subcommands", "7.0.0",
-     "O(1)", S, NULL, NULL, NULL},
+     NULL, "Show helpful text about the different subcommands", "7.0.0", "O(1)",
+     S, NULL, NULL, NULL},
     {"dump", 2, DICE_CMD_NOSCRIPT, 0, 0, 0, dice__cmd_function, "dump",
      "Dump all functions into a serialized binary payload", "7.0.0",
      "O(N) where N is the number of functions", S, NULL, NULL, NULL},
@@ -166,8 +167,9 @@ static const dice__cmd_desc script_cmds[] = {
      (void *)(uintptr_t)1, "Invoke a read-only function", "7.0.0", FCALL_DOC,
      DICE_ACL_SCRIPTING, NULL, NULL, dice__script_getkeys},
 
-    {"function", -2, 0, 0, 0, 0, NULL, NULL, "A container for function commands",
-     "7.0.0", "Depends on subcommand.", 0, NULL, NULL, NULL},
+    {"function", -2, 0, 0, 0, 0, NULL, NULL,
+     "A container for function commands", "7.0.0", "Depends on subcommand.", 0,
+     NULL, NULL, NULL},
 
     {"script", -2, 0, 0, 0, 0, NULL, NULL,
      "A container for Lua scripts management commands", "2.6.0",
@@ -227,12 +229,9 @@ static const dice__key_spec ks_ro[] = {
 static const dice__key_spec ks_ro_nonotes[] = {
     DICE__KS_KEYNUM(DICE__KS_RO | DICE__KS_ACCESS, 2, 0, 1, 1)};
 static const dice__cmd_keyspecs script_keyspecs[] = {
-    {"eval", KS_OF(ks_rw)},
-    {"evalsha", KS_OF(ks_rw_nonotes)},
-    {"eval_ro", KS_OF(ks_ro)},
-    {"evalsha_ro", KS_OF(ks_ro_nonotes)},
-    {"fcall", KS_OF(ks_rw)},
-    {"fcall_ro", KS_OF(ks_ro)},
+    {"eval", KS_OF(ks_rw)},    {"evalsha", KS_OF(ks_rw_nonotes)},
+    {"eval_ro", KS_OF(ks_ro)}, {"evalsha_ro", KS_OF(ks_ro_nonotes)},
+    {"fcall", KS_OF(ks_rw)},   {"fcall_ro", KS_OF(ks_ro)},
 };
 #undef KS_OF
 

@@ -313,9 +313,8 @@ static void make_load_env(lua_State *L, dice__engine *e) {
     lua_rawset(L, -3);
     lua_getglobal(L, "redis");
     static const char *const copied[] = {
-        "log",         "LOG_DEBUG",     "LOG_VERBOSE",
-        "LOG_NOTICE",  "LOG_WARNING",   "REDIS_VERSION",
-        "REDIS_VERSION_NUM"};
+        "log",         "LOG_DEBUG",     "LOG_VERBOSE",      "LOG_NOTICE",
+        "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"};
     for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
         lua_pushstring(L, copied[i]);
         lua_getfield(L, -2, copied[i]);

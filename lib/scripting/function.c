@@ -266,8 +266,8 @@ int dice__fn_register(lua_State *L) {
     int name_idx = 0, cb_idx = 0, desc_idx = 0;
     unsigned flags = 0;
     if (argc < 1 || argc > 2)
-        return reg_error(L,
-                         "wrong number of arguments to redis.register_function");
+        return reg_error(
+            L, "wrong number of arguments to redis.register_function");
     if (argc == 1) {
         if (!lua_istable(L, 1))
             return reg_error(
@@ -287,9 +287,9 @@ int dice__fn_register(lua_State *L) {
             int v = lua_gettop(L);
             if (strcasecmp(k, "function_name") == 0) {
                 if (!lua_isstring(L, v))
-                    return reg_error(L,
-                                     "function_name argument given to "
-                                     "redis.register_function must be a string");
+                    return reg_error(
+                        L, "function_name argument given to "
+                           "redis.register_function must be a string");
                 name_idx = v;
             } else if (strcasecmp(k, "description") == 0) {
                 if (!lua_isstring(L, v))
@@ -352,7 +352,8 @@ int dice__fn_register(lua_State *L) {
     if (!valid_name(name, nlen))
         return reg_error(L, NAME_ERR);
     for (size_t i = 0; i < lib->nfns; i++)
-        if (lib->fns[i].nlen == nlen && memcmp(lib->fns[i].name, name, nlen) == 0)
+        if (lib->fns[i].nlen == nlen &&
+            memcmp(lib->fns[i].name, name, nlen) == 0)
             return reg_error(L, "Function already exists in the library");
     if (lib->nfns == lib->cap) {
         size_t nc = lib->cap ? lib->cap * 2 : 4;
@@ -396,9 +397,9 @@ static void load_hook(lua_State *L, lua_Debug *ar) {
 /* A library from code, run in the load environment: NULL with Redis's
  * error in err. A library of the same name in against is an error unless
  * replace; its functions are not checked here (see collides). */
-static dice__flib *lib_create(dice__scripting *sc, const char *code,
-                              size_t len, dice__flib *against, bool replace,
-                              char *err, size_t errsize) {
+static dice__flib *lib_create(dice__scripting *sc, const char *code, size_t len,
+                              dice__flib *against, bool replace, char *err,
+                              size_t errsize) {
     char *name;
     size_t skip;
     if (parse_meta(code, len, &name, &skip, err, errsize) < 0)
@@ -665,7 +666,7 @@ static void function_list(dice_client_t *c, dice__scripting *sc, int argc,
             dice_reply_set(c, nf);
             for (size_t k = 0; k < NFLAGS; k++)
                 if (f->flags & FLAGS[k].flag)
-                    reply_str(c, FLAGS[k].name);
+                    dice_reply_simple(c, FLAGS[k].name, strlen(FLAGS[k].name));
         }
         if (withcode) {
             reply_str(c, "library_code");
@@ -728,9 +729,9 @@ static int membuf_write(void *ctx, const void *data, size_t n) {
 static int put_lib(void *sink, const char *code, size_t len) {
     uint8_t op = OP_FUNCTION2;
     int rc = dice__rdb_sink_write(sink, &op, 1);
-    return rc == 0 ? dice__rdb_write_string(dice__rdb_sink_write, sink, code,
-                                            len)
-                   : rc;
+    return rc == 0
+               ? dice__rdb_write_string(dice__rdb_sink_write, sink, code, len)
+               : rc;
 }
 
 /* FUNCTION DUMP */
@@ -806,14 +807,13 @@ static void function_restore(dice_client_t *c, dice__scripting *sc, int argc,
         char nb[32], *owned = NULL;
         const char *code;
         size_t n, used;
-        if (dice__rdb_read_string(p + pos, end - pos, CODE_MAX, nb, &owned, &code,
-                                  &n, &used) < 0) {
+        if (dice__rdb_read_string(p + pos, end - pos, CODE_MAX, nb, &owned,
+                                  &code, &n, &used) < 0) {
             snprintf(err, sizeof(err), "ERR Failed loading library payload");
             break;
         }
         pos += used;
-        dice__flib *lib =
-            lib_create(sc, code, n, tmp, false, err, sizeof(err));
+        dice__flib *lib = lib_create(sc, code, n, tmp, false, err, sizeof(err));
         free(owned);
         if (!lib)
             break;
@@ -884,9 +884,8 @@ void dice__cmd_function(dice_client_t *c, int argc, const char *const *argv,
                 return;
             }
         }
-        dice__flib *lib =
-            load_library(sc, argv[argc - 1], argvlen[argc - 1], replace, err,
-                         sizeof(err));
+        dice__flib *lib = load_library(sc, argv[argc - 1], argvlen[argc - 1],
+                                       replace, err, sizeof(err));
         if (!lib) {
             dice_reply_error(c, err, strlen(err));
             return;
@@ -917,8 +916,8 @@ void dice__cmd_function(dice_client_t *c, int argc, const char *const *argv,
         }
         if (argc == 3 && !arg_is(argv[2], argvlen[2], "sync") &&
             !arg_is(argv[2], argvlen[2], "async")) {
-            DICE__REPLY_LIT(c,
-                            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            DICE__REPLY_LIT(
+                c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             return;
         }
         list_free(sc, sc->libs);

@@ -158,9 +158,9 @@ static int save_entry(void *c, uint8_t *e) {
 /* One library's code: the FUNCTION2 opcode, then the code as a string. */
 static int put_function(void *sink, const char *code, size_t len) {
     int rc = put_byte(sink, OP_FUNCTION2);
-    return rc == 0 ? dice__rdb_write_string(dice__rdb_sink_write, sink, code,
-                                            len)
-                   : rc;
+    return rc == 0
+               ? dice__rdb_write_string(dice__rdb_sink_write, sink, code, len)
+               : rc;
 }
 
 int dice__rdb_save_keyspace(dice_keyspace_t *ks, const dice__rdb_save_opts *o,
