@@ -3,6 +3,9 @@
  * does. Also the command metadata (group, ACL categories, key specs) that
  * COMMAND INFO / DOCS describe. */
 #include "commands/commands_internal.h"
+#ifdef DICE_WITH_LUA
+#include "scripting/scripting_internal.h"
+#endif
 #include "core/sha1.h"
 
 #include <errno.h>
@@ -827,7 +830,15 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
                      "used_memory_peak:%llu\r\n"
                      "used_memory_peak_human:%s\r\n"
                      "total_system_memory:%llu\r\n"
-                     "total_system_memory_human:%s\r\n"
+                     "total_system_memory_human:%s\r\n",
+                     used, h_used, rss, h_rss,
+                     (unsigned long long)srv->info_mem_peak, h_peak, sys,
+                     h_sys);
+    /* The scripting fields (Redis 7.0's, where Redis puts them). */
+#ifdef DICE_WITH_LUA
+    dice__scripting_info(srv, b);
+#endif
+    dice__buf_printf(b,
                      "maxmemory:0\r\n"
                      "maxmemory_human:0B\r\n"
                      "maxmemory_policy:noeviction\r\n"
@@ -836,8 +847,6 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
                      "active_defrag_running:0\r\n"
                      "lazyfree_pending_objects:%zu\r\n"
                      "lazyfreed_objects:%llu\r\n",
-                     used, h_used, rss, h_rss,
-                     (unsigned long long)srv->info_mem_peak, h_peak, sys, h_sys,
                      used ? (double)rss / (double)used : 0.0,
                      dice__lazyfree_pending(srv),
                      (unsigned long long)dice__lazyfree_freed(srv));

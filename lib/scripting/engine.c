@@ -225,7 +225,7 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 /* Registry keys (their addresses). */
-static char KEY_BASE, KEY_HANDLER;
+static char KEY_BASE, KEY_HANDLER, KEY_LOADENV;
 
 static void registry_get(lua_State *L, void *key) {
     lua_pushlightuserdata(L, key);
@@ -285,6 +285,61 @@ static void lock_globals(lua_State *L) {
     lua_settop(L, base - 1);
 }
 
+/* A table whose missing names are errors and which refuses writes (the
+ * metatable of the load environment's tables). */
+static void push_strict_meta(lua_State *L) {
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushcfunction(L, l_missing_global);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__newindex");
+    lua_pushcfunction(L, l_ro_newindex);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+}
+
+/* What FUNCTION LOAD's code sees while it runs (Redis 7.0's library API):
+ * only redis.register_function, redis.log and its levels and the version
+ * constants; every other name is "nonexistent". Kept in the registry; the
+ * globals read through it while a library loads (dice__engine_loading). */
+static void make_load_env(lua_State *L, dice__engine *e) {
+    lua_newtable(L); /* the environment */
+    lua_newtable(L); /* its redis */
+    lua_pushliteral(L, "register_function");
+    lua_pushlightuserdata(L, e);
+    lua_pushcclosure(L, dice__fn_register, 1);
+    lua_rawset(L, -3);
+    lua_getglobal(L, "redis");
+    static const char *const copied[] = {
+        "log",         "LOG_DEBUG",     "LOG_VERBOSE",      "LOG_NOTICE",
+        "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"};
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        lua_pushstring(L, copied[i]);
+        lua_getfield(L, -2, copied[i]);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 1);
+    push_strict_meta(L);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "redis");
+    push_strict_meta(L);
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, &KEY_LOADENV);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void dice__engine_loading(dice__engine *e, bool on) {
+    lua_State *L = e->L;
+    lua_getmetatable(L, LUA_GLOBALSINDEX);
+    lua_pushliteral(L, "__index");
+    registry_get(L, on ? (void *)&KEY_LOADENV : (void *)&KEY_BASE);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     e->sc = sc;
     e->functions = functions;
@@ -331,6 +386,8 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     lua_rawset(L, LUA_REGISTRYINDEX);
     registry_get(L, &KEY_HANDLER);
     lua_setglobal(L, "__redis__err__handler");
+    if (functions)
+        make_load_env(L, e);
     lock_globals(L);
     return 0;
 }
@@ -718,6 +775,23 @@ static bool may_replicate(const dice_command_t *cmd) {
     return false;
 }
 
+bool dice__run_allows_oom(const dice__run *run) {
+    /* Redis's scriptPrepareForRun: allow-oom, or an EVAL without a
+     * shebang (whose OOM check is the dispatcher's, on EVAL itself). */
+    return (run->flags & (DICE__SF_ALLOW_OOM | DICE__SF_COMPAT)) != 0;
+}
+
+/* Redis's scriptVerifyOOM: a denyoom command is refused with -OOM when the
+ * server was over maxmemory as the script started, the script may not
+ * ignore it and has not written yet (past its first write it cannot stop
+ * half way). This server has no maxmemory yet: over_maxmemory is where
+ * its check goes (Redis judges the state as the script starts). */
+static bool oom_refused(const dice__run *run, const dice_command_t *cmd) {
+    const bool over_maxmemory = false;
+    return over_maxmemory && (cmd->flags & DICE_CMD_DENYOOM) && !run->wrote &&
+           !dice__run_allows_oom(run);
+}
+
 /* Redis's scriptCall checks before the command runs: NULL when fine, else
  * the error text. */
 static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
@@ -739,6 +813,8 @@ static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
         ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
          may_replicate(cmd)))
         return "Write commands are not allowed from read-only scripts.";
+    if (oom_refused(run, cmd))
+        return "-OOM command not allowed when used memory > 'maxmemory'.";
     if (cmd->flags & DICE_CMD_WRITE)
         run->wrote = true;
     return NULL;
@@ -766,7 +842,10 @@ static int call_generic(lua_State *L, bool raise) {
     dice_client_t *cl = sc->client;
     cl->proto = run->resp;
     cl->out.len = 0;
+    size_t mark = sc->srv->prop.nqueued;
     dice__client_call(cl, argc, sc->argv, sc->argvlen);
+    if (run->repl == 0)
+        dice__propagate_drop(sc->srv, mark);
     const char *data = cl->out.data ? cl->out.data : "";
     push_resp(L, data, data + cl->out.len);
     if (raise && cl->out.len && (data[0] == '-' || data[0] == '!'))
@@ -879,7 +958,10 @@ static int l_set_repl(lua_State *L) {
     if (flags & ~3)
         return raise_error(L, "Invalid replication flags. Use REPL_AOF, "
                               "REPL_REPLICA, REPL_ALL or REPL_NONE.");
-    /* Effects always go to every sink: there is one kind of sink here. */
+    /* The sinks are of one kind (no replicas apart from them): REPL_NONE
+     * keeps the commands that follow from every sink, any other value
+     * sends them to every sink. */
+    e->sc->run->repl = flags;
     return 0;
 }
 
@@ -967,7 +1049,7 @@ void dice__engine_redis_lib(dice__engine *e) {
 
 /* ---- Running ------------------------------------------------------------- */
 
-static uint64_t mono_ms(void) {
+uint64_t dice__mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -989,7 +1071,7 @@ static void busy_hook(lua_State *L, lua_Debug *ar) {
         return;
     dice_server_t *srv = sc->srv;
     if (!run->timedout) {
-        uint64_t elapsed = mono_ms() - run->start_ms;
+        uint64_t elapsed = dice__mono_ms() - run->start_ms;
         if ((long long)elapsed < srv->cfg.busy_reply_threshold)
             return;
         run->timedout = true;
@@ -1126,7 +1208,7 @@ void dice__engine_run(dice__engine *e, dice__run *run, int ref, int nkeys,
     run->L = L;
     run->resp = 2;
     run->caller_mask = -1;
-    run->start_ms = mono_ms();
+    run->start_ms = dice__mono_ms();
     sc->run = run;
     lua_sethook(L, busy_hook, LUA_MASKCOUNT, HOOK_PERIOD);
     int rc = lua_pcall(L, e->functions ? 2 : 0, 1, handler);

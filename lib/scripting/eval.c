@@ -307,6 +307,8 @@ bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,
     memset(run, 0, sizeof(*run));
     run->caller = c;
     run->is_eval = is_eval;
+    run->flags = flags;
+    run->repl = 3;
     if (!(flags & DICE__SF_COMPAT) && !(flags & DICE__SF_NO_WRITES) && ro) {
         static const char m[] =
             "ERR Can not execute a script with write flag using *_ro command.";
@@ -462,32 +464,56 @@ void dice__cmd_script(dice_client_t *c, int argc, const char *const *argv,
     }
 }
 
+/* Redis's bytesToHuman. */
+static void human(char *out, size_t n, double v) {
+    if (v < 1024)
+        snprintf(out, n, "%lluB", (unsigned long long)v);
+    else if (v < 1024.0 * 1024)
+        snprintf(out, n, "%.2fK", v / 1024);
+    else if (v < 1024.0 * 1024 * 1024)
+        snprintf(out, n, "%.2fM", v / (1024.0 * 1024));
+    else
+        snprintf(out, n, "%.2fG", v / (1024.0 * 1024 * 1024));
+}
+
+static long long vm_bytes(lua_State *L) {
+    return (long long)lua_gc(L, LUA_GCCOUNT, 0) * 1024 +
+           lua_gc(L, LUA_GCCOUNTB, 0);
+}
+
 void dice__scripting_info(dice_server_t *srv, dice_buf_t *b) {
     dice__scripting *sc = srv->scripting;
+    /* A fresh state's size as Redis reports it before the first script. */
     long long vm_eval = 32768, vm_fn = 32768;
-    size_t scripts = 0, nscripts = 0, fbytes = 0;
+    size_t scripts = 0, nscripts = 0, fbytes = 0, nfuncs = 0, nlibs = 0;
     if (sc) {
-        vm_eval = (long long)lua_gc(sc->eval.L, LUA_GCCOUNT, 0) * 1024 +
-                  lua_gc(sc->eval.L, LUA_GCCOUNTB, 0);
-        vm_fn = (long long)lua_gc(sc->fn.L, LUA_GCCOUNT, 0) * 1024 +
-                lua_gc(sc->fn.L, LUA_GCCOUNTB, 0);
+        vm_eval = vm_bytes(sc->eval.L);
+        vm_fn = vm_bytes(sc->fn.L);
         scripts = sc->scripts_bytes;
         nscripts = sc->nscripts;
         fbytes = sc->libs_bytes;
+        nfuncs = sc->nfuncs;
+        nlibs = sc->nlibs;
     }
-    char line[512];
-    int n =
-        snprintf(line, sizeof(line),
-                 "used_memory_lua:%lld\r\n"
-                 "used_memory_vm_eval:%lld\r\n"
-                 "used_memory_lua_human:%.2fK\r\n"
-                 "used_memory_scripts_eval:%zu\r\n"
-                 "number_of_cached_scripts:%zu\r\n"
-                 "used_memory_vm_functions:%lld\r\n"
-                 "used_memory_vm_total:%lld\r\n"
-                 "used_memory_functions:%zu\r\n"
-                 "used_memory_scripts:%zu\r\n",
-                 vm_eval, vm_eval, (double)vm_eval / 1024, scripts, nscripts,
-                 vm_fn, vm_eval + vm_fn, fbytes, scripts + fbytes);
-    dice_buf_append(b, line, (size_t)n);
+    char h_eval[32], h_total[32], h_scripts[32];
+    human(h_eval, sizeof(h_eval), (double)vm_eval);
+    human(h_total, sizeof(h_total), (double)(vm_eval + vm_fn));
+    human(h_scripts, sizeof(h_scripts), (double)(scripts + fbytes));
+    dice__buf_printf(b,
+                     "used_memory_lua:%lld\r\n"
+                     "used_memory_vm_eval:%lld\r\n"
+                     "used_memory_lua_human:%s\r\n"
+                     "used_memory_scripts_eval:%zu\r\n"
+                     "number_of_cached_scripts:%zu\r\n"
+                     "number_of_functions:%zu\r\n"
+                     "number_of_libraries:%zu\r\n"
+                     "used_memory_vm_functions:%lld\r\n"
+                     "used_memory_vm_total:%lld\r\n"
+                     "used_memory_vm_total_human:%s\r\n"
+                     "used_memory_functions:%zu\r\n"
+                     "used_memory_scripts:%zu\r\n"
+                     "used_memory_scripts_human:%s\r\n",
+                     vm_eval, vm_eval, h_eval, scripts, nscripts, nfuncs, nlibs,
+                     vm_fn, vm_eval + vm_fn, h_total, fbytes, scripts + fbytes,
+                     h_scripts);
 }

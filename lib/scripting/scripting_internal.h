@@ -49,6 +49,11 @@ typedef struct dice__run {
     bool wrote;    /* a write command ran: SCRIPT KILL refuses */
     bool timedout; /* past busy-reply-threshold */
     bool killed;   /* SCRIPT / FUNCTION KILL (or SHUTDOWN NOSAVE) */
+    unsigned flags; /* DICE__SF_* of the script or function */
+    int repl;       /* redis.set_repl: 0 none .. 3 all */
+    int argc;       /* the caller's command (FUNCTION STATS) */
+    const char *const *argv;
+    const size_t *argvlen;
     int resp;      /* redis.setresp */
     uint64_t start_ms;
     int caller_mask; /* the caller's fd mask while protected, or -1 */
@@ -97,6 +102,9 @@ typedef struct dice__scripting {
     size_t nlibs, nfuncs;
     size_t libs_bytes;
     dice__flib *loading; /* the library FUNCTION LOAD is running */
+    uint64_t load_start_ms;
+    struct dice__fn **fn_tab; /* every function, chained on its name */
+    size_t fn_cap;
 } dice__scripting;
 
 /* The layer's state of srv, created on first use (NULL when out of
@@ -122,6 +130,11 @@ void dice__engine_redis_lib(dice__engine *e);
 /* Push Redis's error table {err="CODE msg"} for text (Redis's
  * luaPushErrorBuff: "-CODE msg" or "msg", which gets ERR). */
 void dice__lua_push_error(lua_State *L, const char *text, size_t len);
+/* While on, the globals of the functions' engine read through the load
+ * environment (FUNCTION LOAD's), else through the usual ones. */
+void dice__engine_loading(dice__engine *e, bool on);
+/* redis.register_function (function.c; upvalue 1: the engine). */
+int dice__fn_register(lua_State *L);
 /* The bit library. */
 int dice__luaopen_bit(lua_State *L);
 
@@ -151,5 +164,16 @@ int dice__script_getkeys(int argc, const char *const *argv,
 void dice__scripting_info(dice_server_t *srv, dice_buf_t *b);
 /* Functions freed with the layer (function.c). */
 void dice__functions_free(dice__scripting *sc);
+/* The snapshot hooks (dice_server_t's functions_save / functions_load). */
+int dice__functions_save(void *srv,
+                         int (*put)(void *sink, const char *code, size_t len),
+                         void *sink);
+int dice__functions_load(void *srv, const char *code, size_t len, char *err,
+                         size_t errsize);
+/* Milliseconds on the monotonic clock (engine.c). */
+uint64_t dice__mono_ms(void);
+/* Whether a script or function run may call a denyoom command when the
+ * server is over maxmemory (Redis's scriptVerifyOOM): see engine.c. */
+bool dice__run_allows_oom(const dice__run *run);
 
 #endif

@@ -168,6 +168,12 @@ void dice__propagate_force(dice_client_t *c) {
         c->srv->prop.force = true;
 }
 
+void dice__propagate_drop(dice_server_t *srv, size_t mark) {
+    dice__prop_t *pr = &srv->prop;
+    while (pr->nqueued > mark)
+        free(pr->queued[--pr->nqueued]);
+}
+
 void dice__propagate_wrap(dice_client_t *c) {
     if (c->srv->prop.current == c)
         c->srv->prop.wrap = true;

@@ -188,6 +188,8 @@ static int save_to(dice_server_t *srv, const char *path, uint64_t *nkeys) {
         .clock = clock_mode(srv),
         .now_ms = (int64_t)dice_loop_unix_ms(srv->loop),
         .used_mem = used_mem(),
+        .functions = srv->functions_save,
+        .functions_ctx = srv,
     };
     fd_out out = {fd};
     int rc = dice__rdb_save_keyspace(srv->keyspace, &o, fd_write, &out, nkeys);
@@ -451,6 +453,8 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
         .verify_checksum = srv->cfg.rdbchecksum,
         .log = load_log,
         .log_ctx = srv,
+        .function = srv->functions_load,
+        .function_ctx = srv,
     };
     dice__rdb_load_info info;
     /* Loading is no change to propagate or to save again (Redis leaves

@@ -685,6 +685,16 @@ struct dice_server {
      * script then stops at its next hook). */
     void *scripting;
     void (*scripting_free)(dice_server_t *srv);
+    /* The function libraries in snapshots (set with the scripting
+     * commands; NULL without them): functions_save(srv, put, sink) puts
+     * every library's code, functions_load(srv, code, len, err, errsize)
+     * creates one read from a file (as dice__rdb_save_opts.functions and
+     * dice__rdb_load_opts.function, with srv as their ctx). */
+    int (*functions_save)(void *srv,
+                          int (*put)(void *sink, const char *code, size_t len),
+                          void *sink);
+    int (*functions_load)(void *srv, const char *code, size_t len, char *err,
+                          size_t errsize);
     const char *busy_err;
     bool shutdown_asked;
     /* TLS (lib/server/conn_tls.c): the context and the connections with
@@ -753,6 +763,10 @@ void dice__propagate_force(dice_client_t *c);
  * EXEC when they propagate more than one vector (EXEC: Redis 7.0 leaves
  * a lone vector unwrapped, it is atomic anyway). */
 void dice__propagate_wrap(dice_client_t *c);
+/* Forget the vectors queued since the queue held mark of them
+ * (srv->prop.nqueued before a nested call): a script's redis.set_repl
+ * REPL_NONE. */
+void dice__propagate_drop(dice_server_t *srv, size_t mark);
 /* Start propagating the keyspace's expiry deletions (once it exists). */
 void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);

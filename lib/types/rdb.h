@@ -186,6 +186,14 @@ typedef struct dice__rdb_save_opts {
     int64_t now_ms;      /* ctime */
     long long used_mem;  /* used-mem */
     const char *version; /* redis-ver; NULL: the Redis version served */
+    /* The function libraries (Redis's rdbSaveFunctions), written after the
+     * aux fields as one FUNCTION2 opcode and the library's code each:
+     * functions(functions_ctx, put, sink) calls put(sink, code, len) for
+     * every library and returns 0 or put's error. NULL: none. */
+    int (*functions)(void *functions_ctx,
+                     int (*put)(void *sink, const char *code, size_t len),
+                     void *sink);
+    void *functions_ctx;
 } dice__rdb_save_opts;
 
 /* Write every live key of every db as an RDB file (magic, aux fields,
@@ -207,6 +215,13 @@ typedef struct dice__rdb_load_opts {
      * (0 debug .. 3 warning); may be NULL. */
     void (*log)(void *ctx, int level, const char *msg);
     void *log_ctx;
+    /* A function library read (FUNCTION2 opcode): function(function_ctx,
+     * code, len, err, errsize) creates it (replacing one of the same name)
+     * and returns 0, or -1 with the reason in err, which fails the load.
+     * NULL: libraries are skipped (info->functions_skipped counts them). */
+    int (*function)(void *function_ctx, const char *code, size_t len,
+                    char *err, size_t errsize);
+    void *function_ctx;
 } dice__rdb_load_opts;
 
 typedef struct dice__rdb_load_info {

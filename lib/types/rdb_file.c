@@ -155,6 +155,14 @@ static int save_entry(void *c, uint8_t *e) {
     return rc < 0;
 }
 
+/* One library's code: the FUNCTION2 opcode, then the code as a string. */
+static int put_function(void *sink, const char *code, size_t len) {
+    int rc = put_byte(sink, OP_FUNCTION2);
+    return rc == 0
+               ? dice__rdb_write_string(dice__rdb_sink_write, sink, code, len)
+               : rc;
+}
+
 int dice__rdb_save_keyspace(dice_keyspace_t *ks, const dice__rdb_save_opts *o,
                             dice_type_write_fn out, void *out_ctx,
                             uint64_t *nkeys) {
@@ -177,6 +185,8 @@ int dice__rdb_save_keyspace(dice_keyspace_t *ks, const dice__rdb_save_opts *o,
         rc = put_aux_ll(s, "used-mem", o->used_mem);
     if (rc == 0)
         rc = put_aux_ll(s, "aof-base", o->aof_base ? 1 : 0);
+    if (rc == 0 && o->functions)
+        rc = o->functions(o->functions_ctx, put_function, s);
     save_ctx x = {ks, s, o->clock, 0, 0};
     for (int i = 0; rc == 0 && i < ks->ndbs; i++) {
         dice_db_t *db = &ks->dbs[i];
@@ -609,6 +619,15 @@ int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
             size_t n;
             if ((rc = rd_str(&r, nb, &ow, &s, &n)) < 0)
                 return rc;
+            if (o->function) {
+                char err[160];
+                rc = o->function(o->function_ctx, s, n, err, sizeof(err));
+                free(ow);
+                if (rc < 0)
+                    return fail(&r, DICE_EPROTO, at,
+                                "Failed loading library: %s", err);
+                continue;
+            }
             free(ow);
             info->functions_skipped++;
             note(&r, RDB_LOG_WARNING,

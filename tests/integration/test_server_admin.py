@@ -254,7 +254,7 @@ class Shutdown(unittest.TestCase):
         # The first SIGINT's shutdown frees a large dataset; a second one
         # meanwhile exits at once with 1, as redis-server's "You insist".
         d = dicetest.Server("dice", args=["--enable-debug-command", "yes"])
-        c = d.conn()
+        c = d.conn(timeout=120)  # 3M keys take a while on a busy machine
         self.assertEqual(c.cmd("DEBUG", "POPULATE", "3000000"), b"+OK\r\n")
         d.proc.send_signal(signal.SIGINT)
         deadline = time.time() + 10
@@ -274,8 +274,9 @@ DEBUG_ARGS = ["--enable-debug-command", "yes"]
 
 
 def raw(srv, cmds, proto=2):
-    """Raw reply bytes of each command, on one connection."""
-    c = srv.conn()
+    """Raw reply bytes of each command, on one connection (a long timeout:
+    redis-server's DEBUG STRINGMATCH-TEST takes seconds on a busy machine)."""
+    c = srv.conn(timeout=120)
     if proto == 3:
         c.cmd("HELLO", "3")
     out = [c.cmd(*a) for a in cmds]
