@@ -20,6 +20,7 @@
  * the same on every run and on every replica. */
 #include "core/sha1.h"
 #include "scripting/scripting_internal.h"
+#include "server/evict.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -739,6 +740,12 @@ static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
         ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
          may_replicate(cmd)))
         return "Write commands are not allowed from read-only scripts.";
+    /* Redis's scriptVerifyOOM: over the limit when the script started,
+     * its first denyoom command is refused (not one after a write: a
+     * script is not stopped halfway). */
+    if (srv->oom_check && srv->oom_state && !run->allow_oom && !run->wrote &&
+        (cmd->flags & DICE_CMD_DENYOOM))
+        return "-" DICE__OOM_TEXT;
     if (cmd->flags & DICE_CMD_WRITE)
         run->wrote = true;
     return NULL;
