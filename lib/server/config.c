@@ -670,7 +670,7 @@ static const setting_t settings[] = {
      .def = DICE__MAXMEMORY_NOEVICTION, .names = maxmemory_policy_names,
      .apply = dice__evict_apply},
     {"maxmemory-samples", K_INT, 0, FIELD(maxmemory_samples), .def = 5, .lo = 1,
-     .hi = 64},
+     .hi = INT_MAX},
     {"maxmemory-eviction-tenacity", K_INT, 0,
      FIELD(maxmemory_eviction_tenacity), .def = 10, .lo = 0, .hi = 100},
     {"lfu-log-factor", K_INT, 0, FIELD(lfu_log_factor), .def = 10, .lo = 0,

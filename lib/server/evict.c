@@ -246,14 +246,24 @@ static bool pick(dice_server_t *srv, struct dice__evict *ev, int *dbout,
         size_t total = 0;
         for (int d = 0; d < ndbs; d++) {
             dice_db_t *db = dice_keyspace_db(ks, d);
-            size_t n = dice__db_sample(db, vol, samples, nsamples);
-            total += vol ? dice_db_expires(db) : dice_db_size(db);
-            for (size_t i = 0; i < n; i++) {
-                const char *k;
-                size_t kl;
-                entry_getkey(samples[i], &k, &kl);
-                pool_insert(ev, d, k, kl,
-                            dice__ks_entry_evict_score(ks, samples[i], kind));
+            size_t size = vol ? dice_db_expires(db) : dice_db_size(db);
+            total += size;
+            size_t want = nsamples < size ? nsamples : size;
+            /* In batches of 64 (maxmemory-samples may be larger). */
+            for (size_t done = 0; done < want;) {
+                size_t b = want - done < 64 ? want - done : 64;
+                size_t n = dice__db_sample(db, vol, samples, b);
+                if (n == 0)
+                    break;
+                done += n;
+                for (size_t i = 0; i < n; i++) {
+                    const char *k;
+                    size_t kl;
+                    entry_getkey(samples[i], &k, &kl);
+                    pool_insert(
+                        ev, d, k, kl,
+                        dice__ks_entry_evict_score(ks, samples[i], kind));
+                }
             }
         }
         if (total == 0)
