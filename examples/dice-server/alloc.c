@@ -7,14 +7,22 @@
  * lists (milliseconds on a fragmented heap), too slow to ask before every
  * write. Relaxed atomics: the lazy-free thread frees too.
  *
- * Sanitizer builds keep their own allocator (and the library's default,
- * mallinfo2, falling back to the resident size). */
+ * Sanitizer builds keep the sanitizer's allocator and ask it for the same
+ * figure (__sanitizer_get_current_allocated_bytes). */
 #include "alloc.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COUNTING 0
@@ -118,6 +126,21 @@ static unsigned long long used_memory(void *arg) {
     (void)arg;
     long long n = __atomic_load_n(&used_bytes, __ATOMIC_RELAXED);
     return n > 0 ? (unsigned long long)n : 0;
+}
+
+void dice_server_count_memory(dice_server_t *srv) {
+    dice_server_set_memory_fn(srv, used_memory, NULL);
+}
+
+#elif defined(ASAN_BUILD)
+
+/* The sanitizer runtime's (sanitizer/allocator_interface.h, not always
+ * installed). */
+extern size_t __sanitizer_get_current_allocated_bytes(void);
+
+static unsigned long long used_memory(void *arg) {
+    (void)arg;
+    return (unsigned long long)__sanitizer_get_current_allocated_bytes();
 }
 
 void dice_server_count_memory(dice_server_t *srv) {
