@@ -7,6 +7,8 @@
  * the loop. */
 #include <dice/dice.h>
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -153,6 +155,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dice-server: %s\n", dice_strerror(rc));
         return 1;
     }
+    /* maxmemory and INFO used_memory count what this program's malloc
+     * holds (alloc.c). */
+    dice_server_count_memory(srv);
     /* The library saves nothing unless told; the server snapshots as
      * redis-server 7.0 does by default (a file or --save changes it). */
     dice_server_config_set(srv, "save", "3600 1 300 100 60 10000");

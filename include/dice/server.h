@@ -97,6 +97,16 @@ enum {
 typedef void (*dice_log_fn)(void *arg, int level, const char *msg);
 DICE_EXPORT void dice_server_set_logger(dice_server_t *srv, dice_log_fn fn,
                                         void *arg);
+typedef unsigned long long (*dice_memory_fn)(void *arg);
+/* How many bytes the process's allocator holds (maxmemory, INFO
+ * used_memory). fn(arg) is called before every command that may grow
+ * memory while maxmemory is set, and after each evicted key, so it must be
+ * cheap: a counter the host keeps (dice-server counts every malloc and
+ * free). NULL (the default) reads glibc's mallinfo2(), which walks the
+ * free lists: the server then reads it at most once per loop millisecond
+ * and estimates what eviction frees in between. arg is the host's. */
+DICE_EXPORT void dice_server_set_memory_fn(dice_server_t *srv,
+                                           dice_memory_fn fn, void *arg);
 /* Log msg (a complete line without newline) at level through the sink. */
 DICE_EXPORT void dice_server_log(dice_server_t *srv, int level,
                                  const char *msg);

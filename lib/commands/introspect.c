@@ -3,6 +3,7 @@
  * latency.c, replication.c (MONITOR) and object.c (MEMORY) answer them.
  * What they read is recorded by the dispatcher (lib/server/stats.c). */
 #include "commands/commands_internal.h"
+#include "server/evict.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -13,11 +14,6 @@
 #include <unistd.h>
 
 /* ---- API ---------------------------------------------------------------- */
-
-static unsigned long long heap_used(void) {
-    struct mallinfo2 mi = mallinfo2();
-    return (unsigned long long)(mi.uordblks + mi.hblkhd);
-}
 
 static unsigned long long rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -596,7 +592,7 @@ typedef struct {
 static mem_figures memory_figures(dice_server_t *srv) {
     mem_figures m;
     struct mallinfo2 mi = mallinfo2();
-    m.total = heap_used();
+    m.total = dice__server_used_memory(srv);
     if (m.total > srv->info_mem_peak)
         srv->info_mem_peak = m.total;
     m.peak = srv->info_mem_peak;

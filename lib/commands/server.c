@@ -7,6 +7,7 @@
 #include "scripting/scripting_internal.h"
 #endif
 #include "core/sha1.h"
+#include "server/evict.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -706,14 +707,6 @@ static void server_hex_id(dice_server_t *srv, unsigned salt, char out[41]) {
     out[40] = '\0';
 }
 
-/* Bytes allocated through malloc. Under an allocator that mallinfo2 does
- * not see (a sanitizer's), fall back to the resident size. */
-static unsigned long long used_memory(void) {
-    struct mallinfo2 mi = mallinfo2();
-    unsigned long long n = (unsigned long long)(mi.uordblks + mi.hblkhd);
-    return n ? n : rss_memory();
-}
-
 static void info_server(dice_server_t *srv, dice_buf_t *b) {
     struct utsname un;
     if (uname(&un) < 0)
@@ -810,17 +803,38 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
                      trk[0]);
 }
 
+/* Redis 7.0's memory section, from what the allocator holds (the host's
+ * counter or mallinfo2: lib/server/evict.c) and the kernel's resident
+ * size; no replication, AOF buffers or cluster links, so those are 0.
+ * (Lua's figures are the scripting layer's, not shown here.) */
 static void info_memory(dice_server_t *srv, dice_buf_t *b) {
-    unsigned long long used = used_memory(), rss = rss_memory();
+    unsigned long long used = dice__server_used_memory(srv), rss = rss_memory();
     if (used > srv->info_mem_peak)
         srv->info_mem_peak = used;
-    char h_used[32], h_rss[32], h_peak[32], h_sys[32];
+    unsigned long long peak = srv->info_mem_peak;
+    unsigned long long startup =
+        srv->mem_startup < used ? srv->mem_startup : used;
+    unsigned long long clients = 0;
+    for (dice_client_t *cl = srv->clients; cl; cl = cl->next)
+        clients += sizeof(*cl) + cl->qcap + cl->out.cap;
+    unsigned long long overhead = startup + clients;
+    if (overhead > used)
+        overhead = used;
+    unsigned long long dataset = used - overhead;
+    struct mallinfo2 mi = mallinfo2();
+    unsigned long long active = (unsigned long long)(mi.arena + mi.hblkhd);
+    if (active < used)
+        active = used;
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32];
     unsigned long long sys = (unsigned long long)sysconf(_SC_PHYS_PAGES) *
                              (unsigned long long)sysconf(_SC_PAGESIZE);
+    unsigned long long maxmem = (unsigned long long)srv->cfg.maxmemory;
     bytes_human(h_used, sizeof(h_used), used);
     bytes_human(h_rss, sizeof(h_rss), rss);
-    bytes_human(h_peak, sizeof(h_peak), srv->info_mem_peak);
+    bytes_human(h_peak, sizeof(h_peak), peak);
     bytes_human(h_sys, sizeof(h_sys), sys);
+    bytes_human(h_max, sizeof(h_max), maxmem);
+    double net = used > startup ? (double)(used - startup) : 0;
     dice__buf_printf(b,
                      "# Memory\r\n"
                      "used_memory:%llu\r\n"
@@ -829,27 +843,56 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
                      "used_memory_rss_human:%s\r\n"
                      "used_memory_peak:%llu\r\n"
                      "used_memory_peak_human:%s\r\n"
+                     "used_memory_peak_perc:%.2f%%\r\n"
+                     "used_memory_overhead:%llu\r\n"
+                     "used_memory_startup:%llu\r\n"
+                     "used_memory_dataset:%llu\r\n"
+                     "used_memory_dataset_perc:%.2f%%\r\n"
+                     "allocator_allocated:%llu\r\n"
+                     "allocator_active:%llu\r\n"
+                     "allocator_resident:%llu\r\n"
                      "total_system_memory:%llu\r\n"
                      "total_system_memory_human:%s\r\n",
-                     used, h_used, rss, h_rss,
-                     (unsigned long long)srv->info_mem_peak, h_peak, sys,
-                     h_sys);
+                     used, h_used, rss, h_rss, peak, h_peak,
+                     peak ? (double)used * 100 / (double)peak : 0.0, overhead,
+                     startup, dataset,
+                     net > 0 ? (double)dataset * 100 / net : 0.0, used, active,
+                     rss, sys, h_sys);
     /* The scripting fields (Redis 7.0's, where Redis puts them). */
 #ifdef DICE_WITH_LUA
     dice__scripting_info(srv, b);
 #endif
-    dice__buf_printf(b,
-                     "maxmemory:0\r\n"
-                     "maxmemory_human:0B\r\n"
-                     "maxmemory_policy:noeviction\r\n"
-                     "mem_fragmentation_ratio:%.2f\r\n"
-                     "mem_allocator:libc\r\n"
-                     "active_defrag_running:0\r\n"
-                     "lazyfree_pending_objects:%zu\r\n"
-                     "lazyfreed_objects:%llu\r\n",
-                     used ? (double)rss / (double)used : 0.0,
-                     dice__lazyfree_pending(srv),
-                     (unsigned long long)dice__lazyfree_freed(srv));
+    dice__buf_printf(
+        b,
+        "maxmemory:%llu\r\n"
+        "maxmemory_human:%s\r\n"
+        "maxmemory_policy:%s\r\n"
+        "allocator_frag_ratio:%.2f\r\n"
+        "allocator_frag_bytes:%llu\r\n"
+        "allocator_rss_ratio:%.2f\r\n"
+        "allocator_rss_bytes:%lld\r\n"
+        "rss_overhead_ratio:1.00\r\n"
+        "rss_overhead_bytes:0\r\n"
+        "mem_fragmentation_ratio:%.2f\r\n"
+        "mem_fragmentation_bytes:%lld\r\n"
+        "mem_not_counted_for_evict:0\r\n"
+        "mem_replication_backlog:0\r\n"
+        "mem_total_replication_buffers:0\r\n"
+        "mem_clients_slaves:0\r\n"
+        "mem_clients_normal:%llu\r\n"
+        "mem_cluster_links:0\r\n"
+        "mem_aof_buffer:0\r\n"
+        "mem_allocator:libc\r\n"
+        "active_defrag_running:0\r\n"
+        "lazyfree_pending_objects:%zu\r\n"
+        "lazyfreed_objects:%llu\r\n",
+        maxmem, h_max, dice__evict_policy_name(srv->cfg.maxmemory_policy),
+        used ? (double)active / (double)used : 0.0, active - used,
+        active ? (double)rss / (double)active : 0.0,
+        (long long)rss - (long long)active,
+        used ? (double)rss / (double)used : 0.0,
+        (long long)rss - (long long)used, clients, dice__lazyfree_pending(srv),
+        (unsigned long long)dice__lazyfree_freed(srv));
 }
 
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
@@ -909,6 +952,8 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      (unsigned long long)s->net_output_bytes,
                      (unsigned long long)s->rejected_connections);
     uint64_t expired = 0, hits = 0, misses = 0;
+    unsigned long long ev_keys, ev_total, ev_cur;
+    dice__evict_stats(srv, &ev_keys, &ev_total, &ev_cur);
     if (srv->keyspace)
         dice_keyspace_stats(srv->keyspace, &expired, &hits, &misses);
     dice__buf_printf(b,
@@ -916,14 +961,14 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "expired_stale_perc:0.00\r\n"
                      "expired_time_cap_reached_count:0\r\n"
                      "expire_cycle_cpu_milliseconds:0\r\n"
-                     "evicted_keys:0\r\n"
+                     "evicted_keys:%llu\r\n"
                      "evicted_clients:0\r\n"
-                     "total_eviction_exceeded_time:0\r\n"
-                     "current_eviction_exceeded_time:0\r\n"
+                     "total_eviction_exceeded_time:%llu\r\n"
+                     "current_eviction_exceeded_time:%llu\r\n"
                      "keyspace_hits:%llu\r\n"
                      "keyspace_misses:%llu\r\n",
-                     (unsigned long long)expired, (unsigned long long)hits,
-                     (unsigned long long)misses);
+                     (unsigned long long)expired, ev_keys, ev_total, ev_cur,
+                     (unsigned long long)hits, (unsigned long long)misses);
     unsigned long long trk[4];
     dice__tracking_stats(srv, trk);
     dice__buf_printf(b,
@@ -1330,6 +1375,7 @@ static DICE__CMD_FN(cmd_config_resetstat) {
     if (srv->keyspace)
         dice_keyspace_reset_stats(srv->keyspace);
     dice__intro_resetstat(srv);
+    dice__evict_reset_stats(srv);
     dice_reply_ok(c);
 }
 

@@ -23,8 +23,7 @@
 #include <time.h>
 
 #define DICE_POOL_ENTRIES DICE__POOL_ON
-#define LFU_INIT 5
-#define LFU_LOG_FACTOR 10
+#define LFU_INIT DICE__LFU_INIT_VAL
 
 /* ---- entry encoding --------------------------------------------------- */
 
@@ -133,11 +132,27 @@ static uint32_t clock_new(const dice_keyspace_t *ks) {
     return ks->lfu ? (lfu_minutes(ks) << 8) | LFU_INIT : lru_now(ks);
 }
 
-static unsigned lfu_decayed(const dice_keyspace_t *ks, uint32_t c) {
-    uint32_t then = c >> 8, now = lfu_minutes(ks);
-    unsigned counter = c & 0xff;
+/* Redis's LFU counter rules (evict.c): LFUDecrAndReturn takes one off per
+ * lfu-decay-time minutes elapsed (the 16-bit minute clock wraps), and
+ * LFULogIncr adds one with probability 1 / ((counter - LFU_INIT_VAL) *
+ * lfu-log-factor + 1), so 255 takes about a million hits at factor 10. */
+unsigned dice__lfu_decr(unsigned counter, uint32_t then, uint32_t now,
+                        unsigned decay_time) {
     uint32_t elapsed = now >= then ? now - then : 65535 - then + now;
-    return elapsed > counter ? 0 : counter - elapsed;
+    uint32_t periods = decay_time ? elapsed / decay_time : 0;
+    return periods > counter ? 0 : counter - periods;
+}
+
+unsigned dice__lfu_log_incr(unsigned counter, unsigned log_factor, double r) {
+    if (counter >= 255)
+        return 255;
+    double base = counter > LFU_INIT ? counter - LFU_INIT : 0;
+    return r < 1.0 / (base * log_factor + 1) ? counter + 1 : counter;
+}
+
+static unsigned lfu_decayed(const dice_keyspace_t *ks, uint32_t c) {
+    return dice__lfu_decr(c & 0xff, c >> 8, lfu_minutes(ks),
+                          ks->lfu_decay_time);
 }
 
 /* LFU half of dice__ks_lookup's touch (the LRU half is inline there). */
@@ -145,9 +160,7 @@ void dice__ks_touch_lfu(dice_keyspace_t *ks, uint8_t *e) {
     unsigned counter = lfu_decayed(ks, entry_clock(e));
     if (counter < 255) {
         double r = (double)(rng_next(ks) >> 11) / 9007199254740992.0;
-        double base = counter > LFU_INIT ? counter - LFU_INIT : 0;
-        if (r < 1.0 / (base * LFU_LOG_FACTOR + 1))
-            counter++;
+        counter = dice__lfu_log_incr(counter, ks->lfu_log_factor, r);
     }
     entry_set_clock(e, (lfu_minutes(ks) << 8) | counter);
 }
@@ -387,6 +400,8 @@ int dice_keyspace_new(dice_keyspace_t **out, int ndbs) {
         dice__dict_init(&db->exp, entry_getkey);
     }
     ks->rng = ks->dbs[0].main.seed | 1;
+    ks->lfu_log_factor = 10;
+    ks->lfu_decay_time = 1;
     ks->limits = (dice__enc_limits)DICE__ENC_LIMITS_DEFAULT;
     *out = ks;
     return 0;
@@ -570,6 +585,12 @@ void dice_keyspace_set_lfu(dice_keyspace_t *ks, int on) {
 
 int dice_keyspace_lfu(const dice_keyspace_t *ks) {
     return ks->lfu;
+}
+
+void dice__keyspace_set_lfu_params(dice_keyspace_t *ks, unsigned log_factor,
+                                   unsigned decay_time) {
+    ks->lfu_log_factor = log_factor;
+    ks->lfu_decay_time = decay_time;
 }
 
 static long since_us(const struct timespec *a) {
@@ -1377,4 +1398,48 @@ int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
         return DICE_ENOENT;
     *freq = (int)lfu_decayed(db->ks, entry_clock(e));
     return 0;
+}
+
+/* ---- eviction --------------------------------------------------------- */
+
+size_t dice__db_sample(dice_db_t *db, int volatile_only, uint8_t **out,
+                       size_t n) {
+    dict *d = volatile_only ? &db->exp : &db->main;
+    size_t size = dice__dict_size(d), got = 0;
+    if (n > size)
+        n = size;
+    /* Random picks may repeat; a repeat is harmless to the pool (it keeps
+     * one copy of a key), so a few extra tries make up for them. */
+    for (size_t tries = 0; got < n && tries < 2 * n; tries++) {
+        uint8_t *e = dice__dict_random(d);
+        if (!e)
+            break;
+        out[got++] = e;
+    }
+    return got;
+}
+
+unsigned long long dice__ks_entry_evict_score(const dice_keyspace_t *ks,
+                                              const uint8_t *e, int what) {
+    switch (what) {
+    case DICE__EVICT_SCORE_LRU:
+        return (unsigned long long)dice__ks_entry_idle(ks, e) * 1000ull;
+    case DICE__EVICT_SCORE_LFU: return 255ull - lfu_decayed(ks, entry_clock(e));
+    default: /* the sooner it expires, the better a candidate */
+        return (e[0] & HDR_EXP) ? ~0ull - (unsigned long long)entry_exp(e) : 0;
+    }
+}
+
+int dice__db_evict(dice_db_t *db, const char *key, size_t klen) {
+    uint64_t h;
+    uint8_t *e = dice__ks_lookup(db, key, klen, &h, NULL, 0);
+    if (!e)
+        return 0;
+    const char *k;
+    size_t kl;
+    unlink_entry(db, e, h);
+    entry_getkey(e, &k, &kl);
+    dice__ks_fire(db, k, kl, DICE_KS_DEL);
+    entry_free_why(db->ks, e, DICE__FREE_EVICT);
+    return 1;
 }

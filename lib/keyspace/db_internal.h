@@ -72,6 +72,7 @@ struct dice_keyspace {
     void *hook_ctx;
     dice__type_slot types[DICE_TYPE_COUNT];
     int lfu;
+    unsigned lfu_log_factor, lfu_decay_time; /* Redis's lfu-* settings */
     int expire_db; /* next db for the active expiry cycle */
     uint64_t rng;
     uint64_t expired_keys, hits, misses;
@@ -309,5 +310,39 @@ long long dice__ks_entry_idle(const dice_keyspace_t *ks, const uint8_t *e);
 unsigned dice__ks_entry_freq(const dice_keyspace_t *ks, const uint8_t *e);
 int dice__ks_entry_set_access(dice_keyspace_t *ks, uint8_t *e, long long freq,
                               long long idle);
+
+/* ---- eviction (the server's maxmemory, lib/server/evict.c) -------------- */
+
+/* Redis's LFU counter math: the counter after decay (one off per
+ * decay_time minutes from then to now, on the 16-bit minute clock; 0
+ * decay_time: none) and after one logarithmic increment with r uniform
+ * in [0,1). LFU_INIT_VAL is a new key's counter. */
+#define DICE__LFU_INIT_VAL 5
+unsigned dice__lfu_decr(unsigned counter, uint32_t then, uint32_t now,
+                        unsigned decay_time);
+unsigned dice__lfu_log_incr(unsigned counter, unsigned log_factor, double r);
+void dice__keyspace_set_lfu_params(dice_keyspace_t *ks, unsigned log_factor,
+                                   unsigned decay_time);
+
+/* Up to n random entries of db (all keys, or only those with a TTL) into
+ * out, possibly repeated; returns how many. They are valid until the
+ * keyspace next changes. */
+size_t dice__db_sample(dice_db_t *db, int volatile_only, uint8_t **out,
+                       size_t n);
+/* How good an eviction candidate e is (higher: evict sooner), as Redis's
+ * evictionPoolPopulate scores: idle ms (LRU), 255 - counter (LFU), or the
+ * complement of the expire time (TTL). */
+enum {
+    DICE__EVICT_SCORE_LRU = 0,
+    DICE__EVICT_SCORE_LFU = 1,
+    DICE__EVICT_SCORE_TTL = 2
+};
+unsigned long long dice__ks_entry_evict_score(const dice_keyspace_t *ks,
+                                              const uint8_t *e, int what);
+/* Delete key for maxmemory: fires DICE_KS_DEL (WATCH, tracking, blocked
+ * clients) and frees the value as DICE__FREE_EVICT (lazily with
+ * lazyfree-lazy-eviction). Returns 1, or 0 when the key is not there
+ * (an expired one is then deleted as expired). */
+int dice__db_evict(dice_db_t *db, const char *key, size_t klen);
 
 #endif

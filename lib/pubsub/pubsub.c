@@ -123,6 +123,11 @@ static void hook_key_expired(dice_server_t *srv, int db, const char *key,
     dice__notify(srv, DICE__NOTIFY_EXPIRED, "expired", key, klen, db);
 }
 
+static void hook_key_evicted(dice_server_t *srv, int db, const char *key,
+                             size_t klen) {
+    dice__notify(srv, DICE__NOTIFY_EVICTED, "evicted", key, klen, db);
+}
+
 int dice__pubsub_attach(dice_server_t *srv) {
     if (srv->pubsub)
         return 0;
@@ -138,6 +143,7 @@ int dice__pubsub_attach(dice_server_t *srv) {
     srv->pubsub_hooks.server_free = hook_server_free;
     srv->pubsub_hooks.client_counts = hook_client_counts;
     srv->pubsub_hooks.key_new = hook_key_new;
+    srv->pubsub_hooks.key_evicted = hook_key_evicted;
     srv->pubsub_hooks.key_expired = hook_key_expired;
     return 0;
 }

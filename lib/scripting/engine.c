@@ -20,6 +20,7 @@
  * the same on every run and on every replica. */
 #include "core/sha1.h"
 #include "scripting/scripting_internal.h"
+#include "server/evict.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -776,20 +777,21 @@ static bool may_replicate(const dice_command_t *cmd) {
 }
 
 bool dice__run_allows_oom(const dice__run *run) {
-    /* Redis's scriptPrepareForRun: allow-oom, or an EVAL without a
-     * shebang (whose OOM check is the dispatcher's, on EVAL itself). */
-    return (run->flags & (DICE__SF_ALLOW_OOM | DICE__SF_COMPAT)) != 0;
+    /* Redis's SCRIPT_ALLOW_OOM: the allow-oom flag (or no-writes, which
+     * leaves no denyoom command to run). An EVAL without a shebang does
+     * not have it: its first denyoom call is checked as below. */
+    return run->allow_oom;
 }
 
 /* Redis's scriptVerifyOOM: a denyoom command is refused with -OOM when the
- * server was over maxmemory as the script started, the script may not
- * ignore it and has not written yet (past its first write it cannot stop
- * half way). This server has no maxmemory yet: over_maxmemory is where
- * its check goes (Redis judges the state as the script starts). */
-static bool oom_refused(const dice__run *run, const dice_command_t *cmd) {
-    const bool over_maxmemory = false;
-    return over_maxmemory && (cmd->flags & DICE_CMD_DENYOOM) && !run->wrote &&
-           !dice__run_allows_oom(run);
+ * server was over maxmemory as the script started (oom_state, judged by
+ * dispatch before the script's command), the script may not ignore it
+ * and has not written yet (past its first write it cannot stop half
+ * way). */
+static bool oom_refused(const dice_server_t *srv, const dice__run *run,
+                        const dice_command_t *cmd) {
+    return srv->oom_check && srv->oom_state && !dice__run_allows_oom(run) &&
+           !run->wrote && (cmd->flags & DICE_CMD_DENYOOM);
 }
 
 /* Redis's scriptCall checks before the command runs: NULL when fine, else
@@ -813,8 +815,8 @@ static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
         ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
          may_replicate(cmd)))
         return "Write commands are not allowed from read-only scripts.";
-    if (oom_refused(run, cmd))
-        return "-OOM command not allowed when used memory > 'maxmemory'.";
+    if (oom_refused(srv, run, cmd))
+        return "-" DICE__OOM_TEXT;
     if (cmd->flags & DICE_CMD_WRITE)
         run->wrote = true;
     return NULL;

@@ -10,6 +10,7 @@
  * grow the server without end; 7.4 bounds them the same way). */
 #include "core/sha1.h"
 #include "scripting/scripting_internal.h"
+#include "server/evict.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -317,6 +318,17 @@ bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,
     }
     run->readonly =
         ro || (!(flags & DICE__SF_COMPAT) && (flags & DICE__SF_NO_WRITES));
+    run->allow_oom =
+        (flags & DICE__SF_ALLOW_OOM) ||
+        (!(flags & DICE__SF_COMPAT) && (flags & DICE__SF_NO_WRITES));
+    /* A script with flags and no allow-oom counts as denyoom (Redis's
+     * scriptFlagsToCmdFlags): refused whole when memory is over the limit
+     * with nothing left to evict. */
+    if (!(flags & DICE__SF_COMPAT) && !run->allow_oom && c->srv->oom_check &&
+        c->srv->oom_state) {
+        dice_reply_error(c, DICE__OOM_TEXT, sizeof(DICE__OOM_TEXT) - 1);
+        return false;
+    }
     return true;
 }
 

@@ -46,6 +46,7 @@ typedef struct dice__run {
     const char *name; /* the sha (EVAL) or function name (FCALL) */
     bool is_eval;
     bool readonly; /* EVAL_RO, FCALL_RO, no-writes */
+    bool allow_oom; /* allow-oom or no-writes: maxmemory does not refuse */
     bool wrote;    /* a write command ran: SCRIPT KILL refuses */
     bool timedout; /* past busy-reply-threshold */
     bool killed;   /* SCRIPT / FUNCTION KILL (or SHUTDOWN NOSAVE) */

@@ -7,6 +7,7 @@
  * argument splitter it uses. */
 #include "dice/db.h"
 #include "server/blocking.h"
+#include "server/evict.h"
 #include "server/server_internal.h"
 
 #include <ctype.h>
@@ -504,6 +505,11 @@ static const char *const pubsub_default_names[] = {"resetchannels",
 /* enable-debug-command, enable-module-command, enable-protected-configs:
  * DICE_ALLOW_* order. */
 static const char *const allow_names[] = {"no", "yes", "local", NULL};
+/* maxmemory-policy: DICE__MAXMEMORY_* order (lib/server/evict.h). */
+static const char *const maxmemory_policy_names[] = {
+    "volatile-lru",   "volatile-lfu", "volatile-random",
+    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+    "allkeys-random", "noeviction",   NULL};
 /* tls-auth-clients: DICE__TLS_AUTH_* order. */
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
@@ -656,6 +662,21 @@ static const setting_t settings[] = {
      .apply = dice__server_apply_enc_limits},
     /* Which drops of big values free them on the lazy-free thread
      * (lib/server/lazyfree.c); all "no" in Redis 7.0. */
+    /* The memory limit (lib/server/evict.c): a lower maxmemory evicts at
+     * once; the policy picks the keyspace's clock (LRU or LFU). */
+    {"maxmemory", K_MEM, 0, FIELD(maxmemory), .def = 0, .lo = 0,
+     .hi = LLONG_MAX, .apply = dice__evict_apply},
+    {"maxmemory-policy", K_ENUM, 0, FIELD(maxmemory_policy),
+     .def = DICE__MAXMEMORY_NOEVICTION, .names = maxmemory_policy_names,
+     .apply = dice__evict_apply},
+    {"maxmemory-samples", K_INT, 0, FIELD(maxmemory_samples), .def = 5, .lo = 1,
+     .hi = INT_MAX},
+    {"maxmemory-eviction-tenacity", K_INT, 0,
+     FIELD(maxmemory_eviction_tenacity), .def = 10, .lo = 0, .hi = 100},
+    {"lfu-log-factor", K_INT, 0, FIELD(lfu_log_factor), .def = 10, .lo = 0,
+     .hi = INT_MAX, .apply = dice__evict_apply},
+    {"lfu-decay-time", K_INT, 0, FIELD(lfu_decay_time), .def = 1, .lo = 0,
+     .hi = INT_MAX, .apply = dice__evict_apply},
     {"lazyfree-lazy-eviction", K_BOOL, 0, FIELD(lazy_eviction), .def = 0,
      .apply = dice__lazyfree_apply},
     {"lazyfree-lazy-expire", K_BOOL, 0, FIELD(lazy_expire), .def = 0,

@@ -1,6 +1,7 @@
 /* The server's keyspace: created on demand, and kept by a periodic cron
  * (active expiry, incremental rehashing) at the server's hz. */
 #include "server/blocking.h"
+#include "server/evict.h"
 #include "server/server_internal.h"
 
 dice_keyspace_t *dice_server_keyspace(dice_server_t *srv) {
@@ -49,6 +50,7 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
     dice__keyspace_on_new(srv->keyspace, on_new, srv);
     dice__server_apply_enc_limits(srv);
     dice__lazyfree_apply(srv);
+    dice__evict_apply(srv);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     return dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

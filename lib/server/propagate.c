@@ -91,21 +91,26 @@ static void flush(dice_server_t *srv) {
     }
 }
 
-static void on_expired(void *ctx, int db, const char *key, size_t klen) {
-    dice_server_t *srv = ctx;
-    /* Redis's deleteExpiredKeyAndPropagate: the "expired" event first. */
-    if (srv->pubsub_hooks.key_expired)
-        srv->pubsub_hooks.key_expired(srv, db, key, klen);
+void dice__propagate_deletion(dice_server_t *srv, int db, const char *key,
+                              size_t klen, bool lazy) {
     if (srv->prop.nsinks == 0)
         return;
-    const char *argv[2] = {"DEL", key};
-    size_t len[2] = {3, klen};
+    const char *argv[2] = {lazy ? "UNLINK" : "DEL", key};
+    size_t len[2] = {lazy ? 6u : 3u, klen};
     if (queue(srv, db, 2, argv, len) < 0)
         srv->prop.lost++;
     /* Outside a command (the active expiry cycle) nothing else will flush
      * it. */
     if (!srv->prop.current)
         flush(srv);
+}
+
+static void on_expired(void *ctx, int db, const char *key, size_t klen) {
+    dice_server_t *srv = ctx;
+    /* Redis's deleteExpiredKeyAndPropagate: the "expired" event first. */
+    if (srv->pubsub_hooks.key_expired)
+        srv->pubsub_hooks.key_expired(srv, db, key, klen);
+    dice__propagate_deletion(srv, db, key, klen, false);
 }
 
 int dice_server_add_propagation_sink(dice_server_t *srv, dice_propagate_fn fn,

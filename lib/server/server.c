@@ -7,6 +7,7 @@
  * go as the traffic does. */
 #include "loop/loop_internal.h"
 #include "server/blocking.h"
+#include "server/evict.h"
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
@@ -168,6 +169,7 @@ void dice_server_free(dice_server_t *srv) {
     /* Values already unlinked go first: the thread may still be freeing
      * some, with type methods the keyspace's registrations own. */
     dice__lazyfree_stop(srv);
+    dice__evict_free(srv);
     if (srv->ks_cron_id)
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice__rdb_kill_child(srv);
@@ -521,10 +523,7 @@ bool dice__client_allowed(const dice_client_t *c, int policy) {
 int dice_server_start(dice_server_t *srv) {
     if (srv->started)
         return DICE_ESTATE;
-    {
-        struct mallinfo2 mi = mallinfo2();
-        srv->mem_startup = (unsigned long long)(mi.uordblks + mi.hblkhd);
-    }
+    srv->mem_startup = dice__server_used_memory(srv);
     int frc = dice__acl_start(srv);
     if (frc < 0)
         return frc;
@@ -1455,6 +1454,13 @@ call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
     /* stop-writes-on-bgsave-error after a failed BGSAVE: one flag. */
     if (__builtin_expect(srv->rdb.write_denied, 0) && misconf_refuse(c, cmd))
         return;
+    /* maxmemory: evict, or refuse a denyoom command (lib/server/evict.c);
+     * without a limit, one flag. */
+    if (__builtin_expect(srv->oom_check, 0) && dice__evict_refuse(c, cmd)) {
+        cmd->rejected_calls++;
+        dice__intro_errors_seen(srv);
+        return;
+    }
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */
     if (srv->keyspace)
@@ -1554,6 +1560,14 @@ static bool multi_intercept(dice_client_t *c, dice_command_t *cmd, int argc,
         return false;
     if (__builtin_expect(c->srv->rdb.write_denied, 0) &&
         misconf_refuse(c, cmd)) {
+        cmd->rejected_calls++;
+    } else if (__builtin_expect(c->srv->oom_check, 0) &&
+               dice__evict_perform(c->srv) == DICE__EVICT_FAIL) {
+        /* Queuing takes memory too: over the limit every queued command
+         * is refused, and the transaction aborted (Redis's
+         * processCommand). */
+        c->flags |= CLIENT_DIRTY_EXEC;
+        dice_reply_error(c, DICE__OOM_TEXT, sizeof(DICE__OOM_TEXT) - 1);
         cmd->rejected_calls++;
     } else if (cmd->flags & DICE_CMD_NO_MULTI) {
         c->flags |= CLIENT_DIRTY_EXEC;

@@ -267,6 +267,12 @@ typedef struct dice_settings {
      * commands; user-flush: FLUSHALL/FLUSHDB without SYNC/ASYNC). */
     int lazy_eviction, lazy_expire, lazy_server_del, lazy_user_del,
         lazy_user_flush;
+    /* The memory limit (lib/server/evict.c): maxmemory in bytes (0 = none),
+     * maxmemory-policy (DICE__MAXMEMORY_*), and Redis's tuning settings. */
+    long long maxmemory;
+    int maxmemory_policy;
+    long long maxmemory_samples, maxmemory_eviction_tenacity;
+    long long lfu_log_factor, lfu_decay_time;
     /* notify-keyspace-events as DICE__NOTIFY_* bits (the pub/sub layer's
      * lib/pubsub/pubsub_internal.h), 0 = off. */
     int notify_flags;
@@ -609,6 +615,10 @@ struct dice_server {
      * the heap in use when the server started (MEMORY STATS). */
     unsigned long long info_mem_peak;
     unsigned long long mem_startup;
+    /* The host's count of allocated bytes (dice_server_set_memory_fn),
+     * NULL for mallinfo2. */
+    unsigned long long (*mem_fn)(void *arg);
+    void *mem_arg;
 
     /* Keyspace of the built-in keyspace commands (NULL until added), and
      * the timer that runs active expiry and incremental rehashing. */
@@ -617,6 +627,13 @@ struct dice_server {
 
     dice__prop_t prop;
     dice__rdb_state rdb;
+    /* maxmemory (lib/server/evict.c; NULL until the limit is first set):
+     * the dispatcher tests only oom_check (maxmemory != 0), and keeps
+     * whether the outermost command found memory over the limit with
+     * nothing left to evict (Redis's pre_command_oom_state, for scripts). */
+    struct dice__evict *evict;
+    bool oom_check;
+    bool oom_state;
 
     /* Blocked clients (lib/server/blocking.c; NULL until one blocks), and
      * whether keys they wait on were written since they were last served:
@@ -653,6 +670,8 @@ struct dice_server {
         void (*key_new)(dice_server_t *srv, int db, const char *key,
                         size_t klen);
         void (*key_expired)(dice_server_t *srv, int db, const char *key,
+                            size_t klen);
+        void (*key_evicted)(dice_server_t *srv, int db, const char *key,
                             size_t klen);
     } pubsub_hooks;
     dice__intro intro;
@@ -768,6 +787,11 @@ void dice__propagate_wrap(dice_client_t *c);
  * REPL_NONE. */
 void dice__propagate_drop(dice_server_t *srv, size_t mark);
 /* Start propagating the keyspace's expiry deletions (once it exists). */
+/* Propagate the deletion of key by the server itself (expiry, eviction)
+ * as DEL, or UNLINK when lazy (Redis's propagateDeletion); flushed at once
+ * outside a command. */
+void dice__propagate_deletion(dice_server_t *srv, int db, const char *key,
+                              size_t klen, bool lazy);
 void dice__propagate_attach(dice_server_t *srv);
 void dice__propagate_free(dice_server_t *srv);
 
