@@ -67,11 +67,14 @@ static DICE__CMD_FN(cmd_bgsave) {
             return;
         }
     }
-    (void)schedule; /* only another kind of child would make it count */
     dice_server_t *srv = c->srv;
     if (srv->rdb.child > 0) {
         dice__reply_errstr(c, "ERR Background save already in progress");
-    } else if (c->flags & CLIENT_IN_EXEC) {
+    } else if (srv->aof.child > 0 && !schedule) {
+        dice__reply_errstr(c, "ERR Another child process is active (AOF?): "
+                              "can't BGSAVE right now. Use BGSAVE SCHEDULE in "
+                              "order to schedule a BGSAVE whenever possible.");
+    } else if (srv->aof.child > 0 || (c->flags & CLIENT_IN_EXEC)) {
         /* Redis forks no child inside a transaction: the cron will. */
         srv->rdb.scheduled = true;
         dice_reply_simple(c, "Background saving scheduled", 27);
@@ -79,6 +82,29 @@ static DICE__CMD_FN(cmd_bgsave) {
         dice_reply_simple(c, "Background saving started", 25);
     } else {
         reply_bare_err(c);
+    }
+}
+
+/* BGREWRITEAOF */
+static DICE__CMD_FN(cmd_bgrewriteaof) {
+    (void)argc, (void)argv, (void)argvlen, (void)arg;
+    dice_server_t *srv = c->srv;
+    if (srv->aof.child > 0) {
+        dice__reply_errstr(c, "ERR Background append only file rewriting "
+                              "already in progress");
+    } else if (srv->rdb.child > 0 || (c->flags & CLIENT_IN_EXEC)) {
+        /* The cron starts it once no child runs (Redis's
+         * aof_rewrite_scheduled). */
+        srv->aof.scheduled = true;
+        dice_reply_simple(c, "Background append only file rewriting scheduled",
+                          47);
+    } else if (dice__aof_rewrite(srv) == 0) {
+        dice_reply_simple(c, "Background append only file rewriting started",
+                          45);
+    } else {
+        dice__reply_errstr(c, "ERR Can't execute an AOF background rewriting. "
+                              "Please check the server logs for more "
+                              "information.");
     }
 }
 
@@ -266,6 +292,9 @@ void dice__debug_reload(dice_client_t *c, int argc, const char *const *argv,
  * the server running). */
 static int shutdown_save(dice_server_t *srv, unsigned flags) {
     dice__rdb_kill_child(srv);
+    /* The append-only file: the rewrite child goes, the buffer is written
+     * and fsync'd (Redis's prepareForShutdown). */
+    dice__aof_shutdown(srv);
     if (!srv->keyspace || (flags & DICE_SHUTDOWN_NOSAVE) ||
         (!(flags & DICE_SHUTDOWN_SAVE) && srv->rdb.npoints == 0))
         return 0;
@@ -287,6 +316,9 @@ static const dice__cmd_desc PERSIST_CMDS[] = {
      NULL},
     {"bgsave", -1, ADMIN, 0, 0, 0, cmd_bgsave, NULL,
      "Asynchronously save the dataset to disk", "1.0.0", O1, 0, NULL, SRV,
+     NULL},
+    {"bgrewriteaof", 1, ADMIN, 0, 0, 0, cmd_bgrewriteaof, NULL,
+     "Asynchronously rewrite the append-only file", "1.0.0", O1, 0, NULL, SRV,
      NULL},
     {"lastsave", 1, DICE_CMD_LOADING | DICE_CMD_STALE | DICE_CMD_FAST, 0, 0, 0,
      cmd_lastsave, NULL,

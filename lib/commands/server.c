@@ -898,18 +898,7 @@ static void info_memory(dice_server_t *srv, dice_buf_t *b) {
 static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
     dice__buf_printf(b, "# Persistence\r\n");
     dice__rdb_info(srv, b);
-    dice__buf_printf(b, "aof_enabled:0\r\n"
-                        "aof_rewrite_in_progress:0\r\n"
-                        "aof_rewrite_scheduled:0\r\n"
-                        "aof_last_rewrite_time_sec:-1\r\n"
-                        "aof_current_rewrite_time_sec:-1\r\n"
-                        "aof_last_bgrewrite_status:ok\r\n"
-                        "aof_rewrites:0\r\n"
-                        "aof_rewrites_consecutive_failures:0\r\n"
-                        "aof_last_write_status:ok\r\n"
-                        "aof_last_cow_size:0\r\n"
-                        "module_fork_in_progress:0\r\n"
-                        "module_fork_last_cow_size:0\r\n");
+    dice__aof_info(srv, b);
 }
 
 /* Every command run counts one call of its command. */

@@ -472,6 +472,19 @@ static int check_save(dice_server_t *srv, const char *text) {
     return rc;
 }
 
+/* appendfsync's names, in Redis's order (DICE__FSYNC_*). */
+static const char *const fsync_names[] = {"everysec", "always", "no", NULL};
+
+/* appendfilename, appenddirname: a name, not a path (Redis's
+ * isValidAOFfilename / isValidAOFdirname). */
+static int check_aof_name(dice_server_t *srv, const char *text) {
+    if (!text || !*text || strchr(text, '/') || !strcmp(text, ".") ||
+        !strcmp(text, ".."))
+        return config_fail(srv, "appendfilename can't be a path, just a "
+                                "filename");
+    return 0;
+}
+
 /* dbfilename: a name, not a path (Redis's isValidDBfilename). */
 static int check_dbfilename(dice_server_t *srv, const char *text) {
     if (strchr(text, '/'))
@@ -621,6 +634,27 @@ static const setting_t settings[] = {
     {"rdbchecksum", K_BOOL, S_IMMUTABLE, FIELD(rdbchecksum), .def = 1},
     {"stop-writes-on-bgsave-error", K_BOOL, 0, FIELD(stop_writes_on_bgsave_err),
      .def = 1, .apply = dice__rdb_update_denied},
+    /* The append-only file (lib/server/aof.c), Redis 7.0's defaults. */
+    {"appendonly", K_BOOL, 0, FIELD(appendonly), .def = 0,
+     .check = dice__aof_check_enable, .apply = dice__aof_apply_enable},
+    {"appendfilename", K_STR, S_IMMUTABLE, FIELD(appendfilename),
+     .sdef = "appendonly.aof", .check_str = check_aof_name},
+    {"appenddirname", K_STR, S_IMMUTABLE, FIELD(appenddirname),
+     .sdef = "appendonlydir", .check_str = check_aof_name},
+    {"appendfsync", K_ENUM, 0, FIELD(appendfsync), .def = DICE__FSYNC_EVERYSEC,
+     .names = fsync_names},
+    {"aof-use-rdb-preamble", K_BOOL, 0, FIELD(aof_use_rdb_preamble), .def = 1},
+    {"aof-load-truncated", K_BOOL, 0, FIELD(aof_load_truncated), .def = 1},
+    {"aof-timestamp-enabled", K_BOOL, 0, FIELD(aof_timestamp_enabled),
+     .def = 0},
+    {"no-appendfsync-on-rewrite", K_BOOL, 0, FIELD(no_appendfsync_on_rewrite),
+     .def = 0},
+    {"aof-rewrite-incremental-fsync", K_BOOL, 0,
+     FIELD(aof_rewrite_incremental_fsync), .def = 1},
+    {"auto-aof-rewrite-percentage", K_INT, 0, FIELD(auto_aof_rewrite_perc),
+     .def = 100, .lo = 0, .hi = INT_MAX},
+    {"auto-aof-rewrite-min-size", K_MEM, 0, FIELD(auto_aof_rewrite_min_size),
+     .def = 64 * MB, .lo = 0, .hi = LLONG_MAX},
     {"enable-debug-command", K_ENUM, S_IMMUTABLE, FIELD(enable_debug_cmd),
      .def = DICE_ALLOW_NO, .names = allow_names},
     {"enable-module-command", K_ENUM, S_IMMUTABLE, FIELD(enable_module_cmd),

@@ -22,6 +22,7 @@ static void keyspace_cron(dice_loop_t *loop, uint64_t id, void *arg) {
         dice_keyspace_active_expire(srv->keyspace, dice_loop_unix_ms(loop),
                                     budget_us);
     dice_keyspace_rehash(srv->keyspace, 1000);
+    dice__aof_cron(srv);
     dice__rdb_cron(srv);
 }
 

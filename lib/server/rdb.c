@@ -81,9 +81,17 @@ void dice__rdb_apply_save(dice_server_t *srv) {
     dice__rdb_update_denied(srv);
 }
 
+bool dice__rdb_denies(const dice_server_t *srv) {
+    return srv->cfg.stop_writes_on_bgsave_err && srv->rdb.npoints > 0 &&
+           !srv->rdb.last_bgsave_ok;
+}
+
+/* The dispatcher's one flag covers both disk errors: a failed BGSAVE
+ * (above) and a failed append-only file write (lib/server/aof.c). */
 void dice__rdb_update_denied(dice_server_t *srv) {
-    srv->rdb.write_denied = srv->cfg.stop_writes_on_bgsave_err &&
-                            srv->rdb.npoints > 0 && !srv->rdb.last_bgsave_ok;
+    srv->rdb.write_denied =
+        dice__rdb_denies(srv) ||
+        (srv->aof.state != DICE__AOF_OFF && !srv->aof.last_write_ok);
 }
 
 /* ---- writing a file -------------------------------------------------------
@@ -268,6 +276,10 @@ int dice__rdb_bgsave(dice_server_t *srv) {
         return DICE_ESTATE;
     if (srv->rdb.child > 0)
         return DICE_EEXIST;
+    if (srv->aof.child > 0) {
+        srv->rdb.scheduled = true; /* after the rewrite, as Redis */
+        return DICE_EAGAIN;
+    }
     int pfd[2] = {-1, -1};
     if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
         pfd[0] = pfd[1] = -1;
@@ -373,6 +385,8 @@ void dice__rdb_cron(dice_server_t *srv) {
         }
         return;
     }
+    if (srv->aof.child > 0)
+        return; /* one child at a time */
     long long now = unix_s(srv);
     bool may_retry = now - srv->rdb.lastbgsave_try > BGSAVE_RETRY_DELAY ||
                      srv->rdb.last_bgsave_ok;

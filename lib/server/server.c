@@ -111,6 +111,7 @@ int dice_server_new(dice_server_t **out, dice_loop_t *loop) {
     srv->rdb.last_bgsave_secs = -1;
     srv->rdb.lastsave = srv->start_unix_ms / 1000;
     dice__rdb_apply_save(srv);
+    dice__aof_init(srv);
     *out = srv;
     return 0;
 }
@@ -174,6 +175,7 @@ void dice_server_free(dice_server_t *srv) {
         dice_loop_timer_cancel(srv->loop, srv->ks_cron_id);
     dice__rdb_kill_child(srv);
     dice__rdb_free(srv);
+    dice__aof_free(srv);
     dice_keyspace_free(srv->keyspace);
     dice__intro_detach_hists(srv);
     dice__cmdtable_free(&srv->commands);
@@ -532,7 +534,8 @@ int dice_server_start(dice_server_t *srv) {
         return frc;
     /* The snapshot is loaded before a client is served (Redis answers
      * -LOADING meanwhile; loading here is one step, before listening). */
-    frc = dice__rdb_load_startup(srv);
+    frc = srv->cfg.appendonly && srv->keyspace ? dice__aof_startup(srv)
+                                               : dice__rdb_load_startup(srv);
     if (frc < 0)
         return frc;
     char **addrs = NULL;
@@ -1168,6 +1171,10 @@ static int client_flush(dice_client_t *c) {
     dice_server_t *srv = c->srv;
     if (c->flags & CLIENT_CLOSED)
         return DICE_ECLOSED;
+    /* appendfsync always: no reply leaves before the writes it answers
+     * are fsync'd; the first flush of an iteration commits for all. */
+    if (__builtin_expect(srv->aof.hold, 0))
+        dice__aof_flush(srv, false);
     while (c->sent < c->out.len) {
         ssize_t n = dice__conn_write(&c->conn, c->out.data + c->sent,
                                      c->out.len - c->sent);
@@ -1356,6 +1363,10 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
         pause_release(srv);
     if (srv->trk)
         dice__tracking_before_sleep(srv);
+    /* The iteration's writes go to the append-only file before replies
+     * do (Redis's beforeSleep -> flushAppendOnlyFile). */
+    if (srv->aof.len)
+        dice__aof_flush(srv, false);
     /* A flush can resume a paused client, which may queue new replies and
      * append to srv->pending: index, do not cache the count. */
     for (size_t i = 0; i < srv->npending; i++) {
@@ -1405,7 +1416,11 @@ static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
         "for details about the RDB error.";
     if (c->flags & CLIENT_MULTI)
         c->flags |= CLIENT_DIRTY_EXEC;
-    dice_reply_error(c, msg, sizeof(msg) - 1);
+    if (dice__rdb_denies(c->srv))
+        dice_reply_error(c, msg, sizeof(msg) - 1);
+    else /* the append-only file's write failed (lib/server/aof.c) */
+        dice__reply_errorf(c, "MISCONF Errors writing to the AOF file: %s",
+                           strerror(c->srv->aof.last_write_errno));
     return true;
 }
 

@@ -295,6 +295,13 @@ typedef struct dice_settings {
     char *save;
     char *dbfilename;
     int rdbcompression, rdbchecksum, stop_writes_on_bgsave_err;
+    /* The append-only file (lib/server/aof.c), Redis 7.0's settings. */
+    int appendonly;
+    char *appendfilename, *appenddirname;
+    int appendfsync; /* DICE__FSYNC_* */
+    int aof_use_rdb_preamble, aof_load_truncated, aof_timestamp_enabled;
+    int no_appendfsync_on_rewrite, aof_rewrite_incremental_fsync;
+    long long auto_aof_rewrite_perc, auto_aof_rewrite_min_size;
     /* TLS (lib/server/conn_tls.c), Redis 7.0's tls-* settings. Strings
      * are NULL when unset; tls-client-*, tls-replication and tls-cluster
      * are accepted for replication and cluster links to come. */
@@ -308,6 +315,9 @@ typedef struct dice_settings {
     long long tls_session_cache_size, tls_session_cache_timeout;
     int tls_replication, tls_cluster;
 } dice_settings_t;
+
+/* appendfsync, in Redis's order of names. */
+enum { DICE__FSYNC_EVERYSEC, DICE__FSYNC_ALWAYS, DICE__FSYNC_NO };
 
 /* tls-auth-clients, in Redis's order of names. */
 enum { DICE__TLS_AUTH_NO, DICE__TLS_AUTH_YES, DICE__TLS_AUTH_OPTIONAL };
@@ -541,6 +551,48 @@ typedef struct dice__rdb_state {
     size_t loading_total;
 } dice__rdb_state;
 
+/* Append-only file state (lib/server/aof.c), Redis's aof_* fields. */
+typedef struct dice__aof_incr {
+    char *name;
+    long long seq;
+} dice__aof_incr;
+
+enum { DICE__AOF_OFF = 0, DICE__AOF_ON, DICE__AOF_WAIT_REWRITE };
+
+typedef struct dice__aof_state {
+    int state; /* DICE__AOF_*: ON and WAIT_REWRITE feed the buffer */
+    uint64_t sink_id;
+    int fd;    /* the incr file written (-1: none) */
+    char *buf; /* commands not yet written to fd */
+    size_t len, cap;
+    int seldb; /* db of the last SELECT written (-1: none yet) */
+    /* appendfsync always and bytes not yet fsync'd: the replies wait
+     * (client_flush commits first). One flag for the flush path. */
+    bool hold;
+    bool unsynced; /* written since the last fsync (everysec, no) */
+    /* The manifest: base, incrs in order, history (to delete). */
+    char *base_name;
+    char base_type; /* 'b', or 0 when there is no base */
+    long long base_seq, incr_seq;
+    dice__aof_incr *incr;
+    size_t nincr;
+    char **history;
+    size_t nhistory;
+    long long cur_size, base_size, incr_size;
+    uint64_t last_fsync_ms, postponed_ms;
+    unsigned long long delayed_fsync;
+    bool last_write_ok;
+    int last_write_errno;
+    /* Rewrite (BGREWRITEAOF): the child, its copy-on-write report. */
+    int child, cow_fd;
+    long long child_start, last_rewrite_secs;
+    bool scheduled, last_rewrite_ok;
+    unsigned long long rewrites, rewrite_failures, last_cow;
+    long long fork_incr_seq; /* the incr opened at the fork */
+    /* The background fsync thread (NULL until first used). */
+    struct dice__aof_bio *bio;
+} dice__aof_state;
+
 struct dice_server {
     dice_loop_t *loop;
     dice_settings_t cfg;
@@ -634,6 +686,7 @@ struct dice_server {
     struct dice__evict *evict;
     bool oom_check;
     bool oom_state;
+    dice__aof_state aof;
 
     /* Blocked clients (lib/server/blocking.c; NULL until one blocks), and
      * whether keys they wait on were written since they were last served:
@@ -1009,5 +1062,33 @@ int dice__rdb_load_startup(dice_server_t *srv);
 /* INFO persistence's loading and rdb_* lines. */
 void dice__rdb_info(dice_server_t *srv, dice_buf_t *b);
 void dice__rdb_free(dice_server_t *srv);
+/* Whether stop-writes-on-bgsave-error refuses writes now. */
+bool dice__rdb_denies(const dice_server_t *srv);
+
+/* The append-only file (lib/server/aof.c). */
+void dice__aof_init(dice_server_t *srv);
+/* At start, before listening: with appendonly yes, load the directory's
+ * files (creating it, a base and an incr when empty) and start appending.
+ * 0, or negative (the reason logged). */
+int dice__aof_startup(dice_server_t *srv);
+/* Write the buffer, then fsync as appendfsync says (always: now). force
+ * writes even when an everysec fsync is still running. */
+void dice__aof_flush(dice_server_t *srv, bool force);
+/* The cron: reap a rewrite child, retry a failed write, the everysec fsync,
+ * a scheduled or automatic rewrite. */
+void dice__aof_cron(dice_server_t *srv);
+/* BGREWRITEAOF: 0 started, DICE_EEXIST (a rewrite runs), DICE_EAGAIN
+ * (another child runs: scheduled), DICE_ESYS (fork failed, logged). */
+int dice__aof_rewrite(dice_server_t *srv);
+/* CONFIG SET appendonly: check starts it (fails with the reason in
+ * cfg_err), apply follows the setting (stop, or a rollback). */
+int dice__aof_check_enable(dice_server_t *srv, long long v);
+void dice__aof_apply_enable(dice_server_t *srv);
+void dice__aof_kill_child(dice_server_t *srv);
+/* Flush and fsync before the server goes (SHUTDOWN). */
+void dice__aof_shutdown(dice_server_t *srv);
+/* INFO persistence's aof_* lines. */
+void dice__aof_info(dice_server_t *srv, dice_buf_t *b);
+void dice__aof_free(dice_server_t *srv);
 
 #endif

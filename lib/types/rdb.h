@@ -243,4 +243,19 @@ typedef struct dice__rdb_load_info {
 int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
                    const dice__rdb_load_opts *o, dice__rdb_load_info *info);
 
+/* ---- plain append-only files (lib/types/aof_rewrite.c) -------------------
+
+ * One command in RESP (*argc, then $len and the bytes of each argument):
+ * dice__aof_resp_len gives room enough for it, dice__aof_resp_put writes
+ * it at dst and returns its size. */
+size_t dice__aof_resp_len(int argc, const size_t *argvlen);
+size_t dice__aof_resp_put(char *dst, int argc, const char *const *argv,
+                          const size_t *argvlen);
+/* Every live key of every db as commands (SELECT per non-empty db, each
+ * value's emit_commands, PEXPIREAT for an expire time) in RESP through out,
+ * in 64 KB chunks. *nkeys (may be NULL) gets the keys written. Returns 0,
+ * DICE_ESTATE (a type without emit_commands), DICE_ENOMEM or out's error. */
+int dice__aof_write_keyspace(dice_keyspace_t *ks, dice_type_write_fn out,
+                             void *out_ctx, uint64_t *nkeys);
+
 #endif
