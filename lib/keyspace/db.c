@@ -1363,6 +1363,12 @@ static void htstats_dict(dice_buf_t *b, const dict *d) {
         htstats_table(b, &d->t[1], 1);
 }
 
+void dice__db_table_bytes(const dice_db_t *db, size_t *main_bytes,
+                          size_t *expire_bytes) {
+    *main_bytes = dice__dict_slots(&db->main) * sizeof(uint64_t);
+    *expire_bytes = dice__dict_slots(&db->exp) * sizeof(uint64_t);
+}
+
 void dice__db_htstats(dice_db_t *db, dice_buf_t *b) {
     dice_buf_append(b, "[Dictionary HT]\n", 16);
     htstats_dict(b, &db->main);
