@@ -91,6 +91,7 @@ struct dice_keyspace {
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
     void *on_expired_ctx;
+    int expire_paused;          /* dice__keyspace_pause_expiry */
     dice__ks_expired_fn on_new; /* dice__keyspace_on_new */
     void *on_new_ctx;
     dice__enc_limits limits; /* collection encoding thresholds */

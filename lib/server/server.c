@@ -1266,6 +1266,8 @@ int dice__pause_start(dice_server_t *srv, int type, uint64_t end_ms) {
         }
     }
     pause_mark(srv, true);
+    if (srv->keyspace)
+        dice__keyspace_pause_expiry(srv->keyspace, 1);
     return 0;
 }
 
@@ -1276,6 +1278,8 @@ void dice__pause_end(dice_server_t *srv) {
     srv->pause_type = DICE__PAUSE_OFF;
     srv->pause_end_ms = 0;
     pause_mark(srv, false);
+    if (srv->keyspace)
+        dice__keyspace_pause_expiry(srv->keyspace, 0);
     if (srv->npostponed)
         srv->pause_release = true;
 }

@@ -188,6 +188,31 @@ class Pause(Base):
             # Redis ends a pause from its 100 ms cron; we use a timer.
             self.assertLess(waited, 0.6 if port == self.dice.port else 1.0)
 
+    def test_expired_key_kept_during_pause(self):
+        # Redis keeps a key that expires during a pause (reported missing,
+        # still counted by DBSIZE) until the pause ends.
+        def run(port):
+            a = dicetest.Conn(port)
+            a.cmd("SELECT", "7")
+            a.cmd("FLUSHDB")
+            a.cmd("SET", "gone", "v", "PX", "50")
+            a.cmd("SET", "stay", "v")
+            a.cmd("CLIENT", "PAUSE", "3000", "WRITE")
+            time.sleep(0.2)
+            out = [a.cmd("GET", "gone"), a.cmd("EXISTS", "gone"),
+                   a.cmd("TTL", "gone"), a.cmd("DBSIZE"),
+                   a.cmd("KEYS", "*")]
+            time.sleep(0.3)  # no active expiry meanwhile either
+            out.append(a.cmd("DBSIZE"))
+            a.cmd("CLIENT", "UNPAUSE")
+            out += [a.cmd("GET", "gone"), a.cmd("DBSIZE")]
+            a.cmd("FLUSHDB")
+            a.close()
+            return out
+        got = self.both(run)
+        self.assertEqual(got[3], b":2\r\n")
+        self.assertEqual(got[-1], b":1\r\n")
+
     def test_pause_extends_and_errors(self):
         def run(port):
             a = dicetest.Conn(port)
