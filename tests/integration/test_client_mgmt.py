@@ -470,6 +470,51 @@ class UnixSocket(unittest.TestCase):
                 srv.stop()
         self.assertEqual(got[0], got[1])
 
+    def test_monitor_lines_of_unix_clients(self):
+        # redis-cli monitor shows a unix-socket client as "unix:<path>"
+        # (no ":0"), EVAL before its script's calls, as redis-server.
+        kinds = ["dice"] + (["redis"] if dicetest.have_redis_server()
+                            else [])
+        got = []
+        for kind in kinds:
+            srv, path = self.start(kind, kind + ".sock")
+            try:
+                p = subprocess.Popen(["redis-cli", "-s", path, "monitor"],
+                                     stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                import redis
+                r = redis.Redis(unix_socket_path=path)
+                r.set("k", "v")
+                r.execute_command("SELECT", "2")
+                r.get("k")
+                scripted = True
+                try:
+                    r.execute_command("EVAL", "return redis.call('get', "
+                                      "KEYS[1])", "1", "k")
+                except redis.ResponseError as e:
+                    scripted = "unknown command" not in str(e)
+                try:
+                    r.execute_command("EVALSHA", "0" * 40, "0")
+                except redis.ResponseError:
+                    pass
+                time.sleep(0.5)
+                p.terminate()
+                out = p.communicate(timeout=10)[0].replace(path, "P")
+                r.connection_pool.disconnect()
+                got.append([re.sub(r"^\d+\.\d{6} ", "", ln)
+                            for ln in out.splitlines() if ln != "OK"])
+            finally:
+                srv.stop()
+        want = ['[0 unix:P] "SET" "k" "v"', '[2 unix:P] "SELECT" "2"',
+                '[2 unix:P] "GET" "k"']
+        if scripted:
+            want += ['[2 unix:P] "EVAL" "return redis.call(\'get\', '
+                     'KEYS[1])" "1" "k"', '[2 lua] "get" "k"',
+                     '[2 unix:P] "EVALSHA" "' + "0" * 40 + '" "0"']
+        self.assertEqual(got[0], want)
+        if len(got) == 2 and scripted:
+            self.assertEqual(got[0], got[1])
+
 
 if __name__ == "__main__":
     dicetest.main(globals())
