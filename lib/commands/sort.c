@@ -126,14 +126,20 @@ static int pattern_value(dice_client_t *c, const char *pat, size_t plen,
     memcpy(k + pre, e, en);
     memcpy(k + pre + en, star + 1, post);
     dice_db_t *db = dice__cmd_db(c);
-    int found = 0;
+    int found = 0, rc;
     if (field) {
         void *o;
-        if (dice_db_get_object(db, k, kl, DICE_TYPE_HASH, &o) == 0)
+        rc = dice_db_get_object(db, k, kl, DICE_TYPE_HASH, &o);
+        if (rc == 0)
             found = dice__hash_get(o, field, fieldlen, numbuf, v, vn) == 1;
     } else {
-        found = dice_db_get(db, k, kl, numbuf, v, vn) == 0;
+        rc = dice_db_get(db, k, kl, numbuf, v, vn);
+        found = rc == 0;
     }
+    /* Redis looks the key up for reading: no key at all is a keymiss (a
+     * key of another type, or a hash without the field, is not). */
+    if (rc == DICE_ENOENT)
+        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", k, kl);
     if (k != stack)
         free(k);
     return found;
@@ -299,7 +305,7 @@ static DICE__CMD_FN(cmd_sort) {
         }
     }
     /* Redis looks the source up for reading: a missing one is a keymiss
-     * (the BY and GET lookups' misses are not reported here). */
+     * (as the BY and GET lookups' misses, in pattern_value). */
     if (type < 0)
         dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
                          argvlen[1]);

@@ -508,7 +508,8 @@ static DICE__CMD_FN(cmd_xrange) {
         }
     }
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -525,7 +526,8 @@ static DICE__CMD_FN(cmd_xrange) {
 /* XLEN key */
 static DICE__CMD_FN(cmd_xlen) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     dice_reply_int(c, rc ? (long long)((dice__stream *)o)->length : 0);

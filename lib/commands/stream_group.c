@@ -416,7 +416,7 @@ static DICE__CMD_FN(cmd_xread) {
         const char *key = argv[sarg + k];
         size_t klen = argvlen[sarg + k];
         void *o;
-        int rc = dice__obj_lookup(c, key, klen, DICE_TYPE_STREAM, &o);
+        int rc = dice__obj_lookup_read(c, key, klen, DICE_TYPE_STREAM, &o);
         if (rc < 0)
             goto out;
         dice__stream *s = rc ? o : NULL;
@@ -465,8 +465,10 @@ static DICE__CMD_FN(cmd_xread) {
     for (int k = 0; k < nstreams; k++) {
         void *o;
         serve[k] = 0;
-        if (dice_db_get_object(dice__cmd_db(c), argv[sarg + k],
-                               argvlen[sarg + k], DICE_TYPE_STREAM, &o) < 0)
+        /* Redis looks every stream up again here, for reading: a missing
+         * one is a second keymiss. */
+        if (dice__obj_lookup_read(c, argv[sarg + k], argvlen[sarg + k],
+                                  DICE_TYPE_STREAM, &o) <= 0)
             continue;
         dice__stream *s = o;
         dice__sid *gt = &ids[k];
@@ -833,13 +835,15 @@ static DICE__CMD_FN(cmd_xgroup_help) {
  */
 
 /* The stream at argv[1] and its group argv[2], or NULL (nothing replied
- * but WRONGTYPE: *err set). */
+ * but WRONGTYPE: *err set). A read lookup, as Redis's for XACK, XPENDING,
+ * XCLAIM and XAUTOCLAIM: a missing key is a keymiss. */
 static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
                                   const size_t *argvlen, dice__stream **s,
                                   bool *err) {
     void *o;
     *err = false;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[1], argvlen[1], DICE_TYPE_STREAM, &o);
     if (rc < 0) {
         *err = true;
         return NULL;
@@ -1376,7 +1380,8 @@ static void cstr(dice_client_t *c, const char *s) {
 /* XINFO STREAM key [FULL [COUNT count]] */
 static DICE__CMD_FN(cmd_xinfo_stream) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1498,7 +1503,8 @@ static DICE__CMD_FN(cmd_xinfo_stream) {
 /* XINFO GROUPS key */
 static DICE__CMD_FN(cmd_xinfo_groups) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -1528,7 +1534,8 @@ static DICE__CMD_FN(cmd_xinfo_groups) {
 /* XINFO CONSUMERS key group */
 static DICE__CMD_FN(cmd_xinfo_consumers) {
     void *o;
-    int rc = dice__obj_lookup(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
+    int rc =
+        dice__obj_lookup_read(c, argv[2], argvlen[2], DICE_TYPE_STREAM, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
