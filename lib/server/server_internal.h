@@ -238,6 +238,9 @@ typedef struct dice_settings {
     int tcp_backlog;
     int hz;
     long long timeout; /* idle client timeout, seconds, 0 = none */
+    /* tcp-keepalive: seconds of idleness before TCP keepalive probes on
+     * a new TCP client (Redis's anetKeepAlive), 0 = off. */
+    long long tcp_keepalive;
     /* busy-reply-threshold (alias lua-time-limit), ms: a script running
      * longer makes other clients' commands answer BUSY. */
     long long busy_reply_threshold;

@@ -13,6 +13,7 @@ NO-EVICT, UNBLOCK, HELP, and clients over a unix domain socket.
   unix_socket_path, CLIENT LIST addr, CLIENT KILL ADDR."""
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -404,6 +405,41 @@ class KillList(Base):
             a.close()
             return out
         self.both(run)
+
+
+class KeepAlive(unittest.TestCase):
+    def keepalive_timer(self, port):
+        """The keepalive timer of the server's side of a new connection
+        (ss -o), or None."""
+        c = dicetest.Conn(port)
+        c.cmd("PING")
+        out = subprocess.run(["ss", "-tno", "state", "established",
+                              "( sport = :%d )" % port],
+                             capture_output=True, text=True,
+                             timeout=10).stdout
+        c.close()
+        m = re.search(r"timer:\(keepalive,(\d+)min", out)
+        return int(m.group(1)) if m else None
+
+    def test_tcp_keepalive(self):
+        if not shutil.which("ss"):
+            self.skipTest("ss not installed")
+        srv = dicetest.Server("dice")
+        try:
+            c = srv.conn()
+            self.assertEqual(c.cmd("CONFIG", "GET", "tcp-keepalive"),
+                             b"*2\r\n$13\r\ntcp-keepalive\r\n$3\r\n300\r\n")
+            self.assertEqual(self.keepalive_timer(srv.port), 4)  # 4min59s
+            self.assertEqual(c.cmd("CONFIG", "SET", "tcp-keepalive", "120"),
+                             b"+OK\r\n")
+            self.assertEqual(self.keepalive_timer(srv.port), 1)
+            c.cmd("CONFIG", "SET", "tcp-keepalive", "0")
+            self.assertIsNone(self.keepalive_timer(srv.port))
+            self.assertTrue(c.cmd("CONFIG", "SET", "tcp-keepalive",
+                                  "-1").startswith(b"-ERR CONFIG SET failed"))
+            c.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
 
 
 class UnixSocket(unittest.TestCase):
