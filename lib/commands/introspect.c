@@ -349,10 +349,12 @@ static DICE__CMD_FN(cmd_latency_doctor) {
             dice_buf_append(&b, "\n", 1);
         }
         if (in->nevents == 0 && advices == 0) {
-            dice__buf_printf(&b, "Dave, no latency spike was observed during "
-                                 "the lifetime of this Redis instance, not in "
-                                 "the slightest bit. I honestly think you "
-                                 "ought to sleep tonight.\n");
+            dice__buf_printf(
+                &b, "Dave, no latency spike was observed during "
+                    "the lifetime of this Redis instance, not in "
+                    "the slightest bit. I honestly think you "
+                    "ought to sit down calmly, take a stress pill, and think "
+                    "things over.\n");
         } else if (advices == 0) {
             dice__buf_printf(&b, "\nWhile there are latency events logged, I'm "
                                  "not able to suggest any easy fix. Please use "
@@ -586,8 +588,23 @@ static unsigned long long clients_memory(dice_server_t *srv) {
 
 typedef struct {
     unsigned long long peak, total, startup, clients, overhead, dataset, keys,
-        allocated, active, resident, rss;
+        allocated, active, resident, rss, tables;
+    size_t nclients;
 } mem_figures;
+
+/* Bytes of every database's key and expire tables (Redis counts its
+ * dicts' overhead in overhead.total too). */
+static unsigned long long tables_memory(dice_server_t *srv) {
+    unsigned long long n = 0;
+    if (!srv->keyspace)
+        return 0;
+    for (int i = 0; i < dice_keyspace_ndbs(srv->keyspace); i++) {
+        size_t mb, eb;
+        dice__db_table_bytes(dice_keyspace_db(srv->keyspace, i), &mb, &eb);
+        n += mb + eb;
+    }
+    return n;
+}
 
 static mem_figures memory_figures(dice_server_t *srv) {
     mem_figures m;
@@ -598,7 +615,11 @@ static mem_figures memory_figures(dice_server_t *srv) {
     m.peak = srv->info_mem_peak;
     m.startup = srv->mem_startup < m.total ? srv->mem_startup : m.total;
     m.clients = clients_memory(srv);
-    m.overhead = m.startup + m.clients;
+    m.nclients = 0;
+    for (dice_client_t *cl = srv->clients; cl; cl = cl->next)
+        m.nclients++;
+    m.tables = tables_memory(srv);
+    m.overhead = m.startup + m.clients + m.tables;
     if (m.overhead > m.total)
         m.overhead = m.total;
     m.dataset = m.total - m.overhead;
@@ -628,7 +649,11 @@ static void reply_field(dice_client_t *c, const char *name, long long v) {
 static DICE__CMD_FN(cmd_memory_stats) {
     mem_figures m = memory_figures(c->srv);
     unsigned long long net = m.total > m.startup ? m.total - m.startup : 0;
-    dice_reply_map(c, 27);
+    dice_keyspace_t *ks = c->srv->keyspace;
+    int ndbs = ks ? dice_keyspace_ndbs(ks) : 0, nonempty = 0;
+    for (int i = 0; i < ndbs; i++)
+        nonempty += dice_db_size(dice_keyspace_db(ks, i)) > 0;
+    dice_reply_map(c, 27 + (size_t)nonempty);
     reply_field(c, "peak.allocated", (long long)m.peak);
     reply_field(c, "total.allocated", (long long)m.total);
     reply_field(c, "startup.allocated", (long long)m.startup);
@@ -639,6 +664,22 @@ static DICE__CMD_FN(cmd_memory_stats) {
     reply_field(c, "aof.buffer", 0);
     reply_field(c, "lua.caches", 0);
     reply_field(c, "functions.caches", 0);
+    /* One entry per database holding keys, as Redis: its tables' slot
+     * arrays (no cluster, so no slot-to-keys index). */
+    for (int i = 0; i < ndbs; i++) {
+        dice_db_t *db = dice_keyspace_db(ks, i);
+        if (dice_db_size(db) == 0)
+            continue;
+        char name[32];
+        size_t mb, eb;
+        dice__db_table_bytes(db, &mb, &eb);
+        snprintf(name, sizeof(name), "db.%d", i);
+        dice_reply_cstr(c, name);
+        dice_reply_map(c, 3);
+        reply_field(c, "overhead.hashtable.main", (long long)mb);
+        reply_field(c, "overhead.hashtable.expires", (long long)eb);
+        reply_field(c, "overhead.hashtable.slot-to-keys", 0);
+    }
     reply_field(c, "overhead.total", (long long)m.overhead);
     reply_field(c, "keys.count", (long long)m.keys);
     reply_field(c, "keys.bytes-per-key",
@@ -685,7 +726,9 @@ static DICE__CMD_FN(cmd_memory_doctor) {
         bool peak = (double)m.peak > (double)m.total * 1.5;
         double frag = m.total ? (double)m.rss / (double)m.total : 0;
         bool high_frag = frag > 1.4 && m.rss - m.total > 10 * 1024 * 1024;
-        if (!peak && !high_frag) {
+        /* More than 200K of buffers per client on average. */
+        bool big_clients = m.nclients && m.clients / m.nclients > 1024 * 200;
+        if (!peak && !high_frag && !big_clients) {
             dice__buf_printf(&b, "Hi Sam, I can't find any memory issue in "
                                  "your instance. I can only account for what "
                                  "occurs on this base.\n");
@@ -722,6 +765,21 @@ static DICE__CMD_FN(cmd_memory_doctor) {
                     "there is no issue. Otherwise, make sure you are using "
                     "the Jemalloc allocator and not the default libc malloc. "
                     "Note: The currently used allocator is \"libc\".\n\n");
+            if (big_clients)
+                dice__buf_printf(
+                    &b,
+                    " * Big client buffers: The clients output buffers in "
+                    "this instance are greater than 200K per client (on "
+                    "average). This may result from different causes, like "
+                    "Pub/Sub clients subscribed to channels bot not "
+                    "receiving data fast enough, so that data piles on the "
+                    "Redis instance output buffer, or clients sending "
+                    "commands with large replies or very large sequences of "
+                    "commands in the same pipeline. Please use the CLIENT "
+                    "LIST command in order to investigate the issue if it "
+                    "causes problems in your instance, or to understand "
+                    "better why certain clients are using a big amount of "
+                    "memory.\n\n");
             dice__buf_printf(&b, "I'm here to keep you safe, Sam. I want to "
                                  "help you.\n");
         }

@@ -835,7 +835,8 @@ static DICE__CMD_FN(cmd_xgroup_help) {
  */
 
 /* The stream at argv[1] and its group argv[2], or NULL (nothing replied
- * but WRONGTYPE: *err set). */
+ * but WRONGTYPE: *err set). A read lookup, as Redis's for XACK, XPENDING,
+ * XCLAIM and XAUTOCLAIM: a missing key is a keymiss. */
 static dice__sgroup *lookup_group(dice_client_t *c, const char *const *argv,
                                   const size_t *argvlen, dice__stream **s,
                                   bool *err, bool miss) {

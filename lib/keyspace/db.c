@@ -266,6 +266,16 @@ static int link_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
 
 /* link_entry for a key that was not there (dbAdd): tells on_new. */
 static int link_new(dice_db_t *db, uint8_t *e, uint64_t h) {
+    /* Under a pause, lookups keep expired keys: one of them may still hold
+     * this key's slot. It goes now, as an expiry. */
+    if (__builtin_expect(db->ks->expire_paused, 0)) {
+        const char *k;
+        size_t kl;
+        entry_getkey(e, &k, &kl);
+        uint8_t *kept = dice__dict_find(&db->main, k, kl);
+        if (kept)
+            delete_entry(db, kept, h, DICE_KS_EXPIRED);
+    }
     int rc = link_entry(db, e, h);
     if (rc == 0 && db->ks->on_new) {
         const char *k;
@@ -300,6 +310,8 @@ static int swap_entry(dice_db_t *db, uint64_t *slot, uint8_t *old,
 }
 
 void dice__ks_expire_entry(dice_db_t *db, uint8_t *e, uint64_t h) {
+    if (db->ks->expire_paused)
+        return; /* kept, reported missing, until the pause ends */
     delete_entry(db, e, h, DICE_KS_EXPIRED);
 }
 
@@ -460,6 +472,10 @@ int64_t dice_keyspace_now(const dice_keyspace_t *ks) {
 
 uint64_t dice__keyspace_dirty(const dice_keyspace_t *ks) {
     return ks->dirty;
+}
+
+void dice__keyspace_pause_expiry(dice_keyspace_t *ks, int on) {
+    ks->expire_paused = on;
 }
 
 void dice__keyspace_on_expired(dice_keyspace_t *ks, dice__ks_expired_fn fn,
@@ -1382,6 +1398,12 @@ static void htstats_dict(dice_buf_t *b, const dict *d) {
     htstats_table(b, &d->t[0], 0);
     if (d->rehashing)
         htstats_table(b, &d->t[1], 1);
+}
+
+void dice__db_table_bytes(const dice_db_t *db, size_t *main_bytes,
+                          size_t *expire_bytes) {
+    *main_bytes = dice__dict_slots(&db->main) * sizeof(uint64_t);
+    *expire_bytes = dice__dict_slots(&db->exp) * sizeof(uint64_t);
 }
 
 void dice__db_htstats(dice_db_t *db, dice_buf_t *b) {

@@ -92,6 +92,7 @@ struct dice_keyspace {
      * independent of the host's hook. */
     dice__ks_expired_fn on_expired;
     void *on_expired_ctx;
+    int expire_paused;          /* dice__keyspace_pause_expiry */
     dice__ks_expired_fn on_new; /* dice__keyspace_on_new */
     void *on_new_ctx;
     dice__enc_limits limits; /* collection encoding thresholds */
@@ -294,6 +295,11 @@ size_t dice__ks_entry_bytes(uint8_t *e);
  * them. Returns 0 or DICE_ENOENT. */
 int dice__db_object_clock(dice_db_t *db, const char *key, size_t klen,
                           uint32_t *clock, int64_t *idle_secs);
+/* MEMORY STATS' db.<n> entries: bytes of the key table's and the expire
+ * table's slot arrays (both tables while rehashing); the entries
+ * themselves are the dataset's. */
+void dice__db_table_bytes(const dice_db_t *db, size_t *main_bytes,
+                          size_t *expire_bytes);
 /* DEBUG HTSTATS: the key table's and the expire table's statistics in
  * Redis's text form, appended to b. */
 void dice__db_htstats(dice_db_t *db, dice_buf_t *b);

@@ -31,6 +31,11 @@
  * Redis's server.dirty: unchanged across a command means it wrote
  * nothing. */
 uint64_t dice__keyspace_dirty(const dice_keyspace_t *ks);
+/* While on (CLIENT PAUSE), a lookup of an expired key reports it missing
+ * but keeps it (Redis's expireIfNeeded under a pause): the dataset does
+ * not change until the pause ends. A write that adds the key again
+ * replaces the kept entry, as an expiry. */
+void dice__keyspace_pause_expiry(dice_keyspace_t *ks, int on);
 /* Called for each key deleted because its TTL passed (lazily or by the
  * active cycle), before the host's hook. One per keyspace; fn NULL
  * removes it. */

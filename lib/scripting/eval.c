@@ -371,6 +371,8 @@ int dice__script_getkeys(int argc, const char *const *argv,
 void dice__cmd_eval(dice_client_t *c, int argc, const char *const *argv,
                     const size_t *argvlen, void *arg) {
     uintptr_t mode = (uintptr_t)arg;
+    /* EVAL is skip-monitor: it shows itself, before what it runs. */
+    dice__monitor_feed_now(c, argc, argv, argvlen);
     long long nkeys = parse_numkeys(c, argc, argv, argvlen);
     if (nkeys < 0)
         return;

@@ -611,6 +611,8 @@ static const setting_t settings[] = {
     {"hz", K_INT, 0, FIELD(hz), .def = 10, .lo = 0, .hi = INT_MAX,
      .apply = apply_hz},
     {"timeout", K_INT, 0, FIELD(timeout), .def = 0, .lo = 0, .hi = INT_MAX},
+    {"tcp-keepalive", K_INT, 0, FIELD(tcp_keepalive), .def = 300, .lo = 0,
+     .hi = INT_MAX},
     {"busy-reply-threshold", K_INT, 0, FIELD(busy_reply_threshold),
      .alias = "lua-time-limit", .def = 5000, .lo = 0, .hi = LONG_MAX},
     /* The default user's password (resetpass, then >pass or nopass). */

@@ -52,6 +52,8 @@ int dice__server_keyspace_attach(dice_server_t *srv) {
     dice__server_apply_enc_limits(srv);
     dice__lazyfree_apply(srv);
     dice__evict_apply(srv);
+    dice__keyspace_pause_expiry(srv->keyspace,
+                                srv->pause_type != DICE__PAUSE_OFF);
     int hz = srv->cfg.hz > 0 ? srv->cfg.hz : 10;
     return dice__keyspace_arm_cron(srv, 1000 / (uint64_t)hz);
 }

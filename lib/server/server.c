@@ -659,6 +659,18 @@ static void format_peer(const struct sockaddr_storage *ss, char *out,
 
 /* Redis's islocalClient: the peer is exactly 127.0.0.1 or ::1 (a unix
  * socket would count too). */
+/* tcp-keepalive (as Redis's anetKeepAlive): probes after secs of
+ * idleness, then every secs/3, and the peer is dead after 3 unanswered
+ * ones, so it is noticed in about twice secs. Best effort. */
+static void set_keepalive(int fd, int secs) {
+    int one = 1, intvl = secs / 3 > 0 ? secs / 3 : 1, cnt = 3;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0)
+        return;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static bool is_loopback(const struct sockaddr_storage *ss) {
     if (ss->ss_family == AF_INET)
         return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
@@ -755,8 +767,11 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
         }
         srv->stats.connections_received++;
         int one = 1;
-        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (srv->cfg.tcp_keepalive > 0)
+                set_keepalive(fd, (int)srv->cfg.tcp_keepalive);
+        }
         dice_client_t *c = calloc(1, sizeof(*c));
         if (!c) {
             close(fd);
@@ -1272,6 +1287,8 @@ int dice__pause_start(dice_server_t *srv, int type, uint64_t end_ms) {
         }
     }
     pause_mark(srv, true);
+    if (srv->keyspace)
+        dice__keyspace_pause_expiry(srv->keyspace, 1);
     return 0;
 }
 
@@ -1282,6 +1299,8 @@ void dice__pause_end(dice_server_t *srv) {
     srv->pause_type = DICE__PAUSE_OFF;
     srv->pause_end_ms = 0;
     pause_mark(srv, false);
+    if (srv->keyspace)
+        dice__keyspace_pause_expiry(srv->keyspace, 0);
     if (srv->npostponed)
         srv->pause_release = true;
 }

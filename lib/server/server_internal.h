@@ -238,6 +238,9 @@ typedef struct dice_settings {
     int tcp_backlog;
     int hz;
     long long timeout; /* idle client timeout, seconds, 0 = none */
+    /* tcp-keepalive: seconds of idleness before TCP keepalive probes on
+     * a new TCP client (Redis's anetKeepAlive), 0 = off. */
+    long long tcp_keepalive;
     /* busy-reply-threshold (alias lua-time-limit), ms: a script running
      * longer makes other clients' commands answer BUSY. */
     long long busy_reply_threshold;
@@ -506,6 +509,11 @@ void dice__intro_error(dice_server_t *srv, const char *msg, size_t len);
 void dice__latency_add(dice_server_t *srv, const char *event, uint64_t ms);
 /* c becomes / stops being a monitor (0 or DICE_ENOMEM). */
 int dice__monitor_add(dice_client_t *c);
+/* Feed the monitors c's command now, whatever its flags: the scripting
+ * commands (skip-monitor, so the dispatcher does not) show themselves
+ * this way before their script's calls, as Redis does, errors included. */
+void dice__monitor_feed_now(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen);
 void dice__monitor_remove(dice_client_t *c);
 /* Whether argument i of a command line is a secret shown as
  * "(redacted)" by SLOWLOG and MONITOR (AUTH's, HELLO AUTH's). */

@@ -582,22 +582,38 @@ void dice__buf_catrepr(dice_buf_t *b, const char *s, size_t len) {
 /* Redis's replicationFeedMonitors: one line per command run, after it
  * ran (EXEC's queued commands come before EXEC), except administrative
  * and skip-monitor commands. */
+static void monitor_line(dice_client_t *c, const dice_command_t *cmd, int argc,
+                         const char *const *argv, const size_t *argvlen);
+
 static void monitor_feed(dice_client_t *c, const dice_command_t *cmd, int argc,
                          const char *const *argv, const size_t *argvlen) {
     if (cmd->flags & (DICE_CMD_ADMIN | DICE_CMD_SKIP_MONITOR))
         return;
+    monitor_line(c, cmd, argc, argv, argvlen);
+}
+
+/* The line itself; cmd (NULL for none) says which arguments are
+ * redacted. */
+static void monitor_line(dice_client_t *c, const dice_command_t *cmd, int argc,
+                         const char *const *argv, const size_t *argvlen) {
     dice__intro *in = &c->srv->intro;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     dice_buf_t b;
     dice__buf_init(&b);
-    /* A unix-socket peer's address is its path. */
-    dice__buf_printf(&b, "+%ld.%06ld [%d %s%s]", (long)tv.tv_sec,
-                     (long)tv.tv_usec, c->db, c->addr[0] == '/' ? "unix:" : "",
-                     c->flags & CLIENT_SESSION ? "lua" : c->addr);
+    /* A unix-socket peer is shown by the socket's path (its addr without
+     * the ":0" that CLIENT LIST shows), as Redis's "unix:<unixsocket>". */
+    const char *who = c->flags & CLIENT_SESSION ? "lua" : c->addr;
+    int wlen = (int)strlen(who);
+    bool unix_peer = (c->flags & (CLIENT_UNIX | CLIENT_SESSION)) == CLIENT_UNIX;
+    if (unix_peer && wlen >= 2 && !strcmp(who + wlen - 2, ":0"))
+        wlen -= 2;
+    dice__buf_printf(&b, "+%ld.%06ld [%d %s%.*s]", (long)tv.tv_sec,
+                     (long)tv.tv_usec, c->db, unix_peer ? "unix:" : "", wlen,
+                     who);
     for (int i = 0; i < argc; i++) {
         dice_buf_append(&b, " ", 1);
-        if (dice__arg_redacted(cmd, argc, argv, argvlen, i))
+        if (cmd && dice__arg_redacted(cmd, argc, argv, argvlen, i))
             dice__buf_catrepr(&b, "(redacted)", 10);
         else
             dice__buf_catrepr(&b, argv[i], argvlen[i]);
@@ -607,6 +623,12 @@ static void monitor_feed(dice_client_t *c, const dice_command_t *cmd, int argc,
         for (size_t i = 0; i < in->nmonitors; i++)
             dice_reply_raw(in->monitors[i], b.data, b.len);
     dice__buf_release(&b);
+}
+
+void dice__monitor_feed_now(dice_client_t *c, int argc, const char *const *argv,
+                            const size_t *argvlen) {
+    if (c->srv->intro.nmonitors)
+        monitor_line(c, NULL, argc, argv, argvlen);
 }
 
 /* ---- Reset and free ----------------------------------------------------- */

@@ -13,6 +13,7 @@ NO-EVICT, UNBLOCK, HELP, and clients over a unix domain socket.
   unix_socket_path, CLIENT LIST addr, CLIENT KILL ADDR."""
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -187,6 +188,31 @@ class Pause(Base):
             self.assertGreater(waited, 0.25)
             # Redis ends a pause from its 100 ms cron; we use a timer.
             self.assertLess(waited, 0.6 if port == self.dice.port else 1.0)
+
+    def test_expired_key_kept_during_pause(self):
+        # Redis keeps a key that expires during a pause (reported missing,
+        # still counted by DBSIZE) until the pause ends.
+        def run(port):
+            a = dicetest.Conn(port)
+            a.cmd("SELECT", "7")
+            a.cmd("FLUSHDB")
+            a.cmd("SET", "gone", "v", "PX", "50")
+            a.cmd("SET", "stay", "v")
+            a.cmd("CLIENT", "PAUSE", "3000", "WRITE")
+            time.sleep(0.2)
+            out = [a.cmd("GET", "gone"), a.cmd("EXISTS", "gone"),
+                   a.cmd("TTL", "gone"), a.cmd("DBSIZE"),
+                   a.cmd("KEYS", "*")]
+            time.sleep(0.3)  # no active expiry meanwhile either
+            out.append(a.cmd("DBSIZE"))
+            a.cmd("CLIENT", "UNPAUSE")
+            out += [a.cmd("GET", "gone"), a.cmd("DBSIZE")]
+            a.cmd("FLUSHDB")
+            a.close()
+            return out
+        got = self.both(run)
+        self.assertEqual(got[3], b":2\r\n")
+        self.assertEqual(got[-1], b":1\r\n")
 
     def test_pause_extends_and_errors(self):
         def run(port):
@@ -381,6 +407,42 @@ class KillList(Base):
         self.both(run)
 
 
+class KeepAlive(unittest.TestCase):
+    def keepalive_timer(self, port):
+        """The keepalive timer of the server's side of a new connection
+        (ss -o), or None."""
+        c = dicetest.Conn(port)
+        c.cmd("PING")
+        out = subprocess.run(["ss", "-tno", "state", "established",
+                              "( sport = :%d )" % port],
+                             capture_output=True, text=True,
+                             timeout=10).stdout
+        c.close()
+        m = re.search(r"timer:\(keepalive,(\d+)min", out)
+        return int(m.group(1)) if m else None
+
+    def test_tcp_keepalive(self):
+        if not shutil.which("ss"):
+            self.skipTest("ss not installed")
+        srv = dicetest.Server("dice")
+        try:
+            c = srv.conn()
+            self.assertEqual(c.cmd("CONFIG", "GET", "tcp-keepalive"),
+                             b"*2\r\n$13\r\ntcp-keepalive\r\n$3\r\n300\r\n")
+            # ss shows the time left: 5min, or 4min59sec a moment later.
+            self.assertIn(self.keepalive_timer(srv.port), (4, 5))
+            self.assertEqual(c.cmd("CONFIG", "SET", "tcp-keepalive", "120"),
+                             b"+OK\r\n")
+            self.assertIn(self.keepalive_timer(srv.port), (1, 2))
+            c.cmd("CONFIG", "SET", "tcp-keepalive", "0")
+            self.assertIsNone(self.keepalive_timer(srv.port))
+            self.assertTrue(c.cmd("CONFIG", "SET", "tcp-keepalive",
+                                  "-1").startswith(b"-ERR CONFIG SET failed"))
+            c.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 class UnixSocket(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="dice-unix-")
@@ -444,6 +506,51 @@ class UnixSocket(unittest.TestCase):
             finally:
                 srv.stop()
         self.assertEqual(got[0], got[1])
+
+    def test_monitor_lines_of_unix_clients(self):
+        # redis-cli monitor shows a unix-socket client as "unix:<path>"
+        # (no ":0"), EVAL before its script's calls, as redis-server.
+        kinds = ["dice"] + (["redis"] if dicetest.have_redis_server()
+                            else [])
+        got = []
+        for kind in kinds:
+            srv, path = self.start(kind, kind + ".sock")
+            try:
+                p = subprocess.Popen(["redis-cli", "-s", path, "monitor"],
+                                     stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                import redis
+                r = redis.Redis(unix_socket_path=path)
+                r.set("k", "v")
+                r.execute_command("SELECT", "2")
+                r.get("k")
+                scripted = True
+                try:
+                    r.execute_command("EVAL", "return redis.call('get', "
+                                      "KEYS[1])", "1", "k")
+                except redis.ResponseError as e:
+                    scripted = "unknown command" not in str(e)
+                try:
+                    r.execute_command("EVALSHA", "0" * 40, "0")
+                except redis.ResponseError:
+                    pass
+                time.sleep(0.5)
+                p.terminate()
+                out = p.communicate(timeout=10)[0].replace(path, "P")
+                r.connection_pool.disconnect()
+                got.append([re.sub(r"^\d+\.\d{6} ", "", ln)
+                            for ln in out.splitlines() if ln != "OK"])
+            finally:
+                srv.stop()
+        want = ['[0 unix:P] "SET" "k" "v"', '[2 unix:P] "SELECT" "2"',
+                '[2 unix:P] "GET" "k"']
+        if scripted:
+            want += ['[2 unix:P] "EVAL" "return redis.call(\'get\', '
+                     'KEYS[1])" "1" "k"', '[2 lua] "get" "k"',
+                     '[2 unix:P] "EVALSHA" "' + "0" * 40 + '" "0"']
+        self.assertEqual(got[0], want)
+        if len(got) == 2 and scripted:
+            self.assertEqual(got[0], got[1])
 
 
 if __name__ == "__main__":

@@ -184,17 +184,86 @@ class Both(unittest.TestCase):
             r.execute_command("CONFIG", "SET", "latency-monitor-threshold",
                               "0")
 
-    def test_memory_stats_fields(self):
-        keys = []
+    def test_doctor_texts(self):
+        # The deterministic reports, byte for byte with redis-server.
+        texts = []
         for r in self.servers():
+            r.execute_command("LATENCY", "RESET")
+            out = [r.execute_command("LATENCY", "DOCTOR")]
+            # A threshold no command reaches: enabled, and no spike.
+            r.execute_command("CONFIG", "SET", "latency-monitor-threshold",
+                              "100000")
+            out.append(r.execute_command("LATENCY", "DOCTOR"))
+            r.execute_command("CONFIG", "SET", "latency-monitor-threshold",
+                              "0")
+            out.append(r.execute_command("MEMORY", "DOCTOR"))
+            texts.append(out)
+        self.assertTrue(texts[0][0].startswith(b"I'm sorry, Dave"))
+        self.assertIn(b"take a stress pill", texts[0][1])
+        self.assertTrue(texts[0][2].startswith(b"Hi Sam, this instance is "
+                                               b"empty"))
+        if len(texts) == 2:
+            self.assertEqual(texts[0], texts[1])
+
+    def test_memory_doctor_big_client_buffers(self):
+        # More than 5 MB of data, and a client that does not read its
+        # replies (1 MB values): the report's client-buffer paragraph.
+        # (A sanitizer build's allocator is not malloc's: used memory reads
+        # near zero there, so only redis-server is asked.)
+        sanitized = os.environ.get("DICE_SANITIZE", "").upper() in (
+            "ON", "1", "TRUE", "YES")
+        servers = [] if sanitized else [self.dice]
+        if self.redis_srv:
+            servers.append(self.redis_srv)
+        for srv in servers:
+            r = srv.redis()
+            r.execute_command("SELECT", "9")
+            r.set("big", "x" * (1 << 20))
+            r.execute_command("DEBUG", "POPULATE", "60000", "doc", "100")
+            c = srv.conn()
+            c.sock.sendall(b"*2\r\n$6\r\nSELECT\r\n$1\r\n9\r\n" +
+                           b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n" * 40)
+            doc = b""
+            for _ in range(50):
+                doc = r.execute_command("MEMORY", "DOCTOR")
+                if b"Big client buffers" in doc:
+                    break
+                time.sleep(0.05)
+            c.close()
+            self.assertTrue(doc.startswith(b"Sam, I detected a few issues"),
+                            doc[:80])
+            self.assertIn(b" * Big client buffers: The clients output "
+                          b"buffers in this instance are greater than 200K "
+                          b"per client (on average).", doc)
+            self.assertTrue(doc.endswith(b"\n\nI'm here to keep you safe, "
+                                         b"Sam. I want to help you.\n"))
+            r.flushdb()
+
+    def test_memory_stats_fields(self):
+        keys, dbs = [], []
+        for r in self.servers():
+            r.execute_command("SELECT", "3")
+            r.set("m1", "v")
+            r.set("m2", "v", ex=100)
+            r.execute_command("SELECT", "0")
             st = r.execute_command("MEMORY", "STATS")
             names = [st[i].decode() for i in range(0, len(st), 2)]
             keys.append([n for n in names if not n.startswith("db.")])
+            d3 = st[st.index(b"db.3") + 1]
+            dbs.append((names.index("db.3") - names.index("functions.caches"),
+                        d3[0::2]))
+            self.assertGreater(d3[1], 0)
+            self.assertGreater(d3[3], 0)
+            self.assertNotIn("db.5", names)
+            r.execute_command("SELECT", "3")
+            r.flushdb()
+            r.execute_command("SELECT", "0")
             self.assertEqual(r.execute_command("MEMORY", "PURGE"), b"OK")
             self.assertTrue(r.execute_command("MEMORY", "DOCTOR"))
             self.assertTrue(r.execute_command("MEMORY", "MALLOC-STATS"))
         if len(keys) == 2:
             self.assertEqual(keys[0], keys[1])
+            self.assertEqual(dbs[0], dbs[1])
 
     def monitor_lines(self, srv):
         p = subprocess.Popen(["redis-cli", "-p", str(srv.port), "monitor"],

@@ -249,6 +249,32 @@ NOTIFY_CASES += [
     ("SORT", "geo", "ALPHA", "STORE", "sd2"),
     ("FLUSHALL",),
 ]
+# Reads' keymiss: SORT's BY and GET lookups (a missing key, not a key of
+# another type nor a hash without the field), and the stream reads (XREAD
+# looks every stream up twice, XREADGROUP's error comes after the first).
+NOTIFY_CASES += [
+    ("RPUSH", "sl", "3", "1", "2"), ("SORT", "sl", "BY", "w_*"),
+    ("SORT", "sl", "BY", "nosort"), ("SORT", "sl", "GET", "o_*"),
+    ("SORT", "sl", "GET", "#", "GET", "h_*->f"), ("SET", "w_1", "5"),
+    ("SET", "h_1", "str"), ("HSET", "h_2", "x", "1"),
+    ("SORT", "sl", "BY", "w_*", "GET", "o_*", "GET", "h_*->f"),
+    ("SORT_RO", "sl", "BY", "h_*->f"),
+    ("SORT", "sl", "BY", "w_*", "STORE", "sd"),
+    ("XLEN", "xs"), ("XRANGE", "xs", "-", "+"), ("XREVRANGE", "xs", "+", "-"),
+    ("XREAD", "STREAMS", "xs", "0"),
+    ("XREAD", "COUNT", "1", "STREAMS", "xs", "xs2", "$", "0"),
+    ("XINFO", "STREAM", "xs"), ("XINFO", "GROUPS", "xs"),
+    ("XINFO", "CONSUMERS", "xs", "g"), ("XPENDING", "xs", "g"),
+    ("XPENDING", "xs", "g", "-", "+", "10"), ("XACK", "xs", "g", "1-1"),
+    ("XCLAIM", "xs", "g", "c", "0", "1-1"),
+    ("XAUTOCLAIM", "xs", "g", "c", "0", "0"),
+    ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "xs", ">"),
+    ("XDEL", "xs", "1-1"), ("XTRIM", "xs", "MAXLEN", "1"),
+    ("XADD", "xs", "1-1", "f", "v"), ("XGROUP", "CREATE", "xs", "g", "0"),
+    ("XREAD", "STREAMS", "xs", "xs2", "0", "0"),
+    ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "xs", "xs2", ">", ">"),
+    ("FLUSHALL",),
+]
 
 
 # Streams (lib/commands/stream.c, stream_group.c): the write events (xadd,

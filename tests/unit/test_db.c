@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dice/db.h"
+#include "keyspace/keyspace_internal.h"
 
 #define S(x) x, (sizeof(x) - 1)
 
@@ -568,6 +569,41 @@ static void test_expire_options_and_lazy(void **state) {
     dice_keyspace_free(ks);
 }
 
+/* CLIENT PAUSE: an expired key read while paused is reported missing and
+ * kept (Redis's expireIfNeeded); a write adding the key replaces it as an
+ * expiry; after the pause a read deletes it as usual. */
+static void test_expire_paused(void **state) {
+    (void)state;
+    dice_keyspace_t *ks = new_ks();
+    dice_db_t *db = dice_keyspace_db(ks, 0);
+    int64_t now = dice_keyspace_now(ks);
+    char buf[8];
+    dice_db_set(db, S("a"), S("1"), DICE_SET_EXPIRE, now + 10);
+    dice_db_set(db, S("b"), S("2"), DICE_SET_EXPIRE, now + 10);
+    dice_keyspace_set_now(ks, now + 11);
+    dice__keyspace_pause_expiry(ks, 1);
+    uint64_t exp0, exp1;
+    dice_keyspace_stats(ks, &exp0, NULL, NULL);
+    assert_null(get(db, "a", buf, sizeof(buf)));
+    assert_int_equal(dice_db_exists(db, S("a")), 0);
+    assert_int_equal(dice_db_size(db), 2);
+    assert_int_equal(dice_db_expires(db), 2);
+    dice_keyspace_stats(ks, &exp1, NULL, NULL);
+    assert_int_equal(exp1, exp0);
+    /* A write of a kept key: the old entry goes first (one expiry). */
+    assert_int_equal(dice_db_set(db, S("b"), S("3"), 0, 0), 0);
+    assert_string_equal(get(db, "b", buf, sizeof(buf)), "3");
+    assert_int_equal(dice_db_size(db), 2);
+    assert_int_equal(dice_db_expires(db), 1);
+    dice_keyspace_stats(ks, &exp1, NULL, NULL);
+    assert_int_equal(exp1, exp0 + 1);
+    dice__keyspace_pause_expiry(ks, 0);
+    assert_null(get(db, "a", buf, sizeof(buf)));
+    assert_int_equal(dice_db_size(db), 1);
+    assert_int_equal(dice_db_expires(db), 0);
+    dice_keyspace_free(ks);
+}
+
 static void test_active_expire(void **state) {
     (void)state;
     dice_keyspace_t *ks = new_ks();
@@ -898,6 +934,7 @@ int main(void) {
         cmocka_unit_test(test_append_setrange),
         cmocka_unit_test(test_hooks),
         cmocka_unit_test(test_expire_options_and_lazy),
+        cmocka_unit_test(test_expire_paused),
         cmocka_unit_test(test_active_expire),
         cmocka_unit_test(test_rename_copy_move_swap),
         cmocka_unit_test(test_keys_scan_random),
