@@ -84,6 +84,7 @@ void dice__rdb_apply_save(dice_server_t *srv) {
 void dice__rdb_update_denied(dice_server_t *srv) {
     srv->rdb.write_denied = srv->cfg.stop_writes_on_bgsave_err &&
                             srv->rdb.npoints > 0 && !srv->rdb.last_bgsave_ok;
+    dice__server_refuse(srv, DICE__REFUSE_MISCONF, srv->rdb.write_denied);
 }
 
 /* ---- writing a file -------------------------------------------------------

@@ -1436,6 +1436,25 @@ static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
     return true;
 }
 
+/* The refusals that depend on the server's state, in Redis's order
+ * (processCommand); dispatch calls it only while one of them is in force
+ * (srv->refuse). Returns true after replying. */
+static __attribute__((noinline)) bool refused(dice_client_t *c,
+                                              dice_command_t *cmd) {
+    dice_server_t *srv = c->srv;
+    /* A script has run past busy-reply-threshold: only what may run
+     * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
+    if ((srv->refuse & DICE__REFUSE_BUSY) && !(c->flags & CLIENT_SCRIPT) &&
+        !(cmd->flags & DICE_CMD_ALLOW_BUSY)) {
+        dice_reply_error(c, srv->busy_err, strlen(srv->busy_err));
+        cmd->rejected_calls++;
+        dice__intro_errors_seen(srv);
+        return true;
+    }
+    /* stop-writes-on-bgsave-error after a failed BGSAVE. */
+    return (srv->refuse & DICE__REFUSE_MISCONF) && misconf_refuse(c, cmd);
+}
+
 /* Run cmd's handler for c on the command clock; returns its ticks. */
 static inline __attribute__((always_inline)) uint64_t
 timed_call(dice_server_t *srv, dice_client_t *c, dice_command_t *cmd, int argc,
@@ -1469,17 +1488,8 @@ static __attribute__((always_inline)) inline void
 call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
          const char *const *argv, const size_t *argvlen) {
     dice_server_t *srv = c->srv;
-    /* A script has run past busy-reply-threshold: only what may run
-     * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
-    if (__builtin_expect(srv->busy_err != NULL, 0) &&
-        !(c->flags & CLIENT_SCRIPT) && !(cmd->flags & DICE_CMD_ALLOW_BUSY)) {
-        dice_reply_error(c, srv->busy_err, strlen(srv->busy_err));
-        cmd->rejected_calls++;
-        dice__intro_errors_seen(srv);
-        return;
-    }
-    /* stop-writes-on-bgsave-error after a failed BGSAVE: one flag. */
-    if (__builtin_expect(srv->rdb.write_denied, 0) && misconf_refuse(c, cmd))
+    /* A busy script, a failed BGSAVE: one word (refused, above). */
+    if (__builtin_expect(srv->refuse != 0, 0) && refused(c, cmd))
         return;
     /* The keyspace judges expiry by the loop's cached clock, so every
      * command, built-in or the host's, sees one time per loop iteration. */

@@ -398,6 +398,12 @@ static inline uint64_t dice__ticks(void) {
  * (12.5% resolution), every 64-bit value (so no clamp on the hot path). */
 #define DICE__HIST_SUB 3
 #define DICE__HIST_BUCKETS (62 << DICE__HIST_SUB)
+/* Bits of srv->refuse: BUSY while busy_err is set, MISCONF while
+ * rdb.write_denied is. (A new refusal, e.g. maxmemory's OOM, adds its bit
+ * here and its test to server.c's refused().) */
+#define DICE__REFUSE_BUSY 1u
+#define DICE__REFUSE_MISCONF 2u
+
 static inline unsigned dice__hist_index(uint64_t ticks) {
     uint64_t v = ticks | (1u << DICE__HIST_SUB);
     unsigned shift = (63u ^ (unsigned)__builtin_clzll(v)) - DICE__HIST_SUB;
@@ -687,6 +693,10 @@ struct dice_server {
     void (*scripting_free)(dice_server_t *srv);
     const char *busy_err;
     bool shutdown_asked;
+    /* The server-state refusals in force (DICE__REFUSE_*), one word so
+     * that dispatch tests them all with one load: set and cleared with
+     * dice__server_refuse beside the state each one mirrors. */
+    unsigned refuse;
     /* TLS (lib/server/conn_tls.c): the context and the connections with
      * input waiting inside OpenSSL; NULL until configured. tls_dirty: a
      * tls-* setting changed and the context is to be rebuilt when the
@@ -697,6 +707,12 @@ struct dice_server {
     int cfg_batch;
     const char *cfg_commit_name; /* the first setting that made it dirty */
 };
+
+/* Set or clear one of srv->refuse's DICE__REFUSE_* bits. */
+static inline void dice__server_refuse(dice_server_t *srv, unsigned bit,
+                                       bool on) {
+    srv->refuse = on ? (srv->refuse | bit) : (srv->refuse & ~bit);
+}
 
 /* A changed tls-* setting: the context is rebuilt at commit. */
 void dice__server_tls_changed(dice_server_t *srv);
