@@ -741,9 +741,28 @@ int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 /* Commands (lib/server/commands.c). */
 /* Resolve argv to the command to run (sub-command aware) or reply with the
  * right error and return NULL. */
-dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
-                                      const char *const *argv,
-                                      const size_t *argvlen);
+dice_command_t *dice__command_resolve_full(dice_client_t *c, int argc,
+                                           const char *const *argv,
+                                           const size_t *argvlen);
+/* Its common case inline, for dispatch: the client's cached command, of
+ * the table's generation, with no sub-commands, the right arity and
+ * nothing to check for who asks (authenticated, no ACL, not a subscriber,
+ * not protected). Anything else takes the full path. */
+static inline __attribute__((always_inline)) dice_command_t *
+dice__command_resolve(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen) {
+    dice_command_t *cmd = c->cmd_cache;
+    if (__builtin_expect(
+            cmd && c->cmd_cache_gen == c->srv->commands.gen &&
+                dice__command_name_eq(cmd, argv[0], argvlen[0]) &&
+                cmd->nsubs == 0 &&
+                (cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity) &&
+                cmd->fn && !(cmd->flags & DICE_CMD_PROTECTED) &&
+                c->authenticated && !(c->flags & (CLIENT_PUBSUB | CLIENT_ACL)),
+            1))
+        return cmd;
+    return dice__command_resolve_full(c, argc, argv, argvlen);
+}
 /* Register n descriptors (as sub-commands of parent, or top-level when
  * parent is NULL); group applies to those that name none. */
 int dice__command_register(dice_server_t *srv, const char *parent,
