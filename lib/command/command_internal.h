@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ACL categories, one list, in the order COMMAND INFO prints them:
  * XX(enum suffix, bit, name). A command's categories are derived from its
@@ -175,6 +176,10 @@ typedef struct dice_command dice_command_t;
 struct dice_command {
     char *name; /* lower case, NUL-terminated */
     size_t namelen;
+    /* For a name of at most 8 bytes, its dice__name_word, and that of
+     * the bytes 0x20 where the name has a letter (0 elsewhere): a probe
+     * matches when its word ORed with name_fold is name_word. */
+    uint64_t name_word, name_fold;
     char *fullname; /* "parent|sub" for sub-commands, else == name */
     /* Unique in its table (sub-commands have their own): the bit of ACL
      * selectors' command bitmaps (lib/server/acl.c). */
@@ -249,13 +254,32 @@ dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
 static inline unsigned char dice__fold(unsigned char ch) {
     return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch | 0x20) : ch;
 }
+/* The bytes of s[0..len), 1 <= len <= 8, as one word: its first and its
+ * last four bytes (overlapping) when len >= 4, else s[0], s[len / 2] and
+ * s[len - 1]. Each byte lands in it at a place fixed by its index and len,
+ * so two strings of one length are equal exactly when their words are. */
+static inline uint64_t dice__name_word(const char *s, size_t len) {
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        return a | (uint64_t)b << 32;
+    }
+    return (uint64_t)(unsigned char)s[0] |
+           (uint64_t)(unsigned char)s[len >> 1] << 8 |
+           (uint64_t)(unsigned char)s[len - 1] << 16;
+}
 /* Case-insensitive compare of a name with a registered command's (stored
  * lower case, so only the probe side needs folding). Inline: dispatch
- * runs it for every command, against the client's cached one. */
+ * runs it for every command, against the client's cached one; names of
+ * up to 8 bytes (nearly all) compare as one word, the probe's letters
+ * folded by ORing 0x20 where the name has a letter. */
 static inline bool dice__command_name_eq(const dice_command_t *cmd,
                                          const char *s, size_t len) {
     if (cmd->namelen != len)
         return false;
+    if (len <= 8)
+        return (dice__name_word(s, len) | cmd->name_fold) == cmd->name_word;
     for (size_t i = 0; i < len; i++)
         if (cmd->name[i] != (char)dice__fold((unsigned char)s[i]))
             return false;

@@ -99,6 +99,18 @@ static void table_remove_at(dice_cmdtable_t *t, size_t i) {
     }
 }
 
+/* cmd's name_word and name_fold, from its name (see dice_command). */
+static void set_name_words(dice_command_t *cmd) {
+    cmd->name_word = cmd->name_fold = 0;
+    if (cmd->namelen == 0 || cmd->namelen > 8)
+        return;
+    char fold[8];
+    for (size_t i = 0; i < cmd->namelen; i++)
+        fold[i] = (cmd->name[i] >= 'a' && cmd->name[i] <= 'z') ? 0x20 : 0;
+    cmd->name_word = dice__name_word(cmd->name, cmd->namelen);
+    cmd->name_fold = dice__name_word(fold, cmd->namelen);
+}
+
 static dice_command_t *command_new(dice_cmdtable_t *t, const dice__cmd_desc *d,
                                    const char *group) {
     const char *name = d->name;
@@ -113,6 +125,7 @@ static dice_command_t *command_new(dice_cmdtable_t *t, const dice__cmd_desc *d,
     }
     for (size_t i = 0; i <= cmd->namelen; i++)
         cmd->name[i] = (char)dice__fold((unsigned char)name[i]);
+    set_name_words(cmd);
     cmd->fullname = cmd->name;
     cmd->acl_id = t->next_acl_id++;
     cmd->arity = d->arity;
@@ -256,6 +269,7 @@ int dice__cmdtable_rename(dice_cmdtable_t *t, const char *name,
     free(cmd->name);
     cmd->name = nn;
     cmd->namelen = nl;
+    set_name_words(cmd);
     size_t j = find_slot(t, nn, nl);
     t->slots[j] = cmd;
     t->count++;

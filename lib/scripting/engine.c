@@ -1088,6 +1088,7 @@ static void busy_hook(lua_State *L, lua_Debug *ar) {
                               "only call SCRIPT KILL or SHUTDOWN NOSAVE."
                             : "BUSY Redis is busy running a script. You can "
                               "only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+        dice__server_refuse(srv, DICE__REFUSE_BUSY, true);
         /* The caller runs nothing more until the script ends (Redis's
          * protectClient). */
         dice_client_t *c = run->caller;
@@ -1218,6 +1219,7 @@ void dice__engine_run(dice__engine *e, dice__run *run, int ref, int nkeys,
     sc->run = NULL;
     if (run->timedout) {
         srv->busy_err = NULL;
+        dice__server_refuse(srv, DICE__REFUSE_BUSY, false);
         if (run->caller_mask >= 0 && c->conn.fd >= 0 &&
             !(c->flags & CLIENT_CLOSED))
             dice__conn_set_mask(&c->conn, run->caller_mask);

@@ -178,9 +178,9 @@ static __attribute__((noinline)) void rejected(dice_client_t *c,
     dice__intro_errors_seen(c->srv);
 }
 
-dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
-                                      const char *const *argv,
-                                      const size_t *argvlen) {
+dice_command_t *dice__command_resolve_full(dice_client_t *c, int argc,
+                                           const char *const *argv,
+                                           const size_t *argvlen) {
     const dice_cmdtable_t *t = &c->srv->commands;
     dice_command_t *cmd = c->cmd_cache;
     if (!cmd || c->cmd_cache_gen != t->gen ||

@@ -92,6 +92,7 @@ void dice__rdb_update_denied(dice_server_t *srv) {
     srv->rdb.write_denied =
         dice__rdb_denies(srv) ||
         (srv->aof.state != DICE__AOF_OFF && !srv->aof.last_write_ok);
+    dice__server_refuse(srv, DICE__REFUSE_MISCONF, srv->rdb.write_denied);
 }
 
 /* ---- writing a file -------------------------------------------------------

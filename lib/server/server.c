@@ -1054,10 +1054,28 @@ static int reply_result(dice_client_t *c, int rc) {
         return reply_result(c, call);                                          \
     } while (0)
 
+/* A constant reply of at most 8 bytes (s padded to 8): when c is queued
+ * for the flush already and its buffer has room (every reply of a batch
+ * but the first), one 8-byte store with no call; otherwise false, for the
+ * general path. The padding lands past len, in room the buffer has. */
+static inline __attribute__((always_inline)) bool
+reply_fast(dice_client_t *c, const char s[8], size_t n) {
+    if ((c->flags & (CLIENT_NO_REPLY | CLIENT_PENDING_WRITE)) !=
+            CLIENT_PENDING_WRITE ||
+        c->out.cap - c->out.len < 8)
+        return false;
+    memcpy(c->out.data + c->out.len, s, 8);
+    c->out.len += n;
+    return true;
+}
+
 int dice_reply_simple(dice_client_t *c, const char *s, size_t len) {
     REPLY(c, dice_resp_write_simple(&c->out, s, len));
 }
 int dice_reply_ok(dice_client_t *c) {
+    static const char ok[8] = "+OK\r\n";
+    if (reply_fast(c, ok, 5))
+        return 0;
     REPLY(c, dice_buf_append(&c->out, "+OK\r\n", 5));
 }
 int dice_reply_error(dice_client_t *c, const char *msg, size_t len) {
@@ -1065,6 +1083,11 @@ int dice_reply_error(dice_client_t *c, const char *msg, size_t len) {
     REPLY(c, dice_resp_write_error(&c->out, msg, len));
 }
 int dice_reply_int(dice_client_t *c, long long v) {
+    if ((unsigned long long)v < 10) { /* :0 to :9, the usual counts */
+        const char b[8] = {':', (char)('0' + v), '\r', '\n'};
+        if (reply_fast(c, b, 4))
+            return 0;
+    }
     REPLY(c, dice_resp_write_int(&c->out, v));
 }
 int dice_reply_bulk(dice_client_t *c, const char *s, size_t len) {
@@ -1074,6 +1097,9 @@ int dice_reply_cstr(dice_client_t *c, const char *s) {
     return dice_reply_bulk(c, s, strlen(s));
 }
 int dice_reply_null(dice_client_t *c) {
+    static const char null2[8] = "$-1\r\n", null3[8] = "_\r\n";
+    if (reply_fast(c, c->proto == 3 ? null3 : null2, c->proto == 3 ? 3 : 5))
+        return 0;
     REPLY(c, dice_resp_write_null(&c->out, c->proto));
 }
 int dice_reply_null_array(dice_client_t *c) {
@@ -1443,6 +1469,25 @@ static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
     return true;
 }
 
+/* The refusals that depend on the server's state, in Redis's order
+ * (processCommand); dispatch calls it only while one of them is in force
+ * (srv->refuse). Returns true after replying. */
+static __attribute__((noinline)) bool refused(dice_client_t *c,
+                                              dice_command_t *cmd) {
+    dice_server_t *srv = c->srv;
+    /* A script has run past busy-reply-threshold: only what may run
+     * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
+    if ((srv->refuse & DICE__REFUSE_BUSY) && !(c->flags & CLIENT_SCRIPT) &&
+        !(cmd->flags & DICE_CMD_ALLOW_BUSY)) {
+        dice_reply_error(c, srv->busy_err, strlen(srv->busy_err));
+        cmd->rejected_calls++;
+        dice__intro_errors_seen(srv);
+        return true;
+    }
+    /* stop-writes-on-bgsave-error after a failed BGSAVE. */
+    return (srv->refuse & DICE__REFUSE_MISCONF) && misconf_refuse(c, cmd);
+}
+
 /* Run cmd's handler for c on the command clock; returns its ticks. */
 static inline __attribute__((always_inline)) uint64_t
 timed_call(dice_server_t *srv, dice_client_t *c, dice_command_t *cmd, int argc,
@@ -1476,17 +1521,8 @@ static __attribute__((always_inline)) inline void
 call_cmd(dice_client_t *c, dice_command_t *cmd, int argc,
          const char *const *argv, const size_t *argvlen) {
     dice_server_t *srv = c->srv;
-    /* A script has run past busy-reply-threshold: only what may run
-     * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
-    if (__builtin_expect(srv->busy_err != NULL, 0) &&
-        !(c->flags & CLIENT_SCRIPT) && !(cmd->flags & DICE_CMD_ALLOW_BUSY)) {
-        dice_reply_error(c, srv->busy_err, strlen(srv->busy_err));
-        cmd->rejected_calls++;
-        dice__intro_errors_seen(srv);
-        return;
-    }
-    /* stop-writes-on-bgsave-error after a failed BGSAVE: one flag. */
-    if (__builtin_expect(srv->rdb.write_denied, 0) && misconf_refuse(c, cmd))
+    /* A busy script, a failed BGSAVE: one word (refused, above). */
+    if (__builtin_expect(srv->refuse != 0, 0) && refused(c, cmd))
         return;
     /* maxmemory: evict, or refuse a denyoom command (lib/server/evict.c);
      * without a limit, one flag. */

@@ -417,6 +417,12 @@ static inline uint64_t dice__ticks(void) {
  * (12.5% resolution), every 64-bit value (so no clamp on the hot path). */
 #define DICE__HIST_SUB 3
 #define DICE__HIST_BUCKETS (62 << DICE__HIST_SUB)
+/* Bits of srv->refuse: BUSY while busy_err is set, MISCONF while
+ * rdb.write_denied is. (A new refusal, e.g. maxmemory's OOM, adds its bit
+ * here and its test to server.c's refused().) */
+#define DICE__REFUSE_BUSY 1u
+#define DICE__REFUSE_MISCONF 2u
+
 static inline unsigned dice__hist_index(uint64_t ticks) {
     uint64_t v = ticks | (1u << DICE__HIST_SUB);
     unsigned shift = (63u ^ (unsigned)__builtin_clzll(v)) - DICE__HIST_SUB;
@@ -777,6 +783,10 @@ struct dice_server {
                           size_t errsize);
     const char *busy_err;
     bool shutdown_asked;
+    /* The server-state refusals in force (DICE__REFUSE_*), one word so
+     * that dispatch tests them all with one load: set and cleared with
+     * dice__server_refuse beside the state each one mirrors. */
+    unsigned refuse;
     /* TLS (lib/server/conn_tls.c): the context and the connections with
      * input waiting inside OpenSSL; NULL until configured. tls_dirty: a
      * tls-* setting changed and the context is to be rebuilt when the
@@ -787,6 +797,12 @@ struct dice_server {
     int cfg_batch;
     const char *cfg_commit_name; /* the first setting that made it dirty */
 };
+
+/* Set or clear one of srv->refuse's DICE__REFUSE_* bits. */
+static inline void dice__server_refuse(dice_server_t *srv, unsigned bit,
+                                       bool on) {
+    srv->refuse = on ? (srv->refuse | bit) : (srv->refuse & ~bit);
+}
 
 /* A changed tls-* setting: the context is rebuilt at commit. */
 void dice__server_tls_changed(dice_server_t *srv);
@@ -815,9 +831,28 @@ int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd);
 /* Commands (lib/server/commands.c). */
 /* Resolve argv to the command to run (sub-command aware) or reply with the
  * right error and return NULL. */
-dice_command_t *dice__command_resolve(dice_client_t *c, int argc,
-                                      const char *const *argv,
-                                      const size_t *argvlen);
+dice_command_t *dice__command_resolve_full(dice_client_t *c, int argc,
+                                           const char *const *argv,
+                                           const size_t *argvlen);
+/* Its common case inline, for dispatch: the client's cached command, of
+ * the table's generation, with no sub-commands, the right arity and
+ * nothing to check for who asks (authenticated, no ACL, not a subscriber,
+ * not protected). Anything else takes the full path. */
+static inline __attribute__((always_inline)) dice_command_t *
+dice__command_resolve(dice_client_t *c, int argc, const char *const *argv,
+                      const size_t *argvlen) {
+    dice_command_t *cmd = c->cmd_cache;
+    if (__builtin_expect(
+            cmd && c->cmd_cache_gen == c->srv->commands.gen &&
+                dice__command_name_eq(cmd, argv[0], argvlen[0]) &&
+                cmd->nsubs == 0 &&
+                (cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity) &&
+                cmd->fn && !(cmd->flags & DICE_CMD_PROTECTED) &&
+                c->authenticated && !(c->flags & (CLIENT_PUBSUB | CLIENT_ACL)),
+            1))
+        return cmd;
+    return dice__command_resolve_full(c, argc, argv, argvlen);
+}
 /* Register n descriptors (as sub-commands of parent, or top-level when
  * parent is NULL); group applies to those that name none. */
 int dice__command_register(dice_server_t *srv, const char *parent,

@@ -166,6 +166,63 @@ static void expect(dice_session_t *s, const char *line, const char *want) {
     expect_n(s, line, want, strlen(want));
 }
 
+/* Command names in any case, of every length around the 8 bytes that
+ * compare as one word (1 to 3 bytes, 4 to 8, longer), matched against the
+ * session's cached command and through the table; names that differ only
+ * in a byte that folding must not touch are unknown. */
+static void test_name_case(void **state) {
+    fixture_t *f = *state;
+    dice_session_t *s;
+    assert_int_equal(dice_session_new(f->srv, 2, &s), 0);
+    assert_int_equal(
+        dice_command_add(f->srv, "q", 2, 0, 0, 0, 0, cmd_types, NULL, NULL), 0);
+    assert_int_equal(
+        dice_command_add(f->srv, "a_b-9", 2, 0, 0, 0, 0, cmd_types, NULL, NULL),
+        0);
+    expect(s, "SET k 5", "+OK\r\n");
+    expect(s, "sEt k 5", "+OK\r\n");
+    expect(s, "set k 5", "+OK\r\n");
+    expect(s, "GeT k", "$1\r\n5\r\n");
+    expect(s, "get k", "$1\r\n5\r\n");
+    expect(s, "PING", "+PONG\r\n");
+    expect(s, "pInG", "+PONG\r\n");
+    expect(s, "incrBY k 1", ":6\r\n");
+    expect(s, "GETRANGE k 0 0", "$1\r\n6\r\n");
+    expect(s, "getRange k 0 0", "$1\r\n6\r\n");
+    expect(s, "STRLEN k", ":1\r\n");
+    expect(s, "PEXPIREAT k 99999999999999", ":1\r\n");
+    expect(s, "pexpireAT k 99999999999999", ":1\r\n");
+    expect(s, "Q int", ":-42\r\n");
+    expect(s, "q int", ":-42\r\n");
+    expect(s, "q", "-ERR wrong number of arguments for 'q' command\r\n");
+    expect(s, "A_B-9 int", ":-42\r\n");
+    /* '_' is 0x5f, '-' 0x2d, '9' 0x39: their bytes must match exactly. */
+    expect(s,
+           "a\x7f"
+           "b-9",
+           "-ERR unknown command 'a\x7f"
+           "b-9', with args beginning with: "
+           "\r\n");
+    expect(s,
+           "a_b\x0d"
+           "9",
+           "-ERR unknown command 'a_b "
+           "9', with args beginning with: "
+           "\r\n");
+    expect(s, "a_b-\x19",
+           "-ERR unknown command 'a_b-\x19', with args beginning with: "
+           "\r\n");
+    expect(s, "gex k",
+           "-ERR unknown command 'gex', with args beginning with: 'k' \r\n");
+    expect(s, "ge k",
+           "-ERR unknown command 'ge', with args beginning with: 'k' \r\n");
+    expect(s, "g\x05t k",
+           "-ERR unknown command 'g\x05t', with args beginning with: 'k' "
+           "\r\n");
+    expect(s, "get k", "$1\r\n6\r\n");
+    dice_session_free(s);
+}
+
 static void test_reply_types(void **state) {
     fixture_t *f = *state;
     dice_session_t *s2, *s3;
@@ -625,6 +682,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constructor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_without_loop, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_teardown_with_open_sessions, setup,
