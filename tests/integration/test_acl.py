@@ -38,7 +38,7 @@ seq = [
  ["ACL","SETUSER","t","allkeys","~x"],["ACL","SETUSER","t","&*","&x"],["ACL","SETUSER","sel","(~a +get)","(%R~b +@read -@all +set)","clearselectors"],["ACL","GETUSER","sel"],["ACL","SETUSER","sel","(~a +get)","(&x +publish)"],["ACL","GETUSER","sel"],["ACL","LIST"],
  ["ACL","DRYRUN","sel","get","a"],["ACL","DRYRUN","sel","get","b"],["ACL","DRYRUN","sel","publish","x","m"],["ACL","DRYRUN","sel","publish","y","m"],
 ]
-for r in ['-select|0','+config|get|x','+nosuch','-nosuch','+@nosuch','+config|nosuch','+get|x','foo','>','<nopass','#abc','#'+'z'*64,'%X~a','%~a','%R','(','(+get','+get)','()','(~x','allkeys','%RW~a','%WR~b','+|','+config|','~','&','(on)','(>pass)','(reset)','(clearselectors)','clearselectors','+select|0|1','+@all|x','-@all','+client|kill','resetkeys','!'+'a'*64,'#'+'A'*64, '%r~x', 'skip-sanitize-payload', 'sanitize-payload','(~a','~b)','+@READ','+GET','~*','%RW~*','&*']:
+for r in ['-select|0','+config|get|x','+nosuch','-nosuch','+@nosuch','+config|nosuch','+get|x','foo','>','<nopass','#abc','#'+'z'*64,'%X~a','%~a','%R','(','(+get','+get)','()','(~x','allkeys','%RW~a','%WR~b','+|','+config|','~','&','(on)','(>pass)','(reset)','(clearselectors)','clearselectors','+select|0|1','+@all|x','-@all','+client|kill','resetkeys','!'+'a'*64,'#'+'A'*64, '%r~x', '~a b', '&a b', '%R~a\tb', '&&', 'skip-sanitize-payload', 'sanitize-payload','(~a','~b)','+@READ','+GET','~*','%RW~*','&*']:
     seq.append(["ACL","SETUSER","t",r])
 seq.append(["ACL","GETUSER","t"]); seq.append(["ACL","LIST"])
 # Read versus write per key, as Redis derives it from each command's key
