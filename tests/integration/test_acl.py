@@ -422,7 +422,71 @@ class Auth(unittest.TestCase):
                 self.assertEqual(srv.stop(), 0)
 
 
+NETNS_SETUP = ("ip link set lo up && "
+               "ip link add dv0 type veth peer name dv1 && "
+               "ip addr add 10.251.0.1/24 dev dv0 && "
+               "ip addr add 10.251.0.2/24 dev dv1 && "
+               "ip link set dv0 up && ip link set dv1 up")
+
+
+def netns_body():
+    """Run inside a private network namespace with a veth pair: each
+    server binds loopback and 10.251.0.1; a client from 10.251.0.2 must
+    get -DENIED and be closed. Prints one reply per server; exit 0."""
+    out = []
+    for kind in kinds():
+        srv = dicetest.Server(kind, ["--bind", "127.0.0.1", "10.251.0.1"])
+        try:
+            for _ in range(100):  # the veth link takes a moment to come up
+                try:
+                    s = socket.create_connection(("10.251.0.1", srv.port), 5,
+                                                 ("10.251.0.2", 0))
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            s.sendall(dicetest.encode("PING"))
+            data = b""
+            s.settimeout(5)
+            while True:
+                try:
+                    d = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not d:
+                    break
+                data += d
+            out.append("%s %s" % (kind, data.hex()))
+            s.close()
+        finally:
+            assert srv.stop() == 0
+    print("\n".join(out))
+
+
 class ProtectedMode(unittest.TestCase):
+    def test_refuses_veth_peer_in_netns(self):
+        # A network namespace of our own with a veth pair, as issue 12
+        # suggests: the non-loopback client exists whatever the machine's
+        # own addresses are, and nothing outside the namespace changes.
+        try:
+            ok = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP],
+                                capture_output=True, timeout=20).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if not ok:
+            self.skipTest("unshare -n with a veth pair is not allowed here")
+        r = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP +
+                            " && exec /usr/bin/python3 %s --netns-body"
+                            % os.path.abspath(__file__)],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        got = dict((k, bytes.fromhex(v)) for k, v in (
+            line.split(" ", 1) for line in r.stdout.splitlines()
+            if line.startswith(("dice ", "redis "))))
+        self.assertTrue(got["dice"].startswith(
+            b"-DENIED Redis is running in protected mode"), got)
+        if "redis" in got:
+            self.assertEqual(got["dice"], got["redis"])
+
     def test_refuses_non_loopback(self):
         outside = outside_address()
         if not outside:
@@ -448,4 +512,7 @@ class ProtectedMode(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    dicetest.main(globals())
+    if "--netns-body" in os.sys.argv:
+        netns_body()
+    else:
+        dicetest.main(globals())
