@@ -354,6 +354,16 @@ static unsigned category_bit(const char *s, size_t n) {
     return 0;
 }
 
+/* A key or channel pattern may hold no white space or NUL (Redis's
+ * ACLStringHasSpaces): ACL LIST and the ACL file separate rules with
+ * spaces, and a pattern that had one would not read back. */
+static bool has_space(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)p[i]) || p[i] == '\0')
+            return true;
+    return false;
+}
+
 /* One selector rule (Redis's ACLSetSelector). */
 static int sel_rule(dice_server_t *srv, dice__acl_selector *s, const char *op,
                     size_t n) {
@@ -406,6 +416,8 @@ static int sel_rule(dice_server_t *srv, dice__acl_selector *s, const char *op,
         }
         const char *p = op + off;
         size_t pl = off <= n ? n - off : 0;
+        if (has_space(p, pl))
+            return E_SYNTAX;
         if (pl == 1 && p[0] == '*' &&
             perm == (DICE__ACL_PERM_R | DICE__ACL_PERM_W)) {
             return sel_rule(srv, s, "allkeys", 7);
@@ -415,6 +427,8 @@ static int sel_rule(dice_server_t *srv, dice__acl_selector *s, const char *op,
     } else if (n > 0 && op[0] == '&') {
         if (s->flags & DICE__SEL_ALLCHANNELS)
             return E_CHANS_ALL;
+        if (has_space(op + 1, n - 1))
+            return E_SYNTAX;
         if (n == 2 && op[1] == '*')
             return sel_rule(srv, s, "allchannels", 11);
         if (!pat_add(&s->chans, &s->nchans, op + 1, n - 1, 0))

@@ -29,6 +29,11 @@
 #define READ_CHUNK (16 * 1024)
 #define REPLY_BUF (16 * 1024) /* Redis's PROTO_REPLY_CHUNK_BYTES */
 #define SHARED_RBUF (64 * 1024)
+/* Bytes of input one client runs per loop iteration before the others get
+ * their turn: one shared read, so the common path never reaches it; only
+ * input piled up in a client's own buffer (behind a big argument, or while
+ * it was blocked) is cut into batches. */
+#define INPUT_BATCH SHARED_RBUF
 #define POOL_MAX 64
 /* Output buffers go back to a server-wide pool after each flush, so a
  * connection owns none while idle. Large ones are worth keeping while
@@ -151,6 +156,9 @@ void dice_server_free(dice_server_t *srv) {
     dice__tracking_free(srv);
     dice__dict_clear(&srv->clients_by_id, NULL, NULL);
     free(srv->postponed);
+    free(srv->backlog);
+    if (srv->backlog_timer)
+        dice_loop_timer_cancel(srv->loop, srv->backlog_timer);
     if (srv->pause_timer)
         dice_loop_timer_cancel(srv->loop, srv->pause_timer);
     if (srv->pubsub_hooks.server_free)
@@ -915,6 +923,14 @@ void dice__client_free_now(dice_client_t *c) {
         }
     }
     free(c->postponed);
+    if (c->backlog) {
+        for (size_t i = 0; i < srv->nbacklog; i++) {
+            if (srv->backlog[i] == c) {
+                srv->backlog[i] = srv->backlog[--srv->nbacklog];
+                break;
+            }
+        }
+    }
     if (c->flags & CLIENT_MONITOR)
         dice__monitor_remove(c);
     pool_put(srv, &c->out);
@@ -1726,8 +1742,67 @@ static inline bool obuf_has_limit(const dice_client_t *c) {
     return (l->hard | l->soft) != 0;
 }
 
+static void backlog_run(dice_loop_t *loop, uint64_t id, void *arg);
+
+/* Queue c to run the rest of its input in the next iteration. Out of
+ * memory, it simply runs on (a batch is fairness, not correctness). */
+static void backlog_add(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    if (c->backlog)
+        return;
+    if (srv->nbacklog == srv->backlog_cap &&
+        !grow_array((void **)&srv->backlog, &srv->backlog_cap,
+                    sizeof(*srv->backlog)))
+        return;
+    if (!srv->backlog_timer &&
+        dice_loop_timer_add(srv->loop, 0, 0, backlog_run, srv,
+                            &srv->backlog_timer) < 0)
+        return;
+    srv->backlog[srv->nbacklog++] = c;
+    c->backlog = true;
+}
+
+/* Run the next batch of each backlogged client. A client that is waiting
+ * for something else now (blocked, paused, held) leaves the backlog: what
+ * ends its wait runs its input. One whose input is all run takes input
+ * from its connection again; a TLS connection is asked again for what
+ * OpenSSL may hold, which its socket will not announce. */
+static void backlog_run(dice_loop_t *loop, uint64_t id, void *arg) {
+    (void)loop;
+    (void)id;
+    dice_server_t *srv = arg;
+    srv->backlog_timer = 0;
+    dice_client_t **list = srv->backlog;
+    size_t n = srv->nbacklog;
+    srv->backlog = NULL;
+    srv->nbacklog = srv->backlog_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        list[i]->backlog = false;
+        list[i]->busy++;
+    }
+    const unsigned waiting = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_PAUSED |
+                             CLIENT_POSTPONED | CLIENT_CLOSED |
+                             CLIENT_CLOSE_AFTER_REPLY;
+    for (size_t i = 0; i < n; i++) {
+        dice_client_t *c = list[i];
+        if (!(c->flags & waiting) && c->qlen > 0)
+            client_process_input(c);
+        if (!c->backlog && !(c->flags & waiting) &&
+            !(c->conn.flags & DICE__CONN_FD_IO) && c->conn.fd >= 0)
+            dice__conn_set_mask(&c->conn, c->conn.mask);
+    }
+    for (size_t i = 0; i < n; i++) {
+        dice_client_t *c = list[i];
+        c->busy--;
+        if (c->flags & CLIENT_CLOSED)
+            dice__client_free_now(c);
+    }
+    free(list);
+}
+
 /* Run the commands in buf[0..len); returns how many bytes were consumed.
- * Stops early when the client is paused, held, closing or closed. */
+ * Stops early when the client is paused, held, closing or closed, or has
+ * run its batch for this iteration (the rest is then backlogged). */
 static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                          size_t len) {
     size_t pos = 0;
@@ -1756,18 +1831,26 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
          * limit and the 16 KB that client-output-buffer-limit ignores (see
          * dice__client_obuf_check). */
         size_t pending = dice__client_output_pending(c);
-        if (pending <= c->srv->out_check)
-            continue;
-        if (pending > REPLY_BUF && obuf_has_limit(c) &&
-            dice__client_obuf_check(c))
+        if (__builtin_expect(pending > c->srv->out_check, 0)) {
+            if (pending > REPLY_BUF && obuf_has_limit(c) &&
+                dice__client_obuf_check(c))
+                break;
+            if (pending > (size_t)c->srv->cfg.output_pause &&
+                !(c->flags & CLIENT_CLOSED)) {
+                /* A client that sends faster than it reads: stop taking
+                 * its input until the socket drains our output. */
+                c->flags |= CLIENT_PAUSED;
+                dice__conn_set_mask(&c->conn, (c->flags & CLIENT_WANT_WRITE)
+                                                  ? DICE_WRITABLE
+                                                  : 0);
+            }
+        }
+        /* Its batch is used up: the rest waits for the next iteration, so
+         * that one client's pipeline does not keep the others waiting. */
+        if (__builtin_expect(pos >= INPUT_BATCH, 0) && pos < len &&
+            !(c->flags & stop)) {
+            backlog_add(c);
             break;
-        if (pending > (size_t)c->srv->cfg.output_pause &&
-            !(c->flags & CLIENT_CLOSED)) {
-            /* A client that sends faster than it reads: stop taking its
-             * input until the socket drains our output. */
-            c->flags |= CLIENT_PAUSED;
-            dice__conn_set_mask(
-                &c->conn, (c->flags & CLIENT_WANT_WRITE) ? DICE_WRITABLE : 0);
         }
     }
     return pos;
@@ -1979,7 +2062,7 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
             return;
         }
     }
-    if (c->flags & CLIENT_PAUSED)
+    if ((c->flags & CLIENT_PAUSED) || c->backlog)
         return; /* not reading by choice; the output side sees errors */
     if (events & (DICE_READABLE | DICE_ERROR))
         client_read(c);

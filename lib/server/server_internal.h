@@ -195,6 +195,10 @@ struct dice_client {
     struct dice__acl_user *user;
     /* Connected from 127.0.0.1 or ::1 (Redis's islocalClient). */
     bool local;
+    /* Whole commands wait in qbuf because the client used up its batch for
+     * this loop iteration (srv->backlog); its socket is not read until they
+     * have run. */
+    bool backlog;
     /* Since when (loop ms) the output has been over its class's soft
      * limit, 0 while under it (Redis's obuf_soft_limit_reached_time). */
     uint64_t obuf_soft_since;
@@ -763,6 +767,11 @@ struct dice_server {
     dice_client_t **postponed;
     size_t npostponed, postponed_cap;
     bool pause_release;
+    /* Clients with commands left over from their batch (client->backlog),
+     * run by a zero-delay timer in the next iteration. */
+    dice_client_t **backlog;
+    size_t nbacklog, backlog_cap;
+    uint64_t backlog_timer;
     /* The scripting layer (lib/scripting/, above this one; NULL until
      * its commands are added) and its free function. While a script runs
      * past busy-reply-threshold, busy_err is the BUSY error other clients'

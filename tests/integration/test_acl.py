@@ -38,9 +38,28 @@ seq = [
  ["ACL","SETUSER","t","allkeys","~x"],["ACL","SETUSER","t","&*","&x"],["ACL","SETUSER","sel","(~a +get)","(%R~b +@read -@all +set)","clearselectors"],["ACL","GETUSER","sel"],["ACL","SETUSER","sel","(~a +get)","(&x +publish)"],["ACL","GETUSER","sel"],["ACL","LIST"],
  ["ACL","DRYRUN","sel","get","a"],["ACL","DRYRUN","sel","get","b"],["ACL","DRYRUN","sel","publish","x","m"],["ACL","DRYRUN","sel","publish","y","m"],
 ]
-for r in ['-select|0','+config|get|x','+nosuch','-nosuch','+@nosuch','+config|nosuch','+get|x','foo','>','<nopass','#abc','#'+'z'*64,'%X~a','%~a','%R','(','(+get','+get)','()','(~x','allkeys','%RW~a','%WR~b','+|','+config|','~','&','(on)','(>pass)','(reset)','(clearselectors)','clearselectors','+select|0|1','+@all|x','-@all','+client|kill','resetkeys','!'+'a'*64,'#'+'A'*64, '%r~x', 'skip-sanitize-payload', 'sanitize-payload','(~a','~b)','+@READ','+GET','~*','%RW~*','&*']:
+for r in ['-select|0','+config|get|x','+nosuch','-nosuch','+@nosuch','+config|nosuch','+get|x','foo','>','<nopass','#abc','#'+'z'*64,'%X~a','%~a','%R','(','(+get','+get)','()','(~x','allkeys','%RW~a','%WR~b','+|','+config|','~','&','(on)','(>pass)','(reset)','(clearselectors)','clearselectors','+select|0|1','+@all|x','-@all','+client|kill','resetkeys','!'+'a'*64,'#'+'A'*64, '%r~x', '~a b', '&a b', '%R~a\tb', '&&', 'skip-sanitize-payload', 'sanitize-payload','(~a','~b)','+@READ','+GET','~*','%RW~*','&*']:
     seq.append(["ACL","SETUSER","t",r])
 seq.append(["ACL","GETUSER","t"]); seq.append(["ACL","LIST"])
+# Read versus write per key, as Redis derives it from each command's key
+# specs (ACCESS needs read; INSERT, DELETE, UPDATE need write; a key with
+# neither, as EXISTS's, needs only a matching pattern): the same calls for
+# a read-only, a write-only and a no-keys user.
+seq += [["ACL","SETUSER","ro","on","nopass","+@all","%R~*"],
+        ["ACL","SETUSER","wo","on","nopass","+@all","%W~*"],
+        ["ACL","SETUSER","nk","on","nopass","+@all","~other"]]
+for call in [["get","k"],["set","k","v"],["set","k","v","get"],["incr","k"],["append","k","x"],["getdel","k"],["getex","k"],["getrange","k","0","1"],["setrange","k","0","x"],["strlen","k"],
+             ["exists","k"],["type","k"],["ttl","k"],["expire","k","1"],["persist","k"],["del","k"],["unlink","k"],["touch","k"],["object","encoding","k"],["dump","k"],["restore","k","0","x"],
+             ["copy","k","d"],["rename","k","d"],["renamenx","k","d"],["move","k","1"],["lpush","k","x"],["lrange","k","0","1"],["lpop","k"],["blpop","k","0"],["lmove","k","d","left","left"],["rpoplpush","k","d"],["lpos","k","x"],["linsert","k","before","a","b"],
+             ["sadd","k","x"],["smembers","k"],["sismember","k","x"],["sinterstore","d","k"],["sintercard","1","k"],["smove","k","d","x"],["srandmember","k"],["spop","k"],
+             ["hset","k","f","v"],["hget","k","f"],["hincrby","k","f","1"],["hgetall","k"],["hdel","k","f"],["hrandfield","k"],
+             ["zadd","k","1","m"],["zrange","k","0","1"],["zrangestore","d","k","0","1"],["zincrby","k","1","m"],["zunionstore","d","1","k"],["zunion","1","k"],["zpopmin","k"],["bzpopmin","k","0"],["zmpop","1","k","min"],["zscore","k","m"],
+             ["xadd","k","*","f","v"],["xrange","k","-","+"],["xread","streams","k","0"],["xreadgroup","group","g","c","streams","k",">"],["xdel","k","1-1"],["xtrim","k","maxlen","1"],["xack","k","g","1-1"],["xgroup","create","k","g","$"],["xinfo","stream","k"],["xautoclaim","k","g","c","0","0"],
+             ["pfadd","k","x"],["pfcount","k"],["pfmerge","d","k"],["setbit","k","1","1"],["getbit","k","1"],["bitcount","k"],["bitop","and","d","k"],["bitfield_ro","k","get","u8","0"],["bitpos","k","1"],
+             ["geoadd","k","1","1","m"],["geosearch","k","frommember","m","byradius","1","km"],["geosearchstore","d","k","frommember","m","byradius","1","km"],["georadius","k","1","1","1","km"],["georadius","k","1","1","1","km","store","d"],
+             ["sort","k"],["sort","k","by","w*","get","g*"],["sort_ro","k"],["eval","return 1","1","k"],["eval_ro","return 1","1","k"],["watch","k"],["memory","usage","k"],["lcs","k","d"],["mset","k","v"],["msetnx","k","v"],["mget","k"],["incrbyfloat","k","1"],["psetex","k","1","v"],["getset","k","v"]]:
+    for u in ("ro","wo","nk"):
+        seq.append(["ACL","DRYRUN",u]+call)
 
 
 def normalize(cmd, reply):
@@ -101,6 +120,54 @@ class Differential(unittest.TestCase):
             if cmd[:2] == ["ACL", "GENPASS"] and d.startswith(b"$"):
                 continue
             self.assertEqual(normalize(cmd, d), normalize(cmd, r), cmd)
+
+
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_dispatch_order(self):
+        # Which refusal comes first (arity, unknown command, NOPERM for a
+        # command, a key or a channel, no-multi inside MULTI, EXECABORT),
+        # each pipeline on a fresh connection, compared byte for byte.
+        enc = dicetest.encode
+        setup = [("ACL", "SETUSER", "u", "reset", "on", "nopass", "+@all",
+                  "-watch", "-get", "-debug", "~a*", "&ch"),
+                 ("ACL", "SETUSER", "r", "reset", "on", "nopass", "+@read",
+                  "+multi", "+exec", "%R~*")]
+        cases = [
+            [("AUTH", "u", "x"), ("MULTI",), ("WATCH", "k"), ("EXEC",)],
+            [("AUTH", "u", "x"), ("GET",), ("GET", "a"), ("get", "a", "b"),
+             ("nosuch", "x"), ("SET", "a"), ("SET", "b", "1")],
+            [("AUTH", "u", "x"), ("MULTI",), ("GET", "a"), ("nosuch",),
+             ("EXEC",)],
+            [("AUTH", "u", "x"), ("MULTI",), ("SET", "b", "1"), ("EXEC",)],
+            [("AUTH", "u", "x"), ("MULTI",), ("SET", "a1", "1"),
+             ("PUBLISH", "x", "m"), ("EXEC",)],
+            [("AUTH", "u", "x"), ("DEBUG", "SLEEP", "0"),
+             ("SUBSCRIBE", "ch", "other"), ("PUBLISH", "nope", "m")],
+            [("AUTH", "r", "x"), ("SET", "a", "1"), ("INCR", "a"),
+             ("SORT", "a"), ("MULTI",), ("MULTI",), ("SET", "a", "1"),
+             ("EXEC",)],
+            [("AUTH", "nosuch", "x"), ("AUTH", "u", "x", "y"),
+             ("HELLO", "3", "AUTH", "nosuch", "bad"), ("ACL", "WHOAMI"),
+             ("AUTH", "u", "x"), ("ACL", "WHOAMI")],
+        ]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind)
+            try:
+                c = srv.conn()
+                for cmd in setup:
+                    self.assertEqual(c.cmd(*cmd), b"+OK\r\n")
+                got[kind] = []
+                for case in cases:
+                    k = srv.conn()
+                    for cmd in case:
+                        k.send(enc(*cmd))
+                    got[kind].append([k.read_reply() for _ in case])
+                    k.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for case, d, r in zip(cases, got["dice"], got["redis"]):
+            self.assertEqual(d, r, case)
 
 
 class Rules(unittest.TestCase):
@@ -355,7 +422,71 @@ class Auth(unittest.TestCase):
                 self.assertEqual(srv.stop(), 0)
 
 
+NETNS_SETUP = ("ip link set lo up && "
+               "ip link add dv0 type veth peer name dv1 && "
+               "ip addr add 10.251.0.1/24 dev dv0 && "
+               "ip addr add 10.251.0.2/24 dev dv1 && "
+               "ip link set dv0 up && ip link set dv1 up")
+
+
+def netns_body():
+    """Run inside a private network namespace with a veth pair: each
+    server binds loopback and 10.251.0.1; a client from 10.251.0.2 must
+    get -DENIED and be closed. Prints one reply per server; exit 0."""
+    out = []
+    for kind in kinds():
+        srv = dicetest.Server(kind, ["--bind", "127.0.0.1", "10.251.0.1"])
+        try:
+            for _ in range(100):  # the veth link takes a moment to come up
+                try:
+                    s = socket.create_connection(("10.251.0.1", srv.port), 5,
+                                                 ("10.251.0.2", 0))
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            s.sendall(dicetest.encode("PING"))
+            data = b""
+            s.settimeout(5)
+            while True:
+                try:
+                    d = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not d:
+                    break
+                data += d
+            out.append("%s %s" % (kind, data.hex()))
+            s.close()
+        finally:
+            assert srv.stop() == 0
+    print("\n".join(out))
+
+
 class ProtectedMode(unittest.TestCase):
+    def test_refuses_veth_peer_in_netns(self):
+        # A network namespace of our own with a veth pair, as issue 12
+        # suggests: the non-loopback client exists whatever the machine's
+        # own addresses are, and nothing outside the namespace changes.
+        try:
+            ok = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP],
+                                capture_output=True, timeout=20).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if not ok:
+            self.skipTest("unshare -n with a veth pair is not allowed here")
+        r = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP +
+                            " && exec /usr/bin/python3 %s --netns-body"
+                            % os.path.abspath(__file__)],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        got = dict((k, bytes.fromhex(v)) for k, v in (
+            line.split(" ", 1) for line in r.stdout.splitlines()
+            if line.startswith(("dice ", "redis "))))
+        self.assertTrue(got["dice"].startswith(
+            b"-DENIED Redis is running in protected mode"), got)
+        if "redis" in got:
+            self.assertEqual(got["dice"], got["redis"])
+
     def test_refuses_non_loopback(self):
         outside = outside_address()
         if not outside:
@@ -381,4 +512,7 @@ class ProtectedMode(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    dicetest.main(globals())
+    if "--netns-body" in os.sys.argv:
+        netns_body()
+    else:
+        dicetest.main(globals())
