@@ -24,29 +24,49 @@ static const dice__enc_limits *limits(dice_client_t *c) {
     return dice__keyspace_limits(c->srv->keyspace);
 }
 
-static void *hash_create(void *arg) {
-    (void)arg;
-    return dice__hash_new();
+/* A hash write in progress: where its key is, and the hash as the key
+ * holds it (NULL while the key is missing: the write builds a new hash that
+ * store_back adds, so a new small hash goes inline at once). */
+typedef struct hwrite {
+    dice__db_ref ref;
+    dice__hash *h0;
+} hwrite;
+
+/* The hash at key for a write, a new one (not stored yet) when missing;
+ * NULL after replying. */
+static dice__hash *lookup_write(dice_client_t *c, const char *key, size_t klen,
+                                hwrite *w) {
+    void *o;
+    int rc = dice__db_lookup_ref(dice__cmd_db(c), key, klen, DICE_TYPE_HASH, &o,
+                                 &w->ref);
+    if (rc == DICE_EWRONGTYPE) {
+        dice__reply_err(c, DICE__ERR_WRONGTYPE);
+        return NULL;
+    }
+    w->h0 = rc == 0 ? o : NULL;
+    if (rc == 0)
+        return o;
+    dice__hash *h = dice__hash_new();
+    if (!h)
+        dice__reply_err(c, DICE__ERR_NOMEM);
+    return h;
 }
 
-/* The hash at key for a write, created when missing; NULL after replying. */
-static dice__hash *lookup_write(dice_client_t *c, const char *key,
-                                size_t klen) {
-    void *o;
-    int created;
-    if (dice__obj_lookup_create(c, key, klen, DICE_TYPE_HASH, hash_create, NULL,
-                                &o, &created) < 0)
-        return NULL;
-    return o;
+/* A write that ends before changing anything: a new hash was never
+ * stored, so it goes. */
+static void abandon(const hwrite *w, dice__hash *h) {
+    if (!w->h0)
+        dice__hash_free(h);
 }
 
 /* After a write changed the hash (a listpack's realloc or inline copy, the
- * conversion to a table: see hash.h), store it back at key; *h is then the
- * hash as stored. Call it before dice__obj_written (which may free the
- * hash through the stored pointer). */
-static void store_back(dice_client_t *c, const char *key, size_t klen,
-                       const dice__hash *old, dice__hash **h) {
-    dice__hash_store(dice__cmd_db(c), key, klen, old, h);
+ * conversion to a table: see hash.h), or built a new one, store it at its
+ * key; *h is then the hash as stored. Call it before dice__obj_written
+ * (which may free the hash through the stored pointer). Returns 0, or
+ * DICE_ENOMEM with *h back to what the key holds: NULL when the key is
+ * still missing (then the caller replies and ends, writing nothing). */
+static int store_back(dice_client_t *c, hwrite *w, dice__hash **h) {
+    return dice__hash_store(dice__cmd_db(c), &w->ref, w->h0, h);
 }
 
 /* The hash at key for a read: 1 with *h, 0 missing ("keymiss" fired), -1
@@ -107,10 +127,10 @@ static DICE__CMD_FN(cmd_hset) {
                            arg ? "hmset" : "hset");
         return;
     }
-    dice__hash *h = lookup_write(c, argv[1], argvlen[1]);
+    hwrite w;
+    dice__hash *h = lookup_write(c, argv[1], argvlen[1], &w);
     if (!h)
         return;
-    dice__hash *h0 = h;
     long long created = 0;
     int rc = dice__hash_try_convert(&h, limits(c), argc - 2, argvlen + 2);
     for (int i = 2; rc >= 0 && i < argc; i += 2) {
@@ -118,7 +138,12 @@ static DICE__CMD_FN(cmd_hset) {
                             argvlen[i + 1]);
         created += rc == 1;
     }
-    store_back(c, argv[1], argvlen[1], h0, &h);
+    if (store_back(c, &w, &h) < 0)
+        rc = DICE_ENOMEM;
+    if (!h) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else if (arg)
@@ -130,23 +155,29 @@ static DICE__CMD_FN(cmd_hset) {
 
 /* HSETNX key field value */
 static DICE__CMD_FN(cmd_hsetnx) {
-    dice__hash *h = lookup_write(c, argv[1], argvlen[1]);
+    hwrite w;
+    dice__hash *h = lookup_write(c, argv[1], argvlen[1], &w);
     if (!h)
         return;
     char nb[DICE__HASH_NUMBUF];
     const char *v;
     size_t vn;
     if (dice__hash_get(h, argv[2], argvlen[2], nb, &v, &vn)) {
+        abandon(&w, h);
         dice_reply_int(c, 0);
         return;
     }
     /* Only a field that is set converts on the arguments' lengths. */
-    dice__hash *h0 = h;
     int rc = dice__hash_try_convert(&h, limits(c), 2, argvlen + 2);
     if (rc == 0)
         rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], argv[3],
                             argvlen[3]);
-    store_back(c, argv[1], argvlen[1], h0, &h);
+    if (store_back(c, &w, &h) < 0)
+        rc = DICE_ENOMEM;
+    if (!h) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
@@ -190,18 +221,21 @@ static DICE__CMD_FN(cmd_hmget) {
 /* HDEL key field [field ...] */
 static DICE__CMD_FN(cmd_hdel) {
     void *o = NULL;
-    int rc = dice__obj_lookup(c, argv[1], argvlen[1], DICE_TYPE_HASH, &o);
-    dice__hash *h = o;
-    if (rc <= 0) {
-        if (rc == 0)
+    hwrite w;
+    int rc = dice__db_lookup_ref(dice__cmd_db(c), argv[1], argvlen[1],
+                                 DICE_TYPE_HASH, &o, &w.ref);
+    if (rc < 0) {
+        if (rc == DICE_ENOENT)
             dice_reply_int(c, 0);
+        else
+            dice__reply_err(c, DICE__ERR_WRONGTYPE);
         return;
     }
-    dice__hash *h0 = h;
+    dice__hash *h = w.h0 = o;
     long long n = 0;
     for (int i = 2; i < argc && dice__hash_len(h); i++)
         n += dice__hash_del(&h, argv[i], argvlen[i]);
-    store_back(c, argv[1], argvlen[1], h0, &h);
+    store_back(c, &w, &h);
     if (n)
         written(c, "hdel", argv[1], argvlen[1], h);
     dice_reply_int(c, n);
@@ -270,7 +304,8 @@ static DICE__CMD_FN(cmd_hincrby) {
     long long incr, old = 0;
     if (dice__parse_ll_or_reply(c, argv[3], argvlen[3], &incr) < 0)
         return;
-    dice__hash *h = lookup_write(c, argv[1], argvlen[1]);
+    hwrite w;
+    dice__hash *h = lookup_write(c, argv[1], argvlen[1], &w);
     if (!h)
         return;
     char nb[DICE__HASH_NUMBUF];
@@ -278,20 +313,26 @@ static DICE__CMD_FN(cmd_hincrby) {
     size_t vn;
     if (dice__hash_get(h, argv[2], argvlen[2], nb, &v, &vn) &&
         !dice__str2ll(v, vn, &old)) {
+        abandon(&w, h);
         REPLY_ERR(c, "ERR hash value is not an integer");
         return;
     }
     if ((incr < 0 && old < 0 && incr < LLONG_MIN - old) ||
         (incr > 0 && old > 0 && incr > LLONG_MAX - old)) {
+        abandon(&w, h);
         dice__reply_err(c, DICE__ERR_OVERFLOW);
         return;
     }
     long long nv = old + incr;
     char buf[DICE_FMT_LL_MAX];
     size_t bn = dice__fmt_ll(buf, nv);
-    dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
-    store_back(c, argv[1], argvlen[1], h0, &h);
+    if (store_back(c, &w, &h) < 0)
+        rc = DICE_ENOMEM;
+    if (!h) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        return;
+    }
     if (rc < 0)
         dice__reply_err(c, DICE__ERR_NOMEM);
     else
@@ -310,7 +351,8 @@ static DICE__CMD_FN(cmd_hincrbyfloat) {
         REPLY_ERR(c, "ERR value is NaN or Infinity");
         return;
     }
-    dice__hash *h = lookup_write(c, argv[1], argvlen[1]);
+    hwrite w;
+    dice__hash *h = lookup_write(c, argv[1], argvlen[1], &w);
     if (!h)
         return;
     char nb[DICE__HASH_NUMBUF];
@@ -318,24 +360,32 @@ static DICE__CMD_FN(cmd_hincrbyfloat) {
     size_t vn;
     if (dice__hash_get(h, argv[2], argvlen[2], nb, &v, &vn) &&
         !dice__str2ld(v, vn, &old)) {
+        abandon(&w, h);
         REPLY_ERR(c, "ERR hash value is not a float");
         return;
     }
     long double nv = old + incr;
     if (isnan(nv) || isinf(nv)) {
+        abandon(&w, h);
         dice__reply_err(c, DICE__ERR_NAN_INF);
         return;
     }
     char *buf = malloc(DICE_FMT_LDOUBLE_MAX);
     if (!buf) {
+        abandon(&w, h);
         dice__reply_err(c, DICE__ERR_NOMEM);
         return;
     }
     /* Text too long for the buffer: empty, as Redis's ld2string gives. */
     size_t bn = dice__fmt_long_double_human(buf, nv);
-    dice__hash *h0 = h;
     int rc = dice__hash_set(&h, limits(c), argv[2], argvlen[2], buf, bn);
-    store_back(c, argv[1], argvlen[1], h0, &h);
+    if (store_back(c, &w, &h) < 0)
+        rc = DICE_ENOMEM;
+    if (!h) {
+        dice__reply_err(c, DICE__ERR_NOMEM);
+        free(buf);
+        return;
+    }
     if (rc < 0) {
         dice__reply_err(c, DICE__ERR_NOMEM);
         dice__obj_written(c, argv[1], argvlen[1], dice__hash_len(h));

@@ -906,12 +906,9 @@ int dice_db_set_object(dice_db_t *db, const char *key, size_t klen, int type,
     return rc == 1 ? 0 : rc;
 }
 
-int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
-                       void **obj) {
-    uint8_t *e =
-        dice__ks_lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
-    if (!e)
-        return DICE_ENOENT;
+/* The object of an entry of a type other than string: 0 with *obj, or
+ * DICE_EWRONGTYPE. */
+static int entry_object(uint8_t *e, int type, void **obj) {
     unsigned enc = HDR_ENC(e[0]);
     if ((int)HDR_TYPE(e[0]) != type || type == DICE_TYPE_STRING ||
         (enc != ENC_OBJ && enc != ENC_EMB))
@@ -920,27 +917,74 @@ int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
     return 0;
 }
 
+int dice_db_get_object(dice_db_t *db, const char *key, size_t klen, int type,
+                       void **obj) {
+    uint8_t *e =
+        dice__ks_lookup(db, key, klen, NULL, NULL, LK_TOUCH | LK_STATS);
+    return e ? entry_object(e, type, obj) : DICE_ENOENT;
+}
+
+int dice__db_lookup_ref(dice_db_t *db, const char *key, size_t klen, int type,
+                        void **obj, dice__db_ref *ref) {
+    ref->key = key;
+    ref->klen = klen;
+    ref->e = dice__ks_lookup(db, key, klen, &ref->hash, &ref->slot,
+                             LK_TOUCH | LK_STATS);
+    if (!ref->e)
+        ref->slot = NULL; /* an expired key's, deleted by the lookup */
+    return ref->e ? entry_object(ref->e, type, obj) : DICE_ENOENT;
+}
+
 /* An object stored inline: an EMB value of a type other than string. */
 static int is_inline_obj(const uint8_t *e) {
     return HDR_ENC(e[0]) == ENC_EMB && HDR_TYPE(e[0]) != DICE_TYPE_STRING;
 }
 
-int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
-                            void *obj) {
-    uint64_t *slot;
-    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, &slot, 0);
-    if (!e || (HDR_ENC(e[0]) != ENC_OBJ && !is_inline_obj(e)))
-        return DICE_ENOENT;
+/* Add ref's missing key with a value section (no TTL, a new clock), using
+ * the hash of the lookup that missed: the table is not searched again. */
+static int add_ref(dice_db_t *db, dice__db_ref *ref, uint8_t hdr,
+                   const void *val, size_t vsz, uint8_t **out) {
+    uint8_t *e = entry_build(db->ks, hdr, clock_new(db->ks), 0, 0, ref->key,
+                             ref->klen, val, vsz);
+    if (!e)
+        return DICE_ENOMEM;
+    if (link_new(db, e, ref->hash) < 0) {
+        entry_dealloc(db->ks, e);
+        return DICE_ENOMEM;
+    }
+    const char *k;
+    size_t kl;
+    entry_getkey(e, &k, &kl);
+    dice__ks_fire(db, k, kl, DICE_KS_OBJ_SET);
+    *out = e;
+    return 0;
+}
+
+int dice__db_store_ref(dice_db_t *db, dice__db_ref *ref, int type, void *obj) {
+    uint8_t *e = ref->e;
+    if (!e)
+        return add_ref(db, ref, DICE__HDR(ENC_OBJ, type), &obj, sizeof(obj),
+                       &e);
     if ((uintptr_t)obj & DICE__OBJ_INLINE)
         return 0;
     if (HDR_ENC(e[0]) == ENC_OBJ) {
         memcpy(entry_val(e), &obj, sizeof(obj));
         return 0;
     }
-    return dice__ks_revalue(db, slot, e, DICE__HDR(ENC_OBJ, HDR_TYPE(e[0])),
-                            &obj, sizeof(obj), 0)
+    return dice__ks_revalue(db, ref->slot, e,
+                            DICE__HDR(ENC_OBJ, HDR_TYPE(e[0])), &obj,
+                            sizeof(obj), 0)
                ? 0
                : DICE_ENOMEM;
+}
+
+int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
+                            void *obj) {
+    dice__db_ref ref = {key, klen, 0, NULL, NULL};
+    ref.e = dice__ks_lookup(db, key, klen, NULL, &ref.slot, 0);
+    if (!ref.e || (HDR_ENC(ref.e[0]) != ENC_OBJ && !is_inline_obj(ref.e)))
+        return DICE_ENOENT;
+    return dice__db_store_ref(db, &ref, HDR_TYPE(ref.e[0]), obj);
 }
 
 /* What a malloc of n bytes costs with glibc: 8 bytes of chunk header,
@@ -956,28 +1000,24 @@ static size_t entry_cost(size_t n) {
     return cls ? dice__pool_slot_size(cls) : chunk_cost(n);
 }
 
-int dice__db_store_inline(dice_db_t *db, const char *key, size_t klen,
-                          const void *bytes, size_t n, void **obj) {
-    uint64_t *slot;
-    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, &slot, 0);
-    if (!e)
-        return DICE_ENOENT;
-    unsigned enc = HDR_ENC(e[0]), type = HDR_TYPE(e[0]);
-    if (type == DICE_TYPE_STRING || (enc != ENC_OBJ && enc != ENC_EMB))
+int dice__db_store_inline_ref(dice_db_t *db, dice__db_ref *ref, int type,
+                              const void *bytes, size_t n, void **obj) {
+    uint8_t *e = ref->e;
+    if (type <= DICE_TYPE_STRING || type >= DICE_TYPE_COUNT)
+        return DICE_EINVAL;
+    if (e && (HDR_TYPE(e[0]) != (unsigned)type ||
+              (HDR_ENC(e[0]) != ENC_OBJ && HDR_ENC(e[0]) != ENC_EMB)))
         return DICE_EINVAL;
     if (n > DICE__INLINE_MAX)
         return 0;
-    int has_exp = (e[0] & HDR_EXP) != 0;
-    const char *k;
-    size_t kl;
-    entry_getkey(e, &k, &kl);
+    int has_exp = e && (e[0] & HDR_EXP) != 0;
     size_t vsz = varint_len(n) + n;
-    size_t in = entry_size_for(has_exp, kl, vsz);
+    size_t in = entry_size_for(has_exp, ref->klen, vsz);
     if (entry_cost(in) >=
-        entry_cost(entry_size_for(has_exp, kl, 8)) + chunk_cost(n))
+        entry_cost(entry_size_for(has_exp, ref->klen, 8)) + chunk_cost(n))
         return 0;
-    uint8_t *v = entry_val(e);
-    if (enc == ENC_EMB) {
+    if (e && HDR_ENC(e[0]) == ENC_EMB) {
+        uint8_t *v = entry_val(e);
         size_t on, cap = entry_capacity(e);
         varint_get(v, &on);
         if (varint_len(on) == varint_len(n) && in <= cap && cap < in + 16) {
@@ -990,10 +1030,13 @@ int dice__db_store_inline(dice_db_t *db, const char *key, size_t klen,
     uint8_t buf[DICE__INLINE_MAX + 2];
     size_t h = varint_put(buf, n);
     memcpy(buf + h, bytes, n);
-    uint8_t *ne =
-        dice__ks_revalue(db, slot, e, DICE__HDR(ENC_EMB, type), buf, vsz, 0);
-    if (!ne)
+    uint8_t hdr = DICE__HDR(ENC_EMB, type), *ne;
+    if (!e) {
+        if (add_ref(db, ref, hdr, buf, vsz, &ne) < 0)
+            return DICE_ENOMEM;
+    } else if (!(ne = dice__ks_revalue(db, ref->slot, e, hdr, buf, vsz, 0))) {
         return DICE_ENOMEM;
+    }
     *obj = entry_inline_obj(ne);
     return 1;
 }

@@ -145,21 +145,51 @@ int dice__db_replace_object(dice_db_t *db, const char *key, size_t klen,
  * their own: that saves the block's allocator overhead and the entry's
  * pointer. dice_db_get_object and the type methods then get a borrowed
  * pointer to those bytes tagged with DICE__OBJ_INLINE (bit 63, never set in
- * a user-space address), valid until the key next changes. The type must
- * copy the bytes out before changing them, and never free them (the
- * keyspace frees them with the entry: its free method is not called). */
+ * a user-space address), valid until the key next changes. The type may
+ * change those bytes in place as long as their length stays (the write's
+ * command then signals the change as for any object); any other change it
+ * makes to a copy and stores back (dice__db_store_inline_ref). It never
+ * frees them (the keyspace frees them with the entry: its free method is
+ * not called). */
 #define DICE__OBJ_INLINE ((uintptr_t)1 << 63)
 /* Largest object kept inline (each write copies it out and back). */
 #define DICE__INLINE_MAX 512
 
-/* Store n bytes (a copy) inline at key, an object of its type found live
- * by the command changing it, when that takes less memory than a block of
- * its own (and n <= DICE__INLINE_MAX). Returns 1 with *obj the new tagged
- * pointer, 0 when not worth it (nothing changed), DICE_ENOENT, DICE_EINVAL
- * (a string) or DICE_ENOMEM (nothing changed). An object the entry pointed
- * to before is not freed: it is the caller's. No hook fires. */
-int dice__db_store_inline(dice_db_t *db, const char *key, size_t klen,
-                          const void *bytes, size_t n, void **obj);
+/* A key looked up by a write that will store its object back (or, for a
+ * missing key, add it) without a second lookup: where the key is, or its
+ * hash to insert it with. Valid only until the keyspace next changes: the
+ * command looks up, changes its own object (nothing else in the keyspace)
+ * and stores back through the ref. */
+typedef struct dice__db_ref {
+    const char *key; /* the caller's bytes, as looked up */
+    size_t klen;
+    uint64_t hash;
+    uint64_t *slot; /* the key's table slot, NULL when missing */
+    uint8_t *e;     /* its entry, NULL when missing */
+} dice__db_ref;
+
+/* dice_db_get_object (touching the key, counting a hit or miss) keeping
+ * the key's place in *ref: 0 with *obj, DICE_ENOENT (ref says where to add
+ * it) or DICE_EWRONGTYPE. */
+int dice__db_lookup_ref(dice_db_t *db, const char *key, size_t klen, int type,
+                        void **obj, dice__db_ref *ref);
+
+/* Store obj (a pointer, owned by the keyspace from then on) for ref's key:
+ * a missing key is added with it (DICE_KS_OBJ_SET fires, as
+ * dice_db_set_object), an existing one gets it in place of its object
+ * (dice__db_replace_object: no hook fires, nothing is freed). Returns 0 or
+ * DICE_ENOMEM (nothing changed, obj still the caller's). ref is spent. */
+int dice__db_store_ref(dice_db_t *db, dice__db_ref *ref, int type, void *obj);
+
+/* Store n bytes (a copy) inline for ref's key when that takes less memory
+ * than a block of their own (and n <= DICE__INLINE_MAX): an object of type
+ * found live by the command changing it, or a missing key, then added
+ * (DICE_KS_OBJ_SET fires). Returns 1 with *obj the new tagged pointer, 0
+ * when not worth it (nothing changed), DICE_EINVAL (a string) or
+ * DICE_ENOMEM (nothing changed). An object the entry pointed to before is
+ * not freed: it is the caller's. On 1, ref is spent. */
+int dice__db_store_inline_ref(dice_db_t *db, dice__db_ref *ref, int type,
+                              const void *bytes, size_t n, void **obj);
 
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4

@@ -45,8 +45,9 @@ static inline int is_inline(const dice__hash *h) {
     return ((uintptr_t)h & INLINE_BIT) != 0;
 }
 
-/* Before a change to an inline listpack: a copy of its own to change (the
- * keyspace's bytes stay as they were until dice__hash_store). */
+/* Before a change to an inline listpack that changes its size: a copy of
+ * its own to change (the keyspace's bytes stay as they were until
+ * dice__hash_store). A change of the same size is made in place. */
 static int detach(dice__hash **hp) {
     if (!is_inline(*hp))
         return 0;
@@ -241,10 +242,23 @@ int dice__hash_set(dice__hash **hp, const dice__enc_limits *lim, const char *f,
     }
     if (mt_of(*hp))
         return dice__strmap_set(mt_of(*hp), f, fn, v, vn);
-    if (detach(hp) < 0)
-        return DICE_ENOMEM;
     unsigned char *lp = lp_of(*hp);
     unsigned char *p = lp_field(lp, f, fn);
+    if (is_inline(*hp)) {
+        /* A value of the same encoded size is written where it is (the
+         * entry keeps its size, so nothing is to be stored back); any
+         * other change goes to a copy. */
+        if (p &&
+            dice__lp_replace_in_place(dice__lp_next(lp, p),
+                                      (const unsigned char *)v, (uint32_t)vn))
+            return 0;
+        size_t off = p ? (size_t)(p - lp) : 0;
+        if (detach(hp) < 0)
+            return DICE_ENOMEM;
+        lp = lp_of(*hp);
+        if (p)
+            p = lp + off;
+    }
     if (p) {
         unsigned char *vp = dice__lp_next(lp, p);
         unsigned char *nl =
@@ -292,7 +306,7 @@ int dice__hash_del(dice__hash **hp, const char *f, size_t fn) {
     return 1;
 }
 
-int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
+int dice__hash_store_changed(dice_db_t *db, dice__db_ref *ref,
                              const dice__hash *old, dice__hash **hp) {
     dice__hash *h = *hp;
     if (is_inline(h))
@@ -300,22 +314,21 @@ int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
     unsigned char *lp = lp_of(h);
     if (lp && dice__lp_length(lp)) {
         void *o;
-        if (dice__db_store_inline(db, key, klen, lp, dice__lp_bytes(lp), &o) ==
-            1) {
+        int rc = dice__db_store_inline_ref(db, ref, DICE_TYPE_HASH, lp,
+                                           dice__lp_bytes(lp), &o);
+        if (rc == 1) {
             dice__lp_free(lp);
             *hp = o;
             return 0;
         }
     }
-    if (h == old)
+    if (h == old || dice__db_store_ref(db, ref, DICE_TYPE_HASH, h) == 0)
         return 0;
-    int rc = dice__db_replace_object(db, key, klen, h);
-    if (rc < 0) {
-        /* The key still holds old (inline: see dice__db_replace_object). */
-        dice__hash_free(h);
-        *hp = (dice__hash *)old;
-    }
-    return rc;
+    /* The key still holds old (inline: see dice__db_store_ref), or is
+     * still missing (old NULL). */
+    dice__hash_free(h);
+    *hp = (dice__hash *)old;
+    return DICE_ENOMEM;
 }
 
 uint64_t dice__hash_scan(dice__hash *h, uint64_t cursor, size_t count,

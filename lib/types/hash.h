@@ -26,7 +26,9 @@ typedef struct dice__hash dice__hash;
 /* A small hash may also live inline in its key's entry (DICE__OBJ_INLINE,
  * lib/keyspace/keyspace_internal.h): its listpack's bytes there, borrowed.
  * The writers then change a copy of their own, and dice__hash_store puts
- * the result back; dice__hash_free leaves an inline hash alone. */
+ * the result back (a value replaced by one of the same encoded size is
+ * written in place: the entry keeps its size); dice__hash_free leaves an
+ * inline hash alone. */
 
 /* Room a value formatted from a listpack integer needs. */
 #define DICE__HASH_NUMBUF 24
@@ -65,22 +67,23 @@ int dice__hash_set(dice__hash **h, const dice__enc_limits *lim, const char *f,
 /* Delete field f: 1 deleted, 0 missing. */
 int dice__hash_del(dice__hash **h, const char *f, size_t fn);
 
-/* After a write changed the hash at key (of db, found live by the command)
- * from old to *h: store it back, inline in the key's entry when that takes
- * less memory (then the listpack is freed and *h is the inline hash), else
- * the new pointer if it moved. Call it after every write, before
- * dice__obj_written (which may free the hash through the stored pointer).
- * Returns 0, or DICE_ENOMEM: then *h is freed and set back to old, which
- * the key still holds. */
-int dice__hash_store_changed(dice_db_t *db, const char *key, size_t klen,
+/* After a write changed the hash of ref's key (looked up by the command
+ * with dice__db_lookup_ref, nothing else changed since) from old to *h, or
+ * built a new hash for the missing key (old NULL): store it, inline in the
+ * key's entry when that takes less memory (then the listpack is freed and
+ * *h is the inline hash), else the pointer (a missing key is added). Call
+ * it after every write, before dice__obj_written (which may free the hash
+ * through the stored pointer). Returns 0, or DICE_ENOMEM: then *h is freed
+ * and set back to old, which the key still holds (nothing was added). */
+int dice__hash_store_changed(dice_db_t *db, dice__db_ref *ref,
                              const dice__hash *old, dice__hash **h);
-static inline int dice__hash_store(dice_db_t *db, const char *key, size_t klen,
+static inline int dice__hash_store(dice_db_t *db, dice__db_ref *ref,
                                    const dice__hash *old, dice__hash **h) {
     uintptr_t u = (uintptr_t)*h;
     /* An inline hash, or a table that did not move: nothing to store. */
     if ((u & DICE__OBJ_INLINE) || (*h == old && (u & 1)))
         return 0;
-    return dice__hash_store_changed(db, key, klen, old, h);
+    return dice__hash_store_changed(db, ref, old, h);
 }
 
 /* A visitor of field/value pairs; returning nonzero stops the walk. */

@@ -507,6 +507,28 @@ unsigned char *dice__lp_replace(unsigned char *lp, unsigned char **p,
                    p);
 }
 
+int dice__lp_replace_in_place(unsigned char *p, const unsigned char *s,
+                              uint32_t len) {
+    unsigned char hdr[9];
+    unsigned hlen;
+    long long v;
+    uint32_t dlen = len;
+    if (len <= 20 && dice__str2ll((const char *)s, len, &v)) {
+        hlen = int_encode(hdr, v);
+        dlen = 0;
+    } else {
+        hlen = str_header(hdr, len);
+    }
+    uint64_t l = (uint64_t)hlen + dlen;
+    if (l + backlen_size(l) != dice__lp_entry_size(p))
+        return 0;
+    if (dlen)
+        memmove(p + hlen, s, dlen);
+    memcpy(p, hdr, hlen);
+    backlen_write(p + l, l);
+    return 1;
+}
+
 unsigned char *dice__lp_replace_int(unsigned char *lp, unsigned char **p,
                                     long long v) {
     return put_int(lp, (size_t)(*p - lp), dice__lp_entry_size(*p), v, 0, p);

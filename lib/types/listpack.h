@@ -169,6 +169,12 @@ unsigned char *dice__lp_prepend_int(unsigned char *lp, long long v);
 /* Replace entry *p's value; *p is updated to the new entry. */
 unsigned char *dice__lp_replace(unsigned char *lp, unsigned char **p,
                                 const unsigned char *s, uint32_t len);
+/* Overwrite entry p with s, encoded as dice__lp_replace encodes it, in
+ * place when that takes exactly the bytes p takes: 1 done, 0 not (nothing
+ * changed). Nothing is reallocated, so the listpack need not be a block of
+ * its own (one kept inline in a key's entry changes this way). */
+int dice__lp_replace_in_place(unsigned char *p, const unsigned char *s,
+                              uint32_t len);
 unsigned char *dice__lp_replace_int(unsigned char *lp, unsigned char **p,
                                     long long v);
 /* Delete entry p; newp gets the entry that followed it (NULL if p was the

@@ -509,6 +509,79 @@ class DiceOnly(unittest.TestCase):
                          b"$6\r\nv12354\r\n")
         self.assertEqual(c.cmd("HLEN", "hash:54321"), b":10\r\n")
 
+    def addr(self, key):
+        d = self.c.cmd("DEBUG", "OBJECT", key)
+        return d.split(b"Value at:")[1].split(b" ")[0]
+
+    def test_new_hash_inline_at_once(self):
+        """Every command that creates a hash stores a small new one inline
+        in its key's entry straight away (DEBUG OBJECT shows the tagged
+        address, bit 63), a big new one (past the inline size, or past the
+        value limit) by pointer; a value of the same encoded size is
+        rewritten in place (the address stays), and WATCH sees both kinds
+        of change, and the creation of a watched missing key."""
+        c = self.c
+        inline = lambda k: self.addr(k).startswith(b"0x8")  # noqa: E731
+        self.assertEqual(c.cmd("HSET", "n1", "f", "v", "g", "w"), b":2\r\n")
+        self.assertEqual(c.cmd("HSETNX", "n2", "f", "v"), b":1\r\n")
+        self.assertEqual(c.cmd("HINCRBY", "n3", "f", "5"), b":5\r\n")
+        self.assertEqual(c.cmd("HINCRBYFLOAT", "n4", "f", "1.5"),
+                         b"$3\r\n1.5\r\n")
+        self.assertEqual(c.cmd("HMSET", "n5", "a", "1"), b"+OK\r\n")
+        for k in ("n1", "n2", "n3", "n4", "n5"):
+            self.assertTrue(inline(k), k)
+            self.assertEqual(c.cmd("TYPE", k), b"+hash\r\n")
+        self.assertEqual(c.cmd("HGETALL", "n1"),
+                         b"*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n")
+        self.assertEqual(c.cmd("HGET", "n4", "f"), b"$3\r\n1.5\r\n")
+        # Too big to be inline, or converted at once: by pointer.
+        args = []
+        for j in range(40):
+            args += ["field-%08d" % j, "value-%08d" % j]
+        self.assertEqual(c.cmd("HSET", "big", *args), b":40\r\n")
+        self.assertFalse(inline("big"))
+        self.assertEqual(c.cmd("OBJECT", "ENCODING", "big"),
+                         b"$8\r\nlistpack\r\n")
+        self.assertEqual(c.cmd("HGET", "big", "field-00000039"),
+                         b"$14\r\nvalue-00000039\r\n")
+        self.assertEqual(c.cmd("HSET", "tab", "f", LONG), b":1\r\n")
+        self.assertFalse(inline("tab"))
+        self.assertEqual(c.cmd("OBJECT", "ENCODING", "tab"),
+                         b"$9\r\nhashtable\r\n")
+        # Same encoded size: in place.
+        a = self.addr("n1")
+        self.assertEqual(c.cmd("HSET", "n1", "f", "x"), b":0\r\n")
+        self.assertEqual(self.addr("n1"), a)
+        a = self.addr("n3")
+        self.assertEqual(c.cmd("HINCRBY", "n3", "f", "1"), b":6\r\n")
+        self.assertEqual(self.addr("n3"), a)
+        # 6 -> 206: a 1-byte integer becomes a 2-byte one.
+        self.assertEqual(c.cmd("HINCRBY", "n3", "f", "200"), b":206\r\n")
+        self.assertTrue(inline("n3"))
+        self.assertEqual(c.cmd("HGET", "n3", "f"), b"$3\r\n206\r\n")
+        self.assertEqual(c.cmd("HSET", "n1", "g", "12345"), b":0\r\n")
+        self.assertEqual(c.cmd("HGETALL", "n1"),
+                         b"*4\r\n$1\r\nf\r\n$1\r\nx\r\n$1\r\ng\r\n"
+                         b"$5\r\n12345\r\n")
+        # WATCH sees an in-place write and a creation.
+        o = self.srv.conn()
+        for key, req in (("n1", ("HSET", "n1", "f", "y")),
+                         ("n9", ("HSET", "n9", "f", "v")),
+                         ("n8", ("HINCRBY", "n8", "f", "1"))):
+            self.assertEqual(c.cmd("WATCH", key), b"+OK\r\n")
+            o.cmd(*req)
+            self.assertEqual(c.cmd("MULTI"), b"+OK\r\n")
+            c.cmd("PING")
+            self.assertEqual(c.cmd("EXEC"), b"*-1\r\n", key)
+        self.assertEqual(c.cmd("HGET", "n1", "f"), b"$1\r\ny\r\n")
+        self.assertEqual(c.cmd("HGET", "n8", "f"), b"$1\r\n1\r\n")
+        # Keyspace events of a creation as Redis's (hset, nothing else).
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sub = self.srv.conn()
+        sub.cmd("PSUBSCRIBE", "__keyspace@0__:n7")
+        c.cmd("HSET", "n7", "f", "v")
+        self.assertIn(b"hset", sub.read_reply())
+
     def test_python_client(self):
         r = self.srv.redis(decode_responses=True)
         self.assertEqual(r.hset("p", mapping={"a": "1", "b": "x"}), 2)

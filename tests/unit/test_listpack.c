@@ -929,6 +929,65 @@ static void check_payload(const char *key, const bytes *pl,
     assert_int_equal(p[0] | p[1] << 8, 10); /* RDB version 10 */
 }
 
+/* A value of random shape: a small or big integer, or a string of 0..70
+ * bytes (the 1- and 2-byte string headers). */
+static size_t shaped_value(char *buf, unsigned *seed) {
+    unsigned r = (unsigned)rand_r(seed);
+    switch (r % 4) {
+    case 0: return (size_t)sprintf(buf, "%d", (int)(r >> 2) % 300 - 150);
+    case 1: return (size_t)sprintf(buf, "%lld", (long long)r * 99991LL);
+    default: {
+        size_t n = (size_t)rand_r(seed) % 71;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char)('a' + i % 26);
+        return n;
+    }
+    }
+}
+
+/* dice__lp_replace_in_place writes exactly what dice__lp_replace writes
+ * when the sizes match, touches nothing when they do not, and works on a
+ * listpack that is no allocation of its own (a copy on the stack). */
+static void test_replace_in_place(void **state) {
+    (void)state;
+    unsigned seed = 12345;
+    int done = 0, refused = 0;
+    for (int it = 0; it < 5000; it++) {
+        char a[80], b[80];
+        size_t an = shaped_value(a, &seed), bn = shaped_value(b, &seed);
+        unsigned char *lp = dice__lp_new(0);
+        lp = dice__lp_append(lp, U("head"), 4);
+        lp = dice__lp_append(lp, U(a), (uint32_t)an);
+        lp = dice__lp_append(lp, U("tail"), 4);
+        size_t n = dice__lp_bytes(lp);
+        unsigned char copy[256];
+        assert_true(n <= sizeof(copy));
+        memcpy(copy, lp, n);
+        unsigned char *p = dice__lp_next(lp, dice__lp_first(lp));
+        unsigned char *ref = dice__lp_replace(lp, &p, U(b), (uint32_t)bn);
+        assert_non_null(ref);
+        unsigned char *cp = dice__lp_next(copy, dice__lp_first(copy));
+        if (dice__lp_replace_in_place(cp, U(b), (uint32_t)bn)) {
+            assert_int_equal(dice__lp_bytes(ref), n);
+            assert_memory_equal(copy, ref, n);
+            done++;
+        } else {
+            assert_int_not_equal(dice__lp_bytes(ref), n);
+            unsigned char *orig = dice__lp_new(0);
+            orig = dice__lp_append(orig, U("head"), 4);
+            orig = dice__lp_append(orig, U(a), (uint32_t)an);
+            orig = dice__lp_append(orig, U("tail"), 4);
+            assert_memory_equal(copy, orig, n);
+            dice__lp_free(orig);
+            refused++;
+        }
+        assert_int_equal(dice__lp_validate(copy, n, NULL, NULL, NULL), 0);
+        dice__lp_free(ref);
+    }
+    print_message("in place %d, refused %d\n", done, refused);
+    assert_true(done > 200 && refused > 200);
+}
+
 static void test_redis_fixture(void **state) {
     (void)state;
     const char *path = getenv("DICE_LP_FIXTURE");
@@ -980,6 +1039,7 @@ int main(void) {
         cmocka_unit_test(test_validate_mutations),
         cmocka_unit_test(test_random_model),
         cmocka_unit_test(test_redis_fixture),
+        cmocka_unit_test(test_replace_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
