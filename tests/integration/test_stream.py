@@ -351,6 +351,8 @@ class StreamTest(unittest.TestCase):
                 ("XCLAIM", "s", "g", "c5", "20", "3-1", "3-1", "3-1", "FORCE",
                  "JUSTID"),
                 ("XCLAIM", "s", "g", "c5", "0", "3-1", "3-1", "FORCE", "JUSTID"),
+                # (past the 1 ms min-idle-time on a busy machine too)
+                ("DEBUG", "SLEEP", "0.01"),
                 ("XCLAIM", "s", "g", "c6", "1", "3-1", "9-9", "3-1", "JUSTID"),
                 ("XPENDING", "s", "g")]
         for proto in (2, 3):
