@@ -50,7 +50,6 @@ const char *dice__command_flag_name(unsigned bit) {
                                                             : NULL;
 }
 
-
 const char *dice__acl_category_name(unsigned bit) {
     return bit < sizeof(acl_names) / sizeof(acl_names[0]) ? acl_names[bit]
                                                           : NULL;

@@ -45,17 +45,17 @@ typedef struct dice__run {
     dice_client_t *caller;
     const char *name; /* the sha (EVAL) or function name (FCALL) */
     bool is_eval;
-    bool readonly; /* EVAL_RO, FCALL_RO, no-writes */
+    bool readonly;  /* EVAL_RO, FCALL_RO, no-writes */
     bool allow_oom; /* allow-oom or no-writes: maxmemory does not refuse */
-    bool wrote;    /* a write command ran: SCRIPT KILL refuses */
-    bool timedout; /* past busy-reply-threshold */
-    bool killed;   /* SCRIPT / FUNCTION KILL (or SHUTDOWN NOSAVE) */
+    bool wrote;     /* a write command ran: SCRIPT KILL refuses */
+    bool timedout;  /* past busy-reply-threshold */
+    bool killed;    /* SCRIPT / FUNCTION KILL (or SHUTDOWN NOSAVE) */
     unsigned flags; /* DICE__SF_* of the script or function */
     int repl;       /* redis.set_repl: 0 none .. 3 all */
     int argc;       /* the caller's command (FUNCTION STATS) */
     const char *const *argv;
     const size_t *argvlen;
-    int resp;      /* redis.setresp */
+    int resp; /* redis.setresp */
     uint64_t start_ms;
     int caller_mask; /* the caller's fd mask while protected, or -1 */
     lua_State *L;

@@ -219,8 +219,8 @@ typedef struct dice__rdb_load_opts {
      * code, len, err, errsize) creates it (replacing one of the same name)
      * and returns 0, or -1 with the reason in err, which fails the load.
      * NULL: libraries are skipped (info->functions_skipped counts them). */
-    int (*function)(void *function_ctx, const char *code, size_t len,
-                    char *err, size_t errsize);
+    int (*function)(void *function_ctx, const char *code, size_t len, char *err,
+                    size_t errsize);
     void *function_ctx;
 } dice__rdb_load_opts;
 
