@@ -722,6 +722,12 @@ class PubSubTest(unittest.TestCase):
                               socket.SO_RCVBUF, 4096)
             s.cmd("SUBSCRIBE", "flood")
             pid = srv.proc.pid
+
+            def rss_kb():
+                with open("/proc/%d/status" % pid) as f:
+                    return int([x for x in f if x.startswith("VmRSS")][0]
+                               .split()[1])
+            base_kb = rss_kb()
             msg = "x" * 10000
             pipe = r.pipeline(transaction=False)
             delivered = 0
@@ -729,11 +735,16 @@ class PubSubTest(unittest.TestCase):
                 for _ in range(100):
                     pipe.publish("flood", msg)
                 delivered += sum(pipe.execute())
-            rss_kb = int([x for x in open("/proc/%d/status" % pid)
-                          if x.startswith("VmRSS")][0].split()[1])
+            grown_kb = rss_kb() - base_kb
             self.assertLess(delivered, 1000)  # it was dropped early
             self.assertEqual(r.pubsub_numsub("flood"), [(b"flood", 0)])
-            self.assertLess(rss_kb, 40 * 1024, "RSS %d kB" % rss_kb)
+            # Growth, not the total: the server's own start-up size (TLS,
+            # Lua, ASan's shadow) is no part of it. Well under the 40 MB
+            # offered; ASan's quarantine keeps freed input buffers resident.
+            sanitize = os.environ.get("DICE_SANITIZE", "").upper() in (
+                "ON", "1", "TRUE", "YES")
+            bound_kb = (32 if sanitize else 8) * 1024
+            self.assertLess(grown_kb, bound_kb, "RSS grew %d kB" % grown_kb)
             self.assertIn("scheduled to be closed ASAP for overcoming of "
                           "output buffer limits.", srv.output())
             self.assertIn("flags=P", srv.output())
