@@ -121,9 +121,13 @@ class LazyFree(unittest.TestCase):
             self.assertEqual(c.cmd("UNLINK", "big:" + kind), b":1\r\n")
             self.assertEqual(self.freed_after(before), 1, kind)
         for key in ("mid:hash", "mid:set", "mid:zset", "mid:intset"):
+            # Under the sanitizers no pool holds members: each is a malloc
+            # of its own, counted one by one (as Redis counts), so these go
+            # to the thread too.
+            lazy = SAN and key != "mid:intset"
             before = info_int(c, "lazyfreed_objects")
             self.assertEqual(c.cmd("UNLINK", key), b":1\r\n")
-            self.assertEqual(self.freed_after(before), 0, key)
+            self.assertEqual(self.freed_after(before), int(lazy), key)
         self.assertEqual(c.cmd("DBSIZE"), b":0\r\n")
 
     def test_lazy_user_del_and_flushall_async(self):
