@@ -489,6 +489,14 @@ static void *m_copy(void *ctx, const void *obj) {
     return dice__hash_copy(obj);
 }
 
+/* A listpack is one block (an inline one is not even that: the keyspace
+ * frees it with the entry); a table is its member table's work. */
+static size_t m_free_effort(void *ctx, const void *obj) {
+    (void)ctx;
+    const dice__mtab *t = mt_of(obj);
+    return t ? dice__mt_free_effort(t) + 1 : 1;
+}
+
 static size_t m_mem(void *ctx, const void *obj) {
     (void)ctx;
     return dice__hash_mem(obj, 0);
@@ -724,4 +732,5 @@ const dice_type_methods dice__hash_methods = {
     .serialize = m_serialize,
     .deserialize = m_deserialize,
     .digest = m_digest,
+    .free_effort = m_free_effort,
 };

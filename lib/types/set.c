@@ -674,6 +674,18 @@ static void *m_copy(void *ctx, const void *obj) {
     return dice__set_dup(obj);
 }
 
+/* An intset is one block, the integer chunks one free each (with their
+ * directory), a member table its own work. */
+static size_t m_free_effort(void *ctx, const void *obj) {
+    (void)ctx;
+    const dice__set *s = obj;
+    if (s->enc == DICE__SET_INTSET)
+        return 1;
+    if (s->enc == DICE__SET_INTS)
+        return s->u.iv.nc + 3;
+    return dice__mt_free_effort(&s->u.mt) + 1;
+}
+
 static size_t m_mem(void *ctx, const void *obj) {
     (void)ctx;
     return dice__set_mem(obj);
@@ -848,7 +860,7 @@ static void m_digest(void *ctx, const void *obj, dice_digest_t *d) {
 }
 
 const dice_type_methods dice__set_methods = {
-    .version = 1,
+    .version = DICE_TYPE_METHODS_VERSION,
     .name = "set",
     .encoding_names = set_encodings,
     .encoding = m_encoding,
@@ -859,4 +871,5 @@ const dice_type_methods dice__set_methods = {
     .serialize = m_serialize,
     .deserialize = m_deserialize,
     .digest = m_digest,
+    .free_effort = m_free_effort,
 };

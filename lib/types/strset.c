@@ -133,6 +133,13 @@ void dice__mt_free(dice__mtab *t) {
     t->big = 0;
 }
 
+size_t dice__mt_free_effort(const dice__mtab *t) {
+    size_t e = 1 + t->pool.npages + t->big;
+    if (!DICE__POOL_ON || t->big)
+        e += dice__mt_len(t);
+    return e;
+}
+
 size_t dice__mt_len(const dice__mtab *t) {
     return dice__dict_size(&t->d);
 }

@@ -150,6 +150,11 @@ void dice__mt_foreach(dice__mtab *t, dice__mt_visit_fn fn, void *ctx);
 int dice__mt_random(dice__mtab *t, dice__mt_item *it);
 /* Finish rehashing for about budget_us: 1 if work remains. */
 int dice__mt_rehash(dice__mtab *t, long budget_us);
+/* How much work dice__mt_free is, in lazyfree units (see dice_type_methods
+ * free_effort): a free per pool page and per member over 32 bytes, and,
+ * when there are such members (or no pool: sanitizer builds), the walk
+ * that finds them, one per member as Redis counts a dict. */
+size_t dice__mt_free_effort(const dice__mtab *t);
 /* Bytes the table uses (MEMORY USAGE), members over 32 bytes estimated
  * from samples random ones (0: all). */
 size_t dice__mt_mem(dice__mtab *t, size_t samples);

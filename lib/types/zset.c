@@ -1221,6 +1221,18 @@ static void zset_free(void *ctx, void *obj) {
     dice__zs_free(obj);
 }
 
+/* A listpack is one block; the big encoding frees its member table and
+ * every node of its B+ tree (leaves hold LEAF_CAP / 4 to LEAF_CAP members:
+ * counted here as half full, with their inner nodes). */
+static size_t zset_free_effort(void *ctx, const void *obj) {
+    (void)ctx;
+    const dice__zset *z = obj;
+    if (z->enc == DICE__ZS_LISTPACK)
+        return 1;
+    size_t leaves = dice__mt_len(z->map) / (LEAF_CAP / 2) + 1;
+    return dice__mt_free_effort(z->map) + leaves + leaves / (INNER_CAP / 2) + 3;
+}
+
 static void *zset_copy(void *ctx, const void *obj) {
     (void)ctx;
     dice__zset *z = (dice__zset *)obj;
@@ -1471,7 +1483,7 @@ static void zset_digest(void *ctx, const void *obj, dice_digest_t *d) {
 }
 
 const dice_type_methods dice__zset_methods = {
-    .version = 1,
+    .version = DICE_TYPE_METHODS_VERSION,
     .name = "zset",
     .encoding_names = zset_encodings,
     .encoding = zset_encoding,
@@ -1482,4 +1494,5 @@ const dice_type_methods dice__zset_methods = {
     .serialize = zset_serialize,
     .deserialize = zset_deserialize,
     .digest = zset_digest,
+    .free_effort = zset_free_effort,
 };

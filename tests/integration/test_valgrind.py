@@ -58,6 +58,15 @@ class Valgrind(unittest.TestCase):
             self.assertEqual(c.cmd("DEL", "l0", "h0", "s0", "i0", "z0"), b":5\r\n")
             self.assertEqual(c.cmd("UNLINK", "l1", "h1", "s1", "i1", "z1"),
                              b":5\r\n")
+            # A hash big enough for its free effort to pass the threshold
+            # (its member table's pool pages): freed on the lazy-free
+            # thread.
+            for i in range(0, 300000, 1000):
+                c.send(encode("HSET", "hbig", *[x for j in range(i, i + 1000)
+                                                for x in ("field:%d" % j, "v")]))
+            for i in range(0, 300000, 1000):
+                c.read_reply()
+            self.assertEqual(c.cmd("UNLINK", "hbig"), b":1\r\n")
             for cmd in (["SINTERSTORE", "d", "s2", "s2"],
                         ["ZUNIONSTORE", "zu", "1", "z2"],
                         ["LRANGE", "l2", "0", "-1"], ["HGETALL", "h2"],
