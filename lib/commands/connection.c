@@ -2,6 +2,7 @@
  * with its sub-commands, answering byte for byte as redis-server 7.0 does
  * (CLIENT SETINFO as 7.2 does, since clients send it on connect). */
 #include "commands/commands_internal.h"
+#include "server/acl.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -659,6 +660,7 @@ static DICE__CMD_FN(cmd_client_kill) {
     int type = CTYPE_UNKNOWN;
     long long id = 0;
     bool skipme = true;
+    const struct dice__acl_user *user = NULL;
     if (argc == 3) {
         addr = argv[2];
         addrlen = argvlen[2];
@@ -689,8 +691,8 @@ static DICE__CMD_FN(cmd_client_kill) {
                 laddr = argv[i + 1];
                 laddrlen = argvlen[i + 1];
             } else if (more && dice__eqci(o, ol, "user")) {
-                if (argvlen[i + 1] != 7 ||
-                    memcmp(argv[i + 1], "default", 7) != 0) {
+                user = dice__acl_find(srv, argv[i + 1], argvlen[i + 1]);
+                if (!user) {
                     int n = (int)argvlen[i + 1];
                     dice__reply_errorf(c, "ERR No such user '%.*s'", n,
                                        argv[i + 1]);
@@ -722,7 +724,8 @@ static DICE__CMD_FN(cmd_client_kill) {
             (laddr && (strlen(cl->laddr) != laddrlen ||
                        memcmp(cl->laddr, laddr, laddrlen) != 0)) ||
             (type != CTYPE_UNKNOWN && client_type(cl) != type) ||
-            (id != 0 && (long long)cl->id != id) || (cl == c && skipme)) {
+            (id != 0 && (long long)cl->id != id) ||
+            (user && cl->user != user) || (cl == c && skipme)) {
             cl = next;
             continue;
         }

@@ -8,6 +8,7 @@
 #include "core/sha1.h"
 #include "keyspace/db_internal.h"
 #include "types/list.h"
+#include "types/rdb.h"
 #include "types/types_internal.h"
 
 #include <errno.h>
@@ -127,6 +128,13 @@ static bool positive_arg(dice_client_t *c, const char *s, size_t len,
 /* DEBUG OBJECT <key>: Redis's line, with the type's serialized length,
  * and for lists the quicklist's shape. refcount is Redis's: INT_MAX for
  * the integers 0..9999 it shares, else 1 (values are never shared). */
+/* A dice_type_write_fn that only counts. */
+static int count_written(void *ctx, const void *data, size_t len) {
+    (void)data;
+    *(size_t *)ctx += len;
+    return 0;
+}
+
 static void debug_object(dice_client_t *c, const char *key, size_t klen) {
     dice_db_t *db = dice__cmd_db(c);
     dice__object_info in;
@@ -150,6 +158,16 @@ static void debug_object(dice_client_t *c, const char *key, size_t klen) {
                  l->nnodes ? (double)l->count / (double)l->nnodes : 0.0,
                  l->fill, l->depth != 0, sz);
     }
+    /* Redis's serializedlength is what SAVE writes for the value,
+     * compressed as rdbcompression says: DUMP's payload without its type
+     * byte and its 10-byte footer (version and CRC). */
+    size_t serialized = in.serialized_len, dumped = 0;
+    uint8_t *e = dice__ks_lookup(db, key, klen, NULL, NULL, 0);
+    if (e &&
+        dice__rdb_dump(c->srv->keyspace, e, c->srv->cfg.rdbcompression,
+                       count_written, &dumped) == 0 &&
+        dumped >= 11)
+        serialized = dumped - 11;
     int refcount = 1;
     if (strcmp(in.encoding, "int") == 0) {
         char nb[DICE_DB_NUMBUF];
@@ -164,7 +182,7 @@ static void debug_object(dice_client_t *c, const char *key, size_t klen) {
     int n = snprintf(line, sizeof(line),
                      "Value at:%p refcount:%d encoding:%s serializedlength:%zu "
                      "lru:%u lru_seconds_idle:%lld%s",
-                     in.addr, refcount, in.encoding, in.serialized_len,
+                     in.addr, refcount, in.encoding, serialized,
                      (unsigned)clock, (long long)idle, extra);
     dice_reply_simple(c, line, (size_t)n);
 }

@@ -371,6 +371,29 @@ class KillList(Base):
             return out
         self.both(run)
 
+    def test_kill_by_user(self):
+        # USER matches the connection's ACL user: only bob's connections go.
+        def run(port):
+            a = dicetest.Conn(port)
+            a.cmd("ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*")
+            bobs = [dicetest.Conn(port) for _ in range(2)]
+            for b in bobs:
+                b.cmd("AUTH", "bob", "x")
+            other = dicetest.Conn(port)
+            other.cmd("PING")
+            out = [a.cmd("CLIENT", "KILL", "USER", "bob"),
+                   [b.closed_by_peer() for b in bobs],
+                   a.cmd("CLIENT", "KILL", "USER", "bob"),
+                   other.cmd("PING"),
+                   a.cmd("CLIENT", "KILL", "USER", "default", "ID",
+                         other.cmd("CLIENT", "ID")[1:-2]),
+                   other.closed_by_peer(),
+                   a.cmd("ACL", "DELUSER", "bob")]
+            a.close()
+            return out
+        got = self.both(run)
+        self.assertEqual(got[0], b":2\r\n")
+
     def test_info_field_names(self):
         def names(port):
             a = dicetest.Conn(port)
