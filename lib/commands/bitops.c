@@ -27,9 +27,6 @@
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is "  \
     "not supported but i64 is."
 
-#define KEYMISS(c, key, klen)                                                  \
-    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
-
 /* ---- Bitmap API ----------------------------------------------------------
  * Bit access and counting on plain byte arrays. */
 
@@ -249,7 +246,7 @@ static DICE__CMD_FN(cmd_getbit) {
     size_t n;
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &p, &n);
     if (rc == DICE_ENOENT) {
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_int(c, 0);
     } else if (rc < 0) {
         dice__reply_dberr(c, rc);
@@ -290,7 +287,7 @@ static DICE__CMD_FN(cmd_bitcount) {
     size_t n;
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) { /* before the range is even parsed */
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_int(c, 0);
         return;
     }
@@ -353,7 +350,7 @@ static DICE__CMD_FN(cmd_bitpos) {
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
         /* An infinite array of zeros. */
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_int(c, bit ? -1 : 0);
         return;
     }
@@ -437,7 +434,7 @@ static DICE__CMD_FN(cmd_bitop) {
         int rc = dice_db_get(db, argv[3 + j], argvlen[3 + j], src[j].nb, &v,
                              &src[j].n);
         if (rc == DICE_ENOENT) {
-            KEYMISS(c, argv[3 + j], argvlen[3 + j]);
+            dice__cmd_keymiss(c, argv[3 + j], argvlen[3 + j]);
             src[j].p = NULL;
             src[j].n = 0;
             continue;
@@ -669,7 +666,7 @@ static void bitfield_generic(dice_client_t *c, int argc,
         const char *v;
         int rc = dice_db_get(db, argv[1], argvlen[1], nb, &v, &plen);
         if (rc == DICE_ENOENT) {
-            KEYMISS(c, argv[1], argvlen[1]);
+            dice__cmd_keymiss(c, argv[1], argvlen[1]);
             plen = 0;
         } else if (rc < 0) {
             dice__reply_dberr(c, rc);

@@ -155,6 +155,11 @@ static inline void dice__cmd_notify(dice_client_t *c, int cls,
                                     size_t klen) {
     dice__notify(c->srv, cls, event, key, klen, c->db);
 }
+/* The "keymiss" event of a read that found no key. */
+static inline void dice__cmd_keymiss(dice_client_t *c, const char *key,
+                                     size_t klen) {
+    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen);
+}
 
 /* LOLWUT's art (lib/commands/lolwut.c): the drawing of Redis 7.0's
  * VERSION 5 (arg: columns, squares per row, squares per column) or 6

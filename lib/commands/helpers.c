@@ -202,7 +202,7 @@ int dice__obj_lookup_read(dice_client_t *c, const char *key, size_t klen,
                           int type, void **obj) {
     int rc = dice__obj_lookup(c, key, klen, type, obj);
     if (rc == 0)
-        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen);
+        dice__cmd_keymiss(c, key, klen);
     return rc;
 }
 

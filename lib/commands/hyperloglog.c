@@ -26,9 +26,6 @@
 #define ERR_NOT_HLL "WRONGTYPE Key is not a valid HyperLogLog string value."
 #define ERR_CORRUPT "INVALIDOBJ Corrupted HLL object detected"
 
-#define KEYMISS(c, key, klen)                                                  \
-    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
-
 static size_t sparse_max(dice_client_t *c) {
     long long v = dice__keyspace_limits(c->srv->keyspace)->hll_sparse_max_bytes;
     return v < 0 ? 0 : (size_t)v;
@@ -44,7 +41,7 @@ static int hll_read(dice_client_t *c, const char *key, size_t klen, char *nb,
     const char *v;
     int rc = dice_db_get(dice__cmd_db(c), key, klen, nb, &v, n);
     if (rc == DICE_ENOENT) {
-        KEYMISS(c, key, klen);
+        dice__cmd_keymiss(c, key, klen);
         return 0;
     }
     if (rc < 0) {

@@ -85,8 +85,6 @@ static void count_keys(dice_client_t *c, int argc, const char *const *argv,
 /* Keyspace events of this family (see lib/commands/commands_internal.h). */
 #define GENERIC_EVENT(c, event, key, klen)                                     \
     dice__cmd_notify(c, DICE__NOTIFY_GENERIC, event, key, klen)
-#define KEYMISS(c, key, klen)                                                  \
-    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
 
 /* DEL and UNLINK: UNLINK always frees big values (a collection of more
  * than 64 elements) on the lazy-free thread, DEL when
@@ -131,7 +129,7 @@ static void count_read(dice_client_t *c, int argc, const char *const *argv,
     for (int i = 1; i < argc; i++) {
         int found = fn(db, argv[i], argvlen[i]);
         if (!found)
-            KEYMISS(c, argv[i], argvlen[i]);
+            dice__cmd_keymiss(c, argv[i], argvlen[i]);
         n += found;
     }
     dice_reply_int(c, n);
@@ -148,7 +146,7 @@ static DICE__CMD_FN(cmd_touch) {
 static DICE__CMD_FN(cmd_type) {
     int t = dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]);
     if (t < 0)
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
     const char *name = t < 0 ? "none" : type_name(t);
     dice_reply_simple(c, name, strlen(name));
 }
@@ -567,7 +565,7 @@ static DICE__CMD_FN(cmd_ttl) {
     dice_db_t *db = dice__cmd_db(c);
     int64_t at;
     if (dice_db_get_expire(db, argv[1], argvlen[1], &at) < 0) {
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_int(c, -2);
         return;
     }

@@ -138,7 +138,7 @@ static int pattern_value(dice_client_t *c, const char *pat, size_t plen,
     }
     /* Redis looks the key up for reading: a missing one is a keymiss. */
     if (rc == DICE_ENOENT)
-        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", k, kl);
+        dice__cmd_keymiss(c, k, kl);
     if (k != stack)
         free(k);
     return found;
@@ -306,8 +306,7 @@ static DICE__CMD_FN(cmd_sort) {
     /* Redis looks the source up for reading: a missing one is a keymiss
      * (the BY and GET lookups report theirs in pattern_value). */
     if (type < 0)
-        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
-                         argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
     /* A set has no order of its own: stored (replicated) results must not
      * depend on the table's, so they are sorted by the members. */
     if (dontsort && type == DICE_TYPE_SET && store) {

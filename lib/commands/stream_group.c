@@ -1237,8 +1237,7 @@ static DICE__CMD_FN(cmd_xautoclaim) {
     /* Redis looks the key up before parsing (a missing one is a keymiss
      * even when an argument is then refused), its type after. */
     if (dice_db_type(dice__cmd_db(c), argv[1], argvlen[1]) == DICE_ENOENT)
-        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[1],
-                         argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
     if (!dice__str2ll(argv[4], argvlen[4], &minidle)) {
         dice__reply_errstr(c,
                            "ERR Invalid min-idle-time argument for XAUTOCLAIM");

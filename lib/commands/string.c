@@ -110,8 +110,6 @@ static int expire_at(dice_client_t *c, const char *s, size_t n, unsigned f,
 
 /* Keyspace events of this family (see lib/commands/commands_internal.h):
  * "keymiss" when a read finds no key, and the string events. */
-#define KEYMISS(c, key, klen)                                                  \
-    dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", key, klen)
 #define STRING_EVENT(c, event, key, klen)                                      \
     dice__cmd_notify(c, DICE__NOTIFY_STRING, event, key, klen)
 
@@ -127,7 +125,7 @@ static int reply_get(dice_client_t *c, dice_db_t *db, const char *key,
         return 0;
     }
     if (rc == DICE_ENOENT) {
-        KEYMISS(c, key, klen);
+        dice__cmd_keymiss(c, key, klen);
         dice_reply_null(c);
         return 0;
     }
@@ -268,7 +266,7 @@ static DICE__CMD_FN(cmd_getex) {
     size_t n;
     int rc = dice_db_get(db, argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_null(c); /* before the expire value is even looked at */
         return;
     }
@@ -316,7 +314,7 @@ static DICE__CMD_FN(cmd_mget) {
             dice_reply_bulk(c, v, n);
         } else {
             if (rc == DICE_ENOENT)
-                KEYMISS(c, argv[j], argvlen[j]);
+                dice__cmd_keymiss(c, argv[j], argvlen[j]);
             dice_reply_null(c); /* missing or not a string */
         }
     }
@@ -408,7 +406,7 @@ static DICE__CMD_FN(cmd_strlen) {
     if (rc == 0) {
         dice_reply_int(c, (long long)n);
     } else if (rc == DICE_ENOENT) {
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_int(c, 0);
     } else {
         dice__reply_dberr(c, rc);
@@ -431,7 +429,7 @@ static DICE__CMD_FN(cmd_getrange) {
     size_t n;
     int rc = dice_db_get(dice__cmd_db(c), argv[1], argvlen[1], nb, &v, &n);
     if (rc == DICE_ENOENT) {
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
         dice_reply_bulk(c, "", 0);
         return;
     }
@@ -662,9 +660,9 @@ static DICE__CMD_FN(cmd_lcs) {
     int ra = dice_db_get(db, argv[1], argvlen[1], nba, &j.a, &j.alen);
     int rb = dice_db_get(db, argv[2], argvlen[2], nbb, &j.b, &j.blen);
     if (ra == DICE_ENOENT)
-        KEYMISS(c, argv[1], argvlen[1]);
+        dice__cmd_keymiss(c, argv[1], argvlen[1]);
     if (rb == DICE_ENOENT)
-        KEYMISS(c, argv[2], argvlen[2]);
+        dice__cmd_keymiss(c, argv[2], argvlen[2]);
     if (ra == DICE_EWRONGTYPE || rb == DICE_EWRONGTYPE) {
         REPLY_ERR(c, "ERR The specified keys must contain string values");
         return;

@@ -1165,8 +1165,7 @@ static void setop_generic(dice_client_t *c, int argc, const char *const *argv,
             goto out;
         }
         /* A missing source reads as empty (Redis's lookupKeyRead). */
-        dice__cmd_notify(c, DICE__NOTIFY_KEY_MISS, "keymiss", argv[j],
-                         argvlen[j]);
+        dice__cmd_keymiss(c, argv[j], argvlen[j]);
     }
     while (j < argc) {
         int remaining = argc - j;
