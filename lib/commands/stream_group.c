@@ -653,6 +653,39 @@ static int xgroup_pre(dice_client_t *c, const char *const *argv,
     return 0;
 }
 
+/* ENTRIESREAD's value: 0, or -1 after the error reply. */
+static int parse_entries_read(dice_client_t *c, const char *arg, size_t n,
+                              long long *er) {
+    if (dice__parse_ll_or_reply(c, arg, n, er) < 0)
+        return -1;
+    if (*er < 0 && *er != -1) {
+        dice__reply_errstr(c,
+                           "ERR value for ENTRIESREAD must be positive or -1");
+        return -1;
+    }
+    return 0;
+}
+
+/* A group's position: "$" for the stream's last ID (0-0 with no stream
+ * yet), else an ID (strict as dice__xparse_id_or_reply takes it). 0, or -1
+ * after the error reply. */
+static int parse_group_id(dice_client_t *c, const dice__stream *s,
+                          const char *arg, size_t n, bool strict,
+                          dice__sid *id) {
+    if (n == 1 && arg[0] == '$') {
+        *id = s ? s->last_id : (dice__sid){0, 0};
+        return 0;
+    }
+    return dice__xparse_id_or_reply(c, arg, n, id, 0, strict, NULL);
+}
+
+/* After an XGROUP write: wake the stream's waiters, fire the event. */
+static void xgroup_written(dice_client_t *c, const char *const *argv,
+                           const size_t *argvlen, const char *event) {
+    dice__xwritten(c, argv[2], argvlen[2]);
+    dice__cmd_notify(c, DICE__NOTIFY_STREAM, event, argv[2], argvlen[2]);
+}
+
 /* XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read] */
 static DICE__CMD_FN(cmd_xgroup_create) {
     bool mkstream = false;
@@ -663,14 +696,8 @@ static DICE__CMD_FN(cmd_xgroup_create) {
             i++;
         } else if (dice__opt_is(argv[i], argvlen[i], "entriesread") &&
                    i + 1 < argc) {
-            if (dice__parse_ll_or_reply(c, argv[i + 1], argvlen[i + 1], &er) <
-                0)
+            if (parse_entries_read(c, argv[i + 1], argvlen[i + 1], &er) < 0)
                 return;
-            if (er < 0 && er != -1) {
-                dice__reply_errstr(
-                    c, "ERR value for ENTRIESREAD must be positive or -1");
-                return;
-            }
             i += 2;
         } else {
             reply_sub_syntax(c, "XGROUP", argv[1], argvlen[1]);
@@ -686,12 +713,8 @@ static DICE__CMD_FN(cmd_xgroup_create) {
         return;
     }
     dice__sid id;
-    if (argvlen[4] == 1 && argv[4][0] == '$') {
-        id = s ? s->last_id : (dice__sid){0, 0};
-    } else if (dice__xparse_id_or_reply(c, argv[4], argvlen[4], &id, 0, true,
-                                        NULL) < 0) {
+    if (parse_group_id(c, s, argv[4], argvlen[4], true, &id) < 0)
         return;
-    }
     if (!s) {
         int created;
         if (!(s = dice__xlookup_create(c, argv[2], argvlen[2], &created)))
@@ -707,9 +730,7 @@ static DICE__CMD_FN(cmd_xgroup_create) {
         return;
     }
     dice_reply_ok(c);
-    dice__xwritten(c, argv[2], argvlen[2]);
-    dice__cmd_notify(c, DICE__NOTIFY_STREAM, "xgroup-create", argv[2],
-                     argvlen[2]);
+    xgroup_written(c, argv, argvlen, "xgroup-create");
 }
 
 /* XGROUP SETID key group <id | $> [ENTRIESREAD entries-read] */
@@ -724,31 +745,20 @@ static DICE__CMD_FN(cmd_xgroup_setid) {
     }
     dice__sid id;
     long long er = -1;
-    if (argvlen[4] == 1 && argv[4][0] == '$') {
-        id = s->last_id;
-    } else if (dice__xparse_id_or_reply(c, argv[4], argvlen[4], &id, 0, false,
-                                        NULL) < 0) {
+    if (parse_group_id(c, s, argv[4], argvlen[4], false, &id) < 0)
         return;
-    }
     if (argc == 7) {
         if (!dice__opt_is(argv[5], argvlen[5], "entriesread")) {
             reply_sub_syntax(c, "XGROUP", argv[1], argvlen[1]);
             return;
         }
-        if (dice__parse_ll_or_reply(c, argv[6], argvlen[6], &er) < 0)
+        if (parse_entries_read(c, argv[6], argvlen[6], &er) < 0)
             return;
-        if (er < 0 && er != -1) {
-            dice__reply_errstr(
-                c, "ERR value for ENTRIESREAD must be positive or -1");
-            return;
-        }
     }
     g->last_id = id;
     g->entries_read = er;
     dice_reply_ok(c);
-    dice__xwritten(c, argv[2], argvlen[2]);
-    dice__cmd_notify(c, DICE__NOTIFY_STREAM, "xgroup-setid", argv[2],
-                     argvlen[2]);
+    xgroup_written(c, argv, argvlen, "xgroup-setid");
 }
 
 /* XGROUP DESTROY key group */
@@ -764,9 +774,7 @@ static DICE__CMD_FN(cmd_xgroup_destroy) {
     dice__stream_group_del(s, argv[3], argvlen[3]);
     dice_reply_int(c, 1);
     /* also wakes XREADGROUP clients blocked on the group: NOGROUP */
-    dice__xwritten(c, argv[2], argvlen[2]);
-    dice__cmd_notify(c, DICE__NOTIFY_STREAM, "xgroup-destroy", argv[2],
-                     argvlen[2]);
+    xgroup_written(c, argv, argvlen, "xgroup-destroy");
 }
 
 /* XGROUP CREATECONSUMER key group consumer */
@@ -784,9 +792,7 @@ static DICE__CMD_FN(cmd_xgroup_createconsumer) {
     }
     dice_reply_int(c, created ? 1 : 0);
     if (created) {
-        dice__xwritten(c, argv[2], argvlen[2]);
-        dice__cmd_notify(c, DICE__NOTIFY_STREAM, "xgroup-createconsumer",
-                         argv[2], argvlen[2]);
+        xgroup_written(c, argv, argvlen, "xgroup-createconsumer");
     }
 }
 
@@ -802,9 +808,7 @@ static DICE__CMD_FN(cmd_xgroup_delconsumer) {
         return;
     }
     dice_reply_int(c, pending);
-    dice__xwritten(c, argv[2], argvlen[2]);
-    dice__cmd_notify(c, DICE__NOTIFY_STREAM, "xgroup-delconsumer", argv[2],
-                     argvlen[2]);
+    xgroup_written(c, argv, argvlen, "xgroup-delconsumer");
 }
 
 /* XGROUP HELP */
