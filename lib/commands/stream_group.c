@@ -127,6 +127,19 @@ static dice__sconsumer *consumer_get(dice_client_t *c, dice__sgroup *g,
     return cons;
 }
 
+/* XCLAIM's and XAUTOCLAIM's move: the pending entry now belongs to cons
+ * (out of its former owner's list, into cons's) and was delivered at
+ * dtime. Its delivery count is the caller's. */
+static void nack_claim(dice__snack *nk, dice__sconsumer *cons, int64_t dtime) {
+    if (nk->consumer != cons) {
+        if (nk->consumer)
+            dice__spel_del(&nk->consumer->pel, &nk->id);
+        dice__spel_add(&cons->pel, nk);
+        nk->consumer = cons;
+    }
+    nk->delivery_time = dtime;
+}
+
 /* Remove a NACK from both PELs and free it. */
 static void nack_drop(dice__sgroup *g, size_t at) {
     dice__snack *n = g->pel.v[at];
@@ -1202,17 +1215,11 @@ static DICE__CMD_FN(cmd_xclaim) {
             if (!cons)
                 break;
         }
-        if (nk->consumer != cons && nk->consumer)
-            dice__spel_del(&nk->consumer->pel, &id);
-        nk->delivery_time = dtime;
+        nack_claim(nk, cons, dtime);
         if (retry >= 0)
             nk->delivery_count = (uint64_t)retry;
         else if (!justid)
             nk->delivery_count++;
-        if (nk->consumer != cons) {
-            dice__spel_add(&cons->pel, nk);
-            nk->consumer = cons;
-        }
         if (done < n) {
             reply_claimed(c, s, &id, justid);
             done++;
@@ -1364,15 +1371,9 @@ static DICE__CMD_FN(cmd_xautoclaim) {
             if (!cons)
                 break;
         }
-        if (nk->consumer != cons && nk->consumer)
-            dice__spel_del(&nk->consumer->pel, &id);
-        nk->delivery_time = now;
+        nack_claim(nk, cons, now);
         if (!justid)
             nk->delivery_count++;
-        if (nk->consumer != cons) {
-            dice__spel_add(&cons->pel, nk);
-            nk->consumer = cons;
-        }
         reply_claimed(c, s, &id, justid);
         done++;
         cnt--;
