@@ -570,6 +570,17 @@ static void reply_error_text(dice_client_t *c, const char *s, size_t len) {
     dice_reply_error(c, s, len);
 }
 
+/* How many pairs the table at index t holds (lua_next's walk). */
+static size_t table_pairs(lua_State *L, int t) {
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
 /* Reply the value at the top of the stack to c (popping it), as Redis's
  * luaReplyToRedisReply; resp is the script's redis.setresp. */
 static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
@@ -656,13 +667,7 @@ static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
         lua_rawget(L, idx);
         if (lua_type(L, -1) == LUA_TTABLE) {
             int m = lua_gettop(L);
-            size_t pairs = 0;
-            lua_pushnil(L);
-            while (lua_next(L, m)) {
-                pairs++;
-                lua_pop(L, 1);
-            }
-            dice_reply_map(c, pairs);
+            dice_reply_map(c, table_pairs(L, m));
             lua_pushnil(L);
             while (lua_next(L, m)) {
                 lua_pushvalue(L, -2);
@@ -677,13 +682,7 @@ static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
         lua_rawget(L, idx);
         if (lua_type(L, -1) == LUA_TTABLE) {
             int m = lua_gettop(L);
-            size_t count = 0;
-            lua_pushnil(L);
-            while (lua_next(L, m)) {
-                count++;
-                lua_pop(L, 1);
-            }
-            dice_reply_set(c, count);
+            dice_reply_set(c, table_pairs(L, m));
             lua_pushnil(L);
             while (lua_next(L, m)) {
                 lua_pop(L, 1);
