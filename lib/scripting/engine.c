@@ -3,7 +3,7 @@
  * one run of a script with Redis's error texts.
  *
  * The sandbox. Only the base, table, string and math libraries (plus our
- * bit library) are opened: no io, os, package, require, loadfile, dofile
+ * bit and cjson libraries) are opened: no io, os, package, require, loadfile, dofile
  * or print. Redis patches Lua to make tables read-only; Debian's Lua has
  * no such thing, so the same effect is made with metatables: every global
  * lives in a hidden table `base`, the globals table itself stays empty
@@ -352,6 +352,7 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     dice__luaopen_bit(L);
+    dice__luaopen_cjson(L);
     /* What Redis removes or never loads. */
     static const char *const gone[] = {"print",   "dofile",  "loadfile",
                                        "setfenv", "getfenv", "newproxy"};
