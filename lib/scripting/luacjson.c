@@ -219,43 +219,65 @@ static void out_char(lua_State *L, jcfg *cfg, char ch) {
     cfg->out_len++;
 }
 
+/* Bytes written as a backslash and one letter; the other escaped bytes
+ * (control characters, DEL) take \u00XX. */
+static char short_escape(unsigned char ch) {
+    switch (ch) {
+    case '"':
+    case '\\':
+    case '/': return (char)ch;
+    case '\b': return 'b';
+    case '\t': return 't';
+    case '\n': return 'n';
+    case '\f': return 'f';
+    case '\r': return 'r';
+    default: return 0;
+    }
+}
+
+static bool plain(unsigned char ch) {
+    return ch >= 0x20 && ch != '"' && ch != '\\' && ch != '/' && ch != 0x7f;
+}
+
 /* The string at idx, quoted: control characters and DEL as \uXXXX (or
- * their short forms), '"', '\\' and '/' backslashed, the rest as is. */
+ * their short forms), '"', '\\' and '/' backslashed, the rest as is. Its
+ * exact size is counted first, so a long string reserves what it needs. */
 static void enc_string(lua_State *L, jcfg *cfg, int idx) {
     static const char hex[] = "0123456789abcdef";
-    size_t len;
+    size_t len, extra = 0;
     const char *s = lua_tolstring(L, idx, &len);
-    if (len > (ENCODE_MAX - 2) / 6) {
-        out_release(cfg);
-        luaL_error(L, "not enough memory");
-    }
-    char *p = out_reserve(L, cfg, len * 6 + 2), *start = p;
-    *p++ = '"';
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != '/' && ch != 0x7f) {
-            *p++ = (char)ch;
-            continue;
-        }
-        *p++ = '\\';
-        switch (ch) {
-        case '"':
-        case '\\':
-        case '/': *p++ = (char)ch; break;
-        case '\b': *p++ = 'b'; break;
-        case '\t': *p++ = 't'; break;
-        case '\n': *p++ = 'n'; break;
-        case '\f': *p++ = 'f'; break;
-        case '\r': *p++ = 'r'; break;
-        default:
-            memcpy(p, "u00", 3);
-            p[3] = hex[ch >> 4];
-            p[4] = hex[ch & 15];
-            p += 5;
+        if (!plain(ch))
+            extra += short_escape(ch) ? 1 : 5;
+    }
+    /* (len + extra + 2 cannot wrap: a Lua string is far below 2^62.) */
+    char *p = out_reserve(L, cfg, len + extra + 2);
+    *p++ = '"';
+    if (!extra) {
+        memcpy(p, s, len);
+        p += len;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)s[i];
+            if (plain(ch)) {
+                *p++ = (char)ch;
+                continue;
+            }
+            char e = short_escape(ch);
+            *p++ = '\\';
+            if (e) {
+                *p++ = e;
+            } else {
+                memcpy(p, "u00", 3);
+                p[3] = hex[ch >> 4];
+                p[4] = hex[ch & 15];
+                p += 5;
+            }
         }
     }
-    *p++ = '"';
-    cfg->out_len += (size_t)(p - start);
+    *p = '"';
+    cfg->out_len += len + extra + 2;
 }
 
 /* The number at idx, as "%.<precision>g"; infinities and NaN as

@@ -45,6 +45,9 @@ CORPUS = [
     "type(v) end return t",
     "local t = {} for k in pairs(cjson.new()) do t[#t + 1] = k end "
     "table.sort(t) return t",
+    "local t = {} for k, v in pairs(cjson) do t[#t + 1] = k .. '=' .. "
+    "type(v) end return t",
+    "return {#cjson, next(cjson) ~= nil}",
     "cjson.encode = 1",
     "cjson.foo = 1",
     "cjson.null = 1",
