@@ -297,6 +297,31 @@ static void enc_number(lua_State *L, jcfg *cfg, int idx) {
         }
     }
     char *p = out_reserve(L, cfg, 32);
+    /* An integer of at most precision digits prints as itself under %g:
+     * written directly, the common case of ids and counts (-0 excepted,
+     * which %g writes "-0"). */
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6, 1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14};
+    double lim = pow10[cfg->precision];
+    if (n > -lim && n < lim && n == (double)(long long)n &&
+        (n != 0 || !signbit(n))) {
+        char digits[16];
+        long long v = (long long)n;
+        unsigned long long u =
+            v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        int k = 0;
+        do {
+            digits[k++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        char *q = p;
+        if (v < 0)
+            *q++ = '-';
+        while (k)
+            *q++ = digits[--k];
+        cfg->out_len += (size_t)(q - p);
+        return;
+    }
     int w = snprintf(p, 32, "%.*g", cfg->precision, n);
     cfg->out_len += (size_t)w;
 }

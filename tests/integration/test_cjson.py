@@ -105,6 +105,15 @@ CORPUS = [
     "cjson.encode(-2^63), cjson.encode(1e-300), cjson.encode(5e-324), "
     "cjson.encode(1.7976931348623157e308), cjson.encode(100), "
     "cjson.encode(-7.25)}",
+    "local z = 0 z = -z return {cjson.encode(z), cjson.encode({[1] = z}), "
+    "cjson.encode(0), cjson.encode(-1 * 0)}",
+    "local t = {} for _, v in ipairs({0, 1, -1, 9, 10, 99999999999999, "
+    "100000000000000, -99999999999999, -100000000000000, 123456, 2^53, "
+    "2^63, -2^63, 1e13, 4294967296, -2147483648}) do "
+    "t[#t + 1] = cjson.encode(v) end return table.concat(t, ' ')",
+    "cjson.encode_number_precision(3) local t = {} for _, v in ipairs({999, "
+    "1000, -999, -1000, 12, 0, 5, 12.5}) do t[#t + 1] = cjson.encode(v) end "
+    "cjson.encode_number_precision(14) return table.concat(t, ' ')",
     "return cjson.encode(1/0)",
     "return cjson.encode(-1/0)",
     "return cjson.encode(0/0)",
