@@ -3,8 +3,8 @@
  * one run of a script with Redis's error texts.
  *
  * The sandbox. Only the base, table, string and math libraries (plus our
- * bit library) are opened: no io, os, package, require, loadfile, dofile
- * or print. Redis patches Lua to make tables read-only; Debian's Lua has
+ * bit and cjson libraries) are opened: no io, os, package, require, loadfile,
+ * dofile or print. Redis patches Lua to make tables read-only; Debian's Lua has
  * no such thing, so the same effect is made with metatables: every global
  * lives in a hidden table `base`, the globals table itself stays empty
  * (its metatable reads through to base and refuses every write with
@@ -12,8 +12,10 @@
  * missing name with "Script attempted to access nonexistent global
  * variable 'x'". Library tables (redis, string, math...) are replaced by
  * empty proxies reading through to the real table, refusing writes the
- * same way. So no script can change what another sees. (A proxy is empty
- * to pairs() and #, which Redis's read-only tables are not.)
+ * same way. So no script can change what another sees. pairs() and next()
+ * see through a proxy to its table, so a library is walked as on Redis; #
+ * of a proxy is 0 (Lua 5.1 has no __len for tables), which for libraries,
+ * having no array part, is what Redis answers too.
  *
  * math.random is Redis's: a 48-bit linear congruential generator reseeded
  * to the same value before every run, so a script's random numbers are
@@ -233,10 +235,47 @@ static void registry_get(lua_State *L, void *key) {
     lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
+/* The table behind the proxy at 1 pushed, or nothing pushed (false) when
+ * 1 is a table that is not a proxy (upvalue 1: proxy -> table). */
+static bool behind_proxy(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (!lua_isnil(L, -1))
+        return true;
+    lua_pop(L, 1);
+    return false;
+}
+
+/* next(t [, k]): through a proxy, the step of the table behind it (the
+ * table itself is never handed out, or a script could write it). */
+static int l_next(lua_State *L) {
+    if (behind_proxy(L))
+        lua_replace(L, 1);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* pairs(t): Lua's next (upvalue 2) for a table, so a loop pays nothing
+ * per step; our next (upvalue 3) for a proxy. */
+static int l_pairs(lua_State *L) {
+    bool proxy = behind_proxy(L);
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(proxy ? 3 : 2));
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
 /* Move every global into base, then lock: globals empty and read-only. */
 static void lock_globals(lua_State *L) {
     lua_newtable(L); /* base */
     int base = lua_gettop(L);
+    lua_newtable(L); /* proxy -> table, for pairs and next */
+    int proxies = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, LUA_GLOBALSINDEX)) {
         /* key value */
@@ -244,12 +283,28 @@ static void lock_globals(lua_State *L) {
             lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         if (lua_istable(L, -1) && k && strcmp(k, "_G") != 0) {
             push_proxy(L, -1);
+            lua_pushvalue(L, -1);
+            lua_pushvalue(L, -3);
+            lua_rawset(L, proxies);
             lua_replace(L, -2);
         }
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_rawset(L, base);
     }
+    lua_pushvalue(L, proxies);
+    lua_pushcclosure(L, l_next, 1);
+    int next = lua_gettop(L);
+    lua_pushliteral(L, "next");
+    lua_pushvalue(L, next);
+    lua_rawset(L, base);
+    lua_pushliteral(L, "pairs");
+    lua_pushvalue(L, proxies);
+    lua_pushliteral(L, "next");
+    lua_rawget(L, LUA_GLOBALSINDEX); /* Lua's own, still there */
+    lua_pushvalue(L, next);
+    lua_pushcclosure(L, l_pairs, 3);
+    lua_rawset(L, base);
     /* Empty the globals table. */
     for (;;) {
         lua_pushnil(L);
@@ -352,6 +407,7 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     dice__luaopen_bit(L);
+    dice__luaopen_cjson(L);
     /* What Redis removes or never loads. */
     static const char *const gone[] = {"print",   "dofile",  "loadfile",
                                        "setfenv", "getfenv", "newproxy"};

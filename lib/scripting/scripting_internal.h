@@ -14,6 +14,8 @@
  *   function.c  FUNCTION LOAD/DELETE/LIST/DUMP/RESTORE/..., FCALL(_RO):
  *               libraries in a state of their own
  *   luabit.c    the "bit" library (our own; Redis bundles LuaBitOp)
+ *   luacjson.c  the "cjson" library (our own; Redis bundles lua-cjson
+ *               2.1.0, whose names, output and error texts it keeps)
  *
  * Built only with DICE_WITH_LUA (CMake finds lua5.1 with pkg-config). */
 #ifndef DICE_SCRIPTING_INTERNAL_H
@@ -138,6 +140,8 @@ void dice__engine_loading(dice__engine *e, bool on);
 int dice__fn_register(lua_State *L);
 /* The bit library. */
 int dice__luaopen_bit(lua_State *L);
+/* The cjson library (the global cjson; made read-only with the others). */
+int dice__luaopen_cjson(lua_State *L);
 
 /* Script flags from a shebang's first line: 0 with *flags and *skip (bytes
  * of the shebang line before its newline), or -1 with Redis's error text

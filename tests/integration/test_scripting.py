@@ -6,7 +6,8 @@ EVAL_RO, EVALSHA_RO, SCRIPT.
   Lua values, Lua values to replies, setresp 3), pcall error tables,
   script errors with their line numbers, the sandbox's refusals,
   read-only and shebang flag refusals, numkeys errors, SCRIPT
-  subcommands, math.random's sequence, the bit library.
+  subcommands, math.random's sequence, the bit library, pairs() and next()
+  over the read-only libraries.
 - Real clients: redis-py's register_script and its Lock (Lua), redis-cli
   --eval.
 - The busy sequence with a real long-running script: other clients get
@@ -137,6 +138,26 @@ CORPUS = [
     ["EVAL", "return type(debug)", "0"],
     ["EVAL", "return {type(bit), type(string), type(math), "
      "type(table), type(coroutine), type(pcall)}", "0"],
+    # pairs and next walk a library as on Redis, without handing it out
+    ["EVAL", "local t = {} for k in pairs(string) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "local t = {} for k in pairs(math) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "local t = {} for k in pairs(table) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "local t = {} for k in pairs(bit) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "local t = {} for k in pairs(redis) do t[#t + 1] = k end "
+     "table.sort(t) return t", "0"],
+    ["EVAL", "local f, s, k = pairs(string) "
+     "return {type(f), tostring(s == string), tostring(k)}", "0"],
+    ["EVAL", "local _, t = pairs(string) t.foo = 1", "0"],
+    ["EVAL", "return {next(math) ~= nil, next({}) == nil, next({5})}", "0"],
+    ["EVAL", "return next(math, 'nosuchkey')", "0"],
+    ["EVAL", "return next(1)", "0"],
+    ["EVAL", "return pairs()", "0"],
+    ["EVAL", "local n = 0 for k in pairs({a=1, b=2, 3}) do n = n + 1 end "
+     "return n", "0"],
     ["EVAL", "local ok, e = pcall(error, {err='x'}); return {tostring(ok), e}",
      "0"],
     ["EVAL", "local ok, e = pcall(error, {1}); return type(e)", "0"],
