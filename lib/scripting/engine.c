@@ -351,6 +351,7 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     open_lib(L, LUA_TABLIBNAME, luaopen_table);
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    dice__luaopen_cmsgpack(L), dice__luaopen_struct(L);
     dice__luaopen_bit(L);
     /* What Redis removes or never loads. */
     static const char *const gone[] = {"print",   "dofile",  "loadfile",
