@@ -288,7 +288,14 @@ static uint64_t be(const unsigned char *p, int n) {
     return v;
 }
 
-static void open_frame(lua_State *L, scratch *s, uint32_t n, bool map) {
+/* Elements an array's table is created with room for: its length, but
+ * never more than the input can hold (each element takes a byte) nor
+ * PRESIZE_MAX, so a hostile length allocates nothing. Maps grow as they
+ * are filled, as Redis's do, so their pairs() order is Redis's. */
+#define PRESIZE_MAX 4096
+
+static void open_frame(lua_State *L, scratch *s, uint32_t n, bool map,
+                       size_t left) {
     if (s->nframes == s->fcap) {
         size_t cap = s->fcap ? s->fcap * 2 : 32;
         frame *f = mem_resize(L, s->frames, s->fcap * sizeof(frame),
@@ -298,7 +305,12 @@ static void open_frame(lua_State *L, scratch *s, uint32_t n, bool map) {
         s->frames = f;
         s->fcap = cap;
     }
-    lua_newtable(L);
+    if (map) {
+        lua_newtable(L);
+    } else {
+        size_t pre = n < left ? n : left;
+        lua_createtable(L, (int)(pre < PRESIZE_MAX ? pre : PRESIZE_MAX), 0);
+    }
     if (!map)
         luaL_checkstack(L, 1, "in function mp_decode_to_lua_array");
     s->frames[s->nframes++] = (frame){.left = n, .idx = 1, .map = map};
@@ -350,11 +362,11 @@ static int dec_item(lua_State *L, scratch *s, cursor *c) {
             need += slen;
         } else if (b >= 0x90 && b <= 0x9f) {
             c->p++, c->left--;
-            open_frame(L, s, b & 0x0f, false);
+            open_frame(L, s, b & 0x0f, false, c->left);
             return DEC_OK;
         } else if (b >= 0x80 && b <= 0x8f) {
             c->p++, c->left--;
-            open_frame(L, s, b & 0x0f, true);
+            open_frame(L, s, b & 0x0f, true, c->left);
             return DEC_OK;
         } else {
             return DEC_BADFMT; /* 0xc1, bin, ext */
@@ -400,7 +412,7 @@ static int dec_item(lua_State *L, scratch *s, cursor *c) {
             break;
         default: /* array or map 16/32 */
             c->p += need, c->left -= need;
-            open_frame(L, s, (uint32_t)v, b == 0xde || b == 0xdf);
+            open_frame(L, s, (uint32_t)v, b == 0xde || b == 0xdf, c->left);
             return DEC_OK;
         }
     }

@@ -231,6 +231,22 @@ CMSGPACK = [
     "return cmsgpack.unpack(cmsgpack.pack(s)) == s",
     "local t = {} for i = 1, 1000 do t[i] = {i, tostring(i)} end "
     "local u = cmsgpack.unpack(cmsgpack.pack(t)) return {#u, u[1000][2]}",
+    # pairs() order of what unpack builds (arrays are created presized)
+    "local out = {} for _, n in ipairs({1, 2, 3, 5, 9, 17, 100, 4097, 5000})"
+    " do local t = {} for i = 1, n do t[i] = i end "
+    "local u = cmsgpack.unpack(cmsgpack.pack(t)) local k = {} "
+    "for key in pairs(u) do k[#k + 1] = key end "
+    "out[#out + 1] = table.concat(k, ',', 1, math.min(#k, 40)) end "
+    "return out",
+    "local t = cmsgpack.unpack('\\220\\0\\5\\1\\192\\3\\192\\5') "
+    "local k = {} for key in pairs(t) do k[#k + 1] = key end return k",
+    "local t = cmsgpack.unpack(cmsgpack.pack({x = 1, y = 2, z = 3, w = {1}, "
+    "[10] = 'ten', [1.5] = 'f'})) "
+    "local k = {} for key in pairs(t) do k[#k + 1] = tostring(key) end "
+    "return {k, cmsgpack.pack(t)}",
+    "local t = {} for i = 1, 50 do t['key' .. i] = i end "
+    "local u = cmsgpack.unpack(cmsgpack.pack(t)) "
+    "return cmsgpack.pack(u) == cmsgpack.pack(t)",
     # the Lua stack limit: values at once, depth, arguments
     "return #{cmsgpack.unpack(string.rep('\\1', 7990))}",
     "return #{cmsgpack.unpack(string.rep('\\1', 9000))}",
@@ -597,6 +613,24 @@ class Differential(unittest.TestCase):
     def test_struct(self):
         for proto in (2, 3):
             self.run_scripts(STRUCT, proto)
+
+    def test_functions(self):
+        """The libraries in FUNCTION's engine: absent while the library
+        loads (Redis 7.0's load environment), present when it runs."""
+        d, r = self.dice.conn(), self.redis.conn()
+        bad = ("#!lua name=mpload\nlocal x = cmsgpack.pack(1)\n"
+               "redis.register_function('f', function() return 1 end)")
+        good = ("#!lua name=mp\nredis.register_function('mpf', "
+                "function(k, a) return {cmsgpack.pack(a[1], {a[1]}), "
+                "struct.pack('>i', #a[1]), struct.size('i'), "
+                "cmsgpack.unpack_one(cmsgpack.pack(7))} end)")
+        for cmd in (["FUNCTION", "FLUSH"], ["FUNCTION", "LOAD", bad],
+                    ["FUNCTION", "LOAD", good], ["FCALL", "mpf", "0", "hello"],
+                    ["FUNCTION", "FLUSH"]):
+            with self.subTest(cmd=cmd):
+                self.assertEqual(d.cmd(*cmd), r.cmd(*cmd))
+        d.close()
+        r.close()
 
     def test_stack_thresholds(self):
         self.run_scripts([THRESHOLDS], 2)
