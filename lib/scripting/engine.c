@@ -3,9 +3,9 @@
  * one run of a script with Redis's error texts.
  *
  * The sandbox. Only the base, table, string and math libraries (plus our
- * bit and cjson libraries) are opened: no io, os, package, require, loadfile,
- * dofile or print. Redis patches Lua to make tables read-only; Debian's Lua has
- * no such thing, so the same effect is made with metatables: every global
+ * bit, cjson, cmsgpack and struct libraries) are opened: no io, os, package,
+ * require, loadfile, dofile or print. Redis patches Lua to make tables
+ * read-only; Debian's Lua has no such thing, so the same effect is made with metatables: every global
  * lives in a hidden table `base`, the globals table itself stays empty
  * (its metatable reads through to base and refuses every write with
  * "Attempt to modify a readonly table"), and base's metatable answers a
@@ -406,6 +406,8 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     open_lib(L, LUA_TABLIBNAME, luaopen_table);
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    dice__luaopen_cmsgpack(L);
+    dice__luaopen_struct(L);
     dice__luaopen_bit(L);
     dice__luaopen_cjson(L);
     /* What Redis removes or never loads. */

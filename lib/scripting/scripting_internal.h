@@ -16,6 +16,8 @@
  *   luabit.c    the "bit" library (our own; Redis bundles LuaBitOp)
  *   luacjson.c  the "cjson" library (our own; Redis bundles lua-cjson
  *               2.1.0, whose names, output and error texts it keeps)
+ *   luacmsgpack.c, luastruct.c  the "cmsgpack" and "struct" libraries
+ *               (our own; Redis bundles lua-cmsgpack and struct)
  *
  * Built only with DICE_WITH_LUA (CMake finds lua5.1 with pkg-config). */
 #ifndef DICE_SCRIPTING_INTERNAL_H
@@ -138,6 +140,10 @@ void dice__lua_push_error(lua_State *L, const char *text, size_t len);
 void dice__engine_loading(dice__engine *e, bool on);
 /* redis.register_function (function.c; upvalue 1: the engine). */
 int dice__fn_register(lua_State *L);
+/* The cmsgpack and struct libraries (luacmsgpack.c, luastruct.c: our own,
+ * Redis bundles lua-cmsgpack and Roberto's struct): each sets its global. */
+int dice__luaopen_cmsgpack(lua_State *L);
+int dice__luaopen_struct(lua_State *L);
 /* The bit library. */
 int dice__luaopen_bit(lua_State *L);
 /* The cjson library (the global cjson; made read-only with the others). */
