@@ -5,8 +5,9 @@
  * The sandbox. Only the base, table, string and math libraries (plus our
  * bit, cjson, cmsgpack and struct libraries) are opened: no io, os, package,
  * require, loadfile, dofile or print. Redis patches Lua to make tables
- * read-only; Debian's Lua has no such thing, so the same effect is made with metatables: every global
- * lives in a hidden table `base`, the globals table itself stays empty
+ * read-only; Debian's Lua has no such thing, so the same effect is made
+ * with metatables: every global lives in a hidden table `base`, the
+ * globals table itself stays empty
  * (its metatable reads through to base and refuses every write with
  * "Attempt to modify a readonly table"), and base's metatable answers a
  * missing name with "Script attempted to access nonexistent global
