@@ -78,6 +78,8 @@ ACL_CORPUS = [
     ("u2", ["EVAL", "return redis.pcall('get','x')", "0"]),
     ("u3", ["EVAL", "return redis.acl_check_cmd('client','id')", "0"]),
     ("u3", ["EVAL", "return redis.acl_check_cmd('client','list')", "0"]),
+    ("u3", ["EVAL", "return redis.acl_check_cmd('client')", "0"]),
+    ("u3", ["EVAL", "return redis.acl_check_cmd('config','get')", "0"]),
     ("u3", ["EVAL", "return redis.pcall('client','id') > 0", "0"]),
     (None, ["EVAL", "return redis.acl_check_cmd('set','x','y')", "0"]),
     (None, ["EVAL", "return redis.call('set','x','y')", "0"]),
@@ -98,7 +100,10 @@ FUNCS = ("#!lua name=oom\n"
          "redis.register_function{function_name='n', callback=function(k, a) "
          "return 1 end}\n"
          "redis.register_function{function_name='s', callback=function(k, a) "
-         "return 2 end, flags={'allow-stale'}}\n")
+         "return 2 end, flags={'allow-stale'}}\n"
+         "redis.register_function{function_name='nw', "
+         "callback=function(k, a) return redis.call('set', k[1], 'v') end, "
+         "flags={'no-writes'}}\n")
 
 OOM_CORPUS = [
     ["FUNCTION", "LOAD", "REPLACE", FUNCS],
@@ -145,6 +150,7 @@ OOM_CORPUS = [
     ["FCALL", "n", "0"],
     ["FCALL", "s", "0"],
     ["FCALL", "r", "1", "fk"],
+    ["FCALL", "nw", "1", "fk"],
     ["FCALL", "o", "1", "fk"],
     ["FCALL", "o", "-1", "fk"],
     ["FCALL", "nosuch", "-1"],
@@ -158,6 +164,9 @@ OOM_CORPUS = [
     ["CONFIG", "SET", "maxmemory", "0"],
     ["FCALL_RO", "w", "1", "fk"],
     ["FCALL", "w", "1", "fk"],
+    ["FCALL", "nw", "1", "fk"],
+    ["FCALL_RO", "nw", "1", "fk"],
+    ["FCALL", "s", "0"],
     ["EVAL", "#!lua\nreturn redis.call('set','a','b')", "0"],
 ]
 
