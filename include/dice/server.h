@@ -130,7 +130,9 @@ DICE_EXPORT dice_keyspace_t *dice_server_keyspace(dice_server_t *srv);
  * in its db, into an empty keyspace rebuilds the same dataset. argv[i]
  * (argvlen[i] bytes, NUL-terminated for convenience) are valid only during
  * the call; the sink must not run commands or modify the keyspace. This is
- * what an append-only file or a replica is fed from. */
+ * what an append-only file or a replica is fed from. A host's sink counts
+ * as a replica for a script's redis.set_repl (REPL_AOF commands skip it,
+ * REPL_REPLICA ones reach it and not the append-only file). */
 typedef void (*dice_propagate_fn)(void *arg, int db, int argc,
                                   const char *const *argv,
                                   const size_t *argvlen);

@@ -23,6 +23,7 @@
  * the same on every run and on every replica. */
 #include "core/sha1.h"
 #include "scripting/scripting_internal.h"
+#include "server/acl.h"
 #include "server/evict.h"
 
 #include <lauxlib.h>
@@ -869,6 +870,25 @@ static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
         return "Wrong number of args calling Redis command from script";
     if (cmd->flags & DICE_CMD_NOSCRIPT)
         return "This Redis command is not allowed from script";
+    /* The caller's user, as Redis's scriptVerifyACL (logged as "lua"). */
+    if (run->caller->flags & CLIENT_ACL) {
+        switch (dice__acl_check_script(run->caller, cmd, argc, sc->argv,
+                                       sc->argvlen)) {
+        case DICE__ACL_OK: break;
+        case DICE__ACL_DENIED_CMD:
+            return "The user executing the script can't run this command or "
+                   "subcommand";
+        case DICE__ACL_DENIED_KEY:
+            return "The user executing the script can't access at least one "
+                   "of the keys mentioned in the command arguments";
+        case DICE__ACL_DENIED_CHANNEL:
+            return "The user executing the script can't publish to the "
+                   "channel mentioned in the command";
+        default:
+            return "The user executing the script is lacking the "
+                   "permissions for the command";
+        }
+    }
     if (run->readonly &&
         ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
          may_replicate(cmd)))
@@ -902,10 +922,12 @@ static int call_generic(lua_State *L, bool raise) {
     dice_client_t *cl = sc->client;
     cl->proto = run->resp;
     cl->out.len = 0;
-    size_t mark = sc->srv->prop.nqueued;
+    /* Checked above for the caller's user, not the script client's. */
+    cl->flags &= ~CLIENT_ACL;
+    /* redis.set_repl: the sinks the command's effect may reach. */
+    sc->srv->prop.skip = DICE__PROP_ALL & ~(unsigned)run->repl;
     dice__client_call(cl, argc, sc->argv, sc->argvlen);
-    if (run->repl == 0)
-        dice__propagate_drop(sc->srv, mark);
+    sc->srv->prop.skip = 0;
     const char *data = cl->out.data ? cl->out.data : "";
     push_resp(L, data, data + cl->out.len);
     if (raise && cl->out.len && (data[0] == '-' || data[0] == '!'))
@@ -1014,14 +1036,14 @@ static int l_set_repl(lua_State *L) {
             L, "redis.set_repl can only be called inside a script invocation");
     if (lua_gettop(L) != 1)
         return raise_error(L, "redis.set_repl() requires two arguments.");
-    int flags = (int)lua_tonumber(L, 1);
-    if (flags & ~3)
+    /* Redis truncates to an int; out of its range is refused as well. */
+    lua_Number n = lua_tonumber(L, 1);
+    if (!(n > -1 && n < 4))
         return raise_error(L, "Invalid replication flags. Use REPL_AOF, "
                               "REPL_REPLICA, REPL_ALL or REPL_NONE.");
-    /* The sinks are of one kind (no replicas apart from them): REPL_NONE
-     * keeps the commands that follow from every sink, any other value
-     * sends them to every sink. */
-    e->sc->run->repl = flags;
+    /* REPL_AOF: the append-only file's sink; REPL_REPLICA: a host's
+     * (dice_server_add_propagation_sink). */
+    e->sc->run->repl = (int)n;
     return 0;
 }
 
@@ -1056,8 +1078,13 @@ static int l_acl_check_cmd(lua_State *L) {
     if (!cmd)
         return raise_error(L,
                            "Invalid command passed to redis.acl_check_cmd()");
-    /* No ACL users: the default user may run everything. */
-    lua_pushboolean(L, 1);
+    /* The caller's user, with no arity check and nothing logged (Redis's
+     * ACLCheckAllUserCommandPerm). */
+    int idx = 0;
+    const dice_client_t *caller = sc->run->caller;
+    lua_pushboolean(L,
+                    dice__acl_check(sc->srv, caller->user, cmd, argc, sc->argv,
+                                    sc->argvlen, &idx) == DICE__ACL_OK);
     return 1;
 }
 

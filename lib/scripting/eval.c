@@ -303,6 +303,15 @@ static dice__script *script_create(dice_client_t *c, dice__scripting *sc,
 
 /* ---- Running ------------------------------------------------------------- */
 
+bool dice__run_refuse_oom(dice_client_t *c, unsigned flags) {
+    /* Redis's scriptFlagsToCmdFlags makes such a script denyoom. */
+    if ((flags & (DICE__SF_COMPAT | DICE__SF_ALLOW_OOM | DICE__SF_NO_WRITES)) ||
+        !c->srv->oom_check || !c->srv->oom_state)
+        return false;
+    dice_reply_error(c, DICE__OOM_TEXT, sizeof(DICE__OOM_TEXT) - 1);
+    return true;
+}
+
 bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,
                        bool ro, bool is_eval) {
     memset(run, 0, sizeof(*run));
@@ -310,23 +319,23 @@ bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,
     run->is_eval = is_eval;
     run->flags = flags;
     run->repl = 3;
-    if (!(flags & DICE__SF_COMPAT) && !(flags & DICE__SF_NO_WRITES) && ro) {
+    bool declared = !(flags & DICE__SF_COMPAT);
+    if (declared && !(flags & DICE__SF_NO_WRITES) && ro) {
         static const char m[] =
             "ERR Can not execute a script with write flag using *_ro command.";
         dice_reply_error(c, m, sizeof(m) - 1);
         return false;
     }
-    run->readonly =
-        ro || (!(flags & DICE__SF_COMPAT) && (flags & DICE__SF_NO_WRITES));
-    run->allow_oom =
-        (flags & DICE__SF_ALLOW_OOM) ||
-        (!(flags & DICE__SF_COMPAT) && (flags & DICE__SF_NO_WRITES));
-    /* A script with flags and no allow-oom counts as denyoom (Redis's
-     * scriptFlagsToCmdFlags): refused whole when memory is over the limit
-     * with nothing left to evict. */
-    if (!(flags & DICE__SF_COMPAT) && !run->allow_oom && c->srv->oom_check &&
-        c->srv->oom_state) {
-        dice_reply_error(c, DICE__OOM_TEXT, sizeof(DICE__OOM_TEXT) - 1);
+    run->readonly = ro || (declared && (flags & DICE__SF_NO_WRITES));
+    run->allow_oom = (flags & DICE__SF_ALLOW_OOM) ||
+                     (declared && (flags & DICE__SF_NO_WRITES));
+    /* Past dice__run_refuse_oom this is reached only if the state moved
+     * since (Redis's own check here, with its own text). */
+    if (declared && !run->allow_oom && c->srv->oom_check && c->srv->oom_state) {
+        static const char m[] =
+            "OOM allow-oom flag is not set on the script, can not run it "
+            "when used memory > 'maxmemory'";
+        dice_reply_error(c, m, sizeof(m) - 1);
         return false;
     }
     return true;
@@ -373,34 +382,48 @@ void dice__cmd_eval(dice_client_t *c, int argc, const char *const *argv,
     uintptr_t mode = (uintptr_t)arg;
     /* EVAL is skip-monitor: it shows itself, before what it runs. */
     dice__monitor_feed_now(c, argc, argv, argvlen);
-    long long nkeys = parse_numkeys(c, argc, argv, argvlen);
-    if (nkeys < 0)
-        return;
     dice__scripting *sc = dice__scripting_get(c->srv);
     if (!sc) {
         DICE__REPLY_LIT(c, "ERR out of memory");
         return;
     }
-    dice__script *s;
-    if (mode & 1) {
-        char sha[41];
-        s = NULL;
-        if (argvlen[1] == 40) {
-            for (int i = 0; i < 40; i++) {
-                char ch = argv[1][i];
-                sha[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch | 0x20) : ch;
-            }
-            sha[40] = '\0';
-            s = cache_find(sc, sha);
+    /* The script first, for its flags: Redis's evalGetCommandFlags judges
+     * them (-OOM) before numkeys is parsed. */
+    char sha[41];
+    dice__script *s = NULL;
+    if (!(mode & 1)) {
+        sha_of(argv[1], argvlen[1], sha);
+        s = cache_find(sc, sha);
+    } else if (argvlen[1] == 40) {
+        for (int i = 0; i < 40; i++) {
+            char ch = argv[1][i];
+            sha[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch | 0x20) : ch;
         }
-        if (!s) {
-            DICE__REPLY_LIT(c, "NOSCRIPT No matching script. Please use EVAL.");
-            return;
-        }
+        sha[40] = '\0';
+        s = cache_find(sc, sha);
+    }
+    unsigned flags = s ? s->flags : DICE__SF_COMPAT;
+    if (!s && !(mode & 1) && c->srv->oom_check && c->srv->oom_state) {
+        /* A new script's shebang (a bad one leaves it to compilation). */
+        size_t skip;
+        char err[256];
+        if (dice__shebang_flags(argv[1], argvlen[1], &flags, &skip, err,
+                                sizeof(err)) < 0)
+            flags = DICE__SF_COMPAT;
+    }
+    if (dice__run_refuse_oom(c, flags))
+        return;
+    long long nkeys = parse_numkeys(c, argc, argv, argvlen);
+    if (nkeys < 0)
+        return;
+    if (s) {
         if (s->from_eval) {
             eval_unlink(sc, s);
             eval_append(sc, s);
         }
+    } else if (mode & 1) {
+        DICE__REPLY_LIT(c, "NOSCRIPT No matching script. Please use EVAL.");
+        return;
     } else {
         s = script_create(c, sc, argv[1], argvlen[1], true);
         if (!s)

@@ -563,6 +563,9 @@ void dice__cmd_fcall(dice_client_t *c, int argc, const char *const *argv,
         DICE__REPLY_LIT(c, "ERR Function not found");
         return;
     }
+    /* Judged by Redis's fcallGetCommandFlags before numkeys. */
+    if (dice__run_refuse_oom(c, f->flags))
+        return;
     long long nkeys;
     if (!dice__str2ll(argv[2], argvlen[2], &nkeys)) {
         DICE__REPLY_LIT(c, "ERR Bad number of keys provided");

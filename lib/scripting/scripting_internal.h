@@ -154,6 +154,11 @@ int dice__luaopen_cjson(lua_State *L);
  * in err. Without a shebang: DICE__SF_COMPAT, skip 0. */
 int dice__shebang_flags(const char *body, size_t len, unsigned *flags,
                         size_t *skip, char *err, size_t errsize);
+/* The -OOM Redis's processCommand gives a script or function before it
+ * parses numkeys: flags declared (no EVAL compat mode), neither allow-oom
+ * nor no-writes, and the server over maxmemory with nothing to evict.
+ * True after replying it. */
+bool dice__run_refuse_oom(dice_client_t *c, unsigned flags);
 /* Prepare a run's flags (Redis's scriptPrepareForRun): false with the
  * error replied when it cannot run. */
 bool dice__run_prepare(dice_client_t *c, dice__run *run, unsigned flags,

@@ -1426,6 +1426,26 @@ bool dice__acl_check_client(dice_client_t *c, const dice_command_t *cmd,
     return false;
 }
 
+static void log_add(dice_client_t *c, int reason, int ctx, const char *object,
+                    size_t objlen, const char *username, size_t ulen);
+
+int dice__acl_check_script(dice_client_t *caller, const dice_command_t *cmd,
+                           int argc, const char *const *argv,
+                           const size_t *argvlen) {
+    const dice__acl_user *u = caller->user;
+    int idx = 0;
+    int r = dice__acl_check(caller->srv, u, cmd, argc, argv, argvlen, &idx);
+    if (r == DICE__ACL_OK)
+        return r;
+    if (r == DICE__ACL_DENIED_CMD)
+        log_add(caller, r, DICE__ACL_CTX_LUA, cmd->fullname,
+                strlen(cmd->fullname), u->name, u->namelen);
+    else
+        log_add(caller, r, DICE__ACL_CTX_LUA, argv[idx], argvlen[idx], u->name,
+                u->namelen);
+    return r;
+}
+
 void dice__acl_client_refresh(dice_client_t *c) {
     if (!c->user || c->user->unrestricted)
         c->flags &= ~CLIENT_ACL;
@@ -1509,6 +1529,14 @@ void dice__acl_log_reset(dice_server_t *srv) {
  * front. */
 void dice__acl_log_add(dice_client_t *c, int reason, const char *object,
                        size_t objlen, const char *username, size_t ulen) {
+    int ctx = (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC))
+                  ? DICE__ACL_CTX_MULTI
+                  : DICE__ACL_CTX_TOPLEVEL;
+    log_add(c, reason, ctx, object, objlen, username, ulen);
+}
+
+static void log_add(dice_client_t *c, int reason, int ctx, const char *object,
+                    size_t objlen, const char *username, size_t ulen) {
     dice_server_t *srv = c->srv;
     dice__acl *a = &srv->acl;
     size_t max = (size_t)srv->cfg.acllog_max_len;
@@ -1517,7 +1545,6 @@ void dice__acl_log_add(dice_client_t *c, int reason, const char *object,
     uint64_t now = dice_loop_unix_ms(srv->loop) > 0
                        ? (uint64_t)dice_loop_unix_ms(srv->loop)
                        : 0;
-    int ctx = (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) ? 1 : 0;
     dice_buf_t b;
     dice__buf_init(&b);
     dice__client_info_line(&b, c, c, 0);

@@ -77,7 +77,7 @@ typedef struct dice__acl_user {
 typedef struct dice__acl_log_entry {
     uint64_t count;
     int reason;  /* DICE__ACL_DENIED_* */
-    int context; /* 0 toplevel, 1 multi */
+    int context; /* DICE__ACL_CTX_* */
     char *object, *username;
     uint64_t ctime_ms;
     char *cinfo;
@@ -105,6 +105,13 @@ enum {
     DICE__ACL_DENIED_KEY = 2,
     DICE__ACL_DENIED_AUTH = 3,
     DICE__ACL_DENIED_CHANNEL = 4
+};
+
+/* Where a denial happened (ACL LOG's context). */
+enum {
+    DICE__ACL_CTX_TOPLEVEL = 0,
+    DICE__ACL_CTX_MULTI = 1,
+    DICE__ACL_CTX_LUA = 2
 };
 
 int dice__acl_init(dice_server_t *srv);
@@ -142,6 +149,12 @@ int dice__acl_check(dice_server_t *srv, const dice__acl_user *u,
 bool dice__acl_check_client(dice_client_t *c, const dice_command_t *cmd,
                             int argc, const char *const *argv,
                             const size_t *argvlen);
+/* A command a script runs for caller (redis.call): DICE__ACL_OK, or the
+ * denial, logged with the Lua context and caller's client line (Redis's
+ * scriptVerifyACL). The caller replies. */
+int dice__acl_check_script(dice_client_t *caller, const dice_command_t *cmd,
+                           int argc, const char *const *argv,
+                           const size_t *argvlen);
 /* Set or clear CLIENT_ACL for c from its user. */
 void dice__acl_client_refresh(dice_client_t *c);
 /* True when a new connection must authenticate (the default user has a

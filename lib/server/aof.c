@@ -1031,8 +1031,8 @@ static int make_dir(dice_server_t *srv) {
 static int attach_sink(dice_server_t *srv) {
     if (srv->aof.sink_id)
         return 0;
-    return dice_server_add_propagation_sink(srv, aof_sink, srv,
-                                            &srv->aof.sink_id);
+    return dice__propagate_add_sink(srv, aof_sink, srv, DICE__PROP_AOF,
+                                    &srv->aof.sink_id);
 }
 
 static void detach_sink(dice_server_t *srv) {

@@ -31,6 +31,7 @@ dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
     if (!p)
         return NULL;
     p->db = db;
+    p->targets = DICE__PROP_ALL;
     p->argc = argc;
     p->argv = (const char **)(p + 1);
     p->argvlen = (size_t *)(p->argv + argc);
@@ -58,14 +59,20 @@ static bool grow(dice__prop_t *pr, size_t need) {
     return true;
 }
 
-static int queue(dice_server_t *srv, int db, int argc, const char *const *argv,
-                 const size_t *argvlen) {
+/* Queue a vector for the sinks of the kinds in targets; none of them
+ * registered, it is not queued at all (Redis's shouldPropagate: then it
+ * does not count for the MULTI ... EXEC wrapping either). */
+static int queue(dice_server_t *srv, unsigned targets, int db, int argc,
+                 const char *const *argv, const size_t *argvlen) {
     dice__prop_t *pr = &srv->prop;
+    if (!(pr->kinds & targets))
+        return 0;
     if (pr->nqueued == pr->cap && !grow(pr, pr->nqueued + 1))
         return DICE_ENOMEM;
     dice__argv *p = dice__argv_new(db, argc, argv, argvlen);
     if (!p)
         return DICE_ENOMEM;
+    p->targets = targets;
     pr->queued[pr->nqueued++] = p;
     return 0;
 }
@@ -78,8 +85,9 @@ static void flush(dice_server_t *srv) {
     for (size_t i = 0; i < pr->nqueued; i++) {
         dice__argv *p = pr->queued[i];
         for (size_t s = 0; s < pr->nsinks; s++)
-            pr->sinks[s].fn(pr->sinks[s].arg, p->db, p->argc, p->argv,
-                            p->argvlen);
+            if (pr->sinks[s].kind & p->targets)
+                pr->sinks[s].fn(pr->sinks[s].arg, p->db, p->argc, p->argv,
+                                p->argvlen);
         free(p);
     }
     pr->nqueued = 0;
@@ -97,7 +105,7 @@ void dice__propagate_deletion(dice_server_t *srv, int db, const char *key,
         return;
     const char *argv[2] = {lazy ? "UNLINK" : "DEL", key};
     size_t len[2] = {lazy ? 6u : 3u, klen};
-    if (queue(srv, db, 2, argv, len) < 0)
+    if (queue(srv, DICE__PROP_ALL, db, 2, argv, len) < 0)
         srv->prop.lost++;
     /* Outside a command (the active expiry cycle) nothing else will flush
      * it. */
@@ -115,6 +123,11 @@ static void on_expired(void *ctx, int db, const char *key, size_t klen) {
 
 int dice_server_add_propagation_sink(dice_server_t *srv, dice_propagate_fn fn,
                                      void *arg, uint64_t *id) {
+    return dice__propagate_add_sink(srv, fn, arg, DICE__PROP_REPL, id);
+}
+
+int dice__propagate_add_sink(dice_server_t *srv, dice_propagate_fn fn,
+                             void *arg, unsigned kind, uint64_t *id) {
     if (!srv || !fn)
         return DICE_EINVAL;
     dice__prop_t *pr = &srv->prop;
@@ -126,6 +139,8 @@ int dice_server_add_propagation_sink(dice_server_t *srv, dice_propagate_fn fn,
     pr->sinks[pr->nsinks].fn = fn;
     pr->sinks[pr->nsinks].arg = arg;
     pr->sinks[pr->nsinks].id = ++pr->next_id;
+    pr->sinks[pr->nsinks].kind = kind;
+    pr->kinds |= kind;
     if (id)
         *id = pr->next_id;
     pr->nsinks++;
@@ -139,6 +154,9 @@ int dice_server_remove_propagation_sink(dice_server_t *srv, uint64_t id) {
             memmove(&pr->sinks[i], &pr->sinks[i + 1],
                     (pr->nsinks - i - 1) * sizeof(*pr->sinks));
             pr->nsinks--;
+            pr->kinds = 0;
+            for (size_t j = 0; j < pr->nsinks; j++)
+                pr->kinds |= pr->sinks[j].kind;
             return 0;
         }
     }
@@ -158,7 +176,8 @@ int dice_client_propagate(dice_client_t *c, int argc, const char *const *argv,
     srv->prop.own = true;
     if (srv->prop.nsinks == 0)
         return 0;
-    int rc = queue(srv, c->db, argc, argv, argvlen);
+    int rc = queue(srv, DICE__PROP_ALL & ~srv->prop.skip, c->db, argc, argv,
+                   argvlen);
     if (rc < 0)
         srv->prop.lost++;
     return rc;
@@ -171,12 +190,6 @@ bool dice__propagating(const dice_client_t *c) {
 void dice__propagate_force(dice_client_t *c) {
     if (c->srv->prop.current == c)
         c->srv->prop.force = true;
-}
-
-void dice__propagate_drop(dice_server_t *srv, size_t mark) {
-    dice__prop_t *pr = &srv->prop;
-    while (pr->nqueued > mark)
-        free(pr->queued[--pr->nqueued]);
 }
 
 void dice__propagate_wrap(dice_client_t *c) {
@@ -245,7 +258,8 @@ void dice__propagate_end(dice_client_t *c, const dice__prop_frame *f, int argc,
     /* argc 0: a blocked client's retry, whose blocking form never
      * propagates (only what it gave dice_client_propagate). */
     if ((wrote || pr->force) && !pr->own && pr->nsinks && argc > 0) {
-        if (queue(srv, c->db, argc, argv, argvlen) < 0)
+        if (queue(srv, DICE__PROP_ALL & ~pr->skip, c->db, argc, argv, argvlen) <
+            0)
             pr->lost++;
         gave = true;
     }

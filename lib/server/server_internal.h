@@ -354,6 +354,7 @@ typedef struct dice_stats {
 typedef struct dice__argv dice__argv;
 struct dice__argv {
     int db;
+    unsigned targets; /* DICE__PROP_* sinks it goes to (propagation) */
     int argc;
     const char **argv;
     size_t *argvlen;
@@ -361,11 +362,15 @@ struct dice__argv {
 dice__argv *dice__argv_new(int db, int argc, const char *const *argv,
                            const size_t *argvlen);
 
-/* Propagation state (lib/server/propagate.c). */
+/* Propagation state (lib/server/propagate.c). A sink is of one kind:
+ * the append-only file, or a host's (Redis's replicas: what
+ * dice_server_add_propagation_sink registers). */
+enum { DICE__PROP_AOF = 1u, DICE__PROP_REPL = 2u, DICE__PROP_ALL = 3u };
 typedef struct dice__prop_sink {
     dice_propagate_fn fn;
     void *arg;
     uint64_t id;
+    unsigned kind; /* DICE__PROP_AOF or DICE__PROP_REPL */
 } dice__prop_sink;
 
 typedef struct dice__prop {
@@ -374,6 +379,7 @@ typedef struct dice__prop {
     bool wrap;
     dice__prop_sink *sinks;
     size_t nsinks;
+    unsigned kinds; /* DICE__PROP_* of the sinks registered */
     uint64_t next_id;
     /* Vectors of the command being run, in order, until it returns. */
     void **queued;
@@ -384,6 +390,9 @@ typedef struct dice__prop {
      * propagates even without a change (FLUSHALL on an empty dataset). */
     dice_client_t *current;
     bool own, force;
+    /* DICE__PROP_* kinds the commands' own vectors skip for now (a
+     * script's redis.set_repl); expiry deletions ignore it. */
+    unsigned skip;
 } dice__prop_t;
 
 /* What dice__propagate_begin saves, for dice__propagate_end (commands run
@@ -887,10 +896,10 @@ void dice__propagate_force(dice_client_t *c);
  * EXEC when they propagate more than one vector (EXEC: Redis 7.0 leaves
  * a lone vector unwrapped, it is atomic anyway). */
 void dice__propagate_wrap(dice_client_t *c);
-/* Forget the vectors queued since the queue held mark of them
- * (srv->prop.nqueued before a nested call): a script's redis.set_repl
- * REPL_NONE. */
-void dice__propagate_drop(dice_server_t *srv, size_t mark);
+/* A sink of the given kind (DICE__PROP_AOF for the append-only file):
+ * dice_server_add_propagation_sink's work. */
+int dice__propagate_add_sink(dice_server_t *srv, dice_propagate_fn fn,
+                             void *arg, unsigned kind, uint64_t *id);
 /* Start propagating the keyspace's expiry deletions (once it exists). */
 /* Propagate the deletion of key by the server itself (expiry, eviction)
  * as DEL, or UNLINK when lazy (Redis's propagateDeletion); flushed at once

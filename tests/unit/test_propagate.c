@@ -876,6 +876,47 @@ static void test_multi_exec_wrapping(void **state) {
     assert_same_dataset(f);
 }
 
+/* redis.set_repl: a host's sink stands for Redis's replicas, so it gets
+ * REPL_REPLICA and REPL_ALL commands, not REPL_AOF or REPL_NONE ones; a
+ * vector no sink takes does not count for the MULTI ... EXEC wrapping
+ * (Redis's shouldPropagate). The append-only file's side is in
+ * tests/integration/test_scripting_rules.py. */
+static void test_script_set_repl(void **state) {
+    fixture *f = *state;
+    char got[512];
+    size_t n = f->rec.n;
+    RUN(f->sa, "EVAL",
+        "redis.call('set','a','1'); redis.set_repl(redis.REPL_NONE); "
+        "redis.call('set','b','2'); redis.set_repl(redis.REPL_AOF); "
+        "redis.call('set','c','3'); redis.set_repl(redis.REPL_REPLICA); "
+        "redis.call('set','d','4'); redis.set_repl(redis.REPL_SLAVE); "
+        "redis.call('set','e','5'); redis.set_repl(redis.REPL_ALL); "
+        "return redis.call('set','f','6')",
+        "0");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:MULTI 0:SET 0:SET 0:SET 0:SET 0:EXEC");
+    assert_string_equal(f->rec.v[n + 1].argv[1], "a");
+    assert_string_equal(f->rec.v[n + 2].argv[1], "d");
+    assert_string_equal(f->rec.v[n + 3].argv[1], "e");
+    assert_string_equal(f->rec.v[n + 4].argv[1], "f");
+    /* One vector left: unwrapped. None: nothing. */
+    n = f->rec.n;
+    RUN(f->sa, "EVAL",
+        "redis.set_repl(redis.REPL_AOF); redis.call('set','g','1'); "
+        "redis.set_repl(redis.REPL_ALL); return redis.call('set','h','1')",
+        "0");
+    RUN(f->sa, "EVAL",
+        "redis.set_repl(redis.REPL_NONE); return redis.call('incr','i')", "0");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:SET");
+    assert_string_equal(f->rec.v[n].argv[1], "h");
+    /* The setting lasts for the run only. */
+    n = f->rec.n;
+    RUN(f->sa, "SET", "j", "1");
+    stream(f, n, got, sizeof(got));
+    assert_string_equal(got, "0:SET");
+}
+
 static void test_remove_sink(void **state) {
     fixture *f = *state;
     assert_int_equal(dice_server_remove_propagation_sink(f->a, f->sink), 0);
@@ -897,6 +938,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_nested_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_exec_wrapping, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_script_set_repl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_sink, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
