@@ -11,7 +11,7 @@ sent pipelined by redis-benchmark (-P 16 -c 4); with --callgrind also the
 instructions per request, (Ir(2M) - Ir(M)) / M, instrumenting only the
 requests (callgrind_control toggles collection after the load).
 
-  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem]
+  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem | --mem-only]
 Not a test: it prints figures (Markdown rows)."""
 import os
 import socket
@@ -47,7 +47,8 @@ def start(kind, binary, prefix=()):
     port = free_port()
     d = tempfile.mkdtemp(prefix="benchsets-")
     if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port),
+               "--save", "", "--dir", d]
     else:
         cmd = ["redis-server", "--port", str(port), "--save", "",
                "--appendonly", "no", "--dir", d]
@@ -218,6 +219,8 @@ def main():
         for r in mem_rows(binary, n):
             print(r)
         print()
+    if "--mem-only" in sys.argv:
+        return
     print("| request (set of %d) | dice Ir/req | redis Ir/req | "
           "dice CPU us/req | redis CPU us/req |" % n)
     print("|---|---:|---:|---:|---:|")
