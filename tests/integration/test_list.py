@@ -424,6 +424,26 @@ class Lists(unittest.TestCase):
             return out
         self.scenario(run)
 
+    def test_killed_while_blocked(self):
+        """CLIENT KILL of a blocked client takes it off the key's queue:
+        the push serves the next client blocked there."""
+        def run(s):
+            c1, c2, p = s.conn(), s.conn(), s.conn()
+            id1 = c1.cmd("CLIENT", "ID")[1:-2]
+            c1.send(dicetest.encode("BLPOP", "kq", "0"))
+            time.sleep(0.05)
+            c2.send(dicetest.encode("BRPOP", "kq", "0"))
+            time.sleep(0.05)
+            out = [p.cmd("CLIENT", "KILL", "ID", id1),
+                   c1.closed_by_peer(1.0),
+                   p.cmd("RPUSH", "kq", "only"),
+                   c2.read_reply(),
+                   p.cmd("EXISTS", "kq")]
+            for c in (c1, c2, p):
+                c.close()
+            return out
+        self.scenario(run)
+
     def test_order_over_keys(self):
         def run(s):
             c1, c2, c3, p = (s.conn() for _ in range(4))
