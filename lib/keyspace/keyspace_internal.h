@@ -9,10 +9,12 @@
  * malloc'd pointer are always zero.
  *
  * The table does not own entries: it only needs a function that reads an
- * entry's key. The home bucket of a key is the TOP bits of its hash, so a
- * bucket of a table of 2^k slots covers one contiguous range of hash values;
- * that makes the SCAN cursor a plain hash prefix that stays meaningful
- * across growth, shrinking and rehashing.
+ * entry's key. The home bucket of a key is its hash scaled to the table's
+ * size (the high half of hash * size: the TOP k bits for 2^k slots), so a
+ * bucket covers one contiguous range of hash values whatever the size;
+ * that makes the SCAN cursor a place in hash order (a 48-bit prefix) that
+ * stays meaningful across growth, shrinking and rehashing. Tables double
+ * unless the owner sets `grow` (the member tables grow by 25%).
  *
  * Incremental rehash: while t[1] is live, inserts go to t[1], lookups and
  * deletes look in both, and every operation first migrates a bounded number
