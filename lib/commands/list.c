@@ -8,9 +8,8 @@
  * LTRIM, LMOVE and RPOPLPUSH are deterministic and go out as they are.
  * LMPOP and every blocking form give their effect instead, as Redis
  * rewrites them: "LPOP key" / "RPOP key" (BLPOP, BRPOP), "LPOP key n"
- * (LMPOP, BLMPOP: n the elements popped), "RPOPLPUSH src dst" (BRPOPLPUSH
- * served at once) and "LMOVE src dst from to" (BLMOVE, and BRPOPLPUSH
- * served after blocking). */
+ * (LMPOP, BLMPOP: n the elements popped), "RPOPLPUSH src dst" (BRPOPLPUSH,
+ * served at once or after blocking) and "LMOVE src dst from to" (BLMOVE). */
 #include "commands/commands_internal.h"
 
 #include "keyspace/keyspace_internal.h"
@@ -701,7 +700,7 @@ enum { BK_POP, BK_MPOP, BK_MOVE };
 typedef struct {
     int kind;
     int where, to;   /* ends: popped from, pushed to (BK_MOVE) */
-    long long count; /* BK_MPOP */
+    long long count; /* BK_MPOP; BK_MOVE: 1 for BRPOPLPUSH */
     size_t dlen;     /* BK_MOVE: the destination */
     char dst[];
 } block_pd;
@@ -724,7 +723,7 @@ static int retry_list(dice_client_t *c, const char *key, size_t klen,
         if (move_elem(c, o, key, klen, pd->dst, pd->dlen, pd->where, pd->to) ==
             0)
             propagate_lmove(c, key, klen, pd->dst, pd->dlen, pd->where, pd->to,
-                            0);
+                            pd->count == 1);
         return 1;
     }
     dice_reply_array(c, 2);
@@ -831,7 +830,7 @@ static void blmove_generic(dice_client_t *c, const char *const *argv,
         return;
     }
     block_on(c, 1, argv + 1, argvlen + 1, deadline,
-             pd_new(BK_MOVE, from, to, 0, argv[2], argvlen[2]));
+             pd_new(BK_MOVE, from, to, as_rpoplpush, argv[2], argvlen[2]));
 }
 
 /* BRPOPLPUSH source destination timeout */

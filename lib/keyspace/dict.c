@@ -78,8 +78,21 @@ uint64_t dice__dict_hash(const dict *d, const char *key, size_t klen) {
 
 /* ---- table primitives ------------------------------------------------- */
 
+/* The slot a hash belongs at: the hash scaled to the table's size (the high
+ * half of h * size), so any size works and, for a power of two 2^k, this is
+ * the hash's top k bits. Homes rise with the hash: a range of hashes is a
+ * range of slots in every table, which is what SCAN's cursor relies on. */
 static inline size_t home_of(const dict_table *t, uint64_t h) {
-    return (size_t)(h >> (64 - t->bits));
+    return (size_t)(((__uint128_t)h * t->size) >> 64);
+}
+
+static inline size_t next_slot(const dict_table *t, size_t i) {
+    return i + 1 == t->size ? 0 : i + 1;
+}
+
+/* How far slot j lies after slot i, going round the table. */
+static inline size_t slot_dist(const dict_table *t, size_t i, size_t j) {
+    return j >= i ? j - i : j + t->size - i;
 }
 
 static inline uint64_t tag_of(uint64_t h) {
@@ -93,21 +106,20 @@ static uint64_t entry_hash(const dict *d, const void *e) {
     return hash_bytes(k, kl, d->seed);
 }
 
-static int table_alloc(dict_table *t, unsigned bits) {
-    uint64_t *s = calloc((size_t)1 << bits, sizeof(uint64_t));
+static int table_alloc(dict_table *t, size_t size) {
+    uint64_t *s = calloc(size, sizeof(uint64_t));
     if (!s)
         return -1;
     t->slots = s;
-    t->size = (size_t)1 << bits;
-    t->bits = bits;
+    t->size = size;
     t->used = 0;
     return 0;
 }
 
 static void table_put(dict_table *t, void *e, uint64_t h) {
-    size_t mask = t->size - 1, i = home_of(t, h);
+    size_t i = home_of(t, h);
     while (t->slots[i] != SLOT_EMPTY)
-        i = (i + 1) & mask;
+        i = next_slot(t, i);
     t->slots[i] = tag_of(h) | (uint64_t)(uintptr_t)e;
     t->used++;
 }
@@ -116,7 +128,7 @@ static uint64_t *table_find(const dict *d, const dict_table *t, const char *key,
                             size_t klen, uint64_t h) {
     if (t->size == 0)
         return NULL;
-    size_t mask = t->size - 1, i = home_of(t, h);
+    size_t i = home_of(t, h);
     uint64_t tag = tag_of(h);
     for (;;) {
         uint64_t s = t->slots[i];
@@ -129,23 +141,22 @@ static uint64_t *table_find(const dict *d, const dict_table *t, const char *key,
             if (kl == klen && memcmp(k, key, klen) == 0)
                 return &t->slots[i];
         }
-        i = (i + 1) & mask;
+        i = next_slot(t, i);
     }
 }
 
 /* Remove slot i of a table that has no tombstones: shift later members of
  * the cluster back so every probe chain stays unbroken. */
 static void table_remove_shift(const dict *d, dict_table *t, size_t i) {
-    size_t mask = t->size - 1;
     size_t j = i;
     for (;;) {
-        j = (j + 1) & mask;
+        j = next_slot(t, j);
         uint64_t s = t->slots[j];
         if (s == SLOT_EMPTY)
             break;
         size_t k = home_of(t, entry_hash(d, dice__dict_slot_entry(s)));
         /* The entry may fill the hole if the hole is on its probe path. */
-        if (((j - k) & mask) >= ((j - i) & mask)) {
+        if (slot_dist(t, k, j) >= slot_dist(t, i, j)) {
             t->slots[i] = s;
             i = j;
         }
@@ -164,8 +175,8 @@ static void finish_rehash(dict *d) {
     d->rehashidx = 0;
 }
 
-static int start_rehash(dict *d, unsigned bits) {
-    if (table_alloc(&d->t[1], bits) < 0)
+static int start_rehash(dict *d, size_t size) {
+    if (table_alloc(&d->t[1], size) < 0)
         return -1;
     d->rehashing = 1;
     d->rehashidx = 0;
@@ -253,14 +264,27 @@ static void op_end(dict *d) {
  * empty slots, hence the sizing below. */
 static void maybe_shrink(dict *d) {
     dict_table *t = &d->t[0];
-    if (d->rehashing || t->bits <= DICT_MIN_BITS || t->used * 10 >= t->size)
+    if (d->rehashing || t->size <= DICT_MIN_SIZE || t->used * 10 >= t->size)
         return;
     size_t need = t->used + t->used / d->step + t->size / (d->step * 64) + 2;
-    unsigned bits = DICT_MIN_BITS;
-    while (((size_t)1 << bits) * 3 < need * 4)
-        bits++;
-    if (bits < t->bits)
-        (void)start_rehash(d, bits);
+    size_t size = DICT_MIN_SIZE;
+    if (d->grow) {
+        if (size * 3 < need * 4)
+            size = (need * 4 + 2) / 3;
+    } else {
+        while (size * 3 < need * 4)
+            size *= 2;
+    }
+    if (size < t->size)
+        (void)start_rehash(d, size);
+}
+
+/* The next size up: twice the size, or grow percent more. */
+static size_t grown_size(const dict *d, size_t size) {
+    if (!d->grow)
+        return size * 2;
+    size_t more = size / 100 * d->grow + size % 100 * d->grow / 100;
+    return size + (more ? more : 1);
 }
 
 /* ---- public operations ------------------------------------------------ */
@@ -330,10 +354,10 @@ int dice__dict_insert(dict *d, void *entry, uint64_t h) {
         if (!d->rehashing) {
             dict_table *t = &d->t[0];
             if (t->size == 0) {
-                if (table_alloc(t, DICT_MIN_BITS) < 0)
+                if (table_alloc(t, DICT_MIN_SIZE) < 0)
                     return -1;
             } else if ((t->used + 1) * 10 > t->size * 9) {
-                if (start_rehash(d, t->bits + 1) < 0) {
+                if (start_rehash(d, grown_size(d, t->size)) < 0) {
                     /* Still room below 100%: degrade, do not fail. */
                     if (t->used + 1 < t->size)
                         break;
@@ -380,25 +404,36 @@ void *dice__dict_delete(dict *d, const char *key, size_t klen, uint64_t h) {
     return e;
 }
 
-/* Emit every entry of t whose home bucket lies in [lo, hi]. */
-static void emit_range(const dict *d, const dict_table *t, size_t lo, size_t hi,
-                       void (*fn)(void *, void *), void *ctx) {
-    size_t mask = t->size - 1;
+/* The top CURSOR_BITS bits of a hash: its place in SCAN's order. */
+static inline uint64_t cursor_of(uint64_t h) {
+    return h >> (64 - CURSOR_BITS);
+}
+
+/* Emit every entry of t whose hash's cursor lies in [c, end). */
+static void emit_range(const dict *d, const dict_table *t, uint64_t c,
+                       uint64_t end, void (*fn)(void *, void *), void *ctx) {
+    size_t lo = home_of(t, c << (64 - CURSOR_BITS));
+    size_t hi = home_of(t, (end << (64 - CURSOR_BITS)) - 1);
     size_t span = hi - lo + 1;
     size_t i = lo;
-    for (size_t n = 0; n < t->size; n++, i = (i + 1) & mask) {
+    for (size_t n = 0; n < t->size; n++, i = next_slot(t, i)) {
         uint64_t s = t->slots[i];
         if (n >= span && s == SLOT_EMPTY)
             break;
         if (s == SLOT_EMPTY || s == SLOT_TOMB)
             continue;
         void *e = dice__dict_slot_entry(s);
-        size_t home = home_of(t, entry_hash(d, e));
-        if (home >= lo && home <= hi)
+        uint64_t ec = cursor_of(entry_hash(d, e));
+        if (ec >= c && ec < end)
             fn(ctx, e);
     }
 }
 
+/* The cursor is a place in the order of hashes. A call emits the entries
+ * of every table whose hashes lie from the cursor to the end of the
+ * cursor's slot in the smaller table, and returns where that slot ends, so
+ * calls tile the hash space whatever the tables' sizes were at each call:
+ * an entry present throughout a scan is emitted exactly once. */
 uint64_t dice__dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
                          void *ctx) {
     if (dice__dict_size(d) == 0)
@@ -407,22 +442,24 @@ uint64_t dice__dict_scan(dict *d, uint64_t cursor, void (*fn)(void *, void *),
     const dict_table *small = &d->t[0], *big = NULL;
     if (d->rehashing) {
         big = &d->t[1];
-        if (big->bits < small->bits) {
+        if (big->size < small->size) {
             const dict_table *x = small;
             small = big;
             big = x;
         }
     }
-    uint64_t b = cursor >> (CURSOR_BITS - small->bits);
-    emit_range(d, small, (size_t)b, (size_t)b, fn, ctx);
-    if (big) {
-        unsigned diff = big->bits - small->bits;
-        size_t lo = (size_t)b << diff;
-        size_t hi = lo + ((size_t)1 << diff) - 1;
-        emit_range(d, big, lo, hi, fn, ctx);
-    }
-    uint64_t next = (b + 1) << (CURSOR_BITS - small->bits);
-    return next >= (1ull << CURSOR_BITS) ? 0 : next;
+    /* The first hash of the next slot, rounded up to a cursor. */
+    __uint128_t b = home_of(small, cursor << (64 - CURSOR_BITS)) + 1;
+    __uint128_t first = ((b << 64) + small->size - 1) / small->size;
+    uint64_t end =
+        b >= small->size
+            ? 1ull << CURSOR_BITS
+            : (uint64_t)((first + (1ull << (64 - CURSOR_BITS)) - 1) >>
+                         (64 - CURSOR_BITS));
+    emit_range(d, small, cursor, end, fn, ctx);
+    if (big)
+        emit_range(d, big, cursor, end, fn, ctx);
+    return end >= (1ull << CURSOR_BITS) ? 0 : end;
 }
 
 void *dice__dict_random(dict *d) {

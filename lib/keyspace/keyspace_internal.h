@@ -9,10 +9,12 @@
  * malloc'd pointer are always zero.
  *
  * The table does not own entries: it only needs a function that reads an
- * entry's key. The home bucket of a key is the TOP bits of its hash, so a
- * bucket of a table of 2^k slots covers one contiguous range of hash values;
- * that makes the SCAN cursor a plain hash prefix that stays meaningful
- * across growth, shrinking and rehashing.
+ * entry's key. The home bucket of a key is its hash scaled to the table's
+ * size (the high half of hash * size: the TOP k bits for 2^k slots), so a
+ * bucket covers one contiguous range of hash values whatever the size;
+ * that makes the SCAN cursor a place in hash order (a 48-bit prefix) that
+ * stays meaningful across growth, shrinking and rehashing. Tables double
+ * unless the owner sets `grow` (the member tables grow by 25%).
  *
  * Incremental rehash: while t[1] is live, inserts go to t[1], lookups and
  * deletes look in both, and every operation first migrates a bounded number
@@ -193,16 +195,15 @@ int dice__db_store_inline_ref(dice_db_t *db, dice__db_ref *ref, int type,
 
 /* Entries moved per table operation while rehashing. */
 #define DICT_STEP_ENTRIES 4
-#define DICT_MIN_BITS 4
+#define DICT_MIN_SIZE 16
 
 typedef void (*dict_getkey_fn)(const void *entry, const char **key,
                                size_t *klen);
 
 typedef struct dict_table {
     uint64_t *slots;
-    size_t size; /* 0 or a power of two */
+    size_t size; /* 0, or at least DICT_MIN_SIZE */
     size_t used; /* live entries */
-    unsigned bits;
 } dict_table;
 
 typedef struct dict {
@@ -219,6 +220,11 @@ typedef struct dict {
      * unless the owner sets more: the total work is the same, a bigger
      * step finishes sooner and so frees the old table sooner). */
     unsigned step;
+    /* 0: a full table doubles (the keyspace's tables); else it grows by
+     * this many percent, and a shrink picks the size that fits (the member
+     * tables of big collections: a smaller step keeps the table fuller on
+     * average, for more rehash work per insert). */
+    unsigned grow;
     uint64_t seed;
     uint64_t rng;
     dict_getkey_fn getkey;

@@ -37,7 +37,7 @@ def free_port():
 def start(kind, binary, valgrind=None, extra=()):
     port = free_port()
     if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     else:
         cmd = ["redis-server", "--port", str(port), "--save", "",
                "--appendonly", "no"]

@@ -44,7 +44,8 @@ class Srv:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="benchlist-")
         if kind == "dice":
-            cmd = [binary, "--port", str(self.port)]
+            cmd = [binary, "--port", str(self.port), "--save", "",
+                   "--dir", self.dir]
         else:
             cmd = ["redis-server", "--port", str(self.port), "--save", "",
                    "--appendonly", "no", "--dir", self.dir]

@@ -11,7 +11,8 @@ sent pipelined by redis-benchmark (-P 16 -c 4); with --callgrind also the
 instructions per request, (Ir(2M) - Ir(M)) / M, instrumenting only the
 requests (callgrind_control toggles collection after the load).
 
-  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem]
+  tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem | --mem-only]
+      [--strings]   (speed on a set of `member:N` instead of integers)
 Not a test: it prints figures (Markdown rows)."""
 import os
 import socket
@@ -47,7 +48,8 @@ def start(kind, binary, prefix=()):
     port = free_port()
     d = tempfile.mkdtemp(prefix="benchsets-")
     if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port),
+               "--save", "", "--dir", d]
     else:
         cmd = ["redis-server", "--port", str(port), "--save", "",
                "--appendonly", "no", "--dir", d]
@@ -99,6 +101,19 @@ def bench(port, cmd, n):
                    capture_output=True)
 
 
+def pipe_members(port, cmd, n, seed, fmt, hi=2 * 10 ** 9):
+    """n requests `cmd big <fmt % random in [0, hi)>`, redis-cli --pipe."""
+    import random
+    rng = random.Random(seed)
+    name = cmd.encode()
+    out = []
+    for _ in range(n):
+        m = fmt % rng.randrange(0, hi)
+        out.append(b"*3\r\n$%d\r\n%s\r\n$3\r\nbig\r\n$%d\r\n%s\r\n" %
+                   (len(name), name, len(m), m))
+    load(port, b"".join(out))
+
+
 def pipe_ints(port, cmd, n, seed):
     """n requests `cmd big <random integer>` sent with redis-cli --pipe.
     Not redis-benchmark: its __rand_int__ is zero-padded ("000000123456"),
@@ -119,6 +134,18 @@ def pipe_ints(port, cmd, n, seed):
 CMDS = {
     "SADD": lambda port, n, seed: pipe_ints(port, "SADD", n, seed),
     "SISMEMBER": lambda port, n, seed: pipe_ints(port, "SISMEMBER", n, seed),
+    "SPOP": lambda port, n, seed: bench(port, ["SPOP", "big"], n),
+}
+
+
+# --strings: the same requests on a set of `member:N` (the member table):
+# SADD of new members `member:x<random>`, SISMEMBER of `member:<random>`
+# (a hit below N), SPOP.
+STR_CMDS = {
+    "SADD": lambda port, n, seed: pipe_members(port, "SADD", n, seed,
+                                               b"member:x%d"),
+    "SISMEMBER": lambda port, n, seed: pipe_members(
+        port, "SISMEMBER", n, seed, b"member:%d", 10 ** 6),
     "SPOP": lambda port, n, seed: bench(port, ["SPOP", "big"], n),
 }
 
@@ -147,10 +174,11 @@ def mem_rows(binary, n):
     return rows
 
 
-def cpu_rows(binary, n, m, callgrind):
-    data = proto(b"big", [b"%d" % i for i in range(n)])
+def cpu_rows(binary, n, m, callgrind, strings=False):
+    fmt = b"member:%d" if strings else b"%d"
+    data = proto(b"big", [fmt % i for i in range(n)])
     rows = []
-    for name, cmd in CMDS.items():
+    for name, cmd in (STR_CMDS if strings else CMDS).items():
         res = {}
         for kind in ("dice", "redis"):
             prefix = ()
@@ -218,11 +246,15 @@ def main():
         for r in mem_rows(binary, n):
             print(r)
         print()
-    print("| request (set of %d) | dice Ir/req | redis Ir/req | "
-          "dice CPU us/req | redis CPU us/req |" % n)
+    if "--mem-only" in sys.argv:
+        return
+    strings = "--strings" in sys.argv
+    print("| request (set of %d%s) | dice Ir/req | redis Ir/req | "
+          "dice CPU us/req | redis CPU us/req |" %
+          (n, " member:N" if strings else " integers"))
     print("|---|---:|---:|---:|---:|")
     m = 20000 if callgrind else 500000
-    for r in cpu_rows(binary, n, m, callgrind):
+    for r in cpu_rows(binary, n, m, callgrind, strings):
         print(r)
 
 

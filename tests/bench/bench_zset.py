@@ -61,7 +61,7 @@ def cli(port, *args):
 def start(kind, dice, valgrind=None, out=None):
     port = free_port()
     if kind == "dice":
-        cmd = [dice, "--bind", "127.0.0.1", "--port", str(port)]
+        cmd = [dice, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     else:
         cmd = ["redis-server", "--port", str(port), "--save", "",
                "--appendonly", "no", "--bind", "127.0.0.1"]

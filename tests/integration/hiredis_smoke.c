@@ -1,7 +1,9 @@
 /* A real C client against dice-server: hiredis (libhiredis-dev) runs the
- * string commands, one at a time and pipelined, and checks every reply's
- * type and value. Usage: hiredis_smoke HOST PORT. Exits 0 on success, 1
- * with a message on the first wrong reply, 2 if it cannot connect. */
+ * string commands, one at a time and pipelined, and the four collection
+ * types (lists, hashes, sets, sorted sets, a blocking pop), and checks
+ * every reply's type and value. Usage: hiredis_smoke HOST PORT. Exits 0 on
+ * success, 1 with a message on the first wrong reply, 2 if it cannot connect.
+ */
 #include <hiredis/hiredis.h>
 
 #include <stdio.h>
@@ -51,6 +53,63 @@ static void expect_error(const char *what, redisReply *r, const char *s) {
     if (!r || r->type != REDIS_REPLY_ERROR || strcmp(r->str, s) != 0)
         fail(what, r);
     freeReplyObject(r);
+}
+
+static void expect_array(const char *what, redisReply *r, size_t n,
+                         const char *const *want) {
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == n;
+    for (size_t i = 0; ok && i < n; i++) {
+        redisReply *e = r->element[i];
+        ok = want[i]
+                 ? e->type == REDIS_REPLY_STRING && strcmp(e->str, want[i]) == 0
+                 : e->type == REDIS_REPLY_NIL;
+    }
+    if (!ok)
+        fail(what, r);
+    freeReplyObject(r);
+}
+
+/* Lists, hashes, sets and sorted sets (issue 10). */
+static void collections(redisContext *c) {
+    expect_int("rpush", redisCommand(c, "RPUSH l a b c"), 3);
+    expect_int("lpush", redisCommand(c, "LPUSH l %s", "z"), 4);
+    const char *lr[] = {"z", "a", "b", "c"};
+    expect_array("lrange", redisCommand(c, "LRANGE l 0 -1"), 4, lr);
+    const char *lp[] = {"z", "a"};
+    expect_array("lpop count", redisCommand(c, "LPOP l 2"), 2, lp);
+    const char *bl[] = {"l", "c"};
+    expect_array("brpop served", redisCommand(c, "BRPOP l 0"), 2, bl);
+    expect_nil("blpop timeout", redisCommand(c, "BLPOP nolist 0.05"));
+    expect_error("wrongtype", redisCommand(c, "SADD l x"),
+                 "WRONGTYPE Operation against a key holding the wrong kind "
+                 "of value");
+
+    expect_int("hset", redisCommand(c, "HSET h f1 v1 f2 v2"), 2);
+    expect_str("hget", redisCommand(c, "HGET h f2"), "v2", 2);
+    expect_nil("hget missing", redisCommand(c, "HGET h nof"));
+    const char *hg[] = {"f1", "v1", "f2", "v2"};
+    expect_array("hgetall", redisCommand(c, "HGETALL h"), 4, hg);
+    expect_str("hincrbyfloat", redisCommand(c, "HINCRBYFLOAT h n 1.5"), "1.5",
+               3);
+    const char *hm[] = {"v1", NULL};
+    expect_array("hmget", redisCommand(c, "HMGET h f1 nof"), 2, hm);
+
+    expect_int("sadd", redisCommand(c, "SADD s 3 1 2 2"), 3);
+    expect_int("sismember", redisCommand(c, "SISMEMBER s 2"), 1);
+    expect_int("scard", redisCommand(c, "SCARD s"), 3);
+    const char *sm[] = {"1", "2", "3"};
+    expect_array("smembers intset", redisCommand(c, "SMEMBERS s"), 3, sm);
+
+    expect_int("zadd", redisCommand(c, "ZADD z 1.5 a 2 b -inf c"), 3);
+    expect_str("zscore", redisCommand(c, "ZSCORE z a"), "1.5", 3);
+    expect_int("zrank", redisCommand(c, "ZRANK z b"), 2);
+    const char *zr[] = {"c", "-inf", "a", "1.5"};
+    expect_array("zrange withscores",
+                 redisCommand(c, "ZRANGE z 0 1 WITHSCORES"), 4, zr);
+    const char *zp[] = {"z", "b", "2"};
+    expect_array("bzpopmax", redisCommand(c, "BZPOPMAX z 0"), 3, zp);
+    expect_error("zadd nan", redisCommand(c, "ZADD z nan x"),
+                 "ERR value is not a valid float");
 }
 
 int main(int argc, char **argv) {
@@ -133,6 +192,7 @@ int main(int argc, char **argv) {
         expect_int("pipelined incr", rv, i + 1);
     }
     expect_str("after pipeline", redisCommand(c, "GET key:999"), "val:999", 7);
+    collections(c);
 
     redisFree(c);
     if (failures) {

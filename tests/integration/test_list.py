@@ -398,6 +398,52 @@ class Lists(unittest.TestCase):
             return out
         self.scenario(run)
 
+    def test_wakeup_by_script_and_multi(self):
+        """A script's push and a MULTI/EXEC's push serve blocked clients
+        once the script or the transaction has run, with what is left
+        then: the script's own LPOP has taken the first element."""
+        def run(s):
+            c1, c2, c3, p = (s.conn() for _ in range(4))
+            c1.send(dicetest.encode("BLPOP", "sq", "0"))
+            c2.send(dicetest.encode("BLMOVE", "mq", "md", "LEFT", "RIGHT", "0"))
+            c3.send(dicetest.encode("BLMPOP", "0", "1", "mq2", "LEFT",
+                                    "COUNT", "2"))
+            time.sleep(0.1)
+            out = [p.cmd("EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') "
+                         "redis.call('lpop', KEYS[1]) "
+                         "return redis.call('llen', KEYS[1])", "1", "sq"),
+                   c1.read_reply()]
+            for args in (("MULTI",), ("RPUSH", "mq", "1"),
+                         ("RPUSH", "mq2", "x", "y", "z"), ("LPOP", "mq2"),
+                         ("EXEC",)):
+                out.append(p.cmd(*args))
+            out += [c2.read_reply(), c3.read_reply()]
+            out += [p.cmd("LRANGE", k, "0", "-1") for k in ("sq", "md", "mq2")]
+            for c in (c1, c2, c3, p):
+                c.close()
+            return out
+        self.scenario(run)
+
+    def test_killed_while_blocked(self):
+        """CLIENT KILL of a blocked client takes it off the key's queue:
+        the push serves the next client blocked there."""
+        def run(s):
+            c1, c2, p = s.conn(), s.conn(), s.conn()
+            id1 = c1.cmd("CLIENT", "ID")[1:-2]
+            c1.send(dicetest.encode("BLPOP", "kq", "0"))
+            time.sleep(0.05)
+            c2.send(dicetest.encode("BRPOP", "kq", "0"))
+            time.sleep(0.05)
+            out = [p.cmd("CLIENT", "KILL", "ID", id1),
+                   c1.closed_by_peer(1.0),
+                   p.cmd("RPUSH", "kq", "only"),
+                   c2.read_reply(),
+                   p.cmd("EXISTS", "kq")]
+            for c in (c1, c2, p):
+                c.close()
+            return out
+        self.scenario(run)
+
     def test_order_over_keys(self):
         def run(s):
             c1, c2, c3, p = (s.conn() for _ in range(4))

@@ -457,6 +457,35 @@ static void test_zset_propagation(void **state) {
     close(a), close(b), close(w);
 }
 
+/* The list blocking forms served after blocking propagate their effect as
+ * Redis 7.0 does: LPOP key (BLPOP), LMOVE (BLMOVE), RPOPLPUSH (BRPOPLPUSH,
+ * not LMOVE), RPOP key n (BLMPOP: n the elements popped). */
+static void test_list_propagation(void **state) {
+    fixture_t *f = *state;
+    int a = conn(f), b = conn(f), d = conn(f), e = conn(f), w = conn(f);
+    put(f, a, "BLPOP l 0\r\n");
+    put(f, b, "BLMOVE m n LEFT RIGHT 0\r\n");
+    put(f, d, "BRPOPLPUSH p q 0\r\n");
+    put(f, e, "BLMPOP 0 1 r RIGHT COUNT 3\r\n");
+    pump(f, 20);
+    put(f, w, "RPUSH l x\r\n");
+    expect(f, w, ":1\r\n");
+    expect(f, a, "*2\r\n$1\r\nl\r\n$1\r\nx\r\n");
+    put(f, w, "RPUSH m 1\r\n");
+    expect(f, w, ":1\r\n");
+    expect(f, b, "$1\r\n1\r\n");
+    put(f, w, "RPUSH p 2\r\n");
+    expect(f, w, ":1\r\n");
+    expect(f, d, "$1\r\n2\r\n");
+    put(f, w, "RPUSH r 1 2 3 4\r\n");
+    expect(f, w, ":4\r\n");
+    expect(f, e, "*2\r\n$1\r\nr\r\n*3\r\n$1\r\n4\r\n$1\r\n3\r\n$1\r\n2\r\n");
+    assert_string_equal(f->prop, "RPUSH l x;LPOP l;RPUSH m 1;LMOVE m n LEFT "
+                                 "RIGHT;RPUSH p 2;RPOPLPUSH p q;RPUSH r 1 2 3 "
+                                 "4;RPOP r 3;");
+    close(a), close(b), close(d), close(e), close(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order, setup, teardown),
@@ -473,6 +502,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_free_while_blocked, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_zset_propagation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_propagation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,28 @@ static void tgetkey(const void *e, const char **k, size_t *kl) {
     *kl = t->len;
 }
 
+/* Every test runs twice: tables that double (the keyspace's) and tables
+ * that grow by a quarter (the member tables'), whose sizes are not powers
+ * of two. */
+static unsigned grow_mode;
+
+static void dinit(dict *d) {
+    dice__dict_init(d, tgetkey);
+    d->grow = grow_mode;
+}
+
+static int doubling(void **state) {
+    (void)state;
+    grow_mode = 0;
+    return 0;
+}
+
+static int quarter(void **state) {
+    (void)state;
+    grow_mode = 25;
+    return 0;
+}
+
 static tentry *mk(const char *k, size_t n) {
     tentry *t = malloc(sizeof(tentry) + n);
     assert_non_null(t);
@@ -68,7 +90,7 @@ static void test_insert_find_delete_scale(void **state) {
     (void)state;
     enum { N = 200000 };
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char(*keys)[32] = malloc((size_t)N * 32);
     size_t *lens = malloc(N * sizeof(size_t));
     assert_non_null(keys);
@@ -121,8 +143,8 @@ static void test_insert_find_delete_scale(void **state) {
 static void test_seeds_differ(void **state) {
     (void)state;
     dict a, b;
-    dice__dict_init(&a, tgetkey);
-    dice__dict_init(&b, tgetkey);
+    dinit(&a);
+    dinit(&b);
     assert_true(a.seed != b.seed);
     assert_true(dice__dict_hash(&a, "foo", 3) != dice__dict_hash(&b, "foo", 3));
     /* Same table, same key: stable. Different lengths of zeros differ. */
@@ -134,7 +156,7 @@ static void test_bounded_rehash_work(void **state) {
     (void)state;
     enum { N = 100000 };
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     int saw_rehash = 0;
     for (int i = 0; i < N; i++) {
@@ -161,7 +183,7 @@ static void test_bounded_rehash_work(void **state) {
 static void test_timer_rehash(void **state) {
     (void)state;
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     int i = 0;
     /* Insert until a rehash is in progress, then finish it by steps. */
@@ -218,7 +240,7 @@ static void test_chains_survive_migration(void **state) {
      * explicit single-entry steps: keys whose probe chain crosses the
      * migration point must stay reachable. */
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     int i = 0;
     do {
@@ -270,7 +292,7 @@ static void check_all_seen(dict *seenset, int from, int to) {
 static void test_migrated_prefix_is_empty(void **state) {
     (void)state;
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     uint64_t i = 0;
     while (!(d.rehashing && d.t[0].size >= 8192)) {
@@ -301,8 +323,8 @@ static void test_migrated_prefix_is_empty(void **state) {
 static void test_scan_stable(void **state) {
     (void)state;
     dict d, got;
-    dice__dict_init(&d, tgetkey);
-    dice__dict_init(&got, tgetkey);
+    dinit(&d);
+    dinit(&got);
     char k[32];
     for (int i = 0; i < 3000; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "stable:%d", i));
@@ -316,7 +338,7 @@ static void test_scan_stable(void **state) {
     assert_int_equal(s.calls, 3000);
     /* Empty table: cursor 0 at once. */
     dict e;
-    dice__dict_init(&e, tgetkey);
+    dinit(&e);
     assert_int_equal(dice__dict_scan(&e, 0, scan_cb, &s), 0);
     dice__dict_clear(&d, free_cb, NULL);
     dice__dict_clear(&got, free_cb, NULL);
@@ -325,8 +347,8 @@ static void test_scan_stable(void **state) {
 static void test_scan_during_growth_and_shrink(void **state) {
     (void)state;
     dict d, got;
-    dice__dict_init(&d, tgetkey);
-    dice__dict_init(&got, tgetkey);
+    dinit(&d);
+    dinit(&got);
     char k[32];
     enum { STABLE = 2000, CHURN = 60000 };
     for (int i = 0; i < STABLE; i++)
@@ -369,8 +391,8 @@ static void test_scan_shrink_first(void **state) {
     /* Start big, delete most keys mid-scan so the table shrinks while
      * the cursor is deep into the hash space, then grow again. */
     dict d, got;
-    dice__dict_init(&d, tgetkey);
-    dice__dict_init(&got, tgetkey);
+    dinit(&d);
+    dinit(&got);
     char k[32];
     for (int i = 0; i < 500; i++)
         insert(&d, k, (size_t)snprintf(k, sizeof(k), "stable:%d", i));
@@ -406,7 +428,7 @@ static void test_random_distribution(void **state) {
     (void)state;
     enum { K = 100, S = 100000 };
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     assert_null(dice__dict_random(&d));
     char k[32];
     for (int i = 0; i < K; i++)
@@ -453,7 +475,7 @@ static int stop_cb(void *ctx, void *e) {
 static void test_foreach(void **state) {
     (void)state;
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     size_t n = 0;
     for (int i = 0; i < 1000; i++) {
@@ -493,7 +515,7 @@ static int lookup_cb(void *ctx, void *e) {
 static void test_foreach_with_lookups(void **state) {
     (void)state;
     dict d;
-    dice__dict_init(&d, tgetkey);
+    dinit(&d);
     char k[32];
     int i = 0;
     do {
@@ -509,18 +531,30 @@ static void test_foreach_with_lookups(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_foreach_with_lookups),
-        cmocka_unit_test(test_insert_find_delete_scale),
-        cmocka_unit_test(test_seeds_differ),
-        cmocka_unit_test(test_bounded_rehash_work),
-        cmocka_unit_test(test_timer_rehash),
-        cmocka_unit_test(test_chains_survive_migration),
-        cmocka_unit_test(test_migrated_prefix_is_empty),
-        cmocka_unit_test(test_scan_stable),
-        cmocka_unit_test(test_scan_during_growth_and_shrink),
-        cmocka_unit_test(test_scan_shrink_first),
-        cmocka_unit_test(test_random_distribution),
-        cmocka_unit_test(test_foreach),
+        cmocka_unit_test_setup(test_foreach_with_lookups, doubling),
+        cmocka_unit_test_setup(test_insert_find_delete_scale, doubling),
+        cmocka_unit_test_setup(test_seeds_differ, doubling),
+        cmocka_unit_test_setup(test_bounded_rehash_work, doubling),
+        cmocka_unit_test_setup(test_timer_rehash, doubling),
+        cmocka_unit_test_setup(test_chains_survive_migration, doubling),
+        cmocka_unit_test_setup(test_migrated_prefix_is_empty, doubling),
+        cmocka_unit_test_setup(test_scan_stable, doubling),
+        cmocka_unit_test_setup(test_scan_during_growth_and_shrink, doubling),
+        cmocka_unit_test_setup(test_scan_shrink_first, doubling),
+        cmocka_unit_test_setup(test_random_distribution, doubling),
+        cmocka_unit_test_setup(test_foreach, doubling),
+        cmocka_unit_test_setup(test_foreach_with_lookups, quarter),
+        cmocka_unit_test_setup(test_insert_find_delete_scale, quarter),
+        cmocka_unit_test_setup(test_seeds_differ, quarter),
+        cmocka_unit_test_setup(test_bounded_rehash_work, quarter),
+        cmocka_unit_test_setup(test_timer_rehash, quarter),
+        cmocka_unit_test_setup(test_chains_survive_migration, quarter),
+        cmocka_unit_test_setup(test_migrated_prefix_is_empty, quarter),
+        cmocka_unit_test_setup(test_scan_stable, quarter),
+        cmocka_unit_test_setup(test_scan_during_growth_and_shrink, quarter),
+        cmocka_unit_test_setup(test_scan_shrink_first, quarter),
+        cmocka_unit_test_setup(test_random_distribution, quarter),
+        cmocka_unit_test_setup(test_foreach, quarter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

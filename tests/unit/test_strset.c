@@ -1,7 +1,7 @@
 /* The member table of big collections (lib/types/strset.c): sets and maps
  * (bytes and doubles), values changing size classes, binary and long
- * members, SCAN completeness across rehashing, uniform random picks, and
- * freeing with members both pooled and malloc'd. */
+ * members, SCAN completeness across rehashing, uniform random picks,
+ * freeing with members both pooled and malloc'd, and growth by a quarter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,6 +194,50 @@ static void test_foreach_and_free_mixed(void **state) {
     dice__mt_free(&m); /* ASan/leak check: the malloc'd ones are freed */
 }
 
+/* A member table grows by a quarter: once past a few hundred members it is
+ * never under 70% full outside a rehash (a doubling table falls to 45%),
+ * and every member stays reachable across the growths; deleting most of
+ * them shrinks it. */
+static void test_growth_keeps_table_full(void **state) {
+    (void)state;
+    dice__mtab s;
+    dice__mt_init(&s, DICE__MT_SET);
+    char k[32];
+    int growths = 0;
+    size_t last = 0;
+    enum { N = 200000 };
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        assert_int_equal(dice__strset_add(&s, k, (size_t)n), 1);
+        size_t slots = dice__dict_slots(&s.d);
+        if (!s.d.rehashing && slots != last) {
+            growths += last != 0;
+            last = slots;
+        }
+        if (i > 1000 && !s.d.rehashing)
+            assert_true((double)dice__mt_len(&s) >= 0.70 * (double)slots);
+    }
+    assert_true(growths > 20); /* 1.25^20 ~ 87: a quarter at a time */
+    for (int i = 0; i < N; i += 97) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        assert_true(dice__strset_has(&s, k, (size_t)n));
+    }
+    for (int i = 1000; i < N; i++) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        assert_int_equal(dice__strset_del(&s, k, (size_t)n), 1);
+    }
+    while (dice__mt_rehash(&s, 1000))
+        ;
+    /* A table shrinks when under 10% full, to 75% full: 1,000 members end
+     * in at most ~10,000 slots (from ~260,000). */
+    assert_true(dice__dict_slots(&s.d) <= 10000 + 16);
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(k, sizeof(k), "member:%d", i);
+        assert_true(dice__strset_has(&s, k, (size_t)n));
+    }
+    dice__mt_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_basic),
@@ -202,6 +246,7 @@ int main(void) {
         cmocka_unit_test(test_scan_across_rehash),
         cmocka_unit_test(test_random_uniform),
         cmocka_unit_test(test_foreach_and_free_mixed),
+        cmocka_unit_test(test_growth_keeps_table_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
