@@ -1,6 +1,8 @@
 /* Loading the append-only file (lib/server/aof.h).
  *
- * At start, before listening: the manifest, then the base (an
+ * At start, with the listeners open (clients are served every
+ * DICE__LOADING_EVENTS_BYTES, answered -LOADING but for the commands
+ * flagged loading): the manifest, then the base (an
  * RDB preamble is loaded by the types layer's reader and the commands
  * after it replayed), then each incr file, replayed through an in-process
  * session. A last file cut short loads up to its last complete command
@@ -29,7 +31,9 @@ typedef struct loader {
     dice_server_t *srv;
     dice_session_t *sess;
     const char *path;
-    bool last; /* the last file: a short one may be truncated */
+    bool last;   /* the last file: a short one may be truncated */
+    size_t done; /* bytes of the files loaded before this one */
+    size_t next; /* offset in this file of the next progress report */
 } loader;
 
 /* Parse a "<c><number>\r\n" line at p[*pos]: 1 done, 0 short, -1 bad. */
@@ -142,6 +146,10 @@ static int replay(loader *ld, const uint8_t *p, size_t len, size_t from,
             in_multi = false;
         if (!in_multi)
             *valid = pos;
+        if (__builtin_expect(pos >= ld->next, 0)) {
+            dice__rdb_loading_progress(ld->srv, ld->done + pos);
+            ld->next = pos + DICE__LOADING_EVENTS_BYTES;
+        }
     }
     if (argv != sv) {
         free(argv);
@@ -169,6 +177,14 @@ static void load_log(void *ctx, int level, const char *msg) {
     dice__logf(ctx, level, "%s", msg);
 }
 
+/* Progress in an RDB preamble. */
+static void preamble_progress(void *ctx, size_t pos,
+                              const dice__rdb_load_info *info) {
+    loader *ld = ctx;
+    ld->srv->rdb.loading_used_mem = info->used_mem;
+    dice__rdb_loading_progress(ld->srv, ld->done + pos);
+}
+
 /* Load one file of the AOF: 0, or DICE_EPROTO (logged). */
 static int load_one(loader *ld, const char *name) {
     dice_server_t *srv = ld->srv;
@@ -193,8 +209,8 @@ static int load_one(loader *ld, const char *name) {
         close(fd);
         return DICE_ESYS;
     }
-    srv->rdb.loading_total += len;
     size_t from = 0;
+    ld->next = DICE__LOADING_EVENTS_BYTES;
     int rc = 0;
     if (len >= 5 && !memcmp(p, "REDIS", 5)) {
         dice__logf(srv, DICE_LOG_NOTICE,
@@ -205,6 +221,9 @@ static int load_one(loader *ld, const char *name) {
             .verify_checksum = srv->cfg.rdbchecksum,
             .log = load_log,
             .log_ctx = srv,
+            .progress = preamble_progress,
+            .progress_ctx = ld,
+            .progress_every = DICE__LOADING_EVENTS_BYTES,
         };
         dice__rdb_load_info info;
         int lr = dice__rdb_load(srv->keyspace, p, len, &o, &info);
@@ -218,11 +237,13 @@ static int load_one(loader *ld, const char *name) {
             dice__logf(srv, DICE_LOG_NOTICE,
                        "Reading the remaining AOF tail...");
             from = info.used;
+            ld->next = from + DICE__LOADING_EVENTS_BYTES;
         }
     }
     size_t valid = from, bad_at = from;
     int r = rc == 0 ? replay(ld, p, len, from, &valid, &bad_at) : LOAD_OK;
     munmap((void *)p, len);
+    ld->done += len;
     if (rc == 0 && r == LOAD_SHORT) {
         if (ld->last && srv->cfg.aof_load_truncated) {
             dice__logf(srv, DICE_LOG_WARNING,
@@ -269,12 +290,14 @@ static int load_one(loader *ld, const char *name) {
 /* Load base and incrs. 0 or negative (logged). */
 int dice__aof_load_all(dice_server_t *srv) {
     dice__aof_state *a = &srv->aof;
-    loader ld = {srv, NULL, NULL, false};
+    loader ld = {srv, NULL, NULL, false, 0, 0};
     if (dice_session_new(srv, 2, &ld.sess) < 0)
         return DICE_ENOMEM;
-    srv->rdb.loading = true;
-    srv->rdb.loading_start = dice__aof_unix_s(srv);
-    srv->rdb.loading_total = 0;
+    size_t bytes =
+        a->base_type ? (size_t)dice__aof_file_size(srv, a->base_name) : 0;
+    for (size_t i = 0; i < a->nincr; i++)
+        bytes += (size_t)dice__aof_file_size(srv, a->incr[i].name);
+    dice__rdb_loading_begin(srv, bytes);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t dirty = srv->keyspace->dirty;
@@ -301,7 +324,7 @@ int dice__aof_load_all(dice_server_t *srv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv->keyspace->dirty = dirty;
-    srv->rdb.loading = false;
+    dice__rdb_loading_end(srv);
     dice_session_free(ld.sess);
     if (rc == 0)
         dice__logf(srv, DICE_LOG_NOTICE,
