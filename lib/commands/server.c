@@ -899,6 +899,7 @@ static void info_persistence(dice_server_t *srv, dice_buf_t *b) {
     dice__buf_printf(b, "# Persistence\r\n");
     dice__rdb_info(srv, b);
     dice__aof_info(srv, b);
+    dice__rdb_loading_info(srv, b);
 }
 
 /* Every command run counts one call of its command. */

@@ -411,6 +411,30 @@ void dice__rdb_cron(dice_server_t *srv) {
     }
 }
 
+/* Redis's loading_* fields, with its percentage and estimate. */
+void dice__rdb_loading_info(dice_server_t *srv, dice_buf_t *b) {
+    if (!srv->rdb.loading)
+        return;
+    size_t total = srv->rdb.loading_total, done = srv->rdb.loading_loaded;
+    if (done > total)
+        done = total;
+    double perc = total ? (double)done / (double)total * 100 : 0;
+    long long elapsed = unix_s(srv) - srv->rdb.loading_start;
+    long long eta = elapsed <= 0
+                        ? 1
+                        : (long long)((double)elapsed * (double)(total - done) /
+                                      (double)(done + 1));
+    dice__buf_printf(b,
+                     "loading_start_time:%lld\r\n"
+                     "loading_total_bytes:%zu\r\n"
+                     "loading_rdb_used_mem:%lld\r\n"
+                     "loading_loaded_bytes:%zu\r\n"
+                     "loading_loaded_perc:%.2f\r\n"
+                     "loading_eta_seconds:%lld\r\n",
+                     srv->rdb.loading_start, total, srv->rdb.loading_used_mem,
+                     done, perc, eta);
+}
+
 void dice__rdb_free(dice_server_t *srv) {
     free(srv->rdb.points);
     srv->rdb.points = NULL;
@@ -425,6 +449,40 @@ void dice__rdb_free(dice_server_t *srv) {
 
 static void load_log(void *ctx, int level, const char *msg) {
     dice__logf(ctx, level, "%s", msg);
+}
+
+/* ---- loading progress ------------------------------------------------------
+ */
+
+void dice__rdb_loading_begin(dice_server_t *srv, size_t total) {
+    srv->rdb.loading = true;
+    srv->rdb.loading_start = unix_s(srv);
+    srv->rdb.loading_total = total;
+    srv->rdb.loading_loaded = 0;
+    srv->rdb.loading_used_mem = 0;
+}
+
+void dice__rdb_loading_progress(dice_server_t *srv, size_t loaded) {
+    srv->rdb.loading_loaded = loaded;
+    /* Only at start are there clients waiting for the load (DEBUG RELOAD
+     * runs inside a command, and no other client runs meanwhile). */
+    if (srv->started)
+        return;
+    dice__server_refuse(srv, DICE__REFUSE_LOADING, true);
+    dice__server_process_events_nested(srv);
+    dice__server_refuse(srv, DICE__REFUSE_LOADING, false);
+}
+
+void dice__rdb_loading_end(dice_server_t *srv) {
+    srv->rdb.loading = false;
+}
+
+static void rdb_progress(void *ctx, size_t pos,
+                         const dice__rdb_load_info *info) {
+    dice_server_t *srv = ctx;
+    srv->rdb.load_loaded = info->keys_loaded;
+    srv->rdb.loading_used_mem = info->used_mem;
+    dice__rdb_loading_progress(srv, pos);
 }
 
 int dice__rdb_load_file(dice_server_t *srv, const char *path,
@@ -456,9 +514,7 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
         p = m;
     }
     close(fd);
-    srv->rdb.loading = true;
-    srv->rdb.loading_start = unix_s(srv);
-    srv->rdb.loading_total = len;
+    dice__rdb_loading_begin(srv, len);
     uint64_t t0 = dice_loop_now_ms(srv->loop);
     struct timespec ts0, ts1;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
@@ -470,6 +526,9 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
         .log_ctx = srv,
         .function = srv->functions_load,
         .function_ctx = srv,
+        .progress = rdb_progress,
+        .progress_ctx = srv,
+        .progress_every = DICE__LOADING_EVENTS_BYTES,
     };
     dice__rdb_load_info info;
     /* Loading is no change to propagate or to save again (Redis leaves
@@ -482,7 +541,7 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
         munmap((void *)p, len);
     (void)t0;
     clock_gettime(CLOCK_MONOTONIC, &ts1);
-    srv->rdb.loading = false;
+    dice__rdb_loading_end(srv);
     srv->rdb.load_loaded = info.keys_loaded;
     srv->rdb.load_expired = info.keys_expired;
     if (rc < 0) {

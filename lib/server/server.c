@@ -540,12 +540,6 @@ int dice_server_start(dice_server_t *srv) {
     frc = fit_maxclients(srv);
     if (frc < 0)
         return frc;
-    /* The snapshot is loaded before a client is served (Redis answers
-     * -LOADING meanwhile; loading here is one step, before listening). */
-    frc = srv->cfg.appendonly && srv->keyspace ? dice__aof_startup(srv)
-                                               : dice__rdb_load_startup(srv);
-    if (frc < 0)
-        return frc;
     char **addrs = NULL;
     int n = dice__split_args(srv->cfg.bind, strlen(srv->cfg.bind), &addrs);
     if (n <= 0) {
@@ -597,8 +591,16 @@ int dice_server_start(dice_server_t *srv) {
      * accept and close the waiting connection, and take it back; otherwise
      * a level-triggered listener would spin. */
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    srv->started = true;
-    int rc = dice__server_arm_crons(srv);
+    /* The dataset loads with the listeners open, as Redis's: clients that
+     * connect meanwhile are served every few MB of the file and answered
+     * -LOADING but for the commands flagged loading (INFO shows the
+     * progress). The server counts as started once it is loaded. */
+    int rc = srv->cfg.appendonly && srv->keyspace ? dice__aof_startup(srv)
+                                                  : dice__rdb_load_startup(srv);
+    if (rc == 0) {
+        srv->started = true;
+        rc = dice__server_arm_crons(srv);
+    }
     if (rc < 0) {
         srv->started = false;
         close_listeners(srv);
@@ -1491,6 +1493,19 @@ static bool misconf_refuse(dice_client_t *c, const dice_command_t *cmd) {
 static __attribute__((noinline)) bool refused(dice_client_t *c,
                                               dice_command_t *cmd) {
     dice_server_t *srv = c->srv;
+    /* Clients served while the dataset loads at start: only what may run
+     * meanwhile runs (Redis's processCommand, CMD_LOADING). */
+    if ((srv->refuse & DICE__REFUSE_LOADING) &&
+        !(cmd->flags & DICE_CMD_LOADING)) {
+        static const char msg[] =
+            "LOADING Redis is loading the dataset in memory";
+        if (c->flags & CLIENT_MULTI)
+            c->flags |= CLIENT_DIRTY_EXEC;
+        dice_reply_error(c, msg, sizeof(msg) - 1);
+        cmd->rejected_calls++;
+        dice__intro_errors_seen(srv);
+        return true;
+    }
     /* A script has run past busy-reply-threshold: only what may run
      * meanwhile runs (Redis's processCommand, CMD_ALLOW_BUSY). */
     if ((srv->refuse & DICE__REFUSE_BUSY) && !(c->flags & CLIENT_SCRIPT) &&

@@ -435,6 +435,9 @@ static inline uint64_t dice__ticks(void) {
  * here and its test to server.c's refused().) */
 #define DICE__REFUSE_BUSY 1u
 #define DICE__REFUSE_MISCONF 2u
+/* LOADING while the clients are served in the middle of loading the
+ * dataset at start: commands without the loading flag get -LOADING. */
+#define DICE__REFUSE_LOADING 4u
 
 static inline unsigned dice__hist_index(uint64_t ticks) {
     uint64_t v = ticks | (1u << DICE__HIST_SUB);
@@ -576,6 +579,8 @@ typedef struct dice__rdb_state {
     uint64_t load_loaded, load_expired;
     long long loading_start;
     size_t loading_total;
+    size_t loading_loaded;      /* bytes of loading_total read so far */
+    long long loading_used_mem; /* the file's used-mem aux field */
 } dice__rdb_state;
 
 /* Append-only file state (lib/server/aof.c), Redis's aof_* fields. */
@@ -1120,15 +1125,27 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
                         bool quiet_enoent);
 /* At start: load dir/dbfilename if it exists. */
 int dice__rdb_load_startup(dice_server_t *srv);
+/* Loading the dataset (Redis's startLoading, loadingProgress,
+ * stopLoading): begin with the bytes to read; progress with the bytes read
+ * so far (at most every DICE__LOADING_EVENTS_BYTES), which, at start,
+ * serves the clients' events meanwhile, answering -LOADING to commands
+ * without the loading flag (Redis's processEventsWhileBlocked); end. */
+#define DICE__LOADING_EVENTS_BYTES (2u * 1024 * 1024)
+void dice__rdb_loading_begin(dice_server_t *srv, size_t total);
+void dice__rdb_loading_progress(dice_server_t *srv, size_t loaded);
+void dice__rdb_loading_end(dice_server_t *srv);
 /* INFO persistence's loading and rdb_* lines. */
 void dice__rdb_info(dice_server_t *srv, dice_buf_t *b);
+/* Its loading_* lines, after the aof_* ones, while loading. */
+void dice__rdb_loading_info(dice_server_t *srv, dice_buf_t *b);
 void dice__rdb_free(dice_server_t *srv);
 /* Whether stop-writes-on-bgsave-error refuses writes now. */
 bool dice__rdb_denies(const dice_server_t *srv);
 
 /* The append-only file (lib/server/aof.c). */
 void dice__aof_init(dice_server_t *srv);
-/* At start, before listening: with appendonly yes, load the directory's
+/* At start, listening (clients served while it loads, see
+ * dice__rdb_loading_progress): with appendonly yes, load the directory's
  * files (creating it, a base and an incr when empty) and start appending.
  * 0, or negative (the reason logged). */
 int dice__aof_startup(dice_server_t *srv);

@@ -206,6 +206,8 @@ int dice__rdb_save_keyspace(dice_keyspace_t *ks, const dice__rdb_save_opts *o,
                             dice_type_write_fn out, void *out_ctx,
                             uint64_t *nkeys);
 
+struct dice__rdb_load_info;
+
 typedef struct dice__rdb_load_opts {
     int64_t now_ms;      /* keys whose expire time is before are dropped */
     int keep_expired;    /* keep them (an AOF preamble) */
@@ -222,6 +224,15 @@ typedef struct dice__rdb_load_opts {
     int (*function)(void *function_ctx, const char *code, size_t len, char *err,
                     size_t errsize);
     void *function_ctx;
+    /* Called between keys once the read position has passed
+     * progress_every bytes since the last call (Redis's
+     * rdbLoadProgressCallback, loading-process-events-interval-bytes):
+     * progress(progress_ctx, position, info so far). The keyspace holds
+     * every key read before it. NULL or 0: never. */
+    void (*progress)(void *progress_ctx, size_t pos,
+                     const struct dice__rdb_load_info *info);
+    void *progress_ctx;
+    size_t progress_every;
 } dice__rdb_load_opts;
 
 typedef struct dice__rdb_load_info {
@@ -229,9 +240,10 @@ typedef struct dice__rdb_load_info {
     long long ctime;
     int aof_base;
     uint64_t keys_loaded, keys_expired, keys_empty, functions_skipped;
-    size_t used;       /* bytes of the file, checksum included */
-    size_t err_offset; /* where the problem is, on failure */
-    char err[200];     /* what it is */
+    long long used_mem; /* the used-mem aux field, 0 without one */
+    size_t used;        /* bytes of the file, checksum included */
+    size_t err_offset;  /* where the problem is, on failure */
+    char err[200];      /* what it is */
 } dice__rdb_load_info;
 
 /* Load an RDB file (len bytes at p) into ks (o must not be NULL). Keys

@@ -328,6 +328,7 @@ typedef struct rd {
     size_t len, pos;
     dice__rdb_load_info *info;
     const dice__rdb_load_opts *o;
+    size_t next_progress; /* position of the next progress call */
 } rd;
 
 static int fail(rd *r, int rc, size_t at, const char *fmt, ...)
@@ -454,9 +455,11 @@ static int load_aux(rd *r) {
             }
         } else if (eqs(k, kn, "used-mem")) {
             long long m;
-            if (dice__str2ll(v, vn, &m))
+            if (dice__str2ll(v, vn, &m)) {
+                r->info->used_mem = m;
                 note(r, RDB_LOG_NOTICE, "RDB memory usage when created %.2f Mb",
                      (double)m / (1024 * 1024));
+            }
         } else if (eqs(k, kn, "aof-base")) {
             r->info->aof_base = eqs(v, vn, "1");
         } else if (!eqs(k, kn, "redis-bits") && !eqs(k, kn, "lua") &&
@@ -522,7 +525,9 @@ static int load_key(rd *r, dice_keyspace_t *ks, dice_db_t *db, unsigned type,
 int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
                    const dice__rdb_load_opts *o, dice__rdb_load_info *info) {
     memset(info, 0, sizeof(*info));
-    rd r = {p, len, 0, info, o};
+    rd r = {p, len, 0, info, o, SIZE_MAX};
+    if (o->progress && o->progress_every)
+        r.next_progress = o->progress_every;
     if (len < 9)
         return truncated(&r, len);
     if (memcmp(p, "REDIS", 5) != 0)
@@ -652,6 +657,10 @@ int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
                 return rc;
             expire = -1;
             freq = idle = -1;
+            if (__builtin_expect(r.pos >= r.next_progress, 0)) {
+                o->progress(o->progress_ctx, r.pos, info);
+                r.next_progress = r.pos + o->progress_every;
+            }
             continue;
         }
     }

@@ -83,6 +83,10 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--fsync", default="everysec,always",
+                    help="comma-separated appendfsync values to run")
+    ap.add_argument("--each", action="store_true",
+                    help="print every round's figures, not only the best")
     a = ap.parse_args()
     root = tempfile.mkdtemp(prefix="benchaof-")
     procs = []
@@ -91,7 +95,7 @@ def main():
               " rounds" % (a.pipeline, a.clients, a.n, a.rounds))
         print("%-9s %-6s %14s %12s" % ("fsync", "server", "CPU us/req",
                                        "req/s"))
-        for fsync in ("everysec", "always"):
+        for fsync in a.fsync.split(","):
             servers = {}
             for kind in ("dice", "redis"):
                 d = os.path.join(root, kind + fsync)
@@ -103,6 +107,9 @@ def main():
             for _ in range(a.rounds):
                 for kind in ("dice", "redis"):
                     us, rps = bench(*servers[kind], a)
+                    if a.each:
+                        print("%-9s %-6s %14.3f %12.0f  (round)"
+                              % (fsync, kind, us, rps), flush=True)
                     b = best.get(kind)
                     best[kind] = (min(us, b[0]) if b else us,
                                   max(rps, b[1]) if b else rps)

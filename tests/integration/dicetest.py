@@ -45,12 +45,36 @@ def wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
     raise RuntimeError("server did not listen on %d" % port)
 
 
+def wait_loaded(port, proc, timeout=120.0):
+    """Until INFO persistence says loading:0 (a server that refuses INFO,
+    e.g. with requirepass, is taken as loaded)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return
+        try:
+            c = Conn(port, timeout=timeout)
+            r = c.cmd("INFO", "persistence")
+            c.close()
+        except (OSError, EOFError):
+            return  # closed by the server (e.g. maxclients): not ours to judge
+        if not isinstance(r, bytes) or b"loading:1" not in r:
+            return
+        time.sleep(0.02)
+    raise RuntimeError("server still loading after %.0f s" % timeout)
+
+
 class Server:
     """A running server process. kind is 'dice' or 'redis'."""
 
     def __init__(self, kind="dice", args=(), port=None, preexec_fn=None,
-                 conf=None):
-        """conf: a config file path, given first (before the options)."""
+                 conf=None, wait_load=False):
+        """conf: a config file path, given first (before the options).
+        wait_load: return once the dataset is loaded (both servers listen
+        while they load and answer -LOADING meanwhile), not at the first
+        connection (off by default: it costs a connection and an INFO,
+        which the stats show, and files of a test's size load before the
+        first client is served anyway)."""
         self.kind = kind
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="dicetest-")
@@ -70,6 +94,8 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      cwd=self.dir, preexec_fn=preexec_fn)
         wait_port(self.port, self.proc)
+        if wait_load:
+            wait_loaded(self.port, self.proc)
 
     def stop(self):
         """SIGTERM, wait, return the exit code (None if it had to be killed)."""
