@@ -433,6 +433,7 @@ bool dice__evict_refuse(dice_client_t *c, const dice_command_t *cmd) {
 }
 
 void dice__evict_apply(dice_server_t *srv) {
+    dice__client_evict_apply(srv); /* maxmemory-clients may be a share */
     if (!srv->keyspace)
         return;
     int p = srv->cfg.maxmemory_policy;
