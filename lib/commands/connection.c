@@ -279,8 +279,8 @@ static DICE__CMD_FN(cmd_client_setinfo) {
     dice_reply_ok(c);
 }
 
-/* CLIENT NO-EVICT ON|OFF: there is no client eviction (maxmemory-clients)
- * here yet, so the mode is only recorded (the 'e' of CLIENT LIST). */
+/* CLIENT NO-EVICT ON|OFF: whether maxmemory-clients may close this client
+ * (lib/server/client_evict.c; the 'e' of CLIENT LIST). */
 static DICE__CMD_FN(cmd_client_no_evict) {
     if (dice__eqci(argv[2], argvlen[2], "on")) {
         c->flags |= CLIENT_NO_EVICT;

@@ -779,7 +779,7 @@ static void info_server(dice_server_t *srv, dice_buf_t *b) {
 }
 
 static void info_clients(dice_server_t *srv, dice_buf_t *b) {
-    size_t connected = 0, blocked = 0;
+    size_t connected = 0, blocked = 0, max_in = 0, max_out = 0;
     unsigned long long trk[4];
     dice__tracking_stats(srv, trk);
     for (dice_client_t *cl = srv->clients; cl; cl = cl->next) {
@@ -788,19 +788,25 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
         connected++;
         if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
             blocked++;
+        /* Redis's figures are the largest of the last few seconds; these
+         * are the largest now. */
+        if (cl->qcap > max_in)
+            max_in = cl->qcap;
+        if (cl->out.cap > max_out)
+            max_out = cl->out.cap;
     }
     dice__buf_printf(b,
                      "# Clients\r\n"
                      "connected_clients:%zu\r\n"
                      "cluster_connections:0\r\n"
                      "maxclients:%zu\r\n"
-                     "client_recent_max_input_buffer:0\r\n"
-                     "client_recent_max_output_buffer:0\r\n"
+                     "client_recent_max_input_buffer:%zu\r\n"
+                     "client_recent_max_output_buffer:%zu\r\n"
                      "blocked_clients:%zu\r\n"
                      "tracking_clients:%llu\r\n"
                      "clients_in_timeout_table:0\r\n",
-                     connected, dice__server_effective_maxclients(srv), blocked,
-                     trk[0]);
+                     connected, dice__server_effective_maxclients(srv), max_in,
+                     max_out, blocked, trk[0]);
 }
 
 /* Redis 7.0's memory section, from what the allocator holds (the host's
@@ -952,13 +958,14 @@ static void info_stats(dice_server_t *srv, dice_buf_t *b) {
                      "expired_time_cap_reached_count:0\r\n"
                      "expire_cycle_cpu_milliseconds:0\r\n"
                      "evicted_keys:%llu\r\n"
-                     "evicted_clients:0\r\n"
+                     "evicted_clients:%llu\r\n"
                      "total_eviction_exceeded_time:%llu\r\n"
                      "current_eviction_exceeded_time:%llu\r\n"
                      "keyspace_hits:%llu\r\n"
                      "keyspace_misses:%llu\r\n",
-                     (unsigned long long)expired, ev_keys, ev_total, ev_cur,
-                     (unsigned long long)hits, (unsigned long long)misses);
+                     (unsigned long long)expired, ev_keys, srv->evicted_clients,
+                     ev_total, ev_cur, (unsigned long long)hits,
+                     (unsigned long long)misses);
     unsigned long long trk[4];
     dice__tracking_stats(srv, trk);
     dice__buf_printf(b,
@@ -1366,6 +1373,7 @@ static DICE__CMD_FN(cmd_config_resetstat) {
         dice_keyspace_reset_stats(srv->keyspace);
     dice__intro_resetstat(srv);
     dice__evict_reset_stats(srv);
+    srv->evicted_clients = 0;
     dice_reply_ok(c);
 }
 

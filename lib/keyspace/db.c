@@ -1470,18 +1470,11 @@ int dice_db_object_freq(dice_db_t *db, const char *key, size_t klen,
 size_t dice__db_sample(dice_db_t *db, int volatile_only, uint8_t **out,
                        size_t n) {
     dict *d = volatile_only ? &db->exp : &db->main;
-    size_t size = dice__dict_size(d), got = 0;
+    size_t size = dice__dict_size(d);
     if (n > size)
         n = size;
-    /* Random picks may repeat; a repeat is harmless to the pool (it keeps
-     * one copy of a key), so a few extra tries make up for them. */
-    for (size_t tries = 0; got < n && tries < 2 * n; tries++) {
-        uint8_t *e = dice__dict_random(d);
-        if (!e)
-            break;
-        out[got++] = e;
-    }
-    return got;
+    /* Picks may repeat; the pool keeps one copy of a key. */
+    return dice__dict_sample(d, (void **)out, n);
 }
 
 unsigned long long dice__ks_entry_evict_score(const dice_keyspace_t *ks,

@@ -149,6 +149,15 @@ static uint64_t *table_find(const dict *d, const dict_table *t, const char *key,
  * the cluster back so every probe chain stays unbroken. */
 static void table_remove_shift(const dict *d, dict_table *t, size_t i) {
     size_t j = i;
+    /* Each later member of the cluster is hashed to find its home, one
+     * cache miss per entry, and a cluster of a 90%-full table is tens of
+     * slots long: ask for them all first so the misses overlap. */
+    for (size_t n = 0, p = next_slot(t, i); n < 32; n++, p = next_slot(t, p)) {
+        uint64_t s = t->slots[p];
+        if (s == SLOT_EMPTY)
+            break;
+        __builtin_prefetch(dice__dict_slot_entry(s));
+    }
     for (;;) {
         j = next_slot(t, j);
         uint64_t s = t->slots[j];
@@ -482,6 +491,43 @@ void *dice__dict_random(dict *d) {
             return dice__dict_slot_entry(s);
     }
     return NULL;
+}
+
+size_t dice__dict_sample(dict *d, void **out, size_t n) {
+    size_t size = dice__dict_size(d), n0 = d->t[0].size,
+           total = dice__dict_slots(d);
+    if (size == 0)
+        return 0;
+    if (n > DICE__DICT_SAMPLE_MAX)
+        n = DICE__DICT_SAMPLE_MAX;
+    if (size * 8 < total) { /* sparse: each pick walks on its own */
+        for (size_t i = 0; i < n; i++)
+            out[i] = dice__dict_random(d);
+        return n;
+    }
+    /* Every slot first, so their cache misses overlap; then the entries
+     * found are prefetched for the caller, which reads each one. */
+    uint64_t *at[DICE__DICT_SAMPLE_MAX];
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)(splitmix(&d->rng) % total);
+        at[i] = k < n0 ? &d->t[0].slots[k] : &d->t[1].slots[k - n0];
+        __builtin_prefetch(at[i]);
+    }
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t s = *at[i];
+        for (int tries = 0; (s == SLOT_EMPTY || s == SLOT_TOMB) && tries < 128;
+             tries++) {
+            size_t k = (size_t)(splitmix(&d->rng) % total);
+            s = k < n0 ? d->t[0].slots[k] : d->t[1].slots[k - n0];
+        }
+        if (s == SLOT_EMPTY || s == SLOT_TOMB)
+            continue;
+        out[got] = dice__dict_slot_entry(s);
+        __builtin_prefetch(out[got]);
+        got++;
+    }
+    return got;
 }
 
 void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx) {

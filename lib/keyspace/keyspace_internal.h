@@ -276,6 +276,11 @@ uint64_t dice__dict_scan(dict *d, uint64_t cursor,
                          void (*fn)(void *ctx, void *entry), void *ctx);
 /* A uniformly chosen entry or NULL if empty. */
 void *dice__dict_random(dict *d);
+/* Up to n (at most DICE__DICT_SAMPLE_MAX) uniformly chosen entries into
+ * out, possibly repeated, their slots and entries prefetched together;
+ * returns how many (0 only when empty). */
+#define DICE__DICT_SAMPLE_MAX 64
+size_t dice__dict_sample(dict *d, void **out, size_t n);
 /* Visit every entry; stops when fn returns non-zero. fn must not modify
  * the table. */
 void dice__dict_foreach(dict *d, int (*fn)(void *ctx, void *entry), void *ctx);

@@ -101,6 +101,7 @@ typedef int (*setting_format_fn)(dice_server_t *srv, const setting_t *st,
 #define SETTING_KINDS(X)                                                       \
     X(INT, parse_int_value, format_number)                                     \
     X(MEM, parse_mem_value, format_number)                                     \
+    X(MEMPCT, parse_mempct_value, format_mempct)                               \
     X(BOOL, parse_bool_value, format_bool)                                     \
     X(ENUM, parse_enum_value, format_enum)                                     \
     X(STR, parse_str_value, format_str)                                        \
@@ -218,6 +219,41 @@ static int parse_mem_value(dice_server_t *srv, const setting_t *st,
     if (overflow || out->n < st->lo || out->n > st->hi)
         return config_range_fail(srv, st);
     return 0;
+}
+
+/* Redis's memory-or-percent value (maxmemory-clients): bytes, or "N%"
+ * of maxmemory stored as -N, shown back as "N%" ("0%" is 0). */
+static int parse_mempct_value(dice_server_t *srv, const setting_t *st,
+                              const char *text, setting_value_t *out) {
+    size_t len = strlen(text);
+    if (len > 1 && text[len - 1] == '%') {
+        long long pct = 0;
+        size_t i = 0;
+        for (; i + 1 < len && text[i] >= '0' && text[i] <= '9' && pct <= 100;
+             i++)
+            pct = pct * 10 + (text[i] - '0');
+        if (i + 1 != len)
+            return config_fail(srv,
+                               "argument must be a memory or percent value");
+        if (pct > 100)
+            return config_fail(
+                srv, "percentage argument must be less or equal to 100");
+        out->n = -pct;
+        return 0;
+    }
+    bool overflow;
+    if (!dice__parse_memory(text, &out->n, &overflow))
+        return config_fail(srv, "argument must be a memory or percent value");
+    if (overflow || out->n < st->lo || out->n > st->hi)
+        return config_range_fail(srv, st);
+    return 0;
+}
+
+static int format_mempct(dice_server_t *srv, const setting_t *st, char *buf,
+                         size_t size) {
+    long long v = get_number(&srv->cfg, st);
+    return v < 0 ? snprintf(buf, size, "%lld%%", -v)
+                 : snprintf(buf, size, "%lld", v);
 }
 
 static int parse_bool_value(dice_server_t *srv, const setting_t *st,
@@ -702,6 +738,10 @@ static const setting_t settings[] = {
      * once; the policy picks the keyspace's clock (LRU or LFU). */
     {"maxmemory", K_MEM, 0, FIELD(maxmemory), .def = 0, .lo = 0,
      .hi = LLONG_MAX, .apply = dice__evict_apply},
+    /* Client eviction (lib/server/client_evict.c): bytes or a percentage
+     * of maxmemory, 0 for none. */
+    {"maxmemory-clients", K_MEMPCT, 0, FIELD(maxmemory_clients), .def = 0,
+     .lo = 0, .hi = LLONG_MAX, .apply = dice__client_evict_apply},
     {"maxmemory-policy", K_ENUM, 0, FIELD(maxmemory_policy),
      .def = DICE__MAXMEMORY_NOEVICTION, .names = maxmemory_policy_names,
      .apply = dice__evict_apply},
@@ -1230,6 +1270,18 @@ static void rewrite_setting(dice_server_t *srv, const setting_t *st,
         rw_memory(b, get_number(cfg, st));
         rw_line(rw, st, b, get_number(cfg, st) != st->def);
         break;
+    case K_MEMPCT: {
+        long long v = get_number(cfg, st);
+        rw_name(b, st);
+        if (v < 0) {
+            int n = format_mempct(srv, st, val, sizeof(val));
+            dice_buf_append(b, val, (size_t)n);
+        } else {
+            rw_memory(b, v);
+        }
+        rw_line(rw, st, b, v != st->def);
+        break;
+    }
     case K_STR: {
         /* A string that is not set has no line at all, so that it is not
          * set again at the next start. */

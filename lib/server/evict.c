@@ -36,9 +36,10 @@
 
 typedef struct pool_entry {
     unsigned long long score; /* higher: evict sooner */
+    const void *ent;          /* the entry when sampled (may be gone since) */
     int db;
     size_t klen;
-    char *key; /* cached, or malloc'd when longer */
+    char *heap; /* the key when longer than the cache */
     char cached[POOL_KEY_CACHE];
 } pool_entry;
 
@@ -130,40 +131,53 @@ static unsigned long long evict_used(dice_server_t *srv,
 
 /* ---- The pool ----------------------------------------------------------- */
 
-/* A key longer than the cache is malloc'd; a cached one lives in the
- * entry (and moves with it: pool_fix). */
+/* A key up to POOL_KEY_CACHE bytes lives in the entry, so entries move
+ * with memmove; a longer one is malloc'd. */
+static const char *pool_key(const pool_entry *p) {
+    return p->klen <= POOL_KEY_CACHE ? p->cached : p->heap;
+}
+
 static void pool_key_free(pool_entry *p) {
     if (p->klen > POOL_KEY_CACHE)
-        free(p->key);
-    p->key = NULL;
+        free(p->heap);
+    p->heap = NULL;
+    p->klen = 0;
 }
 
-static void pool_fix(pool_entry *p) {
-    if (p->key && p->klen <= POOL_KEY_CACHE)
-        p->key = p->cached;
-}
-
-static bool pool_has(struct dice__evict *ev, int db, const char *k, size_t kl) {
-    for (size_t i = 0; i < ev->npool; i++)
-        if (ev->pool[i].db == db && ev->pool[i].klen == kl &&
-            memcmp(ev->pool[i].key, k, kl) == 0)
+/* A sample already pooled: the same entry (its address first, so the
+ * common case costs no key comparison; an address reused by another key
+ * since is told apart by the key). The same key in a new entry may be
+ * pooled twice; the copy that loses finds it gone, as Redis's ghosts. */
+static bool pool_has(struct dice__evict *ev, int db, const void *e,
+                     const char *k, size_t kl) {
+    for (size_t i = 0; i < ev->npool; i++) {
+        const pool_entry *p = &ev->pool[i];
+        if (p->ent == e && p->db == db && p->klen == kl &&
+            memcmp(pool_key(p), k, kl) == 0)
             return true;
+    }
     return false;
 }
 
 /* Redis's evictionPoolPopulate insertion: the pool stays sorted by score,
  * a candidate worse than all of a full pool is dropped, and a full pool
  * gives up its worst to make room. */
-static void pool_insert(struct dice__evict *ev, int db, const char *k,
-                        size_t kl, unsigned long long score) {
-    if (pool_has(ev, db, k, kl))
+static void pool_insert(struct dice__evict *ev, int db, const uint8_t *e,
+                        unsigned long long score) {
+    if (ev->npool == POOL_SIZE && score <= ev->pool[0].score)
+        return; /* before reading the key: most samples end here */
+    const char *k;
+    size_t kl;
+    entry_getkey(e, &k, &kl);
+    if (pool_has(ev, db, e, k, kl))
+        return;
+    char *heap = NULL;
+    if (kl > POOL_KEY_CACHE && !(heap = malloc(kl)))
         return;
     size_t i = 0;
     while (i < ev->npool && ev->pool[i].score < score)
         i++;
     if (ev->npool == POOL_SIZE) {
-        if (i == 0)
-            return;
         /* Drop the worst (leftmost), shift the ones below i left. */
         i--;
         pool_key_free(&ev->pool[0]);
@@ -175,19 +189,11 @@ static void pool_insert(struct dice__evict *ev, int db, const char *k,
     }
     pool_entry *p = &ev->pool[i];
     p->score = score;
+    p->ent = e;
     p->db = db;
     p->klen = kl;
-    p->key = kl <= POOL_KEY_CACHE ? p->cached : malloc(kl ? kl : 1);
-    if (!p->key) {
-        memmove(&ev->pool[i], &ev->pool[i + 1],
-                (ev->npool - i - 1) * sizeof(pool_entry));
-        ev->npool--;
-        return;
-    }
-    memcpy(p->key, k, kl);
-    /* memmove copied the structs: cached keys' pointers follow them. */
-    for (size_t j = 0; j < ev->npool; j++)
-        pool_fix(&ev->pool[j]);
+    p->heap = heap;
+    memcpy(heap ? heap : p->cached, k, kl);
 }
 
 static void pool_clear(struct dice__evict *ev) {
@@ -209,10 +215,11 @@ static int score_kind(int policy) {
     }
 }
 
-/* The next key to evict into *db / key (a pool entry, or one of the
- * random policies' picks in buf); false when no key qualifies. */
-static bool pick(dice_server_t *srv, struct dice__evict *ev, int *dbout,
-                 char **kout, size_t *klout, pool_entry *hold) {
+/* The next candidate into *hold (taken out of the pool, or one of the
+ * random policies' picks); false when no key qualifies. The candidate
+ * may be gone since it was pooled: the caller's deletion finds out, and
+ * asks again (Redis's ghosts), so a key is looked up once, to delete. */
+static bool pick(dice_server_t *srv, struct dice__evict *ev, pool_entry *hold) {
     dice_keyspace_t *ks = srv->keyspace;
     int policy = srv->cfg.maxmemory_policy, vol = is_volatile(policy);
     int ndbs = dice_keyspace_ndbs(ks);
@@ -227,64 +234,47 @@ static bool pick(dice_server_t *srv, struct dice__evict *ev, int *dbout,
             const char *k;
             size_t kl;
             entry_getkey(e, &k, &kl);
-            hold->klen = kl;
-            hold->key = kl <= POOL_KEY_CACHE ? hold->cached : malloc(kl + 1);
-            if (!hold->key)
+            hold->heap = NULL;
+            if (kl > POOL_KEY_CACHE && !(hold->heap = malloc(kl)))
                 return false;
-            memcpy(hold->key, k, kl);
-            *dbout = d;
-            *kout = hold->key;
-            *klout = kl;
+            hold->klen = kl;
+            hold->db = d;
+            memcpy(hold->heap ? hold->heap : hold->cached, k, kl);
             return true;
         }
         return false;
     }
-    int kind = score_kind(policy);
-    size_t nsamples = (size_t)srv->cfg.maxmemory_samples;
-    uint8_t *samples[64];
-    for (;;) {
-        size_t total = 0;
+    { /* Every round samples, as Redis's evictionPoolPopulate. */
+        int kind = score_kind(policy);
+        size_t nsamples = (size_t)srv->cfg.maxmemory_samples, total = 0;
+        uint8_t *samples[DICE__DICT_SAMPLE_MAX];
         for (int d = 0; d < ndbs; d++) {
             dice_db_t *db = dice_keyspace_db(ks, d);
             size_t size = vol ? dice_db_expires(db) : dice_db_size(db);
             total += size;
             size_t want = nsamples < size ? nsamples : size;
-            /* In batches of 64 (maxmemory-samples may be larger). */
+            /* In batches (maxmemory-samples may be larger). */
             for (size_t done = 0; done < want;) {
-                size_t b = want - done < 64 ? want - done : 64;
+                size_t b = want - done < DICE__DICT_SAMPLE_MAX
+                               ? want - done
+                               : DICE__DICT_SAMPLE_MAX;
                 size_t n = dice__db_sample(db, vol, samples, b);
                 if (n == 0)
                     break;
                 done += n;
-                for (size_t i = 0; i < n; i++) {
-                    const char *k;
-                    size_t kl;
-                    entry_getkey(samples[i], &k, &kl);
+                for (size_t i = 0; i < n; i++)
                     pool_insert(
-                        ev, d, k, kl,
+                        ev, d, samples[i],
                         dice__ks_entry_evict_score(ks, samples[i], kind));
-                }
             }
         }
-        if (total == 0)
+        if (total == 0 || ev->npool == 0)
             return false;
-        /* The best candidate that still exists (Redis's ghosts: a pooled
-         * key may have been deleted since). */
-        while (ev->npool) {
-            pool_entry *p = &ev->pool[--ev->npool];
-            dice_db_t *db = dice_keyspace_db(ks, p->db);
-            *hold = *p;
-            pool_fix(hold);
-            p->key = NULL;
-            if (dice_db_exists(db, hold->key, hold->klen) > 0) {
-                *dbout = hold->db;
-                *kout = hold->key;
-                *klout = hold->klen;
-                return true;
-            }
-            pool_key_free(hold);
-        }
     }
+    /* The best candidate. */
+    *hold = ev->pool[--ev->npool];
+    ev->pool[ev->npool].heap = NULL;
+    return true;
 }
 
 /* ---- Evicting ----------------------------------------------------------- */
@@ -356,14 +346,14 @@ int dice__evict_perform(dice_server_t *srv) {
     unsigned long long tofree = used - limit, freed = 0;
     uint64_t start = mono_us(),
              budget = time_limit_us(srv->cfg.maxmemory_eviction_tenacity);
-    unsigned long keys = 0;
+    unsigned long keys = 0, ghosts = 0;
     while (freed < tofree) {
-        int d;
-        char *key;
-        size_t kl;
         pool_entry hold = {0};
-        if (!pick(srv, ev, &d, &key, &kl, &hold))
+        if (!pick(srv, ev, &hold))
             break;
+        int d = hold.db;
+        const char *key = pool_key(&hold);
+        size_t kl = hold.klen;
         dice_db_t *db = dice_keyspace_db(ks, d);
         unsigned long long before = 0, est = 0;
         if (srv->mem_fn) {
@@ -389,6 +379,9 @@ int dice__evict_perform(dice_server_t *srv) {
             if (srv->pubsub_hooks.key_evicted)
                 srv->pubsub_hooks.key_evicted(srv, d, key, kl);
             dice__propagate_deletion(srv, d, key, kl, lazy);
+        } else if (++ghosts % 64 == 0 && mono_us() - start > budget) {
+            pool_key_free(&hold);
+            break; /* only ghosts: stop, the budget is gone */
         }
         pool_key_free(&hold);
         if (keys && keys % 16 == 0) {
@@ -440,6 +433,7 @@ bool dice__evict_refuse(dice_client_t *c, const dice_command_t *cmd) {
 }
 
 void dice__evict_apply(dice_server_t *srv) {
+    dice__client_evict_apply(srv); /* maxmemory-clients may be a share */
     if (!srv->keyspace)
         return;
     int p = srv->cfg.maxmemory_policy;

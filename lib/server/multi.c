@@ -31,6 +31,7 @@ struct dice__multi_state {
     dice__argv **cmds;
     size_t n, cap;
     unsigned cmd_flags; /* or of the queued commands' DICE_CMD_* flags */
+    size_t bytes;       /* the queued vectors' size (CLIENT LIST multi-mem) */
 };
 
 /* A watched key of one db: the records of every client watching it. */
@@ -78,6 +79,9 @@ int dice__multi_queue(dice_client_t *c, unsigned cmd_flags, int argc,
     if (!v)
         goto oom;
     m->cmds[m->n++] = v;
+    m->bytes += sizeof(*v) + (size_t)argc * (sizeof(char *) + sizeof(size_t));
+    for (int i = 0; i < argc; i++)
+        m->bytes += argvlen[i];
     return 0;
 oom:
     c->flags |= CLIENT_DIRTY_EXEC;
@@ -90,6 +94,11 @@ unsigned dice__multi_flags(const dice_client_t *c) {
 
 size_t dice__multi_count(const dice_client_t *c) {
     return c->multi->n;
+}
+
+size_t dice__multi_mem(const dice_client_t *c) {
+    const dice__multi_state *m = c->multi;
+    return m ? sizeof(*m) + m->cap * sizeof(*m->cmds) + m->bytes : 0;
 }
 
 static void multi_free(dice__multi_state *m) {

@@ -845,6 +845,7 @@ static void accept_ready(dice_loop_t *loop, int lfd, int events, void *arg) {
             srv->clients->prev = c;
         srv->clients = c;
         srv->nclients++;
+        dice__client_mem_note(c);
     }
 }
 
@@ -879,6 +880,7 @@ static void client_close_socket(dice_client_t *c) {
     if (c->flags & CLIENT_CLOSED)
         return;
     c->flags |= CLIENT_CLOSED;
+    dice__client_mem_forget(c); /* 0 while maxmemory-clients is off */
     if (c->conn.fd < 0)
         return; /* an in-process session: no socket */
     dice__conn_close(&c->conn);
@@ -995,14 +997,15 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
     size_t subs[3] = {0, 0, 0}; /* channels, patterns, shard channels */
     if (cl->pubsub && srv->pubsub_hooks.client_counts)
         srv->pubsub_hooks.client_counts(cl, subs);
-    size_t omem = cl->out.cap;
-    size_t tot =
-        sizeof(*cl) + cl->qcap + omem + (cl->name ? strlen(cl->name) + 1 : 0);
+    size_t omem = cl->out.cap, amem = cl == self ? argv_mem : 0;
+    size_t tot = dice__client_memory(cl, amem);
+    /* One output buffer (no reply list): obl is what waits in it. */
+    size_t obl = cl->out.len - cl->sent;
     dice__buf_printf(
         b,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
         "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
-        "qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+        "qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu "
         "oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=%s "
         "redir=%lld resp=%d",
         (unsigned long long)cl->id, cl->addr, cl->laddr, cl->conn.fd,
@@ -1011,7 +1014,7 @@ void dice__client_info_line(dice_buf_t *b, dice_client_t *cl,
         (unsigned long long)((now - cl->last_ms) / 1000), flags, cl->db,
         subs[0], subs[1], subs[2],
         cl->multi ? (long long)dice__multi_count(cl) : -1LL, cl->qlen,
-        cl->qcap - cl->qlen, cl == self ? argv_mem : 0, cl->qcap, cl->qcap,
+        cl->qcap - cl->qlen, amem, dice__multi_mem(cl), cl->qcap, cl->qcap, obl,
         omem, tot, events, cl->last_cmd ? cl->last_cmd : "NULL",
         cl->user ? cl->user->name : "default",
         (cl->flags & CLIENT_TRACKING) ? (long long)dice__tracking_redir(cl)
@@ -1260,6 +1263,7 @@ static int client_flush(dice_client_t *c) {
                 dice__buf_consume(&c->out, c->sent);
                 c->sent = 0;
             }
+            dice__client_mem_note(c);
             return 1;
         }
         client_close_socket(c);
@@ -1268,6 +1272,7 @@ static int client_flush(dice_client_t *c) {
     c->sent = 0;
     c->obuf_soft_since = 0; /* all written: under every soft limit */
     pool_put(srv, &c->out);
+    dice__client_mem_note(c);
     if (c->flags & CLIENT_WANT_WRITE) {
         c->flags &= ~CLIENT_WANT_WRITE;
         dice__conn_set_mask(&c->conn,
@@ -1412,6 +1417,8 @@ void dice__server_process_events_nested(dice_server_t *srv) {
             dice__client_free_now(c); /* frees only if nothing holds it */
     }
     srv->npending = 0;
+    if (srv->cmem_on && srv->cmem_total >= srv->cmem_limit)
+        dice__clients_evict(srv);
 }
 
 static void flush_hook(dice_loop_t *loop, void *arg) {
@@ -1447,6 +1454,8 @@ static void flush_hook(dice_loop_t *loop, void *arg) {
             dice__client_free_now(c); /* frees only if nothing holds it */
     }
     srv->npending = 0;
+    if (srv->cmem_on && srv->cmem_total >= srv->cmem_limit)
+        dice__clients_evict(srv);
 }
 
 /* ---- Input -------------------------------------------------------------- */
@@ -2079,8 +2088,23 @@ static void client_event(dice_loop_t *loop, int fd, int events, void *arg) {
     }
     if ((c->flags & CLIENT_PAUSED) || c->backlog)
         return; /* not reading by choice; the output side sees errors */
-    if (events & (DICE_READABLE | DICE_ERROR))
+    if (!(events & (DICE_READABLE | DICE_ERROR)))
+        return;
+    dice_server_t *srv = c->srv;
+    if (__builtin_expect(!srv->cmem_on, 1)) {
         client_read(c);
+        return;
+    }
+    /* maxmemory-clients: count what the read left c holding (its query
+     * buffer, the replies it queued); the eviction runs before the loop
+     * sleeps, after the replies went out (flush_hook). */
+    c->busy++;
+    client_read(c);
+    c->busy--;
+    if (c->flags & CLIENT_CLOSED)
+        dice__client_free_now(c);
+    else
+        dice__client_mem_update(c);
 }
 
 /* ---- Client API --------------------------------------------------------- */

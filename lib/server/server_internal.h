@@ -218,6 +218,8 @@ struct dice_client {
     struct dice__ctrack *trk;
     /* The command CLIENT PAUSE holds back (with CLIENT_POSTPONED). */
     struct dice__argv *postponed;
+    /* Its share of srv->cmem_total while maxmemory-clients is on. */
+    size_t mem_counted;
 };
 
 typedef struct dice_listener {
@@ -277,6 +279,8 @@ typedef struct dice_settings {
     /* The memory limit (lib/server/evict.c): maxmemory in bytes (0 = none),
      * maxmemory-policy (DICE__MAXMEMORY_*), and Redis's tuning settings. */
     long long maxmemory;
+    /* maxmemory-clients: bytes, or -N for N% of maxmemory (0: none). */
+    long long maxmemory_clients;
     int maxmemory_policy;
     long long maxmemory_samples, maxmemory_eviction_tenacity;
     long long lfu_log_factor, lfu_decay_time;
@@ -716,6 +720,11 @@ struct dice_server {
      * whether the outermost command found memory over the limit with
      * nothing left to evict (Redis's pre_command_oom_state, for scripts). */
     struct dice__evict *evict;
+    /* maxmemory-clients (lib/server/client_evict.c): on when the limit in
+     * bytes (cmem_limit) is not 0; the evictable clients' total, and how
+     * many were closed for it (INFO evicted_clients). */
+    bool cmem_on;
+    unsigned long long cmem_limit, cmem_total, evicted_clients;
     bool oom_check;
     bool oom_state;
     dice__aof_state aof;
@@ -927,6 +936,32 @@ unsigned dice__multi_flags(const dice_client_t *c);
 /* Commands queued by c's MULTI (c->multi must be set: in MULTI, or while
  * EXEC runs them). */
 size_t dice__multi_count(const dice_client_t *c);
+/* Bytes MULTI's queue holds (CLIENT LIST multi-mem); 0 outside MULTI. */
+size_t dice__multi_mem(const dice_client_t *c);
+
+/* ---- Client eviction (lib/server/client_evict.c): maxmemory-clients ---- */
+
+/* What c holds, as CLIENT LIST's tot-mem: the client itself, its query
+ * and output buffers, name, MULTI queue, watched keys' records, and
+ * argv_mem (the running command's arguments, known for the caller only). */
+size_t dice__client_memory(const dice_client_t *c, size_t argv_mem);
+/* Recount c's memory into the server's total (only while the limit is
+ * on: callers test srv->cmem_on, so the limit costs one test when off).
+ * It evicts nothing: dice__clients_evict does, where that is safe. */
+void dice__client_mem_update(dice_client_t *c);
+/* c goes away: its share leaves the total. */
+void dice__client_mem_forget(dice_client_t *c);
+/* While the evictable clients hold at least the limit, close the one
+ * holding the most (never CLIENT NO-EVICT ones, nor clients with no
+ * connection); counts evicted_clients. Returns true if it closed any. */
+bool dice__clients_evict(dice_server_t *srv);
+/* maxmemory-clients' (and maxmemory's) side effect: the byte limit, and
+ * every client counted afresh when it turns on. */
+void dice__client_evict_apply(dice_server_t *srv);
+static inline void dice__client_mem_note(dice_client_t *c) {
+    if (__builtin_expect(c->srv->cmem_on, 0))
+        dice__client_mem_update(c);
+}
 /* Forget the queued commands, leave MULTI, unwatch (DISCARD, RESET,
  * disconnect). */
 void dice__multi_discard(dice_client_t *c);

@@ -4,10 +4,12 @@ dice-server beside redis-server in the same run:
 
     bench_evict.py --dice PATH [--n 500000] [--maxmemory 32mb]
                    [--clients 50] [--pipeline 16] [--rounds 3]
+                   [--policy allkeys-lru]
 
 Each server is first filled past --maxmemory (so every later SET of a new
 key evicts one), then for each round: redis-benchmark -t set -r 10000000
--d 100 -P 16 -c 50 -n N; the server's CPU (user+sys from /proc/PID/stat)
+-d 100 -P 16 -c 50 -n N (for a volatile-* policy, SET key:__rand_int__
+with a 100-byte value and EX 100000, so every key has a TTL); the server's CPU (user+sys from /proc/PID/stat)
 per request, requests per second, keys evicted and used_memory after the
 round against the limit. Best of --rounds, servers taking turns; the same
 with no limit for comparison. Every process started is ended by its pid.
@@ -59,11 +61,11 @@ def info_field(port, section, name):
     return ""
 
 
-def start(kind, path, d, limit):
+def start(kind, path, d, limit, policy):
     port = free_port()
     opts = ["--port", str(port), "--save", ""]
     if limit:
-        opts += ["--maxmemory", limit, "--maxmemory-policy", "allkeys-lru"]
+        opts += ["--maxmemory", limit, "--maxmemory-policy", policy]
     if kind == "dice":
         cmd = [os.path.abspath(path)] + opts
     else:
@@ -75,16 +77,20 @@ def start(kind, path, d, limit):
 
 
 def bench(proc, port, a):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set",
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
            "-n", str(a.n), "-c", str(a.clients), "-P", str(a.pipeline),
-           "-r", "10000000", "-d", "100", "--csv"]
+           "-r", "10000000", "--csv"]
+    if a.policy.startswith("volatile-"):
+        cmd += ["SET", "key:__rand_int__", "x" * 100, "EX", "100000"]
+    else:
+        cmd += ["-t", "set", "-d", "100"]
     before = cpu_s(proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     used = cpu_s(proc.pid) - before
     rps = 0.0
     for line in out.splitlines():
         parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0].upper().startswith("SET"):
+        if len(parts) > 1 and parts[0].upper().startswith(("SET", "\"SET")):
             rps = float(parts[1])
     return used * 1e6 / a.n, rps
 
@@ -97,10 +103,11 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--policy", default="allkeys-lru")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="benchevict-")
-    print("SET -d 100 -r 10000000 -P %d -c %d -n %d, allkeys-lru"
-          % (a.pipeline, a.clients, a.n))
+    print("SET -d 100 -r 10000000 -P %d -c %d -n %d, %s"
+          % (a.pipeline, a.clients, a.n, a.policy))
     print("%-8s %-10s %10s %12s %10s %14s %12s" % (
         "server", "maxmemory", "us/req", "req/s", "evicted", "used_memory",
         "used/limit"))
@@ -108,7 +115,7 @@ def main():
         procs = {}
         try:
             for kind in ("dice", "redis"):
-                procs[kind] = start(kind, a.dice, d, limit)
+                procs[kind] = start(kind, a.dice, d, limit, a.policy)
                 if limit:  # fill past the limit: every new key evicts
                     bench(*procs[kind], a)
             best = {}
