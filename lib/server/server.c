@@ -29,6 +29,10 @@
 #define READ_CHUNK (16 * 1024)
 #define REPLY_BUF (16 * 1024) /* Redis's PROTO_REPLY_CHUNK_BYTES */
 #define SHARED_RBUF (64 * 1024)
+/* A partial command up to this size is copied in front of the shared
+ * buffer for the next read (see client_read_pending) instead of growing a
+ * buffer of its own. */
+#define PENDING_SHARED (16 * 1024)
 /* Bytes of input one client runs per loop iteration before the others get
  * their turn: one shared read, so the common path never reaches it; only
  * input piled up in a client's own buffer (behind a big argument, or while
@@ -1891,6 +1895,43 @@ static bool qbuf_reserve(dice_client_t *c, size_t need, size_t parsed) {
     return true;
 }
 
+/* Keep buf[0..n) (n > 0: input not run yet, in the shared buffer or in
+ * c's own) as c's private input, in a buffer of exactly that size: a
+ * client trickling a command holds what it sent, not a read's worth of
+ * room. Out of memory, returns false with c's input unchanged. */
+static bool qbuf_keep(dice_client_t *c, const char *buf, size_t n) {
+    if (c->qbuf && buf >= c->qbuf && buf < c->qbuf + c->qcap) {
+        /* The tail of its own buffer: to the front, then shrink. */
+        memmove(c->qbuf, buf, n);
+        c->qlen = n;
+        char *nb = realloc(c->qbuf, n);
+        if (nb) {
+            c->qbuf = nb;
+            c->qcap = n;
+        }
+        return true;
+    }
+    if (n != c->qcap) {
+        char *nb = realloc(c->qbuf, n);
+        if (!nb)
+            return false;
+        c->qbuf = nb;
+        c->qcap = n;
+    }
+    memcpy(c->qbuf, buf, n);
+    c->qlen = n;
+    return true;
+}
+
+/* Back to owning no input state: nothing is pending any more. */
+static void qbuf_drop(dice_client_t *c) {
+    free(c->qbuf);
+    c->qbuf = NULL;
+    c->qlen = c->qcap = 0;
+    dice_req_parser_free(c->parser);
+    c->parser = NULL;
+}
+
 /* A read took c's unparsed input past client-query-buffer-limit. As Redis
  * (which frees the client after that loop iteration's writes), close with
  * no reply of our own, but let replies to commands that already ran go
@@ -1916,15 +1957,18 @@ static void client_process_input(dice_client_t *c) {
         return;
     }
     if (used >= c->qlen) {
-        /* Nothing pending any more: back to owning no input state. */
-        free(c->qbuf);
-        c->qbuf = NULL;
-        c->qlen = c->qcap = 0;
-        dice_req_parser_free(c->parser);
-        c->parser = NULL;
+        qbuf_drop(c);
     } else if (used > 0) {
-        memmove(c->qbuf, c->qbuf + used, c->qlen - used);
-        c->qlen -= used;
+        size_t rest = c->qlen - used;
+        if (rest <= PENDING_SHARED && c->qcap > 2 * rest + READ_CHUNK) {
+            /* What stays is small (the tail after a big argument, say):
+             * give the rest of the buffer back instead of keeping it for
+             * a client that may now pause for a long time. */
+            qbuf_keep(c, c->qbuf + used, rest);
+        } else {
+            memmove(c->qbuf, c->qbuf + used, rest);
+            c->qlen = rest;
+        }
     }
 }
 
@@ -1971,12 +2015,64 @@ static ssize_t read_input(dice_client_t *c, char *buf, size_t cap) {
     return n;
 }
 
+/* Whether c's next read may go to the shared buffer behind a copy of its
+ * pending input (Redis 7's shared query buffer): only when that input is
+ * one partial command (the client runs its input whenever it is not
+ * stopped, so what waits is the unfinished tail) that is small, and the
+ * command's next bulk fits in the shared buffer. A big bulk on its way
+ * is read straight into room reserved for it; input that waits for a
+ * held or blocked client piles up in its own buffer. */
+static bool pending_in_shared(const dice_client_t *c) {
+    const unsigned stop = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_POSTPONED |
+                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+    return !(c->flags & stop) && c->qlen <= PENDING_SHARED && c->parser &&
+           dice_req_parser_want(c->parser) <= c->srv->rbuf_cap;
+}
+
+/* A read for a client with a small partial command: its bytes are put at
+ * the start of the shared buffer, the read lands after them, and its own
+ * parser goes on where it stopped (its progress is offsets, and the bytes
+ * keep theirs). What is left over is kept at its exact size. The copy is
+ * of at most PENDING_SHARED bytes, and the shared buffer's limit on one
+ * read (far below client-query-buffer-limit's 1 MB minimum) bounds what a
+ * read adds, so no query-buffer check is needed here. */
+static void client_read_pending(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    size_t pre = c->qlen;
+    memcpy(srv->rbuf, c->qbuf, pre);
+    ssize_t n = read_input(c, srv->rbuf + pre, srv->rbuf_cap - pre);
+    if (n <= 0)
+        return;
+    size_t len = pre + (size_t)n;
+    c->busy++;
+    size_t used = client_run(c, c->parser, srv->rbuf, len);
+    c->busy--;
+    if (c->flags & CLIENT_CLOSED) {
+        dice__client_free_now(c); /* frees only if nothing holds it */
+        return;
+    }
+    if (used >= len)
+        qbuf_drop(c);
+    else if (!qbuf_keep(c, srv->rbuf + used, len - used))
+        dice__client_free_now(c);
+}
+
 static void client_read(dice_client_t *c) {
     dice_server_t *srv = c->srv;
+    if (c->qbuf && pending_in_shared(c)) {
+        client_read_pending(c);
+        return;
+    }
     if (c->qbuf) {
-        /* A command is pending: read after it, into room sized by what the
-         * parser says the command needs (a big bulk gets its whole size at
-         * once instead of doubling its way there). */
+        /* Input waits (a held or blocked client), or a big argument is on
+         * its way: read after it, into room sized by what the parser says
+         * the command needs (a big bulk gets its whole size at once
+         * instead of doubling its way there). */
+        if (!c->parser && !(c->parser = parser_new(srv))) {
+            dice__client_free_now(c);
+            return;
+        }
+        dice__client_sync_auth(c);
         size_t want = dice_req_parser_want(c->parser);
         size_t need = c->qlen + READ_CHUNK;
         if (want > need)
@@ -2021,9 +2117,9 @@ static void client_read(dice_client_t *c) {
          * the shared buffer is overwritten by the next read from anyone.
          * A partial command is parsed again by the new parser right away
          * (a re-scan of at most one read's worth of headers), so that it
-         * knows how much of its input the query buffer limit counts. */
+         * knows how much of its input the query buffer limit counts and
+         * goes on from there at the next read. */
         size_t rest = (size_t)n - used;
-        size_t want = dice_req_parser_want(srv->parser);
         size_t parsed = dice__req_parser_parsed(srv->parser);
         dice_req_parser_reset(srv->parser);
         if (!(c->parser = parser_new(srv))) {
@@ -2031,12 +2127,10 @@ static void client_read(dice_client_t *c) {
             return;
         }
         dice__client_sync_auth(c);
-        if (!qbuf_reserve(c, want > rest ? want : rest, parsed)) {
+        if (!qbuf_keep(c, srv->rbuf + used, rest)) {
             dice__client_free_now(c);
             return;
         }
-        memcpy(c->qbuf, srv->rbuf + used, rest);
-        c->qlen = rest;
         /* Same bytes and limits: it stops where the shared parser did.
          * (A multibulk header is not rewritten in place, unlike an
          * inline line, so parsing it twice is safe.) */

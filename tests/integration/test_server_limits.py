@@ -7,9 +7,11 @@ dice-server and, where installed, redis-server in the same way:
 - client-output-buffer-limit for normal clients: a reply past the hard
   limit closes the client.
 - Trickling clients: a few hundred connections each sending a partial
-  command one byte a second hold bounded memory, stay while they trickle
-  (each read is an interaction, as Redis counts it) and are closed by
-  `timeout` once they stop.
+  command one byte a second hold bounded memory (dice-server keeps only
+  the pending bytes of each, with the parser's progress: about 1.2 KB a
+  client in all, redis-server about 5.8 KB; the bound is 8 KB), stay
+  while they trickle (each read is an interaction, as Redis counts it)
+  and are closed by `timeout` once they stop.
 - Fairness: input that piled up behind a blocked command runs in batches,
   one per loop iteration, so another client's command is answered
   between them (dice-server only: Redis runs it all at once)."""
@@ -157,7 +159,7 @@ class Trickling(unittest.TestCase):
     N = 300
 
     def test_bounded_memory_and_timeout(self):
-        req = encode("SET", "k", "v" * 50)
+        req = encode("SET", "k", "v" * 50)  # 4 bytes of it: "*3\r\n$3"
         for kind in kinds():
             with self.subTest(server=kind):
                 srv = dicetest.Server(kind, ["--timeout", "2",
@@ -182,7 +184,13 @@ class Trickling(unittest.TestCase):
                     print("%s: %d trickling clients, RSS %d -> %d KB "
                           "(%.0f bytes each)" % (kind, self.N, before, during,
                                                  per_client))
-                    self.assertLess(per_client, 48 * 1024)
+                    # dice-server: each keeps its pending bytes and its
+                    # parser's progress, not a read buffer (16 KB before;
+                    # ASan adds redzones and quarantines each realloc).
+                    sanitize = os.environ.get("DICE_SANITIZE", "").upper() in (
+                        "ON", "1", "TRUE", "YES")
+                    bound = 48 if kind == "redis" else 24 if sanitize else 8
+                    self.assertLess(per_client, bound * 1024)
                     # They stop: closed within timeout plus a cron tick.
                     deadline = time.time() + 6
                     open_ = list(socks)
