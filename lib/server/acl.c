@@ -85,25 +85,40 @@ static void visit_cmd(dice_command_t *cmd, dice__acl_cmd_visit fn, void *arg) {
         fn(cmd->subs[i], arg);
 }
 
+struct visit_arg {
+    dice__acl_cmd_visit fn;
+    void *arg;
+};
+
+static void visit_removed(dice_command_t *cmd, void *arg) {
+    struct visit_arg *va = arg;
+    visit_cmd(cmd, va->fn, va->arg);
+}
+
+/* Every command ACL rules know (Redis's orig_commands): those in the table
+ * and those rename-command removed. */
 void dice__acl_visit_commands(dice_server_t *srv, dice__acl_cmd_visit fn,
                               void *arg) {
     const dice_cmdtable_t *t = &srv->commands;
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i])
             visit_cmd(t->slots[i], fn, arg);
+    struct visit_arg va = {fn, arg};
+    dice__cmdtable_visit_removed(t, visit_removed, &va);
 }
 
 /* A command by "name" or "name|sub" as ACL rules name it (Redis's
- * ACLLookupCommand): NULL when unknown, or for "name|x" when name has no
- * sub-commands. */
+ * ACLLookupCommand, over the original names: a command renamed by
+ * rename-command keeps its old name here): NULL when unknown, or for
+ * "name|x" when name has no sub-commands. */
 static dice_command_t *lookup_cmd(dice_server_t *srv, const char *s, size_t n) {
     const char *bar = memchr(s, '|', n);
     if (!bar)
-        return dice__cmdtable_find(&srv->commands, s, n);
+        return dice__cmdtable_find_orig(&srv->commands, s, n);
     if (memchr(bar + 1, '|', n - (size_t)(bar + 1 - s)))
         return NULL;
     dice_command_t *p =
-        dice__cmdtable_find(&srv->commands, s, (size_t)(bar - s));
+        dice__cmdtable_find_orig(&srv->commands, s, (size_t)(bar - s));
     if (!p || p->nsubs == 0)
         return NULL;
     return dice__command_find_sub(p, bar + 1, n - (size_t)(bar + 1 - s));
@@ -1019,6 +1034,12 @@ static void single_cmd(dice_command_t *cmd, desc_op *d) {
     }
 }
 
+/* single_cmd for a command rename-command removed (ACL rules still know
+ * it by its name, as Redis's orig_commands do). */
+static void single_removed(dice_command_t *cmd, void *arg) {
+    single_cmd(cmd, arg);
+}
+
 static void describe_cmds(dice_server_t *srv, sb *b,
                           const dice__acl_selector *s) {
     dice__acl_selector fake = {0};
@@ -1044,6 +1065,7 @@ static void describe_cmds(dice_server_t *srv, sb *b,
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i])
             single_cmd(t->slots[i], &d);
+    dice__cmdtable_visit_removed(t, single_removed, &d);
     sel_clear(&fake);
     sb_trim(b);
 }

@@ -1596,8 +1596,8 @@ static bool pause_holds(const dice_client_t *c, const dice_command_t *cmd) {
     /* PUBLISH and SPUBLISH are held too (they reach replicas), though
      * COMMAND INFO shows no may_replicate for them. */
     return (cmd->flags & DICE_CMD_PUBSUB) &&
-           (strcmp(cmd->name, "publish") == 0 ||
-            strcmp(cmd->name, "spublish") == 0);
+           (strcmp(cmd->fullname, "publish") == 0 ||
+            strcmp(cmd->fullname, "spublish") == 0);
 }
 
 /* Hold c's command until the pause ends (a copy of argv: the input it
@@ -1623,7 +1623,7 @@ static void postpone(dice_client_t *c, int argc, const char *const *argv,
  * SKIP drops the replies of the next command only. */
 static void reset_modes(dice_client_t *c, const dice_command_t *cmd) {
     if (!(c->flags & CLIENT_MULTI) &&
-        !(cmd && cmd->parent && strcmp(cmd->parent->name, "client") == 0))
+        !(cmd && cmd->parent && strcmp(cmd->parent->fullname, "client") == 0))
         c->flags &= ~CLIENT_TRACKING_CACHING;
     c->flags &= ~CLIENT_REPLY_SKIP;
     if (c->flags & CLIENT_REPLY_SKIP_NEXT)

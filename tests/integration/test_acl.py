@@ -351,6 +351,52 @@ class Files(unittest.TestCase):
             p.wait()
 
 
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_rename_command_like_redis(self):
+        # Redis renames only the dispatch table's key: COMMAND INFO/DOCS,
+        # ACL rules (+flushdb, not +wipe; a removed KEYS still known), ACL
+        # CAT and commandstats keep the original name; the DEBUG refusal
+        # names DEBUG, "unknown subcommand" the name typed.
+        args = ["--rename-command", "FLUSHDB", "WIPE",
+                "--rename-command", "KEYS", "",
+                "--rename-command", "CONFIG", "CFG",
+                "--rename-command", "DEBUG", "DBG"]
+        calls = [("WIPE",), ("FLUSHDB",), ("KEYS", "*"),
+                 ("COMMAND", "INFO", "wipe", "flushdb", "keys", "cfg|get"),
+                 ("ACL", "SETUSER", "u", "+wipe"),
+                 ("ACL", "SETUSER", "u", "+flushdb", "+keys", "+config|get"),
+                 ("ACL", "SETUSER", "u", "+cfg|get"),
+                 ("ACL", "DRYRUN", "u", "wipe"), ("ACL", "DRYRUN", "u", "flushdb"),
+                 ("ACL", "SETUSER", "v", "+@keyspace", "-keys"),
+                 ("ACL", "DRYRUN", "v", "wipe"),
+                 ("CFG", "nosuch"), ("CFG", "GET"), ("DBG", "SLEEP", "0"),
+                 ("WIPE", "x"), ("INFO", "commandstats")]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind, args)
+            try:
+                c = srv.conn()
+                got[kind] = [c.cmd(*a) for a in calls]
+                cat = c.cmd("ACL", "CAT", "keyspace")
+                got[kind].append(b"keys" in cat and b"flushdb" in cat
+                                 and b"wipe" not in cat)
+                got[kind].append([sorted(  # hash order in Redis
+                    w.split(b" ")) for w in c.cmd(
+                        "ACL", "GETUSER", "u").split(b"\r\n")
+                    if w.startswith(b"-@all")])
+                c.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for a, d, r in zip(calls + ["cat", "getuser"], got["dice"],
+                           got["redis"]):
+            if a == ("INFO", "commandstats"):  # times differ
+                d = re.sub(rb"usec[^,]*,usec_per_call=[^,]*", b"", d)
+                r = re.sub(rb"usec[^,]*,usec_per_call=[^,]*", b"", r)
+                d = sorted(d.split(b"\r\n")[1:])
+                r = sorted(r.split(b"\r\n")[1:])
+            self.assertEqual(d, r, a)
+
+
 class Auth(unittest.TestCase):
     def test_requirepass_and_hello(self):
         for kind in kinds():
