@@ -253,7 +253,9 @@ static DICE__CMD_FN(cmd_acl_log) {
         dice_reply_cstr(c, "reason");
         dice_reply_cstr(c, dice__acl_reason_name(e->reason));
         dice_reply_cstr(c, "context");
-        dice_reply_cstr(c, e->context ? "multi" : "toplevel");
+        dice_reply_cstr(c, e->context == DICE__ACL_CTX_LUA     ? "lua"
+                           : e->context == DICE__ACL_CTX_MULTI ? "multi"
+                                                               : "toplevel");
         dice_reply_cstr(c, "object");
         dice_reply_cstr(c, e->object);
         dice_reply_cstr(c, "username");

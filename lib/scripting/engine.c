@@ -20,6 +20,7 @@
  * the same on every run and on every replica. */
 #include "core/sha1.h"
 #include "scripting/scripting_internal.h"
+#include "server/acl.h"
 #include "server/evict.h"
 
 #include <lauxlib.h>
@@ -811,6 +812,14 @@ static const char *call_check(dice__scripting *sc, dice__run *run, int argc) {
         return "Wrong number of args calling Redis command from script";
     if (cmd->flags & DICE_CMD_NOSCRIPT)
         return "This Redis command is not allowed from script";
+    /* The caller's user, checked only when it is restricted (the flag the
+     * dispatcher tests too). */
+    if (run->caller && (run->caller->flags & CLIENT_ACL)) {
+        const char *denied = dice__acl_check_script(run->caller, cmd, argc,
+                                                    sc->argv, sc->argvlen);
+        if (denied)
+            return denied;
+    }
     if (run->readonly &&
         ((cmd->flags & (DICE_CMD_WRITE | DICE_CMD_MAY_REPLICATE)) ||
          may_replicate(cmd)))
@@ -998,8 +1007,13 @@ static int l_acl_check_cmd(lua_State *L) {
     if (!cmd)
         return raise_error(L,
                            "Invalid command passed to redis.acl_check_cmd()");
-    /* No ACL users: the default user may run everything. */
-    lua_pushboolean(L, 1);
+    /* The caller's user (Redis: ACLCheckAllUserCommandPerm, not logged). */
+    dice_client_t *caller = sc->run->caller;
+    int idx = 0;
+    lua_pushboolean(L, !caller || !(caller->flags & CLIENT_ACL) ||
+                           dice__acl_check(sc->srv, caller->user, cmd, argc,
+                                           sc->argv, sc->argvlen,
+                                           &idx) == DICE__ACL_OK);
     return 1;
 }
 

@@ -1415,6 +1415,9 @@ bool dice__acl_check_client(dice_client_t *c, const dice_command_t *cmd,
         obj = argv[idx];
         objlen = argvlen[idx];
     }
+    /* As Redis, which sets the client's last command when it looks the
+     * command up: the log's client info (and CLIENT LIST) name it. */
+    c->last_cmd = cmd->fullname;
     dice__acl_log_add(c, r, obj, objlen, c->user->name, c->user->namelen);
     const char *why = r == DICE__ACL_DENIED_CMD ? NULL
                       : r == DICE__ACL_DENIED_KEY
@@ -1460,8 +1463,9 @@ bool dice__acl_auth_required(const dice_server_t *srv) {
     return !(d->flags & DICE__USER_NOPASS) || !(d->flags & DICE__USER_ON);
 }
 
-bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
-                            const char *pass, size_t plen) {
+bool dice__acl_authenticate(dice_client_t *c, const char *cmd, size_t cmdlen,
+                            const char *user, size_t ulen, const char *pass,
+                            size_t plen) {
     dice__acl_user *u = dice__acl_find(c->srv, user, ulen);
     bool ok = false;
     if (u && (u->flags & DICE__USER_ON)) {
@@ -1476,7 +1480,7 @@ bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
         }
     }
     if (!ok) {
-        dice__acl_log_add(c, DICE__ACL_DENIED_AUTH, "AUTH", 4, user, ulen);
+        dice__acl_log_add(c, DICE__ACL_DENIED_AUTH, cmd, cmdlen, user, ulen);
         return false;
     }
     c->user = u;
@@ -1529,8 +1533,49 @@ void dice__acl_log_reset(dice_server_t *srv) {
 /* Redis groups an entry with an equal one (reason, context, object,
  * user) less than 60 s old: count + 1, fresh time and client, to the
  * front. */
+static void log_add(dice_client_t *c, int reason, const char *object,
+                    size_t objlen, const char *username, size_t ulen, int ctx);
+
 void dice__acl_log_add(dice_client_t *c, int reason, const char *object,
                        size_t objlen, const char *username, size_t ulen) {
+    int ctx = (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC))
+                  ? DICE__ACL_CTX_MULTI
+                  : DICE__ACL_CTX_TOPLEVEL;
+    log_add(c, reason, object, objlen, username, ulen, ctx);
+}
+
+/* Redis's scriptVerifyACL: a command a script calls is checked against
+ * the user of the client running the script (its caller), and a denial
+ * logged for that client with the context "lua". */
+const char *dice__acl_check_script(dice_client_t *caller,
+                                   const dice_command_t *cmd, int argc,
+                                   const char *const *argv,
+                                   const size_t *argvlen) {
+    int idx = 0;
+    int r = dice__acl_check(caller->srv, caller->user, cmd, argc, argv, argvlen,
+                            &idx);
+    if (r == DICE__ACL_OK)
+        return NULL;
+    const char *obj = cmd->fullname;
+    size_t objlen = strlen(obj);
+    if (r != DICE__ACL_DENIED_CMD) {
+        obj = argv[idx];
+        objlen = argvlen[idx];
+    }
+    log_add(caller, r, obj, objlen, caller->user->name, caller->user->namelen,
+            DICE__ACL_CTX_LUA);
+    return r == DICE__ACL_DENIED_CMD
+               ? "The user executing the script can't run this command or "
+                 "subcommand"
+           : r == DICE__ACL_DENIED_KEY
+               ? "The user executing the script can't access at least one "
+                 "of the keys mentioned in the command arguments"
+               : "The user executing the script can't publish to the "
+                 "channel mentioned in the command";
+}
+
+static void log_add(dice_client_t *c, int reason, const char *object,
+                    size_t objlen, const char *username, size_t ulen, int ctx) {
     dice_server_t *srv = c->srv;
     dice__acl *a = &srv->acl;
     size_t max = (size_t)srv->cfg.acllog_max_len;
@@ -1539,7 +1584,6 @@ void dice__acl_log_add(dice_client_t *c, int reason, const char *object,
     uint64_t now = dice_loop_unix_ms(srv->loop) > 0
                        ? (uint64_t)dice_loop_unix_ms(srv->loop)
                        : 0;
-    int ctx = (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) ? 1 : 0;
     dice_buf_t b;
     dice__buf_init(&b);
     dice__client_info_line(&b, c, c, 0);

@@ -77,7 +77,7 @@ typedef struct dice__acl_user {
 typedef struct dice__acl_log_entry {
     uint64_t count;
     int reason;  /* DICE__ACL_DENIED_* */
-    int context; /* 0 toplevel, 1 multi */
+    int context; /* DICE__ACL_CTX_* */
     char *object, *username;
     uint64_t ctime_ms;
     char *cinfo;
@@ -148,13 +148,28 @@ void dice__acl_client_refresh(dice_client_t *c);
  * password or is off). */
 bool dice__acl_auth_required(const dice_server_t *srv);
 /* AUTH / HELLO AUTH: check a user's password (constant time per hash);
- * on success c is that user's. On failure logs an auth entry. */
-bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
-                            const char *pass, size_t plen);
+ * on success c is that user's. On failure logs an auth entry whose object
+ * is cmd (the command as typed, as Redis logs argv[0]). */
+bool dice__acl_authenticate(dice_client_t *c, const char *cmd, size_t cmdlen,
+                            const char *user, size_t ulen, const char *pass,
+                            size_t plen);
 /* requirepass's apply hook: the default user's password. */
 void dice__acl_apply_requirepass(dice_server_t *srv);
 
-/* Log. */
+/* Redis's scriptVerifyACL for a command a script calls: NULL when the
+ * caller's user may run it, else the error text (static), the denial
+ * logged with the context "lua". */
+const char *dice__acl_check_script(dice_client_t *caller,
+                                   const dice_command_t *cmd, int argc,
+                                   const char *const *argv,
+                                   const size_t *argvlen);
+
+/* Log. The context an entry records, as ACL LOG names it. */
+enum {
+    DICE__ACL_CTX_TOPLEVEL = 0,
+    DICE__ACL_CTX_MULTI = 1,
+    DICE__ACL_CTX_LUA = 2
+};
 void dice__acl_log_add(dice_client_t *c, int reason, const char *object,
                        size_t objlen, const char *username, size_t ulen);
 void dice__acl_log_reset(dice_server_t *srv);

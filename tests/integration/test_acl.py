@@ -298,6 +298,50 @@ class Log(unittest.TestCase):
                 self.assertEqual(srv.stop(), 0)
 
 
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_scripts_and_entry_details_like_redis(self):
+        # A script's commands are checked against its caller's user, with
+        # Redis's script texts and the log context "lua"; an auth entry's
+        # object is the command as typed; client-info's cmd= is the
+        # denied command (Redis sets it when it looks the command up).
+        calls = [("ACL", "SETUSER", "u", "on", ">pw", "~k*", "&ch", "+@all",
+                  "-flushall", "-config|set"),
+                 ("AUTH", "u", "pw"),
+                 ("EVAL", "return redis.pcall('get','other')", "0"),
+                 ("EVAL", "return redis.pcall('flushall')", "0"),
+                 ("EVAL", "return redis.pcall('config','set','hz','5')", "0"),
+                 ("EVAL", "return redis.pcall('publish','nope','x')", "0"),
+                 ("EVAL", "return redis.call('get','other')", "0"),
+                 ("EVAL", "return redis.call('get','k1')", "0"),
+                 ("EVAL", "return {redis.acl_check_cmd('get','k1'),"
+                  "redis.acl_check_cmd('get','zz'),"
+                  "redis.acl_check_cmd('flushall')}", "0"),
+                 ("FUNCTION", "LOAD", "#!lua name=l\nredis.register_function"
+                  "('f', function() return redis.pcall('get', 'zz') end)"),
+                 ("FCALL", "f", "0"),
+                 ("CONFIG", "SET", "hz", "10"),
+                 ("MULTI",), ("PUBLISH", "nope", "x"), ("EXEC",),
+                 ("SUBSCRIBE", "nope"),
+                 ("auth", "u", "bad"), ("HELLO", "3", "AUTH", "u", "bad"),
+                 ("AuTh", "u", "bad")]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind)
+            try:
+                c = srv.conn()
+                got[kind] = [c.cmd(*a) for a in calls]
+                log = srv.redis().acl_log()
+                got[kind].append([
+                    (e["count"], e["reason"], e["context"], e["object"],
+                     e["username"], e["client-info"]["cmd"],
+                     e["client-info"]["user"]) for e in log])
+                c.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for a, d, r in zip(calls + ["ACL LOG"], got["dice"], got["redis"]):
+            self.assertEqual(d, r, a)
+
+
 class Files(unittest.TestCase):
     def test_save_load_round_trip(self):
         d = tempfile.mkdtemp()
