@@ -1813,6 +1813,8 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
     const unsigned stop = CLIENT_PAUSED | CLIENT_HELD | CLIENT_BLOCKED |
                           CLIENT_POSTPONED | CLIENT_CLOSE_AFTER_REPLY |
                           CLIENT_CLOSED;
+    uint64_t t0 = dice__ticks();
+    size_t check_at = DICE__INPUT_SLICE_EVERY;
     while (pos < len && !(c->flags & stop)) {
         long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
@@ -1849,12 +1851,17 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                                                   : 0);
             }
         }
-        /* Its batch is used up: the rest waits for the next iteration, so
-         * that one client's pipeline does not keep the others waiting. */
-        if (__builtin_expect(pos >= INPUT_BATCH, 0) && pos < len &&
+        /* Its batch (64 KB, or its time slice) is used up: the rest waits
+         * for the next iteration, so that one client's pipeline does not
+         * keep the others waiting. */
+        if (__builtin_expect(pos >= check_at, 0) && pos < len &&
             !(c->flags & stop)) {
-            backlog_add(c);
-            break;
+            if (pos >= INPUT_BATCH ||
+                dice__ticks() - t0 > c->srv->intro.slice_ticks) {
+                backlog_add(c);
+                break;
+            }
+            check_at = pos + DICE__INPUT_SLICE_EVERY;
         }
     }
     return pos;

@@ -255,5 +255,44 @@ class Fairness(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
 
 
+class TimeSlice(unittest.TestCase):
+    def test_slow_commands_are_cut_into_slices(self):
+        # 320 commands of 2 ms each in one write (10 KB, far under the 64
+        # KB batch): dice-server runs about 1 ms of one client's commands
+        # per iteration (checked every 1 KB of input, 28 of these, so 56 ms
+        # here), so another
+        # client is accepted and its PING answered (a few iterations)
+        # long before the last of them has run.
+        srv = dicetest.Server("dice", ["--enable-debug-command", "yes"])
+        try:
+            slow = connect(srv.port, timeout=30)
+            n = 320
+            slow.sendall(encode("DEBUG", "SLEEP", "0.002") * n)
+            time.sleep(0.01)
+            other = srv.conn()
+            self.assertEqual(other.cmd("PING"), b"+PONG\r\n")
+            slow.settimeout(0.001)
+            got = b""
+            try:
+                while True:
+                    d = slow.recv(65536)
+                    if not d:
+                        break
+                    got += d
+            except socket.timeout:
+                pass
+            self.assertLess(got.count(b"+OK\r\n"), n)
+            slow.settimeout(30)
+            while got.count(b"+OK\r\n") < n:
+                d = slow.recv(65536)
+                self.assertTrue(d)
+                got += d
+            self.assertEqual(got, b"+OK\r\n" * n)
+            slow.close()
+            other.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 if __name__ == "__main__":
     dicetest.main(globals())
