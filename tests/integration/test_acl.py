@@ -170,6 +170,43 @@ class Differential(unittest.TestCase):
             self.assertEqual(d, r, case)
 
 
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_before_auth(self):
+        # With requirepass: what a client may do before AUTH, and every
+        # AUTH / HELLO refusal, each pipeline on a fresh connection.
+        cases = [[("PING",)], [("QUIT",)], [("HELLO", "3")],
+                 [("HELLO", "2", "AUTH", "default", "bad")],
+                 [("HELLO", "3", "AUTH", "default")],
+                 [("CLIENT", "SETNAME", "x")], [("RESET",)], [("AUTH",)],
+                 [("AUTH", "a", "b", "c")], [("ACL", "WHOAMI")], [("MULTI",)],
+                 [("EXEC",)], [("SUBSCRIBE", "x")],
+                 [("HELLO", "3", "SETNAME", "x")],
+                 [("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "a b")],
+                 [("HELLO", "3", "AUTH", "default", "pw"), ("ACL", "WHOAMI")],
+                 [("AUTH", "pw"), ("AUTH", "default", "pw"),
+                  ("AUTH", "nobody", "pw")],
+                 [("HELLO", "4")], [("HELLO", "x")], [("HELLO", "3", "FOO")],
+                 [("COMMAND", "COUNT")], [("nosuch",)], [("GET",)],
+                 [("GET", "a", "b")]]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind, ["--requirepass", "pw"])
+            try:
+                got[kind] = []
+                for case in cases:
+                    k = srv.conn()
+                    for cmd in case:
+                        k.send(dicetest.encode(*cmd))
+                    got[kind].append([k.read_reply() for _ in case])
+                    k.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for case, d, r in zip(cases, got["dice"], got["redis"]):
+            if case[0][0] == "HELLO" and d[0][:1] == b"%":
+                d, r = d[0][:2], r[0][:2]  # ids and versions differ
+            self.assertEqual(d, r, case)
+
+
 class Rules(unittest.TestCase):
     """Each rule kind through redis-cli --user --pass, on both servers."""
 
