@@ -180,7 +180,11 @@ struct dice_command {
      * the bytes 0x20 where the name has a letter (0 elsewhere): a probe
      * matches when its word ORed with name_fold is name_word. */
     uint64_t name_word, name_fold;
-    char *fullname; /* "parent|sub" for sub-commands, else == name */
+    /* "parent|sub" for sub-commands, else == name; after rename-command
+     * the original name still (Redis renames only the dispatch table's
+     * key: COMMAND INFO, ACL rules and stats keep the original). */
+    char *fullname;
+    bool renamed; /* by rename-command, or removed by it (then retired) */
     /* Unique in its table (sub-commands have their own): the bit of ACL
      * selectors' command bitmaps (lib/server/acl.c). */
     unsigned acl_id;
@@ -238,6 +242,7 @@ typedef struct dice_cmdtable {
      * names, so they are freed only with the table. */
     dice_command_t *retired;
     unsigned next_acl_id; /* dice_command.acl_id of the next command */
+    size_t nrenamed;      /* commands renamed or removed by rename-command */
 } dice_cmdtable_t;
 
 void dice__cmdtable_init(dice_cmdtable_t *t);
@@ -247,6 +252,16 @@ dice_command_t *dice__cmdtable_find(const dice_cmdtable_t *t, const char *name,
                                     size_t len);
 dice_command_t *dice__command_find_sub(const dice_command_t *parent,
                                        const char *name, size_t len);
+/* Top-level command by its original name, as ACL rules name commands
+ * (Redis's orig_commands): one renamed or removed by rename-command is
+ * found by its old name, not its new one. NULL when unknown. */
+dice_command_t *dice__cmdtable_find_orig(const dice_cmdtable_t *t,
+                                         const char *name, size_t len);
+/* Call fn for each command removed by rename-command (retired, but still
+ * known to ACL rules and ACL CAT by its name). */
+void dice__cmdtable_visit_removed(const dice_cmdtable_t *t,
+                                  void (*fn)(dice_command_t *, void *),
+                                  void *arg);
 /* Find a command by "name" or "parent|sub" (case-insensitive), or NULL. */
 dice_command_t *dice__cmdtable_lookup_full(const dice_cmdtable_t *t,
                                            const char *name, size_t len);

@@ -74,7 +74,8 @@ static int table_grow(dice_cmdtable_t *t) {
     dice_command_t **ns = calloc(nc, sizeof(*ns));
     if (!ns)
         return DICE_ENOMEM;
-    dice_cmdtable_t nt = {ns, nc, 0, t->gen + 1, t->retired, t->next_acl_id};
+    dice_cmdtable_t nt = {
+        ns, nc, 0, t->gen + 1, t->retired, t->next_acl_id, t->nrenamed};
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i]) {
             nt.slots[find_slot(&nt, t->slots[i]->name, t->slots[i]->namelen)] =
@@ -229,6 +230,9 @@ int dice__cmdtable_add(dice_cmdtable_t *t, const char *parent,
     return add_sub(t, parent, d, group);
 }
 
+/* As Redis's rename-command: only the key commands are dispatched by
+ * changes; the command keeps its full name (and its sub-commands theirs),
+ * which COMMAND INFO, ACL rules, ACL CAT and the stats show. */
 int dice__cmdtable_rename(dice_cmdtable_t *t, const char *name,
                           const char *newname) {
     if (!name || t->cap == 0)
@@ -236,45 +240,74 @@ int dice__cmdtable_rename(dice_cmdtable_t *t, const char *name,
     size_t i = find_slot(t, name, strlen(name));
     if (!t->slots[i])
         return DICE_ENOENT;
-    if (!*newname)
+    dice_command_t *cmd = t->slots[i];
+    if (!*newname) {
+        if (!cmd->renamed)
+            t->nrenamed++;
+        cmd->renamed = true;
         return dice__cmdtable_remove(t, name);
+    }
     if (!valid_name(newname))
         return DICE_EINVAL;
     size_t nl = strlen(newname);
     if (dice__cmdtable_find(t, newname, nl))
         return DICE_EEXIST;
-    dice_command_t *cmd = t->slots[i];
     char *nn = malloc(nl + 1);
     if (!nn)
         return DICE_ENOMEM;
     for (size_t k = 0; k <= nl; k++)
         nn[k] = (char)dice__fold((unsigned char)newname[k]);
-    /* Sub-commands' full names follow their parent's new name. */
-    for (size_t k = 0; k < cmd->nsubs; k++) {
-        dice_command_t *sub = cmd->subs[k];
-        char *f = malloc(nl + 1 + sub->namelen + 1);
-        if (!f) {
-            free(nn);
-            return DICE_ENOMEM;
-        }
-        memcpy(f, nn, nl);
-        f[nl] = '|';
-        memcpy(f + nl + 1, sub->name, sub->namelen + 1);
-        free(sub->fullname);
-        sub->fullname = f;
-    }
     table_remove_at(t, i);
     if (cmd->fullname == cmd->name)
-        cmd->fullname = nn;
-    free(cmd->name);
+        cmd->fullname = cmd->name; /* the old name, kept */
+    else
+        free(cmd->name);
     cmd->name = nn;
     cmd->namelen = nl;
     set_name_words(cmd);
+    if (!cmd->renamed)
+        t->nrenamed++;
+    cmd->renamed = true;
     size_t j = find_slot(t, nn, nl);
     t->slots[j] = cmd;
     t->count++;
     t->gen++;
     return 0;
+}
+
+static bool fullname_eq(const dice_command_t *cmd, const char *s, size_t n) {
+    if (strlen(cmd->fullname) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (cmd->fullname[i] != (char)dice__fold((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+dice_command_t *dice__cmdtable_find_orig(const dice_cmdtable_t *t,
+                                         const char *name, size_t len) {
+    dice_command_t *cmd = dice__cmdtable_find(t, name, len);
+    if (t->nrenamed == 0 || (cmd && !cmd->renamed))
+        return cmd;
+    /* Renames are few and this is for ACL rules, not dispatch: scan. */
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i] && t->slots[i]->renamed &&
+            fullname_eq(t->slots[i], name, len))
+            return t->slots[i];
+    for (dice_command_t *r = t->retired; r; r = r->next_retired)
+        if (r->renamed && !r->parent && fullname_eq(r, name, len))
+            return r;
+    return NULL;
+}
+
+void dice__cmdtable_visit_removed(const dice_cmdtable_t *t,
+                                  void (*fn)(dice_command_t *, void *),
+                                  void *arg) {
+    if (t->nrenamed == 0)
+        return;
+    for (dice_command_t *r = t->retired; r; r = r->next_retired)
+        if (r->renamed && !r->parent)
+            fn(r, arg);
 }
 
 int dice__cmdtable_remove(dice_cmdtable_t *t, const char *name) {

@@ -16,11 +16,12 @@
 /* ---- Helpers ------------------------------------------------------------ */
 
 /* AUTH and HELLO AUTH: the ACL user's password (lib/server/acl.c compares
- * SHA-256 digests in constant time and logs a failure); on success c runs
- * as that user. */
-static bool auth_check(dice_client_t *c, const char *user, size_t ulen,
+ * SHA-256 digests in constant time and logs a failure, naming the command
+ * as typed, argv[0]); on success c runs as that user. */
+static bool auth_check(dice_client_t *c, const char *const *argv,
+                       const size_t *argvlen, const char *user, size_t ulen,
                        const char *pass, size_t plen) {
-    if (!dice__acl_authenticate(c, user, ulen, pass, plen))
+    if (!dice__acl_authenticate(c, argv[0], argvlen[0], user, ulen, pass, plen))
         return false;
     dice__client_sync_auth(c);
     return true;
@@ -137,9 +138,10 @@ static DICE__CMD_FN(cmd_auth) {
                    "your configuration is correct?");
             return;
         }
-        ok = auth_check(c, "default", 7, argv[1], argvlen[1]);
+        ok = auth_check(c, argv, argvlen, "default", 7, argv[1], argvlen[1]);
     } else {
-        ok = auth_check(c, argv[1], argvlen[1], argv[2], argvlen[2]);
+        ok = auth_check(c, argv, argvlen, argv[1], argvlen[1], argv[2],
+                        argvlen[2]);
     }
     if (!ok) {
         dice__reply_errstr(
@@ -172,8 +174,8 @@ static DICE__CMD_FN(cmd_hello) {
     for (int j = next; j < argc; j++) {
         int more = argc - j - 1;
         if (dice__eqci(argv[j], argvlen[j], "AUTH") && more >= 2) {
-            if (!auth_check(c, argv[j + 1], argvlen[j + 1], argv[j + 2],
-                            argvlen[j + 2])) {
+            if (!auth_check(c, argv, argvlen, argv[j + 1], argvlen[j + 1],
+                            argv[j + 2], argvlen[j + 2])) {
                 dice__reply_errstr(
                     c, "WRONGPASS invalid username-password pair or user "
                        "is disabled.");

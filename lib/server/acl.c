@@ -85,25 +85,40 @@ static void visit_cmd(dice_command_t *cmd, dice__acl_cmd_visit fn, void *arg) {
         fn(cmd->subs[i], arg);
 }
 
+struct visit_arg {
+    dice__acl_cmd_visit fn;
+    void *arg;
+};
+
+static void visit_removed(dice_command_t *cmd, void *arg) {
+    struct visit_arg *va = arg;
+    visit_cmd(cmd, va->fn, va->arg);
+}
+
+/* Every command ACL rules know (Redis's orig_commands): those in the table
+ * and those rename-command removed. */
 void dice__acl_visit_commands(dice_server_t *srv, dice__acl_cmd_visit fn,
                               void *arg) {
     const dice_cmdtable_t *t = &srv->commands;
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i])
             visit_cmd(t->slots[i], fn, arg);
+    struct visit_arg va = {fn, arg};
+    dice__cmdtable_visit_removed(t, visit_removed, &va);
 }
 
 /* A command by "name" or "name|sub" as ACL rules name it (Redis's
- * ACLLookupCommand): NULL when unknown, or for "name|x" when name has no
- * sub-commands. */
+ * ACLLookupCommand, over the original names: a command renamed by
+ * rename-command keeps its old name here): NULL when unknown, or for
+ * "name|x" when name has no sub-commands. */
 static dice_command_t *lookup_cmd(dice_server_t *srv, const char *s, size_t n) {
     const char *bar = memchr(s, '|', n);
     if (!bar)
-        return dice__cmdtable_find(&srv->commands, s, n);
+        return dice__cmdtable_find_orig(&srv->commands, s, n);
     if (memchr(bar + 1, '|', n - (size_t)(bar + 1 - s)))
         return NULL;
     dice_command_t *p =
-        dice__cmdtable_find(&srv->commands, s, (size_t)(bar - s));
+        dice__cmdtable_find_orig(&srv->commands, s, (size_t)(bar - s));
     if (!p || p->nsubs == 0)
         return NULL;
     return dice__command_find_sub(p, bar + 1, n - (size_t)(bar + 1 - s));
@@ -1019,6 +1034,12 @@ static void single_cmd(dice_command_t *cmd, desc_op *d) {
     }
 }
 
+/* single_cmd for a command rename-command removed (ACL rules still know
+ * it by its name, as Redis's orig_commands do). */
+static void single_removed(dice_command_t *cmd, void *arg) {
+    single_cmd(cmd, arg);
+}
+
 static void describe_cmds(dice_server_t *srv, sb *b,
                           const dice__acl_selector *s) {
     dice__acl_selector fake = {0};
@@ -1044,6 +1065,7 @@ static void describe_cmds(dice_server_t *srv, sb *b,
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i])
             single_cmd(t->slots[i], &d);
+    dice__cmdtable_visit_removed(t, single_removed, &d);
     sel_clear(&fake);
     sb_trim(b);
 }
@@ -1393,6 +1415,9 @@ bool dice__acl_check_client(dice_client_t *c, const dice_command_t *cmd,
         obj = argv[idx];
         objlen = argvlen[idx];
     }
+    /* As Redis, which sets the client's last command when it looks the
+     * command up: the log's client info (and CLIENT LIST) name it. */
+    c->last_cmd = cmd->fullname;
     dice__acl_log_add(c, r, obj, objlen, c->user->name, c->user->namelen);
     const char *why = r == DICE__ACL_DENIED_CMD ? NULL
                       : r == DICE__ACL_DENIED_KEY
@@ -1458,8 +1483,9 @@ bool dice__acl_auth_required(const dice_server_t *srv) {
     return !(d->flags & DICE__USER_NOPASS) || !(d->flags & DICE__USER_ON);
 }
 
-bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
-                            const char *pass, size_t plen) {
+bool dice__acl_authenticate(dice_client_t *c, const char *cmd, size_t cmdlen,
+                            const char *user, size_t ulen, const char *pass,
+                            size_t plen) {
     dice__acl_user *u = dice__acl_find(c->srv, user, ulen);
     bool ok = false;
     if (u && (u->flags & DICE__USER_ON)) {
@@ -1474,7 +1500,7 @@ bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
         }
     }
     if (!ok) {
-        dice__acl_log_add(c, DICE__ACL_DENIED_AUTH, "AUTH", 4, user, ulen);
+        dice__acl_log_add(c, DICE__ACL_DENIED_AUTH, cmd, cmdlen, user, ulen);
         return false;
     }
     c->user = u;

@@ -161,9 +161,11 @@ void dice__acl_client_refresh(dice_client_t *c);
  * password or is off). */
 bool dice__acl_auth_required(const dice_server_t *srv);
 /* AUTH / HELLO AUTH: check a user's password (constant time per hash);
- * on success c is that user's. On failure logs an auth entry. */
-bool dice__acl_authenticate(dice_client_t *c, const char *user, size_t ulen,
-                            const char *pass, size_t plen);
+ * on success c is that user's. On failure logs an auth entry whose object
+ * is cmd (the command as typed, as Redis logs argv[0]). */
+bool dice__acl_authenticate(dice_client_t *c, const char *cmd, size_t cmdlen,
+                            const char *user, size_t ulen, const char *pass,
+                            size_t plen);
 /* requirepass's apply hook: the default user's password. */
 void dice__acl_apply_requirepass(dice_server_t *srv);
 

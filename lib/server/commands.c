@@ -91,12 +91,15 @@ int dice__reply_arity_error(dice_client_t *c, const dice_command_t *cmd) {
         c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
 }
 
-/* The command's name in upper case, as Redis's errors show it (cut to
- * size). */
-static void upper_name(const dice_command_t *cmd, char *out, size_t size) {
-    size_t n = cmd->namelen < size - 1 ? cmd->namelen : size - 1;
+/* A command's name in upper case, as Redis's errors show it (cut to
+ * size): the name it is called by, or after rename-command its original
+ * (fullname), as each error has it. */
+static void upper_name(const char *name, char *out, size_t size) {
+    size_t n = strlen(name);
+    if (n > size - 1)
+        n = size - 1;
     for (size_t i = 0; i < n; i++)
-        out[i] = (char)toupper((unsigned char)cmd->name[i]);
+        out[i] = (char)toupper((unsigned char)name[i]);
     out[n] = '\0';
 }
 
@@ -115,7 +118,8 @@ refuse_for_client(dice_client_t *c, dice_command_t *cmd, int argc,
         /* MODULE's protected sub-commands follow enable-module-command;
          * DEBUG and a host's protected commands enable-debug-command. */
         char upper[64];
-        upper_name(cmd->parent ? cmd->parent : cmd, upper, sizeof(upper));
+        upper_name((cmd->parent ? cmd->parent : cmd)->fullname, upper,
+                   sizeof(upper));
         int module = strcmp(upper, "MODULE") == 0;
         if (!dice__client_allowed(c, module ? c->srv->cfg.enable_module_cmd
                                             : c->srv->cfg.enable_debug_cmd)) {
@@ -222,7 +226,7 @@ dice_command_t *dice__command_resolve_full(dice_client_t *c, int argc,
         dice_command_t *sub = dice__command_find_sub(cmd, argv[1], argvlen[1]);
         if (!sub) {
             char upper[64];
-            upper_name(cmd, upper, sizeof(upper));
+            upper_name(cmd->name, upper, sizeof(upper));
             int sl = argvlen[1] < 128 ? (int)argvlen[1] : 128;
             dice__reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
                                sl, argv[1], upper);

@@ -29,6 +29,10 @@
 #define READ_CHUNK (16 * 1024)
 #define REPLY_BUF (16 * 1024) /* Redis's PROTO_REPLY_CHUNK_BYTES */
 #define SHARED_RBUF (64 * 1024)
+/* A partial command up to this size is copied in front of the shared
+ * buffer for the next read (see client_read_pending) instead of growing a
+ * buffer of its own. */
+#define PENDING_SHARED (16 * 1024)
 /* Bytes of input one client runs per loop iteration before the others get
  * their turn: one shared read, so the common path never reaches it; only
  * input piled up in a client's own buffer (behind a big argument, or while
@@ -1616,8 +1620,8 @@ static bool pause_holds(const dice_client_t *c, const dice_command_t *cmd) {
     /* PUBLISH and SPUBLISH are held too (they reach replicas), though
      * COMMAND INFO shows no may_replicate for them. */
     return (cmd->flags & DICE_CMD_PUBSUB) &&
-           (strcmp(cmd->name, "publish") == 0 ||
-            strcmp(cmd->name, "spublish") == 0);
+           (strcmp(cmd->fullname, "publish") == 0 ||
+            strcmp(cmd->fullname, "spublish") == 0);
 }
 
 /* Hold c's command until the pause ends (a copy of argv: the input it
@@ -1643,7 +1647,7 @@ static void postpone(dice_client_t *c, int argc, const char *const *argv,
  * SKIP drops the replies of the next command only. */
 static void reset_modes(dice_client_t *c, const dice_command_t *cmd) {
     if (!(c->flags & CLIENT_MULTI) &&
-        !(cmd && cmd->parent && strcmp(cmd->parent->name, "client") == 0))
+        !(cmd && cmd->parent && strcmp(cmd->parent->fullname, "client") == 0))
         c->flags &= ~CLIENT_TRACKING_CACHING;
     c->flags &= ~CLIENT_REPLY_SKIP;
     if (c->flags & CLIENT_REPLY_SKIP_NEXT)
@@ -1833,6 +1837,8 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
     const unsigned stop = CLIENT_PAUSED | CLIENT_HELD | CLIENT_BLOCKED |
                           CLIENT_POSTPONED | CLIENT_CLOSE_AFTER_REPLY |
                           CLIENT_CLOSED;
+    uint64_t t0 = dice__ticks();
+    size_t check_at = DICE__INPUT_SLICE_EVERY;
     while (pos < len && !(c->flags & stop)) {
         long r = dice_req_parse(p, buf + pos, len - pos);
         if (r == DICE_EAGAIN) {
@@ -1869,12 +1875,17 @@ static size_t client_run(dice_client_t *c, dice_req_parser_t *p, char *buf,
                                                   : 0);
             }
         }
-        /* Its batch is used up: the rest waits for the next iteration, so
-         * that one client's pipeline does not keep the others waiting. */
-        if (__builtin_expect(pos >= INPUT_BATCH, 0) && pos < len &&
+        /* Its batch (64 KB, or its time slice) is used up: the rest waits
+         * for the next iteration, so that one client's pipeline does not
+         * keep the others waiting. */
+        if (__builtin_expect(pos >= check_at, 0) && pos < len &&
             !(c->flags & stop)) {
-            backlog_add(c);
-            break;
+            if (pos >= INPUT_BATCH ||
+                dice__ticks() - t0 > c->srv->intro.slice_ticks) {
+                backlog_add(c);
+                break;
+            }
+            check_at = pos + DICE__INPUT_SLICE_EVERY;
         }
     }
     return pos;
@@ -1915,6 +1926,43 @@ static bool qbuf_reserve(dice_client_t *c, size_t need, size_t parsed) {
     return true;
 }
 
+/* Keep buf[0..n) (n > 0: input not run yet, in the shared buffer or in
+ * c's own) as c's private input, in a buffer of exactly that size: a
+ * client trickling a command holds what it sent, not a read's worth of
+ * room. Out of memory, returns false with c's input unchanged. */
+static bool qbuf_keep(dice_client_t *c, const char *buf, size_t n) {
+    if (c->qbuf && buf >= c->qbuf && buf < c->qbuf + c->qcap) {
+        /* The tail of its own buffer: to the front, then shrink. */
+        memmove(c->qbuf, buf, n);
+        c->qlen = n;
+        char *nb = realloc(c->qbuf, n);
+        if (nb) {
+            c->qbuf = nb;
+            c->qcap = n;
+        }
+        return true;
+    }
+    if (n != c->qcap) {
+        char *nb = realloc(c->qbuf, n);
+        if (!nb)
+            return false;
+        c->qbuf = nb;
+        c->qcap = n;
+    }
+    memcpy(c->qbuf, buf, n);
+    c->qlen = n;
+    return true;
+}
+
+/* Back to owning no input state: nothing is pending any more. */
+static void qbuf_drop(dice_client_t *c) {
+    free(c->qbuf);
+    c->qbuf = NULL;
+    c->qlen = c->qcap = 0;
+    dice_req_parser_free(c->parser);
+    c->parser = NULL;
+}
+
 /* A read took c's unparsed input past client-query-buffer-limit. As Redis
  * (which frees the client after that loop iteration's writes), close with
  * no reply of our own, but let replies to commands that already ran go
@@ -1940,15 +1988,18 @@ static void client_process_input(dice_client_t *c) {
         return;
     }
     if (used >= c->qlen) {
-        /* Nothing pending any more: back to owning no input state. */
-        free(c->qbuf);
-        c->qbuf = NULL;
-        c->qlen = c->qcap = 0;
-        dice_req_parser_free(c->parser);
-        c->parser = NULL;
+        qbuf_drop(c);
     } else if (used > 0) {
-        memmove(c->qbuf, c->qbuf + used, c->qlen - used);
-        c->qlen -= used;
+        size_t rest = c->qlen - used;
+        if (rest <= PENDING_SHARED && c->qcap > 2 * rest + READ_CHUNK) {
+            /* What stays is small (the tail after a big argument, say):
+             * give the rest of the buffer back instead of keeping it for
+             * a client that may now pause for a long time. */
+            qbuf_keep(c, c->qbuf + used, rest);
+        } else {
+            memmove(c->qbuf, c->qbuf + used, rest);
+            c->qlen = rest;
+        }
     }
 }
 
@@ -1995,12 +2046,64 @@ static ssize_t read_input(dice_client_t *c, char *buf, size_t cap) {
     return n;
 }
 
+/* Whether c's next read may go to the shared buffer behind a copy of its
+ * pending input (Redis 7's shared query buffer): only when that input is
+ * one partial command (the client runs its input whenever it is not
+ * stopped, so what waits is the unfinished tail) that is small, and the
+ * command's next bulk fits in the shared buffer. A big bulk on its way
+ * is read straight into room reserved for it; input that waits for a
+ * held or blocked client piles up in its own buffer. */
+static bool pending_in_shared(const dice_client_t *c) {
+    const unsigned stop = CLIENT_HELD | CLIENT_BLOCKED | CLIENT_POSTPONED |
+                          CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED;
+    return !(c->flags & stop) && c->qlen <= PENDING_SHARED && c->parser &&
+           dice_req_parser_want(c->parser) <= c->srv->rbuf_cap;
+}
+
+/* A read for a client with a small partial command: its bytes are put at
+ * the start of the shared buffer, the read lands after them, and its own
+ * parser goes on where it stopped (its progress is offsets, and the bytes
+ * keep theirs). What is left over is kept at its exact size. The copy is
+ * of at most PENDING_SHARED bytes, and the shared buffer's limit on one
+ * read (far below client-query-buffer-limit's 1 MB minimum) bounds what a
+ * read adds, so no query-buffer check is needed here. */
+static void client_read_pending(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    size_t pre = c->qlen;
+    memcpy(srv->rbuf, c->qbuf, pre);
+    ssize_t n = read_input(c, srv->rbuf + pre, srv->rbuf_cap - pre);
+    if (n <= 0)
+        return;
+    size_t len = pre + (size_t)n;
+    c->busy++;
+    size_t used = client_run(c, c->parser, srv->rbuf, len);
+    c->busy--;
+    if (c->flags & CLIENT_CLOSED) {
+        dice__client_free_now(c); /* frees only if nothing holds it */
+        return;
+    }
+    if (used >= len)
+        qbuf_drop(c);
+    else if (!qbuf_keep(c, srv->rbuf + used, len - used))
+        dice__client_free_now(c);
+}
+
 static void client_read(dice_client_t *c) {
     dice_server_t *srv = c->srv;
+    if (c->qbuf && pending_in_shared(c)) {
+        client_read_pending(c);
+        return;
+    }
     if (c->qbuf) {
-        /* A command is pending: read after it, into room sized by what the
-         * parser says the command needs (a big bulk gets its whole size at
-         * once instead of doubling its way there). */
+        /* Input waits (a held or blocked client), or a big argument is on
+         * its way: read after it, into room sized by what the parser says
+         * the command needs (a big bulk gets its whole size at once
+         * instead of doubling its way there). */
+        if (!c->parser && !(c->parser = parser_new(srv))) {
+            dice__client_free_now(c);
+            return;
+        }
+        dice__client_sync_auth(c);
         size_t want = dice_req_parser_want(c->parser);
         size_t need = c->qlen + READ_CHUNK;
         if (want > need)
@@ -2045,9 +2148,9 @@ static void client_read(dice_client_t *c) {
          * the shared buffer is overwritten by the next read from anyone.
          * A partial command is parsed again by the new parser right away
          * (a re-scan of at most one read's worth of headers), so that it
-         * knows how much of its input the query buffer limit counts. */
+         * knows how much of its input the query buffer limit counts and
+         * goes on from there at the next read. */
         size_t rest = (size_t)n - used;
-        size_t want = dice_req_parser_want(srv->parser);
         size_t parsed = dice__req_parser_parsed(srv->parser);
         dice_req_parser_reset(srv->parser);
         if (!(c->parser = parser_new(srv))) {
@@ -2055,12 +2158,10 @@ static void client_read(dice_client_t *c) {
             return;
         }
         dice__client_sync_auth(c);
-        if (!qbuf_reserve(c, want > rest ? want : rest, parsed)) {
+        if (!qbuf_keep(c, srv->rbuf + used, rest)) {
             dice__client_free_now(c);
             return;
         }
-        memcpy(c->qbuf, srv->rbuf + used, rest);
-        c->qlen = rest;
         /* Same bytes and limits: it stops where the shared parser did.
          * (A multibulk header is not rewritten in place, unlike an
          * inline line, so parsing it twice is safe.) */

@@ -430,6 +430,13 @@ static inline uint64_t dice__ticks(void) {
 #endif
 }
 #define DICE__NS_SHIFT 20
+/* One client's commands run at most about this long per loop iteration
+ * (the clock is read each time DICE__INPUT_SLICE_EVERY more bytes of its
+ * input have run, so the common path keeps its one compare), besides the
+ * 64 KB of input of INPUT_BATCH: commands that miss the cache (a big
+ * keyspace while it rehashes) can make 64 KB of SETs cost several ms. */
+#define DICE__INPUT_SLICE_NS 1000000u
+#define DICE__INPUT_SLICE_EVERY 1024u
 /* The latency histogram, in ticks: 3 bits of mantissa per power of two
  * (12.5% resolution), every 64-bit value (so no clamp on the hot path). */
 #define DICE__HIST_SUB 3
@@ -485,6 +492,9 @@ typedef struct dice__intro {
      * while a monitor is attached or an error reply is not yet counted as
      * its command's failure: the dispatcher's one compare. */
     uint64_t slow_ticks, base_slow_ticks;
+    /* DICE__INPUT_SLICE_NS in ticks: how long one client's input may run
+     * in one loop iteration before the others get their turn. */
+    uint64_t slice_ticks;
     /* What commands without a histogram of their own count into
      * (never read). */
     uint64_t sink[DICE__HIST_BUCKETS];

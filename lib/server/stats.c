@@ -125,6 +125,7 @@ void dice__intro_apply(dice_server_t *srv) {
     if (cfg->slowlog_slower_than == 0)
         t = 0;
     in->base_slow_ticks = t;
+    in->slice_ticks = ns_to_ticks(srv, DICE__INPUT_SLICE_NS);
     dice__intro_errors_seen(srv);
     if (cfg->latency_pctl) {
         double d[16];

@@ -170,6 +170,43 @@ class Differential(unittest.TestCase):
             self.assertEqual(d, r, case)
 
 
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_before_auth(self):
+        # With requirepass: what a client may do before AUTH, and every
+        # AUTH / HELLO refusal, each pipeline on a fresh connection.
+        cases = [[("PING",)], [("QUIT",)], [("HELLO", "3")],
+                 [("HELLO", "2", "AUTH", "default", "bad")],
+                 [("HELLO", "3", "AUTH", "default")],
+                 [("CLIENT", "SETNAME", "x")], [("RESET",)], [("AUTH",)],
+                 [("AUTH", "a", "b", "c")], [("ACL", "WHOAMI")], [("MULTI",)],
+                 [("EXEC",)], [("SUBSCRIBE", "x")],
+                 [("HELLO", "3", "SETNAME", "x")],
+                 [("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "a b")],
+                 [("HELLO", "3", "AUTH", "default", "pw"), ("ACL", "WHOAMI")],
+                 [("AUTH", "pw"), ("AUTH", "default", "pw"),
+                  ("AUTH", "nobody", "pw")],
+                 [("HELLO", "4")], [("HELLO", "x")], [("HELLO", "3", "FOO")],
+                 [("COMMAND", "COUNT")], [("nosuch",)], [("GET",)],
+                 [("GET", "a", "b")]]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind, ["--requirepass", "pw"])
+            try:
+                got[kind] = []
+                for case in cases:
+                    k = srv.conn()
+                    for cmd in case:
+                        k.send(dicetest.encode(*cmd))
+                    got[kind].append([k.read_reply() for _ in case])
+                    k.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for case, d, r in zip(cases, got["dice"], got["redis"]):
+            if case[0][0] == "HELLO" and d[0][:1] == b"%":
+                d, r = d[0][:2], r[0][:2]  # ids and versions differ
+            self.assertEqual(d, r, case)
+
+
 class Rules(unittest.TestCase):
     """Each rule kind through redis-cli --user --pass, on both servers."""
 
@@ -298,6 +335,50 @@ class Log(unittest.TestCase):
                 self.assertEqual(srv.stop(), 0)
 
 
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_scripts_and_entry_details_like_redis(self):
+        # A script's commands are checked against its caller's user, with
+        # Redis's script texts and the log context "lua"; an auth entry's
+        # object is the command as typed; client-info's cmd= is the
+        # denied command (Redis sets it when it looks the command up).
+        calls = [("ACL", "SETUSER", "u", "on", ">pw", "~k*", "&ch", "+@all",
+                  "-flushall", "-config|set"),
+                 ("AUTH", "u", "pw"),
+                 ("EVAL", "return redis.pcall('get','other')", "0"),
+                 ("EVAL", "return redis.pcall('flushall')", "0"),
+                 ("EVAL", "return redis.pcall('config','set','hz','5')", "0"),
+                 ("EVAL", "return redis.pcall('publish','nope','x')", "0"),
+                 ("EVAL", "return redis.call('get','other')", "0"),
+                 ("EVAL", "return redis.call('get','k1')", "0"),
+                 ("EVAL", "return {redis.acl_check_cmd('get','k1'),"
+                  "redis.acl_check_cmd('get','zz'),"
+                  "redis.acl_check_cmd('flushall')}", "0"),
+                 ("FUNCTION", "LOAD", "#!lua name=l\nredis.register_function"
+                  "('f', function() return redis.pcall('get', 'zz') end)"),
+                 ("FCALL", "f", "0"),
+                 ("CONFIG", "SET", "hz", "10"),
+                 ("MULTI",), ("PUBLISH", "nope", "x"), ("EXEC",),
+                 ("SUBSCRIBE", "nope"),
+                 ("auth", "u", "bad"), ("HELLO", "3", "AUTH", "u", "bad"),
+                 ("AuTh", "u", "bad")]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind)
+            try:
+                c = srv.conn()
+                got[kind] = [c.cmd(*a) for a in calls]
+                log = srv.redis().acl_log()
+                got[kind].append([
+                    (e["count"], e["reason"], e["context"], e["object"],
+                     e["username"], e["client-info"]["cmd"],
+                     e["client-info"]["user"]) for e in log])
+                c.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for a, d, r in zip(calls + ["ACL LOG"], got["dice"], got["redis"]):
+            self.assertEqual(d, r, a)
+
+
 class Files(unittest.TestCase):
     def test_save_load_round_trip(self):
         d = tempfile.mkdtemp()
@@ -349,6 +430,52 @@ class Files(unittest.TestCase):
         finally:
             p.terminate()
             p.wait()
+
+
+    @unittest.skipUnless(HAVE_REDIS, "redis-server not installed")
+    def test_rename_command_like_redis(self):
+        # Redis renames only the dispatch table's key: COMMAND INFO/DOCS,
+        # ACL rules (+flushdb, not +wipe; a removed KEYS still known), ACL
+        # CAT and commandstats keep the original name; the DEBUG refusal
+        # names DEBUG, "unknown subcommand" the name typed.
+        args = ["--rename-command", "FLUSHDB", "WIPE",
+                "--rename-command", "KEYS", "",
+                "--rename-command", "CONFIG", "CFG",
+                "--rename-command", "DEBUG", "DBG"]
+        calls = [("WIPE",), ("FLUSHDB",), ("KEYS", "*"),
+                 ("COMMAND", "INFO", "wipe", "flushdb", "keys", "cfg|get"),
+                 ("ACL", "SETUSER", "u", "+wipe"),
+                 ("ACL", "SETUSER", "u", "+flushdb", "+keys", "+config|get"),
+                 ("ACL", "SETUSER", "u", "+cfg|get"),
+                 ("ACL", "DRYRUN", "u", "wipe"), ("ACL", "DRYRUN", "u", "flushdb"),
+                 ("ACL", "SETUSER", "v", "+@keyspace", "-keys"),
+                 ("ACL", "DRYRUN", "v", "wipe"),
+                 ("CFG", "nosuch"), ("CFG", "GET"), ("DBG", "SLEEP", "0"),
+                 ("WIPE", "x"), ("INFO", "commandstats")]
+        got = {}
+        for kind in kinds():
+            srv = dicetest.Server(kind, args)
+            try:
+                c = srv.conn()
+                got[kind] = [c.cmd(*a) for a in calls]
+                cat = c.cmd("ACL", "CAT", "keyspace")
+                got[kind].append(b"keys" in cat and b"flushdb" in cat
+                                 and b"wipe" not in cat)
+                got[kind].append([sorted(  # hash order in Redis
+                    w.split(b" ")) for w in c.cmd(
+                        "ACL", "GETUSER", "u").split(b"\r\n")
+                    if w.startswith(b"-@all")])
+                c.close()
+            finally:
+                self.assertEqual(srv.stop(), 0)
+        for a, d, r in zip(calls + ["cat", "getuser"], got["dice"],
+                           got["redis"]):
+            if a == ("INFO", "commandstats"):  # times differ
+                d = re.sub(rb"usec[^,]*,usec_per_call=[^,]*", b"", d)
+                r = re.sub(rb"usec[^,]*,usec_per_call=[^,]*", b"", r)
+                d = sorted(d.split(b"\r\n")[1:])
+                r = sorted(r.split(b"\r\n")[1:])
+            self.assertEqual(d, r, a)
 
 
 class Auth(unittest.TestCase):

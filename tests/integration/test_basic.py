@@ -72,6 +72,46 @@ class Basic(unittest.TestCase):
         self.assertEqual(self.c.read_reply(), b"+PONG\r\n")
         self.assertEqual(self.c.read_reply(), b"$1\r\ny\r\n")
 
+    def test_random_splits(self):
+        # A partial command is kept at its size and put in front of the
+        # next read (below 16 KB), or read into room of its own (a bulk
+        # bigger than the shared buffer, or a long pending command): cut
+        # a mixed stream at random points, each piece its own read.
+        import random
+        rnd = random.Random(12)
+        vals = [b"a", b"x" * 5000, b"y" * 20000, b"z" * 70000, b"w" * 300000]
+        data, want = b"", b""
+        for i in range(60):
+            v = vals[i % len(vals)]
+            data += encode("ECHO", v)
+            want += b"$%d\r\n%s\r\n" % (len(v), v)
+            if i % 7 == 0:
+                data += b'ECHO "q \\x41"\r\n'
+                want += b"$3\r\nq A\r\n"
+            if i % 11 == 0:  # many small arguments: a long header run
+                data += encode("RPUSH", "l%d" % i, *(["e"] * 5000))
+                want += b":5000\r\n"
+        got = []
+
+        def reader():  # replies are read while we send: no deadlock
+            n = 0
+            while n < len(want):
+                got.append(self.c.read_reply())
+                n += len(got[-1])
+
+        import threading
+        t = threading.Thread(target=reader)
+        t.start()
+        pos = 0
+        while pos < len(data):
+            n = rnd.choice((1, 3, 17, 500, 9000, 40000, 120000))
+            self.c.send(data[pos:pos + n])
+            pos += n
+            time.sleep(0.001)
+        t.join(60)
+        self.assertEqual(b"".join(got), want)
+        self.assertEqual(self.c.cmd("PING"), b"+PONG\r\n")
+
     def test_large_argument(self):
         big = os.urandom(8 * 1024 * 1024)
         self.c.send(encode("ECHO", big))
