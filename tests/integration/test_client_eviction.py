@@ -192,10 +192,17 @@ class ClientEviction(unittest.TestCase):
                     self.assertIn(f, r)
                     int(r[f])
             by_qbuf = max(rows.values(), key=lambda r: int(r["qbuf"]))
-            # The partial 3 MB argument: its buffer is allocated whole.
-            self.assertGreater(int(by_qbuf["qbuf"]) +
-                               int(by_qbuf["qbuf-free"]), 2900000)
-            self.assertGreater(int(by_qbuf["tot-mem"]), 2900000)
+            # The partial 3 MB argument's bytes so far are counted, in qbuf
+            # and in tot-mem. Redis allocates the whole argument's buffer
+            # at its header; dice-server keeps only what came (a trickling
+            # client holds what it sent) and grows the buffer as the rest
+            # arrives.
+            self.assertGreaterEqual(int(by_qbuf["qbuf"]), 1000)
+            self.assertGreaterEqual(int(by_qbuf["tot-mem"]),
+                                    int(by_qbuf["qbuf"]) +
+                                    int(by_qbuf["qbuf-free"]))
+            if s.kind == "redis":
+                self.assertGreater(int(by_qbuf["qbuf-free"]), 2900000)
             mrow = [r for r in rows.values() if r["flags"] == "x"]
             self.assertEqual(len(mrow), 1)
             self.assertGreater(int(mrow[0]["multi-mem"]), 1000)
