@@ -103,7 +103,7 @@ class Crash(unittest.TestCase):
                     "--appendfsync", "always",
                     "--auto-aof-rewrite-percentage", "30",
                     "--auto-aof-rewrite-min-size", "64kb",
-                    "--hz", "50"])
+                    "--hz", "50"], wait_load=True)
                 try:
                     found = self.check(s, tags, acked, sent, done)
                     ws = [Writer(s.port, t, found[t] + 1) for t in tags]
@@ -141,7 +141,7 @@ class Crash(unittest.TestCase):
                 done += 1
             # A last start checks the last kill.
             s = dicetest.Server("dice", args=["--dir", d, "--appendonly",
-                                              "yes"])
+                                              "yes"], wait_load=True)
             try:
                 self.check(s, tags, acked, sent, done)
             finally:
