@@ -129,6 +129,11 @@ static int raise_error(lua_State *L, const char *text) {
     return lua_error(L);
 }
 
+static int push_error_text(lua_State *L, const char *text) {
+    dice__lua_push_error(L, text, strlen(text));
+    return 1;
+}
+
 /* The message handler of every run (Redis's __redis__err__handler): turn
  * whatever was raised into {err=..., source=..., line=...}, the source
  * and line being those of the Lua code that raised it. */
@@ -230,7 +235,7 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 /* Registry keys (their addresses). */
-static char KEY_BASE, KEY_HANDLER, KEY_LOADENV;
+static char KEY_BASE, KEY_HANDLER, KEY_LOADENV, KEY_PROXIES;
 
 static void registry_get(lua_State *L, void *key) {
     lua_pushlightuserdata(L, key);
@@ -272,6 +277,134 @@ static int l_pairs(lua_State *L) {
     return 3;
 }
 
+void dice__lua_unproxy(lua_State *L) {
+    registry_get(L, &KEY_PROXIES);
+    if (lua_istable(L, -1)) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -2);
+        if (!lua_isnil(L, -1))
+            lua_replace(L, -3);
+        else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Is the value at 1 a protected table (a proxy, the globals)? (Upvalue 1:
+ * proxy -> table.) */
+static bool is_protected(lua_State *L) {
+    if (!lua_istable(L, 1))
+        return false;
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    bool p = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return p;
+}
+
+/* Redis's read-only tables refuse raw writes too, with no position. */
+static int refuse(lua_State *L) {
+    lua_pushstring(L, RO_ERR);
+    return lua_error(L);
+}
+
+/* rawset, table.insert, setmetatable: refused on a protected table, else
+ * Lua's own (upvalue 2). */
+static int l_guard_write(lua_State *L) {
+    if (is_protected(L))
+        return refuse(L);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* rawget: of a proxy, the table behind it. */
+static int l_rawget(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    if (behind_proxy(L))
+        lua_replace(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+/* getmetatable: the globals' is a read-only table (upvalue 3), as Redis
+ * gives a table; a library's is nil, as on Redis; else Lua's (upvalue 2). */
+static int l_getmetatable(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (is_protected(L)) {
+        if (lua_rawequal(L, 1, LUA_GLOBALSINDEX))
+            lua_pushvalue(L, lua_upvalueindex(3));
+        else
+            lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Replace t[name] (t at index t) by a closure of f over proxies and the
+ * old value (and one more upvalue when extra is not 0). */
+static void wrap(lua_State *L, int t, const char *name, int proxies,
+                 lua_CFunction f, int extra) {
+    lua_pushstring(L, name);
+    lua_pushvalue(L, proxies);
+    lua_pushstring(L, name);
+    lua_rawget(L, t);
+    int n = 2;
+    if (extra) {
+        lua_pushvalue(L, extra);
+        n++;
+    }
+    lua_pushcclosure(L, f, n);
+    lua_rawset(L, t);
+}
+
+/* The raw functions and the string metatable, so no script reaches a
+ * library's table or the globals by them. base and proxies at those
+ * indices, Lua's own functions still in base. */
+static void guard_raw(lua_State *L, int base, int proxies) {
+    int top = lua_gettop(L);
+    wrap(L, base, "rawset", proxies, l_guard_write, 0);
+    wrap(L, base, "setmetatable", proxies, l_guard_write, 0);
+    wrap(L, base, "rawget", proxies, l_rawget, 0);
+    /* What getmetatable(_G) answers: an empty read-only table. */
+    lua_newtable(L);
+    push_proxy(L, -1);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, proxies);
+    wrap(L, base, "getmetatable", proxies, l_getmetatable, lua_gettop(L));
+    lua_settop(L, top);
+    /* table.insert writes raw. */
+    lua_pushliteral(L, "table");
+    lua_rawget(L, base);
+    lua_rawget(L, proxies);
+    wrap(L, lua_gettop(L), "insert", proxies, l_guard_write, 0);
+    lua_settop(L, top);
+    /* Strings' methods through the string proxy; getmetatable("") a
+     * read-only view of their metatable. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    int meta = lua_gettop(L);
+    lua_pushliteral(L, "__index");
+    lua_pushliteral(L, "string");
+    lua_rawget(L, base);
+    lua_rawset(L, meta);
+    push_proxy(L, meta);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, meta);
+    lua_rawset(L, proxies);
+    lua_pushliteral(L, "__metatable");
+    lua_insert(L, -2);
+    lua_rawset(L, meta);
+    lua_settop(L, top);
+}
+
 /* Move every global into base, then lock: globals empty and read-only. */
 static void lock_globals(lua_State *L) {
     lua_newtable(L); /* base */
@@ -294,6 +427,14 @@ static void lock_globals(lua_State *L) {
         lua_insert(L, -2);
         lua_rawset(L, base);
     }
+    /* pairs(_G) and next(_G) walk base. */
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_pushvalue(L, base);
+    lua_rawset(L, proxies);
+    lua_pushlightuserdata(L, &KEY_PROXIES);
+    lua_pushvalue(L, proxies);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    guard_raw(L, base, proxies);
     lua_pushvalue(L, proxies);
     lua_pushcclosure(L, l_next, 1);
     int next = lua_gettop(L);
@@ -943,8 +1084,9 @@ static int l_pcall(lua_State *L) {
 }
 
 static int l_error_reply(lua_State *L) {
+    /* Redis returns (does not raise) the error table here. */
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-        return raise_error(L, "wrong number or type of arguments");
+        return push_error_text(L, "wrong number or type of arguments");
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
     if (n && s[0] == '-') {
@@ -963,8 +1105,9 @@ static int l_error_reply(lua_State *L) {
 }
 
 static int l_status_reply(lua_State *L) {
+    /* Redis returns (does not raise) the error table here. */
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-        return raise_error(L, "wrong number or type of arguments");
+        return push_error_text(L, "wrong number or type of arguments");
     lua_newtable(L);
     lua_pushliteral(L, "ok");
     lua_pushvalue(L, 1);

@@ -50,6 +50,12 @@ CORPUS = [
     ["EVAL", "return redis.error_reply('MY err')", "0"],
     ["EVAL", "return redis.error_reply('noprefix')", "0"],
     ["EVAL", "return redis.error_reply('-CODE with dash')", "0"],
+    ["EVAL", "return redis.error_reply()", "0"],
+    ["EVAL", "return redis.error_reply(1)", "0"],
+    ["EVAL", "return type(redis.error_reply())", "0"],
+    ["EVAL", "return redis.status_reply()", "0"],
+    ["EVAL", "return redis.status_reply({})", "0"],
+    ["EVAL", "return redis.error_reply('')", "0"],
     ["EVAL", "return {double=3.5}", "0"],
     ["EVAL", "return {double=1/3}", "0"],
     ["EVAL", "return {big_number='123456789012345678901234567890'}", "0"],
@@ -154,6 +160,44 @@ CORPUS = [
     ["EVAL", "local _, t = pairs(string) t.foo = 1", "0"],
     ["EVAL", "return {next(math) ~= nil, next({}) == nil, next({5})}", "0"],
     ["EVAL", "return next(math, 'nosuchkey')", "0"],
+    # the globals: the same names as Redis, walked by pairs and next
+    ["EVAL", "local t = {} for k in pairs(_G) do t[#t + 1] = k end "
+     "table.sort(t) return t", "0"],
+    ["EVAL", "return type(next(_G))", "0"],
+    ["EVAL", "return rawget(_G, 'KEYS')[1]", "1", "k"],
+    ["EVAL", "return rawget(string, 'upper')('a')", "0"],
+    # raw writes, metatables and table.insert cannot reach a library
+    ["EVAL", "rawset(_G, 'x', 1) return x", "0"],
+    ["EVAL", "return {pcall(rawset, _G, 'a', 1)}", "0"],
+    ["EVAL", "rawset(redis, 'x', 1) return redis.x", "0"],
+    ["EVAL", "return tostring(redis.x)", "0"],
+    ["EVAL", "setmetatable(_G, {})", "0"],
+    ["EVAL", "setmetatable(string, {}) return 1", "0"],
+    ["EVAL", "table.insert(string, 1) return 1", "0"],
+    ["EVAL", "table.insert(_G, 1) return 1", "0"],
+    ["EVAL", "local t = {} table.insert(t, 'v') return t", "0"],
+    ["EVAL", "getmetatable('').__index.x = 1 return string.x", "0"],
+    ["EVAL", "getmetatable('').__index = {} return 1", "0"],
+    ["EVAL", "return {tostring(string.x), ('ab'):upper(), "
+     "tostring(getmetatable('').__index == string)}", "0"],
+    ["EVAL", "return getmetatable(_G)", "0"],
+    ["EVAL", "return tostring(getmetatable(string))", "0"],
+    ["EVAL", "return tostring(getmetatable(setmetatable({}, {})) ~= nil)",
+     "0"],
+    # the encoders see a library's table (its functions: an error)
+    ["EVAL", "return cjson.encode(string)", "0"],
+    ["EVAL", "return cjson.encode(math)", "0"],
+    ["EVAL", "return #cmsgpack.pack(redis)", "0"],
+    ["EVAL", "local t = {} for k, v in pairs(cmsgpack.unpack("
+     "cmsgpack.pack(redis))) do t[#t + 1] = k .. '=' .. tostring(v) end "
+     "table.sort(t) return t", "0"],
+    # loadstring: chunks run in the same sandbox
+    ["EVAL", "return loadstring('return 1 + 1')()", "0"],
+    ["EVAL", "return loadstring('x = 1')()", "0"],
+    ["EVAL", "return {loadstring('syntax error here')}", "0"],
+    ["EVAL", "return loadstring(string.dump(function() return 1 end))", "0"],
+    ["EVAL", "return {type(getfenv), type(setfenv), type(newproxy), "
+     "type(__redis__err__handler), type(load), type(gcinfo)}", "0"],
     ["EVAL", "return next(1)", "0"],
     ["EVAL", "return pairs()", "0"],
     ["EVAL", "local n = 0 for k in pairs({a=1, b=2, 3}) do n = n + 1 end "
