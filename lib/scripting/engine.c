@@ -582,12 +582,15 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     lua_newtable(L);
     dice__engine_redis_lib(e);
     lua_setglobal(L, "redis");
-    /* The message handler, in the registry and (as Redis) a global. */
+    /* The message handler, in the registry and (as Redis, for scripts
+     * only) a global. */
     lua_pushlightuserdata(L, &KEY_HANDLER);
     lua_pushcfunction(L, l_err_handler);
     lua_rawset(L, LUA_REGISTRYINDEX);
-    registry_get(L, &KEY_HANDLER);
-    lua_setglobal(L, "__redis__err__handler");
+    if (!functions) {
+        registry_get(L, &KEY_HANDLER);
+        lua_setglobal(L, "__redis__err__handler");
+    }
     if (functions)
         make_load_env(L, e);
     lock_globals(L);
@@ -1233,22 +1236,26 @@ static int l_acl_check_cmd(lua_State *L) {
 
 void dice__engine_redis_lib(dice__engine *e) {
     lua_State *L = e->L;
+    /* eval_only: what Redis 7.0 gives scripts but not functions. */
     static const struct {
         const char *name;
         lua_CFunction fn;
-    } fns[] = {{"call", l_call},
-               {"pcall", l_pcall},
-               {"error_reply", l_error_reply},
-               {"status_reply", l_status_reply},
-               {"sha1hex", l_sha1hex},
-               {"log", l_log},
-               {"setresp", l_setresp},
-               {"set_repl", l_set_repl},
-               {"replicate_commands", l_replicate_commands},
-               {"breakpoint", l_breakpoint},
-               {"debug", l_debug},
-               {"acl_check_cmd", l_acl_check_cmd}};
+        bool eval_only;
+    } fns[] = {{"call", l_call, false},
+               {"pcall", l_pcall, false},
+               {"error_reply", l_error_reply, false},
+               {"status_reply", l_status_reply, false},
+               {"sha1hex", l_sha1hex, false},
+               {"log", l_log, false},
+               {"setresp", l_setresp, false},
+               {"set_repl", l_set_repl, false},
+               {"replicate_commands", l_replicate_commands, true},
+               {"breakpoint", l_breakpoint, true},
+               {"debug", l_debug, true},
+               {"acl_check_cmd", l_acl_check_cmd, false}};
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+        if (fns[i].eval_only && e->functions)
+            continue;
         lua_pushstring(L, fns[i].name);
         lua_pushlightuserdata(L, e);
         lua_pushcclosure(L, fns[i].fn, 1);

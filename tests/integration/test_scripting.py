@@ -15,6 +15,7 @@ EVAL_RO, EVALSHA_RO, SCRIPT.
   it has, NOTBUSY when none runs, SHUTDOWN NOSAVE stops the server
   meanwhile. Bounded in time (busy-reply-threshold lowered)."""
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -394,6 +395,74 @@ class Busy(unittest.TestCase):
         other.send(dicetest.encode("SHUTDOWN", "NOSAVE"))
         self.assertTrue(other.closed_by_peer(10))
         self.dice.proc.wait(timeout=10)
+
+
+LOOP_LIB = ("#!lua name=loop\nredis.register_function('spin', function() "
+            "local i = 0 while true do i = i + 1 end end)\n"
+            "redis.register_function('spinw', function(k) "
+            "redis.call('set', k[1], 1) local i = 0 while true do "
+            "i = i + 1 end end)")
+
+
+class BusyFunction(unittest.TestCase):
+    """A long FCALL on both servers: FUNCTION STATS's running_script
+    (duration masked), the BUSY text, SCRIPT KILL and FUNCTION KILL of the
+    wrong kind, then FUNCTION KILL; EVAL's side the same way round."""
+
+    def setUp(self):
+        if not dicetest.have_redis_server():
+            raise unittest.SkipTest("no redis-server")
+        args = ["--busy-reply-threshold", "100"]
+        self.servers = [dicetest.Server("dice", args),
+                        dicetest.Server("redis", args)]
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+
+    @staticmethod
+    def mask(reply):
+        # "duration_ms" then ":<n>": the figure differs run to run
+        return re.sub(rb"(duration_ms\r\n):\d+", rb"\1:N", reply)
+
+    def sequence(self, srv, start, kill_other, kill, finish=True):
+        other = srv.conn()
+        other.cmd("FUNCTION", "LOAD", "REPLACE", LOOP_LIB)
+        runner = srv.conn(timeout=30)
+        runner.send(dicetest.encode(*start))
+        time.sleep(0.3)
+        out = [self.mask(other.cmd("FUNCTION", "STATS")),
+               other.cmd("GET", "x"), other.cmd(*kill_other),
+               other.cmd(*kill)]
+        if not finish:
+            return out
+        out.append(runner.read_reply())
+        out.append(other.cmd("PING"))
+        out.append(self.mask(other.cmd("FUNCTION", "STATS")))
+        return out
+
+    def both(self, *args):
+        d, r = (self.sequence(s, *args) for s in self.servers)
+        self.maxDiff = None
+        self.assertEqual(d, r)
+
+    def test_function_kill(self):
+        self.both(("FCALL", "spin", "0"), ("SCRIPT", "KILL"),
+                  ("FUNCTION", "KILL"))
+
+    def test_script_kill(self):
+        self.both(("EVAL", LONG, "0"), ("FUNCTION", "KILL"),
+                  ("SCRIPT", "KILL"))
+
+    def test_function_unkillable(self):
+        d, r = (self.sequence(s, ("FCALL", "spinw", "1", "w"),
+                              ("SCRIPT", "KILL"), ("FUNCTION", "KILL"), False)
+                for s in self.servers)
+        self.assertEqual(d, r)
+        for s in self.servers:
+            c = s.conn()
+            c.send(dicetest.encode("SHUTDOWN", "NOSAVE"))
+            self.assertTrue(c.closed_by_peer(10))
 
 
 if __name__ == "__main__":
