@@ -1120,7 +1120,7 @@ static int l_status_reply(lua_State *L) {
 
 static int l_sha1hex(lua_State *L) {
     if (lua_gettop(L) != 1)
-        return luaL_error(L, "wrong number of arguments");
+        return raise_error(L, "wrong number of arguments");
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
     dice__sha1 h;
@@ -1140,7 +1140,7 @@ static int l_log(lua_State *L) {
     if (argc < 2)
         return raise_error(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1))
-        return raise_error(L, "First argument must be a number.");
+        return raise_error(L, "First argument must be a number (log level).");
     int level = (int)lua_tonumber(L, 1);
     if (level < DICE_LOG_DEBUG || level > DICE_LOG_WARNING)
         return raise_error(L, "Invalid debug level.");
@@ -1236,52 +1236,52 @@ static int l_acl_check_cmd(lua_State *L) {
 
 void dice__engine_redis_lib(dice__engine *e) {
     lua_State *L = e->L;
-    /* eval_only: what Redis 7.0 gives scripts but not functions. */
+    /* In an order that lays the table out as Redis's, so pairs() walks it
+     * (and cmsgpack.pack packs it) in Redis's order. A function (fn), an
+     * integer (fn NULL, v) or the version string (neither). eval_only:
+     * what Redis 7.0 gives scripts but not functions. */
     static const struct {
         const char *name;
         lua_CFunction fn;
-        bool eval_only;
-    } fns[] = {{"call", l_call, false},
-               {"pcall", l_pcall, false},
-               {"error_reply", l_error_reply, false},
-               {"status_reply", l_status_reply, false},
-               {"sha1hex", l_sha1hex, false},
-               {"log", l_log, false},
-               {"setresp", l_setresp, false},
-               {"set_repl", l_set_repl, false},
-               {"replicate_commands", l_replicate_commands, true},
-               {"breakpoint", l_breakpoint, true},
-               {"debug", l_debug, true},
-               {"acl_check_cmd", l_acl_check_cmd, false}};
-    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-        if (fns[i].eval_only && e->functions)
-            continue;
-        lua_pushstring(L, fns[i].name);
-        lua_pushlightuserdata(L, e);
-        lua_pushcclosure(L, fns[i].fn, 1);
-        lua_rawset(L, -3);
-    }
-    static const struct {
-        const char *name;
         int v;
-    } consts[] = {{"LOG_DEBUG", DICE_LOG_DEBUG},
-                  {"LOG_VERBOSE", DICE_LOG_VERBOSE},
-                  {"LOG_NOTICE", DICE_LOG_NOTICE},
-                  {"LOG_WARNING", DICE_LOG_WARNING},
-                  {"REPL_NONE", 0},
-                  {"REPL_AOF", 1},
-                  {"REPL_SLAVE", 2},
-                  {"REPL_REPLICA", 2},
-                  {"REPL_ALL", 3},
-                  {"REDIS_VERSION_NUM", COMPAT_VERSION_NUM}};
-    for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
-        lua_pushstring(L, consts[i].name);
-        lua_pushinteger(L, consts[i].v);
+        bool eval_only;
+    } fields[] = {{"REDIS_VERSION_NUM", NULL, COMPAT_VERSION_NUM, false},
+                  {"LOG_VERBOSE", NULL, DICE_LOG_VERBOSE, false},
+                  {"call", l_call, 0, false},
+                  {"pcall", l_pcall, 0, false},
+                  {"log", l_log, 0, false},
+                  {"LOG_DEBUG", NULL, DICE_LOG_DEBUG, false},
+                  {"LOG_NOTICE", NULL, DICE_LOG_NOTICE, false},
+                  {"LOG_WARNING", NULL, DICE_LOG_WARNING, false},
+                  {"sha1hex", l_sha1hex, 0, false},
+                  {"error_reply", l_error_reply, 0, false},
+                  {"status_reply", l_status_reply, 0, false},
+                  {"set_repl", l_set_repl, 0, false},
+                  {"REPL_NONE", NULL, 0, false},
+                  {"REPL_AOF", NULL, 1, false},
+                  {"REPL_SLAVE", NULL, 2, false},
+                  {"REPL_REPLICA", NULL, 2, false},
+                  {"REPL_ALL", NULL, 3, false},
+                  {"acl_check_cmd", l_acl_check_cmd, 0, false},
+                  {"REDIS_VERSION", NULL, -1, false},
+                  {"replicate_commands", l_replicate_commands, 0, true},
+                  {"breakpoint", l_breakpoint, 0, true},
+                  {"setresp", l_setresp, 0, false},
+                  {"debug", l_debug, 0, true}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (fields[i].eval_only && e->functions)
+            continue;
+        lua_pushstring(L, fields[i].name);
+        if (fields[i].fn) {
+            lua_pushlightuserdata(L, e);
+            lua_pushcclosure(L, fields[i].fn, 1);
+        } else if (fields[i].v >= 0) {
+            lua_pushinteger(L, fields[i].v);
+        } else {
+            lua_pushliteral(L, COMPAT_VERSION);
+        }
         lua_rawset(L, -3);
     }
-    lua_pushliteral(L, "REDIS_VERSION");
-    lua_pushliteral(L, COMPAT_VERSION);
-    lua_rawset(L, -3);
 }
 
 /* ---- Running ------------------------------------------------------------- */

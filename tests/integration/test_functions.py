@@ -191,11 +191,13 @@ class Differential(unittest.TestCase):
                   "redis.register_function('r', function() %s end)\n"
                   "redis.register_function('w', function() "
                   "rawset(redis, 'x', 1) end)\n"
+                  "redis.register_function('o', function() local t = {} "
+                  "for k in pairs(redis) do t[#t + 1] = k end return t end)\n"
                   "redis.register_function('e', function() "
                   "return cjson.encode(string) end)"
                   % ("(function() " + walk % "_G" + " end)()",
                      walk % "redis"))
-        for name in ("g", "r", "w", "e"):
+        for name in ("g", "r", "w", "o", "e"):
             self.both("FCALL", name, "0")
 
     def test_resp3(self):

@@ -188,7 +188,14 @@ CORPUS = [
     # the encoders see a library's table (its functions: an error)
     ["EVAL", "return cjson.encode(string)", "0"],
     ["EVAL", "return cjson.encode(math)", "0"],
-    ["EVAL", "return #cmsgpack.pack(redis)", "0"],
+    ["EVAL", "return cmsgpack.pack(redis)", "0"],
+    ["EVAL", "local t = {} for k in pairs(redis) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "return redis.sha1hex()", "0"],
+    ["EVAL", "redis.log('x', 'y')", "0"],
+    ["EVALSHA", "nosuch", "x"],
+    ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "x"],
+    ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
     ["EVAL", "local t = {} for k, v in pairs(cmsgpack.unpack("
      "cmsgpack.pack(redis))) do t[#t + 1] = k .. '=' .. tostring(v) end "
      "table.sort(t) return t", "0"],
