@@ -13,8 +13,13 @@
  * missing name with "Script attempted to access nonexistent global
  * variable 'x'". Library tables (redis, string, math...) are replaced by
  * empty proxies reading through to the real table, refusing writes the
- * same way. So no script can change what another sees. pairs() and next()
- * see through a proxy to its table, so a library is walked as on Redis; #
+ * same way. rawset, setmetatable and table.insert refuse a proxy or the
+ * globals; rawget reads through a proxy; getmetatable of a library is nil,
+ * of the globals an empty read-only table, of a string a read-only view
+ * (its __index the string proxy). So no script can change what another
+ * sees. pairs() and next() see through a proxy to its table (the globals'
+ * to base), so a library is walked as on Redis, and the cjson and cmsgpack
+ * encoders see through it too (dice__lua_unproxy); #
  * of a proxy is 0 (Lua 5.1 has no __len for tables), which for libraries,
  * having no array part, is what Redis answers too.
  *
