@@ -324,6 +324,18 @@ static int l_guard_write(lua_State *L) {
     return lua_gettop(L);
 }
 
+/* table.foreach: of a proxy, over the table behind it (Lua's, upvalue 2,
+ * hands the callback only keys and values, never the table). */
+static int l_foreach(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (behind_proxy(L))
+        lua_replace(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* rawget: of a proxy, the table behind it. */
 static int l_rawget(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -390,6 +402,7 @@ static void guard_raw(lua_State *L, int base, int proxies) {
     lua_rawget(L, base);
     lua_rawget(L, proxies);
     wrap(L, lua_gettop(L), "insert", proxies, l_guard_write, 0);
+    wrap(L, lua_gettop(L), "foreach", proxies, l_foreach, 0);
     lua_settop(L, top);
     /* Strings' methods through the string proxy; getmetatable("") a
      * read-only view of their metatable. */

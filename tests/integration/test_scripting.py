@@ -177,6 +177,15 @@ CORPUS = [
     ["EVAL", "table.insert(string, 1) return 1", "0"],
     ["EVAL", "table.insert(_G, 1) return 1", "0"],
     ["EVAL", "local t = {} table.insert(t, 'v') return t", "0"],
+    ["EVAL", "local n = 0 table.foreach(string, function() n = n + 1 end) "
+     "return n", "0"],
+    ["EVAL", "local n = 0 table.foreach(_G, function() n = n + 1 end) "
+     "return n", "0"],
+    ["EVAL", "return {table.remove(string), table.maxn(string), #_G, "
+     "table.concat(string)}", "0"],
+    ["EVAL", "string.upper = nil", "0"],
+    ["EVAL", "return cjson.encode({string})", "0"],
+    ["EVAL", "return cjson.encode(_G)", "0"],
     ["EVAL", "getmetatable('').__index.x = 1 return string.x", "0"],
     ["EVAL", "getmetatable('').__index = {} return 1", "0"],
     ["EVAL", "return {tostring(string.x), ('ab'):upper(), "
