@@ -854,7 +854,16 @@ static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
         lua_pushliteral(L, "double");
         lua_rawget(L, idx);
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            dice_reply_double(c, lua_tonumber(L, -1));
+            double d = lua_tonumber(L, -1);
+            /* Redis's "%.17g" keeps a NaN's sign (0/0 is -nan here). */
+            if (isnan(d) && signbit(d)) {
+                if (c->proto == 3)
+                    dice_reply_raw(c, ",-nan\r\n", 7);
+                else
+                    dice_reply_raw(c, "$4\r\n-nan\r\n", 10);
+            } else {
+                dice_reply_double(c, d);
+            }
             lua_pop(L, 1);
             break;
         }
