@@ -16,12 +16,12 @@
  * same way. rawset, setmetatable and table.insert refuse a proxy or the
  * globals; rawget reads through a proxy; getmetatable of a library is nil,
  * of the globals an empty read-only table, of a string a read-only view
- * (its __index the string proxy). So no script can change what another
- * sees. pairs() and next() see through a proxy to its table (the globals'
- * to base), so a library is walked as on Redis, and the cjson and cmsgpack
- * encoders see through it too (dice__lua_unproxy); #
- * of a proxy is 0 (Lua 5.1 has no __len for tables), which for libraries,
- * having no array part, is what Redis answers too.
+ * of a stand-in whose __index is the string proxy. So no script can change what
+ * another sees. pairs() and next() see through a proxy to its table (the
+ * globals' to base), so a library is walked as on Redis, and the cjson and
+ * cmsgpack encoders see through it too (dice__lua_unproxy); # of a proxy is 0
+ * (Lua 5.1 has no __len for tables), which for libraries, having no array part,
+ * is what Redis answers too.
  *
  * math.random is Redis's: a 48-bit linear congruential generator reseeded
  * to the same value before every run, so a script's random numbers are
@@ -404,18 +404,20 @@ static void guard_raw(lua_State *L, int base, int proxies) {
     wrap(L, lua_gettop(L), "insert", proxies, l_guard_write, 0);
     wrap(L, lua_gettop(L), "foreach", proxies, l_foreach, 0);
     lua_settop(L, top);
-    /* Strings' methods through the string proxy; getmetatable("") a
-     * read-only view of their metatable. */
+    /* Strings' methods still index the real string table (no extra hop
+     * per s:len()); getmetatable("") is a read-only view of a stand-in
+     * metatable whose __index is the string proxy. */
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
     int meta = lua_gettop(L);
+    lua_newtable(L); /* the stand-in */
     lua_pushliteral(L, "__index");
     lua_pushliteral(L, "string");
     lua_rawget(L, base);
-    lua_rawset(L, meta);
-    push_proxy(L, meta);
+    lua_rawset(L, -3);
+    push_proxy(L, -1);
     lua_pushvalue(L, -1);
-    lua_pushvalue(L, meta);
+    lua_pushvalue(L, -3);
     lua_rawset(L, proxies);
     lua_pushliteral(L, "__metatable");
     lua_insert(L, -2);
