@@ -13,10 +13,15 @@
  * missing name with "Script attempted to access nonexistent global
  * variable 'x'". Library tables (redis, string, math...) are replaced by
  * empty proxies reading through to the real table, refusing writes the
- * same way. So no script can change what another sees. pairs() and next()
- * see through a proxy to its table, so a library is walked as on Redis; #
- * of a proxy is 0 (Lua 5.1 has no __len for tables), which for libraries,
- * having no array part, is what Redis answers too.
+ * same way. rawset, setmetatable and table.insert refuse a proxy or the
+ * globals; rawget reads through a proxy; getmetatable of a library is nil,
+ * of the globals an empty read-only table, of a string a read-only view
+ * of a stand-in whose __index is the string proxy. So no script can change what
+ * another sees. pairs() and next() see through a proxy to its table (the
+ * globals' to base), so a library is walked as on Redis, and the cjson and
+ * cmsgpack encoders see through it too (dice__lua_unproxy); # of a proxy is 0
+ * (Lua 5.1 has no __len for tables), which for libraries, having no array part,
+ * is what Redis answers too.
  *
  * math.random is Redis's: a 48-bit linear congruential generator reseeded
  * to the same value before every run, so a script's random numbers are
@@ -129,6 +134,11 @@ static int raise_error(lua_State *L, const char *text) {
     return lua_error(L);
 }
 
+static int push_error_text(lua_State *L, const char *text) {
+    dice__lua_push_error(L, text, strlen(text));
+    return 1;
+}
+
 /* The message handler of every run (Redis's __redis__err__handler): turn
  * whatever was raised into {err=..., source=..., line=...}, the source
  * and line being those of the Lua code that raised it. */
@@ -230,7 +240,7 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 /* Registry keys (their addresses). */
-static char KEY_BASE, KEY_HANDLER, KEY_LOADENV;
+static char KEY_BASE, KEY_HANDLER, KEY_LOADENV, KEY_PROXIES;
 
 static void registry_get(lua_State *L, void *key) {
     lua_pushlightuserdata(L, key);
@@ -272,6 +282,149 @@ static int l_pairs(lua_State *L) {
     return 3;
 }
 
+void dice__lua_unproxy(lua_State *L) {
+    registry_get(L, &KEY_PROXIES);
+    if (lua_istable(L, -1)) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -2);
+        if (!lua_isnil(L, -1))
+            lua_replace(L, -3);
+        else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Is the value at 1 a protected table (a proxy, the globals)? (Upvalue 1:
+ * proxy -> table.) */
+static bool is_protected(lua_State *L) {
+    if (!lua_istable(L, 1))
+        return false;
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    bool p = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return p;
+}
+
+/* Redis's read-only tables refuse raw writes too, with no position. */
+static int refuse(lua_State *L) {
+    lua_pushstring(L, RO_ERR);
+    return lua_error(L);
+}
+
+/* rawset, table.insert, setmetatable: refused on a protected table, else
+ * Lua's own (upvalue 2). */
+static int l_guard_write(lua_State *L) {
+    if (is_protected(L))
+        return refuse(L);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* table.foreach: of a proxy, over the table behind it (Lua's, upvalue 2,
+ * hands the callback only keys and values, never the table). */
+static int l_foreach(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (behind_proxy(L))
+        lua_replace(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* rawget: of a proxy, the table behind it. */
+static int l_rawget(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    if (behind_proxy(L))
+        lua_replace(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+/* getmetatable: the globals' is a read-only table (upvalue 3), as Redis
+ * gives a table; a library's is nil, as on Redis; else Lua's (upvalue 2). */
+static int l_getmetatable(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (is_protected(L)) {
+        if (lua_rawequal(L, 1, LUA_GLOBALSINDEX))
+            lua_pushvalue(L, lua_upvalueindex(3));
+        else
+            lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Replace t[name] (t at index t) by a closure of f over proxies and the
+ * old value (and one more upvalue when extra is not 0). */
+static void wrap(lua_State *L, int t, const char *name, int proxies,
+                 lua_CFunction f, int extra) {
+    lua_pushstring(L, name);
+    lua_pushvalue(L, proxies);
+    lua_pushstring(L, name);
+    lua_rawget(L, t);
+    int n = 2;
+    if (extra) {
+        lua_pushvalue(L, extra);
+        n++;
+    }
+    lua_pushcclosure(L, f, n);
+    lua_rawset(L, t);
+}
+
+/* The raw functions and the string metatable, so no script reaches a
+ * library's table or the globals by them. base and proxies at those
+ * indices, Lua's own functions still in base. */
+static void guard_raw(lua_State *L, int base, int proxies) {
+    int top = lua_gettop(L);
+    wrap(L, base, "rawset", proxies, l_guard_write, 0);
+    wrap(L, base, "setmetatable", proxies, l_guard_write, 0);
+    wrap(L, base, "rawget", proxies, l_rawget, 0);
+    /* What getmetatable(_G) answers: an empty read-only table. */
+    lua_newtable(L);
+    push_proxy(L, -1);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, proxies);
+    wrap(L, base, "getmetatable", proxies, l_getmetatable, lua_gettop(L));
+    lua_settop(L, top);
+    /* table.insert writes raw. */
+    lua_pushliteral(L, "table");
+    lua_rawget(L, base);
+    lua_rawget(L, proxies);
+    wrap(L, lua_gettop(L), "insert", proxies, l_guard_write, 0);
+    wrap(L, lua_gettop(L), "foreach", proxies, l_foreach, 0);
+    lua_settop(L, top);
+    /* Strings' methods still index the real string table (no extra hop
+     * per s:len()); getmetatable("") is a read-only view of a stand-in
+     * metatable whose __index is the string proxy. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    int meta = lua_gettop(L);
+    lua_newtable(L); /* the stand-in */
+    lua_pushliteral(L, "__index");
+    lua_pushliteral(L, "string");
+    lua_rawget(L, base);
+    lua_rawset(L, -3);
+    push_proxy(L, -1);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, proxies);
+    lua_pushliteral(L, "__metatable");
+    lua_insert(L, -2);
+    lua_rawset(L, meta);
+    lua_settop(L, top);
+}
+
 /* Move every global into base, then lock: globals empty and read-only. */
 static void lock_globals(lua_State *L) {
     lua_newtable(L); /* base */
@@ -294,6 +447,14 @@ static void lock_globals(lua_State *L) {
         lua_insert(L, -2);
         lua_rawset(L, base);
     }
+    /* pairs(_G) and next(_G) walk base. */
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_pushvalue(L, base);
+    lua_rawset(L, proxies);
+    lua_pushlightuserdata(L, &KEY_PROXIES);
+    lua_pushvalue(L, proxies);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    guard_raw(L, base, proxies);
     lua_pushvalue(L, proxies);
     lua_pushcclosure(L, l_next, 1);
     int next = lua_gettop(L);
@@ -441,12 +602,15 @@ int dice__engine_init(dice__scripting *sc, dice__engine *e, bool functions) {
     lua_newtable(L);
     dice__engine_redis_lib(e);
     lua_setglobal(L, "redis");
-    /* The message handler, in the registry and (as Redis) a global. */
+    /* The message handler, in the registry and (as Redis, for scripts
+     * only) a global. */
     lua_pushlightuserdata(L, &KEY_HANDLER);
     lua_pushcfunction(L, l_err_handler);
     lua_rawset(L, LUA_REGISTRYINDEX);
-    registry_get(L, &KEY_HANDLER);
-    lua_setglobal(L, "__redis__err__handler");
+    if (!functions) {
+        registry_get(L, &KEY_HANDLER);
+        lua_setglobal(L, "__redis__err__handler");
+    }
     if (functions)
         make_load_env(L, e);
     lock_globals(L);
@@ -692,7 +856,16 @@ static void reply_lua(dice_client_t *c, lua_State *L, int resp) {
         lua_pushliteral(L, "double");
         lua_rawget(L, idx);
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            dice_reply_double(c, lua_tonumber(L, -1));
+            double d = lua_tonumber(L, -1);
+            /* Redis's "%.17g" keeps a NaN's sign (0/0 is -nan here). */
+            if (isnan(d) && signbit(d)) {
+                if (c->proto == 3)
+                    dice_reply_raw(c, ",-nan\r\n", 7);
+                else
+                    dice_reply_raw(c, "$4\r\n-nan\r\n", 10);
+            } else {
+                dice_reply_double(c, d);
+            }
             lua_pop(L, 1);
             break;
         }
@@ -943,8 +1116,9 @@ static int l_pcall(lua_State *L) {
 }
 
 static int l_error_reply(lua_State *L) {
+    /* Redis returns (does not raise) the error table here. */
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-        return raise_error(L, "wrong number or type of arguments");
+        return push_error_text(L, "wrong number or type of arguments");
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
     if (n && s[0] == '-') {
@@ -963,8 +1137,9 @@ static int l_error_reply(lua_State *L) {
 }
 
 static int l_status_reply(lua_State *L) {
+    /* Redis returns (does not raise) the error table here. */
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-        return raise_error(L, "wrong number or type of arguments");
+        return push_error_text(L, "wrong number or type of arguments");
     lua_newtable(L);
     lua_pushliteral(L, "ok");
     lua_pushvalue(L, 1);
@@ -974,7 +1149,7 @@ static int l_status_reply(lua_State *L) {
 
 static int l_sha1hex(lua_State *L) {
     if (lua_gettop(L) != 1)
-        return luaL_error(L, "wrong number of arguments");
+        return raise_error(L, "wrong number of arguments");
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
     dice__sha1 h;
@@ -994,7 +1169,7 @@ static int l_log(lua_State *L) {
     if (argc < 2)
         return raise_error(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1))
-        return raise_error(L, "First argument must be a number.");
+        return raise_error(L, "First argument must be a number (log level).");
     int level = (int)lua_tonumber(L, 1);
     if (level < DICE_LOG_DEBUG || level > DICE_LOG_WARNING)
         return raise_error(L, "Invalid debug level.");
@@ -1090,48 +1265,52 @@ static int l_acl_check_cmd(lua_State *L) {
 
 void dice__engine_redis_lib(dice__engine *e) {
     lua_State *L = e->L;
+    /* In an order that lays the table out as Redis's, so pairs() walks it
+     * (and cmsgpack.pack packs it) in Redis's order. A function (fn), an
+     * integer (fn NULL, v) or the version string (neither). eval_only:
+     * what Redis 7.0 gives scripts but not functions. */
     static const struct {
         const char *name;
         lua_CFunction fn;
-    } fns[] = {{"call", l_call},
-               {"pcall", l_pcall},
-               {"error_reply", l_error_reply},
-               {"status_reply", l_status_reply},
-               {"sha1hex", l_sha1hex},
-               {"log", l_log},
-               {"setresp", l_setresp},
-               {"set_repl", l_set_repl},
-               {"replicate_commands", l_replicate_commands},
-               {"breakpoint", l_breakpoint},
-               {"debug", l_debug},
-               {"acl_check_cmd", l_acl_check_cmd}};
-    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-        lua_pushstring(L, fns[i].name);
-        lua_pushlightuserdata(L, e);
-        lua_pushcclosure(L, fns[i].fn, 1);
-        lua_rawset(L, -3);
-    }
-    static const struct {
-        const char *name;
         int v;
-    } consts[] = {{"LOG_DEBUG", DICE_LOG_DEBUG},
-                  {"LOG_VERBOSE", DICE_LOG_VERBOSE},
-                  {"LOG_NOTICE", DICE_LOG_NOTICE},
-                  {"LOG_WARNING", DICE_LOG_WARNING},
-                  {"REPL_NONE", 0},
-                  {"REPL_AOF", 1},
-                  {"REPL_SLAVE", 2},
-                  {"REPL_REPLICA", 2},
-                  {"REPL_ALL", 3},
-                  {"REDIS_VERSION_NUM", COMPAT_VERSION_NUM}};
-    for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
-        lua_pushstring(L, consts[i].name);
-        lua_pushinteger(L, consts[i].v);
+        bool eval_only;
+    } fields[] = {{"REDIS_VERSION_NUM", NULL, COMPAT_VERSION_NUM, false},
+                  {"LOG_VERBOSE", NULL, DICE_LOG_VERBOSE, false},
+                  {"call", l_call, 0, false},
+                  {"pcall", l_pcall, 0, false},
+                  {"log", l_log, 0, false},
+                  {"LOG_DEBUG", NULL, DICE_LOG_DEBUG, false},
+                  {"LOG_NOTICE", NULL, DICE_LOG_NOTICE, false},
+                  {"LOG_WARNING", NULL, DICE_LOG_WARNING, false},
+                  {"sha1hex", l_sha1hex, 0, false},
+                  {"error_reply", l_error_reply, 0, false},
+                  {"status_reply", l_status_reply, 0, false},
+                  {"set_repl", l_set_repl, 0, false},
+                  {"REPL_NONE", NULL, 0, false},
+                  {"REPL_AOF", NULL, 1, false},
+                  {"REPL_SLAVE", NULL, 2, false},
+                  {"REPL_REPLICA", NULL, 2, false},
+                  {"REPL_ALL", NULL, 3, false},
+                  {"acl_check_cmd", l_acl_check_cmd, 0, false},
+                  {"REDIS_VERSION", NULL, -1, false},
+                  {"replicate_commands", l_replicate_commands, 0, true},
+                  {"breakpoint", l_breakpoint, 0, true},
+                  {"setresp", l_setresp, 0, false},
+                  {"debug", l_debug, 0, true}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (fields[i].eval_only && e->functions)
+            continue;
+        lua_pushstring(L, fields[i].name);
+        if (fields[i].fn) {
+            lua_pushlightuserdata(L, e);
+            lua_pushcclosure(L, fields[i].fn, 1);
+        } else if (fields[i].v >= 0) {
+            lua_pushinteger(L, fields[i].v);
+        } else {
+            lua_pushliteral(L, COMPAT_VERSION);
+        }
         lua_rawset(L, -3);
     }
-    lua_pushliteral(L, "REDIS_VERSION");
-    lua_pushliteral(L, COMPAT_VERSION);
-    lua_rawset(L, -3);
 }
 
 /* ---- Running ------------------------------------------------------------- */

@@ -377,6 +377,8 @@ int dice__script_getkeys(int argc, const char *const *argv,
  * EVALSHA sha1 numkeys [key ...] [arg ...]
  * EVAL_RO / EVALSHA_RO: the same, read-only. arg: bit 0 = by sha, bit 1 =
  * read-only. */
+#define NOSCRIPT_ERR "NOSCRIPT No matching script. Please use EVAL."
+
 void dice__cmd_eval(dice_client_t *c, int argc, const char *const *argv,
                     const size_t *argvlen, void *arg) {
     uintptr_t mode = (uintptr_t)arg;
@@ -385,6 +387,12 @@ void dice__cmd_eval(dice_client_t *c, int argc, const char *const *argv,
     dice__scripting *sc = dice__scripting_get(c->srv);
     if (!sc) {
         DICE__REPLY_LIT(c, "ERR out of memory");
+        return;
+    }
+    /* Redis's evalShaCommand: a sha not 40 long matches nothing, said
+     * before numkeys is looked at. */
+    if ((mode & 1) && argvlen[1] != 40) {
+        DICE__REPLY_LIT(c, NOSCRIPT_ERR);
         return;
     }
     /* The script first, for its flags: Redis's evalGetCommandFlags judges
@@ -422,7 +430,7 @@ void dice__cmd_eval(dice_client_t *c, int argc, const char *const *argv,
             eval_append(sc, s);
         }
     } else if (mode & 1) {
-        DICE__REPLY_LIT(c, "NOSCRIPT No matching script. Please use EVAL.");
+        DICE__REPLY_LIT(c, NOSCRIPT_ERR);
         return;
     } else {
         s = script_create(c, sc, argv[1], argvlen[1], true);

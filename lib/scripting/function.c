@@ -680,9 +680,14 @@ static void function_list(dice_client_t *c, dice__scripting *sc, int argc,
 
 /* FUNCTION STATS */
 static void function_stats(dice_client_t *c, dice__scripting *sc) {
+    dice__run *run = sc->run;
+    /* Redis: a running script (not function) makes this the BUSY error. */
+    if (run && run->is_eval && c->srv->busy_err) {
+        dice_reply_error(c, c->srv->busy_err, strlen(c->srv->busy_err));
+        return;
+    }
     dice_reply_map(c, 2);
     reply_str(c, "running_script");
-    dice__run *run = sc->run;
     if (!run || run->is_eval) {
         dice_reply_null(c);
     } else {

@@ -413,6 +413,7 @@ static void enc_value(lua_State *L, jcfg *cfg, int depth) {
             out_mem(L, cfg, "false", 5);
         break;
     case LUA_TTABLE: {
+        dice__lua_unproxy(L);
         depth++;
         /* 3 slots: a key and a value while iterating, one for a child. */
         if (depth > cfg->encode_max_depth || !lua_checkstack(L, 3)) {

@@ -216,6 +216,7 @@ static void enc_value(lua_State *L, scratch *s, int level) {
         break;
     case LUA_TNUMBER: enc_number(L, s); break;
     case LUA_TTABLE:
+        dice__lua_unproxy(L);
         if (is_array(L)) {
             size_t n = lua_objlen(L, -1);
             enc_header(L, s, n, false);

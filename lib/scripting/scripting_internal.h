@@ -135,6 +135,11 @@ void dice__engine_redis_lib(dice__engine *e);
 /* Push Redis's error table {err="CODE msg"} for text (Redis's
  * luaPushErrorBuff: "-CODE msg" or "msg", which gets ERR). */
 void dice__lua_push_error(lua_State *L, const char *text, size_t len);
+/* If the value on top of the stack is a read-only proxy of a library table
+ * (or the globals), replace it by the table behind it, for code that only
+ * reads it (the encoders of cjson and cmsgpack), so they see what a script
+ * walks with pairs(). Never hand the result to a script. */
+void dice__lua_unproxy(lua_State *L);
 /* While on, the globals of the functions' engine read through the load
  * environment (FUNCTION LOAD's), else through the usual ones. */
 void dice__engine_loading(dice__engine *e, bool on);

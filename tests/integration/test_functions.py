@@ -179,6 +179,27 @@ class Differential(unittest.TestCase):
         self.both("GET", "k")
         self.both("GET", "cnt")
 
+    def test_function_globals(self):
+        """What a function sees: the globals and the redis table as on
+        Redis (no __redis__err__handler, no debug, breakpoint or
+        replicate_commands), and the sandbox's raw-write refusals."""
+        walk = ("local t = {} for k in pairs(%s) do t[#t + 1] = k end "
+                "table.sort(t) return t")
+        self.both("FUNCTION", "LOAD",
+                  "#!lua name=g\n"
+                  "redis.register_function('g', function() return %s end)\n"
+                  "redis.register_function('r', function() %s end)\n"
+                  "redis.register_function('w', function() "
+                  "rawset(redis, 'x', 1) end)\n"
+                  "redis.register_function('o', function() local t = {} "
+                  "for k in pairs(redis) do t[#t + 1] = k end return t end)\n"
+                  "redis.register_function('e', function() "
+                  "return cjson.encode(string) end)"
+                  % ("(function() " + walk % "_G" + " end)()",
+                     walk % "redis"))
+        for name in ("g", "r", "w", "o", "e"):
+            self.both("FCALL", name, "0")
+
     def test_resp3(self):
         self.both("FUNCTION", "LOAD", LIB)
         cd, cr = self.dice.conn(), self.redis.conn()

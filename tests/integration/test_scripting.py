@@ -15,6 +15,7 @@ EVAL_RO, EVALSHA_RO, SCRIPT.
   it has, NOTBUSY when none runs, SHUTDOWN NOSAVE stops the server
   meanwhile. Bounded in time (busy-reply-threshold lowered)."""
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -50,8 +51,18 @@ CORPUS = [
     ["EVAL", "return redis.error_reply('MY err')", "0"],
     ["EVAL", "return redis.error_reply('noprefix')", "0"],
     ["EVAL", "return redis.error_reply('-CODE with dash')", "0"],
+    ["EVAL", "return redis.error_reply()", "0"],
+    ["EVAL", "return redis.error_reply(1)", "0"],
+    ["EVAL", "return type(redis.error_reply())", "0"],
+    ["EVAL", "return redis.status_reply()", "0"],
+    ["EVAL", "return redis.status_reply({})", "0"],
+    ["EVAL", "return redis.error_reply('')", "0"],
     ["EVAL", "return {double=3.5}", "0"],
     ["EVAL", "return {double=1/3}", "0"],
+    ["EVAL", "return {double=0/0}", "0"],
+    ["EVAL", "return {double=-(0/0)}", "0"],
+    ["EVAL", "return {double=1/0}", "0"],
+    ["EVAL", "return {double=-1/0}", "0"],
     ["EVAL", "return {big_number='123456789012345678901234567890'}", "0"],
     ["EVAL", "return {map={a=1}}", "0"],
     ["EVAL", "return {set={a=true}}", "0"],
@@ -154,6 +165,60 @@ CORPUS = [
     ["EVAL", "local _, t = pairs(string) t.foo = 1", "0"],
     ["EVAL", "return {next(math) ~= nil, next({}) == nil, next({5})}", "0"],
     ["EVAL", "return next(math, 'nosuchkey')", "0"],
+    # the globals: the same names as Redis, walked by pairs and next
+    ["EVAL", "local t = {} for k in pairs(_G) do t[#t + 1] = k end "
+     "table.sort(t) return t", "0"],
+    ["EVAL", "return type(next(_G))", "0"],
+    ["EVAL", "return rawget(_G, 'KEYS')[1]", "1", "k"],
+    ["EVAL", "return rawget(string, 'upper')('a')", "0"],
+    # raw writes, metatables and table.insert cannot reach a library
+    ["EVAL", "rawset(_G, 'x', 1) return x", "0"],
+    ["EVAL", "return {pcall(rawset, _G, 'a', 1)}", "0"],
+    ["EVAL", "rawset(redis, 'x', 1) return redis.x", "0"],
+    ["EVAL", "return tostring(redis.x)", "0"],
+    ["EVAL", "setmetatable(_G, {})", "0"],
+    ["EVAL", "setmetatable(string, {}) return 1", "0"],
+    ["EVAL", "table.insert(string, 1) return 1", "0"],
+    ["EVAL", "table.insert(_G, 1) return 1", "0"],
+    ["EVAL", "local t = {} table.insert(t, 'v') return t", "0"],
+    ["EVAL", "local n = 0 table.foreach(string, function() n = n + 1 end) "
+     "return n", "0"],
+    ["EVAL", "local n = 0 table.foreach(_G, function() n = n + 1 end) "
+     "return n", "0"],
+    ["EVAL", "return {table.remove(string), table.maxn(string), #_G, "
+     "table.concat(string)}", "0"],
+    ["EVAL", "string.upper = nil", "0"],
+    ["EVAL", "return cjson.encode({string})", "0"],
+    ["EVAL", "return cjson.encode(_G)", "0"],
+    ["EVAL", "getmetatable('').__index.x = 1 return string.x", "0"],
+    ["EVAL", "getmetatable('').__index = {} return 1", "0"],
+    ["EVAL", "return {tostring(string.x), ('ab'):upper(), "
+     "tostring(getmetatable('').__index == string)}", "0"],
+    ["EVAL", "return getmetatable(_G)", "0"],
+    ["EVAL", "return tostring(getmetatable(string))", "0"],
+    ["EVAL", "return tostring(getmetatable(setmetatable({}, {})) ~= nil)",
+     "0"],
+    # the encoders see a library's table (its functions: an error)
+    ["EVAL", "return cjson.encode(string)", "0"],
+    ["EVAL", "return cjson.encode(math)", "0"],
+    ["EVAL", "return cmsgpack.pack(redis)", "0"],
+    ["EVAL", "local t = {} for k in pairs(redis) do t[#t + 1] = k end "
+     "return t", "0"],
+    ["EVAL", "return redis.sha1hex()", "0"],
+    ["EVAL", "redis.log('x', 'y')", "0"],
+    ["EVALSHA", "nosuch", "x"],
+    ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "x"],
+    ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+    ["EVAL", "local t = {} for k, v in pairs(cmsgpack.unpack("
+     "cmsgpack.pack(redis))) do t[#t + 1] = k .. '=' .. tostring(v) end "
+     "table.sort(t) return t", "0"],
+    # loadstring: chunks run in the same sandbox
+    ["EVAL", "return loadstring('return 1 + 1')()", "0"],
+    ["EVAL", "return loadstring('x = 1')()", "0"],
+    ["EVAL", "return {loadstring('syntax error here')}", "0"],
+    ["EVAL", "return loadstring(string.dump(function() return 1 end))", "0"],
+    ["EVAL", "return {type(getfenv), type(setfenv), type(newproxy), "
+     "type(__redis__err__handler), type(load), type(gcinfo)}", "0"],
     ["EVAL", "return next(1)", "0"],
     ["EVAL", "return pairs()", "0"],
     ["EVAL", "local n = 0 for k in pairs({a=1, b=2, 3}) do n = n + 1 end "
@@ -350,6 +415,74 @@ class Busy(unittest.TestCase):
         other.send(dicetest.encode("SHUTDOWN", "NOSAVE"))
         self.assertTrue(other.closed_by_peer(10))
         self.dice.proc.wait(timeout=10)
+
+
+LOOP_LIB = ("#!lua name=loop\nredis.register_function('spin', function() "
+            "local i = 0 while true do i = i + 1 end end)\n"
+            "redis.register_function('spinw', function(k) "
+            "redis.call('set', k[1], 1) local i = 0 while true do "
+            "i = i + 1 end end)")
+
+
+class BusyFunction(unittest.TestCase):
+    """A long FCALL on both servers: FUNCTION STATS's running_script
+    (duration masked), the BUSY text, SCRIPT KILL and FUNCTION KILL of the
+    wrong kind, then FUNCTION KILL; EVAL's side the same way round."""
+
+    def setUp(self):
+        if not dicetest.have_redis_server():
+            raise unittest.SkipTest("no redis-server")
+        args = ["--busy-reply-threshold", "100"]
+        self.servers = [dicetest.Server("dice", args),
+                        dicetest.Server("redis", args)]
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+
+    @staticmethod
+    def mask(reply):
+        # "duration_ms" then ":<n>": the figure differs run to run
+        return re.sub(rb"(duration_ms\r\n):\d+", rb"\1:N", reply)
+
+    def sequence(self, srv, start, kill_other, kill, finish=True):
+        other = srv.conn()
+        other.cmd("FUNCTION", "LOAD", "REPLACE", LOOP_LIB)
+        runner = srv.conn(timeout=30)
+        runner.send(dicetest.encode(*start))
+        time.sleep(0.3)
+        out = [self.mask(other.cmd("FUNCTION", "STATS")),
+               other.cmd("GET", "x"), other.cmd(*kill_other),
+               other.cmd(*kill)]
+        if not finish:
+            return out
+        out.append(runner.read_reply())
+        out.append(other.cmd("PING"))
+        out.append(self.mask(other.cmd("FUNCTION", "STATS")))
+        return out
+
+    def both(self, *args):
+        d, r = (self.sequence(s, *args) for s in self.servers)
+        self.maxDiff = None
+        self.assertEqual(d, r)
+
+    def test_function_kill(self):
+        self.both(("FCALL", "spin", "0"), ("SCRIPT", "KILL"),
+                  ("FUNCTION", "KILL"))
+
+    def test_script_kill(self):
+        self.both(("EVAL", LONG, "0"), ("FUNCTION", "KILL"),
+                  ("SCRIPT", "KILL"))
+
+    def test_function_unkillable(self):
+        d, r = (self.sequence(s, ("FCALL", "spinw", "1", "w"),
+                              ("SCRIPT", "KILL"), ("FUNCTION", "KILL"), False)
+                for s in self.servers)
+        self.assertEqual(d, r)
+        for s in self.servers:
+            c = s.conn()
+            c.send(dicetest.encode("SHUTDOWN", "NOSAVE"))
+            self.assertTrue(c.closed_by_peer(10))
 
 
 if __name__ == "__main__":
