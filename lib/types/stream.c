@@ -1199,7 +1199,7 @@ static int stream_emit(void *ctx, const char *key, size_t klen, const void *obj,
     return 0;
 }
 
-/* ---- RDB_TYPE_STREAM_LISTPACKS_3 --------------------------------------- */
+/* ---- RDB_TYPE_STREAM_LISTPACKS_2 --------------------------------------- */
 
 static void put_be64(uint8_t *d, uint64_t v) {
     for (int i = 0; i < 8; i++)
@@ -1231,7 +1231,7 @@ static int stream_serialize(void *ctx, const void *obj, unsigned *format,
     (void)ctx;
     const dice__stream *s = obj;
     int rc;
-    *format = DICE__RDB_TYPE_STREAM_LISTPACKS_3;
+    *format = DICE__RDB_TYPE_STREAM_LISTPACKS_2;
 #define W(x)                                                                   \
     do {                                                                       \
         if ((rc = (x)) < 0)                                                    \
@@ -1411,7 +1411,7 @@ static int in_lensid(dice__rdb_in *in, dice__sid *id) {
 static int stream_deserialize(void *ctx, unsigned format, const void *data,
                               size_t len, size_t *used, void **obj) {
     (void)ctx;
-    if (format != DICE__RDB_TYPE_STREAM_LISTPACKS_3)
+    if (format != DICE__RDB_TYPE_STREAM_LISTPACKS_2)
         return DICE_EINVAL;
     dice__rdb_in in = {data, len, 0};
     dice__stream *s = dice__stream_new();

@@ -3,7 +3,7 @@
  * structure and its C API: no keys, no replies.
  *
  * Storage: entries live in blocks ("nodes") that are byte for byte Redis
- * 7.0's stream listpacks, so RDB_TYPE_STREAM_LISTPACKS_3 writes them as
+ * 7.0's stream listpacks, so RDB_TYPE_STREAM_LISTPACKS_2 writes them as
  * they are. Each node is a listpack:
  *
  *   master entry:  count deleted num-fields field_1 .. field_N 0
@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 /* RDB object type byte of Redis 7.0's streams. */
-#define DICE__RDB_TYPE_STREAM_LISTPACKS_3 21
+#define DICE__RDB_TYPE_STREAM_LISTPACKS_2 19
 
 /* Entry flags inside a node. */
 enum {

@@ -39,7 +39,21 @@ def fill(r, seed=7, big=600):
     p.pexpireat("ttl:list", FAR_MS + 1)
     p.hset("ttl:hash", "f", "v")
     p.pexpireat("ttl:hash", FAR_MS + 2)
+    # Streams: several nodes, a deleted entry, consumer groups with a
+    # pending list shared by two consumers, one group lagging.
+    for i in range(1, big + 1):
+        p.xadd("stream:big", {"f": i, "g": "v%d" % i}, id="%d-1" % i)
+    p.xadd("stream:small", {"a": 1}, id="5-0")
+    p.xadd("stream:small", {"b": "two", "c": 3}, id="5-1")
+    p.xadd("stream:small", {"a": 4}, id="7-0")
+    p.xdel("stream:small", "5-1")
+    p.xgroup_create("stream:big", "g1", id="0")
+    p.xgroup_create("stream:big", "g2", id="%d-1" % (big // 2))
     p.execute()
+    r.xreadgroup("g1", "alice", {"stream:big": ">"}, count=5)
+    r.xreadgroup("g1", "bob", {"stream:big": ">"}, count=3)
+    r.xack("stream:big", "g1", "2-1")
+    r.xgroup_createconsumer("stream:big", "g2", "idle")
     for db in (1, 5, 15):
         p = r.execute_command("SELECT", db)
         r.set("db%d:k" % db, "v%d" % db)
@@ -47,7 +61,11 @@ def fill(r, seed=7, big=600):
     r.execute_command("SELECT", 0)
 
 
-def value(r, key):
+def value(r, key, seen_times=True):
+    """(type, value, expire time) of key. seen_times=False leaves out the
+    stream consumers' seen-time, which an AOF's commands do not carry
+    (replaying XCLAIM / XGROUP CREATECONSUMER makes it the replay's time,
+    in Redis too)."""
     t = r.type(key).decode()
     if t == "string":
         v = r.get(key)
@@ -59,24 +77,39 @@ def value(r, key):
         v = sorted(r.smembers(key))
     elif t == "zset":
         v = r.zrange(key, 0, -1, withscores=True)
+    elif t == "stream":
+        # Entries and XINFO FULL (groups, consumers, pending with their
+        # times and counts), less the radix tree's node counts, which
+        # describe Redis's memory layout, not the data.
+        full = r.execute_command("XINFO", "STREAM", key, "FULL")
+        info = [(full[i], full[i + 1]) for i in range(0, len(full), 2)
+                if not full[i].startswith(b"radix-tree")]
+        if not seen_times:
+            for name, groups in info:
+                if name != b"groups":
+                    continue
+                for g in groups:
+                    for c in g[g.index(b"consumers") + 1]:
+                        c[c.index(b"seen-time") + 1] = None
+        v = (r.xrange(key), repr(info))
     else:
         v = None
     return t, v, r.execute_command("PEXPIRETIME", key)
 
 
-def view(client_for_db, dbs=range(16)):
+def view(client_for_db, dbs=range(16), seen_times=True):
     """{(db, key): (type, value, expire time)} of every db in dbs;
     client_for_db(db) gives a redis-py client on that db."""
     out = {}
     for db in dbs:
         r = client_for_db(db)
         for k in r.scan_iter(count=1000):
-            out[(db, k)] = value(r, k)
+            out[(db, k)] = value(r, k, seen_times)
     return out
 
 
-def server_view(srv):
-    return view(lambda db: srv.redis(db=db))
+def server_view(srv, seen_times=True):
+    return view(lambda db: srv.redis(db=db), seen_times=seen_times)
 
 
 def dec(raw):

@@ -87,7 +87,7 @@ static sink ser(const dice__stream *s) {
     unsigned fmt;
     assert_int_equal(
         dice__stream_methods.serialize(NULL, s, &fmt, sink_write, &k), 0);
-    assert_int_equal(fmt, DICE__RDB_TYPE_STREAM_LISTPACKS_3);
+    assert_int_equal(fmt, DICE__RDB_TYPE_STREAM_LISTPACKS_2);
     return k;
 }
 
@@ -95,7 +95,7 @@ static dice__stream *deser(const unsigned char *b, size_t n) {
     void *o = NULL;
     size_t used = 0;
     int rc = dice__stream_methods.deserialize(
-        NULL, DICE__RDB_TYPE_STREAM_LISTPACKS_3, b, n, &used, &o);
+        NULL, DICE__RDB_TYPE_STREAM_LISTPACKS_2, b, n, &used, &o);
     if (rc < 0)
         return NULL;
     assert_int_equal(used, n);
@@ -327,7 +327,7 @@ static void test_redis_payloads(void **state) {
         void *o = NULL;
         size_t used;
         int rc = dice__stream_methods.deserialize(
-            NULL, DICE__RDB_TYPE_STREAM_LISTPACKS_3, b, cut, &used, &o);
+            NULL, DICE__RDB_TYPE_STREAM_LISTPACKS_2, b, cut, &used, &o);
         assert_true(rc < 0);
     }
     srand(7);
@@ -340,7 +340,7 @@ static void test_redis_payloads(void **state) {
         void *o = NULL;
         size_t used;
         if (dice__stream_methods.deserialize(NULL,
-                                             DICE__RDB_TYPE_STREAM_LISTPACKS_3,
+                                             DICE__RDB_TYPE_STREAM_LISTPACKS_2,
                                              m, n, &used, &o) == 0) {
             dice__sid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX}, id;
             dice__stream_iter it;
