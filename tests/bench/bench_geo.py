@@ -27,13 +27,12 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-CHILDREN = []
+from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
+    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb, stop_all
+
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",
@@ -54,59 +53,6 @@ TESTS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True, text=True).stdout.strip()
-
-
-def start(kind, dice, valgrind=False, out=None):
-    port = free_port()
-    if kind == "dice":
-        cmd = [dice, "--bind", "127.0.0.1", "--port", str(port)]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--bind", "127.0.0.1"]
-    if valgrind:
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    CHILDREN.append(p)
-    for _ in range(1200):
-        if cli(port, "PING") == "PONG":
-            return p, port
-        time.sleep(0.1)
-    raise RuntimeError("%s did not start" % kind)
-
-
-def vg_pid(port):
-    """The pid valgrind's tool runs under, from vgdb -l, by the port."""
-    out = subprocess.run(["vgdb", "-l"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if ("--port %d " % port) in line + " " and line.startswith("use --pid="):
-            return int(line.split()[1].split("=")[1])
-    raise RuntimeError("no valgrind process for port %d" % port)
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-
-
 def load_file(n, path):
     rnd = random.Random(1)
     with open(path, "wb") as f:
@@ -119,33 +65,23 @@ def load_file(n, path):
                     b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
 
 
-def load(port, path):
-    with open(path, "rb") as f:
-        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,
-                       stdout=subprocess.DEVNULL, check=True)
-
-
-def bench(port, n, args, r):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-r", str(r),
-                    "-P", "16", "-c", "4", "-q"] + args,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-
-
 def scaled(n, args):
     return n // 10 if args[0] == "GEOSEARCH" else n
 
 
-def callgrind_ir(out):
-    """Ir of the newest dump of a callgrind run whose files start with out."""
-    d = os.path.dirname(out)
-    dumps = [os.path.join(d, f) for f in os.listdir(d)
-             if f.startswith(os.path.basename(out))]
-    newest = max(dumps, key=os.path.getmtime)
-    with open(newest) as fh:
-        for line in fh:
-            if line.startswith(("totals:", "summary:")):
-                return int(line.split()[1])
-    return 0
+def start(kind, dice, valgrind=False, out=None):
+    """A fresh server, under callgrind (dumps to out...) if valgrind."""
+    srv = Server(kind, dice, prefix=callgrind_argv(out) if valgrind else ())
+    return srv, srv.port
+
+
+def stop(srv):
+    srv.stop()
+
+
+def bench(port, n, args, r):
+    redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4", "-q"]
+                    + args)
 
 
 def main():
@@ -184,17 +120,13 @@ def main():
             for kind in ("redis", "dice"):
                 out = os.path.join(tmp, "cg.%s" % kind)
                 p, port = start(kind, a.dice, valgrind=True, out=out)
-                vpid = vg_pid(port)
+                vpid = callgrind_pid(port)
                 load(port, path)
                 for name, args in TESTS:
                     nreq = scaled(a.cg, args)
-                    bench(port, nreq, args, a.n)
-                    subprocess.run(["callgrind_control", "-z", str(vpid)],
-                                   stdout=subprocess.DEVNULL, check=True)
-                    bench(port, nreq, args, a.n)
-                    subprocess.run(["callgrind_control", "-d", str(vpid)],
-                                   stdout=subprocess.DEVNULL, check=True)
-                    res[(kind, name)] = callgrind_ir(out) / nreq
+                    res[(kind, name)] = ir_zeroed(
+                        vpid, out, nreq,
+                        lambda: bench(port, nreq, args, a.n))
                 stop(p)
             print("\n| command (callgrind, Ir per pipelined request), %d members"
                   " | redis-server | dice-server |" % a.n)
@@ -203,10 +135,7 @@ def main():
                 print("| %s | %.0f | %.0f |" % (name, res[("redis", name)],
                                               res[("dice", name)]), flush=True)
     finally:
-        for p in CHILDREN:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -16,71 +16,12 @@ Every process started is ended by its pid. Not a test: it prints figures.
 """
 import argparse
 import os
-import socket
-import subprocess
 import tempfile
 import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
+    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb, stop_all
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True, text=True).stdout.strip()
-
-
-def start(kind, dice, out=None):
-    port = free_port()
-    if kind == "dice":
-        cmd = [dice, "--bind", "127.0.0.1", "--port", str(port)]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-               "--bind", "127.0.0.1"]
-    if out:
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(1200):
-        if cli(port, "PING") == "PONG":
-            return p, port
-        time.sleep(0.1)
-    raise RuntimeError("%s did not start" % kind)
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-
-
-def vg_pid(port):
-    out = subprocess.run(["vgdb", "-l"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if ("--port %d " % port) in line + " " and line.startswith("use --pid="):
-            return int(line.split()[1].split("=")[1])
-    raise RuntimeError("no valgrind process for port %d" % port)
 
 
 def load_file(n, path):
@@ -90,31 +31,25 @@ def load_file(n, path):
             f.write(b"*7\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
 
 
-def load(port, path):
-    with open(path, "rb") as f:
-        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,
-                       stdout=subprocess.DEVNULL, check=True)
-
-
 TESTS = [
     ("XADD * (2 fields)", ["XADD", "s", "*", "a", "__rand_int__", "b", "__rand_int__"]),
     ("XRANGE r + COUNT 10", ["XRANGE", "s", "__rand_int__", "+", "COUNT", "10"]),
 ]
 
 
+def start(kind, dice, valgrind=False, out=None):
+    """A fresh server, under callgrind (dumps to out...) if valgrind."""
+    srv = Server(kind, dice, prefix=callgrind_argv(out) if valgrind else ())
+    return srv, srv.port
+
+
+def stop(srv):
+    srv.stop()
+
+
 def bench(port, n, args, r):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-r", str(r),
-                    "-P", "16", "-c", "4", "-q"] + args,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-
-
-def callgrind_ir(path):
-    total = 0
-    with open(path) as f:
-        for line in f:
-            if line.startswith("summary:") or line.startswith("totals:"):
-                total = int(line.split()[1])
-    return total
+    redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4", "-q"]
+                    + args)
 
 
 def main():
@@ -164,17 +99,12 @@ def main():
         res = {}
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg.%s" % kind)
-            p, port = start(kind, a.dice, out=out)
-            vpid = vg_pid(port)
+            p, port = start(kind, a.dice, valgrind=True, out=out)
+            vpid = callgrind_pid(port)
             load(port, path)
             for name, args in TESTS[::-1]:
-                bench(port, a.cg, args, a.n)
-                subprocess.run(["callgrind_control", "-z", str(vpid)], stdout=subprocess.DEVNULL, check=True)
-                bench(port, a.cg, args, a.n)
-                subprocess.run(["callgrind_control", "-d", str(vpid)], stdout=subprocess.DEVNULL, check=True)
-                dumps = sorted((f for f in os.listdir(tmp) if f.startswith("cg.%s." % kind)),
-                               key=lambda f: os.path.getmtime(os.path.join(tmp, f)))
-                res[(kind, name)] = callgrind_ir(os.path.join(tmp, dumps[-1])) / a.cg
+                res[(kind, name)] = ir_zeroed(
+                    vpid, out, a.cg, lambda: bench(port, a.cg, args, a.n))
             stop(p)
         for name, _ in TESTS:
             print("| %s | %.0f | %.0f |" % (name, res[("redis", name)], res[("dice", name)]), flush=True)

@@ -16,7 +16,8 @@
 - Callgrind: callgrind_argv(out) to put before a server's argv,
   callgrind_pid(port), callgrind_control(pid, *flags), dump_ir(path),
   newest_dump_ir(prefix), dumps(prefix); the per-request figure
-  (Ir(2N) - Ir(N)) / N of tests/bench/callgrind_req.sh is ir_per_request.
+  (Ir(2N) - Ir(N)) / N of tests/bench/callgrind_req.sh is ir_per_request
+  (or ir_zeroed: warm up, zero, run, dump).
 
 Nothing here measures on its own: each script decides what to run and
 prints its figures.
@@ -155,11 +156,12 @@ def stop_all():
 atexit.register(stop_all)
 
 
-def redis_benchmark(port, args, check=True):
-    """redis-benchmark -h 127.0.0.1 -p port args...: its output (stdout)."""
+def redis_benchmark(port, args, check=True, stderr=False):
+    """redis-benchmark -h 127.0.0.1 -p port args...: its output (stdout,
+    followed by its stderr if stderr)."""
     cmd = ["redis-benchmark", "-h", HOST, "-p", str(port)] + [str(a) for a in args]
-    return subprocess.run(cmd, capture_output=True, text=True,
-                          check=check).stdout
+    r = subprocess.run(cmd, capture_output=True, text=True, check=check)
+    return r.stdout + r.stderr if stderr else r.stdout
 
 
 def csv_rps(out, test):
@@ -236,6 +238,18 @@ def newest_dump_ir(prefix):
              for f in os.listdir(os.path.dirname(prefix) or ".")
              if f.startswith(os.path.basename(prefix))]
     return dump_ir(max(files, key=os.path.getmtime))
+
+
+def ir_zeroed(pid, prefix, n, run):
+    """Ir per request of run() (n requests) for a server under callgrind
+    (pid, dumps named prefix...): run() to warm up, counters zeroed (-z),
+    run() again and dumped (-d): the newest dump's Ir / n, the same figure
+    as (Ir(2N) - Ir(N)) / N."""
+    run()
+    callgrind_control(pid, "-z")
+    run()
+    callgrind_control(pid, "-d")
+    return newest_dump_ir(prefix) / n
 
 
 def ir_per_request(pid, prefix, n, run):
