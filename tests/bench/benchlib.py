@@ -99,7 +99,8 @@ class Server:
     """dice-server (kind "dice", binary dice) or redis-server (kind "redis")
     on a free loopback port, fresh: --save '' and --dir DIR always, where
     DIR is d if given (it is kept) or else a new temporary directory
-    (removed by stop()); the server also runs in DIR. extra: more options
+    (removed by stop()); the server also runs in DIR; redis: the
+    redis-server to run for kind "redis". extra: more options
     after those; prefix: a command to run the server under (e.g.
     callgrind_argv(out)); stdout: a file for the server's output (none by
     default). wait=False returns at once (the caller waits: e.g. for a
@@ -108,13 +109,13 @@ class Server:
     Attributes: kind, port, dir, proc, pid, argv (the server's own)."""
 
     def __init__(self, kind, dice, extra=(), prefix=(), d=None, stdout=None,
-                 wait=True):
+                 wait=True, redis="redis-server"):
         self.kind = kind
         self.port = free_port()
         self._owns_dir = d is None
         self.dir = d if d is not None else tempfile.mkdtemp(
             prefix="bench-%s-" % kind)
-        exe = os.path.abspath(dice) if kind == "dice" else "redis-server"
+        exe = os.path.abspath(dice) if kind == "dice" else redis
         self.argv = [exe, "--port", str(self.port), "--bind", HOST,
                      "--save", "", "--dir", self.dir] + list(extra)
         out = stdout if stdout is not None else subprocess.DEVNULL
