@@ -34,6 +34,8 @@ import statistics
 import sys
 import time
 
+from benchlib import rss_kb
+
 PING = b"*1\r\n$4\r\nPING\r\n"
 PONG = b"+PONG\r\n"
 
