@@ -28,11 +28,9 @@ import os
 import random
 import shutil
 import tempfile
-import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb, stop_all
-
+    ir_zeroed, pipe_file as load, redis_benchmark, stop_all
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb, stop_all
+    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb
 
 
 

@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 

@@ -130,9 +130,6 @@ class Server:
                 self.stop()
                 raise
 
-    def cli(self, *args, check=False):
-        return cli(self.port, *args, check=check)
-
     def stop(self, timeout=60):
         """End the server by its pid (SIGTERM, SIGKILL after timeout s)."""
         if self.proc.poll() is None:
@@ -235,10 +232,7 @@ def dumps(prefix):
 
 def newest_dump_ir(prefix):
     """Ir of the newest dump (by modification time) named prefix..."""
-    files = [os.path.join(os.path.dirname(prefix) or ".", f)
-             for f in os.listdir(os.path.dirname(prefix) or ".")
-             if f.startswith(os.path.basename(prefix))]
-    return dump_ir(max(files, key=os.path.getmtime))
+    return dump_ir(max(dumps(prefix), key=os.path.getmtime))
 
 
 def ir_zeroed(pid, prefix, n, run):
