@@ -30,7 +30,7 @@ import shutil
 import tempfile
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, redis_benchmark, stop_all
+    ir_zeroed, pipe_file as load, pipelined, stop_all
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",
@@ -67,21 +67,6 @@ def scaled(n, args):
     return n // 10 if args[0] == "GEOSEARCH" else n
 
 
-def start(kind, dice, valgrind=False, out=None):
-    """A fresh server, under callgrind (dumps to out...) if valgrind."""
-    srv = Server(kind, dice, prefix=callgrind_argv(out) if valgrind else ())
-    return srv, srv.port
-
-
-def stop(srv):
-    srv.stop()
-
-
-def bench(port, n, args, r):
-    redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4", "-q"]
-                    + args)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dice", required=True)
@@ -98,15 +83,16 @@ def main():
         if "cpu" in only:
             res = {}
             for kind in ("redis", "dice"):
-                p, port = start(kind, a.dice)
+                p = Server(kind, a.dice)
+                port = p.port
                 load(port, path)
                 for name, args in TESTS:
                     nreq = scaled(a.requests, args)
                     c0 = cpu_s(p.pid)
-                    bench(port, nreq, args, a.n)
+                    pipelined(port, nreq, args, a.n)
                     res[(kind, name)] = (cpu_s(p.pid) - c0) / nreq * 1e6
                 res[(kind, "enc")] = cli(port, "OBJECT", "ENCODING", "geo")
-                stop(p)
+                p.stop()
             print("| command (pipelined, -P 16 -c 4), %d members | redis-server CPU/request"
                   " | dice-server CPU/request |" % a.n)
             print("|---|---:|---:|")
@@ -117,15 +103,16 @@ def main():
             res = {}
             for kind in ("redis", "dice"):
                 out = os.path.join(tmp, "cg.%s" % kind)
-                p, port = start(kind, a.dice, valgrind=True, out=out)
+                p = Server(kind, a.dice, prefix=callgrind_argv(out))
+                port = p.port
                 vpid = callgrind_pid(port)
                 load(port, path)
                 for name, args in TESTS:
                     nreq = scaled(a.cg, args)
                     res[(kind, name)] = ir_zeroed(
                         vpid, out, nreq,
-                        lambda: bench(port, nreq, args, a.n))
-                stop(p)
+                        lambda: pipelined(port, nreq, args, a.n))
+                p.stop()
             print("\n| command (callgrind, Ir per pipelined request), %d members"
                   " | redis-server | dice-server |" % a.n)
             print("|---|---:|---:|")

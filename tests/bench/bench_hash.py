@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_control, cpu_s, \
-    ir_per_request, pipe_file as pipe, redis_benchmark, rss_kb
+    ir_per_request, pipe_file as pipe, pipelined, remove_dumps, rss_kb
 
 
 def start(kind, binary, valgrind=None, extra=()):
@@ -127,11 +127,6 @@ def prepare(port, tmp, n):
     pipe(port, os.path.join(tmp, "small.proto"))
 
 
-def bench(port, args, r, n):
-    redis_benchmark(port, ["-n", r, "-r", n, "-P", "16", "-c", "4", "-q"]
-                    + args)
-
-
 def cpu(binary, n, tmp, r, cases):
     rows = []
     for c in cases:
@@ -144,7 +139,7 @@ def cpu(binary, n, tmp, r, cases):
             else:
                 prepare(port, tmp, n)
             t0 = cpu_s(p.pid)
-            bench(port, args, r * 10, case_r(c, n))
+            pipelined(port, r * 10, args, case_r(c, n))
             row.append((cpu_s(p.pid) - t0) / (r * 10) * 1e9)
             stop(p)
         rows.append(row)
@@ -164,9 +159,7 @@ def instr(binary, n, tmp, r, cases):
         row = [name % n if "%d" in name else name]
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg-%s.out" % kind)
-            for f in os.listdir(tmp):
-                if f.startswith("cg-%s.out" % kind):
-                    os.unlink(os.path.join(tmp, f))
+            remove_dumps(out)
             p, port = start(kind, binary, valgrind=out + ".%p",
                             extra=["--instr-atstart=no"])
             pipe(port, os.path.join(tmp, c[2] + ".proto"))
@@ -176,13 +169,13 @@ def instr(binary, n, tmp, r, cases):
             # sit in 2^17 slots in both servers, and the requests that
             # create keys add fewer than either's next resize needs.)
             time.sleep(3)
-            bench(port, args, 2000, case_r(c, n))  # warm-up, not counted
+            pipelined(port, 2000, args, case_r(c, n))  # warm-up, not counted
             callgrind_control(p.pid, "-i", "on", check=False)
             # Each dump holds the counts since the one before: the R run,
             # then the 2R run.
             row.append(ir_per_request(
                 p.pid, os.path.join(tmp, "cg-%s.out.%d." % (kind, p.pid)), r,
-                lambda count: bench(port, args, count, case_r(c, n))))
+                lambda count: pipelined(port, count, args, case_r(c, n))))
             stop(p)
         rows.append(row)
         print("instr %-48s redis %6.0f  dice %6.0f" % tuple(row), flush=True)

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from benchlib import HOST, Server, callgrind_argv, callgrind_control, cpu_s, \
-    dump_ir, dumps, rss_kb
+    dump_ir, dumps, remove_dumps, rss_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_ELEMS = 1000000
@@ -195,8 +195,7 @@ def ir(binary):
         # at exit.
         irs = [dump_ir(f) for f in dumps("%s.%d." % (base, s.pid))]
         s.stop()
-        for f in dumps(base):
-            os.unlink(f)
+        remove_dumps(base)
         res = {}
         for i, (which, n) in enumerate(IR_CMDS):
             res[which] = (irs[2 * i + 1] - irs[2 * i]) / n

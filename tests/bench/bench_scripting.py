@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 from benchlib import Server, callgrind_argv, callgrind_control, cli, cpu_s, \
-    ir_per_request, redis_benchmark
+    ir_per_request, pipelined, remove_dumps
 
 SCRIPTS = {
     "incr1": "return redis.call('INCR', KEYS[1])",
@@ -87,8 +87,7 @@ def stop(srv):
 
 
 def bench(port, args, n):
-    out = redis_benchmark(port, ["-n", n, "-r", KEYS, "-P", "16", "-c", "4",
-                                 "-q"] + args, stderr=True)
+    out = pipelined(port, n, args, KEYS)
     if "ERR" in out:
         raise RuntimeError(out)
 
@@ -128,9 +127,7 @@ def instr(binary, r, cases, tmp):
         row = [name]
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg-%s.out" % kind)
-            for f in os.listdir(tmp):
-                if f.startswith("cg-%s.out" % kind):
-                    os.unlink(os.path.join(tmp, f))
+            remove_dumps(out)
             p, port = start(kind, binary, valgrind=out + ".%p",
                             extra=["--instr-atstart=no"])
             bench(port, args, 2000)  # warm-up, not counted

@@ -14,13 +14,12 @@ requests (callgrind_control toggles collection after the load).
   tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem | --mem-only]
       [--strings]   (speed on a set of `member:N` instead of integers)
 Not a test: it prints figures (Markdown rows)."""
-import os
 import sys
 import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_control, cli, cpu_s, \
-    dump_ir, dumps, pipe as load, redis_benchmark, rss_kb
+    dump_ir, dumps, pipe as load, pipelined, remove_dumps, rss_kb
 
 
 def start(kind, binary, prefix=()):
@@ -51,8 +50,7 @@ def settle(pid):
 
 
 def bench(port, cmd, n):
-    redis_benchmark(port, ["-n", n, "-P", "16", "-c", "4", "-r", "1000000000",
-                           "-q"] + cmd, check=False)
+    pipelined(port, n, cmd, 1000000000, check=False)
 
 
 def pipe_members(port, cmd, n, seed, fmt, hi=2 * 10 ** 9):
@@ -158,8 +156,7 @@ def cpu_rows(binary, n, m, callgrind, strings=False):
                 # out.PID.1 and out.PID.2 are the two dumps (the M and the
                 # 2M run), out.PID what was left at exit.
                 irs = [dump_ir(f) for f in dumps("%s.%d." % (out, p.pid))]
-                for f in dumps(out):
-                    os.unlink(f)
+                remove_dumps(out)
                 if len(irs) >= 2:
                     ir = (irs[1] - irs[0]) / m
             res[kind] = (us, ir)

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb
+    ir_zeroed, pipe_file as load, pipelined, rss_kb
 
 
 
@@ -35,21 +35,6 @@ TESTS = [
     ("XADD * (2 fields)", ["XADD", "s", "*", "a", "__rand_int__", "b", "__rand_int__"]),
     ("XRANGE r + COUNT 10", ["XRANGE", "s", "__rand_int__", "+", "COUNT", "10"]),
 ]
-
-
-def start(kind, dice, valgrind=False, out=None):
-    """A fresh server, under callgrind (dumps to out...) if valgrind."""
-    srv = Server(kind, dice, prefix=callgrind_argv(out) if valgrind else ())
-    return srv, srv.port
-
-
-def stop(srv):
-    srv.stop()
-
-
-def bench(port, n, args, r):
-    redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4", "-q"]
-                    + args)
 
 
 def main():
@@ -68,7 +53,8 @@ def main():
         print("| one stream of %d entries of 2 small fields | RSS growth per entry |" % a.n)
         print("|---|---:|")
         for kind in ("redis", "dice"):
-            p, port = start(kind, a.dice)
+            p = Server(kind, a.dice)
+            port = p.port
             time.sleep(0.5)
             before = rss_kb(p.pid)
             load(port, path)
@@ -77,19 +63,20 @@ def main():
             print("| %s-server (%s nodes) | %.1f B |" % (
                 kind, cli(port, "XINFO", "STREAM", "s").split("\n")[3],
                 (after - before) * 1024.0 / a.n), flush=True)
-            stop(p)
+            p.stop()
     if "cpu" in only:
         print("\n| command (pipelined, -P 16 -c 4), %d entries | redis-server CPU/request | dice-server CPU/request |" % a.n)
         print("|---|---:|---:|")
         res = {}
         for kind in ("redis", "dice"):
-            p, port = start(kind, a.dice)
+            p = Server(kind, a.dice)
+            port = p.port
             load(port, path)
             for name, args in TESTS[::-1]:  # XRANGE first, on the loaded stream
                 c0 = cpu_s(p.pid)
-                bench(port, a.requests, args, a.n)
+                pipelined(port, a.requests, args, a.n)
                 res[(kind, name)] = (cpu_s(p.pid) - c0) / a.requests * 1e6
-            stop(p)
+            p.stop()
         for name, _ in TESTS:
             print("| %s | %.2f us | %.2f us |" % (name, res[("redis", name)], res[("dice", name)]),
                   flush=True)
@@ -99,13 +86,14 @@ def main():
         res = {}
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg.%s" % kind)
-            p, port = start(kind, a.dice, valgrind=True, out=out)
+            p = Server(kind, a.dice, prefix=callgrind_argv(out))
+            port = p.port
             vpid = callgrind_pid(port)
             load(port, path)
             for name, args in TESTS[::-1]:
                 res[(kind, name)] = ir_zeroed(
-                    vpid, out, a.cg, lambda: bench(port, a.cg, args, a.n))
-            stop(p)
+                    vpid, out, a.cg, lambda: pipelined(port, a.cg, args, a.n))
+            p.stop()
         for name, _ in TESTS:
             print("| %s | %.0f | %.0f |" % (name, res[("redis", name)], res[("dice", name)]), flush=True)
 

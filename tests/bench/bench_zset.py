@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, redis_benchmark, rss_kb, stop_all
+    ir_zeroed, pipe_file as load, pipelined, rss_kb, stop_all
 
 
 
@@ -54,21 +54,6 @@ TESTS = [
 ]
 
 
-def start(kind, dice, valgrind=False, out=None):
-    """A fresh server, under callgrind (dumps to out...) if valgrind."""
-    srv = Server(kind, dice, prefix=callgrind_argv(out) if valgrind else ())
-    return srv, srv.port
-
-
-def stop(srv):
-    srv.stop()
-
-
-def bench(port, n, args, r):
-    redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4", "-q"]
-                    + args)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dice", required=True)
@@ -90,7 +75,8 @@ def main():
             print("| one sorted set of %d members, float scores | RSS growth per member |" % a.n)
             print("|---|---:|")
             for kind in ("redis", "dice"):
-                p, port = start(kind, a.dice)
+                p = Server(kind, a.dice)
+                port = p.port
                 time.sleep(0.5)
                 before = rss_kb(p.pid)
                 load(port, memfile)
@@ -98,22 +84,23 @@ def main():
                 after = rss_kb(p.pid)
                 print("| %s-server (%s) | %.1f B |" % (kind, cli(port, "OBJECT", "ENCODING", "zs"),
                                                      (after - before) * 1024.0 / a.n), flush=True)
-                stop(p)
+                p.stop()
         if "cpu" in only:
             print("\n| command (pipelined, -P 16 -c 4) | members | redis-server CPU/request | dice-server CPU/request |")
             print("|---|---:|---:|---:|")
             for n in (a.n, 10000):
                 res = {}
                 for kind in ("redis", "dice"):
-                    p, port = start(kind, a.dice)
+                    p = Server(kind, a.dice)
+                    port = p.port
                     load(port, files[n])
                     for name, args in TESTS:
                         if n != a.n and name not in ("ZRANK", "ZRANGE 0 9 WITHSCORES"):
                             continue
                         c0 = cpu_s(p.pid)
-                        bench(port, a.requests, args, n)
+                        pipelined(port, a.requests, args, n)
                         res[(kind, name)] = (cpu_s(p.pid) - c0) / a.requests * 1e6
-                    stop(p)
+                    p.stop()
                 for name, _ in TESTS:
                     if ("dice", name) in res:
                         print("| %s | %d | %.2f us | %.2f us |" % (name, n, res[("redis", name)],
@@ -125,7 +112,8 @@ def main():
                 res = {}
                 for kind in ("redis", "dice"):
                     out = os.path.join(tmp, "cg.%s.%d" % (kind, n))
-                    p, port = start(kind, a.dice, valgrind=True, out=out)
+                    p = Server(kind, a.dice, prefix=callgrind_argv(out))
+                    port = p.port
                     vpid = callgrind_pid(port)
                     load(port, files[n])
                     for name, args in TESTS:
@@ -133,8 +121,8 @@ def main():
                             continue
                         res[(kind, name)] = ir_zeroed(
                             vpid, out, a.cg,
-                            lambda: bench(port, a.cg, args, n))
-                    stop(p)
+                            lambda: pipelined(port, a.cg, args, n))
+                    p.stop()
                 for name, _ in TESTS:
                     if ("dice", name) in res:
                         print("| %s | %d | %.0f | %.0f |" % (name, n, res[("redis", name)],

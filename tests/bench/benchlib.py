@@ -12,10 +12,12 @@
   /proc/PID/stat) and resident set (VmRSS from /proc/PID/status).
 - cli(port, *args): redis-cli's reply text.
 - redis_benchmark(port, args): one redis-benchmark run, its output;
+  pipelined(port, n, args, r): the -P 16 -c 4 -q run most scripts make;
   csv_rps(out, test): requests per second from its --csv output.
 - Callgrind: callgrind_argv(out) to put before a server's argv,
   callgrind_pid(port), callgrind_control(pid, *flags), dump_ir(path),
-  newest_dump_ir(prefix), dumps(prefix); the per-request figure
+  newest_dump_ir(prefix), dumps(prefix), remove_dumps(prefix); the
+  per-request figure
   (Ir(2N) - Ir(N)) / N of tests/bench/callgrind_req.sh is ir_per_request
   (or ir_zeroed: warm up, zero, run, dump).
 
@@ -62,8 +64,8 @@ def rss_kb(pid):
 
 def cli(port, *args, check=False):
     """redis-cli -p port args...: its standard output, stripped."""
-    return subprocess.run(["redis-cli", "-p", str(port)] + [str(a) for a in args],
-                          capture_output=True, text=True,
+    argv = ["redis-cli", "-p", str(port)] + [str(a) for a in args]
+    return subprocess.run(argv, capture_output=True, text=True,
                           check=check).stdout.strip()
 
 
@@ -157,9 +159,18 @@ atexit.register(stop_all)
 def redis_benchmark(port, args, check=True, stderr=False):
     """redis-benchmark -h 127.0.0.1 -p port args...: its output (stdout,
     followed by its stderr if stderr)."""
-    cmd = ["redis-benchmark", "-h", HOST, "-p", str(port)] + [str(a) for a in args]
+    cmd = ["redis-benchmark", "-h", HOST, "-p", str(port)] + [
+        str(a) for a in args]
     r = subprocess.run(cmd, capture_output=True, text=True, check=check)
     return r.stdout + r.stderr if stderr else r.stdout
+
+
+def pipelined(port, n, args, r, check=True):
+    """redis-benchmark -n n -r r -P 16 -c 4 -q args...: n requests, 16 in
+    flight on each of 4 connections, __rand_int__ below r; its output
+    (stdout then stderr)."""
+    return redis_benchmark(port, ["-n", n, "-r", r, "-P", "16", "-c", "4",
+                                  "-q"] + list(args), check=check, stderr=True)
 
 
 def csv_rps(out, test):
@@ -195,7 +206,8 @@ def callgrind_pid(port):
     vgdb -l; the valgrind launcher may be another process)."""
     out = subprocess.run(["vgdb", "-l"], capture_output=True, text=True).stdout
     for line in out.splitlines():
-        if ("--port %d " % port) in line + " " and line.startswith("use --pid="):
+        if line.startswith("use --pid=") and \
+                ("--port %d " % port) in line + " ":
             return int(line.split()[1].split("=")[1])
     raise RuntimeError("no valgrind process for port %d" % port)
 
@@ -228,6 +240,12 @@ def dumps(prefix):
         tail = f.rsplit(".", 1)[-1]
         return (0, int(tail)) if f != base and tail.isdigit() else (1, 0)
     return [os.path.join(d, f) for f in sorted(names, key=order)]
+
+
+def remove_dumps(prefix):
+    """Delete the dump files whose names start with prefix."""
+    for f in dumps(prefix):
+        os.unlink(f)
 
 
 def newest_dump_ir(prefix):
