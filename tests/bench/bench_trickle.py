@@ -21,55 +21,11 @@ socket closed with a RST so no port is left in TIME_WAIT. Not a test: it
 prints figures. Linux only (/proc).
 """
 import argparse
-import errno
-import os
 import resource
 import select
-import socket
-import struct
 import time
 
-from benchlib import Server, rss_kb
-
-LINGER = struct.pack("ii", 1, 0)
-
-
-def ping(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(b"PING\r\n")
-        buf = b""
-        while not buf.endswith(b"\r\n"):
-            chunk = s.recv(64)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
-
-
-def open_batch(port, count):
-    ep = select.epoll()
-    pending = {}
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER)
-        s.setblocking(False)
-        rc = s.connect_ex(("127.0.0.1", port))
-        if rc not in (0, errno.EINPROGRESS):
-            raise OSError(rc, os.strerror(rc))
-        pending[s.fileno()] = s
-        ep.register(s.fileno(), select.EPOLLOUT)
-    done = []
-    deadline = time.monotonic() + 30
-    while pending:
-        if time.monotonic() > deadline:
-            raise TimeoutError("connections not established in 30 s")
-        for fd, _ in ep.poll(1.0):
-            s = pending.pop(fd)
-            ep.unregister(fd)
-            done.append(s)
-    ep.close()
-    return done
-
+from benchlib import Server, open_conns as open_batch, ping, rss_kb
 
 def finish(socks, rest, expect):
     """Send rest on every socket, wait for expect on each; count them."""

@@ -10,7 +10,8 @@
   still running (call it from a finally: block; it also runs at exit).
 - cpu_s(pid), rss_kb(pid): a process's CPU seconds (user+sys, from
   /proc/PID/stat) and resident set (VmRSS from /proc/PID/status).
-- cli(port, *args): redis-cli's reply text.
+- cli(port, *args): redis-cli's reply text; ping(port): one PING on a
+  new connection; open_conns(port, count): many connections at once.
 - redis_benchmark(port, args): one redis-benchmark run, its output;
   pipelined(port, n, args, r): the -P 16 -c 4 -q run most scripts make;
   csv_rps(out, test): requests per second from its --csv output.
@@ -25,9 +26,12 @@ Nothing here measures on its own: each script decides what to run and
 prints its figures.
 """
 import atexit
+import errno
 import os
+import select
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -95,6 +99,55 @@ def wait_port(port, proc=None, timeout=120):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("server on port %d did not start" % port)
+
+
+# SO_LINGER on with 0 s: close() resets the connection (no TIME_WAIT).
+LINGER_RST = struct.pack("ii", 1, 0)
+
+
+def ping(port, timeout=60):
+    """PING on a new connection: the reply line (b"+PONG\r\n"); when it
+    comes, the server has read everything sent to it before."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            chunk = s.recv(64)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+
+
+def open_conns(port, count, linger=LINGER_RST, timeout=30):
+    """Open count connections to port at once (non-blocking connects, one
+    epoll); return the sockets once every one is established."""
+    ep = select.epoll()
+    pending = {}
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.setblocking(False)
+        rc = s.connect_ex((HOST, port))
+        if rc not in (0, errno.EINPROGRESS):
+            raise OSError(rc, os.strerror(rc))
+        pending[s.fileno()] = s
+        ep.register(s.fileno(), select.EPOLLOUT)
+    done = []
+    deadline = time.monotonic() + timeout
+    while pending:
+        if time.monotonic() > deadline:
+            raise TimeoutError("connections not established in %d s"
+                               % timeout)
+        for fd, _ in ep.poll(1.0):
+            s = pending.pop(fd)
+            ep.unregister(fd)
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, os.strerror(err))
+            done.append(s)
+    ep.close()
+    return done
 
 
 class Server:
