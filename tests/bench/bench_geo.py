@@ -30,7 +30,7 @@ import shutil
 import tempfile
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, stop_all
+    ir_zeroed, pipe_file as load, pipelined, resp, stop_all
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",
@@ -59,8 +59,7 @@ def load_file(n, path):
             for j in range(i, min(n, i + 100)):
                 args += [b"%.6f" % rnd.uniform(-180, 180),
                          b"%.6f" % rnd.uniform(-85, 85), b"m:%012d" % j]
-            f.write(b"*%d\r\n" % len(args) +
-                    b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            f.write(resp(*args))
 
 
 def scaled(n, args):

@@ -24,7 +24,8 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_control, cpu_s, \
-    ir_per_request, pipe_file as pipe, pipelined, remove_dumps, rss_kb
+    ir_per_request, pipe_file as pipe, pipelined, remove_dumps, \
+    resp as proto, rss_kb
 
 
 def start(kind, binary, valgrind=None, extra=()):
@@ -37,14 +38,6 @@ def start(kind, binary, valgrind=None, extra=()):
 
 def stop(srv):
     srv.stop()
-
-
-def proto(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def gen_big(path, n):

@@ -19,18 +19,10 @@ import tempfile
 import time
 
 from benchlib import HOST, Server, callgrind_argv, callgrind_control, cpu_s, \
-    dump_ir, dumps, remove_dumps, rss_kb
+    dump_ir, dumps, remove_dumps, resp as enc, rss_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_ELEMS = 1000000
-
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 class Srv:

@@ -23,14 +23,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import Server, cpu_s
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
+from benchlib import Server, cpu_s, resp as enc
 
 def batch_bytes(rng, pipeline):
     parts = []

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, rss_kb
+    ir_zeroed, pipe_file as load, pipelined, resp, rss_kb
 
 
 
@@ -28,7 +28,7 @@ def load_file(n, path):
     with open(path, "wb") as f:
         for i in range(1, n + 1):
             args = [b"XADD", b"s", b"%d-1" % i, b"name", b"n%d" % i, b"val", b"%d" % i]
-            f.write(b"*7\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            f.write(resp(*args))
 
 
 TESTS = [

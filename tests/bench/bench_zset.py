@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, rss_kb, stop_all
+    ir_zeroed, pipe_file as load, pipelined, resp, rss_kb, stop_all
 
 
 
@@ -41,8 +41,7 @@ def load_file(n, path, padded):
             args = [b"ZADD", b"zs"]
             for j in range(i, min(n, i + 100)):
                 args += [repr(rnd.random() * 1000).encode(), fmt % j]
-            f.write(b"*%d\r\n" % len(args) +
-                    b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            f.write(resp(*args))
 
 
 TESTS = [

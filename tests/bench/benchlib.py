@@ -10,6 +10,8 @@
   still running (call it from a finally: block; it also runs at exit).
 - cpu_s(pid), rss_kb(pid): a process's CPU seconds (user+sys, from
   /proc/PID/stat) and resident set (VmRSS from /proc/PID/status).
+- resp(*args): one command in RESP, to send or to load with pipe(port,
+  data) / pipe_file(port, path) (redis-cli --pipe).
 - cli(port, *args): redis-cli's reply text; ping(port): one PING on a
   new connection; open_conns(port, count): many connections at once.
 - redis_benchmark(port, args): one redis-benchmark run, its output;
@@ -64,6 +66,16 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def resp(*args):
+    """One command as a RESP array of bulk strings (bytes; str and numbers
+    are encoded)."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
 
 
 def cli(port, *args, check=False):
