@@ -23,14 +23,13 @@ instr: instructions per request under callgrind: the server is loaded,
        (Ir(2C) - Ir(C)) / C of tests/bench/callgrind_req.sh.
 Every process started is ended by its pid. Not a test: it prints figures.
 """
-import argparse
 import os
 import random
 import shutil
 import tempfile
 
-from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, resp, stop_all
+from benchlib import callgrind_argv, callgrind_pid, cli, cpu_s, ir_zeroed, \
+    pipe_file as load, pipelined, resp, Server, stop_all, type_args
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",
@@ -67,14 +66,7 @@ def scaled(n, args):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dice", required=True)
-    ap.add_argument("--n", type=int, default=1000000)
-    ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--cg", type=int, default=2000)
-    ap.add_argument("--only", default="cpu,instr")
-    a = ap.parse_args()
-    only = a.only.split(",")
+    a, only = type_args(2000, "cpu,instr")
     tmp = tempfile.mkdtemp(prefix="bench_geo-")
     path = os.path.join(tmp, "load")
     load_file(a.n, path)

@@ -14,14 +14,11 @@ instr: instructions per request under callgrind: warmed with C requests,
        counters zeroed, C more requests dumped: Ir / C.
 Every process started is ended by its pid. Not a test: it prints figures.
 """
-import argparse
 import os
 import tempfile
-import time
 
-from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, resp, rss_kb
-
+from benchlib import callgrind_argv, callgrind_pid, cli, cpu_s, ir_zeroed, \
+    pipe_file as load, pipelined, resp, rss_growth_kb, Server, type_args
 
 
 def load_file(n, path):
@@ -38,14 +35,7 @@ TESTS = [
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dice", required=True)
-    ap.add_argument("--n", type=int, default=1000000)
-    ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--cg", type=int, default=10000)
-    ap.add_argument("--only", default="mem,cpu,instr")
-    a = ap.parse_args()
-    only = a.only.split(",")
+    a, only = type_args(10000)
     tmp = tempfile.mkdtemp(prefix="bench_stream-")
     path = os.path.join(tmp, "load")
     load_file(a.n, path)
@@ -55,14 +45,10 @@ def main():
         for kind in ("redis", "dice"):
             p = Server(kind, a.dice)
             port = p.port
-            time.sleep(0.5)
-            before = rss_kb(p.pid)
-            load(port, path)
-            time.sleep(2)
-            after = rss_kb(p.pid)
+            kb = rss_growth_kb(p.pid, lambda: load(port, path), 0.5, 2)
             print("| %s-server (%s nodes) | %.1f B |" % (
                 kind, cli(port, "XINFO", "STREAM", "s").split("\n")[3],
-                (after - before) * 1024.0 / a.n), flush=True)
+                kb * 1024.0 / a.n), flush=True)
             p.stop()
     if "cpu" in only:
         print("\n| command (pipelined, -P 16 -c 4), %d entries | redis-server CPU/request | dice-server CPU/request |" % a.n)

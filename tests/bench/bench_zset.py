@@ -19,16 +19,14 @@ instr: instructions per request under callgrind: the server is loaded,
        (Ir(2C) - Ir(C)) / C of tests/bench/callgrind_req.sh.
 Every process started is ended by its pid. Not a test: it prints figures.
 """
-import argparse
 import os
 import random
 import shutil
 import tempfile
-import time
 
-from benchlib import Server, callgrind_argv, callgrind_pid, cli, cpu_s, \
-    ir_zeroed, pipe_file as load, pipelined, resp, rss_kb, stop_all
-
+from benchlib import callgrind_argv, callgrind_pid, cli, cpu_s, ir_zeroed, \
+    pipe_file as load, pipelined, resp, rss_growth_kb, Server, stop_all, \
+    type_args
 
 
 def load_file(n, path, padded):
@@ -54,14 +52,7 @@ TESTS = [
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dice", required=True)
-    ap.add_argument("--n", type=int, default=1000000)
-    ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--cg", type=int, default=20000)
-    ap.add_argument("--only", default="mem,cpu,instr")
-    a = ap.parse_args()
-    only = a.only.split(",")
+    a, only = type_args(20000)
     tmp = tempfile.mkdtemp(prefix="bench_zset-")
     files = {}
     memfile = os.path.join(tmp, "load.mem")
@@ -76,13 +67,9 @@ def main():
             for kind in ("redis", "dice"):
                 p = Server(kind, a.dice)
                 port = p.port
-                time.sleep(0.5)
-                before = rss_kb(p.pid)
-                load(port, memfile)
-                time.sleep(3)
-                after = rss_kb(p.pid)
+                kb = rss_growth_kb(p.pid, lambda: load(port, memfile), 0.5, 3)
                 print("| %s-server (%s) | %.1f B |" % (kind, cli(port, "OBJECT", "ENCODING", "zs"),
-                                                     (after - before) * 1024.0 / a.n), flush=True)
+                                                     kb * 1024.0 / a.n), flush=True)
                 p.stop()
         if "cpu" in only:
             print("\n| command (pipelined, -P 16 -c 4) | members | redis-server CPU/request | dice-server CPU/request |")

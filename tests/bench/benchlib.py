@@ -9,7 +9,9 @@
   or written; .stop() ends it by its pid. stop_all() ends every server
   still running (call it from a finally: block; it also runs at exit).
 - cpu_s(pid), rss_kb(pid): a process's CPU seconds (user+sys, from
-  /proc/PID/stat) and resident set (VmRSS from /proc/PID/status).
+  /proc/PID/stat) and resident set (VmRSS from /proc/PID/status);
+  cpu_us_per_request, rss_growth_kb: the same over one run.
+- type_args(cg, only): the options of bench_geo, bench_zset, bench_stream.
 - resp(*args): one command in RESP, to send or to load with pipe(port,
   data) / pipe_file(port, path) (redis-cli --pipe).
 - cli(port, *args): redis-cli's reply text; ping(port): one PING on a
@@ -27,6 +29,7 @@
 Nothing here measures on its own: each script decides what to run and
 prints its figures.
 """
+import argparse
 import atexit
 import errno
 import os
@@ -247,6 +250,31 @@ def csv_rps(out, test):
         if len(parts) > 1 and parts[0].upper().startswith(test.upper()):
             rps = float(parts[1])
     return rps
+
+
+def rss_growth_kb(pid, run, settle_before=0.5, settle_after=2.0):
+    """How much process pid's RSS (KiB) grows over run(), read after
+    settle_before seconds (the server settles after its start) and again
+    settle_after seconds after run() returns."""
+    time.sleep(settle_before)
+    before = rss_kb(pid)
+    run()
+    time.sleep(settle_after)
+    return rss_kb(pid) - before
+
+
+def type_args(cg, only="mem,cpu,instr"):
+    """The command line of the per-type scripts (bench_geo, bench_zset,
+    bench_stream): --dice PATH [--n 1000000] [--requests 200000] [--cg CG]
+    [--only ONLY]; returns the parsed options and --only as a list."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dice", required=True)
+    ap.add_argument("--n", type=int, default=1000000)
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--cg", type=int, default=cg)
+    ap.add_argument("--only", default=only)
+    a = ap.parse_args()
+    return a, a.only.split(",")
 
 
 def cpu_us_per_request(pid, n, run):
