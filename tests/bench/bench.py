@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import cpu_s, free_port, rss_kb as proc_rss_kb
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Request counts chosen so that each test of a run lasts ~2-5 s on the
@@ -43,7 +45,6 @@ QUICK = dict(rounds=1, n_p1=20000, n_p16=200000, n_p64=200000,
              conns=2000, keys=100000, cg_n=2000)
 
 MAXCLIENTS = 19600
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Every child we start, so the exit path can end each one by its pid.
 CHILDREN = []
@@ -66,12 +67,6 @@ def on_signal(signo, frame):
     if not _interrupted:
         _interrupted.append(signo)
         raise Interrupted("signal %d" % signo)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def resp_command(port, *args, timeout=10.0):
@@ -97,20 +92,10 @@ def resp_command(port, *args, timeout=10.0):
                 return buf.rstrip(b"\r\n")
 
 
-def proc_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def proc_cpu_s(pid):
     """User + system CPU of the whole process (all threads), in seconds."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return cpu_s(pid)
     except OSError:
         return float("nan")
 
@@ -131,10 +116,10 @@ class Server:
             argv += ["taskset", "-c", str(cpu)]
         argv += [binary, "--bind", "127.0.0.1", "--port", str(self.port),
                  "--maxclients", str(MAXCLIENTS), "--tcp-backlog", "511",
-                 "--hz", "10"]
+                 "--hz", "10", "--save", "", "--dir", self.cwd]
         if kind == "redis":
-            argv += ["--save", "", "--appendonly", "no", "--dir", self.cwd,
-                     "--daemonize", "no", "--logfile", ""]
+            argv += ["--appendonly", "no", "--daemonize", "no",
+                     "--logfile", ""]
         self.argv = argv
         self.proc = None
 

@@ -16,64 +16,24 @@ Every process started is ended by its pid. Not a test: it prints figures.
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
+from benchlib import Server, cpu_us_per_request, csv_rps, redis_benchmark, \
+    stop_all
 
 
 def start(kind, path, d, fsync):
-    port = free_port()
-    common = ["--port", str(port), "--save", "", "--dir", d,
-              "--appendonly", "yes", "--appendfsync", fsync,
-              "--auto-aof-rewrite-percentage", "0"]
-    cmd = ([os.path.abspath(path)] if kind == "dice" else ["redis-server"]) \
-        + common
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=d)
-    wait_port(port, proc)
-    return proc, port
+    s = Server(kind, path, d=d, extra=["--appendonly", "yes",
+                                       "--appendfsync", fsync,
+                                       "--auto-aof-rewrite-percentage", "0"])
+    return s, s.port
 
 
-def bench(proc, port, a):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set",
-           "-n", str(a.n), "-c", str(a.clients), "-P", str(a.pipeline),
-           "-r", "100000", "--csv"]
-    before = cpu_s(proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    used = cpu_s(proc.pid) - before
-    rps = 0.0
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0].upper().startswith("SET"):
-            rps = float(parts[1])
-    return used * 1e6 / a.n, rps
+def bench(srv, port, a):
+    us, out = cpu_us_per_request(srv.pid, a.n, lambda: redis_benchmark(
+        port, ["-t", "set", "-n", a.n, "-c", a.clients, "-P", a.pipeline,
+               "-r", "100000", "--csv"]))
+    return us, csv_rps(out, "SET")
 
 
 def main():
@@ -89,7 +49,6 @@ def main():
                     help="print every round's figures, not only the best")
     a = ap.parse_args()
     root = tempfile.mkdtemp(prefix="benchaof-")
-    procs = []
     try:
         print("redis-benchmark -t set -P %d -c %d -n %d -r 100000; best of %d"
               " rounds" % (a.pipeline, a.clients, a.n, a.rounds))
@@ -101,7 +60,6 @@ def main():
                 d = os.path.join(root, kind + fsync)
                 os.makedirs(d)
                 proc, port = start(kind, a.dice, d, fsync)
-                procs.append(proc)
                 servers[kind] = (proc, port)
             best = {}
             for _ in range(a.rounds):
@@ -117,18 +75,9 @@ def main():
                 print("%-9s %-6s %14.3f %12.0f" % (fsync, kind, best[kind][0],
                                                    best[kind][1]))
             for kind in ("dice", "redis"):
-                p = servers[kind][0]
-                p.terminate()
-                p.wait(timeout=30)
+                servers[kind][0].stop()
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_all()
         shutil.rmtree(root, ignore_errors=True)
 
 

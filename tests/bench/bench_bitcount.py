@@ -14,35 +14,9 @@ rounds, so client time and the loopback do not count.
 Not a test: it prints figures (Markdown rows)."""
 import os
 import socket
-import subprocess
 import sys
-import tempfile
-import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(parts[11]) + int(parts[12])) / tick
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start on %d" % port)
+from benchlib import Server, cpu_s
 
 
 class Conn:
@@ -63,18 +37,6 @@ class Conn:
             if n >= 0:
                 self.f.read(n + 2)
         return line
-
-
-def start(kind, exe, port, tmp):
-    if kind == "dice":
-        cmd = [exe, "--port", str(port)]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", tmp]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, cwd=tmp)
-    wait_port(port)
-    return p
 
 
 def per_call_us(pid, c, args, reps):
@@ -102,24 +64,22 @@ def main():
         ("BITPOS 1, last bit", ("BITPOS", "tail", 1)),
     ]
     rows = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("dice", "redis"):
-            port = free_port()
-            p = start(kind, exe, port, tmp)
-            try:
-                c = Conn(port)
-                if kind == "redis":
-                    c.cmd("CONFIG", "SET", "proto-max-bulk-len", "1gb")
-                c.cmd("SET", "bm", data)
-                c.cmd("SET", "tail", tail)
-                first = c.cmd("BITCOUNT", "bm")
-                rows.setdefault("check", []).append(first.strip())
-                for name, args in cases:
-                    rows.setdefault(name, []).append(
-                        per_call_us(p.pid, c, args, reps))
-            finally:
-                p.terminate()
-                p.wait()
+    for kind in ("dice", "redis"):
+        srv = Server(kind, exe)
+        port, p = srv.port, srv
+        try:
+            c = Conn(port)
+            if kind == "redis":
+                c.cmd("CONFIG", "SET", "proto-max-bulk-len", "1gb")
+            c.cmd("SET", "bm", data)
+            c.cmd("SET", "tail", tail)
+            first = c.cmd("BITCOUNT", "bm")
+            rows.setdefault("check", []).append(first.strip())
+            for name, args in cases:
+                rows.setdefault(name, []).append(
+                    per_call_us(p.pid, c, args, reps))
+        finally:
+            srv.stop()
     if rows["check"][0] != rows["check"][1]:
         sys.exit("BITCOUNT differs: %r" % rows["check"])
     print("| %d MB bitmap, server CPU per call | dice-server | redis-server "

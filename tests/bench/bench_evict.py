@@ -16,83 +16,35 @@ with no limit for comparison. Every process started is ended by its pid.
 Not a test: it prints figures.
 """
 import argparse
-import os
-import socket
-import subprocess
-import tempfile
-import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True, text=True, check=True).stdout
+from benchlib import Server, cli, cpu_us_per_request, csv_rps, \
+    redis_benchmark
 
 
 def info_field(port, section, name):
-    for line in cli(port, "INFO", section).splitlines():
+    for line in cli(port, "INFO", section, check=True).splitlines():
         if line.startswith(name + ":"):
             return line.split(":", 1)[1].strip()
     return ""
 
 
-def start(kind, path, d, limit, policy):
-    port = free_port()
-    opts = ["--port", str(port), "--save", ""]
-    if limit:
-        opts += ["--maxmemory", limit, "--maxmemory-policy", policy]
-    if kind == "dice":
-        cmd = [os.path.abspath(path)] + opts
-    else:
-        cmd = ["redis-server"] + opts + ["--appendonly", "no", "--dir", d]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=d)
-    wait_port(port, proc)
-    return proc, port
+def start(kind, path, limit, policy):
+    opts = ["--maxmemory", limit, "--maxmemory-policy", policy] if limit \
+        else []
+    s = Server(kind, path, extra=opts)
+    return s, s.port
 
 
-def bench(proc, port, a):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-           "-n", str(a.n), "-c", str(a.clients), "-P", str(a.pipeline),
-           "-r", "10000000", "--csv"]
+def bench(srv, port, a):
+    args = ["-n", a.n, "-c", a.clients, "-P", a.pipeline, "-r", "10000000",
+            "--csv"]
     if a.policy.startswith("volatile-"):
-        cmd += ["SET", "key:__rand_int__", "x" * 100, "EX", "100000"]
+        args += ["SET", "key:__rand_int__", "x" * 100, "EX", "100000"]
     else:
-        cmd += ["-t", "set", "-d", "100"]
-    before = cpu_s(proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    used = cpu_s(proc.pid) - before
-    rps = 0.0
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0].upper().startswith(("SET", "\"SET")):
-            rps = float(parts[1])
-    return used * 1e6 / a.n, rps
+        args += ["-t", "set", "-d", "100"]
+    us, out = cpu_us_per_request(srv.pid, a.n,
+                                 lambda: redis_benchmark(port, args))
+    return us, csv_rps(out, "SET")
 
 
 def main():
@@ -105,7 +57,6 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--policy", default="allkeys-lru")
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="benchevict-")
     print("SET -d 100 -r 10000000 -P %d -c %d -n %d, %s"
           % (a.pipeline, a.clients, a.n, a.policy))
     print("%-8s %-10s %10s %12s %10s %14s %12s" % (
@@ -115,7 +66,7 @@ def main():
         procs = {}
         try:
             for kind in ("dice", "redis"):
-                procs[kind] = start(kind, a.dice, d, limit, a.policy)
+                procs[kind] = start(kind, a.dice, limit, a.policy)
                 if limit:  # fill past the limit: every new key evicts
                     bench(*procs[kind], a)
             best = {}
@@ -133,9 +84,8 @@ def main():
                     kind, limit or "0", best[kind][0], best[kind][1], ev, used,
                     "%.3f" % (used / lim) if lim else "-"))
         finally:
-            for proc, _ in procs.values():
-                proc.terminate()
-                proc.wait()
+            for srv, _ in procs.values():
+                srv.stop()
 
 
 if __name__ == "__main__":

@@ -17,45 +17,12 @@ others are served between its batches. Every process started is ended by
 its pid. Not a test: it prints figures.
 """
 import argparse
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import multiprocessing
 import threading
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def start(kind, path, d):
-    # No save points and a directory of its own: neither server leaves a
-    # snapshot for the other to load.
-    port = free_port()
-    d = tempfile.mkdtemp(prefix=kind + "-", dir=d)
-    cmd = [os.path.abspath(path) if kind == "dice" else "redis-server",
-           "--port", str(port), "--save", "", "--dir", d]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=d)
-    wait_port(port, proc)
-    return proc, port
+from benchlib import Server
 
 
 def build(cmd, n):
@@ -155,7 +122,6 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", choices=("dice", "redis"))
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="benchfair-")
     payload = build(a.cmd, a.n)
     kinds = [a.only] if a.only else ["dice", "redis"]
     print("%d pipelined %s in one write; PING round trips on another "
@@ -163,24 +129,17 @@ def main():
     print("%-6s %5s %9s %7s %8s %8s %8s" % ("server", "round", "flood s",
                                          "pings", "p50 ms", "p99 ms",
                                          "max ms"), flush=True)
-    try:
-        for r in range(a.rounds):
-            for kind in kinds:
-                proc, port = start(kind, a.dice, d)
-                try:
-                    dt, lat = one(port, a.cmd, payload, a.n)
-                finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
-                print("%-6s %5d %9.2f %7d %8.3f %8.3f %8.3f" % (
-                    kind, r + 1, dt, len(lat), pct(lat, 0.5), pct(lat, 0.99),
-                    lat[-1] if lat else float("nan")), flush=True)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    for r in range(a.rounds):
+        for kind in kinds:
+            srv = Server(kind, a.dice)
+            port = srv.port
+            try:
+                dt, lat = one(port, a.cmd, payload, a.n)
+            finally:
+                srv.stop(timeout=10)
+            print("%-6s %5d %9.2f %7d %8.3f %8.3f %8.3f" % (
+                kind, r + 1, dt, len(lat), pct(lat, 0.5), pct(lat, 0.99),
+                lat[-1] if lat else float("nan")), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,17 +23,13 @@ instr: instructions per request under callgrind: the server is loaded,
        (Ir(2C) - Ir(C)) / C of tests/bench/callgrind_req.sh.
 Every process started is ended by its pid. Not a test: it prints figures.
 """
-import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-CHILDREN = []
+from benchlib import callgrind_argv, callgrind_pid, cli, cpu_s, ir_zeroed, \
+    pipe_file as load, pipelined, resp, Server, stop_all, type_args
 
 TESTS = [
     ("GEOSEARCH BYRADIUS 300 km COUNT 10 ASC",
@@ -54,59 +50,6 @@ TESTS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True, text=True).stdout.strip()
-
-
-def start(kind, dice, valgrind=False, out=None):
-    port = free_port()
-    if kind == "dice":
-        cmd = [dice, "--bind", "127.0.0.1", "--port", str(port)]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--bind", "127.0.0.1"]
-    if valgrind:
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    CHILDREN.append(p)
-    for _ in range(1200):
-        if cli(port, "PING") == "PONG":
-            return p, port
-        time.sleep(0.1)
-    raise RuntimeError("%s did not start" % kind)
-
-
-def vg_pid(port):
-    """The pid valgrind's tool runs under, from vgdb -l, by the port."""
-    out = subprocess.run(["vgdb", "-l"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if ("--port %d " % port) in line + " " and line.startswith("use --pid="):
-            return int(line.split()[1].split("=")[1])
-    raise RuntimeError("no valgrind process for port %d" % port)
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-
-
 def load_file(n, path):
     rnd = random.Random(1)
     with open(path, "wb") as f:
@@ -115,48 +58,15 @@ def load_file(n, path):
             for j in range(i, min(n, i + 100)):
                 args += [b"%.6f" % rnd.uniform(-180, 180),
                          b"%.6f" % rnd.uniform(-85, 85), b"m:%012d" % j]
-            f.write(b"*%d\r\n" % len(args) +
-                    b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-
-
-def load(port, path):
-    with open(path, "rb") as f:
-        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,
-                       stdout=subprocess.DEVNULL, check=True)
-
-
-def bench(port, n, args, r):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-r", str(r),
-                    "-P", "16", "-c", "4", "-q"] + args,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            f.write(resp(*args))
 
 
 def scaled(n, args):
     return n // 10 if args[0] == "GEOSEARCH" else n
 
 
-def callgrind_ir(out):
-    """Ir of the newest dump of a callgrind run whose files start with out."""
-    d = os.path.dirname(out)
-    dumps = [os.path.join(d, f) for f in os.listdir(d)
-             if f.startswith(os.path.basename(out))]
-    newest = max(dumps, key=os.path.getmtime)
-    with open(newest) as fh:
-        for line in fh:
-            if line.startswith(("totals:", "summary:")):
-                return int(line.split()[1])
-    return 0
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dice", required=True)
-    ap.add_argument("--n", type=int, default=1000000)
-    ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--cg", type=int, default=2000)
-    ap.add_argument("--only", default="cpu,instr")
-    a = ap.parse_args()
-    only = a.only.split(",")
+    a, only = type_args(2000, "cpu,instr")
     tmp = tempfile.mkdtemp(prefix="bench_geo-")
     path = os.path.join(tmp, "load")
     load_file(a.n, path)
@@ -164,15 +74,16 @@ def main():
         if "cpu" in only:
             res = {}
             for kind in ("redis", "dice"):
-                p, port = start(kind, a.dice)
+                p = Server(kind, a.dice)
+                port = p.port
                 load(port, path)
                 for name, args in TESTS:
                     nreq = scaled(a.requests, args)
                     c0 = cpu_s(p.pid)
-                    bench(port, nreq, args, a.n)
+                    pipelined(port, nreq, args, a.n)
                     res[(kind, name)] = (cpu_s(p.pid) - c0) / nreq * 1e6
                 res[(kind, "enc")] = cli(port, "OBJECT", "ENCODING", "geo")
-                stop(p)
+                p.stop()
             print("| command (pipelined, -P 16 -c 4), %d members | redis-server CPU/request"
                   " | dice-server CPU/request |" % a.n)
             print("|---|---:|---:|")
@@ -183,19 +94,16 @@ def main():
             res = {}
             for kind in ("redis", "dice"):
                 out = os.path.join(tmp, "cg.%s" % kind)
-                p, port = start(kind, a.dice, valgrind=True, out=out)
-                vpid = vg_pid(port)
+                p = Server(kind, a.dice, prefix=callgrind_argv(out))
+                port = p.port
+                vpid = callgrind_pid(port)
                 load(port, path)
                 for name, args in TESTS:
                     nreq = scaled(a.cg, args)
-                    bench(port, nreq, args, a.n)
-                    subprocess.run(["callgrind_control", "-z", str(vpid)],
-                                   stdout=subprocess.DEVNULL, check=True)
-                    bench(port, nreq, args, a.n)
-                    subprocess.run(["callgrind_control", "-d", str(vpid)],
-                                   stdout=subprocess.DEVNULL, check=True)
-                    res[(kind, name)] = callgrind_ir(out) / nreq
-                stop(p)
+                    res[(kind, name)] = ir_zeroed(
+                        vpid, out, nreq,
+                        lambda: pipelined(port, nreq, args, a.n))
+                p.stop()
             print("\n| command (callgrind, Ir per pipelined request), %d members"
                   " | redis-server | dice-server |" % a.n)
             print("|---|---:|---:|")
@@ -203,10 +111,7 @@ def main():
                 print("| %s | %.0f | %.0f |" % (name, res[("redis", name)],
                                               res[("dice", name)]), flush=True)
     finally:
-        for p in CHILDREN:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -19,66 +19,25 @@
   (N 1000000, R 20000, what "mem,cpu,instr", cases: indexes into CASES,
   e.g. "3,4", default all)"""
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from benchlib import Server, callgrind_argv, callgrind_control, cpu_s, \
+    ir_per_request, pipe_file as pipe, pipelined, remove_dumps, \
+    resp as proto, rss_kb
 
 
 def start(kind, binary, valgrind=None, extra=()):
-    port = free_port()
-    if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no"]
-    if valgrind:
-        cmd = ["valgrind", "--tool=callgrind",
-               "--callgrind-out-file=" + valgrind] + list(extra) + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        if subprocess.run(["redis-cli", "-p", str(port), "PING"],
-                          capture_output=True).stdout == b"PONG\n":
-            return p, port
-        time.sleep(0.1)
-    raise RuntimeError("no server")
+    """A fresh server, under callgrind (valgrind: its dump file, extra: more
+    valgrind options) if valgrind."""
+    srv = Server(kind, binary,
+                 prefix=callgrind_argv(valgrind, extra) if valgrind else ())
+    return srv, srv.port
 
 
-def stop(p):
-    p.terminate()
-    p.wait()
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proto(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+def stop(srv):
+    srv.stop()
 
 
 def gen_big(path, n):
@@ -111,12 +70,6 @@ def gen_upd(path, nh):
             for j in range(10):
                 args += [b"f%d" % j, b"v%d" % (i + j)]
             f.write(proto(b"HSET", b"hash:%012d" % i, *args))
-
-
-def pipe(port, path):
-    with open(path, "rb") as f:
-        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,
-                       capture_output=True, check=True)
 
 
 def mem(binary, n, tmp):
@@ -167,12 +120,6 @@ def prepare(port, tmp, n):
     pipe(port, os.path.join(tmp, "small.proto"))
 
 
-def bench(port, args, r, n):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(r),
-                    "-r", str(n), "-P", "16", "-c", "4", "-q"] + args,
-                   capture_output=True, check=True)
-
-
 def cpu(binary, n, tmp, r, cases):
     rows = []
     for c in cases:
@@ -185,21 +132,13 @@ def cpu(binary, n, tmp, r, cases):
             else:
                 prepare(port, tmp, n)
             t0 = cpu_s(p.pid)
-            bench(port, args, r * 10, case_r(c, n))
+            pipelined(port, r * 10, args, case_r(c, n))
             row.append((cpu_s(p.pid) - t0) / (r * 10) * 1e9)
             stop(p)
         rows.append(row)
         print("cpu   %-48s redis %6.0f ns  dice %6.0f ns" % tuple(row),
               flush=True)
     return rows
-
-
-def total_ir(path):
-    with open(path) as f:
-        for line in f:
-            if line.startswith("summary:"):
-                return int(line.split()[1])
-    return 0
 
 
 def instr(binary, n, tmp, r, cases):
@@ -213,9 +152,7 @@ def instr(binary, n, tmp, r, cases):
         row = [name % n if "%d" in name else name]
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg-%s.out" % kind)
-            for f in os.listdir(tmp):
-                if f.startswith("cg-%s.out" % kind):
-                    os.unlink(os.path.join(tmp, f))
+            remove_dumps(out)
             p, port = start(kind, binary, valgrind=out + ".%p",
                             extra=["--instr-atstart=no"])
             pipe(port, os.path.join(tmp, c[2] + ".proto"))
@@ -225,22 +162,14 @@ def instr(binary, n, tmp, r, cases):
             # sit in 2^17 slots in both servers, and the requests that
             # create keys add fewer than either's next resize needs.)
             time.sleep(3)
-            bench(port, args, 2000, case_r(c, n))  # warm-up, not counted
-            subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
-                           capture_output=True)
-            irs = []
-            for count in (r, 2 * r):
-                bench(port, args, count, case_r(c, n))
-                subprocess.run(["callgrind_control", "-d", str(p.pid)],
-                               capture_output=True)
-                dumps = sorted(f for f in os.listdir(tmp)
-                               if f.startswith("cg-%s.out.%d." % (kind, p.pid)))
-                dumps.sort(key=lambda f: int(f.rsplit(".", 1)[1]))
-                irs.append(total_ir(os.path.join(tmp, dumps[-1])))
-            stop(p)
+            pipelined(port, 2000, args, case_r(c, n))  # warm-up, not counted
+            callgrind_control(p.pid, "-i", "on", check=False)
             # Each dump holds the counts since the one before: the R run,
             # then the 2R run.
-            row.append((irs[1] - irs[0]) / r)
+            row.append(ir_per_request(
+                p.pid, os.path.join(tmp, "cg-%s.out.%d." % (kind, p.pid)), r,
+                lambda count: pipelined(port, count, args, case_r(c, n))))
+            stop(p)
         rows.append(row)
         print("instr %-48s redis %6.0f  dice %6.0f" % tuple(row), flush=True)
     return rows

@@ -24,11 +24,11 @@ the way out. Not a test: it prints figures.
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
+
+from benchlib import Server, stop_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "examples", "python"))
@@ -47,29 +47,6 @@ def timed(fn, ks, *extra):
     for k in ks:
         fn(k, *extra)
     return len(ks) / (time.perf_counter() - t0)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start(argv, port, cwd):
-    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    p.wait()
-    raise RuntimeError("%s did not start" % argv[0])
 
 
 def redis_py(port, ks):
@@ -122,34 +99,19 @@ def main():
         rows.append(("Python, dice.Embedded().execute_raw (RESP bytes)",
                      s, g))
 
-    procs = []
-    tmp = tempfile.mkdtemp(prefix="bench_inproc.")
     try:
         if shutil.which("redis-server"):
-            port = free_port()
-            procs.append(start(["redis-server", "--port", str(port),
-                                "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], port, tmp))
-            r = redis_py(port, ks)
+            srv = Server("redis", args.dice_server)
+            r = redis_py(srv.port, ks)
             rows.append(("Python, redis-py -> redis-server (loopback)",
                          r["SET"], r["GET"]))
         if args.dice_server:
-            port = free_port()
-            procs.append(start([os.path.abspath(args.dice_server),
-                                "--port", str(port),
-                                "--bind", "127.0.0.1"], port, tmp))
-            r = redis_py(port, ks)
+            srv = Server("dice", args.dice_server)
+            r = redis_py(srv.port, ks)
             rows.append(("Python, redis-py -> dice-server (loopback)",
                          r["SET"], r["GET"]))
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all()
 
     print("| client | SET /s | GET /s |")
     print("|---|---:|---:|")

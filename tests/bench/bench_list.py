@@ -14,53 +14,27 @@
 Not a test: it prints figures."""
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import HOST, Server, callgrind_argv, callgrind_control, cpu_s, \
+    dump_ir, dumps, remove_dumps, resp as enc, rss_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_ELEMS = 1000000
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
 class Srv:
+    """A fresh server (benchlib.Server; under callgrind if valgrind: its
+    dump file, extra: more valgrind options) and one connection to it."""
+
     def __init__(self, kind, binary, valgrind=None, extra=()):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="benchlist-")
-        if kind == "dice":
-            cmd = [binary, "--port", str(self.port), "--save", "",
-                   "--dir", self.dir]
-        else:
-            cmd = ["redis-server", "--port", str(self.port), "--save", "",
-                   "--appendonly", "no", "--dir", self.dir]
-        if valgrind:
-            cmd = ["valgrind", "--tool=callgrind",
-                   "--callgrind-out-file=" + valgrind] + list(extra) + cmd
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, cwd=self.dir)
-        for _ in range(600):
-            try:
-                self.sock = socket.create_connection(("127.0.0.1", self.port))
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.pid = self.proc.pid
+        self.server = Server(kind, binary, prefix=callgrind_argv(
+            valgrind, extra) if valgrind else ())
+        self.port = self.server.port
+        self.pid = self.server.pid
+        self.sock = socket.create_connection((HOST, self.port))
 
     def pipeline(self, payload, nreplies):
         """Send payload and read until nreplies top-level replies ended
@@ -80,8 +54,8 @@ class Srv:
         self.pipeline(enc(*args), 1)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        self.sock.close()
+        self.server.stop()
 
 
 class _Counter:
@@ -128,20 +102,6 @@ class _Counter:
                 return 0
             self.stack.pop()
         return 1
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(s, n=N_ELEMS, key=b"l"):
@@ -217,31 +177,20 @@ def ir(binary):
         s = Srv(kind, binary, valgrind=base + ".%p",
                 extra=["--instr-atstart=no"])
         load(s)
-        subprocess.run(["callgrind_control", "-i", "on", str(s.pid)],
-                       capture_output=True, check=True)
-        subprocess.run(["callgrind_control", "-z", str(s.pid)],
-                       capture_output=True, check=True)
+        callgrind_control(s.pid, "-i", "on")
+        callgrind_control(s.pid, "-z")
         for which, n in IR_CMDS:
             for k in (n, 2 * n):
                 run_requests(s, which, k)
-                subprocess.run(["callgrind_control", "-d", str(s.pid)],
-                               capture_output=True, check=True)
+                callgrind_control(s.pid, "-d")
+        # base.PID.1, .2, ...: one dump per run; base.PID: what was left
+        # at exit.
+        irs = [dump_ir(f) for f in dumps("%s.%d." % (base, s.pid))]
         s.stop()
-        totals = {}
-        d = os.path.dirname(base)
-        for f in os.listdir(d):
-            if not f.startswith(os.path.basename(base)):
-                continue
-            path = os.path.join(d, f)
-            suffix = f.rsplit(".", 1)[1]
-            with open(path) as fh:
-                for ln in fh:
-                    if ln.startswith("summary:") and f.count(".") >= 2:
-                        totals[int(suffix)] = int(ln.split()[1])
-            os.unlink(path)
+        remove_dumps(base)
         res = {}
         for i, (which, n) in enumerate(IR_CMDS):
-            res[which] = (totals[2 * i + 2] - totals[2 * i + 1]) / n
+            res[which] = (irs[2 * i + 1] - irs[2 * i]) / n
         out[kind] = res
     return out
 

@@ -13,47 +13,10 @@ formatting and sending one monitor line. Not a test: it prints figures.
 """
 import argparse
 import os
-import socket
 import subprocess
-import tempfile
 import time
 
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
-
-def wait_ready(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server on %d did not start" % port)
-
-
-def start(kind, path, port, tmp):
-    args = [path, "--port", str(port), "--save", ""]
-    if kind == "redis":
-        args += ["--appendonly", "no", "--dir", tmp]
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, cwd=tmp)
-    wait_ready(port)
-    return p
-
+from benchlib import Server, cpu_s, redis_benchmark
 
 def measure(pid, port, n, rounds, monitor):
     mon = None
@@ -64,10 +27,8 @@ def measure(pid, port, n, rounds, monitor):
     best = None
     for _ in range(rounds):
         c0 = cpu_s(pid)
-        subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set",
-                        "-n", str(n), "-r", "100000", "-P", "16", "-c", "4",
-                        "-q"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
+        redis_benchmark(port, ["-t", "set", "-n", n, "-r", "100000", "-P",
+                               "16", "-c", "4", "-q"])
         ns = (cpu_s(pid) - c0) / n * 1e9
         best = ns if best is None or ns < best else best
     if mon:
@@ -88,15 +49,13 @@ def main():
     print("|---|---:|---:|---:|")
     dice = os.path.abspath(a.dice)
     for kind, path in (("dice", dice), ("redis", a.redis)):
-        with tempfile.TemporaryDirectory() as tmp:
-            port = free_port()
-            p = start(kind, path, port, tmp)
-            try:
-                off = measure(p.pid, port, a.requests, a.rounds, False)
-                on = measure(p.pid, port, a.requests, a.rounds, True)
-            finally:
-                p.terminate()
-                p.wait()
+        srv = Server(kind, dice, redis=path)
+        port, p = srv.port, srv
+        try:
+            off = measure(p.pid, port, a.requests, a.rounds, False)
+            on = measure(p.pid, port, a.requests, a.rounds, True)
+        finally:
+            srv.stop()
         print("| %s | %.0f ns | %.0f ns | +%.0f ns |" %
               (kind + "-server", off, on, on - off))
 

@@ -18,35 +18,12 @@ import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
-
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
+from benchlib import Server, cpu_s, resp as enc
 
 def batch_bytes(rng, pipeline):
     parts = []
@@ -81,28 +58,10 @@ def client(port, batches, payloads, errors):
         errors.append(repr(e))
 
 
-def start(kind, binary, port, logdir):
-    log = open(os.path.join(logdir, "%s.log" % kind), "w")
-    if kind == "dice":
-        argv = [binary, "--bind", "127.0.0.1", "--port", str(port)]
-    else:
-        argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                "--save", "", "--appendonly", "no", "--dir", logdir]
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    raise RuntimeError("%s did not start" % kind)
-
-
 def one_run(kind, binary, args, logdir):
-    port = free_port()
-    p = start(kind, binary, port, logdir)
+    log = open(os.path.join(logdir, "%s.log" % kind), "w")
+    p = Server(kind, binary, stdout=log)
+    port = p.port
     try:
         rng = random.Random(1)
         payloads = [(batch_bytes(rng, args.pipeline),
@@ -125,8 +84,7 @@ def one_run(kind, binary, args, logdir):
         n = per_conn * args.conns * args.pipeline
         return n / (t1 - t0), (c1 - c0) / n * 1e6
     finally:
-        p.terminate()
-        p.wait(30)
+        p.stop(30)
 
 
 def main():

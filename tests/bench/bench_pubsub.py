@@ -12,7 +12,6 @@ rounds): messages delivered per second, server CPU (user+sys, from
 prints figures. Standard library only; every process it starts is ended
 by its pid."""
 import argparse
-import os
 import selectors
 import socket
 import statistics
@@ -20,44 +19,13 @@ import subprocess
 import sys
 import time
 
+from benchlib import Server, cpu_s
+
 CH = b"bench"
 PAYLOAD = b"0123456789abcdef"
 # One delivered message as a RESP2 subscriber reads it.
 MSG = b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
     len(CH), CH, len(PAYLOAD), PAYLOAD)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start(kind, path):
-    port = free_port()
-    if kind == "dice":
-        argv = [path, "--port", str(port)]
-    else:
-        argv = ["redis-server", "--port", str(port), "--save", "",
-                "--appendonly", "no"]
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return p, port
-        except OSError:
-            time.sleep(0.01)
-    p.kill()
-    raise RuntimeError("%s-server did not start" % kind)
 
 
 def one_round(port, pid, nsubs, n):
@@ -109,7 +77,8 @@ def main():
     a = ap.parse_args()
     rows = []
     for kind in ("dice", "redis"):
-        proc, port = start(kind, a.dice)
+        proc = Server(kind, a.dice)
+        port = proc.port
         try:
             for nsubs in (1, 10, 100):
                 n = a.n if nsubs < 100 else a.n // 4
@@ -124,8 +93,7 @@ def main():
                       "%6.0f ns CPU/msg  %6.2f us CPU/PUBLISH" % rows[-1],
                       flush=True)
         finally:
-            proc.terminate()
-            proc.wait()
+            proc.stop()
     print()
     print("| subscribers | dice msg/s | redis msg/s | dice CPU/msg | "
           "redis CPU/msg | dice CPU/PUBLISH | redis CPU/PUBLISH |")

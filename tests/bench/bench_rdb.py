@@ -14,40 +14,26 @@ Not a test: it prints figures (a markdown table)."""
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Server, stop_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DICE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(
     HERE, "..", "..", "build", "release", "examples", "dice-server")
 N = 1000000
-procs = []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def start(kind, d, extra=()):
-    port = free_port()
+    """A server in d (loading its dump.rdb), its log appended to d/KIND.log;
+    returns it, a client and the seconds until it had loaded."""
     log = open(os.path.join(d, kind + ".log"), "a")
-    if kind == "dice":
-        cmd = [DICE, "--port", str(port), "--dir", d, "--save", "",
-               "--enable-debug-command", "yes"]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--dir", d, "--save", "",
-               "--appendonly", "no", "--enable-debug-command", "yes"]
     t0 = time.time()
-    p = subprocess.Popen(cmd + list(extra), stdout=log,
-                         stderr=subprocess.STDOUT, cwd=d)
-    procs.append(p)
+    p = Server(kind, DICE, d=d, extra=["--enable-debug-command", "yes"]
+               + list(extra), stdout=log, wait=False)
+    port = p.port
     import redis
     r = redis.Redis(port=port)
     while True:
@@ -56,15 +42,14 @@ def start(kind, d, extra=()):
                 break
         except Exception:
             pass
-        if p.poll() is not None:
+        if p.proc.poll() is not None:
             raise SystemExit("%s exited" % kind)
         time.sleep(0.01)
     return p, r, time.time() - t0
 
 
 def stop(p):
-    p.terminate()
-    p.wait()
+    p.stop()
 
 
 def logged_load(d, kind):
@@ -122,10 +107,7 @@ def main():
         for k, a, b, c, e, f in rows:
             print("| %s | %.3f | %.3f | %d | %.3f | %d |" % (k, a, b, c, e, f))
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_all()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -16,12 +16,12 @@ the same as functions.
   CASES, e.g. "0,4", default all; rounds 3)"""
 import hashlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from benchlib import Server, callgrind_argv, callgrind_control, cli, cpu_s, \
+    ir_per_request, pipelined, remove_dumps
 
 SCRIPTS = {
     "incr1": "return redis.call('INCR', KEYS[1])",
@@ -62,80 +62,41 @@ CASES = [
 KEYS = 100000
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True, check=True).stdout
-
-
 def start(kind, binary, valgrind=None, extra=()):
-    port = free_port()
-    if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save",
-               ""]
-    else:
-        cmd = ["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-               "--save", "", "--appendonly", "no"]
-    if valgrind:
-        cmd = ["valgrind", "--tool=callgrind",
-               "--callgrind-out-file=" + valgrind] + list(extra) + cmd
-    # In a directory of its own: no dump.rdb of another run is loaded.
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, cwd=tempfile.mkdtemp(
-                             prefix="bench_scripting-%s-" % kind))
-    for _ in range(600):
-        r = subprocess.run(["redis-cli", "-p", str(port), "PING"],
-                           capture_output=True)
-        if r.stdout == b"PONG\n":
-            break
-        time.sleep(0.1)
-    else:
-        raise RuntimeError("no server")
+    """A fresh server (under callgrind if valgrind: its dump file, extra:
+    more valgrind options) with SCRIPTS and LIBRARY loaded."""
+    srv = Server(kind, binary,
+                 prefix=callgrind_argv(valgrind, extra) if valgrind else ())
+    port = srv.port
     try:
         for body in SCRIPTS.values():
-            got = cli(port, "SCRIPT", "LOAD", body).strip().decode()
+            got = cli(port, "SCRIPT", "LOAD", body, check=True)
             if got != sha(body):
                 raise RuntimeError("SCRIPT LOAD: %s" % got)
-        got = cli(port, "FUNCTION", "LOAD", LIBRARY).strip()
-        if got != b"bench":
+        got = cli(port, "FUNCTION", "LOAD", LIBRARY, check=True)
+        if got != "bench":
             raise RuntimeError("FUNCTION LOAD: %r" % got)
     except Exception:
-        stop(p)
+        srv.stop()
         raise
-    return p, port
+    return srv, port
 
 
-def stop(p):
-    p.terminate()
-    p.wait()
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+def stop(srv):
+    srv.stop()
 
 
 def bench(port, args, n):
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n),
-                          "-r", str(KEYS), "-P", "16", "-c", "4", "-q"]
-                         + args, capture_output=True, check=True)
-    if b"ERR" in out.stdout or b"ERR" in out.stderr:
-        raise RuntimeError(out.stdout + out.stderr)
+    out = pipelined(port, n, args, KEYS)
+    if "ERR" in out:
+        raise RuntimeError(out)
 
 
 def check(port, args):
     """One call by hand: the benchmark must not be timing an error."""
     real = [a.replace("__rand_int__", "000000000001") for a in args]
-    out = cli(port, *real)
-    if out.startswith(b"ERR") or b"ERR" in out[:8]:
+    out = cli(port, *real, check=True)
+    if out.startswith("ERR") or "ERR" in out[:8]:
         raise RuntimeError("%s: %r" % (args[0], out))
 
 
@@ -160,40 +121,22 @@ def cpu(binary, r, cases, rounds):
     return rows
 
 
-def total_ir(path):
-    with open(path) as f:
-        for line in f:
-            if line.startswith("summary:"):
-                return int(line.split()[1])
-    return 0
-
-
 def instr(binary, r, cases, tmp):
     rows = []
     for name, args in cases:
         row = [name]
         for kind in ("redis", "dice"):
             out = os.path.join(tmp, "cg-%s.out" % kind)
-            for f in os.listdir(tmp):
-                if f.startswith("cg-%s.out" % kind):
-                    os.unlink(os.path.join(tmp, f))
+            remove_dumps(out)
             p, port = start(kind, binary, valgrind=out + ".%p",
                             extra=["--instr-atstart=no"])
             bench(port, args, 2000)  # warm-up, not counted
-            subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
-                           capture_output=True)
-            irs = []
-            for count in (r, 2 * r):
-                bench(port, args, count)
-                subprocess.run(["callgrind_control", "-d", str(p.pid)],
-                               capture_output=True)
-                dumps = [f for f in os.listdir(tmp)
-                         if f.startswith("cg-%s.out.%d." % (kind, p.pid))]
-                dumps.sort(key=lambda f: int(f.rsplit(".", 1)[1]))
-                irs.append(total_ir(os.path.join(tmp, dumps[-1])))
-            stop(p)
+            callgrind_control(p.pid, "-i", "on", check=False)
             # Each dump holds the counts since the one before.
-            row.append((irs[1] - irs[0]) / r)
+            row.append(ir_per_request(
+                p.pid, os.path.join(tmp, "cg-%s.out.%d." % (kind, p.pid)), r,
+                lambda count: bench(port, args, count)))
+            stop(p)
         rows.append(row)
         print("instr %-24s redis %7.0f  dice %7.0f  dice/redis %.2f"
               % (row[0], row[1], row[2], row[2] / row[1]), flush=True)

@@ -14,58 +14,17 @@ requests (callgrind_control toggles collection after the load).
   tests/bench/bench_sets.py path/to/dice-server [N] [--callgrind] [--no-mem | --mem-only]
       [--strings]   (speed on a set of `member:N` instead of integers)
 Not a test: it prints figures (Markdown rows)."""
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+from benchlib import Server, callgrind_argv, callgrind_control, cli, cpu_s, \
+    dump_ir, dumps, pipe as load, pipelined, remove_dumps, rss_kb
 
 
 def start(kind, binary, prefix=()):
-    port = free_port()
-    d = tempfile.mkdtemp(prefix="benchsets-")
-    if kind == "dice":
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(port),
-               "--save", "", "--dir", d]
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", d]
-    p = subprocess.Popen(list(prefix) + cmd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        if subprocess.run(["redis-cli", "-p", str(port), "PING"],
-                          capture_output=True).stdout == b"PONG\n":
-            break
-        time.sleep(0.1)
-    return p, port
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port)] + list(args),
-                          capture_output=True).stdout
+    srv = Server(kind, binary, prefix=prefix)
+    return srv, srv.port
 
 
 def proto(key, members):
@@ -77,11 +36,6 @@ def proto(key, members):
         for m in chunk:
             out.append(b"$%d\r\n%s\r\n" % (len(m), m))
     return b"".join(out)
-
-
-def load(port, data):
-    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=data,
-                   capture_output=True, check=True)
 
 
 def settle(pid):
@@ -96,9 +50,7 @@ def settle(pid):
 
 
 def bench(port, cmd, n):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n),
-                    "-P", "16", "-c", "4", "-r", "1000000000", "-q"] + cmd,
-                   capture_output=True)
+    pipelined(port, n, cmd, 1000000000, check=False)
 
 
 def pipe_members(port, cmd, n, seed, fmt, hi=2 * 10 ** 9):
@@ -164,10 +116,8 @@ def mem_rows(binary, n):
             load(port, data)
             after = settle(p.pid)
             got[kind] = (after - before) * 1024.0 / n
-            got[kind + "_enc"] = cli(port, "OBJECT", "ENCODING",
-                                     "big").strip().decode()
-            p.terminate()
-            p.wait()
+            got[kind + "_enc"] = cli(port, "OBJECT", "ENCODING", "big")
+            p.stop()
         rows.append("| one set of %s | %.1f B (%s) | %.1f B (%s) | <= %d B |" %
                     (shape, got["dice"], got["dice_enc"], got["redis"],
                      got["redis_enc"], target))
@@ -185,46 +135,28 @@ def cpu_rows(binary, n, m, callgrind, strings=False):
             out = None
             if callgrind:
                 out = tempfile.mktemp(prefix="cg-sets-")
-                prefix = ("valgrind", "--tool=callgrind",
-                          "--instr-atstart=no",
-                          "--callgrind-out-file=" + out + ".%p")
+                prefix = callgrind_argv(out + ".%p", ["--instr-atstart=no"])
             p, port = start(kind, binary, prefix)
             load(port, data)
             if callgrind:
-                subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
-                               capture_output=True)
+                callgrind_control(p.pid, "-i", "on", check=False)
             c0 = cpu_s(p.pid)
             cmd(port, m, 1)
             if callgrind:
-                subprocess.run(["callgrind_control", "-d", str(p.pid)],
-                               capture_output=True)
+                callgrind_control(p.pid, "-d", check=False)
             c1 = cpu_s(p.pid)
             cmd(port, 2 * m, 2)
             c2 = cpu_s(p.pid)
             if callgrind:
-                subprocess.run(["callgrind_control", "-d", str(p.pid)],
-                               capture_output=True)
-            p.terminate()
-            p.wait()
+                callgrind_control(p.pid, "-d", check=False)
+            p.stop()
             us = (c2 - c1) / (2 * m) * 1e6  # the 2M run alone: less tick noise
             ir = None
             if callgrind:
                 # out.PID.1 and out.PID.2 are the two dumps (the M and the
                 # 2M run), out.PID what was left at exit.
-                parts = {}
-                for f in os.listdir(os.path.dirname(out)):
-                    path = os.path.join(os.path.dirname(out), f)
-                    if f.startswith(os.path.basename(out)):
-                        tail = f.rsplit(".", 2)
-                        with open(path) as fh:
-                            for line in fh:
-                                if line.startswith("summary:"):
-                                    if len(tail) == 3 and tail[2].isdigit() \
-                                            and tail[1].isdigit():
-                                        parts[int(tail[2])] = int(
-                                            line.split()[1])
-                        os.unlink(path)
-                irs = [parts[k] for k in sorted(parts)]
+                irs = [dump_ir(f) for f in dumps("%s.%d." % (out, p.pid))]
+                remove_dumps(out)
                 if len(irs) >= 2:
                     ir = (irs[1] - irs[0]) / m
             res[kind] = (us, ir)

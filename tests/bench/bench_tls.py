@@ -14,27 +14,12 @@ taking turns. --plain adds the same over plain TCP for comparison. Every
 process started is ended by its pid. Not a test: it prints figures.
 """
 import argparse
-import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
+from benchlib import Server, cpu_us_per_request, csv_rps, free_port, \
+    redis_benchmark, stop_all
 
 def openssl(*args):
     subprocess.run(["openssl"] + list(args), check=True,
@@ -54,50 +39,24 @@ def make_certs(d):
                 "-CAcreateserial", "-out", "%s/%s.crt" % (d, name))
 
 
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
 def start(kind, path, d):
-    port, tport = free_port(), free_port()
+    tport = free_port()
     tls = ["--tls-port", str(tport), "--tls-cert-file", d + "/server.crt",
            "--tls-key-file", d + "/server.key",
            "--tls-ca-cert-file", d + "/ca.crt"]
-    if kind == "dice":
-        cmd = [os.path.abspath(path), "--port", str(port)] + tls
-    else:
-        cmd = ["redis-server", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", d] + tls
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=d)
-    wait_port(port, proc)
-    return proc, port, tport
+    s = Server(kind, path, extra=tls)
+    return s, s.port, tport
 
 
-def bench(proc, port, test, a, d, tls):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
-           "-n", str(a.n), "-c", str(a.clients), "-P", str(a.pipeline),
-           "-r", "100000", "--csv"]
+def bench(srv, port, test, a, d, tls):
+    args = ["-t", test, "-n", a.n, "-c", a.clients, "-P", a.pipeline,
+            "-r", "100000", "--csv"]
     if tls:
-        cmd += ["--tls", "--cacert", d + "/ca.crt", "--cert",
-                d + "/client.crt", "--key", d + "/client.key"]
-    before = cpu_s(proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    used = cpu_s(proc.pid) - before
-    rps = 0.0
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0].upper().startswith(test.upper()):
-            rps = float(parts[1])
-    return used * 1e6 / a.n, rps
+        args += ["--tls", "--cacert", d + "/ca.crt", "--cert",
+                 d + "/client.crt", "--key", d + "/client.key"]
+    us, out = cpu_us_per_request(srv.pid, a.n,
+                                 lambda: redis_benchmark(port, args))
+    return us, csv_rps(out, test)
 
 
 def main():
@@ -110,13 +69,11 @@ def main():
     ap.add_argument("--plain", action="store_true")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="benchtls-")
-    procs = []
     try:
         make_certs(d)
         servers = {}
         for kind in ("dice", "redis"):
             proc, port, tport = start(kind, a.dice, d)
-            procs.append(proc)
             servers[kind] = (proc, port, tport)
         modes = [True] + ([False] if a.plain else [])
         print("redis-benchmark -P %d -c %d -n %d -r 100000; best of %d rounds"
@@ -139,13 +96,7 @@ def main():
                         "tls" if tls else "plain", test.upper(), kind,
                         best[kind][0], best[kind][1]))
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_all()
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -21,94 +21,11 @@ socket closed with a RST so no port is left in TIME_WAIT. Not a test: it
 prints figures. Linux only (/proc).
 """
 import argparse
-import errno
-import os
 import resource
 import select
-import shutil
-import socket
-import struct
-import subprocess
-import tempfile
 import time
 
-LINGER = struct.pack("ii", 1, 0)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS for pid %d" % pid)
-
-
-def wait_port(port, proc):
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def start(kind, path, d, n):
-    port = free_port()
-    d = tempfile.mkdtemp(prefix=kind + "-", dir=d)
-    cmd = [os.path.abspath(path) if kind == "dice" else "redis-server",
-           "--port", str(port), "--save", "", "--dir", d,
-           "--maxclients", str(2 * n + 100)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=d)
-    wait_port(port, proc)
-    return proc, port
-
-
-def ping(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(b"PING\r\n")
-        buf = b""
-        while not buf.endswith(b"\r\n"):
-            chunk = s.recv(64)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
-
-
-def open_batch(port, count):
-    ep = select.epoll()
-    pending = {}
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER)
-        s.setblocking(False)
-        rc = s.connect_ex(("127.0.0.1", port))
-        if rc not in (0, errno.EINPROGRESS):
-            raise OSError(rc, os.strerror(rc))
-        pending[s.fileno()] = s
-        ep.register(s.fileno(), select.EPOLLOUT)
-    done = []
-    deadline = time.monotonic() + 30
-    while pending:
-        if time.monotonic() > deadline:
-            raise TimeoutError("connections not established in 30 s")
-        for fd, _ in ep.poll(1.0):
-            s = pending.pop(fd)
-            ep.unregister(fd)
-            done.append(s)
-    ep.close()
-    return done
-
+from benchlib import Server, open_conns as open_batch, ping, rss_kb
 
 def finish(socks, rest, expect):
     """Send rest on every socket, wait for expect on each; count them."""
@@ -184,33 +101,26 @@ def main():
     if soft < 2 * a.n + 300:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     prefix = a.prefix.encode("latin-1")
-    d = tempfile.mkdtemp(prefix="benchtrickle-")
     kinds = [a.only] if a.only else ["dice", "redis"]
     print("%d connections, each sent %r and paused" % (a.n, prefix))
     print("B/conn: RSS growth per connection, bytes")
     print("%-6s %5s %8s %10s %10s %10s %6s" % (
         "server", "round", "rss0 KB", "one write", "trickled", "done",
         "alive"), flush=True)
-    try:
-        for r in range(a.rounds):
-            for kind in kinds:
-                proc, port = start(kind, a.dice, d, a.n)
-                try:
-                    rss0, rss1, rss2, rss3, ok = measure(
-                        port, proc.pid, a.n, prefix, a.settle)
-                finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
-                print("%-6s %5d %8d %10.0f %10.0f %10.0f %6d" % (
-                    kind, r + 1, rss0, (rss1 - rss0) * 1024.0 / a.n,
-                    (rss2 - rss1) * 1024.0 / a.n,
-                    (rss3 - rss0) * 1024.0 / (2 * a.n), ok), flush=True)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    for r in range(a.rounds):
+        for kind in kinds:
+            srv = Server(kind, a.dice,
+                         extra=["--maxclients", str(2 * a.n + 100)])
+            port = srv.port
+            try:
+                rss0, rss1, rss2, rss3, ok = measure(
+                    port, srv.pid, a.n, prefix, a.settle)
+            finally:
+                srv.stop(timeout=10)
+            print("%-6s %5d %8d %10.0f %10.0f %10.0f %6d" % (
+                kind, r + 1, rss0, (rss1 - rss0) * 1024.0 / a.n,
+                (rss2 - rss1) * 1024.0 / a.n,
+                (rss3 - rss0) * 1024.0 / (2 * a.n), ok), flush=True)
 
 
 if __name__ == "__main__":

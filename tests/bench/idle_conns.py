@@ -23,16 +23,15 @@ Steps, and what each reading means:
 Standard library only; prints one JSON object. Linux only (epoll, /proc).
 """
 import argparse
-import errno
 import json
-import os
 import resource
 import select
-import socket
-import struct
 import statistics
 import sys
 import time
+
+from benchlib import open_conns as open_batch, ping as control_ping, \
+    rss_kb
 
 PING = b"*1\r\n$4\r\nPING\r\n"
 PONG = b"+PONG\r\n"
@@ -54,47 +53,6 @@ def raise_nofile(need):
     if soft < need:
         sys.exit("idle_conns: need %d descriptors, the limit is %d"
                  % (need, soft))
-
-
-def open_batch(port, count, linger):
-    """Open count connections concurrently; return them once all are up."""
-    ep = select.epoll()
-    pending = {}
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        s.setblocking(False)
-        rc = s.connect_ex(("127.0.0.1", port))
-        if rc not in (0, errno.EINPROGRESS):
-            raise OSError(rc, os.strerror(rc))
-        pending[s.fileno()] = s
-        ep.register(s.fileno(), select.EPOLLOUT)
-    done = []
-    deadline = time.monotonic() + 30
-    while pending:
-        if time.monotonic() > deadline:
-            raise TimeoutError("connections not established in 30 s")
-        for fd, _ in ep.poll(1.0):
-            s = pending.pop(fd)
-            ep.unregister(fd)
-            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                raise OSError(err, os.strerror(err))
-            done.append(s)
-    ep.close()
-    return done
-
-
-def control_ping(port, timeout=60):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(PING)
-        buf = b""
-        while not buf.endswith(b"\r\n"):
-            chunk = s.recv(64)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
 
 
 def ping_round(socks, timeout=120):
@@ -144,7 +102,6 @@ def main():
     a = ap.parse_args()
 
     raise_nofile(a.count + 64)
-    linger = struct.pack("ii", 1, 0)  # on, 0 s: close() sends RST
 
     time.sleep(a.settle)
     rss0 = rss_kb(a.pid)
@@ -152,8 +109,8 @@ def main():
     t0 = time.monotonic()
     try:
         while len(socks) < a.count:
-            socks += open_batch(a.port, min(a.batch, a.count - len(socks)),
-                                linger)
+            # SO_LINGER 0 (benchlib's default): close() sends RST.
+            socks += open_batch(a.port, min(a.batch, a.count - len(socks)))
             # Wait until the server has accepted the batch (see above), so
             # the next one finds the accept queue empty and none of its
             # SYNs is dropped.
