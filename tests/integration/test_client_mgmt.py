@@ -433,11 +433,15 @@ class KillList(Base):
 class KeepAlive(unittest.TestCase):
     def keepalive_timer(self, port):
         """The keepalive timer of the server's side of a new connection
-        (ss -o), or None."""
+        (ss -o), or None. The filter names that connection alone (both
+        ports): the server's other connections (the test's own, made
+        under another setting) are listed too, in no fixed order."""
         c = dicetest.Conn(port)
         c.cmd("PING")
+        mine = c.sock.getsockname()[1]
         out = subprocess.run(["ss", "-tno", "state", "established",
-                              "( sport = :%d )" % port],
+                              "( sport = :%d and dport = :%d )"
+                              % (port, mine)],
                              capture_output=True, text=True,
                              timeout=10).stdout
         c.close()
