@@ -476,8 +476,13 @@ class UnixSocket(unittest.TestCase):
 
     def start(self, kind, name):
         path = os.path.join(self.tmp, name)
-        return dicetest.Server(kind, args=["--unixsocket", path,
-                                           "--unixsocketperm", "770"]), path
+        srv = dicetest.Server(kind, args=["--unixsocket", path,
+                                          "--unixsocketperm", "770"])
+        # Both servers listen on TCP first and Server() returns then; the
+        # socket file comes after (dice-server: bind, chmod, listen, so
+        # once it accepts, its mode is final).
+        dicetest.wait_unix(path, srv.proc)
+        return srv, path
 
     def test_served_like_tcp(self):
         srv, path = self.start("dice", "d.sock")
