@@ -45,6 +45,25 @@ def wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
     raise RuntimeError("server did not listen on %d" % port)
 
 
+def wait_unix(path, proc, timeout=10.0):
+    """Until the unix socket at path accepts a connection (a server
+    listens on TCP first: wait_port returns before this one is up)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early with %s" % proc.returncode)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(0.5)
+            s.connect(path)
+            return
+        except OSError:
+            time.sleep(0.02)
+        finally:
+            s.close()
+    raise RuntimeError("server did not listen on %s" % path)
+
+
 def wait_loaded(port, proc, timeout=120.0):
     """Until INFO persistence says loading:0 (a server that refuses INFO,
     e.g. with requirepass, is taken as loaded)."""

@@ -16,23 +16,53 @@ import dicetest  # noqa: E402
 from dicetest import encode  # noqa: E402
 
 
+def start_valgrind(extra_args=lambda: ([], [])):
+    """dice-server under valgrind on a free port: (proc, port, log path,
+    extra ports); extra_args() gives more arguments and the ports they
+    name, picked afresh for each try. Valgrind takes seconds to start (2-3 s
+    measured on a loaded 2-core machine, against milliseconds for the
+    bare server), and free_port() only found a port that was free then:
+    a parallel test's server or connection can take it meanwhile. Then
+    ours fails to bind and exits 1, and wait_port succeeds on the other
+    server, which the test then drives. So the server must answer with
+    its own pid, else it starts again on other ports."""
+    for attempt in range(5):
+        port = dicetest.free_port()
+        extra, ports = extra_args()
+        log = tempfile.NamedTemporaryFile(prefix="vg-", suffix=".log",
+                                          delete=False)
+        log.close()
+        proc = subprocess.Popen(
+            ["valgrind", "--leak-check=full", "--show-leak-kinds=all",
+             "--errors-for-leak-kinds=definite,indirect,possible",
+             "--error-exitcode=99", "--log-file=" + log.name,
+             dicetest.server_path(), "--port", str(port), "--save", ""] +
+            extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for p in [port] + ports:
+                dicetest.wait_port(p, proc, timeout=60)
+            who = dicetest.Conn(port, timeout=30)
+            info = who.cmd("INFO", "server")
+            who.close()
+            if b"\r\nprocess_id:%d\r\n" % proc.pid in info:
+                return proc, port, log.name, ports
+        except (RuntimeError, OSError, EOFError):
+            pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.unlink(log.name)
+    raise AssertionError("dice-server under valgrind did not start")
+
+
 class Valgrind(unittest.TestCase):
     def test_no_leaks_at_shutdown(self):
         if os.environ.get("DICE_SANITIZE") == "ON":
             self.skipTest("sanitizer build: valgrind cannot run ASan binaries")
         if not shutil.which("valgrind"):
             self.skipTest("valgrind not installed")
-        port = dicetest.free_port()
-        log = tempfile.NamedTemporaryFile(prefix="vg-", suffix=".log", delete=False)
-        log.close()
-        proc = subprocess.Popen(
-            ["valgrind", "--leak-check=full", "--show-leak-kinds=all",
-             "--errors-for-leak-kinds=definite,indirect,possible",
-             "--error-exitcode=99", "--log-file=" + log.name,
-             dicetest.server_path(), "--port", str(port), "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc, port, logname, _ = start_valgrind()
         try:
-            dicetest.wait_port(port, proc, timeout=60)
             c = dicetest.Conn(port, timeout=30)
             self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
             c.send(b"".join(encode("ECHO", "v%d" % i) for i in range(300)))
@@ -121,9 +151,9 @@ class Valgrind(unittest.TestCase):
         finally:
             proc.terminate()
             rc = proc.wait(timeout=60)
-        with open(log.name) as f:
+        with open(logname) as f:
             report = f.read()
-        os.unlink(log.name)
+        os.unlink(logname)
         self.assertEqual(rc, 0, report[-4000:])
         self.assertIn("ERROR SUMMARY: 0 errors", report, report[-4000:])
 
@@ -144,19 +174,11 @@ class Valgrind(unittest.TestCase):
         certs = tempfile.mkdtemp(prefix="vgtls-")
         test_tls.CERTS = certs
         test_tls.make_certs(certs)
-        port, tport = dicetest.free_port(), dicetest.free_port()
-        log = tempfile.NamedTemporaryFile(prefix="vg-", suffix=".log", delete=False)
-        log.close()
-        proc = subprocess.Popen(
-            ["valgrind", "--leak-check=full", "--show-leak-kinds=all",
-             "--errors-for-leak-kinds=definite,indirect,possible",
-             "--error-exitcode=99", "--log-file=" + log.name,
-             dicetest.server_path(), "--port", str(port), "--save", ""] +
-            test_tls.tls_args(tport),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def tls():
+            tport = dicetest.free_port()
+            return test_tls.tls_args(tport), [tport]
+        proc, port, logname, (tport,) = start_valgrind(tls)
         try:
-            dicetest.wait_port(port, proc, timeout=60)
-            dicetest.wait_port(tport, proc, timeout=60)
             if b"dice_tls:no" in dicetest.Conn(port, timeout=30).cmd("INFO"):
                 self.skipTest("libdice built without TLS")
             a = test_tls.TLSConn(tport, timeout=60)
@@ -176,9 +198,9 @@ class Valgrind(unittest.TestCase):
             proc.terminate()
             rc = proc.wait(timeout=120)
             shutil.rmtree(certs, ignore_errors=True)
-        with open(log.name) as f:
+        with open(logname) as f:
             report = f.read()
-        os.unlink(log.name)
+        os.unlink(logname)
         self.assertEqual(rc, 0, report[-4000:])
         self.assertIn("ERROR SUMMARY: 0 errors", report, report[-4000:])
 
