@@ -4,12 +4,12 @@
  * recounted after its input is processed and after its output is
  * flushed (dice__client_mem_note), and leaves with it. When the total
  * reaches the limit (checked before the loop sleeps, after the
- * iteration's replies are written, as Redis's beforeSleep does), the client holding
- * the most that may be evicted is closed, then the next, until it is under: an
- * exact choice where Redis keeps clients in buckets of powers of two. Finding
- * the largest walks the clients, which costs O(clients) per eviction; it runs
- * only when the limit is reached, so a server under its limit pays one flag
- * test per read and per flush, and nothing in dispatch.
+ * iteration's replies are written, as Redis's beforeSleep does), the client
+ * holding the most that may be evicted is closed, then the next, until it is
+ * under: an exact choice where Redis keeps clients in buckets of powers of two.
+ * Finding the largest walks the clients, which costs O(clients) per eviction;
+ * it runs only when the limit is reached, so a server under its limit pays one
+ * flag test per read and per flush, and nothing in dispatch.
  *
  * Never evicted: CLIENT NO-EVICT ON clients, and clients with no
  * connection (in-process sessions, the scripting client). (There are no
