@@ -8,6 +8,7 @@
 /* Elements of a static array. */
 #define DICE__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -89,5 +90,14 @@ size_t dice__lzf_decompress(const void *src, size_t n, void *dst, size_t cap);
  * payloads carry it): continue crc over n bytes at data (start with 0).
  * Thread-safe. */
 uint64_t dice__crc64(uint64_t crc, const void *data, size_t n);
+
+/* ---- threads (lib/core/thread.c) ---------------------------------------- */
+
+/* pthread_create for the library's helper threads (lazy free, AOF fsync):
+ * the thread starts with every signal blocked, so a signal sent to the
+ * process is never run on it, whatever mask the host program's threads
+ * have (the host's handlers may touch state the loop's thread owns).
+ * Returns 0 or pthread_create's error. */
+int dice__thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif

@@ -102,7 +102,7 @@ static struct dice__aof_bio *bio_get(dice_server_t *srv) {
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->wake, NULL);
     pthread_cond_init(&b->idle, NULL);
-    if (pthread_create(&b->thread, NULL, bio_main, b) != 0) {
+    if (dice__thread_start(&b->thread, bio_main, b) != 0) {
         free(b);
         return NULL;
     }

@@ -77,7 +77,7 @@ static struct dice__lazyfree *lazy_get(dice_server_t *srv) {
     pthread_cond_init(&lf->idle, NULL);
     atomic_init(&lf->pending, 0);
     atomic_init(&lf->freed, 0);
-    if (pthread_create(&lf->thread, NULL, lazy_main, lf) != 0) {
+    if (dice__thread_start(&lf->thread, lazy_main, lf) != 0) {
         pthread_cond_destroy(&lf->idle);
         pthread_cond_destroy(&lf->wake);
         pthread_mutex_destroy(&lf->mu);
