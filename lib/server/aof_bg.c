@@ -92,23 +92,18 @@ void dice__aof_base_name(dice_server_t *srv, long long seq, char *buf,
 
 /* ---- rewriting ----------------------------------------------------------- */
 
-static unsigned long long private_dirty(void) {
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long sum = 0, kb;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Private_Dirty: %llu kB", &kb) == 1)
-            sum += kb * 1024;
-    fclose(f);
-    return sum;
-}
-
 static void temp_base(dice_server_t *srv, int pid, char *buf, size_t cap) {
     char name[64];
     snprintf(name, sizeof(name), "temp-rewriteaof-bg-%d.aof", pid);
     dice__aof_path(srv, name, buf, cap);
+}
+
+/* The rewrite child's work: the new base in its temporary file. */
+static int rewrite_work(dice_server_t *srv, void *arg) {
+    (void)arg;
+    char tmp[4096];
+    temp_base(srv, (int)getpid(), tmp, sizeof(tmp));
+    return dice__aof_write_base(srv, tmp);
 }
 
 int dice__aof_rewrite(dice_server_t *srv) {
@@ -146,30 +141,11 @@ int dice__aof_rewrite(dice_server_t *srv) {
     } else {
         a->fork_incr_seq = a->incr_seq;
     }
-    int pfd[2] = {-1, -1};
-    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
-        pfd[0] = pfd[1] = -1;
-    uint64_t t0 = dice_loop_now_ms(srv->loop);
-    pid_t pid = srv->rdb.fail_fork ? -1 : fork();
-    if (srv->rdb.fail_fork)
-        errno = EAGAIN;
-    if (pid == 0) {
-        char tmp[4096];
-        temp_base(srv, (int)getpid(), tmp, sizeof(tmp));
-        int rc = dice__aof_write_base(srv, tmp);
-        if (rc == 0 && pfd[1] >= 0) {
-            unsigned long long cow = private_dirty();
-            if (write(pfd[1], &cow, sizeof(cow)) < 0) {
-            }
-        }
-        _exit(rc == 0 ? 0 : 1);
-    }
+    int cow_fd;
+    uint64_t fork_ms;
+    pid_t pid = dice__fork_child(srv, rewrite_work, NULL, &cow_fd, &fork_ms);
     if (pid < 0) {
         int e = errno;
-        if (pfd[0] >= 0) {
-            close(pfd[0]);
-            close(pfd[1]);
-        }
         a->last_rewrite_ok = false;
         a->rewrite_failures++;
         dice__logf(srv, DICE_LOG_WARNING,
@@ -178,17 +154,14 @@ int dice__aof_rewrite(dice_server_t *srv) {
         errno = e;
         return DICE_ESYS;
     }
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    a->cow_fd = pfd[0];
+    a->cow_fd = cow_fd;
     a->child = pid;
     a->child_start = dice__aof_unix_s(srv);
     a->scheduled = false;
     dice__logf(srv, DICE_LOG_NOTICE,
                "Background append only file rewriting started by pid %d "
                "(fork took %llu ms)",
-               (int)pid,
-               (unsigned long long)(dice_loop_now_ms(srv->loop) - t0));
+               (int)pid, (unsigned long long)fork_ms);
     return 0;
 }
 

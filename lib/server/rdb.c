@@ -272,6 +272,48 @@ static unsigned long long private_dirty(void) {
     return sum;
 }
 
+pid_t dice__fork_child(dice_server_t *srv,
+                       int (*work)(dice_server_t *srv, void *arg), void *arg,
+                       int *cow_fd, uint64_t *fork_ms) {
+    int pfd[2] = {-1, -1};
+    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
+        pfd[0] = pfd[1] = -1;
+    uint64_t t0 = dice_loop_now_ms(srv->loop);
+    pid_t pid = srv->rdb.fail_fork ? -1 : fork();
+    if (srv->rdb.fail_fork)
+        errno = EAGAIN;
+    if (pid == 0) {
+        /* The child: its own copy of the keyspace, no loop, no threads.
+         * It writes, reports its copy-on-write cost and leaves without
+         * running the parent's exit handlers (_exit). */
+        int rc = work(srv, arg);
+        if (rc == 0 && pfd[1] >= 0) {
+            unsigned long long cow = private_dirty();
+            if (write(pfd[1], &cow, sizeof(cow)) < 0) {
+                /* the parent then reports 0 */
+            }
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int e = errno;
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (pid < 0 && pfd[0] >= 0) {
+        close(pfd[0]);
+        pfd[0] = -1;
+    }
+    *cow_fd = pfd[0];
+    *fork_ms = dice_loop_now_ms(srv->loop) - t0;
+    errno = e;
+    return pid;
+}
+
+static int bgsave_work(dice_server_t *srv, void *arg) {
+    (void)arg;
+    char buf[4096];
+    return save_to(srv, rdb_path(srv, buf, sizeof(buf)), NULL);
+}
+
 int dice__rdb_bgsave(dice_server_t *srv) {
     if (!srv->keyspace)
         return DICE_ESTATE;
@@ -281,35 +323,13 @@ int dice__rdb_bgsave(dice_server_t *srv) {
         srv->rdb.scheduled = true; /* after the rewrite, as Redis */
         return DICE_EAGAIN;
     }
-    int pfd[2] = {-1, -1};
-    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
-        pfd[0] = pfd[1] = -1;
     srv->rdb.lastbgsave_try = unix_s(srv);
     srv->rdb.dirty_at_bgsave = dice__keyspace_dirty(srv->keyspace);
-    uint64_t t0 = dice_loop_now_ms(srv->loop);
-    pid_t pid = srv->rdb.fail_fork ? -1 : fork();
-    if (srv->rdb.fail_fork)
-        errno = EAGAIN;
-    if (pid == 0) {
-        /* The child: its own copy of the keyspace, no loop, no threads.
-         * It writes, reports its copy-on-write cost and leaves without
-         * running the parent's exit handlers (_exit). */
-        char buf[4096];
-        int rc = save_to(srv, rdb_path(srv, buf, sizeof(buf)), NULL);
-        if (rc == 0 && pfd[1] >= 0) {
-            unsigned long long cow = private_dirty();
-            if (write(pfd[1], &cow, sizeof(cow)) < 0) {
-                /* the parent then reports 0 */
-            }
-        }
-        _exit(rc == 0 ? 0 : 1);
-    }
+    int cow_fd;
+    uint64_t fork_ms;
+    pid_t pid = dice__fork_child(srv, bgsave_work, NULL, &cow_fd, &fork_ms);
     if (pid < 0) {
         int e = errno;
-        if (pfd[0] >= 0) {
-            close(pfd[0]);
-            close(pfd[1]);
-        }
         srv->rdb.last_bgsave_ok = false;
         dice__rdb_update_denied(srv);
         dice__logf(srv, DICE_LOG_WARNING, "Can't save in background: fork: %s",
@@ -317,17 +337,14 @@ int dice__rdb_bgsave(dice_server_t *srv) {
         errno = e;
         return DICE_ESYS;
     }
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    srv->rdb.cow_fd = pfd[0];
+    srv->rdb.cow_fd = cow_fd;
     srv->rdb.child = pid;
     srv->rdb.child_start = unix_s(srv);
     srv->rdb.saves++;
     srv->rdb.scheduled = false;
     dice__logf(srv, DICE_LOG_NOTICE,
                "Background saving started by pid %d (fork took %llu ms)",
-               (int)pid,
-               (unsigned long long)(dice_loop_now_ms(srv->loop) - t0));
+               (int)pid, (unsigned long long)fork_ms);
     return 0;
 }
 

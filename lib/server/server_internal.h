@@ -1157,6 +1157,15 @@ int dice__rdb_save(dice_server_t *srv, const char *path);
  * DICE_EEXIST (a child is running), DICE_ESTATE (no keyspace) or
  * DICE_ESYS (fork failed, logged; the bgsave status is then err). */
 int dice__rdb_bgsave(dice_server_t *srv);
+/* BGSAVE's and BGREWRITEAOF's fork (lib/server/rdb.c): the child runs
+ * work(srv, arg), reports its copy-on-write bytes on a pipe when work
+ * returns 0, and _exits 0 (1 when work failed). In the parent, *cow_fd
+ * gets the pipe's read end (-1 without one; the caller closes it) and
+ * *fork_ms how long fork took. Returns the child's pid, or -1 with errno
+ * (EAGAIN under DEBUG's fail-fork) and nothing left open. */
+pid_t dice__fork_child(dice_server_t *srv,
+                       int (*work)(dice_server_t *srv, void *arg), void *arg,
+                       int *cow_fd, uint64_t *fork_ms);
 /* Kill a running child (SIGUSR1) and reap it; its temp file goes. */
 void dice__rdb_kill_child(dice_server_t *srv);
 /* From the keyspace cron: reap the child, fire save points and a
