@@ -1449,6 +1449,13 @@ void dice__db_table_bytes(const dice_db_t *db, size_t *main_bytes,
     *expire_bytes = dice__dict_slots(&db->exp) * sizeof(uint64_t);
 }
 
+int dice__db_reserve(dice_db_t *db, size_t keys, size_t expires) {
+    if (dice__dict_reserve(&db->main, keys) < 0 ||
+        dice__dict_reserve(&db->exp, expires) < 0)
+        return DICE_ENOMEM;
+    return 0;
+}
+
 void dice__db_htstats(dice_db_t *db, dice_buf_t *b) {
     dice_buf_append(b, "[Dictionary HT]\n", 16);
     htstats_dict(b, &db->main);

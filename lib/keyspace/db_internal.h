@@ -300,6 +300,10 @@ int dice__db_object_clock(dice_db_t *db, const char *key, size_t klen,
  * themselves are the dataset's. */
 void dice__db_table_bytes(const dice_db_t *db, size_t *main_bytes,
                           size_t *expire_bytes);
+/* Size db's key table for keys entries and its expire table for expires
+ * (a loader's RESIZEDB; the caller bounds both by what its input can
+ * hold). 0, or DICE_ENOMEM with the tables unchanged and usable. */
+int dice__db_reserve(dice_db_t *db, size_t keys, size_t expires);
 /* DEBUG HTSTATS: the key table's and the expire table's statistics in
  * Redis's text form, appended to b. */
 void dice__db_htstats(dice_db_t *db, dice_buf_t *b);

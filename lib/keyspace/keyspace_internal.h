@@ -255,6 +255,9 @@ static inline void *dice__dict_slot_entry(uint64_t s) {
 static inline void dice__dict_slot_set(uint64_t *slot, void *entry) {
     *slot = (*slot & ~0xffffffffffffull) | (uint64_t)(uintptr_t)entry;
 }
+/* Size the table to hold n entries with no growth (0, or -1 when out of
+ * memory: the table is unchanged and still usable). */
+int dice__dict_reserve(dict *d, size_t n);
 /* Insert an entry whose key is not in the table. h = dice__dict_hash(key).
  * Returns 0 or -1 when a table cannot be allocated. */
 int dice__dict_insert(dict *d, void *entry, uint64_t h);

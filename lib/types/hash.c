@@ -657,6 +657,10 @@ static int load_table(const dice__enc_limits *lim, const uint8_t *d, size_t len,
     if ((long long)count > lim->hash_max_listpack_entries &&
         (rc = dice__hash_convert(&h)) < 0)
         goto fail;
+    /* Sized once for every field (see the set's loader): a field and its
+     * value take at least a length byte each. */
+    if (mt_of(h))
+        (void)dice__mt_reserve(mt_of(h), count, len - o, 2);
     for (uint64_t i = 0; i < count; i++) {
         char fb[DICE__LP_INTBUF], vb[DICE__LP_INTBUF], *fo, *vo;
         const char *f, *v;

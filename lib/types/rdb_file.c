@@ -609,6 +609,16 @@ int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
         case OP_RESIZEDB:
             if ((rc = rd_len(&r, &v)) < 0 || (rc = rd_len(&r, &v2)) < 0)
                 return rc;
+            /* Size the tables once for what follows, as Redis does. A key
+             * takes at least 3 bytes of the file (type, key, value) and
+             * an expiry 9 more, so a size the rest of the file cannot
+             * hold reserves no more than the file's size; a failed
+             * reserve only means growing as keys come. */
+            if (v > (len - r.pos) / 3)
+                v = (len - r.pos) / 3;
+            if (v2 > (len - r.pos) / 12)
+                v2 = (len - r.pos) / 12;
+            (void)dice__db_reserve(db, (size_t)v, (size_t)v2);
             continue;
         case OP_AUX:
             if ((rc = load_aux(&r)) < 0)

@@ -831,6 +831,12 @@ static int m_deserialize(void *ctx, unsigned format, const void *data,
     dice__set *s = dice__set_new(count <= 512);
     if (!s)
         return DICE_ENOMEM;
+    /* One table for all the members, not ~50 growth steps; each member
+     * takes at least its length byte, so a count the payload cannot hold
+     * reserves no more than the payload's size (a failed reserve only
+     * means growing as members come). */
+    if (s->enc == DICE__SET_STRS)
+        (void)dice__mt_reserve(&s->u.mt, count, in.len - in.pos, 1);
     for (uint64_t i = 0; i < count; i++) {
         rc = dice__rdb_in_string(&in, MEMBER_MAX, nb, &heap, &p, &n);
         if (rc == 0) {

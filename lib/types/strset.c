@@ -146,6 +146,13 @@ size_t dice__mt_free_effort(const dice__mtab *t) {
     return e;
 }
 
+int dice__mt_reserve(dice__mtab *t, uint64_t count, size_t bytes, size_t per) {
+    uint64_t most = bytes / (per ? per : 1);
+    return dice__dict_reserve(&t->d, (size_t)(count < most ? count : most)) < 0
+               ? DICE_ENOMEM
+               : 0;
+}
+
 size_t dice__mt_len(const dice__mtab *t) {
     return dice__dict_size(&t->d);
 }

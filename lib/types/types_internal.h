@@ -124,6 +124,11 @@ void dice__mt_init(dice__mtab *t, int mode);
 /* Free every member and the table (t can be initialised again). */
 void dice__mt_free(dice__mtab *t);
 size_t dice__mt_len(const dice__mtab *t);
+/* Size the table up front for the count members a payload announces (a
+ * loader), but for no more than its remaining bytes can hold at per bytes
+ * a member at least, so a hostile count reserves no more than the payload
+ * is big. 0 or DICE_ENOMEM (the table is unchanged and still usable). */
+int dice__mt_reserve(dice__mtab *t, uint64_t count, size_t bytes, size_t per);
 /* Add key with value v (vn bytes for BYTES; a double * for DOUBLE, vn
  * ignored; nothing for a SET). An existing key keeps its value unless
  * replace. *entry (may be NULL) gets the member's entry. Returns 1 added,

@@ -1432,6 +1432,10 @@ static int zset_deserialize(void *ctx, unsigned format, const void *data,
     dice__zset *z = dice__zs_new(v > (uint64_t)l->zset_max_listpack_entries);
     if (!z)
         return DICE_ENOMEM;
+    /* Sized once for every member (see the set's loader): a member takes
+     * at least its length byte and its 8-byte score. */
+    if (z->map)
+        (void)dice__mt_reserve(z->map, v, in.len - in.pos, 9);
     for (uint64_t i = 0; i < v; i++) {
         const char *m;
         size_t n;

@@ -238,6 +238,63 @@ static void test_growth_keeps_table_full(void **state) {
     dice__mt_free(&s);
 }
 
+/* A table reserved for N members takes them with no growth and no rehash;
+ * a count bigger than its payload's bytes could hold reserves only what
+ * they could (a hostile count allocates no more than the payload is big). */
+static int add_any(dice__mtab *s, int mode, const char *k, size_t n) {
+    double v = 1;
+    size_t vn = mode == DICE__MT_SET     ? 0
+                : mode == DICE__MT_BYTES ? 1
+                                         : sizeof(v);
+    return dice__mt_add(s, k, n, &v, vn, 1, NULL);
+}
+
+static void test_reserve(void **state) {
+    (void)state;
+    enum { N = 100000 };
+    char k[32];
+    for (int mode = DICE__MT_SET; mode <= DICE__MT_DOUBLE; mode++) {
+        dice__mtab s;
+        dice__mt_init(&s, mode);
+        assert_int_equal(dice__mt_reserve(&s, N, (size_t)N * 20, 1), 0);
+        size_t slots = dice__dict_slots(&s.d);
+        assert_true(slots * 9 >= (size_t)N * 10);
+        assert_true(slots <= (size_t)N * 10 / 9 + 2);
+        for (int i = 0; i < N; i++) {
+            int n = snprintf(k, sizeof(k), "member:%d", i);
+            assert_int_equal(add_any(&s, mode, k, (size_t)n), 1);
+        }
+        assert_int_equal(dice__mt_len(&s), N);
+        assert_int_equal(dice__dict_slots(&s.d), slots);
+        assert_false(s.d.rehashing);
+        assert_int_equal(s.d.moved_total, 0);
+        /* A smaller reserve, or one while full, changes nothing. */
+        assert_int_equal(dice__mt_reserve(&s, 10, 1000, 1), 0);
+        assert_int_equal(dice__dict_slots(&s.d), slots);
+        /* One more member grows the table as usual. */
+        assert_int_equal(add_any(&s, mode, "one more", 8), 1);
+        while (dice__mt_rehash(&s, 1000))
+            ;
+        assert_true(dice__dict_slots(&s.d) > slots);
+        dice__mt_free(&s);
+    }
+    /* 2^40 members announced in 100 bytes at 9 bytes each: 11 at most. */
+    dice__mtab s;
+    dice__mt_init(&s, DICE__MT_DOUBLE);
+    assert_int_equal(dice__mt_reserve(&s, 1ull << 40, 100, 9), 0);
+    assert_true(dice__dict_slots(&s.d) <= 16);
+    assert_int_equal(dice__mt_reserve(&s, UINT64_MAX, SIZE_MAX, 1),
+                     DICE_ENOMEM);
+    assert_true(dice__dict_slots(&s.d) <= 16);
+    assert_int_equal(add_any(&s, DICE__MT_DOUBLE, "a", 1), 1);
+    /* A reserve of a table holding members rehashes them into it. */
+    assert_int_equal(dice__mt_reserve(&s, 5000, 5000, 1), 0);
+    assert_false(s.d.rehashing);
+    assert_true(dice__dict_slots(&s.d) >= 5556);
+    assert_true(dice__strset_has(&s, "a", 1));
+    dice__mt_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_basic),
@@ -247,6 +304,7 @@ int main(void) {
         cmocka_unit_test(test_random_uniform),
         cmocka_unit_test(test_foreach_and_free_mixed),
         cmocka_unit_test(test_growth_keeps_table_full),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
