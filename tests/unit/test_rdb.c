@@ -539,10 +539,10 @@ static void test_hostile_counts(void **state) {
         assert_true(rc == DICE_EAGAIN || rc == DICE_EPROTO);
     }
     static const uint8_t file[] = {
-        'R',  'E',  'D', 'I', 'S', '0',  '0', '1', '0', 0xFE, 0, 0xFB, /**/
-        0x81, 0x10, 0,   0,   0,   0,    0,   0,   0, /* 2^60 keys */
-        0x81, 0x10, 0,   0,   0,   0,    0,   0,   0, /* 2^60 expiries */
-        0,    1,    'k', 1,   'v', 0xFF, 0,   0,   0,   0,    0, 0,    0, 0};
+        'R',  'E', 'D', 'I', 'S', '0',  '0', '1', '0', 0xFE, 0, 0xFB, /**/
+        0x81, 0,   0,   0,   1,   0,    0,   0,   0, /* 2^32 keys */
+        0x81, 0,   0,   0,   1,   0,    0,   0,   0, /* 2^32 expiries */
+        0,    1,   'k', 1,   'v', 0xFF, 0,   0,   0,   0,    0, 0,    0, 0};
     dice__rdb_load_opts o = load_opts(ks);
     dice__rdb_load_info info;
     assert_int_equal(dice__rdb_load(ks, file, sizeof(file), &o, &info), 0);
