@@ -1186,7 +1186,7 @@ int dice__rdb_load_startup(dice_server_t *srv);
  * without the loading flag (Redis's processEventsWhileBlocked); end. */
 #define DICE__LOADING_EVENTS_BYTES (2u * 1024 * 1024)
 void dice__rdb_loading_begin(dice_server_t *srv, size_t total);
-void dice__rdb_loading_progress(dice_server_t *srv, size_t loaded);
+bool dice__rdb_loading_progress(dice_server_t *srv, size_t loaded);
 void dice__rdb_loading_end(dice_server_t *srv);
 /* INFO persistence's loading and rdb_* lines. */
 void dice__rdb_info(dice_server_t *srv, dice_buf_t *b);
