@@ -60,21 +60,29 @@ static char *put_num(char *p, long long v) {
  * user wants out now, as redis-server's "You insist..." (exit 1, this was
  * no clean shutdown). Runs as a signal handler: only async-signal-safe
  * calls, and the line in redis-server's from-a-handler format. */
-static void insist_handler(int sig) {
-    (void)sig;
-    char line[128], *p = line;
+static void handler_log(const char *msg, size_t len) {
+    char line[160], *p = line;
     p = put_num(p, (long long)getpid());
     memcpy(p, ":signal-handler (", 17);
     p += 17;
     p = put_num(p, (long long)time(NULL));
-    static const char msg[] = ") You insist... exiting now.\n";
-    memcpy(p, msg, sizeof(msg) - 1);
-    p += sizeof(msg) - 1;
+    *p++ = ')';
+    *p++ = ' ';
+    memcpy(p, msg, len);
+    p += len;
     int fd = insist_path[0]
                  ? open(insist_path, O_WRONLY | O_APPEND | O_CREAT, 0644)
                  : STDERR_FILENO;
     if (fd >= 0 && write(fd, line, (size_t)(p - line)) < 0)
         fd = -1;
+    if (fd >= 0 && fd != STDERR_FILENO)
+        close(fd);
+}
+
+static void insist_handler(int sig) {
+    (void)sig;
+    static const char msg[] = "You insist... exiting now.\n";
+    handler_log(msg, sizeof(msg) - 1);
     _exit(1);
 }
 
@@ -90,17 +98,26 @@ static void on_signal(dice_loop_t *loop, int fd, int events, void *arg) {
         return;
     if (app->signalled && si.ssi_signo == SIGINT)
         insist_handler(SIGINT);
-    char msg[96];
-    snprintf(msg, sizeof(msg), "Received %s scheduling shutdown...",
-             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-    dice_server_log(app->srv, DICE_LOG_WARNING, msg);
+    if (!app->signalled &&
+        dice_server_config_get(app->srv, "logfile", insist_path,
+                               sizeof(insist_path)) < 0)
+        insist_path[0] = '\0';
+    /* Not started yet (no port to tell): the dataset is loading, and the
+     * shutdown stops the load (redis-server's handler says so). */
+    if (dice_server_port(app->srv) == DICE_ESTATE) {
+        static const char m[] =
+            "Received shutdown signal during loading, scheduling shutdown.\n";
+        handler_log(m, sizeof(m) - 1);
+    } else {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Received %s scheduling shutdown...",
+                 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        dice_server_log(app->srv, DICE_LOG_WARNING, msg);
+    }
     if (!app->signalled) {
         /* From now on a SIGINT is taken at once, whatever the shutdown
          * (a save, freeing a large dataset) is doing. */
         app->signalled = true;
-        if (dice_server_config_get(app->srv, "logfile", insist_path,
-                                   sizeof(insist_path)) < 0)
-            insist_path[0] = '\0';
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = insist_handler;
@@ -221,6 +238,19 @@ int main(int argc, char **argv) {
              dice_version_string(), (int)getpid());
     dice_server_log(srv, DICE_LOG_NOTICE, msg);
     rc = dice_server_start(srv);
+    if (rc == DICE_ECLOSED) {
+        /* SHUTDOWN or a signal while the dataset loaded: the load stopped
+         * and nothing was saved; exit 0 as redis-server. */
+        dice_server_log(srv, DICE_LOG_WARNING,
+                        "dice-server is now ready to exit, bye bye...");
+        if (app.sigfd >= 0) {
+            dice_loop_unwatch(loop, app.sigfd);
+            close(app.sigfd);
+        }
+        dice_server_free(srv);
+        dice_loop_free(loop);
+        return 0;
+    }
     if (rc == DICE_ELIMIT) {
         /* The open-file limit leaves no room for clients: Redis's text. */
         dice_server_log(srv, DICE_LOG_WARNING, dice_server_config_error(srv));

@@ -59,7 +59,11 @@ DICE_EXPORT const char *dice_server_config_error(dice_server_t *srv);
  * fits maxclients to the open-file limit as redis-server does: a larger
  * value is lowered (with a warning in the log), an unset one becomes what
  * the limit allows, and a limit of 32 descriptors or less fails with
- * DICE_ELIMIT (dice_server_config_error() then says so). */
+ * DICE_ELIMIT (dice_server_config_error() then says so). The dataset
+ * loads here, serving clients meanwhile; a shutdown asked during the load
+ * (SHUTDOWN, dice_server_request_shutdown) stops it, saves nothing, and
+ * the call returns DICE_ECLOSED: the host then frees the server and exits
+ * as after a normal shutdown. */
 DICE_EXPORT int dice_server_start(dice_server_t *srv);
 /* Port actually bound (useful with "port 0"), or DICE_ESTATE if not started. */
 DICE_EXPORT int dice_server_port(dice_server_t *srv);

@@ -788,13 +788,19 @@ static void info_clients(dice_server_t *srv, dice_buf_t *b) {
         connected++;
         if (cl->flags & (CLIENT_HELD | CLIENT_BLOCKED))
             blocked++;
-        /* Redis's figures are the largest of the last few seconds; these
-         * are the largest now. */
+        /* The largest now, with the largest of the last seconds below
+         * (Redis's clientsCron samples every client each second). */
         if (cl->qcap > max_in)
             max_in = cl->qcap;
         if (cl->out.cap > max_out)
             max_out = cl->out.cap;
     }
+    size_t pin, pout;
+    dice__client_peaks(srv, &pin, &pout);
+    if (pin > max_in)
+        max_in = pin;
+    if (pout > max_out)
+        max_out = pout;
     dice__buf_printf(b,
                      "# Clients\r\n"
                      "connected_clients:%zu\r\n"

@@ -55,7 +55,7 @@ static int read_head(const uint8_t *p, size_t len, size_t *pos, char c,
     return 1;
 }
 
-enum { LOAD_OK = 0, LOAD_SHORT = 1, LOAD_BAD = 2 };
+enum { LOAD_OK = 0, LOAD_SHORT = 1, LOAD_BAD = 2, LOAD_STOP = 3 };
 
 /* Replay the commands at p[from, len). *valid gets the offset after the
  * last complete command outside a MULTI. */
@@ -147,7 +147,10 @@ static int replay(loader *ld, const uint8_t *p, size_t len, size_t from,
         if (!in_multi)
             *valid = pos;
         if (__builtin_expect(pos >= ld->next, 0)) {
-            dice__rdb_loading_progress(ld->srv, ld->done + pos);
+            if (dice__rdb_loading_progress(ld->srv, ld->done + pos)) {
+                rc = LOAD_STOP; /* a shutdown was asked */
+                break;
+            }
             ld->next = pos + DICE__LOADING_EVENTS_BYTES;
         }
     }
@@ -178,14 +181,15 @@ static void load_log(void *ctx, int level, const char *msg) {
 }
 
 /* Progress in an RDB preamble. */
-static void preamble_progress(void *ctx, size_t pos,
+static bool preamble_progress(void *ctx, size_t pos,
                               const dice__rdb_load_info *info) {
     loader *ld = ctx;
     ld->srv->rdb.loading_used_mem = info->used_mem;
-    dice__rdb_loading_progress(ld->srv, ld->done + pos);
+    return dice__rdb_loading_progress(ld->srv, ld->done + pos);
 }
 
-/* Load one file of the AOF: 0, or DICE_EPROTO (logged). */
+/* Load one file of the AOF: 0, DICE_EPROTO (logged), or DICE_ECLOSED when
+ * a shutdown asked meanwhile stopped the load. */
 static int load_one(loader *ld, const char *name) {
     dice_server_t *srv = ld->srv;
     char path[4096];
@@ -227,7 +231,9 @@ static int load_one(loader *ld, const char *name) {
         };
         dice__rdb_load_info info;
         int lr = dice__rdb_load(srv->keyspace, p, len, &o, &info);
-        if (lr < 0) {
+        if (lr == DICE_ECLOSED) {
+            rc = lr; /* a shutdown stopped it */
+        } else if (lr < 0) {
             dice__logf(srv, DICE_LOG_WARNING,
                        "Error reading the RDB base file %s, AOF loading "
                        "aborted (at offset %zu: %s)",
@@ -244,7 +250,9 @@ static int load_one(loader *ld, const char *name) {
     int r = rc == 0 ? replay(ld, p, len, from, &valid, &bad_at) : LOAD_OK;
     munmap((void *)p, len);
     ld->done += len;
-    if (rc == 0 && r == LOAD_SHORT) {
+    if (r == LOAD_STOP) {
+        rc = DICE_ECLOSED;
+    } else if (rc == 0 && r == LOAD_SHORT) {
         if (ld->last && srv->cfg.aof_load_truncated) {
             dice__logf(srv, DICE_LOG_WARNING,
                        "!!! Warning: short read while loading the AOF file "

@@ -101,3 +101,34 @@ void dice__client_evict_apply(dice_server_t *srv) {
     if (srv->cmem_on && srv->started)
         dice__clients_evict(srv);
 }
+
+/* ---- recent peaks (INFO client_recent_max_*) -----------------------------
+ */
+
+void dice__client_peak_cron(dice_server_t *srv) {
+    uint64_t sec = dice_loop_now_ms(srv->loop) / 1000;
+    if (sec == srv->peak_sec)
+        return;
+    uint64_t gap = sec - srv->peak_sec;
+    if (gap > DICE__PEAK_SLOTS)
+        gap = DICE__PEAK_SLOTS;
+    for (uint64_t k = 1; k <= gap; k++) {
+        unsigned i = (unsigned)((srv->peak_sec + k) % DICE__PEAK_SLOTS);
+        srv->peak_in[i] = srv->peak_out[i] = 0;
+    }
+    srv->peak_sec = sec;
+    srv->peak_slot = (unsigned)(sec % DICE__PEAK_SLOTS);
+}
+
+void dice__client_peaks(dice_server_t *srv, size_t *in, size_t *out) {
+    dice__client_peak_cron(srv);
+    size_t mi = 0, mo = 0;
+    for (unsigned i = 0; i < DICE__PEAK_SLOTS; i++) {
+        if (srv->peak_in[i] > mi)
+            mi = srv->peak_in[i];
+        if (srv->peak_out[i] > mo)
+            mo = srv->peak_out[i];
+    }
+    *in = mi;
+    *out = mo;
+}

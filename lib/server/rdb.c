@@ -479,27 +479,31 @@ void dice__rdb_loading_begin(dice_server_t *srv, size_t total) {
     srv->rdb.loading_used_mem = 0;
 }
 
-void dice__rdb_loading_progress(dice_server_t *srv, size_t loaded) {
+bool dice__rdb_loading_progress(dice_server_t *srv, size_t loaded) {
     srv->rdb.loading_loaded = loaded;
     /* Only at start are there clients waiting for the load (DEBUG RELOAD
      * runs inside a command, and no other client runs meanwhile). */
     if (srv->started)
-        return;
+        return false;
     dice__server_refuse(srv, DICE__REFUSE_LOADING, true);
     dice__server_process_events_nested(srv);
     dice__server_refuse(srv, DICE__REFUSE_LOADING, false);
+    /* SHUTDOWN or a signal meanwhile: the load stops here, as Redis's
+     * whileBlockedCron exits at once (nothing is saved: a partial
+     * dataset must not replace the file). */
+    return srv->shutdown_asked;
 }
 
 void dice__rdb_loading_end(dice_server_t *srv) {
     srv->rdb.loading = false;
 }
 
-static void rdb_progress(void *ctx, size_t pos,
+static bool rdb_progress(void *ctx, size_t pos,
                          const dice__rdb_load_info *info) {
     dice_server_t *srv = ctx;
     srv->rdb.load_loaded = info->keys_loaded;
     srv->rdb.loading_used_mem = info->used_mem;
-    dice__rdb_loading_progress(srv, pos);
+    return dice__rdb_loading_progress(srv, pos);
 }
 
 int dice__rdb_load_file(dice_server_t *srv, const char *path,
@@ -561,6 +565,8 @@ int dice__rdb_load_file(dice_server_t *srv, const char *path,
     dice__rdb_loading_end(srv);
     srv->rdb.load_loaded = info.keys_loaded;
     srv->rdb.load_expired = info.keys_expired;
+    if (rc == DICE_ECLOSED)
+        return rc; /* a shutdown stopped it */
     if (rc < 0) {
         dice__logf(srv, DICE_LOG_WARNING,
                    "Short read or corrupt RDB file %s at offset %zu: %s", path,

@@ -1923,6 +1923,7 @@ static bool qbuf_reserve(dice_client_t *c, size_t need, size_t parsed) {
         return false;
     c->qbuf = nb;
     c->qcap = nc;
+    dice__client_peak_note(c);
     return true;
 }
 
@@ -1951,6 +1952,7 @@ static bool qbuf_keep(dice_client_t *c, const char *buf, size_t n) {
     }
     memcpy(c->qbuf, buf, n);
     c->qlen = n;
+    dice__client_peak_note(c);
     return true;
 }
 
@@ -2298,6 +2300,7 @@ static void server_cron(dice_loop_t *loop, uint64_t id, void *arg) {
     dice_server_t *srv = arg;
     pool_trim(srv);
     dice__intro_cron(srv);
+    dice__client_peak_cron(srv);
     /* As Redis's serverCron: the table may be over a lowered limit even
      * with nobody reading. */
     if (srv->trk)

@@ -735,6 +735,14 @@ struct dice_server {
      * many were closed for it (INFO evicted_clients). */
     bool cmem_on;
     unsigned long long cmem_limit, cmem_total, evicted_clients;
+    /* The largest client input and output buffers of each of the last
+     * DICE__PEAK_SLOTS seconds (Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS, for
+     * INFO client_recent_max_*): peak_slot is the current second's slot,
+     * peak_sec that second; the cron clears a slot when its second
+     * begins. */
+    size_t peak_in[8], peak_out[8];
+    unsigned peak_slot;
+    uint64_t peak_sec;
     bool oom_check;
     bool oom_state;
     dice__aof_state aof;
@@ -968,7 +976,24 @@ bool dice__clients_evict(dice_server_t *srv);
 /* maxmemory-clients' (and maxmemory's) side effect: the byte limit, and
  * every client counted afresh when it turns on. */
 void dice__client_evict_apply(dice_server_t *srv);
+#define DICE__PEAK_SLOTS 8
+/* c's buffer sizes into the current second's peak (two compares). */
+static inline void dice__client_peak_note(dice_client_t *c) {
+    dice_server_t *srv = c->srv;
+    unsigned i = srv->peak_slot;
+    if (c->qcap > srv->peak_in[i])
+        srv->peak_in[i] = c->qcap;
+    if (c->out.cap > srv->peak_out[i])
+        srv->peak_out[i] = c->out.cap;
+}
+/* The cron's step: a new second gets a cleared slot (and so do the
+ * seconds skipped by a long stall). */
+void dice__client_peak_cron(dice_server_t *srv);
+/* The largest input and output buffers of the last DICE__PEAK_SLOTS
+ * seconds (the connected clients' current ones included by the caller). */
+void dice__client_peaks(dice_server_t *srv, size_t *in, size_t *out);
 static inline void dice__client_mem_note(dice_client_t *c) {
+    dice__client_peak_note(c);
     if (__builtin_expect(c->srv->cmem_on, 0))
         dice__client_mem_update(c);
 }
@@ -1186,7 +1211,7 @@ int dice__rdb_load_startup(dice_server_t *srv);
  * without the loading flag (Redis's processEventsWhileBlocked); end. */
 #define DICE__LOADING_EVENTS_BYTES (2u * 1024 * 1024)
 void dice__rdb_loading_begin(dice_server_t *srv, size_t total);
-void dice__rdb_loading_progress(dice_server_t *srv, size_t loaded);
+bool dice__rdb_loading_progress(dice_server_t *srv, size_t loaded);
 void dice__rdb_loading_end(dice_server_t *srv);
 /* INFO persistence's loading and rdb_* lines. */
 void dice__rdb_info(dice_server_t *srv, dice_buf_t *b);

@@ -33,6 +33,12 @@ int dice_server_request_shutdown(dice_server_t *srv, unsigned flags) {
         return DICE_EINVAL;
     if (srv->shutdown_deadline_ms)
         return DICE_ESTATE;
+    /* While the dataset loads at start, what is in memory is partial and
+     * must not replace the file: never save then (Redis's
+     * prepareForShutdown forces NOSAVE while loading). The load stops at
+     * its next progress step and dice_server_start returns DICE_ECLOSED. */
+    if (srv->rdb.loading && !srv->started)
+        flags = (flags & ~(unsigned)DICE_SHUTDOWN_SAVE) | DICE_SHUTDOWN_NOSAVE;
     dice_server_log(srv, DICE_LOG_WARNING, "User requested shutdown...");
     int rc = dice__server_shutdown_save(srv, flags);
     if (rc < 0) {

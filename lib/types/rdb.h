@@ -6,6 +6,7 @@
 
 #include "dice/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -228,8 +229,10 @@ typedef struct dice__rdb_load_opts {
      * progress_every bytes since the last call (Redis's
      * rdbLoadProgressCallback, loading-process-events-interval-bytes):
      * progress(progress_ctx, position, info so far). The keyspace holds
-     * every key read before it. NULL or 0: never. */
-    void (*progress)(void *progress_ctx, size_t pos,
+     * every key read before it. NULL or 0: never. A true return stops
+     * the load there: dice__rdb_load returns DICE_ECLOSED (a shutdown
+     * asked while loading; the keys read so far stay in the keyspace). */
+    bool (*progress)(void *progress_ctx, size_t pos,
                      const struct dice__rdb_load_info *info);
     void *progress_ctx;
     size_t progress_every;

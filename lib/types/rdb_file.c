@@ -668,7 +668,8 @@ int dice__rdb_load(dice_keyspace_t *ks, const uint8_t *p, size_t len,
             expire = -1;
             freq = idle = -1;
             if (__builtin_expect(r.pos >= r.next_progress, 0)) {
-                o->progress(o->progress_ctx, r.pos, info);
+                if (o->progress(o->progress_ctx, r.pos, info))
+                    return fail(&r, DICE_ECLOSED, r.pos, "loading stopped");
                 r.next_progress = r.pos + o->progress_every;
             }
             continue;
