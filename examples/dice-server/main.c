@@ -149,6 +149,20 @@ static void raise_fd_limit(void) {
     }
 }
 
+/* The last words, as redis-server's, then everything freed (valgrind
+ * checks that nothing is left); returns status for main. */
+static int leave(app_t *app, dice_loop_t *loop, int status) {
+    dice_server_log(app->srv, DICE_LOG_WARNING,
+                    "dice-server is now ready to exit, bye bye...");
+    if (app->sigfd >= 0) {
+        dice_loop_unwatch(loop, app->sigfd);
+        close(app->sigfd);
+    }
+    dice_server_free(app->srv);
+    dice_loop_free(loop);
+    return status;
+}
+
 int main(int argc, char **argv) {
     int i = 1;
     if (argc >= 2 &&
@@ -241,15 +255,7 @@ int main(int argc, char **argv) {
     if (rc == DICE_ECLOSED) {
         /* SHUTDOWN or a signal while the dataset loaded: the load stopped
          * and nothing was saved; exit 0 as redis-server. */
-        dice_server_log(srv, DICE_LOG_WARNING,
-                        "dice-server is now ready to exit, bye bye...");
-        if (app.sigfd >= 0) {
-            dice_loop_unwatch(loop, app.sigfd);
-            close(app.sigfd);
-        }
-        dice_server_free(srv);
-        dice_loop_free(loop);
-        return 0;
+        return leave(&app, loop, 0);
     }
     if (rc == DICE_ELIMIT) {
         /* The open-file limit leaves no room for clients: Redis's text. */
@@ -281,14 +287,5 @@ int main(int argc, char **argv) {
     }
 
     rc = dice_loop_run(loop);
-
-    dice_server_log(srv, DICE_LOG_WARNING,
-                    "dice-server is now ready to exit, bye bye...");
-    if (app.sigfd >= 0) {
-        dice_loop_unwatch(loop, app.sigfd);
-        close(app.sigfd);
-    }
-    dice_server_free(srv);
-    dice_loop_free(loop);
-    return rc < 0 ? 1 : 0;
+    return leave(&app, loop, rc < 0 ? 1 : 0);
 }
