@@ -307,6 +307,15 @@ static bool is_protected(lua_State *L) {
     return p;
 }
 
+/* The Lua function a guard wraps (upvalue 2), called with this call's
+ * arguments; returns all its results. */
+static int call_wrapped(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* Redis's read-only tables refuse raw writes too, with no position. */
 static int refuse(lua_State *L) {
     lua_pushstring(L, RO_ERR);
@@ -318,10 +327,7 @@ static int refuse(lua_State *L) {
 static int l_guard_write(lua_State *L) {
     if (is_protected(L))
         return refuse(L);
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_wrapped(L);
 }
 
 /* table.foreach: of a proxy, over the table behind it (Lua's, upvalue 2,
@@ -330,10 +336,7 @@ static int l_foreach(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     if (behind_proxy(L))
         lua_replace(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_wrapped(L);
 }
 
 /* rawget: of a proxy, the table behind it. */

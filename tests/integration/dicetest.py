@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77  # ctest's SKIP_RETURN_CODE
@@ -150,6 +151,24 @@ class Server:
 
 def have_redis_server():
     return shutil.which("redis-server") is not None
+
+
+class BothServers(unittest.TestCase):
+    """Tests comparing the two servers side by side: one dice-server
+    (cls.dice) and one redis-server (cls.redis) for the whole class,
+    which is skipped where redis-server is not installed."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_redis_server():
+            raise unittest.SkipTest("no redis-server")
+        cls.dice = Server("dice")
+        cls.redis = Server("redis")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dice.stop()
+        cls.redis.stop()
 
 
 class Conn:

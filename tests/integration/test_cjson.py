@@ -403,19 +403,7 @@ def fuzz_inputs(rnd, n):
     return out
 
 
-class Differential(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not dicetest.have_redis_server():
-            raise unittest.SkipTest("no redis-server")
-        cls.dice = dicetest.Server("dice")
-        cls.redis = dicetest.Server("redis")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dice.stop()
-        cls.redis.stop()
-
+class Differential(dicetest.BothServers):
     def conns(self):
         d, r = self.dice.conn(timeout=60), self.redis.conn(timeout=60)
         for c in (d, r):

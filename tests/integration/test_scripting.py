@@ -295,19 +295,7 @@ CORPUS = [
 ]
 
 
-class Differential(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not dicetest.have_redis_server():
-            raise unittest.SkipTest("no redis-server")
-        cls.dice = dicetest.Server("dice")
-        cls.redis = dicetest.Server("redis")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dice.stop()
-        cls.redis.stop()
-
+class Differential(dicetest.BothServers):
     def run_corpus(self, proto):
         d, r = self.dice.conn(), self.redis.conn()
         for c in (d, r):

@@ -18,7 +18,6 @@ byte for byte, in RESP2 and RESP3:
 import os
 import random
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dicetest  # noqa: E402
@@ -581,19 +580,7 @@ def struct_garbage(seed=7, count=300):
     return out
 
 
-class Differential(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not dicetest.have_redis_server():
-            raise unittest.SkipTest("no redis-server")
-        cls.dice = dicetest.Server("dice")
-        cls.redis = dicetest.Server("redis")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dice.stop()
-        cls.redis.stop()
-
+class Differential(dicetest.BothServers):
     def run_scripts(self, scripts, proto):
         d, r = self.dice.conn(timeout=60), self.redis.conn(timeout=60)
         if proto == 3:
